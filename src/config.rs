@@ -1,0 +1,288 @@
+//! Settings: built-in defaults, then a TOML file, then `NYHETSBREV_*` environment
+//! variables (which win). One flat key per setting, the same name in both places.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "nyhetsbrev.toml";
+pub const ENV_PREFIX: &str = "NYHETSBREV_";
+
+/// Every key a settings file or the environment may set. Unknown keys in a file are an
+/// error (a typo must not silently fall back to a default); other `NYHETSBREV_*`
+/// variables, such as the test suite's, are ignored.
+pub const KEYS: &[&str] = &[
+    "database_url",
+    "bind",
+    "base_url",
+    "outbox",
+    "smtp_url",
+    "from_address",
+    "list_id",
+    "send_rate",
+    "daily_cap",
+    "token_key",
+    "dkim_selector",
+    "dkim_key_file",
+    "log_format",
+];
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://FILE` (created if missing) or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// Address and port of the web server.
+    pub bind: SocketAddr,
+    /// Public URL used in every mailed link.
+    pub base_url: String,
+    /// Folder of `.eml` files: the transport when no SMTP relay is set.
+    pub outbox: PathBuf,
+    /// SMTP relay, e.g. `smtp://user:pass@relay:587?tls=starttls`. Secret: holds a password.
+    pub smtp_url: Option<SecretString>,
+    pub from_address: String,
+    pub list_id: String,
+    /// Messages per second; unset means unlimited (fine for the outbox).
+    pub send_rate: Option<f64>,
+    pub daily_cap: Option<u64>,
+    /// Key for signing tokens. Secret.
+    pub token_key: Option<SecretString>,
+    pub dkim_selector: Option<String>,
+    pub dkim_key_file: Option<PathBuf>,
+    /// `text` (default) or `json` logs on stderr.
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: DatabaseUrl("sqlite://nyhetsbrev.db".into()),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: "http://127.0.0.1:8080".into(),
+            outbox: PathBuf::from("outbox"),
+            smtp_url: None,
+            from_address: "nyhetsbrev@example.org".into(),
+            list_id: "nyhetsbrev.example.org".into(),
+            send_rate: None,
+            daily_cap: None,
+            token_key: None,
+            dkim_selector: None,
+            dkim_key_file: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL. It may carry a password (`postgres://user:secret@host/db`), so its
+/// `Debug` and `Display` hide that part.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The full URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written out rather than derived so that a secret added later cannot slip into
+        // logs by default: SecretString prints as [REDACTED].
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("outbox", &self.outbox)
+            .field("smtp_url", &self.smtp_url)
+            .field("from_address", &self.from_address)
+            .field("list_id", &self.list_id)
+            .field("send_rate", &self.send_rate)
+            .field("daily_cap", &self.daily_cap)
+            .field("token_key", &self.token_key)
+            .field("dkim_selector", &self.dkim_selector)
+            .field("dkim_key_file", &self.dkim_key_file)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("settings file {0} does not exist: check --config")]
+    Missing(PathBuf),
+    #[error("bad settings: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads settings. With `file` given it must exist; otherwise `nyhetsbrev.toml` in
+    /// the working directory is read if present.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::Missing(path.to_owned())),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        for &key in KEYS {
+            let var = format!("{ENV_PREFIX}{}", key.to_uppercase());
+            let Some(raw) = std::env::var_os(&var) else { continue };
+            let raw = raw
+                .into_string()
+                .map_err(|_| ConfigError::Invalid(format!("{var} is not valid UTF-8")))?;
+            // figment's own Env provider would read `NYHETSBREV_LIST_ID=2024` as a number
+            // and then refuse it for a text setting: only numeric settings are parsed.
+            let value = match key {
+                "send_rate" | "daily_cap" => raw.parse::<Value>().unwrap_or(Value::from(raw)),
+                _ => Value::from(raw),
+            };
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        let settings: Settings = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            return Err(ConfigError::Invalid(format!(
+                "database_url {} is neither sqlite://FILE nor postgres://…",
+                self.database_url
+            )));
+        }
+        if let Some(rate) = self.send_rate
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(ConfigError::Invalid(format!("send_rate must be above 0, not {rate}")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    /// Loads settings inside a figment `Jail`: a temporary working directory and an
+    /// environment restored afterwards, so tests do not see each other's variables.
+    fn load_with(file_text: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut result = None;
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let path = file_text.map(|text| {
+                jail.create_file("settings.toml", text).unwrap();
+                PathBuf::from("settings.toml")
+            });
+            for (key, value) in env {
+                jail.set_env(key, value);
+            }
+            result = Some(Settings::load(path.as_deref()));
+            Ok(())
+        });
+        result.unwrap()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let settings = load_with(None, &[]).unwrap();
+        assert_eq!(settings.database_url.expose(), "sqlite://nyhetsbrev.db");
+        assert_eq!(settings.outbox, PathBuf::from("outbox"));
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let file = "list_id = \"fra-fil\"\nsend_rate = 5\nbind = \"127.0.0.1:9000\"\n";
+        let settings = load_with(
+            Some(file),
+            &[("NYHETSBREV_LIST_ID", "12345"), ("NYHETSBREV_SEND_RATE", "20"), ("NYHETSBREV_TEST_POSTGRES", "x")],
+        )
+        .unwrap();
+        assert_eq!(settings.list_id, "12345");
+        assert_eq!(settings.send_rate, Some(20.0));
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:9000");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let err = load_with(Some("databse_url = \"sqlite://x.db\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("databse_url"), "{err}");
+        let err = load_with(None, &[("NYHETSBREV_SEND_RATE", "fort")]).unwrap_err();
+        assert!(err.to_string().contains("send_rate"), "{err}");
+        let err = load_with(None, &[("NYHETSBREV_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().contains("neither"), "{err}");
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/nyhetsbrev.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing(_)));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let settings = load_with(
+            None,
+            &[
+                ("NYHETSBREV_SMTP_URL", "smtp://kom:hemmelig-smtp@relay.example.org:587"),
+                ("NYHETSBREV_TOKEN_KEY", "hemmelig-nokkel"),
+                ("NYHETSBREV_DATABASE_URL", "postgres://kom:hemmelig-db@db.example.org/nb"),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{settings:?} {}", settings.database_url);
+        for secret in ["hemmelig-smtp", "hemmelig-nokkel", "hemmelig-db"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("db.example.org"), "{shown}");
+        assert_eq!(settings.token_key.unwrap().expose_secret(), "hemmelig-nokkel");
+        assert!(settings.database_url.expose().contains("hemmelig-db"));
+    }
+}

@@ -1,0 +1,310 @@
+//! Contacts, their status and the consent that put them on the list.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::{ConsentNote, ContactName, EmailAddress, Organisation, Timestamp};
+
+/// Where a contact stands. Only `Confirmed` contacts are ever mailed an issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactStatus {
+    /// Asked to join, has not yet confirmed the address (double opt-in).
+    Pending,
+    /// Confirmed: receives issues.
+    Confirmed,
+    /// Left the list. Nothing is sent to the address again unless they join anew.
+    Unsubscribed,
+    /// The address bounced hard too often; not mailed.
+    Bounced,
+}
+
+impl ContactStatus {
+    pub const ALL: [ContactStatus; 4] = [
+        ContactStatus::Pending,
+        ContactStatus::Confirmed,
+        ContactStatus::Unsubscribed,
+        ContactStatus::Bounced,
+    ];
+
+    /// The word stored in the database and printed by `contacts show`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactStatus::Pending => "pending",
+            ContactStatus::Confirmed => "confirmed",
+            ContactStatus::Unsubscribed => "unsubscribed",
+            ContactStatus::Bounced => "bounced",
+        }
+    }
+}
+
+impl fmt::Display for ContactStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?}: use pending, confirmed, unsubscribed or bounced")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for ContactStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let word = s.trim().to_lowercase();
+        ContactStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == word)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+/// How consent was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentSource {
+    /// The web form, confirmed by the address owner.
+    Web,
+    /// A request sent by e-mail to the list's request address (or to staff).
+    EmailRequest,
+    /// Imported from the list kept before this service.
+    Import,
+    /// Added by staff, with the reason in the consent note.
+    Staff,
+}
+
+impl ConsentSource {
+    pub const ALL: [ConsentSource; 4] = [
+        ConsentSource::Web,
+        ConsentSource::EmailRequest,
+        ConsentSource::Import,
+        ConsentSource::Staff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentSource::Web => "web",
+            ConsentSource::EmailRequest => "email-request",
+            ConsentSource::Import => "import",
+            ConsentSource::Staff => "staff",
+        }
+    }
+}
+
+impl fmt::Display for ConsentSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown consent source {0:?}: use web, email-request, import or staff")]
+pub struct UnknownConsentSource(pub String);
+
+impl FromStr for ConsentSource {
+    type Err = UnknownConsentSource;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let word = s.trim().to_lowercase().replace('_', "-");
+        ConsentSource::ALL
+            .into_iter()
+            .find(|source| source.as_str() == word)
+            .ok_or_else(|| UnknownConsentSource(s.to_owned()))
+    }
+}
+
+/// The record of consent that every address on the list carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub source: ConsentSource,
+    pub at: Timestamp,
+    pub note: Option<ConsentNote>,
+}
+
+/// Everything needed to put a new contact on the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContact {
+    pub email: EmailAddress,
+    pub name: Option<ContactName>,
+    pub organisation: Option<Organisation>,
+    pub status: ContactStatus,
+    pub consent: Consent,
+}
+
+/// A contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: i64,
+    pub email: EmailAddress,
+    pub name: Option<ContactName>,
+    pub organisation: Option<Organisation>,
+    pub status: ContactStatus,
+    pub consent: Consent,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub confirmed_at: Option<Timestamp>,
+    pub unsubscribed_at: Option<Timestamp>,
+    pub bounce_count: i64,
+}
+
+/// A staff edit. `None` leaves a field as it is; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactChanges {
+    pub email: Option<EmailAddress>,
+    pub name: Option<Option<ContactName>>,
+    pub organisation: Option<Option<Organisation>>,
+    pub status: Option<ContactStatus>,
+    /// New consent, required to confirm a contact who has left or bounced.
+    pub consent: Option<Consent>,
+}
+
+impl ContactChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == ContactChanges::default()
+    }
+
+    /// The names of the fields this edit sets, for the audit log (which holds no values).
+    pub fn field_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.email.is_some() {
+            names.push("email");
+        }
+        if self.name.is_some() {
+            names.push("name");
+        }
+        if self.organisation.is_some() {
+            names.push("organisation");
+        }
+        if self.status.is_some() {
+            names.push("status");
+        }
+        if self.consent.is_some() {
+            names.push("consent");
+        }
+        names
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error(
+        "{email} is {status}: confirming it again needs new consent; give a consent note saying when and how they asked"
+    )]
+    ConsentRequired { email: String, status: ContactStatus },
+}
+
+impl Contact {
+    /// The contact after `changes`, keeping the status timestamps true.
+    ///
+    /// A contact who left or bounced is only confirmed again with new consent: leaving
+    /// is "for good" until the person asks anew.
+    pub fn with_changes(&self, changes: &ContactChanges, now: Timestamp) -> Result<Contact, ChangeError> {
+        let mut next = self.clone();
+        if let Some(email) = &changes.email {
+            next.email = email.clone();
+        }
+        if let Some(name) = &changes.name {
+            next.name = name.clone();
+        }
+        if let Some(organisation) = &changes.organisation {
+            next.organisation = organisation.clone();
+        }
+        if let Some(consent) = &changes.consent {
+            next.consent = consent.clone();
+        }
+        if let Some(status) = changes.status
+            && status != self.status
+        {
+            let was_out = matches!(self.status, ContactStatus::Unsubscribed | ContactStatus::Bounced);
+            if status == ContactStatus::Confirmed && was_out && changes.consent.is_none() {
+                return Err(ChangeError::ConsentRequired {
+                    email: self.email.to_string(),
+                    status: self.status,
+                });
+            }
+            next.status = status;
+            match status {
+                ContactStatus::Confirmed => {
+                    next.confirmed_at = Some(now);
+                    next.unsubscribed_at = None;
+                    next.bounce_count = 0;
+                }
+                ContactStatus::Unsubscribed => next.unsubscribed_at = Some(now),
+                ContactStatus::Pending | ContactStatus::Bounced => {}
+            }
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(status: ContactStatus) -> Contact {
+        let at = Timestamp::from_unix_ms(1_700_000_000_000);
+        Contact {
+            id: 1,
+            email: EmailAddress::parse("kari@example.org").unwrap(),
+            name: None,
+            organisation: None,
+            status,
+            consent: Consent { source: ConsentSource::Web, at, note: None },
+            created_at: at,
+            updated_at: at,
+            confirmed_at: None,
+            unsubscribed_at: None,
+            bounce_count: 2,
+        }
+    }
+
+    #[test]
+    fn confirming_a_contact_who_left_needs_new_consent() {
+        let now = Timestamp::from_unix_ms(1_800_000_000_000);
+        let left = contact(ContactStatus::Unsubscribed);
+        let confirm = ContactChanges { status: Some(ContactStatus::Confirmed), ..Default::default() };
+        assert!(matches!(left.with_changes(&confirm, now), Err(ChangeError::ConsentRequired { .. })));
+
+        let consent = Consent {
+            source: ConsentSource::EmailRequest,
+            at: now,
+            note: ConsentNote::parse("e-post 12.03.2025").unwrap(),
+        };
+        let with_consent = ContactChanges { consent: Some(consent.clone()), ..confirm };
+        let back = left.with_changes(&with_consent, now).unwrap();
+        assert_eq!(back.status, ContactStatus::Confirmed);
+        assert_eq!(back.consent, consent);
+        assert_eq!(back.confirmed_at, Some(now));
+        assert_eq!(back.bounce_count, 0);
+    }
+
+    #[test]
+    fn unsubscribing_records_when() {
+        let now = Timestamp::from_unix_ms(1_800_000_000_000);
+        let change = ContactChanges { status: Some(ContactStatus::Unsubscribed), ..Default::default() };
+        let left = contact(ContactStatus::Confirmed).with_changes(&change, now).unwrap();
+        assert_eq!(left.unsubscribed_at, Some(now));
+        assert_eq!(left.updated_at, now);
+        assert_eq!(change.field_names(), ["status"]);
+    }
+
+    #[test]
+    fn status_words_round_trip() {
+        for status in ContactStatus::ALL {
+            assert_eq!(status.as_str().parse::<ContactStatus>(), Ok(status));
+        }
+        assert_eq!(" Confirmed ".parse::<ContactStatus>(), Ok(ContactStatus::Confirmed));
+        assert!("active".parse::<ContactStatus>().is_err());
+    }
+
+    #[test]
+    fn consent_sources_round_trip() {
+        for source in ConsentSource::ALL {
+            assert_eq!(source.as_str().parse::<ConsentSource>(), Ok(source));
+        }
+        assert_eq!("email_request".parse(), Ok(ConsentSource::EmailRequest));
+        assert!("phone".parse::<ConsentSource>().is_err());
+    }
+}

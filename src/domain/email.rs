@@ -1,0 +1,168 @@
+//! `EmailAddress`: an address a message may be sent to, valid by construction.
+
+use std::fmt;
+
+use validator::ValidateEmail;
+
+/// RFC 5321 caps a forward path at 256 octets including the angle brackets.
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// A syntactically valid e-mail address, normalised: surrounding whitespace trimmed and
+/// the domain lower-cased (the local part keeps its case, because a few servers still
+/// treat it as significant when delivering).
+///
+/// Uniqueness on the list is case-insensitive: [`EmailAddress::key`] is the value that
+/// the store keeps unique.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+/// Why a string is not an acceptable address. The messages are shown to staff and, via
+/// the web form, to the public, so they say what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("the e-mail address is empty")]
+    Empty,
+    #[error("the e-mail address is longer than {MAX_EMAIL_LEN} characters")]
+    TooLong,
+    #[error("the e-mail address contains a line break or another control character")]
+    ControlCharacter,
+    #[error("the e-mail address has no @")]
+    NoAt,
+    #[error("the e-mail address has nothing before the @")]
+    NoLocalPart,
+    #[error("the e-mail address has no domain after the @")]
+    NoDomain,
+    #[error("the domain of the e-mail address has no dot (such as example.no)")]
+    DomainWithoutDot,
+    #[error("the e-mail address contains a space")]
+    Whitespace,
+    #[error("the e-mail address is not valid")]
+    Invalid,
+}
+
+impl EmailAddress {
+    /// Parses and normalises user input.
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        // Control characters first: an address carrying "\r\nBcc: …" must be named for
+        // what it is (a header injection attempt), not just "too long" or "invalid".
+        if trimmed.chars().any(char::is_control) {
+            return Err(EmailError::ControlCharacter);
+        }
+        if trimmed.chars().count() > MAX_EMAIL_LEN {
+            return Err(EmailError::TooLong);
+        }
+        if trimmed.chars().any(char::is_whitespace) {
+            return Err(EmailError::Whitespace);
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::NoAt)?;
+        if local.is_empty() {
+            return Err(EmailError::NoLocalPart);
+        }
+        if domain.is_empty() {
+            return Err(EmailError::NoDomain);
+        }
+        // validator accepts single-label domains ("a@localhost"); for a mailing list
+        // those are always typos such as "ola@gmailcom".
+        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(EmailError::DomainWithoutDot);
+        }
+        let normalised = format!("{local}@{}", domain.to_lowercase());
+        if !normalised.validate_email() {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self(normalised))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive identity of the address: what the store keeps unique.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmailAddress({:?})", self.0)
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for EmailAddress {
+    type Err = EmailError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_normalises() {
+        let e = EmailAddress::parse("  Ola.Nordmann@Example.NO \n").unwrap();
+        assert_eq!(e.as_str(), "Ola.Nordmann@example.no");
+        assert_eq!(e.key(), "ola.nordmann@example.no");
+        assert_eq!(e.domain(), "example.no");
+    }
+
+    #[test]
+    fn accepts_internationalised_domains() {
+        let e = EmailAddress::parse("post@BLÅBÆR.example.no").unwrap();
+        assert_eq!(e.as_str(), "post@blåbær.example.no");
+    }
+
+    #[test]
+    fn rejects_malformed_addresses_with_a_reason() {
+        let cases = [
+            ("", EmailError::Empty),
+            ("a@", EmailError::NoDomain),
+            ("@b", EmailError::NoLocalPart),
+            ("a b@c.no", EmailError::Whitespace),
+            ("ab.no", EmailError::NoAt),
+            ("a@localhost", EmailError::DomainWithoutDot),
+            ("x@y.no\r\nBcc: z@w.no", EmailError::ControlCharacter),
+            ("x@y.no\0", EmailError::ControlCharacter),
+            ("a<b>@c.no", EmailError::Invalid),
+            ("a@-c.no", EmailError::Invalid),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(EmailAddress::parse(input), Err(expected), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_addresses_over_254_characters() {
+        let long = format!("{}@{}.example.org", "a".repeat(60), "b".repeat(240));
+        assert!(long.len() >= 300);
+        assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+        // 254 itself is fine if the parts are legal.
+        let label = "c".repeat(60);
+        let domain = format!("{label}.{label}.{label}.{}.no", "d".repeat(47));
+        let ok = format!("{}@{domain}", "a".repeat(254 - domain.len() - 1));
+        assert_eq!(ok.len(), 254);
+        assert!(EmailAddress::parse(&ok).is_ok(), "{ok}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Validated domain types. Parse, don't validate: a value of one of these types is valid
+//! by construction, so code that receives one never checks it again.
+
+mod contact;
+mod email;
+mod text;
+mod timestamp;
+
+pub use contact::{
+    ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource,
+    UnknownStatus,
+};
+pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
+pub use text::{ConsentNote, ContactName, Organisation, TextError};
+pub use timestamp::{BadDate, Timestamp};

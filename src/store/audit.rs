@@ -1,0 +1,80 @@
+//! The audit log: what staff did, when, and to what.
+
+use sqlx::{Any, Row};
+
+use super::{Result, Store};
+use crate::domain::Timestamp;
+
+/// Who did something. From the command line this is the operating-system user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// `cli:<user>` for whoever runs the command line.
+    pub fn cli() -> Self {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Self(format!("cli:{user}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Appends an entry inside the caller's transaction, so the entry exists exactly when
+/// the change it describes does.
+pub(super) async fn record(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    actor: &Actor,
+    action: &str,
+    subject: Option<&str>,
+    detail: Option<String>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Timestamp::now().unix_ms())
+        .bind(actor.as_str())
+        .bind(action)
+        .bind(subject)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The newest entries first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: Timestamp::from_unix_ms(row.try_get("at")?),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    subject: row.try_get("subject")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,338 @@
+//! Contacts: add, read, search, change, remove.
+
+use futures_util::{Stream, StreamExt};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
+
+use super::audit::{self, Actor};
+use super::{Result, Store, StoreError, is_unique_violation};
+use crate::domain::{
+    Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress,
+    NewContact, Organisation, Timestamp,
+};
+
+pub use crate::domain::ContactChanges;
+
+/// The columns every contact query reads, in the order `contact_from_row` expects.
+macro_rules! contact_columns {
+    () => {
+        "id, email, name, organisation, status, consent_source, consent_at, consent_note, \
+         created_at, updated_at, confirmed_at, unsubscribed_at, bounce_count"
+    };
+}
+
+/// Which contacts a list or export covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactFilter {
+    pub status: Option<ContactStatus>,
+    /// Case-insensitive text searched in address, name and organisation.
+    pub search: Option<String>,
+}
+
+impl ContactFilter {
+    /// The SQL for this filter's shape. Four fixed texts rather than one built at run
+    /// time: each keeps one set of bind types (see the note on PostgreSQL's statement
+    /// cache in ENGINEERING.md) and stays a `&'static str`.
+    fn sql(&self, count: bool) -> &'static str {
+        macro_rules! select {
+            ($where:literal) => {
+                if count {
+                    concat!("SELECT COUNT(*) AS n FROM contacts ", $where)
+                } else {
+                    concat!("SELECT ", contact_columns!(), " FROM contacts ", $where, " ORDER BY email_key")
+                }
+            };
+        }
+        match (self.status.is_some(), self.search.is_some()) {
+            (false, false) => select!(""),
+            (true, false) => select!("WHERE status = $1"),
+            (false, true) => select!("WHERE search_text LIKE $1 ESCAPE '\\'"),
+            (true, true) => select!("WHERE status = $1 AND search_text LIKE $2 ESCAPE '\\'"),
+        }
+    }
+
+    fn query(&self, count: bool) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(self.sql(count));
+        if let Some(status) = self.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(search) = &self.search {
+            query = query.bind(like_pattern(search));
+        }
+        query
+    }
+}
+
+/// `%text%` with LIKE's own wildcards escaped, lower-cased like `search_text`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// What `contacts list --search` matches. Lower-cased here rather than in SQL because
+/// SQLite's `lower()` only knows ASCII, and "Øst" must find "østfold".
+pub(super) fn search_text(
+    email: &EmailAddress,
+    name: Option<&ContactName>,
+    organisation: Option<&Organisation>,
+) -> String {
+    let mut text = email.key();
+    for part in [name.map(ContactName::as_str), organisation.map(Organisation::as_str)].into_iter().flatten() {
+        text.push('\n');
+        text.push_str(&part.to_lowercase());
+    }
+    text
+}
+
+pub(super) fn contact_from_row(row: &AnyRow) -> Result<Contact> {
+    let text = |column: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(column)?) };
+    let corrupt = |what: String| StoreError::Corrupt(what);
+    let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
+    let status: String = row.try_get("status")?;
+    let source: String = row.try_get("consent_source")?;
+    Ok(Contact {
+        id: row.try_get("id")?,
+        name: ContactName::parse(&text("name")?.unwrap_or_default()).map_err(|e| corrupt(e.to_string()))?,
+        organisation: Organisation::parse(&text("organisation")?.unwrap_or_default())
+            .map_err(|e| corrupt(e.to_string()))?,
+        status: status.parse().map_err(|e: crate::domain::UnknownStatus| corrupt(e.to_string()))?,
+        consent: Consent {
+            source: source
+                .parse()
+                .map_err(|e: crate::domain::UnknownConsentSource| corrupt(e.to_string()))?,
+            at: Timestamp::from_unix_ms(row.try_get("consent_at")?),
+            note: ConsentNote::parse(&text("consent_note")?.unwrap_or_default())
+                .map_err(|e| corrupt(e.to_string()))?,
+        },
+        created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
+        updated_at: Timestamp::from_unix_ms(row.try_get("updated_at")?),
+        confirmed_at: row.try_get::<Option<i64>, _>("confirmed_at")?.map(Timestamp::from_unix_ms),
+        unsubscribed_at: row.try_get::<Option<i64>, _>("unsubscribed_at")?.map(Timestamp::from_unix_ms),
+        bounce_count: row.try_get("bounce_count")?,
+        email,
+    })
+}
+
+/// When a contact entering with `status` counts as confirmed or unsubscribed.
+pub(super) fn status_times(status: ContactStatus, consent_at: Timestamp, now: Timestamp) -> (Option<i64>, Option<i64>) {
+    match status {
+        ContactStatus::Confirmed => (Some(consent_at.unix_ms()), None),
+        ContactStatus::Unsubscribed => (None, Some(now.unix_ms())),
+        ContactStatus::Pending | ContactStatus::Bounced => (None, None),
+    }
+}
+
+impl Store {
+    /// Puts a new contact on the list. An address already there (in any letter case)
+    /// is [`StoreError::ContactExists`] and changes nothing.
+    pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
+        let now = Timestamp::now();
+        let key = new.email.key();
+        let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
+        let mut tx = self.pool.begin().await?;
+        // ON CONFLICT rather than catching the error: two concurrent adds of one address
+        // then end as one insert and one clean "exists", on both databases.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
+             consent_source, consent_at, consent_note, confirmed_at, unsubscribed_at, bounce_count, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) \
+             ON CONFLICT (email_key) DO NOTHING RETURNING id",
+        )
+        .bind(new.email.as_str())
+        .bind(&key)
+        .bind(new.name.as_ref().map(ContactName::as_str))
+        .bind(new.organisation.as_ref().map(Organisation::as_str))
+        .bind(search_text(&new.email, new.name.as_ref(), new.organisation.as_ref()))
+        .bind(new.status.as_str())
+        .bind(new.consent.source.as_str())
+        .bind(new.consent.at.unix_ms())
+        .bind(new.consent.note.as_ref().map(ConsentNote::as_str))
+        .bind(confirmed_at)
+        .bind(unsubscribed_at)
+        .bind(now.unix_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Err(StoreError::ContactExists(new.email.to_string()));
+        };
+        let detail = format!("status={} source={}", new.status, new.consent.source);
+        audit::record(&mut tx, actor, "contact.add", Some(&key), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(Contact {
+            id,
+            email: new.email.clone(),
+            name: new.name.clone(),
+            organisation: new.organisation.clone(),
+            status: new.status,
+            consent: new.consent.clone(),
+            created_at: now,
+            updated_at: now,
+            confirmed_at: confirmed_at.map(Timestamp::from_unix_ms),
+            unsubscribed_at: unsubscribed_at.map(Timestamp::from_unix_ms),
+            bounce_count: 0,
+        })
+    }
+
+    /// The contact with this address, in any letter case.
+    pub async fn contact(&self, email: &EmailAddress) -> Result<Option<Contact>> {
+        let row = sqlx::query(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE email_key = $1"))
+            .bind(email.key())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
+    /// Like [`Store::contact`], but a missing contact is an error.
+    pub async fn existing_contact(&self, email: &EmailAddress) -> Result<Contact> {
+        self.contact(email)
+            .await?
+            .ok_or_else(|| StoreError::ContactNotFound(email.to_string()))
+    }
+
+    /// Contacts matching `filter`, ordered by address, at most `limit`.
+    pub async fn list_contacts(&self, filter: &ContactFilter, limit: Option<usize>) -> Result<Vec<Contact>> {
+        let mut contacts = Vec::new();
+        let mut rows = self.contacts_stream(filter);
+        while let Some(contact) = rows.next().await {
+            contacts.push(contact?);
+            if limit.is_some_and(|limit| contacts.len() >= limit) {
+                break;
+            }
+        }
+        Ok(contacts)
+    }
+
+    /// Contacts matching `filter` one at a time, in constant memory (for exports).
+    pub fn contacts_stream<'a>(&'a self, filter: &ContactFilter) -> impl Stream<Item = Result<Contact>> + Send + 'a {
+        filter
+            .query(false)
+            .fetch(&self.pool)
+            .map(|row| contact_from_row(&row?))
+    }
+
+    pub async fn count_contacts(&self, filter: &ContactFilter) -> Result<i64> {
+        Ok(filter.query(true).fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    /// Applies a staff edit. Fails with [`StoreError::ConcurrentChange`] rather than
+    /// overwrite a change made in between (say, an unsubscribe arriving meanwhile).
+    pub async fn update_contact(
+        &self,
+        email: &EmailAddress,
+        changes: &ContactChanges,
+        actor: &Actor,
+    ) -> Result<Contact> {
+        let current = self.existing_contact(email).await?;
+        let next = current.with_changes(changes, Timestamp::now())?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE contacts SET email = $1, email_key = $2, name = $3, organisation = $4, \
+             search_text = $5, status = $6, consent_source = $7, consent_at = $8, consent_note = $9, \
+             confirmed_at = $10, unsubscribed_at = $11, bounce_count = $12, updated_at = $13 \
+             WHERE id = $14 AND updated_at = $15",
+        )
+        .bind(next.email.as_str())
+        .bind(next.email.key())
+        .bind(next.name.as_ref().map(ContactName::as_str))
+        .bind(next.organisation.as_ref().map(Organisation::as_str))
+        .bind(search_text(&next.email, next.name.as_ref(), next.organisation.as_ref()))
+        .bind(next.status.as_str())
+        .bind(next.consent.source.as_str())
+        .bind(next.consent.at.unix_ms())
+        .bind(next.consent.note.as_ref().map(ConsentNote::as_str))
+        .bind(next.confirmed_at.map(Timestamp::unix_ms))
+        .bind(next.unsubscribed_at.map(Timestamp::unix_ms))
+        .bind(next.bounce_count)
+        .bind(next.updated_at.unix_ms())
+        .bind(current.id)
+        .bind(current.updated_at.unix_ms())
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::ContactExists(next.email.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+            Ok(done) if done.rows_affected() == 0 => {
+                return Err(StoreError::ConcurrentChange(email.to_string()));
+            }
+            Ok(_) => {}
+        }
+        let old_key = current.email.key();
+        if next.email.key() != old_key {
+            // The log follows the contact to its new address.
+            sqlx::query("UPDATE audit_log SET subject = $1 WHERE subject = $2")
+                .bind(next.email.key())
+                .bind(&old_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut detail = format!("fields={}", changes.field_names().join(","));
+        if next.status != current.status {
+            detail.push_str(&format!(" status={}->{}", current.status, next.status));
+        }
+        audit::record(&mut tx, actor, "contact.edit", Some(&next.email.key()), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// Erases a contact and everything tied to it (deliveries, tokens). The audit log
+    /// keeps that staff acted, but the address is replaced by the contact's number.
+    /// Returns false if the address was not on the list.
+    pub async fn remove_contact(&self, email: &EmailAddress, actor: &Actor) -> Result<bool> {
+        let key = email.key();
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar("DELETE FROM contacts WHERE email_key = $1 RETURNING id")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        let erased = format!("contact #{id} (erased)");
+        sqlx::query("UPDATE audit_log SET subject = $1 WHERE subject = $2")
+            .bind(&erased)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut tx, actor, "contact.remove", Some(&erased), None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many contacts have each status (all four, zeros included).
+    pub async fn count_by_status(&self) -> Result<Vec<(ContactStatus, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM contacts GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts: Vec<(ContactStatus, i64)> = ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
+                entry.1 = n;
+            }
+        }
+        Ok(counts)
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(" 50%_Øst "), "%50\\%\\_øst%");
+    }
+}

@@ -1,0 +1,275 @@
+//! Bulk import of contacts, all in one transaction.
+//!
+//! A whole file is imported in a single transaction: a crash, a lost connection or a
+//! Ctrl-C part-way leaves the list exactly as it was, and running the same import again
+//! is safe. Rows arrive in batches of multi-row INSERTs (one round trip per batch, not
+//! per row). To say "line 812 repeats line 17" without holding every address of a
+//! million-row file in memory, the lines seen so far live in a temporary table of the
+//! import's own connection.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Any, QueryBuilder, Row, Transaction};
+
+use super::audit::{self, Actor};
+use super::contacts::{search_text, status_times};
+use super::{Result, Store};
+use crate::domain::{ConsentNote, ContactName, NewContact, Organisation, Timestamp};
+
+/// Rows per INSERT: 14 parameters each stays well inside SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters per statement.
+pub const IMPORT_BATCH_ROWS: usize = 500;
+
+/// One valid row of an import file.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// The line of the file where the row starts (1 is the header).
+    pub line: u64,
+    pub contact: NewContact,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowResult {
+    Inserted,
+    /// The same address (in any letter case) appeared earlier in the file.
+    DuplicateInFile { first_line: u64 },
+    /// The address was on the list before; left as it was.
+    AlreadyOnList,
+    /// Already on the list; name or organisation updated from the file.
+    Updated,
+    /// Already on the list with the same name and organisation.
+    Unchanged,
+}
+
+/// Results in the order of the rows given.
+pub type ImportBatchOutcome = Vec<RowResult>;
+
+/// An import in progress: a transaction on one connection.
+pub struct ImportSession {
+    tx: Transaction<'static, Any>,
+    now: Timestamp,
+}
+
+impl Store {
+    pub async fn begin_import(&self) -> Result<ImportSession> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_lines (email_key TEXT PRIMARY KEY, line BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        // A pooled connection may still hold the table from an earlier import.
+        sqlx::query("DELETE FROM import_lines").execute(&mut *tx).await?;
+        Ok(ImportSession { tx, now: Timestamp::now() })
+    }
+}
+
+impl ImportSession {
+    /// Inserts a batch (at most [`IMPORT_BATCH_ROWS`] rows). With `update`, contacts
+    /// already on the list get the file's name and organisation where the file has one;
+    /// their status is never changed by an import, so nobody who left is put back.
+    pub async fn insert_batch(&mut self, rows: &[ImportRow], update: bool) -> Result<ImportBatchOutcome> {
+        assert!(rows.len() <= IMPORT_BATCH_ROWS, "import batch too large");
+        let mut results: Vec<Option<RowResult>> = vec![None; rows.len()];
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = rows.iter().map(|row| row.contact.email.key()).collect();
+
+        // Repeats inside this batch.
+        let mut first_in_batch: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        let mut unique: Vec<usize> = Vec::with_capacity(rows.len());
+        for (i, key) in keys.iter().enumerate() {
+            match first_in_batch.get(key.as_str()) {
+                Some(&first) => results[i] = Some(RowResult::DuplicateInFile { first_line: rows[first].line }),
+                None => {
+                    first_in_batch.insert(key, i);
+                    unique.push(i);
+                }
+            }
+        }
+
+        // Repeats of earlier batches: the temporary table already has the key.
+        let mut query = QueryBuilder::<Any>::new("INSERT INTO import_lines (email_key, line) ");
+        query.push_values(&unique, |mut values, &i| {
+            values.push_bind(keys[i].as_str()).push_bind(rows[i].line as i64);
+        });
+        query.push(" ON CONFLICT (email_key) DO NOTHING RETURNING email_key");
+        let fresh: HashSet<String> = query
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("email_key"))
+            .collect::<Result<_, _>>()?;
+        let repeated: Vec<usize> = unique.iter().copied().filter(|&i| !fresh.contains(&keys[i])).collect();
+        if !repeated.is_empty() {
+            let first_lines = self.first_lines(repeated.iter().map(|&i| keys[i].as_str())).await?;
+            for &i in &repeated {
+                let first_line = first_lines.get(&keys[i]).copied().unwrap_or(0);
+                results[i] = Some(RowResult::DuplicateInFile { first_line });
+            }
+        }
+        // A repeat inside the batch of a row that itself repeats an earlier batch names
+        // the earliest line.
+        for i in 0..rows.len() {
+            if let Some(RowResult::DuplicateInFile { first_line }) = results[i] {
+                let first = first_in_batch[keys[i].as_str()];
+                if first != i
+                    && let Some(RowResult::DuplicateInFile { first_line: earliest }) = results[first]
+                {
+                    results[i] = Some(RowResult::DuplicateInFile { first_line: earliest.min(first_line) });
+                }
+            }
+        }
+
+        // New to this file: insert the ones not on the list yet.
+        let candidates: Vec<usize> = unique.iter().copied().filter(|&i| fresh.contains(&keys[i])).collect();
+        if !candidates.is_empty() {
+            let inserted = self.insert_contacts(rows, &keys, &candidates).await?;
+            let existing: Vec<usize> =
+                candidates.iter().copied().filter(|&i| !inserted.contains(&keys[i])).collect();
+            for &i in &candidates {
+                if inserted.contains(&keys[i]) {
+                    results[i] = Some(RowResult::Inserted);
+                }
+            }
+            if update && !existing.is_empty() {
+                self.update_existing(rows, &keys, &existing, &mut results).await?;
+            } else {
+                for &i in &existing {
+                    results[i] = Some(RowResult::AlreadyOnList);
+                }
+            }
+        }
+        Ok(results.into_iter().map(|r| r.expect("every row has a result")).collect())
+    }
+
+    async fn first_lines<'k>(&mut self, keys: impl Iterator<Item = &'k str>) -> Result<HashMap<String, u64>> {
+        let mut query = QueryBuilder::<Any>::new("SELECT email_key, line FROM import_lines WHERE email_key IN (");
+        let mut list = query.separated(", ");
+        for key in keys {
+            list.push_bind(key);
+        }
+        query.push(")");
+        query
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("email_key")?, row.try_get::<i64, _>("line")? as u64)))
+            .collect()
+    }
+
+    async fn insert_contacts(&mut self, rows: &[ImportRow], keys: &[String], which: &[usize]) -> Result<HashSet<String>> {
+        let now = self.now;
+        let mut query = QueryBuilder::<Any>::new(
+            "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
+             consent_source, consent_at, consent_note, confirmed_at, unsubscribed_at, bounce_count, \
+             created_at, updated_at) ",
+        );
+        query.push_values(which, |mut values, &i| {
+            let contact = &rows[i].contact;
+            let (confirmed_at, unsubscribed_at) = status_times(contact.status, contact.consent.at, now);
+            values
+                .push_bind(contact.email.as_str())
+                .push_bind(keys[i].as_str())
+                .push_bind(contact.name.as_ref().map(ContactName::as_str))
+                .push_bind(contact.organisation.as_ref().map(Organisation::as_str))
+                .push_bind(search_text(&contact.email, contact.name.as_ref(), contact.organisation.as_ref()))
+                .push_bind(contact.status.as_str())
+                .push_bind(contact.consent.source.as_str())
+                .push_bind(contact.consent.at.unix_ms())
+                .push_bind(contact.consent.note.as_ref().map(ConsentNote::as_str))
+                .push_bind(confirmed_at)
+                .push_bind(unsubscribed_at)
+                .push_bind(0_i64)
+                .push_bind(now.unix_ms())
+                .push_bind(now.unix_ms());
+        });
+        query.push(" ON CONFLICT (email_key) DO NOTHING RETURNING email_key");
+        query
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get("email_key")?))
+            .collect()
+    }
+
+    async fn update_existing(
+        &mut self,
+        rows: &[ImportRow],
+        keys: &[String],
+        which: &[usize],
+        results: &mut [Option<RowResult>],
+    ) -> Result<()> {
+        let mut query = QueryBuilder::<Any>::new(
+            "SELECT email, email_key, name, organisation FROM contacts WHERE email_key IN (",
+        );
+        let mut list = query.separated(", ");
+        for &i in which {
+            list.push_bind(keys[i].as_str());
+        }
+        query.push(")");
+        let current: HashMap<String, (String, Option<String>, Option<String>)> = query
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("email_key")?,
+                    (row.try_get("email")?, row.try_get("name")?, row.try_get("organisation")?),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        for &i in which {
+            let contact = &rows[i].contact;
+            let Some((email, old_name, old_org)) = current.get(&keys[i]) else {
+                results[i] = Some(RowResult::AlreadyOnList);
+                continue;
+            };
+            // An empty cell means "not known here", not "erase what we have".
+            let name = contact.name.as_ref().map(|n| n.as_str().to_owned()).or_else(|| old_name.clone());
+            let organisation =
+                contact.organisation.as_ref().map(|o| o.as_str().to_owned()).or_else(|| old_org.clone());
+            if name == *old_name && organisation == *old_org {
+                results[i] = Some(RowResult::Unchanged);
+                continue;
+            }
+            let stored_email = crate::domain::EmailAddress::parse(email)?;
+            let search = search_text(
+                &stored_email,
+                ContactName::parse(name.as_deref().unwrap_or_default()).ok().flatten().as_ref(),
+                Organisation::parse(organisation.as_deref().unwrap_or_default()).ok().flatten().as_ref(),
+            );
+            sqlx::query(
+                "UPDATE contacts SET name = $1, organisation = $2, search_text = $3, updated_at = $4 \
+                 WHERE email_key = $5",
+            )
+            .bind(name)
+            .bind(organisation)
+            .bind(search)
+            .bind(self.now.unix_ms())
+            .bind(keys[i].as_str())
+            .execute(&mut *self.tx)
+            .await?;
+            results[i] = Some(RowResult::Updated);
+        }
+        Ok(())
+    }
+
+    /// Makes the whole import visible at once, with one audit entry for it.
+    pub async fn commit(mut self, actor: &Actor, detail: String) -> Result<()> {
+        sqlx::query("DROP TABLE import_lines").execute(&mut *self.tx).await?;
+        audit::record(&mut self.tx, actor, "contacts.import", None, Some(detail)).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes everything this import did (used by `--dry-run`).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}

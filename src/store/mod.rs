@@ -1,0 +1,176 @@
+//! Everything that touches the database. Nothing outside this module writes SQL.
+//!
+//! One set of queries serves SQLite and PostgreSQL through sqlx's `Any` driver (`$1`
+//! placeholders work on both). The few places where the dialects differ are in
+//! [`Backend`]. Times are stored as Unix milliseconds (see `domain::Timestamp`).
+
+mod audit;
+mod contacts;
+mod import;
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+use crate::config::DatabaseUrl;
+use crate::domain::EmailError;
+
+pub use audit::{Actor, AuditEntry};
+pub use contacts::{ContactChanges, ContactFilter};
+pub use import::{ImportBatchOutcome, ImportRow, ImportSession, RowResult};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} is already on the list")]
+    ContactExists(String),
+    #[error("{0} is not on the list")]
+    ContactNotFound(String),
+    #[error("{0} was changed by someone else at the same time: try again")]
+    ConcurrentChange(String),
+    #[error(transparent)]
+    Refused(#[from] crate::domain::ChangeError),
+    #[error("database_url {0} is neither sqlite://FILE nor postgres://…")]
+    UnsupportedUrl(String),
+    #[error("the database holds a value this version cannot read ({0}): was it edited by hand?")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<EmailError> for StoreError {
+    fn from(e: EmailError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database, shared by the web server, the worker and the command line.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, creating a SQLite file if it does not exist. Does not migrate.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url.expose())
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.redacted()))?;
+        let mut options = AnyConnectOptions::from_str(&connect_url(backend, url.expose()))?;
+        // Statements are logged at debug level only: at info they would flood the log
+        // during an import, and they carry no secrets but do carry addresses.
+        options = options.log_statements(tracing::log::LevelFilter::Debug);
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer at a time; a few readers help the web server.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 10,
+            })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers go on while one writer writes; NORMAL sync is
+                        // durable across application crashes (not power loss of the last
+                        // transaction), the usual choice with WAL.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations this build knows and the database lacks.
+    pub async fn migrate(&self) -> Result<()> {
+        self.backend.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// SQLite files are created when missing unless the URL says otherwise.
+fn connect_url(backend: Backend, url: &str) -> String {
+    if backend == Backend::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_files_are_created_when_missing() {
+        assert_eq!(connect_url(Backend::Sqlite, "sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(connect_url(Backend::Sqlite, "sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
+        assert_eq!(connect_url(Backend::Postgres, "postgres://h/db"), "postgres://h/db");
+    }
+}
