@@ -171,7 +171,9 @@ impl Settings {
         }
         for &key in KEYS {
             let var = format!("{ENV_PREFIX}{}", key.to_uppercase());
-            let Some(raw) = std::env::var_os(&var) else { continue };
+            let Some(raw) = std::env::var_os(&var) else {
+                continue;
+            };
             let raw = raw
                 .into_string()
                 .map_err(|_| ConfigError::Invalid(format!("{var} is not valid UTF-8")))?;
@@ -183,14 +185,19 @@ impl Settings {
             };
             figment = figment.merge(Serialized::default(key, value));
         }
-        let settings: Settings = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.check()?;
         Ok(settings)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         let url = self.database_url.expose();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
             return Err(ConfigError::Invalid(format!(
                 "database_url {} is neither sqlite://FILE nor postgres://…",
                 self.database_url
@@ -199,7 +206,9 @@ impl Settings {
         if let Some(rate) = self.send_rate
             && !(rate > 0.0 && rate.is_finite())
         {
-            return Err(ConfigError::Invalid(format!("send_rate must be above 0, not {rate}")));
+            return Err(ConfigError::Invalid(format!(
+                "send_rate must be above 0, not {rate}"
+            )));
         }
         Ok(())
     }
@@ -242,7 +251,11 @@ mod tests {
         let file = "list_id = \"fra-fil\"\nsend_rate = 5\nbind = \"127.0.0.1:9000\"\n";
         let settings = load_with(
             Some(file),
-            &[("NYHETSBREV_LIST_ID", "12345"), ("NYHETSBREV_SEND_RATE", "20"), ("NYHETSBREV_TEST_POSTGRES", "x")],
+            &[
+                ("NYHETSBREV_LIST_ID", "12345"),
+                ("NYHETSBREV_SEND_RATE", "20"),
+                ("NYHETSBREV_TEST_POSTGRES", "x"),
+            ],
         )
         .unwrap();
         assert_eq!(settings.list_id, "12345");
@@ -271,9 +284,15 @@ mod tests {
         let settings = load_with(
             None,
             &[
-                ("NYHETSBREV_SMTP_URL", "smtp://kom:hemmelig-smtp@relay.example.org:587"),
+                (
+                    "NYHETSBREV_SMTP_URL",
+                    "smtp://kom:hemmelig-smtp@relay.example.org:587",
+                ),
                 ("NYHETSBREV_TOKEN_KEY", "hemmelig-nokkel"),
-                ("NYHETSBREV_DATABASE_URL", "postgres://kom:hemmelig-db@db.example.org/nb"),
+                (
+                    "NYHETSBREV_DATABASE_URL",
+                    "postgres://kom:hemmelig-db@db.example.org/nb",
+                ),
             ],
         )
         .unwrap();
@@ -282,7 +301,10 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("db.example.org"), "{shown}");
-        assert_eq!(settings.token_key.unwrap().expose_secret(), "hemmelig-nokkel");
+        assert_eq!(
+            settings.token_key.unwrap().expose_secret(),
+            "hemmelig-nokkel"
+        );
         assert!(settings.database_url.expose().contains("hemmelig-db"));
     }
 }

@@ -2,6 +2,10 @@
 //!
 //! See ARCHITECTURE.md for the map of the modules and the rules they keep.
 
+pub mod cli;
 pub mod config;
+pub mod contact_csv;
 pub mod domain;
 pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -191,7 +191,10 @@ pub enum ChangeError {
     #[error(
         "{email} is {status}: confirming it again needs new consent; give a consent note saying when and how they asked"
     )]
-    ConsentRequired { email: String, status: ContactStatus },
+    ConsentRequired {
+        email: String,
+        status: ContactStatus,
+    },
 }
 
 impl Contact {
@@ -199,7 +202,11 @@ impl Contact {
     ///
     /// A contact who left or bounced is only confirmed again with new consent: leaving
     /// is "for good" until the person asks anew.
-    pub fn with_changes(&self, changes: &ContactChanges, now: Timestamp) -> Result<Contact, ChangeError> {
+    pub fn with_changes(
+        &self,
+        changes: &ContactChanges,
+        now: Timestamp,
+    ) -> Result<Contact, ChangeError> {
         let mut next = self.clone();
         if let Some(email) = &changes.email {
             next.email = email.clone();
@@ -216,7 +223,10 @@ impl Contact {
         if let Some(status) = changes.status
             && status != self.status
         {
-            let was_out = matches!(self.status, ContactStatus::Unsubscribed | ContactStatus::Bounced);
+            let was_out = matches!(
+                self.status,
+                ContactStatus::Unsubscribed | ContactStatus::Bounced
+            );
             if status == ContactStatus::Confirmed && was_out && changes.consent.is_none() {
                 return Err(ChangeError::ConsentRequired {
                     email: self.email.to_string(),
@@ -251,7 +261,11 @@ mod tests {
             name: None,
             organisation: None,
             status,
-            consent: Consent { source: ConsentSource::Web, at, note: None },
+            consent: Consent {
+                source: ConsentSource::Web,
+                at,
+                note: None,
+            },
             created_at: at,
             updated_at: at,
             confirmed_at: None,
@@ -264,15 +278,24 @@ mod tests {
     fn confirming_a_contact_who_left_needs_new_consent() {
         let now = Timestamp::from_unix_ms(1_800_000_000_000);
         let left = contact(ContactStatus::Unsubscribed);
-        let confirm = ContactChanges { status: Some(ContactStatus::Confirmed), ..Default::default() };
-        assert!(matches!(left.with_changes(&confirm, now), Err(ChangeError::ConsentRequired { .. })));
+        let confirm = ContactChanges {
+            status: Some(ContactStatus::Confirmed),
+            ..Default::default()
+        };
+        assert!(matches!(
+            left.with_changes(&confirm, now),
+            Err(ChangeError::ConsentRequired { .. })
+        ));
 
         let consent = Consent {
             source: ConsentSource::EmailRequest,
             at: now,
             note: ConsentNote::parse("e-post 12.03.2025").unwrap(),
         };
-        let with_consent = ContactChanges { consent: Some(consent.clone()), ..confirm };
+        let with_consent = ContactChanges {
+            consent: Some(consent.clone()),
+            ..confirm
+        };
         let back = left.with_changes(&with_consent, now).unwrap();
         assert_eq!(back.status, ContactStatus::Confirmed);
         assert_eq!(back.consent, consent);
@@ -283,8 +306,13 @@ mod tests {
     #[test]
     fn unsubscribing_records_when() {
         let now = Timestamp::from_unix_ms(1_800_000_000_000);
-        let change = ContactChanges { status: Some(ContactStatus::Unsubscribed), ..Default::default() };
-        let left = contact(ContactStatus::Confirmed).with_changes(&change, now).unwrap();
+        let change = ContactChanges {
+            status: Some(ContactStatus::Unsubscribed),
+            ..Default::default()
+        };
+        let left = contact(ContactStatus::Confirmed)
+            .with_changes(&change, now)
+            .unwrap();
         assert_eq!(left.unsubscribed_at, Some(now));
         assert_eq!(left.updated_at, now);
         assert_eq!(change.field_names(), ["status"]);
@@ -295,7 +323,10 @@ mod tests {
         for status in ContactStatus::ALL {
             assert_eq!(status.as_str().parse::<ContactStatus>(), Ok(status));
         }
-        assert_eq!(" Confirmed ".parse::<ContactStatus>(), Ok(ContactStatus::Confirmed));
+        assert_eq!(
+            " Confirmed ".parse::<ContactStatus>(),
+            Ok(ContactStatus::Confirmed)
+        );
         assert!("active".parse::<ContactStatus>().is_err());
     }
 

@@ -7,8 +7,8 @@ mod text;
 mod timestamp;
 
 pub use contact::{
-    ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource,
-    UnknownStatus,
+    ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
+    UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use text::{ConsentNote, ContactName, Organisation, TextError};

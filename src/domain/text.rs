@@ -94,7 +94,12 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused() {
-        for input in ["Ola\r\nBcc: x@example.org", "Ola\u{7}", "Kari\tNordmann", "A\u{85}B"] {
+        for input in [
+            "Ola\r\nBcc: x@example.org",
+            "Ola\u{7}",
+            "Kari\tNordmann",
+            "A\u{85}B",
+        ] {
             assert_eq!(
                 ContactName::parse(input),
                 Err(TextError::ControlCharacter { field: "name" }),
@@ -110,7 +115,10 @@ mod tests {
         let too_long = "Ø".repeat(201);
         assert_eq!(
             Organisation::parse(&too_long),
-            Err(TextError::TooLong { field: "organisation", max: 200 })
+            Err(TextError::TooLong {
+                field: "organisation",
+                max: 200
+            })
         );
     }
 }

@@ -41,7 +41,10 @@ impl Timestamp {
 
     /// RFC 3339 in UTC with second precision, e.g. `2025-03-12T09:30:00Z`.
     pub fn to_rfc3339(self) -> String {
-        let dt = self.to_datetime().replace_millisecond(0).unwrap_or(self.to_datetime());
+        let dt = self
+            .to_datetime()
+            .replace_millisecond(0)
+            .unwrap_or(self.to_datetime());
         dt.format(&Rfc3339).unwrap_or_else(|_| self.0.to_string())
     }
 
@@ -95,7 +98,9 @@ mod tests {
         assert_eq!(Timestamp::parse_date("2025-03-12").unwrap(), expected);
         assert_eq!(Timestamp::parse_date(" 12.03.2025 ").unwrap(), expected);
         assert_eq!(
-            Timestamp::parse_date("2025-03-12 01:00:00").unwrap().unix_ms(),
+            Timestamp::parse_date("2025-03-12 01:00:00")
+                .unwrap()
+                .unix_ms(),
             expected.unix_ms() + 3_600_000
         );
         assert_eq!(expected.to_rfc3339(), "2025-03-12T00:00:00Z");

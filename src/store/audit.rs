@@ -45,14 +45,16 @@ pub(super) async fn record(
     subject: Option<&str>,
     detail: Option<String>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(Timestamp::now().unix_ms())
-        .bind(actor.as_str())
-        .bind(action)
-        .bind(subject)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Timestamp::now().unix_ms())
+    .bind(actor.as_str())
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use sqlx::{Any, Row};
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError, is_unique_violation};
 use crate::domain::{
-    Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress,
-    NewContact, Organisation, Timestamp,
+    Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact,
+    Organisation, Timestamp,
 };
 
 pub use crate::domain::ContactChanges;
@@ -39,7 +39,13 @@ impl ContactFilter {
                 if count {
                     concat!("SELECT COUNT(*) AS n FROM contacts ", $where)
                 } else {
-                    concat!("SELECT ", contact_columns!(), " FROM contacts ", $where, " ORDER BY email_key")
+                    concat!(
+                        "SELECT ",
+                        contact_columns!(),
+                        " FROM contacts ",
+                        $where,
+                        " ORDER BY email_key"
+                    )
                 }
             };
         }
@@ -85,7 +91,13 @@ pub(super) fn search_text(
     organisation: Option<&Organisation>,
 ) -> String {
     let mut text = email.key();
-    for part in [name.map(ContactName::as_str), organisation.map(Organisation::as_str)].into_iter().flatten() {
+    for part in [
+        name.map(ContactName::as_str),
+        organisation.map(Organisation::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    {
         text.push('\n');
         text.push_str(&part.to_lowercase());
     }
@@ -93,17 +105,21 @@ pub(super) fn search_text(
 }
 
 pub(super) fn contact_from_row(row: &AnyRow) -> Result<Contact> {
-    let text = |column: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(column)?) };
+    let text =
+        |column: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(column)?) };
     let corrupt = |what: String| StoreError::Corrupt(what);
     let email = EmailAddress::parse(&row.try_get::<String, _>("email")?)?;
     let status: String = row.try_get("status")?;
     let source: String = row.try_get("consent_source")?;
     Ok(Contact {
         id: row.try_get("id")?,
-        name: ContactName::parse(&text("name")?.unwrap_or_default()).map_err(|e| corrupt(e.to_string()))?,
+        name: ContactName::parse(&text("name")?.unwrap_or_default())
+            .map_err(|e| corrupt(e.to_string()))?,
         organisation: Organisation::parse(&text("organisation")?.unwrap_or_default())
             .map_err(|e| corrupt(e.to_string()))?,
-        status: status.parse().map_err(|e: crate::domain::UnknownStatus| corrupt(e.to_string()))?,
+        status: status
+            .parse()
+            .map_err(|e: crate::domain::UnknownStatus| corrupt(e.to_string()))?,
         consent: Consent {
             source: source
                 .parse()
@@ -114,15 +130,23 @@ pub(super) fn contact_from_row(row: &AnyRow) -> Result<Contact> {
         },
         created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
         updated_at: Timestamp::from_unix_ms(row.try_get("updated_at")?),
-        confirmed_at: row.try_get::<Option<i64>, _>("confirmed_at")?.map(Timestamp::from_unix_ms),
-        unsubscribed_at: row.try_get::<Option<i64>, _>("unsubscribed_at")?.map(Timestamp::from_unix_ms),
+        confirmed_at: row
+            .try_get::<Option<i64>, _>("confirmed_at")?
+            .map(Timestamp::from_unix_ms),
+        unsubscribed_at: row
+            .try_get::<Option<i64>, _>("unsubscribed_at")?
+            .map(Timestamp::from_unix_ms),
         bounce_count: row.try_get("bounce_count")?,
         email,
     })
 }
 
 /// When a contact entering with `status` counts as confirmed or unsubscribed.
-pub(super) fn status_times(status: ContactStatus, consent_at: Timestamp, now: Timestamp) -> (Option<i64>, Option<i64>) {
+pub(super) fn status_times(
+    status: ContactStatus,
+    consent_at: Timestamp,
+    now: Timestamp,
+) -> (Option<i64>, Option<i64>) {
     match status {
         ContactStatus::Confirmed => (Some(consent_at.unix_ms()), None),
         ContactStatus::Unsubscribed => (None, Some(now.unix_ms())),
@@ -184,10 +208,14 @@ impl Store {
 
     /// The contact with this address, in any letter case.
     pub async fn contact(&self, email: &EmailAddress) -> Result<Option<Contact>> {
-        let row = sqlx::query(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE email_key = $1"))
-            .bind(email.key())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE email_key = $1"
+        ))
+        .bind(email.key())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(contact_from_row).transpose()
     }
 
@@ -199,7 +227,11 @@ impl Store {
     }
 
     /// Contacts matching `filter`, ordered by address, at most `limit`.
-    pub async fn list_contacts(&self, filter: &ContactFilter, limit: Option<usize>) -> Result<Vec<Contact>> {
+    pub async fn list_contacts(
+        &self,
+        filter: &ContactFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<Contact>> {
         let mut contacts = Vec::new();
         let mut rows = self.contacts_stream(filter);
         while let Some(contact) = rows.next().await {
@@ -212,7 +244,10 @@ impl Store {
     }
 
     /// Contacts matching `filter` one at a time, in constant memory (for exports).
-    pub fn contacts_stream<'a>(&'a self, filter: &ContactFilter) -> impl Stream<Item = Result<Contact>> + Send + 'a {
+    pub fn contacts_stream<'a>(
+        &'a self,
+        filter: &ContactFilter,
+    ) -> impl Stream<Item = Result<Contact>> + Send + 'a {
         filter
             .query(false)
             .fetch(&self.pool)
@@ -220,7 +255,11 @@ impl Store {
     }
 
     pub async fn count_contacts(&self, filter: &ContactFilter) -> Result<i64> {
-        Ok(filter.query(true).fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(filter
+            .query(true)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
     }
 
     /// Applies a staff edit. Fails with [`StoreError::ConcurrentChange`] rather than
@@ -280,7 +319,14 @@ impl Store {
         if next.status != current.status {
             detail.push_str(&format!(" status={}->{}", current.status, next.status));
         }
-        audit::record(&mut tx, actor, "contact.edit", Some(&next.email.key()), Some(detail)).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "contact.edit",
+            Some(&next.email.key()),
+            Some(detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(next)
     }
@@ -291,10 +337,11 @@ impl Store {
     pub async fn remove_contact(&self, email: &EmailAddress, actor: &Actor) -> Result<bool> {
         let key = email.key();
         let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar("DELETE FROM contacts WHERE email_key = $1 RETURNING id")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM contacts WHERE email_key = $1 RETURNING id")
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(id) = id else {
             return Ok(false);
         };
@@ -314,7 +361,8 @@ impl Store {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM contacts GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
-        let mut counts: Vec<(ContactStatus, i64)> = ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut counts: Vec<(ContactStatus, i64)> =
+            ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
         for row in rows {
             let status: String = row.try_get("status")?;
             let n: i64 = row.try_get("n")?;
@@ -325,7 +373,6 @@ impl Store {
         Ok(counts)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

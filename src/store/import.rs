@@ -33,7 +33,9 @@ pub struct ImportRow {
 pub enum RowResult {
     Inserted,
     /// The same address (in any letter case) appeared earlier in the file.
-    DuplicateInFile { first_line: u64 },
+    DuplicateInFile {
+        first_line: u64,
+    },
     /// The address was on the list before; left as it was.
     AlreadyOnList,
     /// Already on the list; name or organisation updated from the file.
@@ -58,8 +60,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // A pooled connection may still hold the table from an earlier import.
-        sqlx::query("DELETE FROM import_lines").execute(&mut *tx).await?;
-        Ok(ImportSession { tx, now: Timestamp::now() })
+        sqlx::query("DELETE FROM import_lines")
+            .execute(&mut *tx)
+            .await?;
+        Ok(ImportSession {
+            tx,
+            now: Timestamp::now(),
+        })
     }
 }
 
@@ -67,7 +74,11 @@ impl ImportSession {
     /// Inserts a batch (at most [`IMPORT_BATCH_ROWS`] rows). With `update`, contacts
     /// already on the list get the file's name and organisation where the file has one;
     /// their status is never changed by an import, so nobody who left is put back.
-    pub async fn insert_batch(&mut self, rows: &[ImportRow], update: bool) -> Result<ImportBatchOutcome> {
+    pub async fn insert_batch(
+        &mut self,
+        rows: &[ImportRow],
+        update: bool,
+    ) -> Result<ImportBatchOutcome> {
         assert!(rows.len() <= IMPORT_BATCH_ROWS, "import batch too large");
         let mut results: Vec<Option<RowResult>> = vec![None; rows.len()];
         if rows.is_empty() {
@@ -80,7 +91,11 @@ impl ImportSession {
         let mut unique: Vec<usize> = Vec::with_capacity(rows.len());
         for (i, key) in keys.iter().enumerate() {
             match first_in_batch.get(key.as_str()) {
-                Some(&first) => results[i] = Some(RowResult::DuplicateInFile { first_line: rows[first].line }),
+                Some(&first) => {
+                    results[i] = Some(RowResult::DuplicateInFile {
+                        first_line: rows[first].line,
+                    })
+                }
                 None => {
                     first_in_batch.insert(key, i);
                     unique.push(i);
@@ -91,7 +106,9 @@ impl ImportSession {
         // Repeats of earlier batches: the temporary table already has the key.
         let mut query = QueryBuilder::<Any>::new("INSERT INTO import_lines (email_key, line) ");
         query.push_values(&unique, |mut values, &i| {
-            values.push_bind(keys[i].as_str()).push_bind(rows[i].line as i64);
+            values
+                .push_bind(keys[i].as_str())
+                .push_bind(rows[i].line as i64);
         });
         query.push(" ON CONFLICT (email_key) DO NOTHING RETURNING email_key");
         let fresh: HashSet<String> = query
@@ -101,9 +118,15 @@ impl ImportSession {
             .iter()
             .map(|row| row.try_get("email_key"))
             .collect::<Result<_, _>>()?;
-        let repeated: Vec<usize> = unique.iter().copied().filter(|&i| !fresh.contains(&keys[i])).collect();
+        let repeated: Vec<usize> = unique
+            .iter()
+            .copied()
+            .filter(|&i| !fresh.contains(&keys[i]))
+            .collect();
         if !repeated.is_empty() {
-            let first_lines = self.first_lines(repeated.iter().map(|&i| keys[i].as_str())).await?;
+            let first_lines = self
+                .first_lines(repeated.iter().map(|&i| keys[i].as_str()))
+                .await?;
             for &i in &repeated {
                 let first_line = first_lines.get(&keys[i]).copied().unwrap_or(0);
                 results[i] = Some(RowResult::DuplicateInFile { first_line });
@@ -115,37 +138,57 @@ impl ImportSession {
             if let Some(RowResult::DuplicateInFile { first_line }) = results[i] {
                 let first = first_in_batch[keys[i].as_str()];
                 if first != i
-                    && let Some(RowResult::DuplicateInFile { first_line: earliest }) = results[first]
+                    && let Some(RowResult::DuplicateInFile {
+                        first_line: earliest,
+                    }) = results[first]
                 {
-                    results[i] = Some(RowResult::DuplicateInFile { first_line: earliest.min(first_line) });
+                    results[i] = Some(RowResult::DuplicateInFile {
+                        first_line: earliest.min(first_line),
+                    });
                 }
             }
         }
 
         // New to this file: insert the ones not on the list yet.
-        let candidates: Vec<usize> = unique.iter().copied().filter(|&i| fresh.contains(&keys[i])).collect();
+        let candidates: Vec<usize> = unique
+            .iter()
+            .copied()
+            .filter(|&i| fresh.contains(&keys[i]))
+            .collect();
         if !candidates.is_empty() {
             let inserted = self.insert_contacts(rows, &keys, &candidates).await?;
-            let existing: Vec<usize> =
-                candidates.iter().copied().filter(|&i| !inserted.contains(&keys[i])).collect();
+            let existing: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&i| !inserted.contains(&keys[i]))
+                .collect();
             for &i in &candidates {
                 if inserted.contains(&keys[i]) {
                     results[i] = Some(RowResult::Inserted);
                 }
             }
             if update && !existing.is_empty() {
-                self.update_existing(rows, &keys, &existing, &mut results).await?;
+                self.update_existing(rows, &keys, &existing, &mut results)
+                    .await?;
             } else {
                 for &i in &existing {
                     results[i] = Some(RowResult::AlreadyOnList);
                 }
             }
         }
-        Ok(results.into_iter().map(|r| r.expect("every row has a result")).collect())
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every row has a result"))
+            .collect())
     }
 
-    async fn first_lines<'k>(&mut self, keys: impl Iterator<Item = &'k str>) -> Result<HashMap<String, u64>> {
-        let mut query = QueryBuilder::<Any>::new("SELECT email_key, line FROM import_lines WHERE email_key IN (");
+    async fn first_lines<'k>(
+        &mut self,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> Result<HashMap<String, u64>> {
+        let mut query = QueryBuilder::<Any>::new(
+            "SELECT email_key, line FROM import_lines WHERE email_key IN (",
+        );
         let mut list = query.separated(", ");
         for key in keys {
             list.push_bind(key);
@@ -156,11 +199,21 @@ impl ImportSession {
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
-            .map(|row| Ok((row.try_get("email_key")?, row.try_get::<i64, _>("line")? as u64)))
+            .map(|row| {
+                Ok((
+                    row.try_get("email_key")?,
+                    row.try_get::<i64, _>("line")? as u64,
+                ))
+            })
             .collect()
     }
 
-    async fn insert_contacts(&mut self, rows: &[ImportRow], keys: &[String], which: &[usize]) -> Result<HashSet<String>> {
+    async fn insert_contacts(
+        &mut self,
+        rows: &[ImportRow],
+        keys: &[String],
+        which: &[usize],
+    ) -> Result<HashSet<String>> {
         let now = self.now;
         let mut query = QueryBuilder::<Any>::new(
             "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
@@ -169,13 +222,18 @@ impl ImportSession {
         );
         query.push_values(which, |mut values, &i| {
             let contact = &rows[i].contact;
-            let (confirmed_at, unsubscribed_at) = status_times(contact.status, contact.consent.at, now);
+            let (confirmed_at, unsubscribed_at) =
+                status_times(contact.status, contact.consent.at, now);
             values
                 .push_bind(contact.email.as_str())
                 .push_bind(keys[i].as_str())
                 .push_bind(contact.name.as_ref().map(ContactName::as_str))
                 .push_bind(contact.organisation.as_ref().map(Organisation::as_str))
-                .push_bind(search_text(&contact.email, contact.name.as_ref(), contact.organisation.as_ref()))
+                .push_bind(search_text(
+                    &contact.email,
+                    contact.name.as_ref(),
+                    contact.organisation.as_ref(),
+                ))
                 .push_bind(contact.status.as_str())
                 .push_bind(contact.consent.source.as_str())
                 .push_bind(contact.consent.at.unix_ms())
@@ -219,7 +277,11 @@ impl ImportSession {
             .map(|row| {
                 Ok((
                     row.try_get("email_key")?,
-                    (row.try_get("email")?, row.try_get("name")?, row.try_get("organisation")?),
+                    (
+                        row.try_get("email")?,
+                        row.try_get("name")?,
+                        row.try_get("organisation")?,
+                    ),
                 ))
             })
             .collect::<Result<_>>()?;
@@ -230,9 +292,16 @@ impl ImportSession {
                 continue;
             };
             // An empty cell means "not known here", not "erase what we have".
-            let name = contact.name.as_ref().map(|n| n.as_str().to_owned()).or_else(|| old_name.clone());
-            let organisation =
-                contact.organisation.as_ref().map(|o| o.as_str().to_owned()).or_else(|| old_org.clone());
+            let name = contact
+                .name
+                .as_ref()
+                .map(|n| n.as_str().to_owned())
+                .or_else(|| old_name.clone());
+            let organisation = contact
+                .organisation
+                .as_ref()
+                .map(|o| o.as_str().to_owned())
+                .or_else(|| old_org.clone());
             if name == *old_name && organisation == *old_org {
                 results[i] = Some(RowResult::Unchanged);
                 continue;
@@ -240,8 +309,14 @@ impl ImportSession {
             let stored_email = crate::domain::EmailAddress::parse(email)?;
             let search = search_text(
                 &stored_email,
-                ContactName::parse(name.as_deref().unwrap_or_default()).ok().flatten().as_ref(),
-                Organisation::parse(organisation.as_deref().unwrap_or_default()).ok().flatten().as_ref(),
+                ContactName::parse(name.as_deref().unwrap_or_default())
+                    .ok()
+                    .flatten()
+                    .as_ref(),
+                Organisation::parse(organisation.as_deref().unwrap_or_default())
+                    .ok()
+                    .flatten()
+                    .as_ref(),
             );
             sqlx::query(
                 "UPDATE contacts SET name = $1, organisation = $2, search_text = $3, updated_at = $4 \
@@ -261,7 +336,9 @@ impl ImportSession {
 
     /// Makes the whole import visible at once, with one audit entry for it.
     pub async fn commit(mut self, actor: &Actor, detail: String) -> Result<()> {
-        sqlx::query("DROP TABLE import_lines").execute(&mut *self.tx).await?;
+        sqlx::query("DROP TABLE import_lines")
+            .execute(&mut *self.tx)
+            .await?;
         audit::record(&mut self.tx, actor, "contacts.import", None, Some(detail)).await?;
         self.tx.commit().await?;
         Ok(())

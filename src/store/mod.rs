@@ -19,7 +19,7 @@ use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
-pub use import::{ImportBatchOutcome, ImportRow, ImportSession, RowResult};
+pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -169,8 +169,17 @@ mod tests {
 
     #[test]
     fn sqlite_files_are_created_when_missing() {
-        assert_eq!(connect_url(Backend::Sqlite, "sqlite://a.db"), "sqlite://a.db?mode=rwc");
-        assert_eq!(connect_url(Backend::Sqlite, "sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
-        assert_eq!(connect_url(Backend::Postgres, "postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            connect_url(Backend::Sqlite, "sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            connect_url(Backend::Sqlite, "sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(
+            connect_url(Backend::Postgres, "postgres://h/db"),
+            "postgres://h/db"
+        );
     }
 }
