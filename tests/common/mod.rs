@@ -1,0 +1,168 @@
+//! Shared test set-up: a fresh database per test, on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL tests read the server from `NYHETSBREV_TEST_POSTGRES` (a URL whose
+//! database the tests may connect to, e.g. `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and create and drop a database of their own. Without it they say they were skipped;
+//! under CI (`CI` set) a missing server is a failure, never a skip.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nyhetsbrev::config::DatabaseUrl;
+use nyhetsbrev::domain::{
+    Consent, ConsentSource, ContactStatus, EmailAddress, NewContact, Timestamp,
+};
+use nyhetsbrev::store::Store;
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
+
+pub const PG_ENV: &str = "NYHETSBREV_TEST_POSTGRES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: DatabaseUrl,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>, // (admin URL, database name) to drop afterwards
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("test.db").display()));
+        TestDb {
+            kind: Kind::Sqlite,
+            url,
+            dir,
+            pg: None,
+        }
+    }
+
+    /// `None` (with a message) when no PostgreSQL server is configured outside CI.
+    pub async fn postgres() -> Option<TestDb> {
+        let Ok(admin) = std::env::var(PG_ENV) else {
+            if std::env::var_os("CI").is_some() {
+                panic!("{PG_ENV} is not set: CI must run the PostgreSQL tests");
+            }
+            eprintln!("SKIPPED on PostgreSQL: set {PG_ENV}=postgres://user@host:port/db to run it");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "nyhetsbrev_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let mut conn = AnyConnection::connect(&admin)
+            .await
+            .expect("connect to the PostgreSQL test server");
+        conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("valid PostgreSQL URL");
+        url.set_path(&name);
+        Some(TestDb {
+            kind: Kind::Postgres,
+            url: DatabaseUrl::new(url.to_string()),
+            dir: tempfile::tempdir().expect("temporary directory"),
+            pg: Some((admin, name)),
+        })
+    }
+
+    pub async fn of(kind: Kind) -> Option<TestDb> {
+        match kind {
+            Kind::Sqlite => Some(Self::sqlite().await),
+            Kind::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A connected, migrated store.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.url).await.expect("open test store")
+    }
+
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else {
+            return;
+        };
+        // Drop runs outside async code; a small runtime of its own does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut conn) = AnyConnection::connect(&admin).await {
+                    let _ = conn
+                        .execute(AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Generates, for each named `async fn(&TestDb)`, a test on SQLite and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::common::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::common::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+pub fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).expect("test address is valid")
+}
+
+pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
+    NewContact {
+        email: email(address),
+        name: None,
+        organisation: None,
+        status,
+        consent: Consent {
+            source: ConsentSource::Staff,
+            at: Timestamp::now(),
+            note: None,
+        },
+    }
+}

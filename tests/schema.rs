@@ -1,0 +1,315 @@
+//! The SQLite and PostgreSQL migrations describe one schema, and its constraints hold.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Kind, TestDb, new_contact};
+use nyhetsbrev::domain::ContactStatus;
+use nyhetsbrev::store::Actor;
+use sqlx::{AnyConnection, Connection, Row};
+
+#[derive(Debug, PartialEq, Eq)]
+struct Table {
+    /// name → (type class, not null, default)
+    columns: BTreeMap<String, (String, bool, Option<String>)>,
+    /// name → (unique, columns)
+    indexes: BTreeMap<String, (bool, String)>,
+    /// (column, referenced table, referenced column, on delete)
+    foreign_keys: BTreeSet<(String, String, String, String)>,
+}
+
+fn type_class(declared: &str) -> String {
+    let upper = declared.to_uppercase();
+    if upper.contains("INT") {
+        "integer".into()
+    } else if upper.contains("TEXT") || upper.contains("CHAR") {
+        "text".into()
+    } else {
+        upper
+    }
+}
+
+fn normalise_default(default: Option<String>) -> Option<String> {
+    default.map(|d| {
+        d.split("::")
+            .next()
+            .unwrap_or_default()
+            .trim_matches(['(', ')', '\''])
+            .to_owned()
+    })
+}
+
+async fn sqlite_schema(conn: &mut AnyConnection) -> BTreeMap<String, Table> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut schema = BTreeMap::new();
+    for table in tables {
+        let mut columns = BTreeMap::new();
+        for row in sqlx::query(
+            r#"SELECT name, type, "notnull" AS nn, dflt_value, pk FROM pragma_table_info($1)"#,
+        )
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        {
+            let not_null = row.get::<i64, _>("nn") == 1 || row.get::<i64, _>("pk") == 1;
+            columns.insert(
+                row.get("name"),
+                (
+                    type_class(&row.get::<String, _>("type")),
+                    not_null,
+                    normalise_default(row.get("dflt_value")),
+                ),
+            );
+        }
+        let mut indexes = BTreeMap::new();
+        for row in sqlx::query(
+            r#"SELECT name, "unique" AS u FROM pragma_index_list($1) WHERE origin = 'c'"#,
+        )
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        {
+            let name: String = row.get("name");
+            let cols: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                    .bind(&name)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+            indexes.insert(name, (row.get::<i64, _>("u") == 1, cols.join(",")));
+        }
+        let foreign_keys = sqlx::query(r#"SELECT "from" AS f, "table" AS t, "to" AS c, on_delete FROM pragma_foreign_key_list($1)"#)
+            .bind(&table)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get("f"), row.get("t"), row.get("c"), row.get::<String, _>("on_delete").to_lowercase()))
+            .collect();
+        schema.insert(
+            table,
+            Table {
+                columns,
+                indexes,
+                foreign_keys,
+            },
+        );
+    }
+    schema
+}
+
+async fn postgres_schema(conn: &mut AnyConnection) -> BTreeMap<String, Table> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut schema = BTreeMap::new();
+    for table in tables {
+        let mut columns = BTreeMap::new();
+        for row in sqlx::query(
+            "SELECT column_name::text AS name, data_type::text AS type, is_nullable::text AS nullable, \
+             column_default::text AS dflt FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1",
+        )
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        {
+            columns.insert(
+                row.get("name"),
+                (
+                    type_class(&row.get::<String, _>("type")),
+                    row.get::<String, _>("nullable") == "NO",
+                    normalise_default(row.get("dflt")),
+                ),
+            );
+        }
+        let mut indexes = BTreeMap::new();
+        for row in sqlx::query(
+            "SELECT i.relname::text AS name, CASE WHEN ix.indisunique THEN 1 ELSE 0 END::bigint AS u, \
+             array_to_string(ARRAY(SELECT a.attname::text FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
+               JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum ORDER BY k.ord), ',') AS cols \
+             FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
+             WHERE t.relname = $1 AND NOT ix.indisprimary",
+        )
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        {
+            indexes.insert(row.get("name"), (row.get::<i64, _>("u") == 1, row.get("cols")));
+        }
+        let foreign_keys = sqlx::query(
+            "SELECT a.attname::text AS f, c.confrelid::regclass::text AS t, af.attname::text AS c, \
+             CASE c.confdeltype WHEN 'c' THEN 'cascade' WHEN 'n' THEN 'set null' WHEN 'r' THEN 'restrict' \
+               ELSE 'no action' END AS on_delete \
+             FROM pg_constraint c \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+             JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1] \
+             WHERE c.contype = 'f' AND c.conrelid = $1::regclass",
+        )
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get("f"), row.get("t"), row.get("c"), row.get("on_delete")))
+        .collect();
+        schema.insert(
+            table,
+            Table {
+                columns,
+                indexes,
+                foreign_keys,
+            },
+        );
+    }
+    schema
+}
+
+#[tokio::test]
+async fn both_migration_folders_describe_the_same_schema() {
+    let sqlite = TestDb::sqlite().await;
+    sqlite.store().await;
+    let mut conn = AnyConnection::connect(sqlite.url.expose()).await.unwrap();
+    let sqlite_schema = sqlite_schema(&mut conn).await;
+
+    let expected_tables = [
+        "audit_log",
+        "contacts",
+        "deliveries",
+        "issues",
+        "staff_users",
+        "tokens",
+    ];
+    assert_eq!(
+        sqlite_schema.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected_tables
+    );
+    assert_eq!(
+        sqlite_schema["contacts"].indexes["contacts_email_key"],
+        (true, "email_key".into())
+    );
+    assert_eq!(
+        sqlite_schema["deliveries"].indexes["deliveries_issue_contact"],
+        (true, "issue_id,contact_id".into())
+    );
+
+    let Some(postgres) = TestDb::postgres().await else {
+        return;
+    };
+    postgres.store().await;
+    let mut conn = AnyConnection::connect(postgres.url.expose()).await.unwrap();
+    let postgres_schema = postgres_schema(&mut conn).await;
+    conn.close().await.unwrap();
+    for (name, table) in &sqlite_schema {
+        assert_eq!(
+            Some(table),
+            postgres_schema.get(name),
+            "table {name} differs between the backends"
+        );
+    }
+    assert_eq!(sqlite_schema.len(), postgres_schema.len());
+}
+
+#[test]
+fn both_migration_folders_have_the_same_versions() {
+    let versions = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = versions("migrations/sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, versions("migrations/postgres"));
+}
+
+on_both_backends!(constraints_hold);
+
+/// Deliveries are unique per issue and contact, go with their contact, and the status
+/// columns accept only the known words.
+async fn constraints_hold(db: &TestDb) {
+    let store = db.store().await;
+    let contact = store
+        .add_contact(
+            &new_contact("ola@example.org", ContactStatus::Confirmed),
+            &Actor::new("test"),
+        )
+        .await
+        .unwrap();
+    let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
+    if db.kind == Kind::Sqlite {
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let issue: i64 = sqlx::query_scalar(
+        "INSERT INTO issues (slug, subject, period, preheader, source, status, created_at, updated_at) \
+         VALUES ('2024-q1', 'Nyhetsbrev fra KOM', 'januar–mars 2024', 'p', '# x', 'draft', 0, 0) RETURNING id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let delivery = "INSERT INTO deliveries (issue_id, contact_id, status, next_attempt_at, created_at, updated_at) \
+                    VALUES ($1, $2, 'queued', 0, 0, 0)";
+    sqlx::query(delivery)
+        .bind(issue)
+        .bind(contact.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let twice = sqlx::query(delivery)
+        .bind(issue)
+        .bind(contact.id)
+        .execute(&mut conn)
+        .await;
+    assert!(
+        matches!(&twice, Err(sqlx::Error::Database(e)) if e.is_unique_violation()),
+        "{twice:?}"
+    );
+    sqlx::query("INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES ('h', $1, 'confirm', 0)")
+        .bind(contact.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let bad_status = sqlx::query("UPDATE contacts SET status = 'active' WHERE id = $1")
+        .bind(contact.id)
+        .execute(&mut conn)
+        .await;
+    assert!(
+        matches!(&bad_status, Err(sqlx::Error::Database(e)) if e.is_check_violation()),
+        "{bad_status:?}"
+    );
+
+    assert!(
+        store
+            .remove_contact(&contact.email, &Actor::new("test"))
+            .await
+            .unwrap()
+    );
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM tokens)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "deliveries and tokens go with their contact");
+    conn.close().await.unwrap();
+}
