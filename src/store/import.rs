@@ -9,7 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Any, QueryBuilder, Row, Transaction};
+use std::fmt::Write;
+
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::audit::{self, Actor};
 use super::contacts::{search_text, status_times};
@@ -104,15 +106,15 @@ impl ImportSession {
         }
 
         // Repeats of earlier batches: the temporary table already has the key.
-        let mut query = QueryBuilder::<Any>::new("INSERT INTO import_lines (email_key, line) ");
-        query.push_values(&unique, |mut values, &i| {
-            values
-                .push_bind(keys[i].as_str())
-                .push_bind(rows[i].line as i64);
-        });
-        query.push(" ON CONFLICT (email_key) DO NOTHING RETURNING email_key");
+        let sql = format!(
+            "INSERT INTO import_lines (email_key, line) VALUES {} ON CONFLICT (email_key) DO NOTHING RETURNING email_key",
+            values_placeholders(unique.len(), 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &i in &unique {
+            query = query.bind(keys[i].as_str()).bind(rows[i].line as i64);
+        }
         let fresh: HashSet<String> = query
-            .build()
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
@@ -125,7 +127,7 @@ impl ImportSession {
             .collect();
         if !repeated.is_empty() {
             let first_lines = self
-                .first_lines(repeated.iter().map(|&i| keys[i].as_str()))
+                .first_lines(repeated.iter().map(|&i| keys[i].as_str()).collect())
                 .await?;
             for &i in &repeated {
                 let first_line = first_lines.get(&keys[i]).copied().unwrap_or(0);
@@ -182,20 +184,16 @@ impl ImportSession {
             .collect())
     }
 
-    async fn first_lines<'k>(
-        &mut self,
-        keys: impl Iterator<Item = &'k str>,
-    ) -> Result<HashMap<String, u64>> {
-        let mut query = QueryBuilder::<Any>::new(
-            "SELECT email_key, line FROM import_lines WHERE email_key IN (",
+    async fn first_lines<'k>(&mut self, keys: Vec<&'k str>) -> Result<HashMap<String, u64>> {
+        let sql = format!(
+            "SELECT email_key, line FROM import_lines WHERE email_key IN {}",
+            list_placeholders(keys.len())
         );
-        let mut list = query.separated(", ");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for key in keys {
-            list.push_bind(key);
+            query = query.bind(key);
         }
-        query.push(")");
         query
-            .build()
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
@@ -215,38 +213,38 @@ impl ImportSession {
         which: &[usize],
     ) -> Result<HashSet<String>> {
         let now = self.now;
-        let mut query = QueryBuilder::<Any>::new(
+        let sql = format!(
             "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
              consent_source, consent_at, consent_note, confirmed_at, unsubscribed_at, bounce_count, \
-             created_at, updated_at) ",
+             created_at, updated_at) VALUES {} ON CONFLICT (email_key) DO NOTHING RETURNING email_key",
+            values_placeholders(which.len(), 14)
         );
-        query.push_values(which, |mut values, &i| {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &i in which {
             let contact = &rows[i].contact;
             let (confirmed_at, unsubscribed_at) =
                 status_times(contact.status, contact.consent.at, now);
-            values
-                .push_bind(contact.email.as_str())
-                .push_bind(keys[i].as_str())
-                .push_bind(contact.name.as_ref().map(ContactName::as_str))
-                .push_bind(contact.organisation.as_ref().map(Organisation::as_str))
-                .push_bind(search_text(
+            query = query
+                .bind(contact.email.as_str())
+                .bind(keys[i].as_str())
+                .bind(contact.name.as_ref().map(ContactName::as_str))
+                .bind(contact.organisation.as_ref().map(Organisation::as_str))
+                .bind(search_text(
                     &contact.email,
                     contact.name.as_ref(),
                     contact.organisation.as_ref(),
                 ))
-                .push_bind(contact.status.as_str())
-                .push_bind(contact.consent.source.as_str())
-                .push_bind(contact.consent.at.unix_ms())
-                .push_bind(contact.consent.note.as_ref().map(ConsentNote::as_str))
-                .push_bind(confirmed_at)
-                .push_bind(unsubscribed_at)
-                .push_bind(0_i64)
-                .push_bind(now.unix_ms())
-                .push_bind(now.unix_ms());
-        });
-        query.push(" ON CONFLICT (email_key) DO NOTHING RETURNING email_key");
+                .bind(contact.status.as_str())
+                .bind(contact.consent.source.as_str())
+                .bind(contact.consent.at.unix_ms())
+                .bind(contact.consent.note.as_ref().map(ConsentNote::as_str))
+                .bind(confirmed_at)
+                .bind(unsubscribed_at)
+                .bind(0_i64)
+                .bind(now.unix_ms())
+                .bind(now.unix_ms());
+        }
         query
-            .build()
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
@@ -261,16 +259,15 @@ impl ImportSession {
         which: &[usize],
         results: &mut [Option<RowResult>],
     ) -> Result<()> {
-        let mut query = QueryBuilder::<Any>::new(
-            "SELECT email, email_key, name, organisation FROM contacts WHERE email_key IN (",
+        let sql = format!(
+            "SELECT email, email_key, name, organisation FROM contacts WHERE email_key IN {}",
+            list_placeholders(which.len())
         );
-        let mut list = query.separated(", ");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for &i in which {
-            list.push_bind(keys[i].as_str());
+            query = query.bind(keys[i].as_str());
         }
-        query.push(")");
         let current: HashMap<String, (String, Option<String>, Option<String>)> = query
-            .build()
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
@@ -348,5 +345,41 @@ impl ImportSession {
     pub async fn rollback(self) -> Result<()> {
         self.tx.rollback().await?;
         Ok(())
+    }
+}
+
+/// `($1, $2), ($3, $4), …` for `rows` rows of `columns` values. Numbered placeholders
+/// because sqlx's `QueryBuilder` writes `?` for `Any`, which PostgreSQL does not accept.
+fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            let sep = if column == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}${}", row * columns + column + 1);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// `($1, $2, …, $n)`.
+fn list_placeholders(n: usize) -> String {
+    let mut sql = values_placeholders(1, n);
+    if n == 0 {
+        sql = "(NULL)".into();
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered() {
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(list_placeholders(3), "($1, $2, $3)");
+        assert_eq!(list_placeholders(0), "(NULL)");
     }
 }
