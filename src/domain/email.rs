@@ -36,6 +36,11 @@ pub enum EmailError {
     DomainWithoutDot,
     #[error("the e-mail address contains a space")]
     Whitespace,
+    #[error(
+        "the part before the @ may only hold the letters a–z, digits and . _ - +: \
+         most mail servers do not accept æ, ø, å or other letters there"
+    )]
+    NonAsciiLocalPart,
     #[error("the e-mail address is not valid")]
     Invalid,
 }
@@ -69,6 +74,11 @@ impl EmailAddress {
         // those are always typos such as "ola@gmailcom".
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
             return Err(EmailError::DomainWithoutDot);
+        }
+        // Letters outside ASCII before the @ need SMTPUTF8, which relays such as
+        // Microsoft 365 do not offer for bulk mail; the domain may be internationalised.
+        if !local.is_ascii() {
+            return Err(EmailError::NonAsciiLocalPart);
         }
         let normalised = format!("{local}@{}", domain.to_lowercase());
         if !normalised.validate_email() {
@@ -146,6 +156,7 @@ mod tests {
             ("x@y.no\r\nBcc: z@w.no", EmailError::ControlCharacter),
             ("x@y.no\0", EmailError::ControlCharacter),
             ("a<b>@c.no", EmailError::Invalid),
+            ("åse@example.no", EmailError::NonAsciiLocalPart),
             ("a@-c.no", EmailError::Invalid),
         ];
         for (input, expected) in cases {

@@ -1,0 +1,471 @@
+//! The command line as staff run it: the real binary against a real database.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{Kind, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
+
+fn nyhetsbrev(db: &TestDb) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(db.dir())
+        .env("NYHETSBREV_DATABASE_URL", db.url.expose())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(db: &TestDb, args: &[&str]) -> Output {
+    nyhetsbrev(db).args(args).output().expect("run nyhetsbrev")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn contact_count(db: &TestDb) -> usize {
+    let output = run(db, &["contacts", "list", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str::<Vec<serde_json::Value>>(&stdout(&output))
+        .unwrap()
+        .len()
+}
+
+on_both_backends!(
+    a_staff_session,
+    bad_input_is_refused_in_one_line_and_nothing_is_written,
+    remove_asks_first,
+    import_reports_rows_and_export_writes_a_whole_file,
+    a_killed_import_keeps_nothing,
+    serve_answers_health_and_stops_on_sigterm,
+    secrets_stay_out_of_the_logs,
+);
+
+async fn a_staff_session(db: &TestDb) {
+    let added = run(
+        db,
+        &[
+            "contacts",
+            "add",
+            "Ase.Odegard@Blåbær.Example.NO",
+            "--name",
+            "Åse Ødegård",
+            "--organisation",
+            "Kirkens Bymisjon",
+            "--source",
+            "email-request",
+            "--note",
+            "e-post 12.03.2025 fra Åse",
+            "--consent-date",
+            "12.03.2025",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(
+        stdout(&added),
+        "added Ase.Odegard@blåbær.example.no (confirmed)\n"
+    );
+
+    let shown = run(db, &["contacts", "show", "ase.odegard@BLÅBÆR.example.no"]);
+    let text = stdout(&shown);
+    assert!(text.contains("status:        confirmed"), "{text}");
+    assert!(
+        text.contains("consent:       email-request at 2025-03-12T00:00:00Z"),
+        "{text}"
+    );
+    assert!(
+        text.contains("consent note:  e-post 12.03.2025 fra Åse"),
+        "{text}"
+    );
+
+    run(
+        db,
+        &["contacts", "add", "ola@example.org", "--status", "pending"],
+    );
+    let listed = run(db, &["contacts", "list", "--status", "pending", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["email"], "ola@example.org");
+    assert_eq!(list[0]["status"], "pending");
+    let table = stdout(&run(db, &["contacts", "list", "--search", "BYMISJON"]));
+    assert!(
+        table.contains("Ase.Odegard@blåbær.example.no  confirmed")
+            && table.ends_with("1 contact\n"),
+        "{table}"
+    );
+
+    let edited = run(
+        db,
+        &[
+            "contacts",
+            "edit",
+            "ola@example.org",
+            "--name",
+            "Ola N",
+            "--status",
+            "unsubscribed",
+            "--json",
+        ],
+    );
+    let contact: serde_json::Value = serde_json::from_str(&stdout(&edited)).unwrap();
+    assert_eq!(
+        (contact["name"].as_str(), contact["status"].as_str()),
+        (Some("Ola N"), Some("unsubscribed"))
+    );
+    let back = run(
+        db,
+        &[
+            "contacts",
+            "edit",
+            "ola@example.org",
+            "--status",
+            "confirmed",
+        ],
+    );
+    assert_eq!(back.status.code(), Some(1));
+    assert!(
+        stderr(&back).contains("needs new consent"),
+        "{}",
+        stderr(&back)
+    );
+
+    let removed = run(db, &["contacts", "remove", "ola@example.org", "--yes"]);
+    assert_eq!(stdout(&removed), "removed ola@example.org\n");
+    let gone = run(db, &["contacts", "show", "ola@example.org"]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(stderr(&gone), "error: ola@example.org is not on the list\n");
+}
+
+async fn bad_input_is_refused_in_one_line_and_nothing_is_written(db: &TestDb) {
+    let long = format!("{}@example.org", "a".repeat(290));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["contacts", "add", "a@"], "no domain"),
+        (vec!["contacts", "add", "@b"], "nothing before the @"),
+        (vec!["contacts", "add", "a b@c.no"], "contains a space"),
+        (vec!["contacts", "add", &long], "longer than 254"),
+        (
+            vec!["contacts", "add", "x@y.no\r\nBcc: z@w.no"],
+            "line break",
+        ),
+        (
+            vec![
+                "contacts",
+                "add",
+                "ola@example.org",
+                "--name",
+                "Ola\r\nBcc: z@w.no",
+            ],
+            "name contains a line break",
+        ),
+        (
+            vec![
+                "contacts",
+                "add",
+                "ola@example.org",
+                "--organisation",
+                "Org\u{1b}[31m",
+            ],
+            "organisation contains",
+        ),
+        (
+            vec![
+                "contacts",
+                "add",
+                "ola@example.org",
+                "--consent-date",
+                "i går",
+            ],
+            "not a date",
+        ),
+        (vec!["contacts", "show", "not-an-address"], "no @"),
+        (vec!["contacts", "add", "åse@example.no"], "æ, ø, å"),
+    ];
+    for (args, expected) in cases {
+        let output = run(db, &args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(stdout(&output).is_empty());
+    }
+    let usage = run(
+        db,
+        &["contacts", "add", "ola@example.org", "--status", "active"],
+    );
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "clap reports usage errors with 2"
+    );
+    assert_eq!(contact_count(db), 0, "nothing written");
+
+    run(db, &["contacts", "add", "ola@example.org"]);
+    let nothing = run(db, &["contacts", "edit", "ola@example.org"]);
+    assert!(
+        stderr(&nothing).contains("nothing to change"),
+        "{}",
+        stderr(&nothing)
+    );
+    let taken = run(db, &["contacts", "add", "OLA@example.org"]);
+    assert_eq!(
+        stderr(&taken),
+        "error: OLA@example.org is already on the list\n"
+    );
+    assert_eq!(contact_count(db), 1);
+}
+
+async fn remove_asks_first(db: &TestDb) {
+    run(db, &["contacts", "add", "ola@example.org"]);
+    let refused = run(db, &["contacts", "remove", "ola@example.org"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("pass --yes"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(contact_count(db), 1);
+}
+
+async fn import_reports_rows_and_export_writes_a_whole_file(db: &TestDb) {
+    let file = db.dir().join("kontakter.csv");
+    std::fs::write(
+        &file,
+        "e-post;navn;organisasjon\nola@example.org;Ola;=1+1\nbad;X;Y\nOLA@example.org;Ola;Z\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let dry = run(db, &["contacts", "import", file, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(3));
+    assert!(
+        stdout(&dry).contains("(dry run: nothing was written)"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(contact_count(db), 0);
+
+    let imported = run(db, &["contacts", "import", file]);
+    assert_eq!(imported.status.code(), Some(3), "rows rejected: exit 3");
+    let report = stdout(&imported);
+    assert_eq!(
+        report.lines().collect::<Vec<_>>(),
+        [
+            "line 3: rejected: the e-mail address has no @: \"bad\"",
+            "line 4: skipped: OLA@example.org already appears on line 2",
+            "3 rows read: imported 1, updated 0, unchanged 0, already on the list 0, repeated in the file 1, rejected 1",
+        ]
+    );
+    let json = run(db, &["contacts", "import", file, "--json"]);
+    let lines: Vec<serde_json::Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let outcomes: Vec<_> = lines[..3]
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (2, "already_on_list"),
+            (3, "rejected"),
+            (4, "duplicate_in_file")
+        ]
+    );
+    assert_eq!(lines[3]["summary"]["already_on_list"], 1);
+
+    let export = db.dir().join("eksport.csv");
+    let exported = run(
+        db,
+        &[
+            "contacts",
+            "export",
+            "--status",
+            "confirmed",
+            "--output",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        text.starts_with("email,name,organisation,status,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ola@example.org,Ola,'=1+1,confirmed"),
+        "{text}"
+    );
+    assert!(!db.dir().join("eksport.csv.part").exists());
+    assert_eq!(
+        stdout(&run(db, &["contacts", "export"])),
+        text,
+        "stdout and file agree"
+    );
+}
+
+/// SIGKILL in the middle of an import: the transaction dies with the process and the
+/// list is as before; running the import again imports everything.
+async fn a_killed_import_keeps_nothing(db: &TestDb) {
+    let fifo = db.dir().join("import.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let mut rows = String::from("email,name\n");
+    for i in 0..30_000 {
+        rows.push_str(&format!("person{i}@example.org,Person {i}\n"));
+    }
+    let mut child = nyhetsbrev(db)
+        .args(["contacts", "import", fifo.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Hand over most of the file, keep the pipe open, and kill the importer mid-way.
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    pipe.write_all(&rows.as_bytes()[..rows.len() * 2 / 3])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(pipe);
+    assert_eq!(contact_count(db), 0, "nothing of a killed import is kept");
+
+    let file = db.dir().join("kontakter.csv");
+    std::fs::write(&file, &rows).unwrap();
+    let again = run(db, &["contacts", "import", file.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(contact_count(db), 30_000);
+}
+
+async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
+    let mut child = nyhetsbrev(db)
+        .args(["serve"])
+        .env("NYHETSBREV_BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some(address) = line.strip_prefix("nyhetsbrev listening on http://") {
+            break address.to_owned();
+        }
+    };
+    let response = http_get(&address, "/health");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+    assert!(http_get(&address, "/nope").starts_with("HTTP/1.1 404"));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+fn http_get(address: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+async fn secrets_stay_out_of_the_logs(db: &TestDb) {
+    let output = nyhetsbrev(db)
+        .args(["contacts", "list"])
+        .env("RUST_LOG", "debug")
+        .env(
+            "NYHETSBREV_SMTP_URL",
+            "smtp://kom:smtp-hemmelig@relay.example.org:587",
+        )
+        .env("NYHETSBREV_TOKEN_KEY", "token-hemmelig")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let logs = stderr(&output);
+    assert!(
+        logs.contains("settings loaded"),
+        "debug logs were on: {logs}"
+    );
+    assert!(
+        !logs.contains("smtp-hemmelig") && !logs.contains("token-hemmelig"),
+        "{logs}"
+    );
+    if db.kind == Kind::Postgres {
+        // The database URL is logged with any password replaced.
+        assert!(logs.contains("database_url"), "{logs}");
+    }
+}
+
+#[test]
+fn a_fresh_directory_runs_on_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["contacts", "add", "ola@example.org"])
+        .current_dir(dir.path())
+        .env_remove("NYHETSBREV_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        Path::new(&dir.path().join("nyhetsbrev.db")).exists(),
+        "sqlite://nyhetsbrev.db is the default"
+    );
+}
+
+#[test]
+fn a_missing_settings_file_is_named() {
+    let output = Command::new(BIN)
+        .args(["--config", "/nonexistent/nb.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("/nonexistent/nb.toml does not exist"), "{err}");
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["contacts", "--help"],
+        vec!["contacts", "add", "--help"],
+        vec!["contacts", "list", "--help"],
+        vec!["contacts", "show", "--help"],
+        vec!["contacts", "edit", "--help"],
+        vec!["contacts", "remove", "--help"],
+        vec!["contacts", "import", "--help"],
+        vec!["contacts", "export", "--help"],
+        vec!["migrate", "--help"],
+        vec!["serve", "--help"],
+    ] {
+        let output = Command::new(BIN).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage: nyhetsbrev"),
+            "{args:?}"
+        );
+    }
+}
