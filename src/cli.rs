@@ -575,8 +575,8 @@ fn print_table(out: &mut impl Write, contacts: &[Contact]) -> io::Result<()> {
         .max(5);
     writeln!(
         out,
-        "{:<width$}  {:<12}  {}",
-        "EMAIL", "STATUS", "NAME / ORGANISATION"
+        "{:<width$}  {:<12}  NAME / ORGANISATION",
+        "EMAIL", "STATUS"
     )?;
     for c in contacts {
         let who = match (&c.name, &c.organisation) {

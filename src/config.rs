@@ -221,6 +221,7 @@ mod tests {
 
     /// Loads settings inside a figment `Jail`: a temporary working directory and an
     /// environment restored afterwards, so tests do not see each other's variables.
+    #[allow(clippy::result_large_err)] // figment's own error type, in test code only
     fn load_with(file_text: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut result = None;
         figment::Jail::expect_with(|jail| {

@@ -558,10 +558,18 @@ fn start_line(end_byte: u64, index: &mut NewlineIndex, record: &csv::ByteRecord)
     let mut breaks = line_breaks(record);
     // An unclosed quote at the end of the file swallows the final line feed into the
     // field; it is then counted as the terminator above already.
-    if ended_by_line_feed && record.iter().last().is_some_and(|f| f.ends_with(b"\n")) {
+    if ended_by_line_feed && ends_with_line_feed(record) {
         breaks = breaks.saturating_sub(1);
     }
     end_line.saturating_sub(breaks)
+}
+
+/// True when the record's last field ends in a line feed (an unclosed quote at EOF).
+fn ends_with_line_feed(record: &csv::ByteRecord) -> bool {
+    record
+        .iter()
+        .next_back()
+        .is_some_and(|field| field.ends_with(b"\n"))
 }
 
 fn line_breaks(record: &csv::ByteRecord) -> u64 {
@@ -690,8 +698,7 @@ fn parse_row(
             return Err(reject(format!(
                 "a double quote (\") is not closed: lines {line}–{} were read as one row; close the quote and import again",
                 // A line feed swallowed at the very end of the file ends no line of its own.
-                line + line_breaks
-                    - u64::from(record.iter().last().is_some_and(|f| f.ends_with(b"\n")))
+                line + line_breaks - u64::from(ends_with_line_feed(record))
             )));
         }
         return Err(reject(format!(
