@@ -1,7 +1,8 @@
 //! Contacts: add, read, search, change, remove.
 
 use futures_util::{Stream, StreamExt};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::audit::{self, Actor};
@@ -57,7 +58,7 @@ impl ContactFilter {
         }
     }
 
-    fn query(&self, count: bool) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    fn query(&self, count: bool) -> Query<'static, Any, AnyArguments> {
         let mut query = sqlx::query(self.sql(count));
         if let Some(status) = self.status {
             query = query.bind(status.as_str());
@@ -141,6 +142,47 @@ pub(super) fn contact_from_row(row: &AnyRow) -> Result<Contact> {
     })
 }
 
+/// The columns of a new contact row, in the order [`bind_new_contact`] binds them.
+macro_rules! new_contact_columns {
+    () => {
+        "email, email_key, name, organisation, search_text, status, consent_source, consent_at, \
+         consent_note, confirmed_at, unsubscribed_at, bounce_count, created_at, updated_at"
+    };
+}
+pub(super) use new_contact_columns;
+
+/// How many values [`bind_new_contact`] binds.
+pub(super) const NEW_CONTACT_VALUES: usize = 14;
+
+/// Binds the values of a new contact row: the one place, for a single add and for a
+/// batch import alike, that knows how a `NewContact` is stored.
+pub(super) fn bind_new_contact<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    new: &'q NewContact,
+    now: Timestamp,
+) -> Query<'q, Any, AnyArguments> {
+    let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
+    query
+        .bind(new.email.as_str())
+        .bind(new.email.key())
+        .bind(new.name.as_ref().map(ContactName::as_str))
+        .bind(new.organisation.as_ref().map(Organisation::as_str))
+        .bind(search_text(
+            &new.email,
+            new.name.as_ref(),
+            new.organisation.as_ref(),
+        ))
+        .bind(new.status.as_str())
+        .bind(new.consent.source.as_str())
+        .bind(new.consent.at.unix_ms())
+        .bind(new.consent.note.as_ref().map(ConsentNote::as_str))
+        .bind(confirmed_at)
+        .bind(unsubscribed_at)
+        .bind(0_i64)
+        .bind(now.unix_ms())
+        .bind(now.unix_ms())
+}
+
 /// When a contact entering with `status` counts as confirmed or unsubscribed.
 pub(super) fn status_times(
     status: ContactStatus,
@@ -160,31 +202,23 @@ impl Store {
     pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
         let now = Timestamp::now();
         let key = new.email.key();
-        let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
         let mut tx = self.pool.begin().await?;
         // ON CONFLICT rather than catching the error: two concurrent adds of one address
         // then end as one insert and one clean "exists", on both databases.
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
-             consent_source, consent_at, consent_note, confirmed_at, unsubscribed_at, bounce_count, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) \
-             ON CONFLICT (email_key) DO NOTHING RETURNING id",
+        let id: Option<i64> = bind_new_contact(
+            sqlx::query(concat!(
+                "INSERT INTO contacts (",
+                new_contact_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 ON CONFLICT (email_key) DO NOTHING RETURNING id"
+            )),
+            new,
+            now,
         )
-        .bind(new.email.as_str())
-        .bind(&key)
-        .bind(new.name.as_ref().map(ContactName::as_str))
-        .bind(new.organisation.as_ref().map(Organisation::as_str))
-        .bind(search_text(&new.email, new.name.as_ref(), new.organisation.as_ref()))
-        .bind(new.status.as_str())
-        .bind(new.consent.source.as_str())
-        .bind(new.consent.at.unix_ms())
-        .bind(new.consent.note.as_ref().map(ConsentNote::as_str))
-        .bind(confirmed_at)
-        .bind(unsubscribed_at)
-        .bind(now.unix_ms())
         .fetch_optional(&mut *tx)
-        .await?;
+        .await?
+        .map(|row| row.try_get("id"))
+        .transpose()?;
         let Some(id) = id else {
             return Err(StoreError::ContactExists(new.email.to_string()));
         };
@@ -200,8 +234,12 @@ impl Store {
             consent: new.consent.clone(),
             created_at: now,
             updated_at: now,
-            confirmed_at: confirmed_at.map(Timestamp::from_unix_ms),
-            unsubscribed_at: unsubscribed_at.map(Timestamp::from_unix_ms),
+            confirmed_at: status_times(new.status, new.consent.at, now)
+                .0
+                .map(Timestamp::from_unix_ms),
+            unsubscribed_at: status_times(new.status, new.consent.at, now)
+                .1
+                .map(Timestamp::from_unix_ms),
             bounce_count: 0,
         })
     }

@@ -14,9 +14,9 @@ use std::fmt::Write;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::audit::{self, Actor};
-use super::contacts::{search_text, status_times};
+use super::contacts::{NEW_CONTACT_VALUES, bind_new_contact, new_contact_columns, search_text};
 use super::{Backend, Result, Store};
-use crate::domain::{ConsentNote, ContactName, NewContact, Organisation, Timestamp};
+use crate::domain::{ContactName, NewContact, Organisation, Timestamp};
 
 /// Rows per INSERT: 14 parameters each stays well inside SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters per statement.
@@ -160,7 +160,7 @@ impl ImportSession {
             .filter(|&i| fresh.contains(&keys[i]))
             .collect();
         if !candidates.is_empty() {
-            let inserted = self.insert_contacts(rows, &keys, &candidates).await?;
+            let inserted = self.insert_contacts(rows, &candidates).await?;
             let existing: Vec<usize> = candidates
                 .iter()
                 .copied()
@@ -211,40 +211,17 @@ impl ImportSession {
     async fn insert_contacts(
         &mut self,
         rows: &[ImportRow],
-        keys: &[String],
         which: &[usize],
     ) -> Result<HashSet<String>> {
         let now = self.now;
         let sql = format!(
-            "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
-             consent_source, consent_at, consent_note, confirmed_at, unsubscribed_at, bounce_count, \
-             created_at, updated_at) VALUES {} ON CONFLICT (email_key) DO NOTHING RETURNING email_key",
-            values_placeholders(self.backend, which.len(), 14)
+            "INSERT INTO contacts ({}) VALUES {} ON CONFLICT (email_key) DO NOTHING RETURNING email_key",
+            new_contact_columns!(),
+            values_placeholders(self.backend, which.len(), NEW_CONTACT_VALUES)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for &i in which {
-            let contact = &rows[i].contact;
-            let (confirmed_at, unsubscribed_at) =
-                status_times(contact.status, contact.consent.at, now);
-            query = query
-                .bind(contact.email.as_str())
-                .bind(keys[i].as_str())
-                .bind(contact.name.as_ref().map(ContactName::as_str))
-                .bind(contact.organisation.as_ref().map(Organisation::as_str))
-                .bind(search_text(
-                    &contact.email,
-                    contact.name.as_ref(),
-                    contact.organisation.as_ref(),
-                ))
-                .bind(contact.status.as_str())
-                .bind(contact.consent.source.as_str())
-                .bind(contact.consent.at.unix_ms())
-                .bind(contact.consent.note.as_ref().map(ConsentNote::as_str))
-                .bind(confirmed_at)
-                .bind(unsubscribed_at)
-                .bind(0_i64)
-                .bind(now.unix_ms())
-                .bind(now.unix_ms());
+            query = bind_new_contact(query, &rows[i].contact, now);
         }
         query
             .fetch_all(&mut *self.tx)
