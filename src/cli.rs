@@ -17,7 +17,17 @@ use crate::domain::{
     Consent, ConsentNote, ConsentSource, Contact, ContactChanges, ContactName, ContactStatus,
     EmailAddress, NewContact, Organisation, Timestamp,
 };
-use crate::store::{Actor, ContactFilter, Store};
+use crate::domain::{Inline, Slug};
+use crate::render::{MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, parse_issue, render};
+use crate::store::{Actor, ContactFilter, DraftSaved, Store};
+
+/// `println!` that returns an error instead of panicking when stdout is closed (as in
+/// `nyhetsbrev contacts list | head`); `main` ends quietly on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout(), $($arg)*)?
+    };
+}
 
 /// Exit code of an import that committed but rejected some rows.
 pub const EXIT_ROWS_REJECTED: u8 = 3;
@@ -44,6 +54,41 @@ pub enum Command {
     /// Manage the contact list.
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Import, inspect and preview quarterly issues.
+    #[command(subcommand)]
+    Issue(IssueCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// Import a Markdown issue as a draft (creates it, or replaces a draft with the same
+    /// slug; an issue already sent is never changed).
+    Import {
+        /// The Markdown file, with front matter between +++ lines.
+        file: PathBuf,
+    },
+    /// List issues, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an issue's status and outline.
+    Show { slug: String },
+    /// Write the HTML and text parts of the mail, for a sample recipient.
+    Render {
+        slug: String,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        text: Option<PathBuf>,
+    },
+    /// Write both parts and the web version to a folder and print where.
+    Preview {
+        slug: String,
+        /// Default: preview/SLUG
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,7 +314,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("could not open the database {}", settings.database_url))?;
     let code = match cli.command {
         Command::Migrate => {
-            println!("database {} is up to date", settings.database_url);
+            out!("database {} is up to date", settings.database_url);
             ExitCode::SUCCESS
         }
         Command::Serve => {
@@ -292,6 +337,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Contacts(command) => contacts(&store, command).await?,
+        Command::Issue(command) => {
+            issue(&store, &settings, command).await?;
+            ExitCode::SUCCESS
+        }
     };
     store.close().await;
     Ok(code)
@@ -320,9 +369,9 @@ async fn contacts(store: &Store, command: ContactsCommand) -> anyhow::Result<Exi
             };
             let contact = store.add_contact(&new, &actor).await?;
             if args.json {
-                println!("{}", contact_json(&contact));
+                out!("{}", contact_json(&contact));
             } else {
-                println!("added {} ({})", contact.email, contact.status);
+                out!("added {} ({})", contact.email, contact.status);
             }
         }
         ContactsCommand::List(args) => {
@@ -340,7 +389,7 @@ async fn contacts(store: &Store, command: ContactsCommand) -> anyhow::Result<Exi
         ContactsCommand::Show(args) => {
             let contact = store.existing_contact(&parse_email(&args.email)?).await?;
             if args.json {
-                println!("{}", contact_json(&contact));
+                out!("{}", contact_json(&contact));
             } else {
                 print_contact(&mut io::stdout().lock(), &contact)?;
             }
@@ -375,9 +424,9 @@ async fn contacts(store: &Store, command: ContactsCommand) -> anyhow::Result<Exi
                 .update_contact(&parse_email(&args.email)?, &changes, &actor)
                 .await?;
             if args.json {
-                println!("{}", contact_json(&contact));
+                out!("{}", contact_json(&contact));
             } else {
-                println!("updated {} ({})", contact.email, contact.status);
+                out!("updated {} ({})", contact.email, contact.status);
             }
         }
         ContactsCommand::Remove(args) => {
@@ -393,7 +442,7 @@ async fn contacts(store: &Store, command: ContactsCommand) -> anyhow::Result<Exi
                 return Ok(ExitCode::FAILURE);
             }
             store.remove_contact(&email, &actor).await?;
-            println!("removed {}", contact.email);
+            out!("removed {}", contact.email);
         }
         ContactsCommand::Import(args) => return import(store, args, &actor).await,
         ContactsCommand::Export(args) => export(store, args).await?,
@@ -527,6 +576,158 @@ async fn export(store: &Store, args: ExportArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The recipient shown in previews and test renders.
+const PREVIEW_EMAIL: &str = "forhandsvisning@example.org";
+
+async fn issue(store: &Store, settings: &Settings, command: IssueCommand) -> anyhow::Result<()> {
+    let context = settings.render_context();
+    let load = |slug: String| async move {
+        let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+        let stored = store.existing_issue(&slug).await?;
+        let parsed = parse_issue(&format!("issue {slug}"), &stored.source)?;
+        anyhow::Ok((stored, parsed.issue))
+    };
+    match command {
+        IssueCommand::Import { file } => {
+            let source = read_source(&file)?;
+            let label = file.display().to_string();
+            let parsed = parse_issue(&label, &source)?;
+            for note in &parsed.notes {
+                eprintln!("{label}:{note}");
+            }
+            // Render before saving: a draft that cannot be rendered is not stored.
+            let rendered = render(&parsed.issue, &context)?;
+            let size = rendered.html.literal_len();
+            if size > MAX_HTML_BYTES {
+                bail!(
+                    "the HTML mail would be {} KB, over Gmail's {} KB clipping limit: shorten the issue",
+                    size / 1024,
+                    MAX_HTML_BYTES / 1024
+                );
+            }
+            let saved = store
+                .save_draft(&parsed.issue, &source, &Actor::cli())
+                .await?;
+            let items: usize = parsed.issue.sections.iter().map(|s| s.items.len()).sum();
+            let verb = if saved == DraftSaved::Created {
+                "imported"
+            } else {
+                "updated"
+            };
+            out!(
+                "{verb} draft {} ({} sections, {items} items, {} links, HTML {} KB)",
+                parsed.issue.meta.slug,
+                parsed.issue.sections.len(),
+                parsed.issue.links().len(),
+                size.div_ceil(1024)
+            );
+        }
+        IssueCommand::List { json } => {
+            let issues = store.list_issues().await?;
+            if json {
+                let list: Vec<_> = issues
+                    .iter()
+                    .map(|i| json!({ "slug": i.slug.as_str(), "status": i.status.as_str(), "subject": i.subject,
+                        "period": i.period, "updated_at": i.updated_at, "sent_at": i.sent_at }))
+                    .collect();
+                out!("{}", serde_json::Value::Array(list));
+            } else {
+                out!("{:<12}  {:<9}  SUBJECT", "SLUG", "STATUS");
+                for i in &issues {
+                    out!(
+                        "{:<12}  {:<9}  {}",
+                        i.slug.as_str(),
+                        i.status.as_str(),
+                        i.subject
+                    );
+                }
+            }
+        }
+        IssueCommand::Show { slug } => {
+            let (stored, issue) = load(slug).await?;
+            out!("slug:      {}", stored.slug);
+            out!("status:    {}", stored.status);
+            out!("subject:   {}", issue.meta.subject);
+            out!("period:    {}", issue.meta.period);
+            out!("preheader: {}", issue.meta.preheader);
+            out!("updated:   {}", stored.updated_at);
+            for section in &issue.sections {
+                out!("\n## {}", section.title);
+                for item in &section.items {
+                    out!("   ### {}", Inline::plain(&item.title));
+                }
+            }
+        }
+        IssueCommand::Render { slug, html, text } => {
+            if html.is_none() && text.is_none() {
+                bail!("say where to write: --html FILE and/or --text FILE");
+            }
+            let (_, issue) = load(slug).await?;
+            let rendered = render(&issue, &context)?;
+            let unsubscribe = format!("{}/avmeld/FORHANDSVISNING", context.base_url);
+            let personal = Personal {
+                email: PREVIEW_EMAIL,
+                unsubscribe_url: &unsubscribe,
+            };
+            for (path, part) in [(html, &rendered.html), (text, &rendered.text)] {
+                if let Some(path) = path {
+                    std::fs::write(&path, part.fill(&personal))
+                        .with_context(|| format!("could not write {}", path.display()))?;
+                    out!("wrote {}", path.display());
+                }
+            }
+        }
+        IssueCommand::Preview { slug, dir } => {
+            let (stored, issue) = load(slug).await?;
+            let rendered = render(&issue, &context)?;
+            let dir = dir.unwrap_or_else(|| Path::new("preview").join(stored.slug.as_str()));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("could not create {}", dir.display()))?;
+            let unsubscribe = format!("{}/avmeld/FORHANDSVISNING", context.base_url);
+            let personal = Personal {
+                email: PREVIEW_EMAIL,
+                unsubscribe_url: &unsubscribe,
+            };
+            let files = [
+                ("e-post.html", rendered.html.fill(&personal)),
+                ("e-post.txt", rendered.text.fill(&personal)),
+                ("nettversjon.html", rendered.web),
+            ];
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, content)
+                    .with_context(|| format!("could not write {}", path.display()))?;
+                out!("{}", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads an issue file, refusing what cannot be one before reading it whole.
+fn read_source(path: &Path) -> anyhow::Result<String> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("could not open {}", path.display()))?
+        .len();
+    if size > MAX_SOURCE_BYTES as u64 {
+        bail!(
+            "{} is {} KiB: an issue file is at most {} KiB",
+            path.display(),
+            size / 1024,
+            MAX_SOURCE_BYTES / 1024
+        );
+    }
+    let bytes =
+        std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (byte {}): save it as UTF-8",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 fn parse_email(input: &str) -> anyhow::Result<EmailAddress> {

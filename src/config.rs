@@ -32,6 +32,7 @@ pub const KEYS: &[&str] = &[
     "dkim_selector",
     "dkim_key_file",
     "log_format",
+    "contact_address",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -58,6 +59,9 @@ pub struct Settings {
     pub dkim_key_file: Option<PathBuf>,
     /// `text` (default) or `json` logs on stderr.
     pub log_format: LogFormat,
+    /// Where readers write with questions ("Kontakt oss" in every issue); default
+    /// `from_address`.
+    pub contact_address: Option<String>,
 }
 
 impl Default for Settings {
@@ -76,6 +80,7 @@ impl Default for Settings {
             dkim_selector: None,
             dkim_key_file: None,
             log_format: LogFormat::Text,
+            contact_address: None,
         }
     }
 }
@@ -144,6 +149,7 @@ impl fmt::Debug for Settings {
             .field("dkim_selector", &self.dkim_selector)
             .field("dkim_key_file", &self.dkim_key_file)
             .field("log_format", &self.log_format)
+            .field("contact_address", &self.contact_address)
             .finish()
     }
 }
@@ -157,6 +163,17 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// What the fixed parts of an issue need.
+    pub fn render_context(&self) -> crate::render::RenderContext {
+        crate::render::RenderContext {
+            base_url: self.base_url.trim_end_matches('/').to_owned(),
+            contact_address: self
+                .contact_address
+                .clone()
+                .unwrap_or_else(|| self.from_address.clone()),
+        }
+    }
+
     /// Loads settings. With `file` given it must exist; otherwise `nyhetsbrev.toml` in
     /// the working directory is read if present.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {

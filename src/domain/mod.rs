@@ -3,6 +3,7 @@
 
 mod contact;
 mod email;
+mod issue;
 mod text;
 mod timestamp;
 
@@ -11,5 +12,6 @@ pub use contact::{
     UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
+pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
 pub use text::{ConsentNote, ContactName, Organisation, TextError};
 pub use timestamp::{BadDate, Timestamp};

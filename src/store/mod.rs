@@ -7,6 +7,7 @@
 mod audit;
 mod contacts;
 mod import;
+mod issues;
 
 use std::str::FromStr;
 
@@ -20,6 +21,7 @@ use crate::domain::EmailError;
 pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
+pub use issues::{DraftSaved, IssueStatus, StoredIssue};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -58,6 +60,12 @@ pub enum StoreError {
     ContactNotFound(String),
     #[error("{0} was changed by someone else at the same time: try again")]
     ConcurrentChange(String),
+    #[error("issue {0} does not exist: import it with `nyhetsbrev issue import FILE`")]
+    IssueNotFound(String),
+    #[error(
+        "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
+    )]
+    IssueNotDraft { slug: String, status: String },
     #[error(transparent)]
     Refused(#[from] crate::domain::ChangeError),
     #[error("database_url {0} is neither sqlite://FILE nor postgres://…")]

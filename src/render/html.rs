@@ -1,0 +1,209 @@
+//! HTML: the mail (table layout, inline CSS) and the web version.
+
+use askama::Template;
+
+use super::{RenderContext, RenderError, Slot};
+use crate::domain::{Block, Inline, Issue};
+
+/// Escapes text for HTML content and attribute values.
+pub(super) fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn inlines(list: &[Inline], out: &mut String) {
+    for inline in list {
+        match inline {
+            Inline::Text(t) => escape(t, out),
+            Inline::Code(t) => {
+                out.push_str("<code>");
+                escape(t, out);
+                out.push_str("</code>");
+            }
+            Inline::Strong(c) => wrap("strong", c, out),
+            Inline::Emphasis(c) => wrap("em", c, out),
+            Inline::Strikethrough(c) => wrap("s", c, out),
+            Inline::Link { url, children } => {
+                out.push_str("<a href=\"");
+                escape(url, out);
+                out.push_str("\">");
+                inlines(children, out);
+                out.push_str("</a>");
+            }
+            Inline::LineBreak => out.push_str("<br>"),
+        }
+    }
+}
+
+fn wrap(tag: &str, children: &[Inline], out: &mut String) {
+    out.push('<');
+    out.push_str(tag);
+    out.push('>');
+    inlines(children, out);
+    out.push_str("</");
+    out.push_str(tag);
+    out.push('>');
+}
+
+fn blocks(list: &[Block], out: &mut String) {
+    for block in list {
+        match block {
+            Block::Paragraph(i) => {
+                out.push_str("<p>");
+                inlines(i, out);
+                out.push_str("</p>\n");
+            }
+            Block::List {
+                ordered,
+                start,
+                items,
+            } => {
+                match (ordered, start) {
+                    (true, 1) => out.push_str("<ol>\n"),
+                    (true, n) => out.push_str(&format!("<ol start=\"{n}\">\n")),
+                    (false, _) => out.push_str("<ul>\n"),
+                }
+                for item in items {
+                    out.push_str("<li>");
+                    // A one-paragraph item is written without <p>, as mail clients add
+                    // space around paragraphs inside list items.
+                    match item.as_slice() {
+                        [Block::Paragraph(i)] => inlines(i, out),
+                        other => blocks(other, out),
+                    }
+                    out.push_str("</li>\n");
+                }
+                out.push_str(if *ordered { "</ol>\n" } else { "</ul>\n" });
+            }
+            Block::Quote(b) => {
+                out.push_str("<blockquote>\n");
+                blocks(b, out);
+                out.push_str("</blockquote>\n");
+            }
+            Block::Table { head, rows } => {
+                out.push_str("<table class=\"data\" role=\"table\">\n<thead><tr>");
+                for cell in head {
+                    out.push_str("<th scope=\"col\">");
+                    inlines(cell, out);
+                    out.push_str("</th>");
+                }
+                out.push_str("</tr></thead>\n<tbody>\n");
+                for row in rows {
+                    out.push_str("<tr>");
+                    for cell in row {
+                        out.push_str("<td>");
+                        inlines(cell, out);
+                        out.push_str("</td>");
+                    }
+                    out.push_str("</tr>\n");
+                }
+                out.push_str("</tbody></table>\n");
+            }
+            Block::Preformatted(t) => {
+                out.push_str("<pre>");
+                escape(t, out);
+                out.push_str("</pre>\n");
+            }
+        }
+    }
+}
+
+/// A section, pre-rendered for the templates.
+struct SectionView {
+    title: String,
+    anchor: String,
+    intro_html: String,
+    items: Vec<ItemView>,
+}
+
+struct ItemView {
+    title_html: String,
+    body_html: String,
+}
+
+fn sections(issue: &Issue) -> Vec<SectionView> {
+    issue
+        .sections
+        .iter()
+        .map(|section| {
+            let mut intro_html = String::new();
+            blocks(&section.intro, &mut intro_html);
+            SectionView {
+                title: section.title.clone(),
+                anchor: section.anchor.clone(),
+                intro_html,
+                items: section
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let mut title_html = String::new();
+                        inlines(&item.title, &mut title_html);
+                        let mut body_html = String::new();
+                        blocks(&item.blocks, &mut body_html);
+                        ItemView {
+                            title_html,
+                            body_html,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "mail/issue.html")]
+struct MailTemplate<'a> {
+    issue: &'a Issue,
+    sections: Vec<SectionView>,
+    web_url: String,
+    contact_address: &'a str,
+    email: &'static str,
+    unsubscribe_url: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "web/issue.html")]
+struct WebTemplate<'a> {
+    issue: &'a Issue,
+    sections: Vec<SectionView>,
+    contact_address: &'a str,
+}
+
+/// The HTML mail, CSS inlined, with slot markers for the personal parts.
+pub(super) fn mail(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
+    let page = MailTemplate {
+        issue,
+        sections: sections(issue),
+        web_url: context.web_url(issue),
+        contact_address: &context.contact_address,
+        email: Slot::Email.marker(),
+        unsubscribe_url: Slot::UnsubscribeUrl.marker(),
+    }
+    .render()?;
+    // Mail clients drop <style> blocks or parts of them; only what cannot be inline
+    // (media queries: small screens, dark mode) stays in one.
+    css_inline::CSSInliner::options()
+        .keep_at_rules(true)
+        .load_remote_stylesheets(false)
+        .build()
+        .inline(&page)
+        .map_err(|e| RenderError::Css(e.to_string()))
+}
+
+pub(super) fn web(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
+    Ok(WebTemplate {
+        issue,
+        sections: sections(issue),
+        contact_address: &context.contact_address,
+    }
+    .render()?)
+}

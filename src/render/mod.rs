@@ -1,0 +1,182 @@
+//! Markdown source → issue model → HTML mail, text mail and web version.
+//!
+//! Rendering happens once per issue. What differs per recipient (their address and
+//! unsubscribe link) is left as slots in a [`Personalisable`], so personalising a
+//! message is one pass of concatenation.
+
+mod html;
+mod source;
+mod text;
+
+pub use source::{MAX_SOURCE_BYTES, Parsed, SourceError, SourceNote, parse_issue};
+
+use crate::domain::Issue;
+
+/// Mail clients (Gmail) clip HTML larger than 102 KB; a rendered issue must stay under.
+pub const MAX_HTML_BYTES: usize = 102 * 1024;
+
+/// Settings the fixed parts of every issue use.
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    /// Public URL of the service: the web version and the unsubscribe page live there.
+    pub base_url: String,
+    /// Where readers write with questions ("Kontakt oss").
+    pub contact_address: String,
+}
+
+impl RenderContext {
+    pub fn web_url(&self, issue: &Issue) -> String {
+        format!(
+            "{}/arkiv/{}",
+            self.base_url.trim_end_matches('/'),
+            issue.meta.slug
+        )
+    }
+}
+
+/// A per-recipient value in a rendered mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The recipient's address.
+    Email,
+    /// Their personal unsubscribe page.
+    UnsubscribeUrl,
+}
+
+impl Slot {
+    /// Characters from Unicode's private use area mark a slot in rendered output;
+    /// they never occur in an issue's text.
+    const fn marker(self) -> &'static str {
+        match self {
+            Slot::Email => "\u{E000}email\u{E001}",
+            Slot::UnsubscribeUrl => "\u{E000}unsubscribe\u{E001}",
+        }
+    }
+
+    const ALL: [Slot; 2] = [Slot::Email, Slot::UnsubscribeUrl];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Slot(Slot),
+}
+
+/// Rendered output with slots for the personal parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Personalisable {
+    parts: Vec<Part>,
+    literal_len: usize,
+}
+
+/// The values that fill the slots, already escaped for the output they go into.
+#[derive(Debug, Clone, Copy)]
+pub struct Personal<'a> {
+    pub email: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+impl Personalisable {
+    fn from_marked(marked: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = marked;
+        loop {
+            let next = Slot::ALL
+                .iter()
+                .filter_map(|slot| rest.find(slot.marker()).map(|at| (at, *slot)))
+                .min_by_key(|(at, _)| *at);
+            match next {
+                Some((at, slot)) => {
+                    if at > 0 {
+                        parts.push(Part::Literal(rest[..at].to_owned()));
+                    }
+                    parts.push(Part::Slot(slot));
+                    rest = &rest[at + slot.marker().len()..];
+                }
+                None => {
+                    if !rest.is_empty() {
+                        parts.push(Part::Literal(rest.to_owned()));
+                    }
+                    break;
+                }
+            }
+        }
+        let literal_len = parts
+            .iter()
+            .map(|p| if let Part::Literal(l) = p { l.len() } else { 0 })
+            .sum();
+        Personalisable { parts, literal_len }
+    }
+
+    /// The output for one recipient.
+    pub fn fill(&self, personal: &Personal<'_>) -> String {
+        let mut out = String::with_capacity(self.literal_len + 256);
+        self.fill_into(personal, &mut out);
+        out
+    }
+
+    pub fn fill_into(&self, personal: &Personal<'_>, out: &mut String) {
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Slot(Slot::Email) => out.push_str(personal.email),
+                Part::Slot(Slot::UnsubscribeUrl) => out.push_str(personal.unsubscribe_url),
+            }
+        }
+    }
+
+    /// The size without the personal parts.
+    pub fn literal_len(&self) -> usize {
+        self.literal_len
+    }
+}
+
+/// An issue rendered once, ready to be personalised for each recipient.
+#[derive(Debug, Clone)]
+pub struct RenderedIssue {
+    pub html: Personalisable,
+    pub text: Personalisable,
+    /// The public web version: no personal parts.
+    pub web: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("could not render the issue: {0}")]
+    Template(#[from] askama::Error),
+    #[error("could not inline the mail's CSS: {0}")]
+    Css(String),
+}
+
+pub fn render(issue: &Issue, context: &RenderContext) -> Result<RenderedIssue, RenderError> {
+    Ok(RenderedIssue {
+        html: Personalisable::from_marked(&html::mail(issue, context)?),
+        text: Personalisable::from_marked(&text::mail(issue, context)),
+        web: html::web(issue, context)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_filled_in_place() {
+        let marked = format!(
+            "a{}b{}{}c",
+            Slot::Email.marker(),
+            Slot::UnsubscribeUrl.marker(),
+            Slot::Email.marker()
+        );
+        let template = Personalisable::from_marked(&marked);
+        assert_eq!(template.literal_len(), 3);
+        let personal = Personal {
+            email: "ola@example.org",
+            unsubscribe_url: "https://x.test/u/1",
+        };
+        assert_eq!(
+            template.fill(&personal),
+            "aola@example.orgbhttps://x.test/u/1ola@example.orgc"
+        );
+    }
+}

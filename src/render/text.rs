@@ -1,0 +1,229 @@
+//! The plain-text twin of the mail: the same content, wrapped, with every URL written out.
+
+use std::fmt::Write;
+
+use super::{RenderContext, Slot};
+use crate::domain::{Block, Inline, Issue};
+
+/// Lines are wrapped at 76 columns; a URL longer than that stays whole on its own line.
+const WIDTH: usize = 76;
+
+fn inline_text(list: &[Inline], out: &mut String) {
+    for inline in list {
+        match inline {
+            Inline::Text(t) => out.push_str(t),
+            Inline::Code(t) => out.push_str(t),
+            Inline::Strong(c) => inline_text(c, out),
+            Inline::Emphasis(c) => {
+                out.push('_');
+                inline_text(c, out);
+                out.push('_');
+            }
+            Inline::Strikethrough(c) => inline_text(c, out),
+            Inline::Link { url, children } => {
+                let text = Inline::plain(children);
+                let shown = url.strip_prefix("mailto:").unwrap_or(url);
+                inline_text(children, out);
+                if text.trim() != shown {
+                    // The URL follows its text, as in "se her <https://…>".
+                    let _ = write!(out, " <{shown}>");
+                }
+            }
+            Inline::LineBreak => out.push('\n'),
+        }
+    }
+}
+
+fn wrap(text: &str, first: &str, rest: &str, out: &mut String) {
+    let options = textwrap::Options::new(WIDTH)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        // Never split at hyphens: URLs and words such as "2024-q1" stay whole.
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    for (i, paragraph_line) in text.split('\n').enumerate() {
+        let indent = if i == 0 { first } else { rest };
+        for line in textwrap::wrap(paragraph_line, options.clone().initial_indent(indent)) {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+}
+
+fn blocks(list: &[Block], indent: &str, out: &mut String) {
+    for block in list {
+        match block {
+            Block::Paragraph(i) => {
+                let mut text = String::new();
+                inline_text(i, &mut text);
+                wrap(&text, indent, indent, out);
+                out.push('\n');
+            }
+            Block::List {
+                ordered,
+                start,
+                items,
+            } => {
+                for (n, item) in items.iter().enumerate() {
+                    let marker = if *ordered {
+                        format!("{}. ", *start + n as u64)
+                    } else {
+                        "- ".to_owned()
+                    };
+                    let first = format!("{indent}{marker}");
+                    let rest = format!("{indent}{}", " ".repeat(marker.chars().count()));
+                    for (k, block) in item.iter().enumerate() {
+                        match block {
+                            Block::Paragraph(i) => {
+                                let mut text = String::new();
+                                inline_text(i, &mut text);
+                                wrap(&text, if k == 0 { &first } else { &rest }, &rest, out);
+                            }
+                            other => blocks(std::slice::from_ref(other), &rest, out),
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+            Block::Quote(b) => blocks(b, &format!("{indent}> "), out),
+            Block::Table { head, rows } => {
+                for row in std::iter::once(head).chain(rows) {
+                    let cells: Vec<String> = row
+                        .iter()
+                        .map(|cell| {
+                            let mut text = String::new();
+                            inline_text(cell, &mut text);
+                            text
+                        })
+                        .collect();
+                    wrap(&cells.join(" | "), indent, indent, out);
+                }
+                out.push('\n');
+            }
+            Block::Preformatted(t) => {
+                for line in t.lines() {
+                    let _ = writeln!(out, "{indent}    {line}");
+                }
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn heading(title: &str, underline: char, out: &mut String) {
+    let mut wrapped = String::new();
+    wrap(title, "", "", &mut wrapped);
+    let width = wrapped
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    out.push_str(&wrapped);
+    out.extend(std::iter::repeat_n(underline, width));
+    out.push_str("\n\n");
+}
+
+/// The text mail, with slot markers for the personal parts.
+pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
+    let mut out = String::with_capacity(32 * 1024);
+    let meta = &issue.meta;
+    out.push_str("Koordineringsenheten mot menneskehandel\n\n");
+    heading(
+        &format!("Nyhetsbrev fra KOM, {}", meta.period),
+        '=',
+        &mut out,
+    );
+    if let Some(audience) = &meta.audience {
+        let _ = writeln!(out, "{audience}\n");
+    }
+    let _ = writeln!(out, "Vis i nettleser: {}\n", context.web_url(issue));
+    out.push_str("I denne utgaven:\n");
+    for section in &issue.sections {
+        wrap(&section.title, "- ", "  ", &mut out);
+    }
+    out.push('\n');
+    for section in &issue.sections {
+        out.push('\n');
+        heading(&section.title.to_uppercase(), '=', &mut out);
+        blocks(&section.intro, "", &mut out);
+        for item in &section.items {
+            let mut title = String::new();
+            inline_text(&item.title, &mut title);
+            heading(&title, '-', &mut out);
+            blocks(&item.blocks, "", &mut out);
+        }
+    }
+    out.push('\n');
+    heading("Kontakt oss", '-', &mut out);
+    wrap(
+        &format!(
+            "På politiets nettsider om menneskehandel finner du publikasjoner fra KOM \
+             <https://www.politiet.no/menneskehandel>. For innspill eller spørsmål, kontakt oss på {}.",
+            context.contact_address
+        ),
+        "",
+        "",
+        &mut out,
+    );
+    out.push('\n');
+    heading("Om KOM", '-', &mut out);
+    for paragraph in MANDATE_TEXT.split("\n\n") {
+        if let Some(list) = paragraph.strip_prefix("- ") {
+            for point in list.split("\n- ") {
+                wrap(point, "- ", "  ", &mut out);
+            }
+        } else {
+            wrap(paragraph, "", "", &mut out);
+        }
+        out.push('\n');
+    }
+    heading("KOMs kontaktliste", '-', &mut out);
+    // The address gets a line of its own: its length is only known per recipient, and
+    // wrapping happens before.
+    let _ = writeln!(
+        out,
+        "Du får denne e-posten fordi\n{}\nstår på KOMs kontaktliste.",
+        Slot::Email.marker()
+    );
+    wrap(
+        "KOM sender jevnlig ut informasjon til alle på kontaktlisten: nyhetsbrev, oversikt over \
+         rettsavgjørelser og tilstandsrapport.",
+        "",
+        "",
+        &mut out,
+    );
+    out.push('\n');
+    wrap(
+        &format!(
+            "Vil andre i din organisasjon ha nyhetsbrevet? De kan skrive til {}.",
+            context.contact_address
+        ),
+        "",
+        "",
+        &mut out,
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Meld deg av kontaktlisten:\n{}",
+        Slot::UnsubscribeUrl.marker()
+    );
+    out
+}
+
+/// The same text as templates/partials/mandate.html.
+const MANDATE_TEXT: &str = "Koordineringsenheten for ofre for menneskehandel (KOM) er et av tiltakene i \
+myndighetenes arbeid mot menneskehandel, med en overordnet funksjon å være pådriver for tverretatlig og \
+tverrfaglig samarbeid. KOM er administrativt underlagt Politidirektoratet og har et eget mandat fra Justis- og \
+beredskapsdepartementet.
+
+KOM skal
+
+- være et virkemiddel for samordning mellom myndigheter og organisasjoner
+- bistå med metoder for identifisering og mobilisering av bistand og beskyttelse til ofre
+- bidra med tverrfaglig informasjonsutveksling og kompetanseheving
+- ikke ha en operativ rolle i enkeltsaker
+
+Nyhetsbrevet inngår som del av oppdraget i mandatet om å bidra til tverrfaglig informasjonsutveksling og \
+kompetanseheving innen feltet menneskehandel.";

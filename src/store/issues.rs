@@ -1,0 +1,192 @@
+//! Issues: drafts imported from Markdown, and what became of them.
+
+use std::fmt;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::audit::{self, Actor};
+use super::{Result, Store, StoreError};
+use crate::domain::{Issue, Slug, Timestamp};
+
+/// Where an issue is in its life. Only a draft may be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueStatus {
+    Draft,
+    Sending,
+    Sent,
+    Cancelled,
+}
+
+impl IssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Draft => "draft",
+            IssueStatus::Sending => "sending",
+            IssueStatus::Sent => "sent",
+            IssueStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "draft" => IssueStatus::Draft,
+            "sending" => IssueStatus::Sending,
+            "sent" => IssueStatus::Sent,
+            "cancelled" => IssueStatus::Cancelled,
+            other => return Err(StoreError::Corrupt(format!("issue status {other:?}"))),
+        })
+    }
+}
+
+impl fmt::Display for IssueStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An issue as stored: its source, from which the model and the mails are rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIssue {
+    pub id: i64,
+    pub slug: Slug,
+    pub subject: String,
+    pub period: String,
+    pub status: IssueStatus,
+    /// The Markdown file as imported.
+    pub source: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// Whether an import created a draft or replaced one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftSaved {
+    Created,
+    Updated,
+}
+
+fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
+    let slug: String = row.try_get("slug")?;
+    Ok(StoredIssue {
+        id: row.try_get("id")?,
+        slug: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
+        subject: row.try_get("subject")?,
+        period: row.try_get("period")?,
+        status: IssueStatus::parse(&row.try_get::<String, _>("status")?)?,
+        source: row.try_get("source")?,
+        created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
+        updated_at: Timestamp::from_unix_ms(row.try_get("updated_at")?),
+        sent_at: row
+            .try_get::<Option<i64>, _>("sent_at")?
+            .map(Timestamp::from_unix_ms),
+    })
+}
+
+const ISSUE_COLUMNS: &str =
+    "id, slug, subject, period, status, source, created_at, updated_at, sent_at";
+
+impl Store {
+    /// Creates the draft `issue.meta.slug`, or replaces it while it is still a draft.
+    /// An issue that is sending, sent or cancelled is never changed.
+    pub async fn save_draft(
+        &self,
+        issue: &Issue,
+        source: &str,
+        actor: &Actor,
+    ) -> Result<DraftSaved> {
+        let meta = &issue.meta;
+        let now = Timestamp::now().unix_ms();
+        let date = meta.date.map(|d| d.to_string());
+        let mut tx = self.pool.begin().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM issues WHERE slug = $1")
+                .bind(meta.slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let saved = match status.as_deref() {
+            None => {
+                sqlx::query(
+                    "INSERT INTO issues (slug, subject, period, preheader, audience, issue_date, source, status, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $8)",
+                )
+                .bind(meta.slug.as_str())
+                .bind(&meta.subject)
+                .bind(&meta.period)
+                .bind(&meta.preheader)
+                .bind(meta.audience.as_deref())
+                .bind(date)
+                .bind(source)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                DraftSaved::Created
+            }
+            Some("draft") => {
+                let updated = sqlx::query(
+                    "UPDATE issues SET subject = $1, period = $2, preheader = $3, audience = $4, issue_date = $5, \
+                     source = $6, updated_at = $7 WHERE slug = $8 AND status = 'draft'",
+                )
+                .bind(&meta.subject)
+                .bind(&meta.period)
+                .bind(&meta.preheader)
+                .bind(meta.audience.as_deref())
+                .bind(date)
+                .bind(source)
+                .bind(now)
+                .bind(meta.slug.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::ConcurrentChange(meta.slug.to_string()));
+                }
+                DraftSaved::Updated
+            }
+            Some(other) => {
+                return Err(StoreError::IssueNotDraft {
+                    slug: meta.slug.to_string(),
+                    status: other.to_owned(),
+                });
+            }
+        };
+        let action = if saved == DraftSaved::Created {
+            "issue.create"
+        } else {
+            "issue.update"
+        };
+        audit::record(&mut tx, actor, action, Some(meta.slug.as_str()), None).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    pub async fn issue(&self, slug: &Slug) -> Result<Option<StoredIssue>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues WHERE slug = $1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(issue_from_row).transpose()
+    }
+
+    pub async fn existing_issue(&self, slug: &Slug) -> Result<StoredIssue> {
+        self.issue(slug)
+            .await?
+            .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))
+    }
+
+    /// All issues, newest first.
+    pub async fn list_issues(&self) -> Result<Vec<StoredIssue>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues ORDER BY created_at DESC, id DESC"
+        ));
+        sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(issue_from_row)
+            .collect()
+    }
+}

@@ -1,0 +1,400 @@
+//! Issue source → HTML mail, text mail and web version, checked on the 2024 fixture.
+
+use html5gum::{Token, Tokenizer};
+use nyhetsbrev::domain::{Inline, Issue};
+use nyhetsbrev::render::{
+    MAX_HTML_BYTES, Personal, RenderContext, RenderedIssue, parse_issue, render,
+};
+
+const FIXTURE: &str = include_str!("../examples/2024-q1.md");
+const UNSUBSCRIBE: &str = "https://nyhetsbrev.example.org/avmeld/AbC-123_xyz";
+const EMAIL: &str = "ola.nordmann@example.org";
+
+fn context() -> RenderContext {
+    RenderContext {
+        base_url: "https://nyhetsbrev.example.org".into(),
+        contact_address: "kom@example.no".into(),
+    }
+}
+
+fn fixture() -> (Issue, RenderedIssue) {
+    let parsed = parse_issue("examples/2024-q1.md", FIXTURE).expect("the fixture parses");
+    assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
+    let rendered = render(&parsed.issue, &context()).expect("the fixture renders");
+    (parsed.issue, rendered)
+}
+
+fn personal() -> Personal<'static> {
+    Personal {
+        email: EMAIL,
+        unsubscribe_url: UNSUBSCRIBE,
+    }
+}
+
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Collapses whitespace, so text wrapped across lines can be searched.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_fixture_has_every_section_item_and_link_of_the_sample() {
+    let (issue, _) = fixture();
+    let sections: Vec<_> = issue.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        sections,
+        [
+            "Verdt å merke seg",
+            "KOMs hovedaktiviteter i januar–mars",
+            "Aktuelle norske tiltak, rapporter og forskning",
+            "Aktuelle internasjonale tiltak, rapporter og forskning"
+        ]
+    );
+    assert_eq!(
+        issue.sections.iter().map(|s| s.items.len()).sum::<usize>(),
+        35
+    );
+    // The sample has 71 links: 70 in the issue, and "Kontakt oss" in the fixed footer.
+    assert_eq!(issue.links().len(), 70);
+    assert_eq!(
+        issue.meta.audience.as_deref(),
+        Some("Til KOMs samarbeidsaktører")
+    );
+}
+
+#[test]
+fn every_item_heading_and_link_is_in_all_three_outputs() {
+    let (issue, rendered) = fixture();
+    let html = rendered.html.fill(&personal());
+    let text = flat(&rendered.text.fill(&personal()));
+    let web = &rendered.web;
+    for section in &issue.sections {
+        let title = html_escaped(&section.title);
+        assert!(
+            html.contains(&title) && web.contains(&title),
+            "section {title}"
+        );
+        assert!(
+            text.contains(&section.title.to_uppercase()),
+            "section {} in text",
+            section.title
+        );
+        for item in &section.items {
+            let plain = Inline::plain(&item.title);
+            assert!(
+                html.contains(&html_escaped(&plain)),
+                "item {plain:?} in HTML"
+            );
+            assert!(
+                web.contains(&html_escaped(&plain)),
+                "item {plain:?} in web version"
+            );
+            assert!(text.contains(&flat(&plain)), "item {plain:?} in text");
+        }
+    }
+    for url in issue.links() {
+        let href = format!("href=\"{}\"", html_escaped(url));
+        assert!(html.contains(&href), "{url} in HTML");
+        assert!(web.contains(&href), "{url} in web version");
+        assert!(
+            text.contains(&format!("<{url}>")),
+            "{url} written out in text"
+        );
+    }
+    // Bullets survive as list items.
+    assert_eq!(
+        html.matches("<li").count() - 4, /* table of contents */
+        14 + 4                           /* mandate */
+    );
+}
+
+#[test]
+fn the_html_mail_is_well_formed_small_and_made_for_mail_clients() {
+    let (_, rendered) = fixture();
+    let html = rendered.html.fill(&personal());
+    assert!(html.len() < MAX_HTML_BYTES, "{} bytes", html.len());
+    assert_well_formed(&html);
+    assert_well_formed(&rendered.web);
+    for needle in [
+        "<html lang=\"nb\"",
+        "role=\"presentation\"",
+        "width=\"600\"",
+        "<meta name=\"color-scheme\" content=\"light dark\">",
+        "KOM-funksjonen er midlertidig flyttet til JD, nye publikasjoner", // preheader
+        "href=\"#verdt-a-merke-seg\"",
+        "id=\"verdt-a-merke-seg\"",
+        "Vis i nettleser",
+        "href=\"https://nyhetsbrev.example.org/arkiv/2024-q1\"",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    // CSS is inline; only media queries stay in the one <style> block.
+    assert_eq!(html.matches("<style").count(), 1);
+    let style = &html[html.find("<style>").unwrap() + 7..html.find("</style>").unwrap()];
+    // Outside the @media blocks (brace depth 0) there must be nothing.
+    let mut depth = 0;
+    let mut outside = String::new();
+    let mut rest = style;
+    while let Some(c) = rest.chars().next() {
+        if depth == 0 && rest.starts_with("@media") {
+            let open = rest.find('{').unwrap();
+            rest = &rest[open..];
+            continue;
+        }
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            c if depth == 0 => outside.push(c),
+            _ => {}
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    assert!(
+        outside.trim().is_empty(),
+        "rules outside @media left in <style>: {outside:?}"
+    );
+    assert!(style.contains("prefers-color-scheme: dark"));
+    assert!(html.contains("<h3 style="), "headings carry inline styles");
+    assert_eq!(html.matches("<h1").count(), 1);
+}
+
+fn assert_well_formed(html: &str) {
+    const VOID: [&str; 6] = ["meta", "br", "img", "hr", "link", "input"];
+    let mut open: Vec<String> = Vec::new();
+    for token in Tokenizer::new(html) {
+        match token.unwrap() {
+            Token::Error(e) => panic!("HTML error {e:?}"),
+            Token::StartTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name).into_owned();
+                if !VOID.contains(&name.as_str()) && !tag.self_closing {
+                    open.push(name);
+                }
+            }
+            Token::EndTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name).into_owned();
+                assert_eq!(
+                    open.pop().as_deref(),
+                    Some(name.as_str()),
+                    "unbalanced </{name}>"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+}
+
+#[test]
+fn norwegian_letters_survive_everywhere() {
+    let (_, rendered) = fixture();
+    let text = rendered.text.fill(&personal());
+    let html = rendered.html.fill(&personal());
+    for word in [
+        "Østersjørådet",
+        "Grünerløkka",
+        "Økokrim",
+        "Høringsfrist",
+        "samarbeidsaktører",
+    ] {
+        assert!(
+            html.contains(word) && text.contains(word) && rendered.web.contains(word),
+            "{word}"
+        );
+    }
+}
+
+#[test]
+fn personal_parts_go_to_the_mail_only() {
+    let (_, rendered) = fixture();
+    let html = rendered.html.fill(&personal());
+    let text = rendered.text.fill(&personal());
+    assert!(
+        html.contains(&format!("href=\"{UNSUBSCRIBE}\"")),
+        "unsubscribe link in HTML"
+    );
+    assert!(html.contains(EMAIL));
+    assert!(text.contains(UNSUBSCRIBE) && text.contains(EMAIL));
+    assert!(
+        !rendered.web.contains("avmeld") && !rendered.web.contains('\u{E000}'),
+        "web version is impersonal"
+    );
+    let other = rendered.html.fill(&Personal {
+        email: "kari@example.no",
+        unsubscribe_url: "https://x.test/u",
+    });
+    assert!(!other.contains(EMAIL) && other.contains("kari@example.no"));
+    assert!(
+        !html.contains('\u{E000}') && !text.contains('\u{E000}'),
+        "no slot marker left"
+    );
+}
+
+#[test]
+fn the_text_part_is_wrapped_and_marks_headings() {
+    let (_, rendered) = fixture();
+    let text = rendered.text.fill(&personal());
+    for line in text.lines() {
+        let too_long = line.chars().count() > 78;
+        let only_url = !line.trim_start_matches(['<', '-', ' ']).contains(' ');
+        assert!(!too_long || only_url, "line over 78 columns: {line:?}");
+    }
+    assert!(text.contains("VERDT Å MERKE SEG\n================="));
+    assert!(text.contains("Utviklingsarbeid i JD\n---------------------"));
+    assert!(text.contains("- hva menneskehandel er\n"));
+}
+
+#[test]
+fn snapshots_of_the_rendered_fixture() {
+    let (_, rendered) = fixture();
+    insta::assert_snapshot!("fixture_text", rendered.text.fill(&personal()));
+    insta::assert_snapshot!("fixture_html", rendered.html.fill(&personal()));
+    insta::assert_snapshot!("fixture_web", rendered.web);
+}
+
+// ---- bad input -------------------------------------------------------------
+
+const FRONT: &str = "+++\nslug = \"2025-q1\"\nsubject = \"Nyhetsbrev fra KOM\"\nperiod = \"januar–mars 2025\"\npreheader = \"Nytt fra KOM\"\n+++\n";
+
+fn error_of(source: &str) -> String {
+    parse_issue("2025-q1.md", source)
+        .expect_err("should be refused")
+        .to_string()
+}
+
+#[test]
+fn front_matter_errors_name_file_line_and_key() {
+    assert_eq!(
+        error_of("## A\n### b\ntext\n"),
+        "2025-q1.md:1: the file must start with a front matter between +++ lines (slug, subject, period, preheader)"
+    );
+    assert!(
+        error_of("+++\nslug = \"x\"\n").starts_with("2025-q1.md:1: the front matter is not closed")
+    );
+    let missing =
+        error_of("+++\nslug = \"2025-q1\"\nsubject = \"S\"\nperiod = \"P\"\n+++\n## A\n### b\nt\n");
+    assert!(missing.contains("missing field `preheader`"), "{missing}");
+    let unknown = error_of(&FRONT.replace("+++\n## ", "").replacen(
+        "preheader",
+        "forfatter = \"Ola\"\npreheader",
+        1,
+    ));
+    assert!(
+        unknown.starts_with("2025-q1.md:5:") && unknown.contains("unknown field `forfatter`"),
+        "{unknown}"
+    );
+    let bad_toml = error_of("+++\nslug = \"2025-q1\"\nsubject = \"Nyhetsbrev\n+++\n## A\n");
+    assert!(
+        bad_toml.starts_with("2025-q1.md:3: front matter:"),
+        "{bad_toml}"
+    );
+    let injection = error_of(&FRONT.replace(
+        "subject = \"Nyhetsbrev fra KOM\"",
+        "subject = \"Hei\\r\\nBcc: x@example.org\"",
+    ));
+    assert!(
+        injection.starts_with("2025-q1.md:3:") && injection.contains("subject must be one line"),
+        "{injection}"
+    );
+    let slug = error_of(&FRONT.replace("2025-q1", "../2025 q1"));
+    assert!(slug.contains("slug \"../2025 q1\" must be"), "{slug}");
+}
+
+#[test]
+fn markdown_errors_name_the_line() {
+    let cases = [
+        (
+            "## Tom\n\n## Neste\n### Sak\nTekst.\n",
+            "2025-q1.md:7: section \"Tom\" is empty",
+        ),
+        (
+            "## A\n### Sak\nSe [her](javascript:alert(1)).\n",
+            "2025-q1.md:9: the link \"her\" uses javascript",
+        ),
+        (
+            "## A\n### Sak\nSe [her](#).\n",
+            "2025-q1.md:9: the link \"her\" points to \"#\"",
+        ),
+        (
+            "## A\n### Sak\nSe [her](ftp://example.org/x).\n",
+            "2025-q1.md:9: the link \"her\" uses ftp",
+        ),
+        (
+            "Innledning.\n## A\n### Sak\nT\n",
+            "2025-q1.md:7: text before the first ## section",
+        ),
+        (
+            "# Tittel\n## A\n### Sak\nT\n",
+            "2025-q1.md:7: # headings are not used",
+        ),
+        (
+            "## A\n### Sak\n#### Under\nT\n",
+            "2025-q1.md:9: only ## (sections) and ### (items)",
+        ),
+        (
+            "## A\n### Sak\n![bilde](https://example.org/a.png)\n",
+            "2025-q1.md:9: images are not supported",
+        ),
+        (
+            "### Sak\nT\n",
+            "2025-q1.md:7: a ### item comes before the first ## section",
+        ),
+        ("\n", "2025-q1.md:7: the issue has no sections"),
+    ];
+    for (body, expected) in cases {
+        let error = error_of(&format!("{FRONT}{body}"));
+        assert!(
+            error.starts_with(expected),
+            "{body:?}\n  got: {error}\n want: {expected}"
+        );
+    }
+}
+
+#[test]
+fn raw_html_is_shown_as_text_with_a_note() {
+    let source = format!(
+        "{FRONT}## A\n### Sak\nHei <script>alert(1)</script> og <b>fet</b>.\n\n<div onclick=\"x()\">blokk</div>\n"
+    );
+    let parsed = parse_issue("2025-q1.md", &source).unwrap();
+    let lines: Vec<_> = parsed
+        .notes
+        .iter()
+        .map(|n| (n.line, n.message.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (9, "raw HTML is shown as text, not passed through"),
+            (11, "raw HTML is shown as text, not passed through")
+        ]
+    );
+    let rendered = render(&parsed.issue, &context()).unwrap();
+    let html = rendered.html.fill(&personal());
+    assert!(
+        !html.contains("<script") && !html.contains("<div onclick"),
+        "raw HTML passed through"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(rendered.web.contains("&lt;b&gt;fet&lt;/b&gt;"));
+    assert!(
+        rendered
+            .text
+            .fill(&personal())
+            .contains("<script>alert(1)</script>"),
+        "text shows it literally"
+    );
+}
+
+#[test]
+fn an_oversized_source_is_refused() {
+    let huge = format!(
+        "{FRONT}## A\n### Sak\n{}\n",
+        "x".repeat(nyhetsbrev::render::MAX_SOURCE_BYTES)
+    );
+    assert!(error_of(&huge).contains("larger than 1024 KiB"));
+}
