@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod contact_csv;
 pub mod domain;
+pub mod mail;
 pub mod render;
 pub mod store;
 pub mod telemetry;

@@ -69,11 +69,27 @@ pub struct Personalisable {
     literal_len: usize,
 }
 
+/// A piece of rendered output: fixed text, or a per-recipient slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Literal(&'a str),
+    Slot(Slot),
+}
+
 /// The values that fill the slots, already escaped for the output they go into.
 #[derive(Debug, Clone, Copy)]
 pub struct Personal<'a> {
     pub email: &'a str,
     pub unsubscribe_url: &'a str,
+}
+
+impl Personal<'_> {
+    pub fn value(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Email => self.email,
+            Slot::UnsubscribeUrl => self.unsubscribe_url,
+        }
+    }
 }
 
 impl Personalisable {
@@ -119,10 +135,17 @@ impl Personalisable {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Slot(Slot::Email) => out.push_str(personal.email),
-                Part::Slot(Slot::UnsubscribeUrl) => out.push_str(personal.unsubscribe_url),
+                Part::Slot(slot) => out.push_str(personal.value(*slot)),
             }
         }
+    }
+
+    /// The literal runs and slots in order, for encoders that work once per issue.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        self.parts.iter().map(|part| match part {
+            Part::Literal(text) => Segment::Literal(text),
+            Part::Slot(slot) => Segment::Slot(*slot),
+        })
     }
 
     /// The size without the personal parts.

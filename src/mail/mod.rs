@@ -1,0 +1,195 @@
+//! Building the personal message for each recipient.
+//!
+//! Everything that is the same for every recipient is encoded once per issue in
+//! [`PreparedIssue`]: the static headers, and both parts as quoted-printable with CRLF
+//! line ends. Each literal run of a part ends in a soft line break, so a personal value
+//! (address, unsubscribe link) starts at column 0 and is encoded on its own. A message
+//! is then a few short headers and concatenation: no 70 KB re-encoding per recipient.
+
+use lettre::message::header::{self, Headers};
+use lettre::message::{Mailbox, Mailboxes};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc2822;
+
+use crate::domain::{ContactName, EmailAddress, Issue};
+use crate::render::{Personal, RenderedIssue, Segment, Slot};
+
+/// Who the mail is from and how the list is named.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The `From` address.
+    pub from_address: EmailAddress,
+    /// The `From` display name, e.g. "KOM".
+    pub from_name: String,
+    /// `List-Id` value without brackets, e.g. `nyhetsbrev.example.org`.
+    pub list_id: String,
+    /// Where mailto-unsubscribe requests go (`List-Unsubscribe: <mailto:…>`).
+    pub unsubscribe_mailbox: EmailAddress,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the address {0} cannot be used in a mail header: {1}")]
+    Address(String, String),
+}
+
+/// One recipient's personal values.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub email: &'a EmailAddress,
+    pub name: Option<&'a ContactName>,
+    /// Stable per contact: with the issue it makes the Message-ID, so a duplicate can be
+    /// recognised.
+    pub contact_id: i64,
+    pub unsubscribe_url: &'a str,
+}
+
+enum Chunk {
+    /// Quoted-printable text, ending in a line break (hard or soft).
+    Encoded(String),
+    Slot(Slot),
+}
+
+/// An issue made ready to be sent: the per-issue work done once.
+pub struct PreparedIssue {
+    /// Headers that are the same for every recipient, CRLF-terminated.
+    common_headers: String,
+    text: Vec<Chunk>,
+    html: Vec<Chunk>,
+    boundary: String,
+    message_id_suffix: String,
+    unsubscribe_mailto: String,
+    size_hint: usize,
+}
+
+/// An address as it may stand in a header: an internationalised domain in its ASCII
+/// (punycode) form, so no relay needs SMTPUTF8.
+pub fn header_address(email: &EmailAddress) -> Result<lettre::Address, MailError> {
+    let domain = email.domain();
+    let ascii_domain = if domain.is_ascii() {
+        domain.to_owned()
+    } else {
+        idna::domain_to_ascii(domain)
+            .map_err(|e| MailError::Address(email.to_string(), e.to_string()))?
+    };
+    let local = &email.as_str()[..email.as_str().len() - domain.len() - 1];
+    lettre::Address::new(local, ascii_domain)
+        .map_err(|e| MailError::Address(email.to_string(), e.to_string()))
+}
+
+fn encode_part<'a>(segments: impl Iterator<Item = Segment<'a>>) -> Vec<Chunk> {
+    segments
+        .map(|segment| match segment {
+            Segment::Literal(text) => Chunk::Encoded(qp_block(text)),
+            Segment::Slot(slot) => Chunk::Slot(slot),
+        })
+        .collect()
+}
+
+/// Quoted-printable with CRLF line ends, ending in a line break: a soft one (`=`) when
+/// the text does not end a line, so whatever follows starts at column 0.
+fn qp_block(text: &str) -> String {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let mut encoded = quoted_printable::encode_to_str(crlf.as_bytes());
+    if !encoded.ends_with("\r\n") {
+        encoded.push_str("=\r\n");
+    }
+    encoded
+}
+
+impl PreparedIssue {
+    pub fn prepare(
+        issue: &Issue,
+        rendered: &RenderedIssue,
+        sender: &Sender,
+    ) -> Result<Self, MailError> {
+        let mut headers = Headers::new();
+        let from = Mailbox::new(
+            Some(sender.from_name.clone()),
+            header_address(&sender.from_address)?,
+        );
+        headers.set(header::From::from(Mailboxes::from(from)));
+        headers.set(header::Subject::from(issue.meta.subject.clone()));
+        let mut common_headers = headers.to_string();
+        // "=_" can never occur in a quoted-printable body, so the boundary is safe.
+        let boundary = format!("=_nyhetsbrev_{}", issue.meta.slug);
+        common_headers.push_str(&format!(
+            "List-Id: Nyhetsbrev fra KOM <{list}>\r\nPrecedence: bulk\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n",
+            list = sender.list_id
+        ));
+        let domain = header_address(&sender.from_address)?.domain().to_owned();
+        let text = encode_part(rendered.text.segments());
+        let html = encode_part(rendered.html.segments());
+        let size_hint = common_headers.len()
+            + [&text, &html]
+                .iter()
+                .flat_map(|p| p.iter())
+                .map(|c| {
+                    if let Chunk::Encoded(s) = c {
+                        s.len()
+                    } else {
+                        0
+                    }
+                })
+                .sum::<usize>()
+            + 1024;
+        Ok(PreparedIssue {
+            common_headers,
+            text,
+            html,
+            boundary,
+            message_id_suffix: format!("{}@{domain}", issue.meta.slug),
+            unsubscribe_mailto: format!(
+                "mailto:{}?subject=unsubscribe",
+                header_address(&sender.unsubscribe_mailbox)?
+            ),
+            size_hint,
+        })
+    }
+
+    /// The complete message for one recipient, CRLF line ends, ready for SMTP DATA or an
+    /// `.eml` file.
+    pub fn message(&self, to: &Recipient<'_>, date: OffsetDateTime) -> Result<Vec<u8>, MailError> {
+        let mut out = String::with_capacity(self.size_hint);
+        let mut headers = Headers::new();
+        let mailbox = Mailbox::new(
+            to.name.map(|n| n.as_str().to_owned()),
+            header_address(to.email)?,
+        );
+        headers.set(header::To::from(Mailboxes::from(mailbox)));
+        out.push_str(&headers.to_string());
+        out.push_str(&self.common_headers);
+        out.push_str("Date: ");
+        out.push_str(&date.format(&Rfc2822).unwrap_or_default());
+        out.push_str("\r\nMessage-ID: <");
+        out.push_str(&format!("{}.{}", to.contact_id, self.message_id_suffix));
+        out.push_str(">\r\nList-Unsubscribe: <");
+        out.push_str(to.unsubscribe_url);
+        out.push_str(">, <");
+        out.push_str(&self.unsubscribe_mailto);
+        out.push_str(">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n");
+
+        let personal = Personal {
+            email: to.email.as_str(),
+            unsubscribe_url: to.unsubscribe_url,
+        };
+        for (content_type, chunks) in [("text/plain", &self.text), ("text/html", &self.html)] {
+            out.push_str("--");
+            out.push_str(&self.boundary);
+            out.push_str("\r\nContent-Type: ");
+            out.push_str(content_type);
+            out.push_str("; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
+            for chunk in chunks {
+                match chunk {
+                    Chunk::Encoded(text) => out.push_str(text),
+                    Chunk::Slot(slot) => out.push_str(&qp_block(personal.value(*slot))),
+                }
+            }
+        }
+        out.push_str("--");
+        out.push_str(&self.boundary);
+        out.push_str("--\r\n");
+        Ok(out.into_bytes())
+    }
+}
