@@ -327,13 +327,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                 })?;
             eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
-            crate::web::serve(
-                listener,
-                crate::web::AppState {
-                    store: store.clone(),
-                },
-            )
-            .await?;
+            let state = crate::web::AppState::new(store.clone(), settings.render_context());
+            crate::web::serve(listener, state).await?;
             ExitCode::SUCCESS
         }
         Command::Contacts(command) => contacts(&store, command).await?,

@@ -179,6 +179,11 @@ pub fn render(issue: &Issue, context: &RenderContext) -> Result<RenderedIssue, R
     })
 }
 
+/// Only the web version, for the archive.
+pub fn render_web(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
+    html::web(issue, context)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

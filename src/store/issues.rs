@@ -177,6 +177,19 @@ impl Store {
             .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))
     }
 
+    /// Sent issues, the most recently sent first: the public archive.
+    pub async fn sent_issues(&self) -> Result<Vec<StoredIssue>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues WHERE status = 'sent' ORDER BY sent_at DESC, id DESC"
+        ));
+        sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(issue_from_row)
+            .collect()
+    }
+
     /// All issues, newest first.
     pub async fn list_issues(&self) -> Result<Vec<StoredIssue>> {
         let sql = sqlx::AssertSqlSafe(format!(

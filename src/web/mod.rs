@@ -1,25 +1,82 @@
-//! The HTTP service. For now only the health check; the public pages (subscribe,
-//! confirm, unsubscribe, archive) and the staff pages come with their issues.
+//! The HTTP service: public pages (archive; subscribe and unsubscribe come next), the
+//! health check, and the layers every response passes through.
 
+mod error;
+mod public;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::domain::Slug;
+use crate::render::RenderContext;
 use crate::store::Store;
+
+pub use error::AppError;
+
+/// Requests larger than this are refused (413) before a handler sees them: the
+/// largest legitimate public request is a small form.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub render: RenderContext,
+    /// Rendered web versions of sent issues, by slug.
+    pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
 }
 
+impl AppState {
+    pub fn new(store: Store, render: RenderContext) -> Self {
+        Self {
+            store,
+            render,
+            archive_cache: Arc::default(),
+        }
+    }
+}
+
+/// Headers on every response. The policy allows no scripts at all and styles only from
+/// this site; pages work without JavaScript.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("permissions-policy", "interest-cohort=()"),
+];
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/health", get(health))
+        .route("/arkiv", get(public::archive))
+        .route("/arkiv/{slug}", get(public::archived_issue))
+        .route("/static/stil.css", get(public::stylesheet))
+        .fallback(error::not_found)
         .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        // A panic becomes a plain 500, never a stack trace to the client.
+        .layer(CatchPanicLayer::new());
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
 }
 
 /// For load balancers: 200 when the database answers, 503 when it does not.

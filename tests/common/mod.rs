@@ -166,3 +166,24 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
         },
     }
 }
+
+/// The real web app on a random port, with a fresh database behind it.
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+}
+
+pub async fn spawn_app(db: &TestDb) -> TestApp {
+    let store = db.store().await;
+    let context = nyhetsbrev::render::RenderContext {
+        base_url: "https://nyhetsbrev.example.org".into(),
+        contact_address: "kom@example.no".into(),
+    };
+    let state = nyhetsbrev::web::AppState::new(store.clone(), context);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, nyhetsbrev::web::router(state)).await });
+    TestApp { address, store }
+}

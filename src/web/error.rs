@@ -1,0 +1,56 @@
+//! The one error type of the HTTP layer. Its response shows the visitor a page in
+//! Norwegian saying what they can do; the internal cause goes to the log only, never to
+//! the client.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    #[error("the stored issue no longer parses: {0}")]
+    Source(#[from] crate::render::SourceError),
+    #[error(transparent)]
+    Template(#[from] askama::Error),
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Fant ikke siden",
+                "Siden du ba om finnes ikke. Kanskje lenken er gammel?",
+            ),
+            _ => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Noe gikk galt",
+                    "Vi klarte ikke å vise siden akkurat nå. Prøv igjen om litt.",
+                )
+            }
+        };
+        let body = ErrorPage { title, message }
+            .render()
+            .unwrap_or_else(|_| title.to_owned());
+        (status, Html(body)).into_response()
+    }
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,155 @@
+//! The public web service over real HTTP, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestDb, spawn_app};
+use nyhetsbrev::render::parse_issue;
+use nyhetsbrev::store::Actor;
+use sqlx::{AnyConnection, Connection};
+
+on_both_backends!(
+    the_archive_lists_sent_issues_only_and_shows_their_web_version,
+    every_response_carries_the_security_headers,
+    oversized_requests_are_refused_before_any_handler,
+);
+
+const FIXTURE: &str = include_str!("../examples/2024-q1.md");
+
+async fn import(db: &TestDb, app: &common::TestApp, slug: &str, sent_at: Option<i64>) {
+    let source = FIXTURE.replacen("slug = \"2024-q1\"", &format!("slug = \"{slug}\""), 1);
+    let issue = parse_issue("x.md", &source).unwrap().issue;
+    app.store
+        .save_draft(&issue, &source, &Actor::new("test"))
+        .await
+        .unwrap();
+    if let Some(at) = sent_at {
+        let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
+        sqlx::query("UPDATE issues SET status = 'sent', sent_at = $1 WHERE slug = $2")
+            .bind(at)
+            .bind(slug)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
+async fn the_archive_lists_sent_issues_only_and_shows_their_web_version(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let empty = reqwest::get(format!("{}/arkiv", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(empty.contains("Ingen utgaver er sendt ennå."), "{empty}");
+
+    import(db, &app, "2023-q4", Some(1_000)).await;
+    import(db, &app, "2024-q1", Some(2_000)).await;
+    import(db, &app, "2024-q2", None).await; // a draft
+    let page = reqwest::get(format!("{}/arkiv", app.address))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<html lang=\"nb\">"));
+    let newest = html.find("/arkiv/2024-q1").expect("2024-q1 listed");
+    let older = html.find("/arkiv/2023-q4").expect("2023-q4 listed");
+    assert!(newest < older, "newest first");
+    assert!(!html.contains("2024-q2"), "drafts are never listed");
+
+    let issue = reqwest::get(format!("{}/arkiv/2024-q1", app.address))
+        .await
+        .unwrap();
+    assert_eq!(issue.status(), 200);
+    let web = issue.text().await.unwrap();
+    assert!(
+        web.contains("Østersjørådet")
+            && web.contains("<link rel=\"stylesheet\" href=\"/static/stil.css\">")
+    );
+    assert!(
+        !web.contains("avmeld"),
+        "no personal links on the web version"
+    );
+    let again = reqwest::get(format!("{}/arkiv/2024-q1", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(again, web, "served from the cache, unchanged");
+
+    for path in [
+        "/arkiv/2024-q2",
+        "/arkiv/1999-q1",
+        "/arkiv/..%2Fetc",
+        "/finnes-ikke",
+    ] {
+        let response = reqwest::get(format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("Fant ikke siden") && body.contains("lang=\"nb\""),
+            "{path}: {body}"
+        );
+    }
+    let css = reqwest::get(format!("{}/static/stil.css", app.address))
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+async fn every_response_carries_the_security_headers(db: &TestDb) {
+    let app = spawn_app(db).await;
+    for path in ["/arkiv", "/finnes-ikke", "/health", "/static/stil.css"] {
+        let response = reqwest::get(format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            "no scripts at all: {csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(db).await;
+    // Announce 10 MB and send none of it: the refusal must come from the headers alone,
+    // before anything reads (or buffers) the body.
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "POST /arkiv HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        10 * 1024 * 1024
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    // The service is still there.
+    assert_eq!(
+        reqwest::get(format!("{}/health", app.address))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
