@@ -6,6 +6,7 @@ mod email;
 mod issue;
 mod text;
 mod timestamp;
+mod token;
 
 pub use contact::{
     ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
@@ -15,3 +16,4 @@ pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
 pub use text::{ConsentNote, ContactName, Organisation, TextError};
 pub use timestamp::{BadDate, Timestamp};
+pub use token::{TokenHash, TokenSecret};

@@ -8,6 +8,7 @@ mod audit;
 mod contacts;
 mod import;
 mod issues;
+mod tokens;
 
 use std::str::FromStr;
 
@@ -22,6 +23,7 @@ pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
+pub use tokens::{CONFIRMATION_RESEND_AFTER_MS, ConfirmOutcome, SubscribeOutcome};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -1,0 +1,210 @@
+//! Double opt-in in the store: pending, confirmation tokens, confirming, on both backends.
+
+mod common;
+
+use common::{TestDb, email};
+use nyhetsbrev::domain::{ConsentSource, ContactName, ContactStatus, TokenSecret};
+use nyhetsbrev::store::{Actor, ConfirmOutcome, ContactChanges, SubscribeOutcome};
+use sqlx::{AnyConnection, Connection};
+
+on_both_backends!(
+    a_new_address_is_pending_until_confirmed_once,
+    resends_wait_ten_minutes_and_confirmed_addresses_get_nothing,
+    expired_and_forged_links_confirm_nothing,
+    someone_who_left_can_come_back_by_confirming,
+    two_clicks_at_once_confirm_once,
+    only_the_hash_of_a_secret_is_stored,
+);
+
+const WEEK: i64 = 7 * 24 * 3600 * 1000;
+
+fn secret_of(outcome: SubscribeOutcome) -> TokenSecret {
+    match outcome {
+        SubscribeOutcome::SendConfirmation { secret } => secret,
+        other => panic!("expected a confirmation to send, got {other:?}"),
+    }
+}
+
+async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
+    let store = db.store().await;
+    let name = ContactName::parse("Kari Nordmann").unwrap();
+    let secret = secret_of(
+        store
+            .request_subscription(&email("Kari@Example.no"), name.as_ref(), None, WEEK)
+            .await
+            .unwrap(),
+    );
+    let pending = store
+        .existing_contact(&email("kari@example.no"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (pending.status, pending.consent.source),
+        (ContactStatus::Pending, ConsentSource::Web)
+    );
+    assert_eq!(pending.name, name);
+
+    let confirmed = store.confirm_subscription(&secret).await.unwrap();
+    assert_eq!(
+        confirmed,
+        ConfirmOutcome::Confirmed(email("Kari@example.no"))
+    );
+    let contact = store
+        .existing_contact(&email("kari@example.no"))
+        .await
+        .unwrap();
+    assert_eq!(contact.status, ContactStatus::Confirmed);
+    assert_eq!(
+        contact.consent.note.unwrap().as_str(),
+        "bekreftet med lenke i e-post"
+    );
+    assert!(contact.confirmed_at.is_some());
+    assert_eq!(
+        store.confirm_subscription(&secret).await.unwrap(),
+        ConfirmOutcome::AlreadyUsed
+    );
+}
+
+async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let secret = secret_of(
+        store
+            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .await
+            .unwrap(),
+    );
+    let again = store
+        .request_subscription(&email("OLA@example.org"), None, None, WEEK)
+        .await
+        .unwrap();
+    assert!(matches!(again, SubscribeOutcome::RecentlySent), "{again:?}");
+    store.confirm_subscription(&secret).await.unwrap();
+    let confirmed = store
+        .request_subscription(&email("ola@example.org"), None, None, WEEK)
+        .await
+        .unwrap();
+    assert!(
+        matches!(confirmed, SubscribeOutcome::AlreadyConfirmed),
+        "{confirmed:?}"
+    );
+}
+
+async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let expired = secret_of(
+        store
+            .request_subscription(&email("ola@example.org"), None, None, -1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store.confirm_subscription(&expired).await.unwrap(),
+        ConfirmOutcome::Expired
+    );
+    assert_eq!(
+        store
+            .confirm_subscription(&TokenSecret::generate())
+            .await
+            .unwrap(),
+        ConfirmOutcome::Unknown
+    );
+    let contact = store
+        .existing_contact(&email("ola@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(contact.status, ContactStatus::Pending);
+}
+
+async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
+    let store = db.store().await;
+    let secret = secret_of(
+        store
+            .request_subscription(&email("per@example.org"), None, None, WEEK)
+            .await
+            .unwrap(),
+    );
+    store.confirm_subscription(&secret).await.unwrap();
+    let leave = ContactChanges {
+        status: Some(ContactStatus::Unsubscribed),
+        ..Default::default()
+    };
+    store
+        .update_contact(&email("per@example.org"), &leave, &Actor::new("test"))
+        .await
+        .unwrap();
+    // The earlier confirmation was over ten minutes ago, as far as this test is concerned.
+    let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
+    sqlx::query("UPDATE tokens SET created_at = created_at - 3600000")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let back = secret_of(
+        store
+            .request_subscription(&email("per@example.org"), None, None, WEEK)
+            .await
+            .unwrap(),
+    );
+    let still_out = store
+        .existing_contact(&email("per@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(
+        still_out.status,
+        ContactStatus::Unsubscribed,
+        "asking is not confirming"
+    );
+    store.confirm_subscription(&back).await.unwrap();
+    let contact = store
+        .existing_contact(&email("per@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (contact.status, contact.unsubscribed_at),
+        (ContactStatus::Confirmed, None)
+    );
+}
+
+async fn two_clicks_at_once_confirm_once(db: &TestDb) {
+    let store = db.store().await;
+    let secret = secret_of(
+        store
+            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .await
+            .unwrap(),
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, secret) = (store.clone(), secret.clone());
+            tokio::spawn(async move { store.confirm_subscription(&secret).await })
+        })
+        .collect();
+    let mut confirmed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(ConfirmOutcome::Confirmed(_)) => confirmed += 1,
+            Ok(ConfirmOutcome::AlreadyUsed) => {}
+            other => panic!("every click gets a clean answer, got {other:?}"),
+        }
+    }
+    assert_eq!(confirmed, 1);
+}
+
+async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
+    let store = db.store().await;
+    let secret = secret_of(
+        store
+            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .await
+            .unwrap(),
+    );
+    let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM tokens")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(stored, [secret.hash().as_str().to_owned()]);
+    assert!(!stored[0].contains(secret.as_str()));
+}
