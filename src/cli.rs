@@ -327,7 +327,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                 })?;
             eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
-            let state = crate::web::AppState::new(store.clone(), settings.render_context());
+            let state = crate::web::AppState::new(store.clone(), &settings)?;
             crate::web::serve(listener, state).await?;
             ExitCode::SUCCESS
         }

@@ -33,6 +33,8 @@ pub const KEYS: &[&str] = &[
     "dkim_key_file",
     "log_format",
     "contact_address",
+    "from_name",
+    "confirm_valid_days",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -62,6 +64,10 @@ pub struct Settings {
     /// Where readers write with questions ("Kontakt oss" in every issue); default
     /// `from_address`.
     pub contact_address: Option<String>,
+    /// The `From` display name.
+    pub from_name: String,
+    /// How long a confirmation link works.
+    pub confirm_valid_days: u32,
 }
 
 impl Default for Settings {
@@ -81,6 +87,8 @@ impl Default for Settings {
             dkim_key_file: None,
             log_format: LogFormat::Text,
             contact_address: None,
+            from_name: "KOM".into(),
+            confirm_valid_days: 7,
         }
     }
 }
@@ -150,6 +158,8 @@ impl fmt::Debug for Settings {
             .field("dkim_key_file", &self.dkim_key_file)
             .field("log_format", &self.log_format)
             .field("contact_address", &self.contact_address)
+            .field("from_name", &self.from_name)
+            .field("confirm_valid_days", &self.confirm_valid_days)
             .finish()
     }
 }
@@ -172,6 +182,20 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| self.from_address.clone()),
         }
+    }
+
+    /// Who mail is from, checked: a bad `from_address` is a start-up error, not a
+    /// failure at the first subscription.
+    pub fn sender(&self) -> Result<crate::mail::Sender, ConfigError> {
+        let from = crate::domain::EmailAddress::parse(&self.from_address).map_err(|e| {
+            ConfigError::Invalid(format!("from_address {:?}: {e}", self.from_address))
+        })?;
+        Ok(crate::mail::Sender {
+            from_address: from.clone(),
+            from_name: self.from_name.clone(),
+            list_id: self.list_id.clone(),
+            unsubscribe_mailbox: from,
+        })
     }
 
     /// Loads settings. With `file` given it must exist; otherwise `nyhetsbrev.toml` in
@@ -197,7 +221,9 @@ impl Settings {
             // figment's own Env provider would read `NYHETSBREV_LIST_ID=2024` as a number
             // and then refuse it for a text setting: only numeric settings are parsed.
             let value = match key {
-                "send_rate" | "daily_cap" => raw.parse::<Value>().unwrap_or(Value::from(raw)),
+                "send_rate" | "daily_cap" | "confirm_valid_days" => {
+                    raw.parse::<Value>().unwrap_or(Value::from(raw))
+                }
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));

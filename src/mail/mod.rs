@@ -31,6 +31,8 @@ pub struct Sender {
 pub enum MailError {
     #[error("the address {0} cannot be used in a mail header: {1}")]
     Address(String, String),
+    #[error("could not build the message: {0}")]
+    Build(String),
 }
 
 /// One recipient's personal values.
@@ -192,4 +194,60 @@ impl PreparedIssue {
         out.push_str("--\r\n");
         Ok(out.into_bytes())
     }
+}
+
+mod transport;
+pub use transport::{Transport, TransportError};
+
+#[derive(askama::Template)]
+#[template(path = "mail/confirm.txt")]
+struct ConfirmText<'a> {
+    email: &'a str,
+    confirm_url: &'a str,
+    valid_days: i64,
+}
+
+#[derive(askama::Template)]
+#[template(path = "mail/confirm.html")]
+struct ConfirmHtml<'a> {
+    email: &'a str,
+    confirm_url: &'a str,
+    valid_days: i64,
+}
+
+/// The mail that asks the address owner to confirm (double opt-in), text and HTML.
+pub fn confirmation_message(
+    sender: &Sender,
+    to: &EmailAddress,
+    confirm_url: &str,
+    valid_days: i64,
+) -> Result<Vec<u8>, MailError> {
+    use askama::Template;
+    use lettre::message::MultiPart;
+    let render_failed = |e: askama::Error| MailError::Build(e.to_string());
+    let text = ConfirmText {
+        email: to.as_str(),
+        confirm_url,
+        valid_days,
+    }
+    .render()
+    .map_err(render_failed)?;
+    let html = ConfirmHtml {
+        email: to.as_str(),
+        confirm_url,
+        valid_days,
+    }
+    .render()
+    .map_err(render_failed)?;
+    let from = Mailbox::new(
+        Some(sender.from_name.clone()),
+        header_address(&sender.from_address)?,
+    );
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(Mailbox::new(None, header_address(to)?))
+        .subject("Bekreft påmeldingen til KOMs kontaktliste")
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(message.formatted())
 }

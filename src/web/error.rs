@@ -18,6 +18,10 @@ pub enum AppError {
     Source(#[from] crate::render::SourceError),
     #[error(transparent)]
     Template(#[from] askama::Error),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Transport(#[from] crate::mail::TransportError),
 }
 
 #[derive(Template)]

@@ -3,6 +3,7 @@
 
 mod error;
 mod public;
+mod subscribe;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,7 +18,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::config::{ConfigError, Settings};
 use crate::domain::Slug;
+use crate::mail::{Sender, Transport};
 use crate::render::RenderContext;
 use crate::store::Store;
 
@@ -31,17 +34,23 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub store: Store,
     pub render: RenderContext,
+    pub sender: Sender,
+    pub transport: Transport,
+    pub confirm_valid_days: u32,
     /// Rendered web versions of sent issues, by slug.
     pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, render: RenderContext) -> Self {
-        Self {
+    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
             store,
-            render,
+            render: settings.render_context(),
+            sender: settings.sender()?,
+            transport: Transport::Outbox(settings.outbox.clone()),
+            confirm_valid_days: settings.confirm_valid_days,
             archive_cache: Arc::default(),
-        }
+        })
     }
 }
 
@@ -65,6 +74,11 @@ pub fn router(state: AppState) -> Router {
         .route("/arkiv", get(public::archive))
         .route("/arkiv/{slug}", get(public::archived_issue))
         .route("/static/stil.css", get(public::stylesheet))
+        .route("/subscribe", get(subscribe::form).post(subscribe::submit))
+        .route(
+            "/bekreft/{token}",
+            get(subscribe::confirm_page).post(subscribe::confirm),
+        )
         .fallback(error::not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))

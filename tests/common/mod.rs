@@ -171,19 +171,29 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
 pub struct TestApp {
     pub address: String,
     pub store: Store,
+    /// Where the app's mail goes (one .eml per message).
+    pub outbox: std::path::PathBuf,
 }
 
 pub async fn spawn_app(db: &TestDb) -> TestApp {
     let store = db.store().await;
-    let context = nyhetsbrev::render::RenderContext {
+    let settings = nyhetsbrev::config::Settings {
         base_url: "https://nyhetsbrev.example.org".into(),
-        contact_address: "kom@example.no".into(),
+        contact_address: Some("kom@example.no".into()),
+        from_address: "nyhetsbrev@example.no".into(),
+        outbox: db.dir().join("outbox"),
+        ..Default::default()
     };
-    let state = nyhetsbrev::web::AppState::new(store.clone(), context);
+    let state =
+        nyhetsbrev::web::AppState::new(store.clone(), &settings).expect("test settings are valid");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, nyhetsbrev::web::router(state)).await });
-    TestApp { address, store }
+    TestApp {
+        address,
+        store,
+        outbox: db.dir().join("outbox"),
+    }
 }

@@ -1,0 +1,209 @@
+//! Subscribing from the web: the form, the confirmation mail, and the confirm page.
+//!
+//! The answer to a valid request is the same page whether or not the address is known,
+//! so the form never tells who is on the list. A GET never changes anything: mail
+//! scanners follow links, so confirming takes a POST from the page's button.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::AppError;
+use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError, TokenSecret};
+use crate::store::{ConfirmOutcome, SubscribeOutcome};
+
+#[derive(Template, Default)]
+#[template(path = "pages/subscribe.html")]
+struct SubscribePage {
+    email: String,
+    name: String,
+    organisation: String,
+    has_errors: bool,
+    email_error: Option<&'static str>,
+    name_error: Option<&'static str>,
+    organisation_error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+pub(super) struct MessagePage {
+    pub title: &'static str,
+    pub paragraphs: Vec<String>,
+    pub link: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/confirm.html")]
+struct ConfirmPage {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubscribeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organisation: String,
+    /// The honeypot: hidden from people, filled in by naive bots.
+    #[serde(default)]
+    nettside: String,
+}
+
+fn email_message(error: &EmailError) -> &'static str {
+    match error {
+        EmailError::Empty => "Skriv inn e-postadressen din.",
+        EmailError::TooLong => "E-postadressen er for lang.",
+        EmailError::ControlCharacter | EmailError::Whitespace => {
+            "E-postadressen kan ikke inneholde mellomrom eller linjeskift."
+        }
+        EmailError::NoAt | EmailError::NoLocalPart | EmailError::NoDomain => {
+            "Skriv en hel e-postadresse, for eksempel navn@example.no."
+        }
+        EmailError::DomainWithoutDot => {
+            "Domenet etter @ ser ufullstendig ut, for eksempel example.no."
+        }
+        EmailError::NonAsciiLocalPart => {
+            "Delen før @ kan bare inneholde a–z, tall og . _ - +, ikke æ, ø eller å."
+        }
+        EmailError::Invalid => "E-postadressen er ikke gyldig.",
+    }
+}
+
+fn text_message(error: &TextError) -> &'static str {
+    match error {
+        TextError::TooLong { .. } => "Teksten er for lang (høyst 200 tegn).",
+        TextError::ControlCharacter { .. } => {
+            "Teksten kan ikke inneholde linjeskift eller kontrolltegn."
+        }
+    }
+}
+
+fn html(page: impl Template) -> Result<Html<String>, AppError> {
+    Ok(Html(page.render()?))
+}
+
+/// GET /subscribe
+pub async fn form() -> Result<Html<String>, AppError> {
+    html(SubscribePage::default())
+}
+
+fn check_your_inbox() -> MessagePage {
+    MessagePage {
+        title: "Sjekk e-posten din",
+        paragraphs: vec![
+            "Takk! Hvis adressen kan legges til, får du straks en e-post med en lenke. Åpne lenken og trykk «Bekreft» for å bli lagt til på KOMs kontaktliste.".into(),
+            "Finner du ikke e-posten, se i søppelpost-mappen. Du kan be om en ny om ti minutter.".into(),
+        ],
+        link: None,
+    }
+}
+
+/// POST /subscribe
+pub async fn submit(
+    State(state): State<AppState>,
+    Form(form): Form<SubscribeForm>,
+) -> Result<Response, AppError> {
+    if !form.nettside.is_empty() {
+        // A bot: answer as if all went well, do nothing.
+        return Ok(html(check_your_inbox())?.into_response());
+    }
+    let email = EmailAddress::parse(&form.email);
+    let name = ContactName::parse(&form.name);
+    let organisation = Organisation::parse(&form.organisation);
+    let (Ok(email), Ok(name), Ok(organisation)) = (&email, &name, &organisation) else {
+        let page = SubscribePage {
+            email: form.email.trim().to_owned(),
+            name: form.name.trim().to_owned(),
+            organisation: form.organisation.trim().to_owned(),
+            has_errors: true,
+            email_error: email.as_ref().err().map(email_message),
+            name_error: name.as_ref().err().map(text_message),
+            organisation_error: organisation.as_ref().err().map(text_message),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
+    };
+    let valid_ms = i64::from(state.confirm_valid_days) * 24 * 3600 * 1000;
+    let outcome = state
+        .store
+        .request_subscription(email, name.as_ref(), organisation.as_ref(), valid_ms)
+        .await?;
+    if let SubscribeOutcome::SendConfirmation { secret } = outcome {
+        let url = format!("{}/bekreft/{}", state.render.base_url, secret.as_str());
+        let message = crate::mail::confirmation_message(
+            &state.sender,
+            email,
+            &url,
+            i64::from(state.confirm_valid_days),
+        )?;
+        state.transport.send(message).await?;
+    }
+    Ok(html(check_your_inbox())?.into_response())
+}
+
+fn invalid_link() -> MessagePage {
+    MessagePage {
+        title: "Lenken virker ikke",
+        paragraphs: vec!["Lenken er ugyldig. Kanskje den ble delt over to linjer i e-posten? Du kan melde deg på på nytt.".into()],
+        link: Some(("/subscribe", "Meld deg på")),
+    }
+}
+
+/// GET /bekreft/{token}: a page with one button. Changes nothing.
+pub async fn confirm_page(Path(token): Path<String>) -> Result<Response, AppError> {
+    match TokenSecret::parse(&token) {
+        Some(secret) => Ok(html(ConfirmPage {
+            token: secret.as_str().to_owned(),
+        })?
+        .into_response()),
+        None => Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response()),
+    }
+}
+
+/// POST /bekreft/{token}
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(secret) = TokenSecret::parse(&token) else {
+        return Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response());
+    };
+    let (status, page) = match state.store.confirm_subscription(&secret).await? {
+        ConfirmOutcome::Confirmed(email) => (
+            StatusCode::OK,
+            MessagePage {
+                title: "Du står nå på KOMs kontaktliste",
+                paragraphs: vec![format!(
+                    "Takk! {email} får heretter Nyhetsbrev fra KOM og KOMs andre publikasjoner. Hver e-post har en lenke nederst for å melde seg av."
+                )],
+                link: Some(("/arkiv", "Les tidligere nyhetsbrev")),
+            },
+        ),
+        ConfirmOutcome::AlreadyUsed => (
+            StatusCode::OK,
+            MessagePage {
+                title: "Allerede bekreftet",
+                paragraphs: vec![
+                    "Denne lenken er allerede brukt, og påmeldingen er bekreftet.".into(),
+                ],
+                link: Some(("/arkiv", "Les tidligere nyhetsbrev")),
+            },
+        ),
+        ConfirmOutcome::Expired => (
+            StatusCode::GONE,
+            MessagePage {
+                title: "Lenken er utløpt",
+                paragraphs: vec![
+                    "Lenken var for gammel. Meld deg på igjen, så sender vi en ny.".into(),
+                ],
+                link: Some(("/subscribe", "Meld deg på igjen")),
+            },
+        ),
+        ConfirmOutcome::Unknown => (StatusCode::NOT_FOUND, invalid_link()),
+    };
+    Ok((status, html(page)?).into_response())
+}

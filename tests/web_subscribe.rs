@@ -1,0 +1,281 @@
+//! Subscribing on the web, end to end over HTTP: form → mail in the outbox → link →
+//! confirm page → confirmed. On SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestApp, TestDb, email, spawn_app};
+use mail_parser::MessageParser;
+use nyhetsbrev::domain::ContactStatus;
+
+on_both_backends!(
+    subscribe_confirm_by_link_and_button,
+    invalid_input_is_shown_again_with_a_message_per_field,
+    known_and_unknown_addresses_get_the_same_answer,
+    the_honeypot_catches_bots_quietly,
+    forged_and_used_links_get_a_clear_page,
+);
+
+fn outbox(app: &TestApp) -> Vec<Vec<u8>> {
+    let Ok(dir) = std::fs::read_dir(&app.outbox) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = dir
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded(fields))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The confirmation link in a captured mail, from its text part.
+fn confirmation_link(raw: &[u8]) -> String {
+    let message = MessageParser::default()
+        .parse(raw)
+        .expect("the mail parses");
+    assert_eq!(
+        message.subject(),
+        Some("Bekreft påmeldingen til KOMs kontaktliste")
+    );
+    let text = message.body_text(0).unwrap();
+    let html = message.body_html(0).unwrap();
+    let start = text
+        .find("https://nyhetsbrev.example.org/bekreft/")
+        .expect("a link in the text part");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(html.contains(&link), "the same link in the HTML part");
+    assert!(html.contains("lang=\"nb\""));
+    link
+}
+
+async fn subscribe_confirm_by_link_and_button(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let form = reqwest::get(format!("{}/subscribe", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for field in [
+        "name=\"email\"",
+        "name=\"name\"",
+        "name=\"organisation\"",
+        "<label for=\"email\">",
+    ] {
+        assert!(form.contains(field), "{field}");
+    }
+    let (status, page) = post_form(
+        &app,
+        "/subscribe",
+        &[
+            ("email", "kari@example.no"),
+            ("name", "Kari Ødegård"),
+            ("organisation", "Bufdir"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sjekk e-posten din"));
+    let pending = app
+        .store
+        .existing_contact(&email("kari@example.no"))
+        .await
+        .unwrap();
+    assert_eq!(pending.status, ContactStatus::Pending);
+
+    let mails = outbox(&app);
+    assert_eq!(mails.len(), 1);
+    let link = confirmation_link(&mails[0]);
+    let path = link.trim_start_matches("https://nyhetsbrev.example.org");
+
+    // A GET (as a link scanner would do) shows a button and changes nothing.
+    let page = reqwest::get(format!("{}{path}", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<button type=\"submit\">Bekreft</button>")
+            && page.contains(&format!("action=\"{path}\""))
+    );
+    assert_eq!(
+        app.store
+            .existing_contact(&email("kari@example.no"))
+            .await
+            .unwrap()
+            .status,
+        ContactStatus::Pending
+    );
+
+    let (status, receipt) = post_form(&app, path, &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        receipt.contains("Du står nå på KOMs kontaktliste"),
+        "{receipt}"
+    );
+    assert_eq!(
+        app.store
+            .existing_contact(&email("kari@example.no"))
+            .await
+            .unwrap()
+            .status,
+        ContactStatus::Confirmed
+    );
+}
+
+async fn invalid_input_is_shown_again_with_a_message_per_field(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let long = "x".repeat(201);
+    let (status, page) = post_form(
+        &app,
+        "/subscribe",
+        &[
+            ("email", "kari@example"),
+            ("name", "<script>alert('x')</script>"),
+            ("organisation", &long),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("id=\"email-error\">Domenet etter @ ser ufullstendig ut"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"organisation-error\">Teksten er for lang"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"name-error\""),
+        "a valid name has no error"
+    );
+    assert!(page.contains("value=\"kari@example\""), "values are kept");
+    assert!(!page.contains("<script>alert"), "input is rendered inert");
+    assert!(
+        page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;"),
+        "shown escaped"
+    );
+    assert!(page.contains("aria-describedby=\"email-error\""));
+    let (_, injected) = post_form(
+        &app,
+        "/subscribe",
+        &[("email", "x@example.no\r\nBcc: z@example.org")],
+    )
+    .await;
+    assert!(injected.contains(
+        "id=\"email-error\">E-postadressen kan ikke inneholde mellomrom eller linjeskift."
+    ));
+    assert!(outbox(&app).is_empty(), "no mail for invalid input");
+    assert!(
+        app.store
+            .contact(&email("x@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn known_and_unknown_addresses_get_the_same_answer(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let (_, first) = post_form(&app, "/subscribe", &[("email", "ola@example.org")]).await;
+    let link = confirmation_link(&outbox(&app)[0]);
+    post_form(
+        &app,
+        link.trim_start_matches("https://nyhetsbrev.example.org"),
+        &[],
+    )
+    .await;
+
+    let (known_status, known) =
+        post_form(&app, "/subscribe", &[("email", "OLA@example.org")]).await;
+    let (unknown_status, unknown) =
+        post_form(&app, "/subscribe", &[("email", "ny@example.org")]).await;
+    assert_eq!((known_status, unknown_status), (200, 200));
+    assert_eq!(known, unknown, "the page never tells who is on the list");
+    assert_eq!(known, first);
+    // The confirmed address got no new mail; the new one did.
+    assert_eq!(outbox(&app).len(), 2);
+    // Asking again at once sends nothing more.
+    post_form(&app, "/subscribe", &[("email", "ny@example.org")]).await;
+    assert_eq!(
+        outbox(&app).len(),
+        2,
+        "at most one confirmation per ten minutes"
+    );
+}
+
+async fn the_honeypot_catches_bots_quietly(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let (status, page) = post_form(
+        &app,
+        "/subscribe",
+        &[
+            ("email", "bot@example.org"),
+            ("nettside", "http://spam.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sjekk e-posten din"));
+    assert!(outbox(&app).is_empty());
+    assert!(
+        app.store
+            .contact(&email("bot@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn forged_and_used_links_get_a_clear_page(db: &TestDb) {
+    let app = spawn_app(db).await;
+    for path in [
+        "/bekreft/forfalsket",
+        "/bekreft/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let (status, page) = post_form(&app, path, &[]).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            page.contains("Lenken virker ikke") && page.contains("href=\"/subscribe\""),
+            "{page}"
+        );
+    }
+    post_form(&app, "/subscribe", &[("email", "ola@example.org")]).await;
+    let path = confirmation_link(&outbox(&app)[0])
+        .trim_start_matches("https://nyhetsbrev.example.org")
+        .to_owned();
+    post_form(&app, &path, &[]).await;
+    let (status, page) = post_form(&app, &path, &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Allerede bekreftet"));
+}
