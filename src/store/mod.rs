@@ -23,7 +23,9 @@ pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
-pub use tokens::{CONFIRMATION_RESEND_AFTER_MS, ConfirmOutcome, SubscribeOutcome};
+pub use tokens::{
+    CONFIRMATION_RESEND_AFTER_MS, ConfirmOutcome, SubscribeOutcome, UnsubscribeOutcome,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -157,3 +157,70 @@ impl Store {
         }
     }
 }
+
+/// What an unsubscribe link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnsubscribeOutcome {
+    Unsubscribed(EmailAddress),
+    /// The contact had already left; nothing changed.
+    AlreadyOut(EmailAddress),
+    /// No such link.
+    Unknown,
+}
+
+impl Store {
+    /// A personal unsubscribe secret for a contact's mail. It does not expire: a link
+    /// in an old newsletter must still work.
+    pub async fn issue_unsubscribe_token(&self, contact_id: i64) -> Result<TokenSecret> {
+        let secret = TokenSecret::generate();
+        sqlx::query("INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES ($1, $2, 'unsubscribe', $3)")
+            .bind(secret.hash().as_str())
+            .bind(contact_id)
+            .bind(Timestamp::now().unix_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(secret)
+    }
+
+    /// Unsubscribes the contact a link belongs to, at once. Using a link twice is fine.
+    pub async fn unsubscribe(&self, secret: &TokenSecret) -> Result<UnsubscribeOutcome> {
+        let now = Timestamp::now().unix_ms();
+        let hash = secret.hash();
+        let mut tx = self.pool.begin().await?;
+        // The write comes first (see confirm_subscription for why).
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
+             WHERE id = (SELECT contact_id FROM tokens WHERE token_hash = $2 AND purpose = 'unsubscribe') \
+             AND status <> 'unsubscribed' RETURNING email",
+        )
+        .bind(now)
+        .bind(hash.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(email) = email else {
+            tx.rollback().await?;
+            let known: Option<String> = sqlx::query_scalar(
+                "SELECT c.email FROM tokens t JOIN contacts c ON c.id = t.contact_id \
+                 WHERE t.token_hash = $1 AND t.purpose = 'unsubscribe'",
+            )
+            .bind(hash.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            return Ok(match known {
+                Some(email) => UnsubscribeOutcome::AlreadyOut(EmailAddress::parse(&email)?),
+                None => UnsubscribeOutcome::Unknown,
+            });
+        };
+        let email = EmailAddress::parse(&email)?;
+        audit::record(
+            &mut tx,
+            &Actor::new("web:unsubscribe"),
+            "contact.unsubscribe",
+            Some(&email.key()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(UnsubscribeOutcome::Unsubscribed(email))
+    }
+}

@@ -4,6 +4,7 @@
 mod error;
 mod public;
 mod subscribe;
+mod unsubscribe;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -78,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/bekreft/{token}",
             get(subscribe::confirm_page).post(subscribe::confirm),
+        )
+        .route(
+            "/avmeld/{token}",
+            get(unsubscribe::confirm_page).post(unsubscribe::unsubscribe),
         )
         .fallback(error::not_found)
         .with_state(state)
