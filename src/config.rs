@@ -35,6 +35,7 @@ pub const KEYS: &[&str] = &[
     "contact_address",
     "from_name",
     "confirm_valid_days",
+    "subscribe_limit_per_hour",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -68,6 +69,8 @@ pub struct Settings {
     pub from_name: String,
     /// How long a confirmation link works.
     pub confirm_valid_days: u32,
+    /// Subscription requests accepted per client address per hour (bursts of up to 10).
+    pub subscribe_limit_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -89,6 +92,7 @@ impl Default for Settings {
             contact_address: None,
             from_name: "KOM".into(),
             confirm_valid_days: 7,
+            subscribe_limit_per_hour: 30,
         }
     }
 }
@@ -160,6 +164,7 @@ impl fmt::Debug for Settings {
             .field("contact_address", &self.contact_address)
             .field("from_name", &self.from_name)
             .field("confirm_valid_days", &self.confirm_valid_days)
+            .field("subscribe_limit_per_hour", &self.subscribe_limit_per_hour)
             .finish()
     }
 }
@@ -221,7 +226,7 @@ impl Settings {
             // figment's own Env provider would read `NYHETSBREV_LIST_ID=2024` as a number
             // and then refuse it for a text setting: only numeric settings are parsed.
             let value = match key {
-                "send_rate" | "daily_cap" | "confirm_valid_days" => {
+                "send_rate" | "daily_cap" | "confirm_valid_days" | "subscribe_limit_per_hour" => {
                     raw.parse::<Value>().unwrap_or(Value::from(raw))
                 }
                 _ => Value::from(raw),
@@ -245,6 +250,11 @@ impl Settings {
                 "database_url {} is neither sqlite://FILE nor postgres://…",
                 self.database_url
             )));
+        }
+        if self.subscribe_limit_per_hour == 0 {
+            return Err(ConfigError::Invalid(
+                "subscribe_limit_per_hour must be at least 1".into(),
+            ));
         }
         if let Some(rate) = self.send_rate
             && !(rate > 0.0 && rate.is_finite())

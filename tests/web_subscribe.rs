@@ -13,6 +13,7 @@ on_both_backends!(
     known_and_unknown_addresses_get_the_same_answer,
     the_honeypot_catches_bots_quietly,
     forged_and_used_links_get_a_clear_page,
+    floods_from_one_client_are_held_back,
 );
 
 fn outbox(app: &TestApp) -> Vec<Vec<u8>> {
@@ -278,4 +279,41 @@ async fn forged_and_used_links_get_a_clear_page(db: &TestDb) {
     let (status, page) = post_form(&app, &path, &[]).await;
     assert_eq!(status, 200);
     assert!(page.contains("Allerede bekreftet"));
+}
+
+async fn floods_from_one_client_are_held_back(db: &TestDb) {
+    let app = spawn_app(db).await;
+    for i in 0..10 {
+        let (status, _) = post_form(
+            &app,
+            "/subscribe",
+            &[("email", &format!("p{i}@example.org"))],
+        )
+        .await;
+        assert_eq!(status, 200, "request {i} is within the burst");
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/subscribe", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=flood%40example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    assert!(response.text().await.unwrap().contains("For mange forsøk"));
+    assert!(
+        app.store
+            .contact(&email("flood@example.org"))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing written when held back"
+    );
+    assert_eq!(outbox(&app).len(), 10);
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub sender: Sender,
     pub transport: Transport,
     pub confirm_valid_days: u32,
+    /// Subscription requests per client address.
+    pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Rendered web versions of sent issues, by slug.
     pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
 }
@@ -50,9 +52,19 @@ impl AppState {
             sender: settings.sender()?,
             transport: Transport::Outbox(settings.outbox.clone()),
             confirm_valid_days: settings.confirm_valid_days,
+            subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
+                settings.subscribe_limit_per_hour,
+            ))),
             archive_cache: Arc::default(),
         })
     }
+}
+
+fn subscribe_quota(per_hour: u32) -> governor::Quota {
+    let per_hour = std::num::NonZeroU32::new(per_hour).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst =
+        std::num::NonZeroU32::new(per_hour.get().min(10)).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::Quota::per_hour(per_hour).allow_burst(burst)
 }
 
 /// Headers on every response. The policy allows no scripts at all and styles only from

@@ -5,7 +5,9 @@
 //! scanners follow links, so confirming takes a POST from the page's button.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -106,8 +108,29 @@ fn check_your_inbox() -> MessagePage {
 /// POST /subscribe
 pub async fn submit(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Form(form): Form<SubscribeForm>,
 ) -> Result<Response, AppError> {
+    // Per client address (the peer of the connection; behind a reverse proxy that is the
+    // proxy, so limit there too). Checked before anything is looked up or written.
+    if let Err(not_until) = state.subscribe_limiter.check_key(&client.ip()) {
+        let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
+        let wait = not_until.wait_time_from(now);
+        let page = MessagePage {
+            title: "For mange forsøk",
+            paragraphs: vec!["Vi har fått mange påmeldinger fra din adresse på kort tid. Vent litt og prøv igjen.".into()],
+            link: Some(("/subscribe", "Tilbake til skjemaet")),
+        };
+        let retry_after = [(
+            axum::http::header::RETRY_AFTER,
+            (wait.as_secs() + 1).to_string(),
+        )];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, html(page)?).into_response());
+    }
+    if state.subscribe_limiter.len() > 100_000 {
+        // Forget addresses whose allowance is full again, so the table stays small.
+        state.subscribe_limiter.retain_recent();
+    }
     if !form.nettside.is_empty() {
         // A bot: answer as if all went well, do nothing.
         return Ok(html(check_your_inbox())?.into_response());

@@ -190,7 +190,9 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         .await
         .expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, nyhetsbrev::web::router(state)).await });
+    let app = nyhetsbrev::web::router(state)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     TestApp {
         address,
         store,
