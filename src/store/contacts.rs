@@ -202,7 +202,7 @@ impl Store {
     pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
         let now = Timestamp::now();
         let key = new.email.key();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // ON CONFLICT rather than catching the error: two concurrent adds of one address
         // then end as one insert and one clean "exists", on both databases.
         let id: Option<i64> = bind_new_contact(
@@ -310,7 +310,7 @@ impl Store {
     ) -> Result<Contact> {
         let current = self.existing_contact(email).await?;
         let next = current.with_changes(changes, Timestamp::now())?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE contacts SET email = $1, email_key = $2, name = $3, organisation = $4, \
              search_text = $5, status = $6, consent_source = $7, consent_at = $8, consent_note = $9, \
@@ -374,7 +374,7 @@ impl Store {
     /// Returns false if the address was not on the list.
     pub async fn remove_contact(&self, email: &EmailAddress, actor: &Actor) -> Result<bool> {
         let key = email.key();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let id: Option<i64> =
             sqlx::query_scalar("DELETE FROM contacts WHERE email_key = $1 RETURNING id")
                 .bind(&key)

@@ -52,13 +52,15 @@ pub type ImportBatchOutcome = Vec<RowResult>;
 /// An import in progress: a transaction on one connection.
 pub struct ImportSession {
     tx: Transaction<'static, Any>,
+    /// An import writes for its whole length: other writers of this process wait.
+    _turn: super::WriteTurn,
     backend: Backend,
     now: Timestamp,
 }
 
 impl Store {
     pub async fn begin_import(&self) -> Result<ImportSession> {
-        let mut tx = self.pool.begin().await?;
+        let (turn, mut tx) = self.begin_write().await?;
         sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_lines (email_key TEXT PRIMARY KEY, line BIGINT NOT NULL)")
             .execute(&mut *tx)
             .await?;
@@ -68,6 +70,7 @@ impl Store {
             .await?;
         Ok(ImportSession {
             tx,
+            _turn: turn,
             backend: self.backend,
             now: Timestamp::now(),
         })

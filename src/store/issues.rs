@@ -99,7 +99,7 @@ impl Store {
         let meta = &issue.meta;
         let now = Timestamp::now().unix_ms();
         let date = meta.date.map(|d| d.to_string());
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM issues WHERE slug = $1")
                 .bind(meta.slug.as_str())

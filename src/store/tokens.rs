@@ -73,6 +73,7 @@ impl Store {
             return Ok(SubscribeOutcome::RecentlySent);
         }
         let secret = TokenSecret::generate();
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO tokens (token_hash, contact_id, purpose, created_at, expires_at) VALUES ($1, $2, 'confirm', $3, $4)",
         )
@@ -90,7 +91,7 @@ impl Store {
     pub async fn confirm_subscription(&self, secret: &TokenSecret) -> Result<ConfirmOutcome> {
         let now = Timestamp::now().unix_ms();
         let hash = secret.hash();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Claim the token with one guarded write, first thing in the transaction: of two
         // clicks at once exactly one claims it, and on SQLite the transaction holds the
         // write lock from its first statement (a read that later upgrades to a write can
@@ -173,6 +174,7 @@ impl Store {
     /// in an old newsletter must still work.
     pub async fn issue_unsubscribe_token(&self, contact_id: i64) -> Result<TokenSecret> {
         let secret = TokenSecret::generate();
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES ($1, $2, 'unsubscribe', $3)")
             .bind(secret.hash().as_str())
             .bind(contact_id)
@@ -186,7 +188,7 @@ impl Store {
     pub async fn unsubscribe(&self, secret: &TokenSecret) -> Result<UnsubscribeOutcome> {
         let now = Timestamp::now().unix_ms();
         let hash = secret.hash();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // The write comes first (see confirm_subscription for why).
         let email: Option<String> = sqlx::query_scalar(
             "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
