@@ -436,6 +436,27 @@ fn a_fresh_directory_runs_on_the_embedded_default() {
 }
 
 #[test]
+fn serve_refuses_an_smtp_relay_it_cannot_use_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env(
+            "NYHETSBREV_SMTP_URL",
+            "smtp://kom:hemmelig@relay.example.org:587",
+        )
+        .env("NYHETSBREV_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("smtp_url is set") && !err.contains("hemmelig"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_settings_file_is_named() {
     let output = Command::new(BIN)
         .args(["--config", "/nonexistent/nb.toml", "migrate"])

@@ -46,6 +46,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        if settings.smtp_url.is_some() {
+            // Better to refuse than to leave confirmation mails in a folder nobody reads.
+            return Err(ConfigError::Invalid(
+                "smtp_url is set, but sending through an SMTP relay is not built yet: unset it \
+                 to use the outbox folder"
+                    .into(),
+            ));
+        }
         Ok(Self {
             store,
             render: settings.render_context(),
