@@ -155,19 +155,9 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
     screenshot(&client, "2-check-your-inbox").await;
 
     // Follow the link in the captured mail.
-    let mail = std::fs::read_dir(&app.outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "eml"))
-        .unwrap();
-    let raw = std::fs::read(mail).unwrap();
-    let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    let text = message.body_text(0).unwrap().into_owned();
-    let start = text.find("/bekreft/").unwrap();
-    let path: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let mails = common::outbox_messages(&app.outbox);
+    assert_eq!(mails.len(), 1, "one confirmation mail");
+    let path = common::confirmation_path(&mails[0]);
     client
         .goto(&format!("{}{path}", app.address))
         .await

@@ -155,19 +155,9 @@ async fn someone_who_left_can_subscribe_again(db: &TestDb) {
         ContactStatus::Unsubscribed,
         "asking is not confirming"
     );
-    let mail = std::fs::read_dir(&app.outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "eml"))
-        .unwrap();
-    let raw = std::fs::read(mail).unwrap();
-    let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    let text = message.body_text(0).unwrap().into_owned();
-    let start = text.find("/bekreft/").unwrap();
-    let confirm: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let mails = common::outbox_messages(&app.outbox);
+    assert_eq!(mails.len(), 1);
+    let confirm = common::confirmation_path(&mails[0]);
     post(&app, &confirm, "").await;
     assert_eq!(
         status_of(&app, "anne@example.org").await,

@@ -199,3 +199,40 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         outbox: db.dir().join("outbox"),
     }
 }
+
+/// The messages in an outbox folder, oldest first.
+pub fn outbox_messages(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+/// The path (`/bekreft/…`) of the link in a captured confirmation mail, from its text
+/// part, checked to be in the HTML part too.
+pub fn confirmation_path(raw: &[u8]) -> String {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("the mail parses");
+    let text = message.body_text(0).expect("a text part");
+    let start = text
+        .find("/bekreft/")
+        .expect("a confirmation link in the text part");
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        message.body_html(0).expect("an HTML part").contains(&path),
+        "the same link in the HTML part"
+    );
+    path
+}
