@@ -17,18 +17,7 @@ on_both_backends!(
 );
 
 fn outbox(app: &TestApp) -> Vec<Vec<u8>> {
-    let Ok(dir) = std::fs::read_dir(&app.outbox) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = dir
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| std::fs::read(p).unwrap())
-        .collect()
+    common::outbox_messages(&app.outbox)
 }
 
 async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {

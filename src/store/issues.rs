@@ -67,6 +67,13 @@ pub enum DraftSaved {
     Updated,
 }
 
+/// The columns `issue_from_row` reads, as a literal so queries stay `&'static str`.
+macro_rules! issue_columns {
+    () => {
+        "id, slug, subject, period, status, source, created_at, updated_at, sent_at"
+    };
+}
+
 fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
     let slug: String = row.try_get("slug")?;
     Ok(StoredIssue {
@@ -83,9 +90,6 @@ fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
             .map(Timestamp::from_unix_ms),
     })
 }
-
-const ISSUE_COLUMNS: &str =
-    "id, slug, subject, period, status, source, created_at, updated_at, sent_at";
 
 impl Store {
     /// Creates the draft `issue.meta.slug`, or replaces it while it is still a draft.
@@ -161,13 +165,14 @@ impl Store {
     }
 
     pub async fn issue(&self, slug: &Slug) -> Result<Option<StoredIssue>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ISSUE_COLUMNS} FROM issues WHERE slug = $1"
-        ));
-        let row = sqlx::query(sql)
-            .bind(slug.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            issue_columns!(),
+            " FROM issues WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(issue_from_row).transpose()
     }
 
@@ -179,22 +184,25 @@ impl Store {
 
     /// Sent issues, the most recently sent first: the public archive.
     pub async fn sent_issues(&self) -> Result<Vec<StoredIssue>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ISSUE_COLUMNS} FROM issues WHERE status = 'sent' ORDER BY sent_at DESC, id DESC"
-        ));
-        sqlx::query(sql)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(issue_from_row)
-            .collect()
+        self.fetch_issues(concat!(
+            "SELECT ",
+            issue_columns!(),
+            " FROM issues WHERE status = 'sent' ORDER BY sent_at DESC, id DESC"
+        ))
+        .await
     }
 
     /// All issues, newest first.
     pub async fn list_issues(&self) -> Result<Vec<StoredIssue>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ISSUE_COLUMNS} FROM issues ORDER BY created_at DESC, id DESC"
-        ));
+        self.fetch_issues(concat!(
+            "SELECT ",
+            issue_columns!(),
+            " FROM issues ORDER BY created_at DESC, id DESC"
+        ))
+        .await
+    }
+
+    async fn fetch_issues(&self, sql: &'static str) -> Result<Vec<StoredIssue>> {
         sqlx::query(sql)
             .fetch_all(&self.pool)
             .await?
