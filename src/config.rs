@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::Value;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The file read when `--config` is not given, if it exists.
@@ -36,6 +36,13 @@ pub const KEYS: &[&str] = &[
     "from_name",
     "confirm_valid_days",
     "subscribe_limit_per_hour",
+    "smtp_connections",
+    "smtp_timeout",
+    "hourly_cap",
+    "bounce_address",
+    "max_attempts",
+    "retry_delay",
+    "bounce_threshold",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -71,6 +78,21 @@ pub struct Settings {
     pub confirm_valid_days: u32,
     /// Subscription requests accepted per client address per hour (bursts of up to 10).
     pub subscribe_limit_per_hour: u32,
+    /// Connections to the relay a sending process keeps open at once.
+    pub smtp_connections: u32,
+    /// Seconds one connect, command or message may take before it counts as failed.
+    pub smtp_timeout: f64,
+    /// At most this many messages in any 60 minutes (all processes together).
+    pub hourly_cap: Option<u64>,
+    /// Bounce address (`MAIL FROM`, `Return-Path`); each delivery gets its own
+    /// `local+d<id>@domain` variant so a bounce names the delivery. Default `from_address`.
+    pub bounce_address: Option<String>,
+    /// Tries per delivery before a temporary failure becomes final.
+    pub max_attempts: u32,
+    /// Seconds before the first retry; doubled for each further try (with jitter).
+    pub retry_delay: f64,
+    /// Hard bounces after which a contact counts as bounced and gets no more mail.
+    pub bounce_threshold: u32,
 }
 
 impl Default for Settings {
@@ -93,6 +115,13 @@ impl Default for Settings {
             from_name: "KOM".into(),
             confirm_valid_days: 7,
             subscribe_limit_per_hour: 30,
+            smtp_connections: 4,
+            smtp_timeout: 60.0,
+            hourly_cap: None,
+            bounce_address: None,
+            max_attempts: 8,
+            retry_delay: 60.0,
+            bounce_threshold: 3,
         }
     }
 }
@@ -165,6 +194,13 @@ impl fmt::Debug for Settings {
             .field("from_name", &self.from_name)
             .field("confirm_valid_days", &self.confirm_valid_days)
             .field("subscribe_limit_per_hour", &self.subscribe_limit_per_hour)
+            .field("smtp_connections", &self.smtp_connections)
+            .field("smtp_timeout", &self.smtp_timeout)
+            .field("hourly_cap", &self.hourly_cap)
+            .field("bounce_address", &self.bounce_address)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_delay", &self.retry_delay)
+            .field("bounce_threshold", &self.bounce_threshold)
             .finish()
     }
 }
@@ -226,7 +262,9 @@ impl Settings {
             // figment's own Env provider would read `NYHETSBREV_LIST_ID=2024` as a number
             // and then refuse it for a text setting: only numeric settings are parsed.
             let value = match key {
-                "send_rate" | "daily_cap" | "confirm_valid_days" | "subscribe_limit_per_hour" => {
+                "send_rate" | "daily_cap" | "confirm_valid_days" | "subscribe_limit_per_hour"
+                | "smtp_connections" | "smtp_timeout" | "hourly_cap" | "max_attempts"
+                | "retry_delay" | "bounce_threshold" => {
                     raw.parse::<Value>().unwrap_or(Value::from(raw))
                 }
                 _ => Value::from(raw),
@@ -263,14 +301,54 @@ impl Settings {
                 "send_rate must be above 0, not {rate}"
             )));
         }
+        if self.smtp_connections == 0 || self.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "smtp_connections and max_attempts must be at least 1".into(),
+            ));
+        }
+        for (key, seconds) in [
+            ("smtp_timeout", self.smtp_timeout),
+            ("retry_delay", self.retry_delay),
+        ] {
+            if !(seconds > 0.0 && seconds.is_finite()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is in seconds and must be above 0, not {seconds}"
+                )));
+            }
+        }
+        if let Some(url) = &self.smtp_url {
+            crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
+                .map_err(ConfigError::Invalid)?;
+        }
         Ok(())
+    }
+
+    fn smtp_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.smtp_timeout)
+    }
+
+    /// Where mail goes: the SMTP relay when `smtp_url` is set, else the outbox folder.
+    pub fn transport(&self) -> Result<crate::mail::Transport, ConfigError> {
+        Ok(match &self.smtp_url {
+            Some(url) => crate::mail::Transport::Smtp(std::sync::Arc::new(
+                crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
+                    .map_err(ConfigError::Invalid)?,
+            )),
+            None => crate::mail::Transport::Outbox(self.outbox.clone()),
+        })
+    }
+
+    /// The address bounces go to (the envelope sender).
+    pub fn bounce_address(&self) -> Result<crate::domain::EmailAddress, ConfigError> {
+        let raw = self.bounce_address.as_deref().unwrap_or(&self.from_address);
+        crate::domain::EmailAddress::parse(raw)
+            .map_err(|e| ConfigError::Invalid(format!("bounce_address {raw:?}: {e}")))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     /// Loads settings inside a figment `Jail`: a temporary working directory and an
     /// environment restored afterwards, so tests do not see each other's variables.

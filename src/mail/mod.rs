@@ -196,8 +196,18 @@ impl PreparedIssue {
     }
 }
 
+mod smtp;
 mod transport;
-pub use transport::{Transport, TransportError};
+pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
+pub use transport::{Connection, Envelope, SendError, Transport};
+
+/// The envelope of a mail to one address: `MAIL FROM` is `bounce_to`.
+pub fn envelope(bounce_to: &EmailAddress, to: &EmailAddress) -> Result<Envelope, MailError> {
+    Ok(Envelope {
+        from: Some(header_address(bounce_to)?),
+        to: header_address(to)?,
+    })
+}
 
 #[derive(askama::Template)]
 #[template(path = "mail/confirm.txt")]

@@ -86,6 +86,16 @@ impl Store {
         Ok(SubscribeOutcome::SendConfirmation { secret })
     }
 
+    /// Withdraws a confirmation link whose mail could not be sent.
+    pub async fn forget_confirmation(&self, secret: &TokenSecret) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query("DELETE FROM tokens WHERE token_hash = $1 AND purpose = 'confirm'")
+            .bind(secret.hash().as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Uses a confirmation link: the contact becomes confirmed, with the web as the
     /// source of consent. A link works once.
     pub async fn confirm_subscription(&self, secret: &TokenSecret) -> Result<ConfirmOutcome> {

@@ -20,8 +20,8 @@ pub enum AppError {
     Template(#[from] askama::Error),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
-    #[error(transparent)]
-    Transport(#[from] crate::mail::TransportError),
+    #[error("could not send mail: {0}")]
+    Send(#[from] crate::mail::SendError),
 }
 
 #[derive(Template)]
@@ -39,6 +39,14 @@ impl IntoResponse for AppError {
                 "Fant ikke siden",
                 "Siden du ba om finnes ikke. Kanskje lenken er gammel?",
             ),
+            AppError::Send(_) => {
+                tracing::error!(error = %self, "request failed: mail not sent");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Vi fikk ikke sendt e-posten",
+                    "Vi klarte ikke å sende e-posten akkurat nå. Prøv igjen om en stund.",
+                )
+            }
             _ => {
                 tracing::error!(error = %self, "request failed");
                 (

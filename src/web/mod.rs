@@ -46,19 +46,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        if settings.smtp_url.is_some() {
-            // Better to refuse than to leave confirmation mails in a folder nobody reads.
-            return Err(ConfigError::Invalid(
-                "smtp_url is set, but sending through an SMTP relay is not built yet: unset it \
-                 to use the outbox folder"
-                    .into(),
-            ));
-        }
         Ok(Self {
             store,
             render: settings.render_context(),
             sender: settings.sender()?,
-            transport: Transport::Outbox(settings.outbox.clone()),
+            transport: settings.transport()?,
             confirm_valid_days: settings.confirm_valid_days,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,

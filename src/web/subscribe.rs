@@ -163,7 +163,13 @@ pub async fn submit(
             &url,
             i64::from(state.confirm_valid_days),
         )?;
-        state.transport.send(message).await?;
+        let envelope = crate::mail::envelope(&state.sender.from_address, email)?;
+        if let Err(e) = state.transport.send(&envelope, &message).await {
+            // No mail went out, so the link must not count as sent: asking again soon
+            // should try again rather than be told one is on its way.
+            state.store.forget_confirmation(&secret).await?;
+            return Err(e.into());
+        }
     }
     Ok(html(check_your_inbox())?.into_response())
 }
