@@ -262,11 +262,16 @@ impl Settings {
             // figment's own Env provider would read `NYHETSBREV_LIST_ID=2024` as a number
             // and then refuse it for a text setting: only numeric settings are parsed.
             let value = match key {
-                "send_rate" | "daily_cap" | "confirm_valid_days" | "subscribe_limit_per_hour"
-                | "smtp_connections" | "smtp_timeout" | "hourly_cap" | "max_attempts"
-                | "retry_delay" | "bounce_threshold" => {
-                    raw.parse::<Value>().unwrap_or(Value::from(raw))
-                }
+                "send_rate"
+                | "daily_cap"
+                | "confirm_valid_days"
+                | "subscribe_limit_per_hour"
+                | "smtp_connections"
+                | "smtp_timeout"
+                | "hourly_cap"
+                | "max_attempts"
+                | "retry_delay"
+                | "bounce_threshold" => raw.parse::<Value>().unwrap_or(Value::from(raw)),
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));

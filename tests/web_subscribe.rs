@@ -1,4 +1,4 @@
-//! Subscribing on the web, end to end over HTTP: form → mail in the outbox → link →
+//! Subscribing on the web, end to end over HTTP: form → mail through the SMTP sink → link →
 //! confirm page → confirmed. On SQLite and PostgreSQL.
 
 mod common;
@@ -14,11 +14,9 @@ on_both_backends!(
     the_honeypot_catches_bots_quietly,
     forged_and_used_links_get_a_clear_page,
     floods_from_one_client_are_held_back,
+    without_a_relay_the_mail_goes_to_the_outbox,
+    a_relay_that_is_down_gets_a_clear_page_and_asking_again_works,
 );
-
-fn outbox(app: &TestApp) -> Vec<Vec<u8>> {
-    common::outbox_messages(&app.outbox)
-}
 
 async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
     let response = reqwest::Client::new()
@@ -95,8 +93,11 @@ async fn subscribe_confirm_by_link_and_button(db: &TestDb) {
         .unwrap();
     assert_eq!(pending.status, ContactStatus::Pending);
 
-    let mails = outbox(&app);
+    let mails = app.mails();
     assert_eq!(mails.len(), 1);
+    let envelope = &app.sink.as_ref().unwrap().received()[0];
+    assert_eq!(envelope.mail_from, "nyhetsbrev@example.no");
+    assert_eq!(envelope.rcpt_to, ["kari@example.no"]);
     let link = confirmation_link(&mails[0]);
     let path = link.trim_start_matches("https://nyhetsbrev.example.org");
 
@@ -178,7 +179,7 @@ async fn invalid_input_is_shown_again_with_a_message_per_field(db: &TestDb) {
     assert!(injected.contains(
         "id=\"email-error\">E-postadressen kan ikke inneholde mellomrom eller linjeskift."
     ));
-    assert!(outbox(&app).is_empty(), "no mail for invalid input");
+    assert!(app.mails().is_empty(), "no mail for invalid input");
     assert!(
         app.store
             .contact(&email("x@example.no"))
@@ -191,7 +192,7 @@ async fn invalid_input_is_shown_again_with_a_message_per_field(db: &TestDb) {
 async fn known_and_unknown_addresses_get_the_same_answer(db: &TestDb) {
     let app = spawn_app(db).await;
     let (_, first) = post_form(&app, "/subscribe", &[("email", "ola@example.org")]).await;
-    let link = confirmation_link(&outbox(&app)[0]);
+    let link = confirmation_link(&app.mails()[0]);
     post_form(
         &app,
         link.trim_start_matches("https://nyhetsbrev.example.org"),
@@ -207,11 +208,11 @@ async fn known_and_unknown_addresses_get_the_same_answer(db: &TestDb) {
     assert_eq!(known, unknown, "the page never tells who is on the list");
     assert_eq!(known, first);
     // The confirmed address got no new mail; the new one did.
-    assert_eq!(outbox(&app).len(), 2);
+    assert_eq!(app.mails().len(), 2);
     // Asking again at once sends nothing more.
     post_form(&app, "/subscribe", &[("email", "ny@example.org")]).await;
     assert_eq!(
-        outbox(&app).len(),
+        app.mails().len(),
         2,
         "at most one confirmation per ten minutes"
     );
@@ -230,7 +231,7 @@ async fn the_honeypot_catches_bots_quietly(db: &TestDb) {
     .await;
     assert_eq!(status, 200);
     assert!(page.contains("Sjekk e-posten din"));
-    assert!(outbox(&app).is_empty());
+    assert!(app.mails().is_empty());
     assert!(
         app.store
             .contact(&email("bot@example.org"))
@@ -254,7 +255,7 @@ async fn forged_and_used_links_get_a_clear_page(db: &TestDb) {
         );
     }
     post_form(&app, "/subscribe", &[("email", "ola@example.org")]).await;
-    let path = confirmation_link(&outbox(&app)[0])
+    let path = confirmation_link(&app.mails()[0])
         .trim_start_matches("https://nyhetsbrev.example.org")
         .to_owned();
     post_form(&app, &path, &[]).await;
@@ -297,5 +298,31 @@ async fn floods_from_one_client_are_held_back(db: &TestDb) {
             .is_none(),
         "nothing written when held back"
     );
-    assert_eq!(outbox(&app).len(), 10);
+    assert_eq!(app.mails().len(), 10);
+}
+
+async fn without_a_relay_the_mail_goes_to_the_outbox(db: &TestDb) {
+    let app = common::spawn_app_with_outbox(db).await;
+    let (status, _) = post_form(&app, "/subscribe", &[("email", "ola@example.no")]).await;
+    assert_eq!(status, 200);
+    let files = common::outbox_messages(&app.outbox);
+    assert_eq!(files.len(), 1);
+    assert!(confirmation_link(&files[0]).contains("/bekreft/"));
+}
+
+async fn a_relay_that_is_down_gets_a_clear_page_and_asking_again_works(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let sink = app.sink.clone().unwrap();
+    sink.set(|b| b.down = true);
+    let (status, page) = post_form(&app, "/subscribe", &[("email", "ola@example.no")]).await;
+    assert_eq!(status, 503);
+    assert!(page.contains("Vi fikk ikke sendt e-posten"), "{page}");
+    assert!(page.contains("lang=\"nb\""));
+
+    // Back up: asking again at once sends the mail (the failed one did not count).
+    sink.set(|b| b.down = false);
+    let (status, _) = post_form(&app, "/subscribe", &[("email", "ola@example.no")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.mails().len(), 1);
+    assert!(confirmation_link(&app.mails()[0]).contains("/bekreft/"));
 }

@@ -155,7 +155,7 @@ async fn someone_who_left_can_subscribe_again(db: &TestDb) {
         ContactStatus::Unsubscribed,
         "asking is not confirming"
     );
-    let mails = common::outbox_messages(&app.outbox);
+    let mails = app.mails();
     assert_eq!(mails.len(), 1);
     let confirm = common::confirmation_path(&mails[0]);
     post(&app, &confirm, "").await;

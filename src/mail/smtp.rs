@@ -199,13 +199,10 @@ impl SmtpConnection {
     /// Sends one message. After an `Unavailable` or `Transient` error from a broken
     /// connection, [`SmtpConnection::is_usable`] says whether to open a new one.
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
-        let lettre_envelope = lettre::address::Envelope::new(
-            envelope.from.clone(),
-            vec![envelope.to.clone()],
-        )
-        .map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))?;
-        match tokio::time::timeout(self.timeout, self.inner.send(&lettre_envelope, message)).await
-        {
+        let lettre_envelope =
+            lettre::address::Envelope::new(envelope.from.clone(), vec![envelope.to.clone()])
+                .map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))?;
+        match tokio::time::timeout(self.timeout, self.inner.send(&lettre_envelope, message)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => {
@@ -351,7 +348,11 @@ mod tests {
     #[test]
     fn bad_urls_are_explained() {
         assert!(parse("http://relay").unwrap_err().contains("smtp://"));
-        assert!(parse("smtp://relay?tls=maybe").unwrap_err().contains("tls="));
+        assert!(
+            parse("smtp://relay?tls=maybe")
+                .unwrap_err()
+                .contains("tls=")
+        );
         let err = parse("smtp://user:hemmelig@relay?x=1").unwrap_err();
         assert!(!err.contains("hemmelig"), "{err}");
     }

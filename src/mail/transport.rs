@@ -81,7 +81,10 @@ impl Connection {
     pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
         match self {
             Connection::Outbox(dir) => write_eml(dir, message).await.map(drop).map_err(|e| {
-                SendError::Unavailable(format!("could not write to the outbox {}: {e}", dir.display()))
+                SendError::Unavailable(format!(
+                    "could not write to the outbox {}: {e}",
+                    dir.display()
+                ))
             }),
             Connection::Smtp(connection) => connection.send(envelope, message).await,
         }

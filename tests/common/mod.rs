@@ -6,6 +6,8 @@
 //! under CI (`CI` set) a missing server is a failure, never a skip.
 #![allow(dead_code)]
 
+pub mod smtp_sink;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nyhetsbrev::config::DatabaseUrl;
@@ -171,19 +173,52 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
 pub struct TestApp {
     pub address: String,
     pub store: Store,
-    /// Where the app's mail goes (one .eml per message).
+    /// The relay the app sends through, when it has one.
+    pub sink: Option<smtp_sink::SmtpSink>,
+    /// Where the app's mail goes without a relay (one .eml per message).
     pub outbox: std::path::PathBuf,
 }
 
-pub async fn spawn_app(db: &TestDb) -> TestApp {
-    let store = db.store().await;
-    let settings = nyhetsbrev::config::Settings {
+impl TestApp {
+    /// Every message the app sent, oldest first: from the relay, or else the outbox.
+    pub fn mails(&self) -> Vec<Vec<u8>> {
+        match &self.sink {
+            Some(sink) => sink.received().into_iter().map(|r| r.data).collect(),
+            None => outbox_messages(&self.outbox),
+        }
+    }
+}
+
+/// Settings shared by the tests' apps and workers.
+pub fn test_settings(db: &TestDb) -> nyhetsbrev::config::Settings {
+    nyhetsbrev::config::Settings {
         base_url: "https://nyhetsbrev.example.org".into(),
         contact_address: Some("kom@example.no".into()),
         from_address: "nyhetsbrev@example.no".into(),
         outbox: db.dir().join("outbox"),
         ..Default::default()
-    };
+    }
+}
+
+/// The app, sending through an in-process SMTP sink.
+pub async fn spawn_app(db: &TestDb) -> TestApp {
+    let sink = smtp_sink::SmtpSink::start().await;
+    let mut settings = test_settings(db);
+    settings.smtp_url = Some(sink.url().into());
+    spawn_app_with(db, settings, Some(sink)).await
+}
+
+/// The app with no relay: mail goes to the outbox folder (the default for a new user).
+pub async fn spawn_app_with_outbox(db: &TestDb) -> TestApp {
+    spawn_app_with(db, test_settings(db), None).await
+}
+
+async fn spawn_app_with(
+    db: &TestDb,
+    settings: nyhetsbrev::config::Settings,
+    sink: Option<smtp_sink::SmtpSink>,
+) -> TestApp {
+    let store = db.store().await;
     let state =
         nyhetsbrev::web::AppState::new(store.clone(), &settings).expect("test settings are valid");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -196,7 +231,8 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
     TestApp {
         address,
         store,
-        outbox: db.dir().join("outbox"),
+        sink,
+        outbox: settings.outbox.clone(),
     }
 }
 
