@@ -49,6 +49,7 @@ fn complete_mime_message(bencher: Bencher) {
             name: Some(&name),
             contact_id: 4711,
             unsubscribe_url: url,
+            return_path: None,
         };
         let message = prepared.message(black_box(&recipient), date).unwrap();
         size = message.len();

@@ -13,13 +13,14 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::contact_csv::{self, Encoding, ImportEvent, ImportOptions};
+use crate::dispatch::Dispatcher;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, Contact, ContactChanges, ContactName, ContactStatus,
     EmailAddress, NewContact, Organisation, Timestamp,
 };
 use crate::domain::{Inline, Slug};
 use crate::render::{MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, parse_issue, render};
-use crate::store::{Actor, ContactFilter, DraftSaved, Store};
+use crate::store::{Actor, ContactFilter, DraftSaved, SendCounts, Store};
 
 /// `println!` that returns an error instead of panicking when stdout is closed (as in
 /// `nyhetsbrev contacts list | head`); `main` ends quietly on a broken pipe.
@@ -49,8 +50,10 @@ pub struct Cli {
 pub enum Command {
     /// Bring the database schema up to date (also done on every start).
     Migrate,
-    /// Run the web service (GET /health for now).
+    /// Run the web service and a delivery worker, until SIGTERM or Ctrl-C.
     Serve,
+    /// Run only a delivery worker (any number may run against one PostgreSQL database).
+    Worker,
     /// Manage the contact list.
     #[command(subcommand)]
     Contacts(ContactsCommand),
@@ -89,6 +92,31 @@ pub enum IssueCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Send one copy, marked as a test, to any address.
+    TestSend {
+        slug: String,
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
+    /// Queue the issue for every confirmed contact and return; a worker (`serve` or
+    /// `worker`) sends it. Again later, it queues only contacts confirmed since.
+    Send {
+        slug: String,
+        /// Stay, send (alongside any running worker) and show progress until done.
+        #[arg(long)]
+        follow: bool,
+        /// Only say how many contacts would be queued.
+        #[arg(long, conflicts_with = "follow")]
+        dry_run: bool,
+    },
+    /// Counts of a send, and every delivery that failed or waits for a retry, with why.
+    Status {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop sending: what is not yet sent is cancelled (`send` again resumes it).
+    Cancel { slug: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,7 +335,10 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref())?;
-    crate::telemetry::init(&settings, matches!(cli.command, Command::Serve));
+    crate::telemetry::init(
+        &settings,
+        matches!(cli.command, Command::Serve | Command::Worker),
+    );
     tracing::debug!(?settings, "settings loaded");
     let store = Store::open(&settings.database_url)
         .await
@@ -328,7 +359,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?;
             eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
             let state = crate::web::AppState::new(store.clone(), &settings)?;
-            crate::web::serve(listener, state).await?;
+            let dispatcher = Dispatcher::new(store.clone(), &settings)?;
+            let shutdown = shutdown_on_signal();
+            let worker = tokio::spawn({
+                let shutdown = shutdown.clone();
+                async move { dispatcher.run(shutdown).await }
+            });
+            crate::web::serve(listener, state, shutdown).await?;
+            worker.await??;
+            ExitCode::SUCCESS
+        }
+        Command::Worker => {
+            let dispatcher = Dispatcher::new(store.clone(), &settings)?;
+            eprintln!(
+                "nyhetsbrev worker sending through {}",
+                dispatcher.transport().describe()
+            );
+            let report = dispatcher.run(shutdown_on_signal()).await?;
+            eprintln!(
+                "worker stopped: {} sent, {} failed, {} to retry, {} skipped",
+                report.sent, report.failed, report.retried, report.skipped
+            );
             ExitCode::SUCCESS
         }
         Command::Contacts(command) => contacts(&store, command).await?,
@@ -697,8 +748,188 @@ async fn issue(store: &Store, settings: &Settings, command: IssueCommand) -> any
                 out!("{}", path.display());
             }
         }
+        IssueCommand::TestSend { slug, to } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let to = parse_email(&to)?;
+            let dispatcher = Dispatcher::new(store.clone(), settings)?;
+            dispatcher.test_send(&slug, &to).await?;
+            out!(
+                "sent a test copy of {slug} to {to} through {}",
+                dispatcher.transport().describe()
+            );
+        }
+        IssueCommand::Send {
+            slug,
+            follow,
+            dry_run,
+        } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            if dry_run {
+                let n = store.count_unqueued(&slug).await?;
+                out!("{n} confirmed contacts would get {slug} (dry run: nothing queued)");
+                return Ok(());
+            }
+            let queued = store.enqueue_issue(&slug, &Actor::cli()).await?;
+            out!(
+                "queued {slug} for {} contacts{}{}",
+                queued.added,
+                if queued.existing > 0 {
+                    format!(" ({} already had it queued or sent)", queued.existing)
+                } else {
+                    String::new()
+                },
+                if queued.resumed > 0 {
+                    format!("; resumed {} cancelled", queued.resumed)
+                } else {
+                    String::new()
+                }
+            );
+            if follow {
+                follow_send(store, settings, &slug).await?;
+            } else {
+                out!("a running worker sends it; watch with `nyhetsbrev issue status {slug}`");
+            }
+        }
+        IssueCommand::Status { slug, json } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let stored = store.existing_issue(&slug).await?;
+            let counts = store.send_counts(stored.id).await?;
+            let problems = store.delivery_problems(stored.id).await?;
+            if json {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|p| json!({ "email": p.email, "status": p.status, "attempts": p.attempts, "error": p.error }))
+                    .collect();
+                out!(
+                    "{}",
+                    json!({ "slug": slug.as_str(), "status": stored.status.as_str(), "total": counts.total,
+                        "queued": counts.queued, "retrying": counts.retrying, "sent": counts.sent,
+                        "failed": counts.failed, "skipped": counts.skipped, "cancelled": counts.cancelled,
+                        "problems": list })
+                );
+            } else {
+                out!("{slug}: {}", stored.status);
+                out!("{}", counts_line(&counts));
+                for p in &problems {
+                    let label = if p.status == "queued" {
+                        "retrying"
+                    } else {
+                        p.status.as_str()
+                    };
+                    out!(
+                        "{label:<9} {}  ({} attempt{}) {}",
+                        p.email,
+                        p.attempts,
+                        if p.attempts == 1 { "" } else { "s" },
+                        p.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        IssueCommand::Cancel { slug } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let n = store.cancel_issue(&slug, &Actor::cli()).await?;
+            out!("cancelled {slug}: {n} deliveries not sent (`issue send {slug}` resumes them)");
+        }
     }
     Ok(())
+}
+
+fn counts_line(c: &SendCounts) -> String {
+    format!(
+        "total {}  sent {}  failed {}  skipped {}  cancelled {}  queued {}{}",
+        c.total,
+        c.sent,
+        c.failed,
+        c.skipped,
+        c.cancelled,
+        c.queued,
+        if c.retrying > 0 {
+            format!(" ({} waiting to retry)", c.retrying)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// `issue send --follow`: sends in this process (alongside any other worker) with a
+/// progress bar until nothing of the issue is left in the queue.
+async fn follow_send(store: &Store, settings: &Settings, slug: &Slug) -> anyhow::Result<()> {
+    let issue = store.existing_issue(slug).await?;
+    let dispatcher = Dispatcher::new(store.clone(), settings)?.with_settings(|s| {
+        s.only_issue = Some(issue.id);
+        s.until_done = true;
+    });
+    let shutdown = shutdown_on_signal();
+    let mut worker = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { dispatcher.run(shutdown).await }
+    });
+    let counts = store.send_counts(issue.id).await?;
+    let bar = ProgressBar::new(counts.total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} ETA {eta}")
+            .expect("a valid template"),
+    );
+    let report = loop {
+        tokio::select! {
+            result = &mut worker => break result??,
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                let counts = store.send_counts(issue.id).await?;
+                bar.set_length(counts.total as u64);
+                bar.set_position(counts.done() as u64);
+                bar.set_message(format!(
+                    "sent {} failed {} skipped {} left {}",
+                    counts.sent, counts.failed, counts.skipped, counts.queued
+                ));
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let counts = store.send_counts(issue.id).await?;
+    out!("{}", counts_line(&counts));
+    if counts.queued > 0 {
+        out!(
+            "stopped with {} still queued ({} sent by this process): any worker, or `issue send {slug} --follow`, goes on",
+            counts.queued,
+            report.sent
+        );
+    }
+    if counts.failed > 0 {
+        out!("see why with `nyhetsbrev issue status {slug}`");
+    }
+    Ok(())
+}
+
+/// A flag that turns true on SIGINT or SIGTERM. The sender lives as long as the process,
+/// so receivers never see it closed.
+fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutting down: finishing what is in flight");
+        let _ = tx.send(true);
+        // Keep the sender alive: a closed channel would read as a change forever.
+        std::future::pending::<()>().await;
+    });
+    rx
 }
 
 /// Reads an issue file, refusing what cannot be one before reading it whole.

@@ -43,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "max_attempts",
     "retry_delay",
     "bounce_threshold",
+    "lease_time",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -93,6 +94,9 @@ pub struct Settings {
     pub retry_delay: f64,
     /// Hard bounces after which a contact counts as bounced and gets no more mail.
     pub bounce_threshold: u32,
+    /// Seconds a worker holds the deliveries it claimed; a crashed worker's are taken
+    /// over after this.
+    pub lease_time: f64,
 }
 
 impl Default for Settings {
@@ -122,6 +126,7 @@ impl Default for Settings {
             max_attempts: 8,
             retry_delay: 60.0,
             bounce_threshold: 3,
+            lease_time: 300.0,
         }
     }
 }
@@ -201,6 +206,7 @@ impl fmt::Debug for Settings {
             .field("max_attempts", &self.max_attempts)
             .field("retry_delay", &self.retry_delay)
             .field("bounce_threshold", &self.bounce_threshold)
+            .field("lease_time", &self.lease_time)
             .finish()
     }
 }
@@ -314,6 +320,7 @@ impl Settings {
         for (key, seconds) in [
             ("smtp_timeout", self.smtp_timeout),
             ("retry_delay", self.retry_delay),
+            ("lease_time", self.lease_time),
         ] {
             if !(seconds > 0.0 && seconds.is_finite()) {
                 return Err(ConfigError::Invalid(format!(

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod contact_csv;
+pub mod dispatch;
 pub mod domain;
 pub mod mail;
 pub mod render;

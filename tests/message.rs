@@ -36,6 +36,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
         name: Some(&name),
         contact_id: 4711,
         unsubscribe_url: unsubscribe,
+        return_path: Some("bounces+d9@example.no"),
     };
     let bytes = prepared()
         .message(&recipient, datetime!(2024-04-15 09:30 UTC))
@@ -90,6 +91,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
         "List-Unsubscribe=One-Click"
     );
     assert_eq!(header("Precedence"), "bulk");
+    assert_eq!(header("Return-Path"), "<bounces+d9@example.no>");
 
     // Decoded parts keep the wire's CRLF line ends.
     let text = message.body_text(0).unwrap().replace("\r\n", "\n");
@@ -126,6 +128,7 @@ fn each_recipient_gets_their_own_values_and_message_id() {
                     name: None,
                     contact_id: id,
                     unsubscribe_url: url,
+                    return_path: None,
                 },
                 datetime!(2024-04-15 09:30 UTC),
             )

@@ -44,6 +44,8 @@ pub struct Recipient<'a> {
     /// recognised.
     pub contact_id: i64,
     pub unsubscribe_url: &'a str,
+    /// The bounce address for this message (`Return-Path`), when there is one.
+    pub return_path: Option<&'a str>,
 }
 
 enum Chunk {
@@ -150,10 +152,21 @@ impl PreparedIssue {
         })
     }
 
+    /// The Message-ID (without brackets) of this issue's message to a contact: the same
+    /// for every attempt, so a duplicate can be recognised.
+    pub fn message_id(&self, contact_id: i64) -> String {
+        format!("{contact_id}.{}", self.message_id_suffix)
+    }
+
     /// The complete message for one recipient, CRLF line ends, ready for SMTP DATA or an
     /// `.eml` file.
     pub fn message(&self, to: &Recipient<'_>, date: OffsetDateTime) -> Result<Vec<u8>, MailError> {
         let mut out = String::with_capacity(self.size_hint);
+        if let Some(return_path) = to.return_path {
+            out.push_str("Return-Path: <");
+            out.push_str(return_path);
+            out.push_str(">\r\n");
+        }
         let mut headers = Headers::new();
         let mailbox = Mailbox::new(
             to.name.map(|n| n.as_str().to_owned()),
@@ -165,7 +178,7 @@ impl PreparedIssue {
         out.push_str("Date: ");
         out.push_str(&date.format(&Rfc2822).unwrap_or_default());
         out.push_str("\r\nMessage-ID: <");
-        out.push_str(&format!("{}.{}", to.contact_id, self.message_id_suffix));
+        out.push_str(&self.message_id(to.contact_id));
         out.push_str(">\r\nList-Unsubscribe: <");
         out.push_str(to.unsubscribe_url);
         out.push_str(">, <");

@@ -185,6 +185,7 @@ impl SmtpRelay {
         Ok(SmtpConnection {
             inner: connection,
             timeout: self.timeout,
+            timed_out: false,
         })
     }
 }
@@ -193,6 +194,9 @@ impl SmtpRelay {
 pub struct SmtpConnection {
     inner: AsyncSmtpConnection,
     timeout: Duration,
+    /// The relay stopped answering mid-dialogue: the connection is only dropped (lettre's
+    /// own `abort` would send QUIT and wait for an answer that may never come).
+    timed_out: bool,
 }
 
 impl SmtpConnection {
@@ -207,7 +211,7 @@ impl SmtpConnection {
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => {
                 // The dialogue is in an unknown state: this connection is done.
-                self.inner.abort().await;
+                self.timed_out = true;
                 Err(SendError::Transient(format!(
                     "the relay did not answer within {} s",
                     self.timeout.as_secs()
@@ -218,12 +222,14 @@ impl SmtpConnection {
 
     /// False once the connection broke or timed out; a new one must be opened.
     pub fn is_usable(&self) -> bool {
-        !self.inner.has_broken()
+        !self.timed_out && !self.inner.has_broken()
     }
 
-    /// Says goodbye politely; errors do not matter any more.
+    /// Says goodbye politely if the relay still listens; errors do not matter any more.
     pub async fn quit(mut self) {
-        let _ = tokio::time::timeout(self.timeout, self.inner.quit()).await;
+        if self.is_usable() {
+            let _ = tokio::time::timeout(self.timeout, self.inner.quit()).await;
+        }
     }
 }
 

@@ -51,7 +51,7 @@ impl Transport {
                 })?;
                 Ok(Connection::Outbox(dir.clone()))
             }
-            Transport::Smtp(relay) => Ok(Connection::Smtp(relay.connect().await?)),
+            Transport::Smtp(relay) => Ok(Connection::Smtp(Box::new(relay.connect().await?))),
         }
     }
 
@@ -74,7 +74,7 @@ impl Transport {
 /// An open way to deliver: a relay connection, or the outbox folder.
 pub enum Connection {
     Outbox(PathBuf),
-    Smtp(SmtpConnection),
+    Smtp(Box<SmtpConnection>),
 }
 
 impl Connection {

@@ -337,7 +337,7 @@ impl ImportSession {
 /// SQLite gets plain `?`: for every `$n` sqlx asks SQLite for the parameter's name, a
 /// linear search, which made a 7,000-parameter batch quadratic (83% of an import's
 /// time in `sqlite3_bind_parameter_name`).
-fn values_placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+pub(super) fn values_placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 6);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -358,7 +358,7 @@ fn values_placeholders(backend: Backend, rows: usize, columns: usize) -> String 
 }
 
 /// `($1, $2, …, $n)` (or `(?, ?, …)`) for an `IN` list; `(NULL)` when empty.
-fn list_placeholders(backend: Backend, n: usize) -> String {
+pub(super) fn list_placeholders(backend: Backend, n: usize) -> String {
     if n == 0 {
         return "(NULL)".into();
     }

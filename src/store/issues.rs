@@ -176,18 +176,35 @@ impl Store {
         row.as_ref().map(issue_from_row).transpose()
     }
 
+    pub async fn issue_by_id(&self, id: i64) -> Result<StoredIssue> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            issue_columns!(),
+            " FROM issues WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(issue_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::IssueNotFound(format!("#{id}")))
+    }
+
     pub async fn existing_issue(&self, slug: &Slug) -> Result<StoredIssue> {
         self.issue(slug)
             .await?
             .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))
     }
 
-    /// Sent issues, the most recently sent first: the public archive.
+    /// Issues that went out (or are going out), the most recent first: the public
+    /// archive.
     pub async fn sent_issues(&self) -> Result<Vec<StoredIssue>> {
         self.fetch_issues(concat!(
             "SELECT ",
             issue_columns!(),
-            " FROM issues WHERE status = 'sent' ORDER BY sent_at DESC, id DESC"
+            " FROM issues WHERE status IN ('sending', 'sent') \
+             ORDER BY COALESCE(sent_at, send_started_at) DESC, id DESC"
         ))
         .await
     }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod contacts;
+mod deliveries;
 mod import;
 mod issues;
 mod tokens;
@@ -22,6 +23,7 @@ use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
+pub use deliveries::{ClaimedDelivery, DeliveryProblem, Enqueued, Outcome, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
 pub use tokens::{
@@ -71,6 +73,8 @@ pub enum StoreError {
         "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
     )]
     IssueNotDraft { slug: String, status: String },
+    #[error("issue {0} has no one to go to: no contact is confirmed")]
+    NothingToSend(String),
     #[error(transparent)]
     Refused(#[from] crate::domain::ChangeError),
     #[error("database_url {0} is neither sqlite://FILE nor postgres://…")]

@@ -224,6 +224,17 @@ impl Store {
             });
         };
         let email = EmailAddress::parse(&email)?;
+        // Nothing more goes out: queued deliveries no worker holds yet are skipped now;
+        // workers drop the ones they hold when they see the change (see dispatch).
+        sqlx::query(
+            "UPDATE deliveries SET status = 'skipped', last_error = 'the contact unsubscribed', updated_at = $1 \
+             WHERE contact_id = (SELECT contact_id FROM tokens WHERE token_hash = $2) \
+             AND status = 'queued' AND lease_owner IS NULL",
+        )
+        .bind(now)
+        .bind(hash.as_str())
+        .execute(&mut *tx)
+        .await?;
         audit::record(
             &mut tx,
             &Actor::new("web:unsubscribe"),

@@ -34,7 +34,8 @@ pub async fn archived_issue(
         return Ok(Html(page.clone()));
     }
     let stored = state.store.issue(&slug).await?.ok_or(AppError::NotFound)?;
-    if stored.status != IssueStatus::Sent {
+    // Public from the moment sending starts: the mail's "Vis i nettleser" link points here.
+    if !matches!(stored.status, IssueStatus::Sending | IssueStatus::Sent) {
         // Drafts (and issues still being sent) are not public.
         return Err(AppError::NotFound);
     }

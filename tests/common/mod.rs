@@ -95,6 +95,18 @@ impl TestDb {
         Store::open(&self.url).await.expect("open test store")
     }
 
+    /// Runs one statement on its own connection: for tests that must change what the
+    /// store would never change, such as moving time.
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(self.url.expose())
+            .await
+            .expect("connect to the test database");
+        conn.execute(AssertSqlSafe(sql.to_owned()))
+            .await
+            .expect("the statement runs");
+    }
+
     /// A scratch directory that lives as long as the database.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()

@@ -1,0 +1,417 @@
+//! Sending an issue: the queue, the worker and the relay, with real SMTP conversations
+//! against the in-process sink. On SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::smtp_sink::{Received, SmtpSink};
+use common::{TestDb, email, new_contact};
+use mail_parser::MessageParser;
+use nyhetsbrev::config::Settings;
+use nyhetsbrev::dispatch::{DispatchSettings, Dispatcher, RunReport};
+use nyhetsbrev::domain::{ContactStatus, Slug};
+use nyhetsbrev::render::parse_issue;
+use nyhetsbrev::store::{Actor, Store};
+
+const FIXTURE: &str = include_str!("../examples/2024-q1.md");
+
+on_both_backends!(
+    every_confirmed_contact_gets_one_complete_message,
+    late_joiners_are_queued_and_nobody_gets_it_twice,
+    a_contact_who_unsubscribes_mid_send_is_skipped,
+    temporary_failures_are_retried_until_accepted,
+    a_permanent_failure_fails_at_once_and_counts_as_a_bounce,
+    a_relay_that_is_down_pauses_the_send,
+    timeouts_and_dropped_connections_are_retried,
+    the_daily_cap_pauses_and_the_send_continues_later,
+    cancel_stops_what_is_not_sent_and_send_resumes_it,
+);
+
+struct Setup {
+    store: Store,
+    sink: SmtpSink,
+    settings: Settings,
+    issue_id: i64,
+    slug: Slug,
+}
+
+async fn setup(db: &TestDb, confirmed: usize) -> Setup {
+    let store = db.store().await;
+    let parsed = parse_issue("2024-q1.md", FIXTURE).unwrap();
+    store
+        .save_draft(&parsed.issue, FIXTURE, &Actor::cli())
+        .await
+        .unwrap();
+    let slug = parsed.issue.meta.slug.clone();
+    let issue_id = store.existing_issue(&slug).await.unwrap().id;
+    add_contacts(&store, 0, confirmed).await;
+    let sink = SmtpSink::start().await;
+    let mut settings = common::test_settings(db);
+    settings.smtp_url = Some(sink.url().into());
+    settings.bounce_address = Some("bounces@example.no".into());
+    settings.retry_delay = 0.05;
+    settings.max_attempts = 4;
+    settings.smtp_timeout = 2.0;
+    Setup {
+        store,
+        sink,
+        settings,
+        issue_id,
+        slug,
+    }
+}
+
+fn address(i: usize) -> String {
+    format!("kontakt{i:05}@example.org")
+}
+
+async fn add_contacts(store: &Store, from: usize, n: usize) {
+    for i in from..from + n {
+        store
+            .add_contact(
+                &new_contact(&address(i), ContactStatus::Confirmed),
+                &Actor::cli(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+impl Setup {
+    fn dispatcher(&self, change: impl FnOnce(&mut DispatchSettings)) -> Dispatcher {
+        let issue_id = self.issue_id;
+        Dispatcher::new(self.store.clone(), &self.settings)
+            .unwrap()
+            .with_settings(|s| {
+                s.only_issue = Some(issue_id);
+                s.until_done = true;
+                s.idle_poll = Duration::from_millis(50);
+                change(s);
+            })
+    }
+
+    /// Sends until the issue has nothing queued (or panics after a minute).
+    async fn send_until_done(&self, change: impl FnOnce(&mut DispatchSettings)) -> RunReport {
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let dispatcher = self.dispatcher(change);
+        let run = dispatcher.run(shutdown);
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("the send finishes within a minute")
+            .expect("the worker runs without error")
+    }
+
+    async fn enqueue(&self) -> nyhetsbrev::store::Enqueued {
+        self.store
+            .enqueue_issue(&self.slug, &Actor::cli())
+            .await
+            .unwrap()
+    }
+
+    async fn delivery(&self, address: &str) -> (String, i64, Option<String>) {
+        let contact = self.store.existing_contact(&email(address)).await.unwrap();
+        let problems = self.store.delivery_problems(self.issue_id).await.unwrap();
+        match problems.into_iter().find(|p| p.email == address) {
+            Some(p) => (p.status, p.attempts, p.error),
+            None => {
+                // Not a problem: sent (or never queued).
+                let counts = self.store.send_counts(self.issue_id).await.unwrap();
+                assert!(counts.total > 0, "{contact:?}");
+                ("sent".into(), -1, None)
+            }
+        }
+    }
+}
+
+/// How many messages each recipient got.
+fn per_recipient(received: &[Received]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in received {
+        for to in &message.rcpt_to {
+            *counts.entry(to.clone()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
+    let s = setup(db, 1000).await;
+    for (address, status) in [
+        ("venter@example.org", ContactStatus::Pending),
+        ("borte@example.org", ContactStatus::Unsubscribed),
+    ] {
+        s.store
+            .add_contact(&new_contact(address, status), &Actor::cli())
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.store.count_unqueued(&s.slug).await.unwrap(), 1000);
+    let queued = s.enqueue().await;
+    assert_eq!(queued.added, 1000);
+    let report = s.send_until_done(|_| {}).await;
+    assert_eq!(report.sent, 1000);
+
+    let received = s.sink.received();
+    assert_eq!(received.len(), 1000);
+    let counts = per_recipient(&received);
+    assert_eq!(counts.len(), 1000, "1000 different recipients");
+    assert!(counts.values().all(|&n| n == 1));
+    assert!(!counts.contains_key("venter@example.org"));
+    assert!(!counts.contains_key("borte@example.org"));
+    let sent = s.store.send_counts(s.issue_id).await.unwrap();
+    assert_eq!((sent.total, sent.sent, sent.queued), (1000, 1000, 0));
+    let stored = s.store.existing_issue(&s.slug).await.unwrap();
+    assert_eq!(stored.status.as_str(), "sent");
+
+    // Every message, parsed back.
+    let mut message_ids = std::collections::HashSet::new();
+    for r in &received {
+        let message = MessageParser::default().parse(&r.data).expect("parses");
+        let to = message.to().unwrap().first().unwrap().address().unwrap();
+        assert_eq!(r.rcpt_to, [to]);
+        assert_eq!(
+            message.subject(),
+            Some("Nyhetsbrev fra KOM, januar–mars 2024")
+        );
+        assert_eq!(
+            message.from().unwrap().first().unwrap().address(),
+            Some("nyhetsbrev@example.no")
+        );
+        assert!(message.date().is_some());
+        let message_id = message.message_id().unwrap();
+        assert!(message_id.ends_with(".2024-q1@example.no"), "{message_id}");
+        assert!(
+            message_ids.insert(message_id.to_owned()),
+            "unique Message-ID"
+        );
+        let header = |name: &str| {
+            message
+                .header_raw(name)
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        assert!(header("List-Id").contains("<nyhetsbrev.example.org>"));
+        let unsubscribe = header("List-Unsubscribe");
+        assert!(
+            unsubscribe.starts_with("<https://nyhetsbrev.example.org/avmeld/")
+                && unsubscribe.contains("<mailto:"),
+            "{unsubscribe}"
+        );
+        assert_eq!(
+            header("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click"
+        );
+        assert_eq!(header("Precedence"), "bulk");
+        // VERP: the envelope sender names the delivery, and so does Return-Path.
+        assert!(
+            r.mail_from.starts_with("bounces+d") && r.mail_from.ends_with("@example.no"),
+            "{}",
+            r.mail_from
+        );
+        assert_eq!(header("Return-Path"), format!("<{}>", r.mail_from));
+        assert!(message.body_text(0).unwrap().contains(to));
+        assert!(message.body_html(0).unwrap().contains("<table"));
+    }
+
+    // A personal link works against the running app: one-click unsubscribes its owner.
+    let app = common::spawn_app(db).await;
+    let first = MessageParser::default().parse(&received[0].data).unwrap();
+    let link = first.header_raw("List-Unsubscribe").unwrap().trim();
+    let path = &link[1..link.find('>').unwrap()].replace("https://nyhetsbrev.example.org", "");
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let owner = &received[0].rcpt_to[0];
+    let contact = s.store.existing_contact(&email(owner)).await.unwrap();
+    assert_eq!(contact.status, ContactStatus::Unsubscribed);
+}
+
+async fn late_joiners_are_queued_and_nobody_gets_it_twice(db: &TestDb) {
+    let s = setup(db, 3).await;
+    s.enqueue().await;
+    s.send_until_done(|_| {}).await;
+    assert_eq!(s.sink.count(), 3);
+
+    add_contacts(&s.store, 3, 2).await;
+    let again = s.enqueue().await;
+    assert_eq!((again.added, again.existing), (2, 3));
+    s.send_until_done(|_| {}).await;
+    let counts = per_recipient(&s.sink.received());
+    assert_eq!(counts.len(), 5);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+
+    // A third time with no one new: nothing queued, nothing sent.
+    assert_eq!(s.enqueue().await.added, 0);
+    s.send_until_done(|_| {}).await;
+    assert_eq!(s.sink.count(), 5);
+}
+
+async fn a_contact_who_unsubscribes_mid_send_is_skipped(db: &TestDb) {
+    let mut s = setup(db, 40).await;
+    s.settings.send_rate = Some(20.0);
+    s.enqueue().await;
+    let leaver = s
+        .store
+        .existing_contact(&email(&address(35)))
+        .await
+        .unwrap();
+    let token = s.store.issue_unsubscribe_token(leaver.id).await.unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let dispatcher = s.dispatcher(|_| {});
+        async move { dispatcher.run(shutdown).await }
+    });
+    // At 20 a second the whole batch is claimed at once: the worker holds the leaver's
+    // delivery when the unsubscribe comes.
+    s.sink.wait_for(5, Duration::from_secs(10)).await;
+    s.store.unsubscribe(&token).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let counts = per_recipient(&s.sink.received());
+    assert_eq!(counts.len(), 39);
+    assert!(!counts.contains_key(&address(35)));
+    let (status, _, reason) = s.delivery(&address(35)).await;
+    assert_eq!(status, "skipped");
+    assert!(reason.unwrap().contains("left"));
+}
+
+async fn temporary_failures_are_retried_until_accepted(db: &TestDb) {
+    let s = setup(db, 5).await;
+    s.sink.set(|b| {
+        b.rcpt_replies.insert(
+            address(2),
+            vec!["451 4.7.1 Try again later", "452 4.2.2 Mailbox full"],
+        );
+    });
+    s.enqueue().await;
+    let report = s.send_until_done(|_| {}).await;
+    assert_eq!(report.retried, 2);
+    let counts = per_recipient(&s.sink.received());
+    assert_eq!(counts.len(), 5);
+    assert_eq!(counts[&address(2)], 1);
+    let sent = s.store.send_counts(s.issue_id).await.unwrap();
+    assert_eq!(sent.sent, 5);
+}
+
+async fn a_permanent_failure_fails_at_once_and_counts_as_a_bounce(db: &TestDb) {
+    let mut s = setup(db, 4).await;
+    s.settings.bounce_threshold = 1;
+    s.sink.set(|b| {
+        b.rcpt_always
+            .insert(address(1), "550 5.1.1 No such user here");
+    });
+    s.enqueue().await;
+    let report = s.send_until_done(|_| {}).await;
+    assert_eq!((report.sent, report.failed, report.retried), (3, 1, 0));
+    let (status, attempts, error) = s.delivery(&address(1)).await;
+    assert_eq!((status.as_str(), attempts), ("failed", 1));
+    assert!(error.unwrap().contains("No such user"));
+    let contact = s.store.existing_contact(&email(&address(1))).await.unwrap();
+    assert_eq!(contact.status, ContactStatus::Bounced);
+
+    // `issue status` names the failure and its reason.
+    let problems = s.store.delivery_problems(s.issue_id).await.unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].email, address(1));
+}
+
+async fn a_relay_that_is_down_pauses_the_send(db: &TestDb) {
+    let s = setup(db, 20).await;
+    s.sink.set(|b| b.down = true);
+    s.enqueue().await;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let dispatcher = s.dispatcher(|_| {});
+        async move { dispatcher.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let counts = s.store.send_counts(s.issue_id).await.unwrap();
+    assert_eq!((counts.queued, counts.failed, counts.retrying), (20, 0, 0));
+    assert!(s.sink.connections() >= 2, "the worker kept trying");
+
+    s.sink.set(|b| b.down = false);
+    tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(per_recipient(&s.sink.received()).len(), 20);
+    let counts = s.store.send_counts(s.issue_id).await.unwrap();
+    assert_eq!((counts.sent, counts.failed), (20, 0));
+}
+
+async fn timeouts_and_dropped_connections_are_retried(db: &TestDb) {
+    let mut s = setup(db, 6).await;
+    s.settings.smtp_timeout = 0.5;
+    s.settings.smtp_connections = 1;
+    s.sink.set(|b| b.drop_after_data = 1);
+    s.enqueue().await;
+    s.sink.set(|b| b.stall_after_data = true);
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let dispatcher = s.dispatcher(|_| {});
+        async move { dispatcher.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    s.sink.set(|b| b.stall_after_data = false);
+    let report = tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(report.retried >= 2, "{report:?}");
+    let counts = per_recipient(&s.sink.received());
+    assert_eq!(counts.len(), 6);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let problems = s.store.delivery_problems(s.issue_id).await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+async fn the_daily_cap_pauses_and_the_send_continues_later(db: &TestDb) {
+    let mut s = setup(db, 5).await;
+    s.settings.daily_cap = Some(3);
+    s.enqueue().await;
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let dispatcher = s.dispatcher(|d| d.cap_recheck = Duration::from_millis(100));
+        async move { dispatcher.run(shutdown).await }
+    });
+    s.sink.wait_for(3, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.sink.count(), 3, "the cap holds");
+    assert_eq!(s.store.send_counts(s.issue_id).await.unwrap().queued, 2);
+
+    // A day passes: the sends move out of the 24-hour window.
+    db.execute("UPDATE deliveries SET sent_at = sent_at - 90000000 WHERE sent_at IS NOT NULL")
+        .await;
+    tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(per_recipient(&s.sink.received()).len(), 5);
+}
+
+async fn cancel_stops_what_is_not_sent_and_send_resumes_it(db: &TestDb) {
+    let s = setup(db, 4).await;
+    s.enqueue().await;
+    let cancelled = s.store.cancel_issue(&s.slug, &Actor::cli()).await.unwrap();
+    assert_eq!(cancelled, 4);
+    s.send_until_done(|_| {}).await;
+    assert_eq!(s.sink.count(), 0, "nothing goes out of a cancelled issue");
+    let again = s.enqueue().await;
+    assert_eq!((again.added, again.resumed), (0, 4));
+    s.send_until_done(|_| {}).await;
+    assert_eq!(per_recipient(&s.sink.received()).len(), 4);
+}
