@@ -277,7 +277,8 @@ impl Settings {
                 | "hourly_cap"
                 | "max_attempts"
                 | "retry_delay"
-                | "bounce_threshold" => raw.parse::<Value>().unwrap_or(Value::from(raw)),
+                | "bounce_threshold"
+                | "lease_time" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));
@@ -328,6 +329,13 @@ impl Settings {
                 )));
             }
         }
+        if self.lease_time < 2.0 * self.smtp_timeout + 5.0 {
+            return Err(ConfigError::Invalid(format!(
+                "lease_time ({} s) must be at least twice smtp_timeout ({} s) plus 5 s: a \
+                 message is started only in the first half of its lease",
+                self.lease_time, self.smtp_timeout
+            )));
+        }
         if let Some(url) = &self.smtp_url {
             crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
                 .map_err(ConfigError::Invalid)?;
@@ -356,6 +364,17 @@ impl Settings {
         crate::domain::EmailAddress::parse(raw)
             .map_err(|e| ConfigError::Invalid(format!("bounce_address {raw:?}: {e}")))
     }
+}
+
+/// A number from an environment variable: whole numbers as integers (serde takes them
+/// for float settings too), others as floats; `None` if it is not a number at all, so
+/// the error names the setting.
+fn parse_number(raw: &str) -> Option<Value> {
+    let raw = raw.trim();
+    raw.parse::<u64>()
+        .map(Value::from)
+        .or_else(|_| raw.parse::<f64>().map(Value::from))
+        .ok()
 }
 
 #[cfg(test)]
@@ -398,10 +417,14 @@ mod tests {
             &[
                 ("NYHETSBREV_LIST_ID", "12345"),
                 ("NYHETSBREV_SEND_RATE", "20"),
+                ("NYHETSBREV_LEASE_TIME", "8"),
+                ("NYHETSBREV_SMTP_TIMEOUT", "1"),
+                ("NYHETSBREV_RETRY_DELAY", "0.5"),
                 ("NYHETSBREV_TEST_POSTGRES", "x"),
             ],
         )
         .unwrap();
+        assert_eq!((settings.lease_time, settings.retry_delay), (8.0, 0.5));
         assert_eq!(settings.list_id, "12345");
         assert_eq!(settings.send_rate, Some(20.0));
         assert_eq!(settings.bind.to_string(), "127.0.0.1:9000");

@@ -330,7 +330,10 @@ impl Dispatcher {
             let lease_until = Timestamp::from_unix_ms(
                 Timestamp::now().unix_ms() + settings.lease.as_millis() as i64,
             );
-            let send_before = Instant::now() + settings.lease.mul_f64(0.8);
+            // A message is started only in the first half of its lease, so that the attempt
+            // (at most smtp_timeout) and its record fit in the second half: a lease must
+            // never run out with an outcome unrecorded, or another claim would send again.
+            let send_before = Instant::now() + settings.lease / 2;
             let claimed = self
                 .store
                 .claim_deliveries(
