@@ -349,13 +349,25 @@ async fn a_killed_import_keeps_nothing(db: &TestDb) {
 }
 
 async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
-    let mut child = nyhetsbrev(db)
-        .args(["serve"])
-        .env("NYHETSBREV_BIND", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    // Something for serve's worker to send, queued from the command line.
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
+    for args in [
+        &["issue", "import", fixture][..],
+        &["contacts", "add", "leser@example.org"],
+        &["issue", "send", "2024-q1"],
+    ] {
+        let output = run(db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    let mut child = KillOnDrop(
+        nyhetsbrev(db)
+            .args(["serve"])
+            .env("NYHETSBREV_BIND", "127.0.0.1:0")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let address = loop {
         let line = lines.next().expect("serve prints its address").unwrap();
         if let Some(address) = line.strip_prefix("nyhetsbrev listening on http://") {
@@ -367,13 +379,65 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
     assert!(http_get(&address, "/nope").starts_with("HTTP/1.1 404"));
 
+    // The real server gives the form its client address (for the rate limit).
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let body = "email=ny%40example.org&name=&organisation=";
+    write!(
+        stream,
+        "POST /subscribe HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    // Its worker sends the queued issue to the outbox, next to the confirmation mail.
+    let outbox = db.dir().join("outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mails: Vec<String> = std::fs::read_dir(&outbox)
+            .map(|dir| {
+                dir.filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() == 2 && mails.iter().any(|m| m.contains("To: leser@example.org")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "outbox: {mails:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Recorded as sent once the worker sees the queue empty (it looks every second).
+    loop {
+        let status = stdout(&run(db, &["issue", "status", "2024-q1"]));
+        if status.contains("2024-q1: sent") {
+            assert!(status.contains("sent 1"), "{status}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+/// A child process that is killed if the test fails before it stops it: an orphan
+/// holding the test's output open would keep `cargo test` waiting forever.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn http_get(address: &str, path: &str) -> String {

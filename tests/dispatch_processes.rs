@@ -41,8 +41,18 @@ async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
     (store, id)
 }
 
-fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Child {
-    Command::new(BIN)
+/// A worker process, killed if the test fails before it stops it.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Worker {
+    let child = Command::new(BIN)
         .arg("worker")
         .current_dir(db.dir())
         .env("NYHETSBREV_DATABASE_URL", db.url.expose())
@@ -55,11 +65,13 @@ fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start the worker")
+        .expect("start the worker");
+    Worker(child)
 }
 
 /// SIGTERM, then the worker's last line on stderr.
-fn stop_worker(mut child: Child) -> String {
+fn stop_worker(mut worker: Worker) -> String {
+    let child = &mut worker.0;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -99,8 +111,8 @@ async fn a_worker_killed_mid_send_loses_no_one_and_repeats_only_what_was_in_flig
     let sink = SmtpSink::start().await;
     let mut worker = start_worker(db, &sink, "300");
     sink.wait_for(200, Duration::from_secs(30)).await;
-    worker.kill().unwrap(); // SIGKILL: no chance to record or release anything
-    worker.wait().unwrap();
+    worker.0.kill().unwrap(); // SIGKILL: no chance to record or release anything
+    worker.0.wait().unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let accepted_at_kill = sink.count() as i64;
     let recorded_at_kill = store.send_counts(issue_id).await.unwrap().sent;
