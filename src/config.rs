@@ -358,6 +358,30 @@ impl Settings {
         })
     }
 
+    /// The DKIM signer, when `dkim_selector` and `dkim_key_file` are set; it signs for
+    /// the domain of `from_address`.
+    pub fn dkim(&self) -> Result<Option<std::sync::Arc<crate::mail::DkimSigner>>, ConfigError> {
+        let (selector, file) = match (&self.dkim_selector, &self.dkim_key_file) {
+            (None, None) => return Ok(None),
+            (Some(selector), Some(file)) => (selector, file),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "set both dkim_selector and dkim_key_file, or neither".into(),
+                ));
+            }
+        };
+        let pem = std::fs::read_to_string(file)
+            .map_err(|e| ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display())))?;
+        let from = self.sender()?.from_address;
+        let domain = crate::mail::header_address(&from)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?
+            .domain()
+            .to_owned();
+        crate::mail::DkimSigner::from_pem(&domain, selector, &pem)
+            .map(|signer| Some(std::sync::Arc::new(signer)))
+            .map_err(|e| ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display())))
+    }
+
     /// The address bounces go to (the envelope sender).
     pub fn bounce_address(&self) -> Result<crate::domain::EmailAddress, ConfigError> {
         let raw = self.bounce_address.as_deref().unwrap_or(&self.from_address);

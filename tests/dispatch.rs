@@ -27,6 +27,7 @@ on_both_backends!(
     timeouts_and_dropped_connections_are_retried,
     the_daily_cap_pauses_and_the_send_continues_later,
     cancel_stops_what_is_not_sent_and_send_resumes_it,
+    a_test_copy_goes_to_any_address_marked_as_a_test,
 );
 
 struct Setup {
@@ -414,4 +415,113 @@ async fn cancel_stops_what_is_not_sent_and_send_resumes_it(db: &TestDb) {
     assert_eq!((again.added, again.resumed), (0, 4));
     s.send_until_done(|_| {}).await;
     assert_eq!(per_recipient(&s.sink.received()).len(), 4);
+}
+
+async fn a_test_copy_goes_to_any_address_marked_as_a_test(db: &TestDb) {
+    let s = setup(db, 2).await;
+    let dispatcher = s.dispatcher(|_| {});
+    dispatcher
+        .test_send(&s.slug, &email("redaktor@example.no"))
+        .await
+        .unwrap();
+    let received = s.sink.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, ["redaktor@example.no"]);
+    let message = MessageParser::default().parse(&received[0].data).unwrap();
+    assert_eq!(
+        message.subject(),
+        Some("[TEST] Nyhetsbrev fra KOM, januar–mars 2024")
+    );
+    // Nothing was queued or recorded: a test is not a send.
+    assert_eq!(s.store.send_counts(s.issue_id).await.unwrap().total, 0);
+    let stored = s.store.existing_issue(&s.slug).await.unwrap();
+    assert_eq!(stored.status.as_str(), "draft");
+}
+
+/// DKIM, checked by an independent verifier: dkimpy (Debian's python3-dkim), given the
+/// public key in place of a DNS lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkim_signatures_verify_with_the_public_key_and_cover_the_list_headers() {
+    use std::process::{Command, Stdio};
+    let db = TestDb::sqlite().await;
+    let key = db.dir().join("dkim.pem");
+    let generated = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(generated.success());
+    let public = Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    use base64::Engine;
+    let public = base64::engine::general_purpose::STANDARD.encode(public.stdout);
+
+    let mut s = setup(&db, 3).await;
+    s.settings.dkim_selector = Some("nyhetsbrev2026".into());
+    s.settings.dkim_key_file = Some(key);
+    s.enqueue().await;
+    s.send_until_done(|_| {}).await;
+    let received = s.sink.received();
+    assert_eq!(received.len(), 3);
+
+    let verify = |message: &[u8]| -> String {
+        let script = format!(
+            "import sys, dkim\n\
+             def dns(name, timeout=5):\n\
+             \x20   assert name == b'nyhetsbrev2026._domainkey.example.no.', name\n\
+             \x20   return b'v=DKIM1; k=rsa; p={public}'\n\
+             print(dkim.verify(sys.stdin.buffer.read(), dnsfunc=dns))\n"
+        );
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 with python3-dkim is installed");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), message).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    for r in &received {
+        assert_eq!(verify(&r.data), "True");
+        let parsed = MessageParser::default().parse(&r.data).unwrap();
+        let signature = parsed
+            .header_raw("DKIM-Signature")
+            .unwrap()
+            .replace(['\r', '\n', '\t', ' '], "");
+        assert!(
+            signature.contains("d=example.no;s=nyhetsbrev2026;"),
+            "{signature}"
+        );
+        assert!(
+            signature.contains("list-unsubscribe:list-unsubscribe-post"),
+            "{signature}"
+        );
+    }
+    // Change the unsubscribe header and the signature no longer holds.
+    let text = String::from_utf8(received[0].data.clone()).unwrap();
+    let forged = text.replacen(
+        "List-Unsubscribe: <https://",
+        "List-Unsubscribe: <https://evil.",
+        1,
+    );
+    assert_ne!(forged, text);
+    assert_eq!(verify(forged.as_bytes()), "False");
 }

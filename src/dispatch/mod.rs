@@ -22,7 +22,10 @@ use tokio::time::Instant;
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::{EmailAddress, Timestamp};
-use crate::mail::{Envelope, PreparedIssue, Recipient, SendError, Sender, Transport};
+use crate::mail::{
+    DkimSigner, Envelope, PreparedIssue, Recipient, SendError, Sender, Transport,
+    sign_if_configured,
+};
 use crate::render::{RenderContext, parse_issue, render};
 use crate::store::{ClaimedDelivery, Outcome, Store, StoreError};
 
@@ -138,6 +141,7 @@ pub struct Dispatcher {
     sender: Sender,
     render: RenderContext,
     bounce: BounceAddress,
+    dkim: Option<Arc<DkimSigner>>,
     settings: DispatchSettings,
     /// Who holds the leases: host, process and a random tail.
     owner: Arc<str>,
@@ -211,6 +215,7 @@ impl Dispatcher {
             sender: settings.sender()?,
             render: settings.render_context(),
             bounce: BounceAddress::new(&settings.bounce_address()?)?,
+            dkim: settings.dkim()?,
             settings: DispatchSettings::from_settings(settings),
             owner: worker_name().into(),
         })
@@ -452,6 +457,7 @@ impl Dispatcher {
                 },
                 time::OffsetDateTime::now_utc(),
             )
+            .and_then(|m| sign_if_configured(self.dkim.as_deref(), m))
             .map_err(|e| fail(&e))?;
         let envelope =
             crate::mail::envelope(&self.sender.from_address, to).map_err(|e| fail(&e))?;
@@ -560,6 +566,7 @@ impl Dispatcher {
         let message = match job
             .issue
             .message(&recipient, time::OffsetDateTime::now_utc())
+            .and_then(|m| sign_if_configured(self.dkim.as_deref(), m))
         {
             Ok(message) => message,
             Err(e) => {

@@ -209,10 +209,23 @@ impl PreparedIssue {
     }
 }
 
+mod dkim;
 mod smtp;
 mod transport;
+pub use dkim::DkimSigner;
 pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
 pub use transport::{Connection, Envelope, SendError, Transport};
+
+/// The message with a DKIM signature in front when a signer is configured.
+pub fn sign_if_configured(
+    signer: Option<&DkimSigner>,
+    message: Vec<u8>,
+) -> Result<Vec<u8>, MailError> {
+    match signer {
+        Some(signer) => signer.sign(&message).map_err(MailError::Build),
+        None => Ok(message),
+    }
+}
 
 /// The envelope of a mail to one address: `MAIL FROM` is `bounce_to`.
 pub fn envelope(bounce_to: &EmailAddress, to: &EmailAddress) -> Result<Envelope, MailError> {

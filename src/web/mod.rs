@@ -37,6 +37,7 @@ pub struct AppState {
     pub render: RenderContext,
     pub sender: Sender,
     pub transport: Transport,
+    pub dkim: Option<Arc<crate::mail::DkimSigner>>,
     pub confirm_valid_days: u32,
     /// Subscription requests per client address.
     pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
@@ -51,6 +52,7 @@ impl AppState {
             render: settings.render_context(),
             sender: settings.sender()?,
             transport: settings.transport()?,
+            dkim: settings.dkim()?,
             confirm_valid_days: settings.confirm_valid_days,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,

@@ -163,6 +163,7 @@ pub async fn submit(
             &url,
             i64::from(state.confirm_valid_days),
         )?;
+        let message = crate::mail::sign_if_configured(state.dkim.as_deref(), message)?;
         let envelope = crate::mail::envelope(&state.sender.from_address, email)?;
         if let Err(e) = state.transport.send(&envelope, &message).await {
             // No mail went out, so the link must not count as sent: asking again soon
