@@ -871,10 +871,12 @@ async fn follow_send(store: &Store, settings: &Settings, slug: &Slug) -> anyhow:
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} ETA {eta}")
             .expect("a valid template"),
     );
+    // Counting costs a query over the issue's deliveries: only while someone watches.
+    let watching = io::stderr().is_terminal();
     let report = loop {
         tokio::select! {
             result = &mut worker => break result??,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+            () = tokio::time::sleep(std::time::Duration::from_millis(500)), if watching => {
                 let counts = store.send_counts(issue.id).await?;
                 bar.set_length(counts.total as u64);
                 bar.set_position(counts.done() as u64);

@@ -2,7 +2,7 @@
 //! send it, record the result.
 //!
 //! Inside one process three kinds of task share the work:
-//! - the claimer takes batches from the queue (never more in flight than two batches,
+//! - the claimer takes batches from the queue (never more in flight than four batches,
 //!   so leases do not run out while messages wait) and hands out jobs;
 //! - one sender per relay connection builds and sends messages at the shared rate;
 //! - the recorder writes outcomes in batches, one transaction each.
@@ -237,7 +237,9 @@ impl Dispatcher {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<RunReport, DispatchError> {
         let settings = &self.settings;
-        let in_flight_limit = settings.batch * 2;
+        // Two batches being sent while two more wait to be recorded or claimed keeps the
+        // relay connections busy across a database round trip.
+        let in_flight_limit = settings.batch * 4;
         let permits = Arc::new(Semaphore::new(in_flight_limit));
         let (job_tx, job_rx) = mpsc::unbounded_channel::<Job>();
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -628,7 +630,7 @@ impl Dispatcher {
     }
 }
 
-/// Writes outcomes in batches: whatever has arrived, at most every 100 ms.
+/// Writes outcomes in batches: whatever has arrived, at most every 50 ms.
 async fn record(
     store: Store,
     owner: Arc<str>,
@@ -648,7 +650,7 @@ async fn record(
                 }
                 None => open = false,
             }
-            let deadline = Instant::now() + Duration::from_millis(100);
+            let deadline = Instant::now() + Duration::from_millis(50);
             while open && batch.len() < 500 {
                 match tokio::time::timeout_at(deadline, results.recv()).await {
                     Ok(Some(done)) => {

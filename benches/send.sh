@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End-to-end send benchmark (issue 5): the 2024 sample issue to N contacts, through
+# `issue send --follow` (release build), into Postfix's smtp-sink running as a separate
+# process on loopback, on SQLite and on PostgreSQL, with the deliveries table kept up to
+# date. Prints messages per second, CPU seconds and peak memory of the sending process,
+# then the sink's own ceiling measured with smtp-source at the same message size.
+#
+#   benches/send.sh [N ...]            default: 100000
+#   CONNECTIONS=8 benches/send.sh      relay connections (default 8)
+#   RATE_TEST=1 benches/send.sh 0      only the 20-messages-a-second pacing check
+#
+# Needs: postfix (smtp-sink, smtp-source; install with debconf preseed
+# `postfix postfix/main_mailer_type select No configuration`), PostgreSQL on
+# 127.0.0.1:5432 with trust auth, GNU time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-100000}")
+connections=${CONNECTIONS:-8}
+port=2525
+pg_admin=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
+
+cargo build --release --quiet
+bin=$PWD/target/release/nyhetsbrev
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+smtp-sink -u nobody 127.0.0.1:$port 1024 &
+sleep 0.5
+
+# Runs `nyhetsbrev` in the work folder against the database in $db_url.
+nb() { (cd "$work" && NYHETSBREV_DATABASE_URL=$db_url "$bin" "$@"); }
+
+contacts_csv() {
+  awk -v n="$1" 'BEGIN { print "email,name,organisation";
+    for (i = 0; i < n; i++) printf "kontakt%07d@example.org,Kontakt %d,Organisasjon %d\n", i, i, i % 500 }' \
+    > "$work/contacts.csv"
+}
+
+fresh_db() { # backend
+  if [ "$1" = sqlite ]; then
+    rm -f "$work"/bench.db*
+    db_url="sqlite://$work/bench.db"
+  else
+    psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS nyhetsbrev_bench WITH (FORCE)" -c "CREATE DATABASE nyhetsbrev_bench"
+    db_url="postgres://postgres@127.0.0.1:5432/nyhetsbrev_bench"
+  fi
+}
+
+export NYHETSBREV_SMTP_URL="smtp://127.0.0.1:$port?tls=none"
+export NYHETSBREV_SMTP_CONNECTIONS=$connections
+export NYHETSBREV_FROM_ADDRESS=nyhetsbrev@example.no
+export NYHETSBREV_BASE_URL=https://nyhetsbrev.example.org
+
+printf '| backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for n in "${sizes[@]}"; do
+  [ "$n" -gt 0 ] || continue
+  contacts_csv "$n"
+  for backend in sqlite postgres; do
+    fresh_db "$backend"
+    nb issue import "$PWD/examples/2024-q1.md" >/dev/null
+    nb contacts import contacts.csv >/dev/null
+    nb issue send 2024-q1 >/dev/null
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
+      env NYHETSBREV_DATABASE_URL="$db_url" "$bin" issue send 2024-q1 --follow \
+      > "$work/follow.log" 2>&1 </dev/null || { cat "$work/follow.log"; exit 1; }
+    read -r wall user sys rss_kb < "$work/time"
+    sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
+    awk -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
+      'BEGIN { printf "| %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", b, n, w, n / w, u + s, r / 1024, sent }'
+  done
+done
+
+# The sink's own ceiling: smtp-source at our message size, over as many connections.
+size=$( (cd "$work" && NYHETSBREV_DATABASE_URL="sqlite://$work/size.db" "$bin" issue import "$OLDPWD/examples/2024-q1.md" >/dev/null \
+  && env -u NYHETSBREV_SMTP_URL NYHETSBREV_DATABASE_URL="sqlite://$work/size.db" "$bin" issue test-send 2024-q1 --to kontakt@example.org >/dev/null \
+  && wc -c < "$(ls outbox/*.eml | head -n1)") )
+count=50000
+start=$(date +%s.%N)
+smtp-source -s "$connections" -l "$size" -m "$count" -f nyhetsbrev@example.no -t kontakt@example.org 127.0.0.1:$port
+end=$(date +%s.%N)
+awk -v c="$count" -v s="$start" -v e="$end" -v size="$size" -v k="$connections" \
+  'BEGIN { printf "\nsmtp-source ceiling: %d messages of %d bytes over %d connections in %.2f s = %.0f msg/s\n", c, size, k, e - s, c / (e - s) }'
+
+if [ -n "${RATE_TEST:-}" ]; then
+  # A configured rate of 20 a second, held over a minute: 1,300 contacts, then the
+  # messages sent within the first 60 s after the first one.
+  contacts_csv 1300
+  fresh_db sqlite
+  nb issue import "$PWD/examples/2024-q1.md" >/dev/null
+  nb contacts import contacts.csv >/dev/null
+  nb issue send 2024-q1 >/dev/null
+  NYHETSBREV_SEND_RATE=20 NYHETSBREV_DATABASE_URL="$db_url" "$bin" issue send 2024-q1 --follow >/dev/null 2>&1 </dev/null
+  python3 - "$work/bench.db" <<'EOF'
+import sqlite3, sys
+times = sorted(t for (t,) in sqlite3.connect(sys.argv[1]).execute("SELECT sent_at FROM deliveries WHERE status = 'sent'"))
+first = times[0]
+in_minute = sum(1 for t in times if t < first + 60_000)
+print(f"rate 20/s: {in_minute} messages in the first 60 s = {in_minute / 60:.2f}/s "
+      f"({(in_minute / 60 / 20 - 1) * 100:+.1f}% from 20/s)")
+EOF
+fi
