@@ -49,6 +49,7 @@ on_both_backends!(
     a_killed_import_keeps_nothing,
     serve_answers_health_and_stops_on_sigterm,
     secrets_stay_out_of_the_logs,
+    sending_an_issue_from_the_command_line,
 );
 
 async fn a_staff_session(db: &TestDb) {
@@ -553,4 +554,60 @@ fn every_command_has_help() {
             "{args:?}"
         );
     }
+}
+
+async fn sending_an_issue_from_the_command_line(db: &TestDb) {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
+    for args in [
+        &["issue", "import", fixture][..],
+        &["contacts", "add", "en@example.org"],
+        &["contacts", "add", "to@example.org"],
+        &["contacts", "add", "tre@example.org", "--status", "pending"],
+    ] {
+        let output = run(db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    let dry = run(db, &["issue", "send", "2024-q1", "--dry-run"]);
+    assert!(
+        stdout(&dry).contains("2 confirmed contacts would get 2024-q1"),
+        "{}",
+        stdout(&dry)
+    );
+
+    let test = run(
+        db,
+        &[
+            "issue",
+            "test-send",
+            "2024-q1",
+            "--to",
+            "redaktor@example.no",
+        ],
+    );
+    assert!(test.status.success(), "{}", stderr(&test));
+    assert!(stdout(&test).contains("the outbox folder"));
+
+    // No service runs: --follow sends from the command line until done.
+    let sent = run(db, &["issue", "send", "2024-q1", "--follow"]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let out = stdout(&sent);
+    assert!(out.contains("queued 2024-q1 for 2 contacts"), "{out}");
+    assert!(out.contains("total 2  sent 2  failed 0"), "{out}");
+    let outbox = std::fs::read_dir(db.dir().join("outbox")).unwrap().count();
+    assert_eq!(outbox, 3, "the test copy and two issues");
+
+    let again = run(db, &["issue", "send", "2024-q1"]);
+    assert!(
+        stdout(&again).contains("queued 2024-q1 for 0 contacts (2 already had it"),
+        "{}",
+        stdout(&again)
+    );
+    let status = run(db, &["issue", "status", "2024-q1", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["sent"], 2);
+    assert_eq!(json["status"], "sent");
+
+    let unknown = run(db, &["issue", "send", "1999-q1"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("issue 1999-q1 does not exist"));
 }

@@ -28,6 +28,7 @@ on_both_backends!(
     the_daily_cap_pauses_and_the_send_continues_later,
     cancel_stops_what_is_not_sent_and_send_resumes_it,
     a_test_copy_goes_to_any_address_marked_as_a_test,
+    the_relay_login_is_used_and_starttls_is_required_by_default,
 );
 
 struct Setup {
@@ -524,4 +525,40 @@ async fn dkim_signatures_verify_with_the_public_key_and_cover_the_list_headers()
     );
     assert_ne!(forged, text);
     assert_eq!(verify(forged.as_bytes()), "False");
+}
+
+async fn the_relay_login_is_used_and_starttls_is_required_by_default(db: &TestDb) {
+    let mut s = setup(db, 0).await;
+    s.sink
+        .set(|b| b.require_auth = Some(("kom@example.no".into(), "hemme lig!".into())));
+    let to = email("redaktor@example.no");
+
+    // Without the password the relay refuses the message.
+    let err = s
+        .dispatcher(|_| {})
+        .test_send(&s.slug, &to)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Authentication required"), "{err}");
+
+    // With it (percent-encoded in the URL) the message goes through.
+    s.settings.smtp_url = Some(
+        format!(
+            "smtp://kom%40example.no:hemme%20lig%21@127.0.0.1:{}?tls=none",
+            s.sink.port
+        )
+        .into(),
+    );
+    s.dispatcher(|_| {}).test_send(&s.slug, &to).await.unwrap();
+    assert_eq!(s.sink.count(), 1);
+
+    // A plain smtp:// URL demands STARTTLS, which this relay does not offer.
+    s.settings.smtp_url = Some(format!("smtp://127.0.0.1:{}", s.sink.port).into());
+    let err = s
+        .dispatcher(|_| {})
+        .test_send(&s.slug, &to)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
+    assert_eq!(s.sink.count(), 1, "nothing sent in the clear");
 }

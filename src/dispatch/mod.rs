@@ -490,6 +490,7 @@ impl Dispatcher {
     ) {
         let mut connection = None;
         let mut backoff = Duration::from_millis(250);
+        let mut buffer = String::new();
         loop {
             let job = jobs.lock().await.recv().await;
             let Some(job) = job else { break };
@@ -527,7 +528,7 @@ impl Dispatcher {
                     break 'outcome Outcome::Released;
                 }
                 let open = connection.as_mut().expect("connected above");
-                let outcome = self.send_one(open, &job).await;
+                let outcome = self.send_one(open, &job, &mut buffer).await;
                 if !open.is_usable()
                     && let Some(broken) = connection.take()
                 {
@@ -550,7 +551,12 @@ impl Dispatcher {
         }
     }
 
-    async fn send_one(&self, connection: &mut crate::mail::Connection, job: &Job) -> Outcome {
+    async fn send_one(
+        &self,
+        connection: &mut crate::mail::Connection,
+        job: &Job,
+        buffer: &mut String,
+    ) -> Outcome {
         let delivery = &job.delivery;
         let unsubscribe_url = format!(
             "{}/avmeld/{}",
@@ -565,12 +571,19 @@ impl Dispatcher {
             unsubscribe_url: &unsubscribe_url,
             return_path: Some(&bounce),
         };
-        let message = match job
+        let built = job
             .issue
-            .message(&recipient, time::OffsetDateTime::now_utc())
-            .and_then(|m| sign_if_configured(self.dkim.as_deref(), m))
-        {
-            Ok(message) => message,
+            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer);
+        let signed = match (&self.dkim, built) {
+            (_, Err(e)) => Err(e),
+            (Some(signer), Ok(())) => signer
+                .sign(buffer.as_bytes())
+                .map(Some)
+                .map_err(crate::mail::MailError::Build),
+            (None, Ok(())) => Ok(None),
+        };
+        let signed = match signed {
+            Ok(signed) => signed,
             Err(e) => {
                 return Outcome::Failed {
                     error: e.to_string(),
@@ -578,6 +591,7 @@ impl Dispatcher {
                 };
             }
         };
+        let message: &[u8] = signed.as_deref().unwrap_or(buffer.as_bytes());
         let envelope = match crate::mail::header_address(&delivery.email) {
             Ok(to) => Envelope {
                 from: bounce.parse().ok(),
@@ -590,7 +604,7 @@ impl Dispatcher {
                 };
             }
         };
-        match connection.send(&envelope, &message).await {
+        match connection.send(&envelope, message).await {
             Ok(()) => Outcome::Sent {
                 message_id: job.issue.message_id(delivery.contact_id),
             },

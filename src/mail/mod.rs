@@ -162,6 +162,20 @@ impl PreparedIssue {
     /// `.eml` file.
     pub fn message(&self, to: &Recipient<'_>, date: OffsetDateTime) -> Result<Vec<u8>, MailError> {
         let mut out = String::with_capacity(self.size_hint);
+        self.write_message(to, date, &mut out)?;
+        Ok(out.into_bytes())
+    }
+
+    /// The same as [`PreparedIssue::message`], written over `out`: a sender reuses one
+    /// buffer for message after message instead of allocating 85 KB each time.
+    pub fn write_message(
+        &self,
+        to: &Recipient<'_>,
+        date: OffsetDateTime,
+        out: &mut String,
+    ) -> Result<(), MailError> {
+        out.clear();
+        out.reserve(self.size_hint);
         if let Some(return_path) = to.return_path {
             out.push_str("Return-Path: <");
             out.push_str(return_path);
@@ -205,7 +219,7 @@ impl PreparedIssue {
         out.push_str("--");
         out.push_str(&self.boundary);
         out.push_str("--\r\n");
-        Ok(out.into_bytes())
+        Ok(())
     }
 }
 

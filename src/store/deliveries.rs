@@ -228,7 +228,9 @@ impl Store {
             "SELECT id, email, name, status FROM contacts WHERE id IN {}",
             list_placeholders(self.backend, contact_ids.len())
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        // Not kept in the statement cache: its text varies with the batch size, and
+        // each cached variant would stay prepared on every connection.
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
         for id in &contact_ids {
             query = query.bind(*id);
         }
@@ -276,7 +278,9 @@ impl Store {
                 "INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES {}",
                 values_placeholders(self.backend, ready.len(), 4)
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            // Not kept in the statement cache: its text varies with the batch size, and
+            // each cached variant would stay prepared on every connection.
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for delivery in &ready {
                 query = query
                     .bind(delivery.unsubscribe.hash().as_str().to_owned())
@@ -322,7 +326,9 @@ impl Store {
                  updated_at = {now} FROM (VALUES {}) AS v WHERE deliveries.id = v.column1",
                 values_placeholders(self.backend, sent.len(), 2)
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            // Not kept in the statement cache: its text varies with the batch size, and
+            // each cached variant would stay prepared on every connection.
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for (id, message_id) in &sent {
                 query = query.bind(*id).bind(message_id.to_string());
             }

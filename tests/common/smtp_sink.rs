@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub stall_after_data: bool,
     /// After the message data, close the connection without an answer, this many times.
     pub drop_after_data: usize,
+    /// Offer AUTH PLAIN and require this user and password before MAIL.
+    pub require_auth: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -113,6 +115,8 @@ impl SmtpSink {
         write.write_all(b"220 sink.test ESMTP\r\n").await?;
         let mut mail_from = String::new();
         let mut rcpt_to = Vec::new();
+        let required = self.behaviour.lock().unwrap().require_auth.clone();
+        let mut authenticated = required.is_none();
         let mut line = String::new();
         loop {
             line.clear();
@@ -122,7 +126,25 @@ impl SmtpSink {
             let command = line.trim_end().to_owned();
             let upper = command.to_ascii_uppercase();
             let reply: String = if upper.starts_with("EHLO") {
-                "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10000000".into()
+                if required.is_some() {
+                    "250-sink.test\r\n250-AUTH PLAIN\r\n250-8BITMIME\r\n250 SIZE 10000000".into()
+                } else {
+                    "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10000000".into()
+                }
+            } else if upper.starts_with("AUTH PLAIN ") {
+                use base64::Engine;
+                let given = base64::engine::general_purpose::STANDARD
+                    .decode(command[11..].trim())
+                    .unwrap_or_default();
+                let (user, password) = required.clone().unwrap_or_default();
+                if given == format!("\0{user}\0{password}").into_bytes() {
+                    authenticated = true;
+                    "235 2.7.0 Authentication successful".into()
+                } else {
+                    "535 5.7.8 Authentication credentials invalid".into()
+                }
+            } else if upper.starts_with("MAIL FROM:") && !authenticated {
+                "530 5.7.0 Authentication required".into()
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
                 "250 OK".into()
             } else if upper.starts_with("RSET") {
