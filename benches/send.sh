@@ -8,6 +8,7 @@
 #   benches/send.sh [N ...]            default: 100000
 #   CONNECTIONS=8 benches/send.sh      relay connections (default 8)
 #   RATE_TEST=1 benches/send.sh 0      only the 20-messages-a-second pacing check
+#   BACKENDS=postgres benches/send.sh  one backend only
 #
 # Needs: postfix (smtp-sink, smtp-source; install with debconf preseed
 # `postfix postfix/main_mailer_type select No configuration`), PostgreSQL on
@@ -56,7 +57,7 @@ printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for n in "${sizes[@]}"; do
   [ "$n" -gt 0 ] || continue
   contacts_csv "$n"
-  for backend in sqlite postgres; do
+  for backend in ${BACKENDS:-sqlite postgres}; do
     fresh_db "$backend"
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
     nb contacts import contacts.csv >/dev/null

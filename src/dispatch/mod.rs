@@ -300,6 +300,8 @@ impl Dispatcher {
         let settings = &self.settings;
         let mut prepared: HashMap<i64, Arc<PreparedIssue>> = HashMap::new();
         let mut paused_until: Option<Timestamp> = None;
+        // The last id claimed (see `Store::claim_deliveries`).
+        let mut cursor = 0;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -348,8 +350,16 @@ impl Dispatcher {
                     allowance as i64,
                     lease_until,
                     settings.only_issue,
+                    cursor,
                 )
                 .await?;
+            if claimed.is_empty() && cursor > 0 {
+                // Past the end: look again from the start, for retries now due and rows
+                // other workers released.
+                cursor = 0;
+                continue;
+            }
+            cursor = claimed.iter().map(|d| d.id).max().unwrap_or(cursor);
             if claimed.is_empty() {
                 drop(permit);
                 let finished = self.store.finish_issues().await?;

@@ -94,7 +94,7 @@ const CLAIM_SQLITE: &str = "UPDATE deliveries SET lease_owner = $1, lease_until 
      WHERE id IN (SELECT d.id FROM deliveries d JOIN issues i ON i.id = d.issue_id \
      WHERE d.status = 'queued' AND d.next_attempt_at <= $3 \
      AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' \
-     AND ($4 < 0 OR d.issue_id = $4) ORDER BY d.next_attempt_at, d.id LIMIT $5) \
+     AND ($4 < 0 OR d.issue_id = $4) AND d.id > $6 ORDER BY d.id LIMIT $5) \
      RETURNING id, issue_id, contact_id, attempts";
 
 // The same, with rows locked by another worker's claim skipped rather than waited for.
@@ -102,7 +102,7 @@ const CLAIM_POSTGRES: &str = "UPDATE deliveries SET lease_owner = $1, lease_unti
      WHERE id IN (SELECT d.id FROM deliveries d JOIN issues i ON i.id = d.issue_id \
      WHERE d.status = 'queued' AND d.next_attempt_at <= $3 \
      AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' \
-     AND ($4 < 0 OR d.issue_id = $4) ORDER BY d.next_attempt_at, d.id LIMIT $5 \
+     AND ($4 < 0 OR d.issue_id = $4) AND d.id > $6 ORDER BY d.id LIMIT $5 \
      FOR UPDATE OF d SKIP LOCKED) \
      RETURNING id, issue_id, contact_id, attempts";
 
@@ -184,7 +184,13 @@ impl Store {
     }
 
     /// Claims up to `limit` due deliveries for `owner` until `lease_until`, of one issue
-    /// or (with `None`) of any issue that is sending. Rows of contacts who are no longer
+    /// or (with `None`) of any issue that is sending, in id order after `after_id`.
+    ///
+    /// The cursor matters on PostgreSQL: every row a send finishes leaves a dead index
+    /// entry under `queued` until vacuum, and a claim that always started from the first
+    /// id walked all of them (a million-row send slowed to a third). A worker passes the
+    /// last id it claimed, and 0 when that finds nothing, to pick up retries and rows
+    /// released by others. Rows of contacts who are no longer
     /// confirmed are marked skipped instead of returned. Each returned row gets a fresh
     /// personal unsubscribe secret, stored (hashed) before any mail carries it.
     pub async fn claim_deliveries(
@@ -193,6 +199,7 @@ impl Store {
         limit: i64,
         lease_until: Timestamp,
         only_issue: Option<i64>,
+        after_id: i64,
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = Timestamp::now().unix_ms();
         let claim = match self.backend {
@@ -206,6 +213,7 @@ impl Store {
             .bind(now)
             .bind(only_issue.unwrap_or(-1))
             .bind(limit)
+            .bind(after_id)
             .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
