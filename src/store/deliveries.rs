@@ -164,6 +164,14 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if self.backend == Backend::Postgres && added > 1000 {
+            // Fresh statistics, or the planner, still believing the table small, sorts
+            // every queued row on each claim instead of reading the claim index in order
+            // (measured: 290 ms instead of 0.2 ms per claim with a million rows queued).
+            sqlx::query("ANALYZE deliveries")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(Enqueued {
             added,
             resumed,
