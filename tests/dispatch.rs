@@ -7,15 +7,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::smtp_sink::{Received, SmtpSink};
-use common::{TestDb, email, new_contact};
+use common::{TestDb, add_confirmed, email, new_contact, numbered_address as address};
 use mail_parser::MessageParser;
 use nyhetsbrev::config::Settings;
 use nyhetsbrev::dispatch::{DispatchSettings, Dispatcher, RunReport};
 use nyhetsbrev::domain::{ContactStatus, Slug};
-use nyhetsbrev::render::parse_issue;
 use nyhetsbrev::store::{Actor, Store};
-
-const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 
 on_both_backends!(
     every_confirmed_contact_gets_one_complete_message,
@@ -41,14 +38,8 @@ struct Setup {
 
 async fn setup(db: &TestDb, confirmed: usize) -> Setup {
     let store = db.store().await;
-    let parsed = parse_issue("2024-q1.md", FIXTURE).unwrap();
-    store
-        .save_draft(&parsed.issue, FIXTURE, &Actor::cli())
-        .await
-        .unwrap();
-    let slug = parsed.issue.meta.slug.clone();
-    let issue_id = store.existing_issue(&slug).await.unwrap().id;
-    add_contacts(&store, 0, confirmed).await;
+    let (slug, issue_id) = common::sample_draft(&store).await;
+    add_confirmed(&store, 0..confirmed).await;
     let sink = SmtpSink::start().await;
     let mut settings = common::test_settings(db);
     settings.smtp_url = Some(sink.url().into());
@@ -62,22 +53,6 @@ async fn setup(db: &TestDb, confirmed: usize) -> Setup {
         settings,
         issue_id,
         slug,
-    }
-}
-
-fn address(i: usize) -> String {
-    format!("kontakt{i:05}@example.org")
-}
-
-async fn add_contacts(store: &Store, from: usize, n: usize) {
-    for i in from..from + n {
-        store
-            .add_contact(
-                &new_contact(&address(i), ContactStatus::Confirmed),
-                &Actor::cli(),
-            )
-            .await
-            .unwrap();
     }
 }
 
@@ -96,13 +71,17 @@ impl Setup {
 
     /// Sends until the issue has nothing queued (or panics after a minute).
     async fn send_until_done(&self, change: impl FnOnce(&mut DispatchSettings)) -> RunReport {
-        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        finish(self.start_worker(change)).await
+    }
+
+    /// A worker sending in the background until the issue has nothing queued.
+    fn start_worker(&self, change: impl FnOnce(&mut DispatchSettings)) -> Worker {
         let dispatcher = self.dispatcher(change);
-        let run = dispatcher.run(shutdown);
-        tokio::time::timeout(Duration::from_secs(60), run)
-            .await
-            .expect("the send finishes within a minute")
-            .expect("the worker runs without error")
+        tokio::spawn(async move {
+            // The sender lives as long as the run: a dropped one would read as a stop.
+            let (_stop, shutdown) = tokio::sync::watch::channel(false);
+            dispatcher.run(shutdown).await
+        })
     }
 
     async fn enqueue(&self) -> nyhetsbrev::store::Enqueued {
@@ -125,6 +104,17 @@ impl Setup {
             }
         }
     }
+}
+
+type Worker = tokio::task::JoinHandle<Result<RunReport, nyhetsbrev::dispatch::DispatchError>>;
+
+/// Waits for a worker to finish (or panics after a minute).
+async fn finish(worker: Worker) -> RunReport {
+    tokio::time::timeout(Duration::from_secs(60), worker)
+        .await
+        .expect("the send finishes within a minute")
+        .expect("the worker task does not panic")
+        .expect("the worker runs without error")
 }
 
 /// How many messages each recipient got.
@@ -242,7 +232,7 @@ async fn late_joiners_are_queued_and_nobody_gets_it_twice(db: &TestDb) {
     s.send_until_done(|_| {}).await;
     assert_eq!(s.sink.count(), 3);
 
-    add_contacts(&s.store, 3, 2).await;
+    add_confirmed(&s.store, 3..5).await;
     let again = s.enqueue().await;
     assert_eq!((again.added, again.existing), (2, 3));
     s.send_until_done(|_| {}).await;
@@ -266,20 +256,12 @@ async fn a_contact_who_unsubscribes_mid_send_is_skipped(db: &TestDb) {
         .await
         .unwrap();
     let token = s.store.issue_unsubscribe_token(leaver.id).await.unwrap();
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn({
-        let dispatcher = s.dispatcher(|_| {});
-        async move { dispatcher.run(shutdown).await }
-    });
+    let worker = s.start_worker(|_| {});
     // At 20 a second the whole batch is claimed at once: the worker holds the leaver's
     // delivery when the unsubscribe comes.
     s.sink.wait_for(5, Duration::from_secs(10)).await;
     s.store.unsubscribe(&token).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(30), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    finish(worker).await;
     let counts = per_recipient(&s.sink.received());
     assert_eq!(counts.len(), 39);
     assert!(!counts.contains_key(&address(35)));
@@ -332,22 +314,14 @@ async fn a_relay_that_is_down_pauses_the_send(db: &TestDb) {
     let s = setup(db, 20).await;
     s.sink.set(|b| b.down = true);
     s.enqueue().await;
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn({
-        let dispatcher = s.dispatcher(|_| {});
-        async move { dispatcher.run(shutdown).await }
-    });
+    let worker = s.start_worker(|_| {});
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let counts = s.store.send_counts(s.issue_id).await.unwrap();
     assert_eq!((counts.queued, counts.failed, counts.retrying), (20, 0, 0));
     assert!(s.sink.connections() >= 2, "the worker kept trying");
 
     s.sink.set(|b| b.down = false);
-    tokio::time::timeout(Duration::from_secs(30), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    finish(worker).await;
     assert_eq!(per_recipient(&s.sink.received()).len(), 20);
     let counts = s.store.send_counts(s.issue_id).await.unwrap();
     assert_eq!((counts.sent, counts.failed), (20, 0));
@@ -360,18 +334,10 @@ async fn timeouts_and_dropped_connections_are_retried(db: &TestDb) {
     s.sink.set(|b| b.drop_after_data = 1);
     s.enqueue().await;
     s.sink.set(|b| b.stall_after_data = true);
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn({
-        let dispatcher = s.dispatcher(|_| {});
-        async move { dispatcher.run(shutdown).await }
-    });
+    let worker = s.start_worker(|_| {});
     tokio::time::sleep(Duration::from_millis(1200)).await;
     s.sink.set(|b| b.stall_after_data = false);
-    let report = tokio::time::timeout(Duration::from_secs(30), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let report = finish(worker).await;
     assert!(report.retried >= 2, "{report:?}");
     let counts = per_recipient(&s.sink.received());
     assert_eq!(counts.len(), 6);
@@ -384,11 +350,7 @@ async fn the_daily_cap_pauses_and_the_send_continues_later(db: &TestDb) {
     let mut s = setup(db, 5).await;
     s.settings.daily_cap = Some(3);
     s.enqueue().await;
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn({
-        let dispatcher = s.dispatcher(|d| d.cap_recheck = Duration::from_millis(100));
-        async move { dispatcher.run(shutdown).await }
-    });
+    let worker = s.start_worker(|d| d.cap_recheck = Duration::from_millis(100));
     s.sink.wait_for(3, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(s.sink.count(), 3, "the cap holds");
@@ -397,11 +359,7 @@ async fn the_daily_cap_pauses_and_the_send_continues_later(db: &TestDb) {
     // A day passes: the sends move out of the 24-hour window.
     db.execute("UPDATE deliveries SET sent_at = sent_at - 90000000 WHERE sent_at IS NOT NULL")
         .await;
-    tokio::time::timeout(Duration::from_secs(30), worker)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    finish(worker).await;
     assert_eq!(per_recipient(&s.sink.received()).len(), 5);
 }
 

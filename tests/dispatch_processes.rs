@@ -8,36 +8,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::smtp_sink::SmtpSink;
-use common::{Kind, TestDb, new_contact};
-use nyhetsbrev::domain::ContactStatus;
-use nyhetsbrev::render::parse_issue;
+use common::{Kind, TestDb};
 use nyhetsbrev::store::{Actor, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
-const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 
 on_both_backends!(a_worker_killed_mid_send_loses_no_one_and_repeats_only_what_was_in_flight);
 
 /// A queued issue for `n` confirmed contacts; returns the store and the issue's id.
 async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
     let store = db.store().await;
-    let parsed = parse_issue("2024-q1.md", FIXTURE).unwrap();
-    store
-        .save_draft(&parsed.issue, FIXTURE, &Actor::cli())
-        .await
-        .unwrap();
-    for i in 0..n {
-        store
-            .add_contact(
-                &new_contact(&format!("k{i:05}@example.org"), ContactStatus::Confirmed),
-                &Actor::cli(),
-            )
-            .await
-            .unwrap();
-    }
-    let slug = parsed.issue.meta.slug;
+    let (slug, id) = common::sample_draft(&store).await;
+    common::add_confirmed(&store, 0..n).await;
     store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
-    let id = store.existing_issue(&slug).await.unwrap().id;
     (store, id)
 }
 

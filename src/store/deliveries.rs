@@ -106,6 +106,15 @@ const CLAIM_POSTGRES: &str = "UPDATE deliveries SET lease_owner = $1, lease_unti
      FOR UPDATE OF d SKIP LOCKED) \
      RETURNING id, issue_id, contact_id, attempts";
 
+/// The id of the issue `slug`, read inside the caller's transaction.
+async fn issue_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, slug: &Slug) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))
+}
+
 impl Store {
     /// Queues an issue for every confirmed contact who does not have it yet, in one
     /// transaction, and marks it as sending. Running it again adds only contacts
@@ -113,11 +122,7 @@ impl Store {
     pub async fn enqueue_issue(&self, slug: &Slug, actor: &Actor) -> Result<Enqueued> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
-            .bind(slug.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))?;
+        let id = issue_id(&mut tx, slug).await?;
         let existing: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE issue_id = $1")
                 .bind(id)
@@ -452,11 +457,7 @@ impl Store {
     pub async fn cancel_issue(&self, slug: &Slug, actor: &Actor) -> Result<i64> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
-            .bind(slug.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))?;
+        let id = issue_id(&mut tx, slug).await?;
         let cancelled = sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', updated_at = $2 WHERE issue_id = $1 AND status = 'queued'",
         )

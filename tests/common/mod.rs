@@ -181,6 +181,43 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
     }
 }
 
+/// The 2024 sample issue (examples/2024-q1.md).
+pub const SAMPLE_ISSUE: &str = include_str!("../../examples/2024-q1.md");
+
+/// The sample issue imported as a draft: its slug and id.
+pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, i64) {
+    let parsed = nyhetsbrev::render::parse_issue("2024-q1.md", SAMPLE_ISSUE).unwrap();
+    store
+        .save_draft(
+            &parsed.issue,
+            SAMPLE_ISSUE,
+            &nyhetsbrev::store::Actor::cli(),
+        )
+        .await
+        .unwrap();
+    let slug = parsed.issue.meta.slug;
+    let id = store.existing_issue(&slug).await.unwrap().id;
+    (slug, id)
+}
+
+/// `kontakt00042@example.org` for 42.
+pub fn numbered_address(i: usize) -> String {
+    format!("kontakt{i:05}@example.org")
+}
+
+/// Confirmed contacts with the numbered addresses of `range`.
+pub async fn add_confirmed(store: &Store, range: std::ops::Range<usize>) {
+    for i in range {
+        store
+            .add_contact(
+                &new_contact(&numbered_address(i), ContactStatus::Confirmed),
+                &nyhetsbrev::store::Actor::cli(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// The real web app on a random port, with a fresh database behind it.
 pub struct TestApp {
     pub address: String,
