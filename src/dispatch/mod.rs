@@ -164,8 +164,8 @@ impl BounceAddress {
         })
     }
 
-    fn for_delivery(&self, id: i64) -> String {
-        format!("{}+d{id}@{}", self.local, self.domain)
+    fn for_delivery(&self, id: i64) -> Result<lettre::Address, lettre::address::AddressError> {
+        lettre::Address::new(format!("{}+d{id}", self.local), &self.domain)
     }
 }
 
@@ -573,46 +573,44 @@ impl Dispatcher {
             self.render.base_url,
             delivery.unsubscribe.as_str()
         );
-        let bounce = self.bounce.for_delivery(delivery.id);
+        let fail = |error: String| Outcome::Failed {
+            error,
+            hard_bounce: false,
+        };
+        let (bounce, to) = match (
+            self.bounce.for_delivery(delivery.id),
+            crate::mail::header_address(&delivery.email),
+        ) {
+            (Ok(bounce), Ok(to)) => (bounce, to),
+            (Err(e), _) => return fail(format!("bad bounce address: {e}")),
+            (_, Err(e)) => return fail(e.to_string()),
+        };
+        let return_path = bounce.to_string();
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_ref(),
             contact_id: delivery.contact_id,
             unsubscribe_url: &unsubscribe_url,
-            return_path: Some(&bounce),
+            return_path: Some(&return_path),
         };
-        let built = job
+        let signed = job
             .issue
-            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer);
-        let signed = match (&self.dkim, built) {
-            (_, Err(e)) => Err(e),
-            (Some(signer), Ok(())) => signer
-                .sign(buffer.as_bytes())
-                .map(Some)
-                .map_err(crate::mail::MailError::Build),
-            (None, Ok(())) => Ok(None),
-        };
+            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
+            .and_then(|()| match &self.dkim {
+                Some(signer) => signer
+                    .sign(buffer.as_bytes())
+                    .map(Some)
+                    .map_err(crate::mail::MailError::Build),
+                None => Ok(None),
+            });
         let signed = match signed {
             Ok(signed) => signed,
-            Err(e) => {
-                return Outcome::Failed {
-                    error: e.to_string(),
-                    hard_bounce: false,
-                };
-            }
+            Err(e) => return fail(e.to_string()),
         };
         let message: &[u8] = signed.as_deref().unwrap_or(buffer.as_bytes());
-        let envelope = match crate::mail::header_address(&delivery.email) {
-            Ok(to) => Envelope {
-                from: bounce.parse().ok(),
-                to,
-            },
-            Err(e) => {
-                return Outcome::Failed {
-                    error: e.to_string(),
-                    hard_bounce: false,
-                };
-            }
+        let envelope = Envelope {
+            from: Some(bounce),
+            to,
         };
         match connection.send(&envelope, message).await {
             Ok(()) => Outcome::Sent {
