@@ -60,6 +60,66 @@ pub enum Command {
     /// Import, inspect and preview quarterly issues.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// Read inbound mail. Without a subcommand: handle one raw message from standard
+    /// input (for an MTA pipe); exit 0 when handled or ignored, 75 (EX_TEMPFAIL) when it
+    /// could not be recorded so the MTA retries, 65 (EX_DATAERR) when refused.
+    Inbound(InboundArgs),
+    /// Staff accounts, for the admin API.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct InboundArgs {
+    #[command(subcommand)]
+    pub command: Option<InboundCommand>,
+    /// Envelope sender, as the MTA passes it (Postfix pipe: ${sender}).
+    #[arg(long, value_name = "ADDRESS")]
+    pub sender: Option<String>,
+    /// Envelope recipient, as the MTA passes it (Postfix pipe: ${original_recipient}).
+    #[arg(long, value_name = "ADDRESS")]
+    pub recipient: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboundCommand {
+    /// List handled messages, newest first.
+    List {
+        /// Only this kind: subscribe, unsubscribe, bounce, automatic, loop, other, unreadable.
+        #[arg(long)]
+        kind: Option<InboundKind>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one handled message as it arrived (raw RFC 5322).
+    Show { id: i64 },
+    /// Read the mailbox set by imap_url: once, or every imap_poll_interval seconds until
+    /// SIGTERM or Ctrl-C.
+    Poll {
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InboundKind {
+    Subscribe,
+    Unsubscribe,
+    Bounce,
+    Automatic,
+    Loop,
+    Other,
+    Unreadable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff account, or set a new password for one. The password is read from
+    /// the first line of standard input (at least 12 characters).
+    Add { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -332,8 +392,18 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
+/// sysexits(3): the input was refused for good (the MTA returns it to the sender).
+pub const EX_DATAERR: u8 = 65;
+/// sysexits(3): try again later (the MTA keeps the message and retries).
+pub const EX_TEMPFAIL: u8 = 75;
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Inbound(args) = &cli.command
+        && args.command.is_none()
+    {
+        return Ok(inbound_from_stdin(cli.config.as_deref(), args).await);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(
         &settings,
@@ -365,8 +435,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let shutdown = shutdown.clone();
                 async move { dispatcher.run(shutdown).await }
             });
+            let mailbox = match settings.imap_mailbox()? {
+                Some(mailbox) => {
+                    let inbound = state.inbound.clone();
+                    let interval = std::time::Duration::from_secs_f64(settings.imap_poll_interval);
+                    let shutdown = shutdown.clone();
+                    Some(tokio::spawn(async move {
+                        mailbox.run(&inbound, interval, shutdown).await
+                    }))
+                }
+                None => None,
+            };
             crate::web::serve(listener, state, shutdown).await?;
             worker.await??;
+            if let Some(mailbox) = mailbox {
+                mailbox.await?;
+            }
             ExitCode::SUCCESS
         }
         Command::Worker => {
@@ -385,6 +469,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Contacts(command) => contacts(&store, command).await?,
         Command::Issue(command) => {
             issue(&store, &settings, command).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Inbound(args) => {
+            inbound(&store, &settings, args.command).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Staff(StaffCommand::Add { username }) => {
+            staff_add(&store, &username).await?;
             ExitCode::SUCCESS
         }
     };
@@ -905,6 +997,186 @@ async fn follow_send(store: &Store, settings: &Settings, slug: &Slug) -> anyhow:
 
 /// A flag that turns true on SIGINT or SIGTERM. The sender lives as long as the process,
 /// so receivers never see it closed.
+/// `nyhetsbrev inbound` on an MTA pipe. Every failure that is not the message's fault
+/// (settings, database, relay) is EX_TEMPFAIL, so the MTA keeps the message and retries:
+/// nothing is lost. Errors are one line on stderr, which the MTA logs.
+async fn inbound_from_stdin(config: Option<&Path>, args: &InboundArgs) -> ExitCode {
+    let tempfail = |what: &str, e: &dyn std::fmt::Display| {
+        eprintln!("error: {what}: {e}; the message was not recorded, try again later");
+        ExitCode::from(EX_TEMPFAIL)
+    };
+    let settings = match Settings::load(config) {
+        Ok(settings) => settings,
+        Err(e) => return tempfail("bad settings", &e),
+    };
+    crate::telemetry::init(&settings, false);
+    let max = settings.inbound_max_size;
+    let mut raw = Vec::new();
+    // One byte more than allowed tells "too large" without reading all of a huge input.
+    if let Err(e) = io::stdin().take(max as u64 + 1).read_to_end(&mut raw) {
+        return tempfail("could not read standard input", &e);
+    }
+    if raw.len() > max {
+        eprintln!("error: the message is larger than {max} bytes (inbound_max_size); refused");
+        return ExitCode::from(EX_DATAERR);
+    }
+    let store = match Store::open(&settings.database_url).await {
+        Ok(store) => store,
+        Err(e) => return tempfail("could not open the database", &e),
+    };
+    let inbound = match crate::inbound::Inbound::new(store.clone(), &settings) {
+        Ok(inbound) => inbound,
+        Err(e) => return tempfail("bad settings", &e),
+    };
+    let envelope = crate::inbound::Envelope {
+        sender: args.sender.clone(),
+        recipient: args.recipient.clone(),
+    };
+    let code = match inbound
+        .handle(&raw, crate::inbound::Channel::Stdin, &envelope)
+        .await
+    {
+        Ok(handled) => {
+            let again = if handled.duplicate {
+                " (seen before)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                io::stdout(),
+                "inbound #{} {}: {}{again}",
+                handled.id,
+                handled.kind,
+                handled.result
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if !e.is_temporary() => {
+            eprintln!("error: {e}; refused");
+            ExitCode::from(EX_DATAERR)
+        }
+        Err(e) => tempfail("inbound mail", &e),
+    };
+    store.close().await;
+    code
+}
+
+async fn inbound(
+    store: &Store,
+    settings: &Settings,
+    command: Option<InboundCommand>,
+) -> anyhow::Result<()> {
+    match command {
+        None => unreachable!("handled by inbound_from_stdin"),
+        Some(InboundCommand::List { kind, limit, json }) => {
+            let kind = kind.map(|k| {
+                k.to_possible_value()
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_default()
+            });
+            let entries = store
+                .list_inbound(kind.as_deref(), i64::from(limit))
+                .await?;
+            if json {
+                let rows: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "id": e.id,
+                            "received_at": e.received_at.to_rfc3339(),
+                            "channel": e.channel,
+                            "size": e.size,
+                            "from": e.from_address,
+                            "subject": e.subject,
+                            "message_id": e.message_id,
+                            "kind": e.kind,
+                            "result": e.result,
+                            "contact_id": e.contact_id,
+                            "delivery_id": e.delivery_id,
+                        })
+                    })
+                    .collect();
+                out!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if entries.is_empty() {
+                out!("no inbound messages");
+            } else {
+                for e in &entries {
+                    out!(
+                        "#{:<6} {}  {:<11} {:<30} {}",
+                        e.id,
+                        e.received_at.to_rfc3339(),
+                        e.kind,
+                        e.from_address.as_deref().unwrap_or("-"),
+                        e.subject.as_deref().unwrap_or("(no subject)")
+                    );
+                    out!("        {}", e.result);
+                }
+            }
+        }
+        Some(InboundCommand::Show { id }) => {
+            let Some((_, raw)) = store.inbound_message(id).await? else {
+                bail!("no inbound message #{id}: see `nyhetsbrev inbound list`");
+            };
+            io::stdout().write_all(&raw)?;
+        }
+        Some(InboundCommand::Poll { once }) => {
+            let Some(mailbox) = settings.imap_mailbox()? else {
+                bail!(
+                    "no mailbox to read: set imap_url (e.g. imaps://user:password@imap.example.no/INBOX)"
+                );
+            };
+            let inbound = crate::inbound::Inbound::new(store.clone(), settings)?;
+            if once {
+                let report = mailbox.poll_once(&inbound).await?;
+                out!(
+                    "{}: {} handled, {} refused, {} left for later",
+                    mailbox.describe(),
+                    report.handled,
+                    report.refused,
+                    report.deferred
+                );
+                if report.deferred > 0 {
+                    bail!("some messages could not be handled now; they stay in the mailbox");
+                }
+            } else {
+                let interval = std::time::Duration::from_secs_f64(settings.imap_poll_interval);
+                mailbox.run(&inbound, interval, shutdown_on_signal()).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn staff_add(store: &Store, username: &str) -> anyhow::Result<()> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_alphanumeric() || ".-_@".contains(c))
+    {
+        bail!("a user name is 1–64 letters, digits and . - _ @");
+    }
+    let mut password = String::new();
+    io::stdin()
+        .read_line(&mut password)
+        .context("could not read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 12 {
+        bail!(
+            "the password must be at least 12 characters (read from the first line of standard input)"
+        );
+    }
+    let hash = crate::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    let added = store.set_staff_user(username, &hash, &Actor::cli()).await?;
+    if added {
+        out!("staff account {username} added");
+    } else {
+        out!("new password set for {username}");
+    }
+    Ok(())
+}
+
 fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

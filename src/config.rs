@@ -44,6 +44,13 @@ pub const KEYS: &[&str] = &[
     "retry_delay",
     "bounce_threshold",
     "lease_time",
+    "join_address",
+    "leave_address",
+    "inbound_max_size",
+    "imap_url",
+    "imap_processed_folder",
+    "imap_poll_interval",
+    "imap_ca_file",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -97,6 +104,22 @@ pub struct Settings {
     /// Seconds a worker holds the deliveries it claimed; a crashed worker's are taken
     /// over after this.
     pub lease_time: f64,
+    /// Mail to this address is a request to join. Default `<from local part>-join@<domain>`.
+    pub join_address: Option<String>,
+    /// Mail to this address is a request to leave; it is the mailto of
+    /// `List-Unsubscribe`. Default `<from local part>-leave@<domain>`.
+    pub leave_address: Option<String>,
+    /// Inbound messages larger than this many bytes are refused.
+    pub inbound_max_size: usize,
+    /// Mailbox to read requests and bounces from, e.g.
+    /// `imaps://user:pass@imap.example.no/INBOX` or `imap://…?tls=starttls`. Secret.
+    pub imap_url: Option<SecretString>,
+    /// Where handled mail is moved (never deleted); empty: flag it instead.
+    pub imap_processed_folder: String,
+    /// Seconds between polls of the mailbox.
+    pub imap_poll_interval: f64,
+    /// PEM certificates to trust for the IMAP server besides the public roots.
+    pub imap_ca_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -127,6 +150,13 @@ impl Default for Settings {
             retry_delay: 60.0,
             bounce_threshold: 3,
             lease_time: 300.0,
+            join_address: None,
+            leave_address: None,
+            inbound_max_size: 25 * 1024 * 1024,
+            imap_url: None,
+            imap_processed_folder: "Behandlet".into(),
+            imap_poll_interval: 60.0,
+            imap_ca_file: None,
         }
     }
 }
@@ -207,6 +237,13 @@ impl fmt::Debug for Settings {
             .field("retry_delay", &self.retry_delay)
             .field("bounce_threshold", &self.bounce_threshold)
             .field("lease_time", &self.lease_time)
+            .field("join_address", &self.join_address)
+            .field("leave_address", &self.leave_address)
+            .field("inbound_max_size", &self.inbound_max_size)
+            .field("imap_url", &self.imap_url)
+            .field("imap_processed_folder", &self.imap_processed_folder)
+            .field("imap_poll_interval", &self.imap_poll_interval)
+            .field("imap_ca_file", &self.imap_ca_file)
             .finish()
     }
 }
@@ -238,10 +275,58 @@ impl Settings {
             ConfigError::Invalid(format!("from_address {:?}: {e}", self.from_address))
         })?;
         Ok(crate::mail::Sender {
-            from_address: from.clone(),
+            unsubscribe_mailbox: self.own_addresses()?.leave,
+            from_address: from,
             from_name: self.from_name.clone(),
             list_id: self.list_id.clone(),
-            unsubscribe_mailbox: from,
+        })
+    }
+
+    /// The mailbox to poll, when `imap_url` is set.
+    pub fn imap_mailbox(&self) -> Result<Option<crate::inbound::imap::ImapMailbox>, ConfigError> {
+        let Some(url) = &self.imap_url else {
+            return Ok(None);
+        };
+        crate::inbound::imap::ImapMailbox::from_url(
+            url.expose_secret(),
+            &self.imap_processed_folder,
+            self.imap_ca_file.as_deref(),
+            std::time::Duration::from_secs_f64(self.smtp_timeout),
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The service's own addresses, checked. The join and leave addresses default to
+    /// `-join` and `-leave` variants of `from_address`.
+    pub fn own_addresses(&self) -> Result<crate::inbound::OwnAddresses, ConfigError> {
+        use crate::domain::EmailAddress;
+        let parse = |key: &str, raw: &str| {
+            EmailAddress::parse(raw)
+                .map_err(|e| ConfigError::Invalid(format!("{key} {raw:?}: {e}")))
+        };
+        let from = parse("from_address", &self.from_address)?;
+        let variant = |suffix: &str| {
+            let (local, domain) = from
+                .as_str()
+                .rsplit_once('@')
+                .unwrap_or((from.as_str(), ""));
+            format!("{local}-{suffix}@{domain}")
+        };
+        let join = match &self.join_address {
+            Some(raw) => parse("join_address", raw)?,
+            None => parse("from_address", &variant("join"))?,
+        };
+        let leave = match &self.leave_address {
+            Some(raw) => parse("leave_address", raw)?,
+            None => parse("from_address", &variant("leave"))?,
+        };
+        Ok(crate::inbound::OwnAddresses {
+            bounce: self.bounce_address()?,
+            from,
+            join,
+            leave,
+            list_id: self.list_id.clone(),
         })
     }
 
@@ -278,7 +363,9 @@ impl Settings {
                 | "max_attempts"
                 | "retry_delay"
                 | "bounce_threshold"
-                | "lease_time" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                | "lease_time"
+                | "inbound_max_size"
+                | "imap_poll_interval" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));
@@ -322,6 +409,7 @@ impl Settings {
             ("smtp_timeout", self.smtp_timeout),
             ("retry_delay", self.retry_delay),
             ("lease_time", self.lease_time),
+            ("imap_poll_interval", self.imap_poll_interval),
         ] {
             if !(seconds > 0.0 && seconds.is_finite()) {
                 return Err(ConfigError::Invalid(format!(

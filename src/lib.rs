@@ -2,11 +2,13 @@
 //!
 //! See ARCHITECTURE.md for the map of the modules and the rules they keep.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod contact_csv;
 pub mod dispatch;
 pub mod domain;
+pub mod inbound;
 pub mod mail;
 pub mod render;
 pub mod store;

@@ -25,6 +25,8 @@ fn type_class(declared: &str) -> String {
         "integer".into()
     } else if upper.contains("TEXT") || upper.contains("CHAR") {
         "text".into()
+    } else if upper == "BLOB" || upper == "BYTEA" {
+        "bytes".into()
     } else {
         upper
     }
@@ -190,6 +192,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "audit_log",
         "contacts",
         "deliveries",
+        "inbound_messages",
         "issues",
         "staff_users",
         "tokens",

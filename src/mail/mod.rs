@@ -227,6 +227,7 @@ mod dkim;
 mod smtp;
 mod transport;
 pub use dkim::DkimSigner;
+pub(crate) use smtp::percent_decode;
 pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
 pub use transport::{Connection, Envelope, SendError, Transport};
 
@@ -238,6 +239,60 @@ pub fn sign_if_configured(
     match signer {
         Some(signer) => signer.sign(&message).map_err(MailError::Build),
         None => Ok(message),
+    }
+}
+
+/// Sends double opt-in mails: everything a confirmation needs, shared by the web form
+/// and requests by mail.
+#[derive(Clone)]
+pub struct ConfirmationMailer {
+    pub sender: Sender,
+    pub transport: Transport,
+    pub dkim: Option<std::sync::Arc<DkimSigner>>,
+    /// Public URL the link starts with.
+    pub base_url: String,
+    /// How long a link works.
+    pub valid_days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmationError {
+    #[error(transparent)]
+    Build(#[from] MailError),
+    #[error("could not send mail: {0}")]
+    Send(#[from] SendError),
+}
+
+impl ConfirmationMailer {
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
+            sender: settings.sender()?,
+            transport: settings.transport()?,
+            dkim: settings.dkim()?,
+            base_url: settings.render_context().base_url,
+            valid_days: settings.confirm_valid_days,
+        })
+    }
+
+    /// How long a link works, in milliseconds.
+    pub fn valid_ms(&self) -> i64 {
+        i64::from(self.valid_days) * 24 * 3600 * 1000
+    }
+
+    /// Mails `to` the link for `secret`.
+    pub async fn send(
+        &self,
+        to: &EmailAddress,
+        secret: &crate::domain::TokenSecret,
+    ) -> Result<(), ConfirmationError> {
+        let url = format!("{}/bekreft/{}", self.base_url, secret.as_str());
+        let message = confirmation_message(&self.sender, to, &url, i64::from(self.valid_days))?;
+        let message = sign_if_configured(self.dkim.as_deref(), message)?;
+        let envelope = envelope(&self.sender.from_address, to)?;
+        self.transport.send(&envelope, &message).await?;
+        Ok(())
     }
 }
 

@@ -8,7 +8,9 @@ mod audit;
 mod contacts;
 mod deliveries;
 mod import;
+mod inbound;
 mod issues;
+mod staff;
 mod tokens;
 
 use std::str::FromStr;
@@ -25,9 +27,11 @@ pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
 pub use deliveries::{ClaimedDelivery, DeliveryProblem, Enqueued, Outcome, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
+pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
 pub use tokens::{
-    CONFIRMATION_RESEND_AFTER_MS, ConfirmOutcome, SubscribeOutcome, UnsubscribeOutcome,
+    CONFIRMATION_RESEND_AFTER_MS, CONFIRMATIONS_PER_DAY, ConfirmOutcome, RequestedBy,
+    SubscribeOutcome, UnsubscribeOutcome,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -12,6 +12,22 @@ use crate::domain::{
 /// At most one confirmation mail per address in this time.
 pub const CONFIRMATION_RESEND_AFTER_MS: i64 = 10 * 60 * 1000;
 
+/// At most this many confirmation mails to one address in 24 hours.
+pub const CONFIRMATIONS_PER_DAY: i64 = 5;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Appended to the consent note when a confirmation link is used.
+const CONFIRMED_NOTE: &str = "bekreftet med lenke i e-post";
+
+/// How a request to join was made: the consent it will become once confirmed.
+#[derive(Debug, Clone)]
+pub struct RequestedBy {
+    pub source: ConsentSource,
+    /// Evidence, such as the request mail's date and Message-ID.
+    pub note: Option<crate::domain::ConsentNote>,
+    /// Who the audit log names for a contact created by the request.
+    pub actor: Actor,
+}
+
 /// What a subscription request leads to. The visitor sees the same page in every case.
 #[derive(Debug)]
 pub enum SubscribeOutcome {
@@ -43,6 +59,33 @@ impl Store {
         organisation: Option<&Organisation>,
         valid_for_ms: i64,
     ) -> Result<SubscribeOutcome> {
+        self.request_subscription_by(
+            email,
+            name,
+            organisation,
+            RequestedBy {
+                source: ConsentSource::Web,
+                note: None,
+                actor: Actor::new("web:subscribe"),
+            },
+            valid_for_ms,
+        )
+        .await
+    }
+
+    /// Records a request to join made some way (`by`): a pending contact (or the
+    /// existing one) and a confirmation token that carries how the request was made, so
+    /// the contact's consent says so once the link is used. At most one confirmation
+    /// per address per ten minutes and [`CONFIRMATIONS_PER_DAY`] a day, however the
+    /// requests come: nobody can make the service mail-bomb an address.
+    pub async fn request_subscription_by(
+        &self,
+        email: &EmailAddress,
+        name: Option<&ContactName>,
+        organisation: Option<&Organisation>,
+        by: RequestedBy,
+        valid_for_ms: i64,
+    ) -> Result<SubscribeOutcome> {
         let now = Timestamp::now();
         let new = NewContact {
             email: email.clone(),
@@ -50,12 +93,12 @@ impl Store {
             organisation: organisation.cloned(),
             status: ContactStatus::Pending,
             consent: Consent {
-                source: ConsentSource::Web,
+                source: by.source,
                 at: now,
-                note: None,
+                note: by.note.clone(),
             },
         };
-        let contact = match self.add_contact(&new, &Actor::new("web:subscribe")).await {
+        let contact = match self.add_contact(&new, &by.actor).await {
             Ok(contact) => contact,
             Err(StoreError::ContactExists(_)) => self.existing_contact(email).await?,
             Err(e) => return Err(e),
@@ -63,24 +106,33 @@ impl Store {
         if contact.status == ContactStatus::Confirmed {
             return Ok(SubscribeOutcome::AlreadyConfirmed);
         }
-        let last: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(created_at) FROM tokens WHERE contact_id = $1 AND purpose = 'confirm'",
+        let recent = sqlx::query(
+            "SELECT MAX(created_at) AS last, COUNT(*) AS today FROM tokens \
+             WHERE contact_id = $1 AND purpose = 'confirm' AND created_at > $2",
         )
         .bind(contact.id)
+        .bind(now.unix_ms() - DAY_MS)
         .fetch_one(&self.pool)
         .await?;
-        if last.is_some_and(|at| now.unix_ms() - at < CONFIRMATION_RESEND_AFTER_MS) {
+        let last: Option<i64> = recent.try_get("last")?;
+        let today: i64 = recent.try_get("today")?;
+        if last.is_some_and(|at| now.unix_ms() - at < CONFIRMATION_RESEND_AFTER_MS)
+            || today >= CONFIRMATIONS_PER_DAY
+        {
             return Ok(SubscribeOutcome::RecentlySent);
         }
         let secret = TokenSecret::generate();
         let _turn = self.write_turn().await;
         sqlx::query(
-            "INSERT INTO tokens (token_hash, contact_id, purpose, created_at, expires_at) VALUES ($1, $2, 'confirm', $3, $4)",
+            "INSERT INTO tokens (token_hash, contact_id, purpose, created_at, expires_at, consent_source, consent_note) \
+             VALUES ($1, $2, 'confirm', $3, $4, $5, $6)",
         )
         .bind(secret.hash().as_str())
         .bind(contact.id)
         .bind(now.unix_ms())
         .bind(now.unix_ms() + valid_for_ms)
+        .bind(by.source.as_str())
+        .bind(by.note.as_ref().map(|n| n.as_str()))
         .execute(&self.pool)
         .await?;
         Ok(SubscribeOutcome::SendConfirmation { secret })
@@ -107,25 +159,37 @@ impl Store {
         // write lock from its first statement (a read that later upgrades to a write can
         // fail at once with "database is locked"). The lookup compares hashes in an
         // index, which reveals nothing about the secret.
-        let claimed: Option<i64> = sqlx::query_scalar(
+        let claimed = sqlx::query(
             "UPDATE tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = 'confirm' \
-             AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $1) RETURNING contact_id",
+             AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+             RETURNING contact_id, consent_source, consent_note",
         )
         .bind(now)
         .bind(hash.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(contact_id) = claimed else {
+        let Some(claimed) = claimed else {
             tx.rollback().await?;
             return self.why_unclaimed(&hash, now).await;
         };
+        let contact_id: i64 = claimed.try_get("contact_id")?;
+        // Tokens from before requests carried their source were all from the web form.
+        let source: String = claimed
+            .try_get::<Option<String>, _>("consent_source")?
+            .unwrap_or_else(|| ConsentSource::Web.as_str().to_owned());
+        let note = match claimed.try_get::<Option<String>, _>("consent_note")? {
+            Some(request) => format!("{request}; {CONFIRMED_NOTE}"),
+            None => CONFIRMED_NOTE.to_owned(),
+        };
         let email: String = sqlx::query_scalar(
-            "UPDATE contacts SET status = 'confirmed', consent_source = 'web', consent_at = $1, \
-             consent_note = 'bekreftet med lenke i e-post', confirmed_at = $1, unsubscribed_at = NULL, \
+            "UPDATE contacts SET status = 'confirmed', consent_source = $3, consent_at = $1, \
+             consent_note = $4, confirmed_at = $1, unsubscribed_at = NULL, \
              bounce_count = 0, updated_at = $1 WHERE id = $2 RETURNING email",
         )
         .bind(now)
         .bind(contact_id)
+        .bind(source)
+        .bind(note)
         .fetch_one(&mut *tx)
         .await?;
         let email = EmailAddress::parse(&email)?;

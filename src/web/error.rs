@@ -24,6 +24,15 @@ pub enum AppError {
     Send(#[from] crate::mail::SendError),
 }
 
+impl From<crate::mail::ConfirmationError> for AppError {
+    fn from(e: crate::mail::ConfirmationError) -> Self {
+        match e {
+            crate::mail::ConfirmationError::Build(e) => AppError::Mail(e),
+            crate::mail::ConfirmationError::Send(e) => AppError::Send(e),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/error.html")]
 struct ErrorPage<'a> {

@@ -1,6 +1,7 @@
 //! The HTTP service: public pages (archive; subscribe and unsubscribe come next), the
 //! health check, and the layers every response passes through.
 
+mod admin;
 mod error;
 mod public;
 mod subscribe;
@@ -10,9 +11,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -21,7 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::Slug;
-use crate::mail::{Sender, Transport};
+use crate::mail::ConfirmationMailer;
 use crate::render::RenderContext;
 use crate::store::Store;
 
@@ -35,10 +37,8 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub store: Store,
     pub render: RenderContext,
-    pub sender: Sender,
-    pub transport: Transport,
-    pub dkim: Option<Arc<crate::mail::DkimSigner>>,
-    pub confirm_valid_days: u32,
+    pub confirmations: ConfirmationMailer,
+    pub inbound: crate::inbound::Inbound,
     /// Subscription requests per client address.
     pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Rendered web versions of sent issues, by slug.
@@ -48,12 +48,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         Ok(Self {
-            store,
+            store: store.clone(),
             render: settings.render_context(),
-            sender: settings.sender()?,
-            transport: settings.transport()?,
-            dkim: settings.dkim()?,
-            confirm_valid_days: settings.confirm_valid_days,
+            confirmations: ConfirmationMailer::from_settings(settings)?,
+            inbound: crate::inbound::Inbound::new(store.clone(), settings)?,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,
             ))),
@@ -84,6 +82,12 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
 ];
 
 pub fn router(state: AppState) -> Router {
+    // Raw mail can be large: the admin API has its own limit, the public pages theirs.
+    let inbound_limit = state.inbound.max_size().saturating_add(64 * 1024);
+    let admin = Router::new()
+        .route("/admin/api/inbound", post(admin::inbound))
+        .layer(DefaultBodyLimit::max(inbound_limit))
+        .layer(RequestBodyLimitLayer::new(inbound_limit));
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/arkiv", get(public::archive))
@@ -98,9 +102,10 @@ pub fn router(state: AppState) -> Router {
             "/avmeld/{token}",
             get(unsubscribe::confirm_page).post(unsubscribe::unsubscribe),
         )
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .merge(admin)
         .fallback(error::not_found)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         // A panic becomes a plain 500, never a stack trace to the client.
         .layer(CatchPanicLayer::new());
     for (name, value) in SECURITY_HEADERS {

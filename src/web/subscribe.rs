@@ -150,27 +150,23 @@ pub async fn submit(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
     };
-    let valid_ms = i64::from(state.confirm_valid_days) * 24 * 3600 * 1000;
+    let confirmations = &state.confirmations;
     let outcome = state
         .store
-        .request_subscription(email, name.as_ref(), organisation.as_ref(), valid_ms)
-        .await?;
-    if let SubscribeOutcome::SendConfirmation { secret } = outcome {
-        let url = format!("{}/bekreft/{}", state.render.base_url, secret.as_str());
-        let message = crate::mail::confirmation_message(
-            &state.sender,
+        .request_subscription(
             email,
-            &url,
-            i64::from(state.confirm_valid_days),
-        )?;
-        let message = crate::mail::sign_if_configured(state.dkim.as_deref(), message)?;
-        let envelope = crate::mail::envelope(&state.sender.from_address, email)?;
-        if let Err(e) = state.transport.send(&envelope, &message).await {
-            // No mail went out, so the link must not count as sent: asking again soon
-            // should try again rather than be told one is on its way.
-            state.store.forget_confirmation(&secret).await?;
-            return Err(e.into());
-        }
+            name.as_ref(),
+            organisation.as_ref(),
+            confirmations.valid_ms(),
+        )
+        .await?;
+    if let SubscribeOutcome::SendConfirmation { secret } = outcome
+        && let Err(e) = confirmations.send(email, &secret).await
+    {
+        // No mail went out, so the link must not count as sent: asking again soon
+        // should try again rather than be told one is on its way.
+        state.store.forget_confirmation(&secret).await?;
+        return Err(e.into());
     }
     Ok(html(check_your_inbox())?.into_response())
 }

@@ -1,0 +1,361 @@
+//! Inbound mail: requests to join or leave sent by e-mail, and delivery reports.
+//!
+//! A raw message comes from an MTA pipe (`nyhetsbrev inbound`), a polled IMAP mailbox
+//! (`imap.rs`) or the admin API. [`classify`] decides what it is without touching
+//! anything; [`Inbound::handle`] acts on it and records it in `inbound_messages`. Every
+//! message is recorded, whatever it is, so nothing is dropped; the same bytes twice are
+//! handled once.
+
+mod bounce;
+mod classify;
+pub mod imap;
+
+use sha2::{Digest, Sha256};
+
+pub use bounce::{BounceReport, BouncedRecipient};
+pub use classify::{Classified, Envelope, Kind, OwnAddresses, Summary, classify};
+
+use crate::config::{ConfigError, Settings};
+use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
+use crate::mail::{ConfirmationError, ConfirmationMailer};
+use crate::store::{
+    Actor, AddressUnsubscribed, BounceRecorded, NewInbound, RequestedBy, Store, StoreError,
+    SubscribeOutcome,
+};
+
+/// Where a message came from (stored with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdin,
+    Imap,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Stdin => "stdin",
+            Channel::Imap => "imap",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// Its row in `inbound_messages`.
+    pub id: i64,
+    pub kind: String,
+    /// What was done, in a sentence, for staff.
+    pub result: String,
+    /// The same bytes were handled before; nothing was done again.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("the message is {size} bytes; the limit is {limit} (inbound_max_size)")]
+    TooLarge { size: usize, limit: usize },
+    #[error("could not record the message: {0}")]
+    Store(#[from] StoreError),
+    #[error("could not mail the confirmation: {0}")]
+    Confirmation(#[from] ConfirmationError),
+}
+
+impl InboundError {
+    /// Worth trying again later (the MTA's EX_TEMPFAIL, the mailbox's next poll): the
+    /// message was not recorded and nothing of it is lost.
+    pub fn is_temporary(&self) -> bool {
+        !matches!(self, InboundError::TooLarge { .. })
+    }
+}
+
+/// Acts on inbound messages.
+#[derive(Clone)]
+pub struct Inbound {
+    store: Store,
+    own: OwnAddresses,
+    confirmations: ConfirmationMailer,
+    bounce_threshold: u32,
+    max_size: usize,
+}
+
+impl Inbound {
+    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store,
+            own: settings.own_addresses()?,
+            confirmations: ConfirmationMailer::from_settings(settings)?,
+            bounce_threshold: settings.bounce_threshold,
+            max_size: settings.inbound_max_size,
+        })
+    }
+
+    pub fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    /// Reads one raw message, acts on it and records it.
+    pub async fn handle(
+        &self,
+        raw: &[u8],
+        channel: Channel,
+        envelope: &Envelope,
+    ) -> Result<Handled, InboundError> {
+        if raw.len() > self.max_size {
+            return Err(InboundError::TooLarge {
+                size: raw.len(),
+                limit: self.max_size,
+            });
+        }
+        let hash = hex(&Sha256::digest(raw));
+        if let Some(seen) = self.store.inbound_by_hash(&hash).await? {
+            return Ok(Handled {
+                id: seen.id,
+                kind: seen.kind,
+                result: seen.result,
+                duplicate: true,
+            });
+        }
+        // Parsing a hostile message is CPU work on untrusted input: keep it off the
+        // async workers.
+        let parsed = {
+            let raw = raw.to_vec();
+            let own = self.own.clone();
+            let envelope = envelope.clone();
+            tokio::task::spawn_blocking(move || classify(&raw, &own, &envelope))
+                .await
+                .unwrap_or_else(|_| Classified {
+                    summary: Summary::default(),
+                    kind: Kind::Unreadable {
+                        reason: "the message could not be parsed".into(),
+                    },
+                })
+        };
+        let action = self.act(&parsed).await?;
+        let summary = &parsed.summary;
+        let id = self
+            .store
+            .record_inbound(&NewInbound {
+                channel: channel.as_str(),
+                raw,
+                raw_sha256: &hash,
+                from_address: summary.from.as_deref().map(|s| clip(s, 320)),
+                subject: summary.subject.as_deref().map(|s| clip(s, 500)),
+                message_id: summary.message_id.as_deref().map(|s| clip(s, 500)),
+                sent_at: summary.date_ms,
+                kind: parsed.kind.as_str(),
+                result: &action.result,
+                contact_id: action.contact_id,
+                delivery_id: action.delivery_id,
+            })
+            .await?;
+        tracing::info!(id, kind = parsed.kind.as_str(), result = %action.result, "inbound message handled");
+        Ok(Handled {
+            id,
+            kind: parsed.kind.as_str().to_owned(),
+            result: action.result,
+            duplicate: false,
+        })
+    }
+
+    async fn act(&self, parsed: &Classified) -> Result<Action, InboundError> {
+        Ok(match &parsed.kind {
+            Kind::Subscribe {
+                address,
+                name,
+                forwarded_by,
+            } => {
+                let name = name
+                    .as_deref()
+                    .and_then(|n| ContactName::parse(n).ok().flatten());
+                let note = request_note(&parsed.summary, forwarded_by.as_deref());
+                let by = RequestedBy {
+                    source: ConsentSource::EmailRequest,
+                    note: ConsentNote::parse(&note).ok().flatten(),
+                    actor: Actor::new("inbound:subscribe"),
+                };
+                let outcome = self
+                    .store
+                    .request_subscription_by(
+                        address,
+                        name.as_ref(),
+                        None,
+                        by,
+                        self.confirmations.valid_ms(),
+                    )
+                    .await?;
+                let contact_id = self.store.contact(address).await?.map(|c| c.id);
+                let result = match outcome {
+                    SubscribeOutcome::SendConfirmation { secret } => {
+                        if let Err(e) = self.confirmations.send(address, &secret).await {
+                            // Not recorded: the next try (MTA retry, next poll) starts over.
+                            self.store.forget_confirmation(&secret).await?;
+                            return Err(e.into());
+                        }
+                        format!("confirmation link mailed to {address}")
+                    }
+                    SubscribeOutcome::AlreadyConfirmed => {
+                        format!("{address} is already on the list; nothing sent")
+                    }
+                    SubscribeOutcome::RecentlySent => format!(
+                        "a confirmation went to {address} recently; not sent again (rate limit)"
+                    ),
+                };
+                Action {
+                    result,
+                    contact_id,
+                    delivery_id: None,
+                }
+            }
+            Kind::Unsubscribe { address } => {
+                let outcome = self
+                    .store
+                    .unsubscribe_address(address, &Actor::new("inbound:unsubscribe"))
+                    .await?;
+                let (result, contact_id) = match outcome {
+                    AddressUnsubscribed::Unsubscribed { contact_id } => {
+                        (format!("{address} unsubscribed"), Some(contact_id))
+                    }
+                    AddressUnsubscribed::AlreadyOut { contact_id } => (
+                        format!("{address} had already left the list"),
+                        Some(contact_id),
+                    ),
+                    AddressUnsubscribed::NotOnList => {
+                        (format!("{address} is not on the list"), None)
+                    }
+                };
+                Action {
+                    result,
+                    contact_id,
+                    delivery_id: None,
+                }
+            }
+            Kind::Bounce(report) => self.bounce(report).await?,
+            Kind::Automatic { reason } => {
+                Action::note(format!("ignored: automatic mail ({reason})"))
+            }
+            Kind::Loop { reason } => Action::note(format!("ignored: mail loop ({reason})")),
+            Kind::Other { reason } => Action::note(format!("kept for staff: {reason}")),
+            Kind::Unreadable { reason } => {
+                Action::note(format!("kept for staff, unreadable: {reason}"))
+            }
+        })
+    }
+
+    /// Matches a report to its delivery and records it. The delivery is found by the
+    /// per-delivery bounce address or the original Message-ID; the report must also
+    /// name that delivery's address, so a forged report that only guesses an id
+    /// counts nothing.
+    async fn bounce(&self, report: &BounceReport) -> Result<Action, InboundError> {
+        let delivery = self
+            .store
+            .delivery_for_bounce(report.delivery_id, report.original_message_id.as_deref())
+            .await?;
+        let Some(delivery) = delivery else {
+            return Ok(Action::note(format!(
+                "delivery report ({}) not matched to any delivery; kept for staff",
+                report.shape
+            )));
+        };
+        let Some(recipient) = report.recipient(&delivery.email_key) else {
+            return Ok(Action {
+                result: format!(
+                    "delivery report for delivery {} does not name its recipient; not counted",
+                    delivery.id
+                ),
+                contact_id: Some(delivery.contact_id),
+                delivery_id: Some(delivery.id),
+            });
+        };
+        if recipient.delivered {
+            return Ok(Action {
+                result: "delivery report says the message was delivered".into(),
+                contact_id: Some(delivery.contact_id),
+                delivery_id: Some(delivery.id),
+            });
+        }
+        let detail = [recipient.status.as_deref(), recipient.diagnostic.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let detail = if detail.is_empty() {
+            "no reason given".to_owned()
+        } else {
+            detail
+        };
+        let recorded = self
+            .store
+            .record_bounce(&delivery, recipient.hard, &detail, self.bounce_threshold)
+            .await?;
+        let result = match recorded {
+            BounceRecorded::Counted {
+                bounce_count,
+                now_bounced: true,
+            } => format!(
+                "hard bounce ({detail}); {bounce_count} of {}: the address is now marked bounced",
+                self.bounce_threshold
+            ),
+            BounceRecorded::Counted { bounce_count, .. } => format!(
+                "hard bounce ({detail}); {bounce_count} of {} counted",
+                self.bounce_threshold
+            ),
+            BounceRecorded::AlreadyCounted => {
+                format!("hard bounce ({detail}); already counted for this delivery")
+            }
+            BounceRecorded::Noted => format!("soft bounce ({detail}); noted, not counted"),
+        };
+        Ok(Action {
+            result,
+            contact_id: Some(delivery.contact_id),
+            delivery_id: Some(delivery.id),
+        })
+    }
+}
+
+struct Action {
+    result: String,
+    contact_id: Option<i64>,
+    delivery_id: Option<i64>,
+}
+
+impl Action {
+    fn note(result: String) -> Self {
+        Self {
+            result,
+            contact_id: None,
+            delivery_id: None,
+        }
+    }
+}
+
+/// The consent evidence of a request by mail, in Norwegian for staff: when it was
+/// written and its Message-ID.
+fn request_note(summary: &Summary, forwarded_by: Option<&str>) -> String {
+    let mut note = String::from("forespørsel på e-post");
+    if let Some(ms) = summary.date_ms {
+        let date = Timestamp::from_unix_ms(ms).to_rfc3339();
+        note.push_str(&format!(" {date}"));
+    }
+    if let Some(id) = &summary.message_id {
+        note.push_str(&format!(", Message-ID <{}>", clip(id, 200)));
+    }
+    if let Some(by) = forwarded_by {
+        note.push_str(&format!(", videresendt av {}", clip(by, 100)));
+    }
+    // A note is one line: strip anything a hostile header might smuggle in.
+    note.chars().filter(|c| !c.is_control()).collect()
+}
+
+fn clip(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

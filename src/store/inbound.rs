@@ -1,0 +1,348 @@
+//! Inbound mail: the record of every message read, unsubscribing by address, and
+//! bounces reported after sending.
+
+use sqlx::Row;
+
+use super::audit::{self, Actor};
+use super::{Result, Store};
+use crate::domain::{EmailAddress, Timestamp};
+
+/// One message to record.
+#[derive(Debug, Clone)]
+pub struct NewInbound<'a> {
+    pub channel: &'a str,
+    pub raw: &'a [u8],
+    pub raw_sha256: &'a str,
+    pub from_address: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub sent_at: Option<i64>,
+    pub kind: &'a str,
+    pub result: &'a str,
+    pub contact_id: Option<i64>,
+    pub delivery_id: Option<i64>,
+}
+
+/// A recorded message, without its raw bytes.
+#[derive(Debug, Clone)]
+pub struct InboundEntry {
+    pub id: i64,
+    pub received_at: Timestamp,
+    pub channel: String,
+    pub size: i64,
+    pub from_address: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub kind: String,
+    pub result: String,
+    pub contact_id: Option<i64>,
+    pub delivery_id: Option<i64>,
+}
+
+/// A delivery a bounce report points at.
+#[derive(Debug, Clone)]
+pub struct BouncedDelivery {
+    pub id: i64,
+    pub contact_id: i64,
+    /// The contact's lower-cased address, to check against the report.
+    pub email_key: String,
+    /// A hard bounce for this delivery has been counted already.
+    pub counted: bool,
+}
+
+/// What recording a bounce did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BounceRecorded {
+    /// Counted toward the threshold; `now_bounced` when the contact reached it.
+    Counted {
+        bounce_count: i64,
+        now_bounced: bool,
+    },
+    /// This delivery's hard bounce was counted before.
+    AlreadyCounted,
+    /// A temporary failure: noted on the delivery, not counted.
+    Noted,
+}
+
+/// What unsubscribing an address by mail did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressUnsubscribed {
+    Unsubscribed { contact_id: i64 },
+    AlreadyOut { contact_id: i64 },
+    NotOnList,
+}
+
+const ENTRY_COLUMNS: &str = "id, received_at, channel, size, from_address, subject, message_id, \
+     kind, result, contact_id, delivery_id";
+
+fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
+    Ok(InboundEntry {
+        id: row.try_get("id")?,
+        received_at: Timestamp::from_unix_ms(row.try_get("received_at")?),
+        channel: row.try_get("channel")?,
+        size: row.try_get("size")?,
+        from_address: row.try_get("from_address")?,
+        subject: row.try_get("subject")?,
+        message_id: row.try_get("message_id")?,
+        kind: row.try_get("kind")?,
+        result: row.try_get("result")?,
+        contact_id: row.try_get("contact_id")?,
+        delivery_id: row.try_get("delivery_id")?,
+    })
+}
+
+impl Store {
+    /// The record of a message with these bytes, if it was handled before.
+    pub async fn inbound_by_hash(&self, raw_sha256: &str) -> Result<Option<InboundEntry>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM inbound_messages WHERE raw_sha256 = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(raw_sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(entry)
+            .transpose()
+    }
+
+    /// Records a handled message. The same bytes twice keep the first record; its id
+    /// is returned either way.
+    pub async fn record_inbound(&self, new: &NewInbound<'_>) -> Result<i64> {
+        let _turn = self.write_turn().await;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO inbound_messages (received_at, channel, raw_sha256, raw, size, from_address, \
+             subject, message_id, sent_at, kind, result, contact_id, delivery_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (raw_sha256) DO NOTHING RETURNING id",
+        )
+        .bind(Timestamp::now().unix_ms())
+        .bind(new.channel)
+        .bind(new.raw_sha256)
+        .bind(new.raw)
+        .bind(new.raw.len() as i64)
+        .bind(new.from_address)
+        .bind(new.subject)
+        .bind(new.message_id)
+        .bind(new.sent_at)
+        .bind(new.kind)
+        .bind(new.result)
+        .bind(new.contact_id)
+        .bind(new.delivery_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match inserted {
+            Some(id) => Ok(id),
+            None => Ok(
+                sqlx::query_scalar("SELECT id FROM inbound_messages WHERE raw_sha256 = $1")
+                    .bind(new.raw_sha256)
+                    .fetch_one(&self.pool)
+                    .await?,
+            ),
+        }
+    }
+
+    /// Recorded messages, newest first; `kind` narrows to one kind.
+    pub async fn list_inbound(&self, kind: Option<&str>, limit: i64) -> Result<Vec<InboundEntry>> {
+        let rows = match kind {
+            Some(kind) => {
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM inbound_messages WHERE kind = $1 ORDER BY id DESC LIMIT $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(kind)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM inbound_messages ORDER BY id DESC LIMIT $1"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(entry).collect()
+    }
+
+    /// One recorded message with its raw bytes.
+    pub async fn inbound_message(&self, id: i64) -> Result<Option<(InboundEntry, Vec<u8>)>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS}, raw FROM inbound_messages WHERE id = $1");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((entry(&row)?, row.try_get("raw")?)))
+    }
+
+    /// Unsubscribes an address at once, as a `List-Unsubscribe` mailto or a request by
+    /// mail asks: no further step. Queued deliveries no worker holds are skipped in the
+    /// same transaction; workers drop the ones they hold when they see the change.
+    pub async fn unsubscribe_address(
+        &self,
+        email: &EmailAddress,
+        actor: &Actor,
+    ) -> Result<AddressUnsubscribed> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
+             WHERE email_key = $2 AND status <> 'unsubscribed' RETURNING id",
+        )
+        .bind(now)
+        .bind(email.key())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(contact_id) = changed else {
+            tx.rollback().await?;
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
+                    .bind(email.key())
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return Ok(match existing {
+                Some(contact_id) => AddressUnsubscribed::AlreadyOut { contact_id },
+                None => AddressUnsubscribed::NotOnList,
+            });
+        };
+        skip_queued(&mut tx, contact_id, "the contact unsubscribed", now).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "contact.unsubscribe",
+            Some(&email.key()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(AddressUnsubscribed::Unsubscribed { contact_id })
+    }
+
+    /// The delivery a report names, by its id (from the per-delivery bounce address) or,
+    /// failing that, by the bounced message's Message-ID.
+    pub async fn delivery_for_bounce(
+        &self,
+        delivery_id: Option<i64>,
+        message_id: Option<&str>,
+    ) -> Result<Option<BouncedDelivery>> {
+        const SELECT: &str = "SELECT d.id, d.contact_id, c.email_key, d.bounced_at FROM deliveries d \
+             JOIN contacts c ON c.id = d.contact_id WHERE ";
+        let row = match (delivery_id, message_id) {
+            (Some(id), _) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT}d.id = $1")))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            (None, Some(message_id)) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT}d.message_id = $1")))
+                    .bind(message_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            (None, None) => None,
+        };
+        row.map(|row| {
+            Ok(BouncedDelivery {
+                id: row.try_get("id")?,
+                contact_id: row.try_get("contact_id")?,
+                email_key: row.try_get("email_key")?,
+                counted: row.try_get::<Option<i64>, _>("bounced_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a bounce reported for a sent delivery. A hard one counts once per
+    /// delivery toward the contact's threshold; at the threshold a confirmed contact
+    /// becomes bounced and its queued deliveries are skipped. A soft one is noted.
+    pub async fn record_bounce(
+        &self,
+        delivery: &BouncedDelivery,
+        hard: bool,
+        detail: &str,
+        threshold: u32,
+    ) -> Result<BounceRecorded> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        if !hard {
+            sqlx::query(
+                "UPDATE deliveries SET last_error = $2, updated_at = $3 WHERE id = $1 AND bounced_at IS NULL",
+            )
+            .bind(delivery.id)
+            .bind(format!("soft bounce: {detail}"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(BounceRecorded::Noted);
+        }
+        let marked = sqlx::query(
+            "UPDATE deliveries SET bounced_at = $2, last_error = $3, updated_at = $2 \
+             WHERE id = $1 AND bounced_at IS NULL",
+        )
+        .bind(delivery.id)
+        .bind(now)
+        .bind(format!("bounced: {detail}"))
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(BounceRecorded::AlreadyCounted);
+        }
+        let row = sqlx::query(
+            "UPDATE contacts SET bounce_count = bounce_count + 1, \
+             status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
+             THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1 \
+             RETURNING bounce_count, status, email_key",
+        )
+        .bind(delivery.contact_id)
+        .bind(i64::from(threshold))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let bounce_count: i64 = row.try_get("bounce_count")?;
+        let status: String = row.try_get("status")?;
+        let now_bounced = status == "bounced" && bounce_count == i64::from(threshold);
+        if now_bounced {
+            skip_queued(&mut tx, delivery.contact_id, "the address bounced", now).await?;
+            let key: String = row.try_get("email_key")?;
+            audit::record(
+                &mut tx,
+                &Actor::new("inbound:bounce"),
+                "contact.bounced",
+                Some(&key),
+                Some(format!("{bounce_count} hard bounces")),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(BounceRecorded::Counted {
+            bounce_count,
+            now_bounced,
+        })
+    }
+}
+
+/// Marks a contact's queued deliveries that no worker holds as skipped.
+async fn skip_queued(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    contact_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET status = 'skipped', last_error = $2, updated_at = $3 \
+         WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL",
+    )
+    .bind(contact_id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
