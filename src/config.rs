@@ -569,14 +569,28 @@ mod tests {
                 ),
                 ("NYHETSBREV_TOKEN_KEY", "hemmelig-nokkel"),
                 (
+                    "NYHETSBREV_IMAP_URL",
+                    "imaps://kom:hemmelig-imap@imap.example.org/INBOX",
+                ),
+                (
                     "NYHETSBREV_DATABASE_URL",
                     "postgres://kom:hemmelig-db@db.example.org/nb",
                 ),
             ],
         )
         .unwrap();
-        let shown = format!("{settings:?} {}", settings.database_url);
-        for secret in ["hemmelig-smtp", "hemmelig-nokkel", "hemmelig-db"] {
+        let mailbox = settings.imap_mailbox().unwrap().unwrap();
+        let shown = format!(
+            "{settings:?} {} {mailbox:?} {}",
+            settings.database_url,
+            mailbox.describe()
+        );
+        for secret in [
+            "hemmelig-smtp",
+            "hemmelig-nokkel",
+            "hemmelig-db",
+            "hemmelig-imap",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
         assert!(shown.contains("db.example.org"), "{shown}");

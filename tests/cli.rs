@@ -50,6 +50,8 @@ on_both_backends!(
     serve_answers_health_and_stops_on_sigterm,
     secrets_stay_out_of_the_logs,
     sending_an_issue_from_the_command_line,
+    inbound_mail_on_an_mta_pipe,
+    staff_accounts_take_their_password_on_stdin,
 );
 
 async fn a_staff_session(db: &TestDb) {
@@ -610,4 +612,169 @@ async fn sending_an_issue_from_the_command_line(db: &TestDb) {
     let unknown = run(db, &["issue", "send", "1999-q1"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("issue 1999-q1 does not exist"));
+}
+
+/// Runs the binary with `input` on standard input.
+fn run_with_input(mut command: Command, args: &[&str], input: &[u8]) -> Output {
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nyhetsbrev");
+    let mut stdin = child.stdin.take().unwrap();
+    // The binary may stop reading early (a message over the limit): ignore EPIPE.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn mail_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/mail")
+            .join(name),
+    )
+    .unwrap()
+}
+
+async fn inbound_mail_on_an_mta_pipe(db: &TestDb) {
+    let request = mail_fixture("subscribe-bokmal.eml");
+    let handled = run_with_input(nyhetsbrev(db), &["inbound"], &request);
+    assert_eq!(handled.status.code(), Some(0), "{}", stderr(&handled));
+    assert_eq!(
+        stdout(&handled),
+        "inbound #1 subscribe: confirmation link mailed to kari.nordmann@example.org\n"
+    );
+    // No relay set: the confirmation is in the outbox.
+    assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 1);
+    // The MTA delivering it again changes nothing.
+    let again = run_with_input(nyhetsbrev(db), &["inbound"], &request);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        stdout(&again).ends_with("(seen before)\n"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 1);
+    // The envelope recipient from the pipe: mail to the leave address.
+    let leave = b"From: kari.nordmann@example.org\r\nSubject: x\r\nMessage-ID: <pipe-leave@example.org>\r\n\r\n";
+    let left = run_with_input(
+        nyhetsbrev(db),
+        &[
+            "inbound",
+            "--sender",
+            "kari.nordmann@example.org",
+            "--recipient",
+            "nyhetsbrev-leave@example.org",
+        ],
+        leave,
+    );
+    assert_eq!(left.status.code(), Some(0), "{}", stderr(&left));
+    assert!(
+        stdout(&left).contains(" unsubscribe: "),
+        "{}",
+        stdout(&left)
+    );
+    // Garbage is kept for staff, and the MTA is told it was taken.
+    let garbage = run_with_input(
+        nyhetsbrev(db),
+        &["inbound"],
+        &mail_fixture("binary-garbage.bin"),
+    );
+    assert_eq!(garbage.status.code(), Some(0), "{}", stderr(&garbage));
+    assert!(
+        stdout(&garbage).contains(" unreadable: "),
+        "{}",
+        stdout(&garbage)
+    );
+    // Too large: refused for good (EX_DATAERR), with the reason for the bounce.
+    let mut big = nyhetsbrev(db);
+    big.env("NYHETSBREV_INBOUND_MAX_SIZE", "1000");
+    let refused = run_with_input(big, &["inbound"], &vec![b'x'; 5000]);
+    assert_eq!(refused.status.code(), Some(65));
+    assert!(
+        stderr(&refused).contains("inbound_max_size"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let listed = run(db, &["inbound", "list", "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["unreadable", "unsubscribe", "subscribe"]);
+    let listed = run(db, &["inbound", "list", "--kind", "subscribe"]);
+    assert!(
+        stdout(&listed).contains("kari.nordmann@example.org"),
+        "{}",
+        stdout(&listed)
+    );
+    let shown = run(db, &["inbound", "show", "1"]);
+    assert!(shown.status.success());
+    assert_eq!(shown.stdout, request, "byte for byte as it came");
+    let missing = run(db, &["inbound", "show", "99"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("inbound list"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn inbound_asks_the_mta_to_retry_when_it_cannot_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = mail_fixture("subscribe-english.eml");
+    // A database that does not answer.
+    let mut down = Command::new(BIN);
+    down.current_dir(dir.path())
+        .env(
+            "NYHETSBREV_DATABASE_URL",
+            "postgres://nyhetsbrev@127.0.0.1:1/nyhetsbrev",
+        )
+        .env_remove("RUST_LOG");
+    let output = run_with_input(down, &["inbound"], &request);
+    assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
+    let error = stderr(&output);
+    assert!(
+        error.starts_with("error: could not open the database"),
+        "{error}"
+    );
+    assert!(error.contains("try again later"), "{error}");
+    assert_eq!(error.lines().count(), 1, "{error}");
+    // Broken settings are the operator's to fix: the MTA keeps the message meanwhile.
+    let mut bad = Command::new(BIN);
+    bad.current_dir(dir.path())
+        .env("NYHETSBREV_SEND_RATE", "fast")
+        .env_remove("RUST_LOG");
+    let output = run_with_input(bad, &["inbound"], &request);
+    assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
+}
+
+async fn staff_accounts_take_their_password_on_stdin(db: &TestDb) {
+    let short = run_with_input(nyhetsbrev(db), &["staff", "add", "kom"], b"kort\n");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).contains("at least 12"), "{}", stderr(&short));
+    let added = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "kom"],
+        b"et langt passord 123\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(stdout(&added), "staff account kom added\n");
+    let again = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "kom"],
+        b"et annet langt passord\n",
+    );
+    assert_eq!(stdout(&again), "new password set for kom\n");
+    let store = db.store().await;
+    let hash = store.staff_password_hash("kom").await.unwrap().unwrap();
+    assert!(nyhetsbrev::auth::verify_password(
+        "et annet langt passord",
+        &hash
+    ));
+    assert!(!hash.contains("passord"), "only the hash is stored");
 }
