@@ -548,6 +548,15 @@ fn every_command_has_help() {
         vec!["contacts", "export", "--help"],
         vec!["migrate", "--help"],
         vec!["serve", "--help"],
+        vec!["worker", "--help"],
+        vec!["issue", "--help"],
+        vec!["issue", "send", "--help"],
+        vec!["inbound", "--help"],
+        vec!["inbound", "list", "--help"],
+        vec!["inbound", "show", "--help"],
+        vec!["inbound", "poll", "--help"],
+        vec!["staff", "--help"],
+        vec!["staff", "add", "--help"],
     ] {
         let output = Command::new(BIN).args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");

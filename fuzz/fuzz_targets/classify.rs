@@ -30,9 +30,13 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {}
     }
-    for text in [&classified.summary.subject, &classified.summary.from, &classified.summary.message_id]
-        .into_iter()
-        .flatten()
+    for text in [
+        &classified.summary.subject,
+        &classified.summary.from,
+        &classified.summary.message_id,
+    ]
+    .into_iter()
+    .flatten()
     {
         assert!(!text.contains(['\r', '\n']), "header text is one line");
     }
