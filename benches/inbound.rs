@@ -39,7 +39,7 @@ fn corpus() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The whole corpus once (44 messages); divide by 44 for one message.
+/// The whole corpus once (45 messages); divide by 45 for one message.
 #[divan::bench]
 fn whole_corpus(bencher: Bencher) {
     let own = own();

@@ -158,6 +158,7 @@ const CORPUS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("reply-to-newsletter.eml", "other", None),
     ("reply-outlook-style.eml", "other", None),
+    ("reply-to-confirmation.eml", "other", None),
     ("ambiguous.eml", "other", None),
     ("question.eml", "other", None),
     ("no-from.eml", "other", None),

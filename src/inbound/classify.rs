@@ -483,9 +483,18 @@ fn automatic_reason(
 }
 
 /// Subject plus the first lines of the new text (quotes and signatures cut away).
+/// A reply's subject is the subject of what it answers ("Re: Bekreft påmeldingen til
+/// KOMs kontaktliste"), which says nothing of what the person wants now: then only the
+/// new text counts.
 fn intent_text(subject: &str, message: &Message<'_>) -> String {
     let body = message.body_text(0).unwrap_or_default();
-    let mut text = strip_reply_prefixes(subject).to_owned();
+    let lower = subject.trim_start().to_lowercase();
+    let is_reply = ["re:", "sv:", "aw:"].iter().any(|p| lower.starts_with(p));
+    let mut text = if is_reply {
+        String::new()
+    } else {
+        strip_reply_prefixes(subject).to_owned()
+    };
     text.push('\n');
     text.push_str(&first_lines(&body));
     text
@@ -764,6 +773,18 @@ mod tests {
             "From: kari@example.no\r\nSubject: Re: Nyhetsbrev fra KOM\r\n\r\nTakk for et godt nyhetsbrev!\r\n\r\n> Vil du melde deg av? Meld meg av\r\n",
         );
         assert!(matches!(k, Kind::Other { .. }), "{k:?}");
+    }
+
+    #[test]
+    fn a_reply_is_read_for_its_new_text_only() {
+        let k = kind(
+            "From: kari@example.org\r\nSubject: Re: Bekreft påmeldingen til KOMs kontaktliste\r\n\r\nNei, jeg har ikke bedt om dette.\r\n",
+        );
+        assert!(matches!(k, Kind::Other { .. }), "{k:?}");
+        let k = kind(
+            "From: kari@example.org\r\nSubject: SV: Bekreft påmeldingen til KOMs kontaktliste\r\n\r\nJa, meld meg på.\r\n",
+        );
+        assert!(matches!(k, Kind::Subscribe { .. }), "{k:?}");
     }
 
     #[test]
