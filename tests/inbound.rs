@@ -667,3 +667,31 @@ async fn a_large_attachment_is_handled_and_an_oversized_message_refused(db: &Tes
     assert!(!error.is_temporary());
     assert!(error.to_string().contains("inbound_max_size"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_the_admin_password_is_cut_off() {
+    let db = TestDb::sqlite().await;
+    let app = common::spawn_app(&db).await;
+    let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
+    app.store
+        .set_staff_user("kom", &hash, &Actor::cli())
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/admin/api/inbound", app.address);
+    let post = |password: &'static str| {
+        client
+            .post(&url)
+            .basic_auth("kom", Some(password))
+            .body(fixture("question.eml"))
+            .send()
+    };
+    for _ in 0..nyhetsbrev::web::MAX_LOGIN_FAILURES {
+        assert_eq!(post("gjetting").await.unwrap().status(), 401);
+    }
+    // Now even the right password is refused, unchecked, for a while.
+    let blocked = post("et langt passord 123").await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert!(blocked.headers().contains_key("retry-after"));
+    assert!(app.store.list_inbound(None, 10).await.unwrap().is_empty());
+}

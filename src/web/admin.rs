@@ -2,18 +2,68 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use super::AppState;
 use crate::inbound::{Channel, Envelope, InboundError};
 
-/// The staff account a request authenticates as, or the 401 to answer.
-async fn staff_user(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+/// Failed logins allowed per client address in [`FAILURE_WINDOW`] before further tries
+/// are refused unchecked: argon2 makes each guess slow, this makes guessing hopeless.
+pub const MAX_LOGIN_FAILURES: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Failed staff logins per client address, forgotten a window after the first.
+#[derive(Default)]
+pub struct LoginFailures(Mutex<HashMap<IpAddr, (u32, Instant)>>);
+
+impl LoginFailures {
+    fn blocked(&self, client: IpAddr) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&client) {
+            Some((_, since)) if since.elapsed() >= FAILURE_WINDOW => {
+                map.remove(&client);
+                false
+            }
+            Some((count, _)) => *count >= MAX_LOGIN_FAILURES,
+            None => false,
+        }
+    }
+
+    fn failed(&self, client: IpAddr) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = map.entry(client).or_insert((0, Instant::now()));
+        entry.0 += 1;
+    }
+}
+
+/// The staff account a request authenticates as, or the 401 (or 429) to answer.
+async fn staff_user(
+    state: &AppState,
+    client: IpAddr,
+    headers: &HeaderMap,
+) -> Result<String, Response> {
+    if state.login_failures.blocked(client) {
+        tracing::warn!(%client, "admin login refused: too many failures");
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
+            Json(json!({ "error": "too many failed logins from this address; wait 15 minutes" })),
+        )
+            .into_response());
+    }
     let unauthorised = || {
         (
             StatusCode::UNAUTHORIZED,
@@ -58,7 +108,8 @@ async fn staff_user(state: &AppState, headers: &HeaderMap) -> Result<String, Res
     if ok && known {
         Ok(username)
     } else {
-        tracing::warn!(username = %username, "admin login refused");
+        state.login_failures.failed(client);
+        tracing::warn!(username = %username, %client, "admin login refused");
         Err(unauthorised())
     }
 }
@@ -74,11 +125,12 @@ pub struct InboundQuery {
 /// POST /admin/api/inbound: one raw RFC 5322 message as the body.
 pub async fn inbound(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Query(query): Query<InboundQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let user = match staff_user(&state, &headers).await {
+    let user = match staff_user(&state, client.ip(), &headers).await {
         Ok(user) => user,
         Err(response) => return response,
     };

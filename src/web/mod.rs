@@ -27,6 +27,7 @@ use crate::mail::ConfirmationMailer;
 use crate::render::RenderContext;
 use crate::store::Store;
 
+pub use admin::MAX_LOGIN_FAILURES;
 pub use error::AppError;
 
 /// Requests larger than this are refused (413) before a handler sees them: the
@@ -43,6 +44,8 @@ pub struct AppState {
     pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Rendered web versions of sent issues, by slug.
     pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
+    /// Failed staff logins per client address.
+    pub login_failures: Arc<admin::LoginFailures>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
                 settings.subscribe_limit_per_hour,
             ))),
             archive_cache: Arc::default(),
+            login_failures: Arc::default(),
         })
     }
 }
