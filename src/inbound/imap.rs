@@ -6,7 +6,6 @@
 
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -186,25 +185,7 @@ impl ImapMailbox {
     }
 
     async fn tls(&self, tcp: TcpStream) -> Result<MailStream, ImapError> {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        for cert in &self.extra_roots {
-            roots
-                .add(cert.clone())
-                .map_err(|e| ImapError::Config(format!("imap_ca_file: {e}")))?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Connect(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-            .map_err(|e| ImapError::Config(e.to_string()))?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
+        let stream = crate::mail::tls_handshake(&self.host, tcp, &self.extra_roots)
             .await
             .map_err(|e| ImapError::Connect(format!("{}: TLS: {e}", self.host)))?;
         Ok(MailStream::Tls(Box::new(stream)))

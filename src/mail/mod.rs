@@ -227,8 +227,8 @@ mod dkim;
 mod smtp;
 mod transport;
 pub use dkim::DkimSigner;
-pub(crate) use smtp::percent_decode;
 pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
+pub(crate) use smtp::{percent_decode, tls_handshake};
 pub use transport::{Connection, Envelope, SendError, Transport};
 
 /// The message with a DKIM signature in front when a signer is configured.

@@ -267,27 +267,35 @@ struct ImplicitTls(tokio_rustls::client::TlsStream<TcpStream>);
 
 impl ImplicitTls {
     async fn connect(host: &str, tcp: TcpStream) -> std::io::Result<ImplicitTls> {
-        let roots = rustls_roots();
-        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-            tokio_rustls::rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
-            .map_err(std::io::Error::other)?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await?;
-        Ok(ImplicitTls(stream))
+        Ok(ImplicitTls(tls_handshake(host, tcp, &[]).await?))
     }
 }
 
-fn rustls_roots() -> tokio_rustls::rustls::RootCertStore {
-    tokio_rustls::rustls::RootCertStore {
+/// A TLS client handshake over `tcp` (ring, safe protocol versions), verifying `host`
+/// against the public web roots and any `extra_roots` (a private CA).
+pub(crate) async fn tls_handshake(
+    host: &str,
+    tcp: TcpStream,
+    extra_roots: &[tokio_rustls::rustls::pki_types::CertificateDer<'static>],
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut roots = tokio_rustls::rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for cert in extra_roots {
+        roots.add(cert.clone()).map_err(std::io::Error::other)?;
     }
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(std::io::Error::other)?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
 }
 
 impl AsyncRead for ImplicitTls {
