@@ -319,16 +319,23 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
     assert_eq!(mailed, asked);
 }
 
-async fn a_request_by_mail_is_confirmed_only_by_the_link(db: &TestDb) {
+/// The app with staff account `kom` (password "et langt passord 123"), and the URL of
+/// its inbound-mail API.
+async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String) {
     let app = common::spawn_app(db).await;
-    // Through the admin API, as a provider posting inbound mail would.
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     app.store
         .set_staff_user("kom", &hash, &Actor::cli())
         .await
         .unwrap();
-    let client = reqwest::Client::new();
     let url = format!("{}/admin/api/inbound", app.address);
+    (app, url)
+}
+
+async fn a_request_by_mail_is_confirmed_only_by_the_link(db: &TestDb) {
+    // Through the admin API, as a provider posting inbound mail would.
+    let (app, url) = app_with_staff_account(db).await;
+    let client = reqwest::Client::new();
     let raw = fixture("subscribe-bokmal.eml");
     let refused = client.post(&url).body(raw.clone()).send().await.unwrap();
     assert_eq!(refused.status(), 401);
@@ -671,14 +678,8 @@ async fn a_large_attachment_is_handled_and_an_oversized_message_refused(db: &Tes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_the_admin_password_is_cut_off() {
     let db = TestDb::sqlite().await;
-    let app = common::spawn_app(&db).await;
-    let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
-    app.store
-        .set_staff_user("kom", &hash, &Actor::cli())
-        .await
-        .unwrap();
+    let (app, url) = app_with_staff_account(&db).await;
     let client = reqwest::Client::new();
-    let url = format!("{}/admin/api/inbound", app.address);
     let post = |password: &'static str| {
         client
             .post(&url)

@@ -101,20 +101,23 @@ pub fn report(
         .headers_raw()
         .find(|(n, _)| n.eq_ignore_ascii_case("X-Failed-Recipients"))
         .map(|(_, v)| v.to_owned());
-    let subject_lower = subject.to_lowercase();
-    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject_lower.contains(s));
-    let report_text = first_text(message);
-    let text_lower = report_text.to_lowercase();
-    let failure_text = FAILURE_WORDS.iter().any(|w| text_lower.contains(w))
-        || text_lower.contains("this is the qmail-send program");
-
-    let from_daemon = is_daemon(from);
     let standard = status_part.is_some();
-    let is_bounce = standard
-        || failed_header.is_some()
-        || ((from_daemon || delivery_id.is_some()) && (bounce_subject || failure_text));
-    if !is_bounce {
+    let structured = standard || failed_header.is_some();
+    // Without a report part or header, only mail from a daemon or to a per-delivery
+    // bounce address can be a notice: ordinary mail's body is not read here at all.
+    if !structured && !is_daemon(from) && delivery_id.is_none() {
         return None;
+    }
+    let report_text = first_text(message);
+    if !structured {
+        let subject = subject.to_lowercase();
+        let text = report_text.to_lowercase();
+        let notice = BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s))
+            || FAILURE_WORDS.iter().any(|w| text.contains(w))
+            || text.contains("this is the qmail-send program");
+        if !notice {
+            return None;
+        }
     }
 
     let mut recipients = match status_part {

@@ -176,7 +176,7 @@ impl Inbound {
                     note: ConsentNote::parse(&note).ok().flatten(),
                     actor: Actor::new("inbound:subscribe"),
                 };
-                let outcome = self
+                let (contact_id, outcome) = self
                     .store
                     .request_subscription_by(
                         address,
@@ -186,7 +186,6 @@ impl Inbound {
                         self.confirmations.valid_ms(),
                     )
                     .await?;
-                let contact_id = self.store.contact(address).await?.map(|c| c.id);
                 let result = match outcome {
                     SubscribeOutcome::SendConfirmation { secret } => {
                         if let Err(e) = self.confirmations.send(address, &secret).await {
@@ -205,7 +204,7 @@ impl Inbound {
                 };
                 Action {
                     result,
-                    contact_id,
+                    contact_id: Some(contact_id),
                     delivery_id: None,
                 }
             }

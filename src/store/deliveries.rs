@@ -107,6 +107,49 @@ const CLAIM_POSTGRES: &str = "UPDATE deliveries SET lease_owner = $1, lease_unti
      RETURNING id, issue_id, contact_id, attempts";
 
 /// The id of the issue `slug`, read inside the caller's transaction.
+/// Marks a contact's queued deliveries that no worker holds as skipped: nothing more
+/// goes out to them. Workers drop the ones they hold when they see the change (see
+/// dispatch).
+pub(super) async fn skip_unclaimed(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    contact_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET status = 'skipped', last_error = $2, updated_at = $3 \
+         WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL",
+    )
+    .bind(contact_id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Counts one hard bounce for a contact; at `threshold` a confirmed contact becomes
+/// bounced. Returns the new count and status.
+pub(super) async fn count_hard_bounce(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    contact_id: i64,
+    threshold: u32,
+    now: i64,
+) -> Result<(i64, String)> {
+    let row = sqlx::query(
+        "UPDATE contacts SET bounce_count = bounce_count + 1, \
+         status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
+         THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1 \
+         RETURNING bounce_count, status",
+    )
+    .bind(contact_id)
+    .bind(i64::from(threshold))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("bounce_count")?, row.try_get("status")?))
+}
+
 async fn issue_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, slug: &Slug) -> Result<i64> {
     sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
         .bind(slug.as_str())
@@ -383,16 +426,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     if *hard_bounce {
-                        sqlx::query(
-                            "UPDATE contacts SET bounce_count = bounce_count + 1, \
-                             status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
-                             THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1",
-                        )
-                        .bind(*contact_id)
-                        .bind(i64::from(bounce_threshold))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                        count_hard_bounce(&mut tx, *contact_id, bounce_threshold, now).await?;
                     }
                 }
                 Outcome::Released => {

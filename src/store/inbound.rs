@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
+use super::deliveries::{count_hard_bounce, skip_unclaimed};
 use super::{Result, Store};
 use crate::domain::{EmailAddress, Timestamp};
 
@@ -209,7 +210,7 @@ impl Store {
                 None => AddressUnsubscribed::NotOnList,
             });
         };
-        skip_queued(&mut tx, contact_id, "the contact unsubscribed", now).await?;
+        skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now).await?;
         audit::record(
             &mut tx,
             actor,
@@ -294,28 +295,16 @@ impl Store {
             tx.rollback().await?;
             return Ok(BounceRecorded::AlreadyCounted);
         }
-        let row = sqlx::query(
-            "UPDATE contacts SET bounce_count = bounce_count + 1, \
-             status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
-             THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1 \
-             RETURNING bounce_count, status, email_key",
-        )
-        .bind(delivery.contact_id)
-        .bind(i64::from(threshold))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let bounce_count: i64 = row.try_get("bounce_count")?;
-        let status: String = row.try_get("status")?;
+        let (bounce_count, status) =
+            count_hard_bounce(&mut tx, delivery.contact_id, threshold, now).await?;
         let now_bounced = status == "bounced" && bounce_count == i64::from(threshold);
         if now_bounced {
-            skip_queued(&mut tx, delivery.contact_id, "the address bounced", now).await?;
-            let key: String = row.try_get("email_key")?;
+            skip_unclaimed(&mut tx, delivery.contact_id, "the address bounced", now).await?;
             audit::record(
                 &mut tx,
                 &Actor::new("inbound:bounce"),
                 "contact.bounced",
-                Some(&key),
+                Some(&delivery.email_key),
                 Some(format!("{bounce_count} hard bounces")),
             )
             .await?;
@@ -326,23 +315,4 @@ impl Store {
             now_bounced,
         })
     }
-}
-
-/// Marks a contact's queued deliveries that no worker holds as skipped.
-async fn skip_queued(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    contact_id: i64,
-    reason: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE deliveries SET status = 'skipped', last_error = $2, updated_at = $3 \
-         WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL",
-    )
-    .bind(contact_id)
-    .bind(reason)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -71,13 +71,15 @@ impl Store {
             valid_for_ms,
         )
         .await
+        .map(|(_, outcome)| outcome)
     }
 
     /// Records a request to join made some way (`by`): a pending contact (or the
     /// existing one) and a confirmation token that carries how the request was made, so
     /// the contact's consent says so once the link is used. At most one confirmation
     /// per address per ten minutes and [`CONFIRMATIONS_PER_DAY`] a day, however the
-    /// requests come: nobody can make the service mail-bomb an address.
+    /// requests come: nobody can make the service mail-bomb an address. Returns the
+    /// contact's id with the outcome.
     pub async fn request_subscription_by(
         &self,
         email: &EmailAddress,
@@ -85,7 +87,7 @@ impl Store {
         organisation: Option<&Organisation>,
         by: RequestedBy,
         valid_for_ms: i64,
-    ) -> Result<SubscribeOutcome> {
+    ) -> Result<(i64, SubscribeOutcome)> {
         let now = Timestamp::now();
         let new = NewContact {
             email: email.clone(),
@@ -104,7 +106,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         if contact.status == ContactStatus::Confirmed {
-            return Ok(SubscribeOutcome::AlreadyConfirmed);
+            return Ok((contact.id, SubscribeOutcome::AlreadyConfirmed));
         }
         let recent = sqlx::query(
             "SELECT MAX(created_at) AS last, COUNT(*) AS today FROM tokens \
@@ -119,7 +121,7 @@ impl Store {
         if last.is_some_and(|at| now.unix_ms() - at < CONFIRMATION_RESEND_AFTER_MS)
             || today >= CONFIRMATIONS_PER_DAY
         {
-            return Ok(SubscribeOutcome::RecentlySent);
+            return Ok((contact.id, SubscribeOutcome::RecentlySent));
         }
         let secret = TokenSecret::generate();
         let _turn = self.write_turn().await;
@@ -135,7 +137,7 @@ impl Store {
         .bind(by.note.as_ref().map(|n| n.as_str()))
         .execute(&self.pool)
         .await?;
-        Ok(SubscribeOutcome::SendConfirmation { secret })
+        Ok((contact.id, SubscribeOutcome::SendConfirmation { secret }))
     }
 
     /// Withdraws a confirmation link whose mail could not be sent.
@@ -264,16 +266,16 @@ impl Store {
         let hash = secret.hash();
         let (_turn, mut tx) = self.begin_write().await?;
         // The write comes first (see confirm_subscription for why).
-        let email: Option<String> = sqlx::query_scalar(
+        let changed = sqlx::query(
             "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
              WHERE id = (SELECT contact_id FROM tokens WHERE token_hash = $2 AND purpose = 'unsubscribe') \
-             AND status <> 'unsubscribed' RETURNING email",
+             AND status <> 'unsubscribed' RETURNING id, email",
         )
         .bind(now)
         .bind(hash.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(email) = email else {
+        let Some(changed) = changed else {
             tx.rollback().await?;
             let known: Option<String> = sqlx::query_scalar(
                 "SELECT c.email FROM tokens t JOIN contacts c ON c.id = t.contact_id \
@@ -287,18 +289,10 @@ impl Store {
                 None => UnsubscribeOutcome::Unknown,
             });
         };
-        let email = EmailAddress::parse(&email)?;
-        // Nothing more goes out: queued deliveries no worker holds yet are skipped now;
-        // workers drop the ones they hold when they see the change (see dispatch).
-        sqlx::query(
-            "UPDATE deliveries SET status = 'skipped', last_error = 'the contact unsubscribed', updated_at = $1 \
-             WHERE contact_id = (SELECT contact_id FROM tokens WHERE token_hash = $2) \
-             AND status = 'queued' AND lease_owner IS NULL",
-        )
-        .bind(now)
-        .bind(hash.as_str())
-        .execute(&mut *tx)
-        .await?;
+        let email = EmailAddress::parse(&changed.try_get::<String, _>("email")?)?;
+        let contact_id: i64 = changed.try_get("id")?;
+        super::deliveries::skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now)
+            .await?;
         audit::record(
             &mut tx,
             &Actor::new("web:unsubscribe"),
