@@ -16,6 +16,7 @@ use nyhetsbrev::store::{Actor, Store};
 
 on_both_backends!(
     every_confirmed_contact_gets_one_complete_message,
+    several_issues_sending_at_once_all_reach_every_contact,
     late_joiners_are_queued_and_nobody_gets_it_twice,
     a_contact_who_unsubscribes_mid_send_is_skipped,
     temporary_failures_are_retried_until_accepted,
@@ -224,6 +225,62 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
     let owner = &received[0].rcpt_to[0];
     let contact = s.store.existing_contact(&email(owner)).await.unwrap();
     assert_eq!(contact.status, ContactStatus::Unsubscribed);
+}
+
+/// Three issues queued together: one claim holds deliveries of several issues for the
+/// same contact, and every one of them must go out (a lookup that consumed the contact
+/// once skipped the others as "removed").
+async fn several_issues_sending_at_once_all_reach_every_contact(db: &TestDb) {
+    let s = setup(db, 5).await;
+    let mut slugs = vec![s.slug.clone()];
+    for other in ["2024-q2", "2024-q3"] {
+        let source =
+            common::SAMPLE_ISSUE.replace("slug = \"2024-q1\"", &format!("slug = \"{other}\""));
+        let parsed = nyhetsbrev::render::parse_issue("other.md", &source).unwrap();
+        s.store
+            .save_draft(&parsed.issue, &source, &Actor::cli())
+            .await
+            .unwrap();
+        slugs.push(parsed.issue.meta.slug);
+    }
+    for slug in &slugs {
+        s.store.enqueue_issue(slug, &Actor::cli()).await.unwrap();
+    }
+    // One worker for any issue: its claims mix the three issues' rows. It runs until
+    // every issue is sent, then stops.
+    let dispatcher = s.dispatcher(|settings| {
+        settings.only_issue = None;
+        settings.until_done = false;
+    });
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(async move { dispatcher.run(shutdown).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut all_sent = true;
+        for slug in &slugs {
+            all_sent &= s.store.existing_issue(slug).await.unwrap().status.as_str() == "sent";
+        }
+        if all_sent {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sent within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    let report = finish(worker).await;
+    assert_eq!(report.sent, 15, "{report:?}");
+    assert_eq!(report.skipped, 0, "{report:?}");
+    let counts = per_recipient(&s.sink.received());
+    assert_eq!(counts.len(), 5);
+    assert!(counts.values().all(|&n| n == 3), "{counts:?}");
+    for slug in &slugs {
+        let id = s.store.existing_issue(slug).await.unwrap().id;
+        let sent = s.store.send_counts(id).await.unwrap();
+        assert_eq!((sent.total, sent.sent, sent.skipped), (5, 5, 0), "{slug}");
+    }
 }
 
 async fn late_joiners_are_queued_and_nobody_gets_it_twice(db: &TestDb) {
@@ -473,6 +530,10 @@ async fn dkim_signatures_verify_with_the_public_key_and_cover_the_list_headers()
             signature.contains("list-unsubscribe:list-unsubscribe-post"),
             "{signature}"
         );
+        assert!(
+            signature.contains(":content-type:from:subject:to:reply-to:cc;"),
+            "{signature}"
+        );
     }
     // Change the unsubscribe header and the signature no longer holds.
     let text = String::from_utf8(received[0].data.clone()).unwrap();
@@ -483,6 +544,21 @@ async fn dkim_signatures_verify_with_the_public_key_and_cover_the_list_headers()
     );
     assert_ne!(forged, text);
     assert_eq!(verify(forged.as_bytes()), "False");
+    // A recipient who adds a second Subject, From or To, or a Reply-To or Cc, to a signed
+    // issue and sends it on breaks the signature: those names are signed once more than
+    // they occur (oversigning).
+    let body_start = text.find("\r\nTo: ").unwrap() + 2;
+    for added in [
+        "Subject: Viktig: oppdater passordet ditt\r\n",
+        "From: KOM <kom@example.org>\r\n",
+        "To: noen.andre@example.org\r\n",
+        "Reply-To: angriper@example.org\r\n",
+        "Cc: noen.andre@example.org\r\n",
+    ] {
+        let mut resent = text.clone();
+        resent.insert_str(body_start, added);
+        assert_eq!(verify(resent.as_bytes()), "False", "{added}");
+    }
 }
 
 async fn the_relay_login_is_used_and_starttls_is_required_by_default(db: &TestDb) {

@@ -9,6 +9,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
+/// Signed once more than they occur, present or not (oversigning, RFC 6376 8.15): a
+/// verifier then counts an added second Subject, From or To, or an added Reply-To or Cc,
+/// as a change, so a signed issue cannot be re-sent with a new subject or reply address.
+const OVERSIGNED_HEADERS: &[&str] = &["from", "subject", "to", "reply-to", "cc"];
+
 /// Headers signed when present, in this order. `Return-Path` is not: relays replace it.
 const SIGNED_HEADERS: &[&str] = &[
     "from",
@@ -79,6 +84,9 @@ impl DkimSigner {
                 signed_names.push(name);
             }
         }
+        // A name listed beyond its occurrences stands for an empty header: it adds
+        // nothing to the signed data, only to h=.
+        signed_names.extend_from_slice(OVERSIGNED_HEADERS);
         let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
         let unsigned = format!(
             "v=1; a=rsa-sha256; c=relaxed/relaxed; d={}; s={};\r\n\tt={timestamp}; h={};\r\n\tbh={body_hash};\r\n\tb=",

@@ -309,15 +309,17 @@ impl Store {
         let mut ready = Vec::with_capacity(claimed.len());
         let mut gone = Vec::new();
         for (id, issue_id, contact_id, attempts) in claimed {
-            match contacts.remove(&contact_id) {
+            // One batch may hold several issues' deliveries to the same contact: the
+            // lookup is shared by all of them, never consumed by the first.
+            match contacts.get(&contact_id) {
                 Some((email, name, status)) if status == "confirmed" => {
                     ready.push(ClaimedDelivery {
                         id,
                         issue_id,
                         contact_id,
                         attempts,
-                        email: EmailAddress::parse(&email)?,
-                        name: ContactName::parse(&name.unwrap_or_default())
+                        email: EmailAddress::parse(email)?,
+                        name: ContactName::parse(name.as_deref().unwrap_or_default())
                             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                         unsubscribe: TokenSecret::generate(),
                     })
