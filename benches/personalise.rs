@@ -33,11 +33,15 @@ fn sender() -> Sender {
     }
 }
 
+fn key() -> nyhetsbrev::domain::TokenKey {
+    nyhetsbrev::domain::TokenKey::parse("a-benchmark-key-that-is-long-enough").unwrap()
+}
+
 /// The whole personal message, as the worker will build it for every contact.
 #[divan::bench]
 fn complete_mime_message(bencher: Bencher) {
     let (issue, rendered) = rendered();
-    let prepared = PreparedIssue::prepare(&issue, &rendered, &sender()).unwrap();
+    let prepared = PreparedIssue::prepare(&issue, &rendered, &sender(), &key()).unwrap();
     let email = EmailAddress::parse("ase.odegard@example.org").unwrap();
     let name = ContactName::parse("Åse Ødegård").unwrap().unwrap();
     let url = "https://nyhetsbrev.example.org/avmeld/3f9a0c1e5b7d4a2c8e6f1b3d5a7c9e0f";
@@ -75,6 +79,6 @@ fn prepare_issue_once(bencher: Bencher) {
     let sender = sender();
     bencher.bench_local(|| {
         let (issue, rendered) = rendered();
-        PreparedIssue::prepare(&issue, &rendered, &sender).unwrap()
+        PreparedIssue::prepare(&issue, &rendered, &sender, &key()).unwrap()
     });
 }

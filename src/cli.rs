@@ -67,6 +67,8 @@ pub enum Command {
     /// Staff accounts, for the admin API.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Print a fresh random secret for the token_key setting (sending needs one).
+    NewTokenKey,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +88,8 @@ pub struct InboundArgs {
 pub enum InboundCommand {
     /// List handled messages, newest first.
     List {
-        /// Only this kind: subscribe, unsubscribe, bounce, automatic, loop, other, unreadable.
+        /// Only this kind: subscribe, unsubscribe, bounce, forged, automatic, loop, other,
+        /// unreadable.
         #[arg(long)]
         kind: Option<InboundKind>,
         #[arg(long, default_value_t = 50)]
@@ -113,6 +116,8 @@ pub enum InboundKind {
     Loop,
     Other,
     Unreadable,
+    /// A delivery report that failed its signature check.
+    Forged,
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +409,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return Ok(inbound_from_stdin(cli.config.as_deref(), args).await);
     }
+    if let Command::NewTokenKey = cli.command {
+        out!("{}", crate::domain::TokenKey::generate_secret());
+        return Ok(ExitCode::SUCCESS);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(
         &settings,
@@ -429,12 +438,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?;
             eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
             let state = crate::web::AppState::new(store.clone(), &settings)?;
-            let dispatcher = Dispatcher::new(store.clone(), &settings)?;
             let shutdown = shutdown_on_signal();
-            let worker = tokio::spawn({
-                let shutdown = shutdown.clone();
-                async move { dispatcher.run(shutdown).await }
-            });
+            // Without token_key the pages run and nothing is sent (`issue send` refuses
+            // to queue an issue, with how to make a key).
+            let worker = match settings.token_key() {
+                Ok(_) => {
+                    let dispatcher = Dispatcher::new(store.clone(), &settings)?;
+                    let shutdown = shutdown.clone();
+                    Some(tokio::spawn(async move { dispatcher.run(shutdown).await }))
+                }
+                Err(e) => {
+                    tracing::warn!("no delivery worker: {e}");
+                    eprintln!("not sending issues: {e}");
+                    None
+                }
+            };
             let mailbox = match settings.imap_mailbox()? {
                 Some(mailbox) => {
                     let inbound = state.inbound.clone();
@@ -447,7 +465,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             crate::web::serve(listener, state, shutdown).await?;
-            worker.await??;
+            if let Some(worker) = worker {
+                worker.await??;
+            }
             if let Some(mailbox) = mailbox {
                 mailbox.await?;
             }
@@ -479,6 +499,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             staff_add(&store, &username).await?;
             ExitCode::SUCCESS
         }
+        Command::NewTokenKey => unreachable!("answered before the settings are read"),
     };
     store.close().await;
     Ok(code)
@@ -861,6 +882,8 @@ async fn issue(store: &Store, settings: &Settings, command: IssueCommand) -> any
                 out!("{n} confirmed contacts would get {slug} (dry run: nothing queued)");
                 return Ok(());
             }
+            // Checked before anything is queued: no worker could send it without a key.
+            settings.token_key()?;
             let queued = store.enqueue_issue(&slug, &Actor::cli()).await?;
             out!(
                 "queued {slug} for {} contacts{}{}",

@@ -51,6 +51,7 @@ pub const KEYS: &[&str] = &[
     "imap_processed_folder",
     "imap_poll_interval",
     "imap_ca_file",
+    "confirmations_per_hour",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -120,6 +121,9 @@ pub struct Settings {
     pub imap_poll_interval: f64,
     /// PEM certificates to trust for the IMAP server besides the public roots.
     pub imap_ca_file: Option<PathBuf>,
+    /// Confirmation and leave-link mails at most in any hour, to all addresses together:
+    /// a flood of requests for many addresses cannot make the service a mail cannon.
+    pub confirmations_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -157,6 +161,7 @@ impl Default for Settings {
             imap_processed_folder: "Behandlet".into(),
             imap_poll_interval: 60.0,
             imap_ca_file: None,
+            confirmations_per_hour: 200,
         }
     }
 }
@@ -244,6 +249,7 @@ impl fmt::Debug for Settings {
             .field("imap_processed_folder", &self.imap_processed_folder)
             .field("imap_poll_interval", &self.imap_poll_interval)
             .field("imap_ca_file", &self.imap_ca_file)
+            .field("confirmations_per_hour", &self.confirmations_per_hour)
             .finish()
     }
 }
@@ -323,6 +329,7 @@ impl Settings {
         };
         Ok(crate::inbound::OwnAddresses {
             bounce: self.bounce_address()?,
+            bounce_key: self.token_key_if_set()?,
             from,
             join,
             leave,
@@ -365,7 +372,8 @@ impl Settings {
                 | "bounce_threshold"
                 | "lease_time"
                 | "inbound_max_size"
-                | "imap_poll_interval" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                | "imap_poll_interval"
+                | "confirmations_per_hour" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));
@@ -388,32 +396,102 @@ impl Settings {
                 self.database_url
             )));
         }
-        if self.subscribe_limit_per_hour == 0 {
-            return Err(ConfigError::Invalid(
-                "subscribe_limit_per_hour must be at least 1".into(),
-            ));
-        }
-        if let Some(rate) = self.send_rate
-            && !(rate > 0.0 && rate.is_finite())
-        {
-            return Err(ConfigError::Invalid(format!(
-                "send_rate must be above 0, not {rate}"
-            )));
-        }
-        if self.smtp_connections == 0 || self.max_attempts == 0 {
-            return Err(ConfigError::Invalid(
-                "smtp_connections and max_attempts must be at least 1".into(),
-            ));
-        }
-        for (key, seconds) in [
-            ("smtp_timeout", self.smtp_timeout),
-            ("retry_delay", self.retry_delay),
-            ("lease_time", self.lease_time),
-            ("imap_poll_interval", self.imap_poll_interval),
-        ] {
-            if !(seconds > 0.0 && seconds.is_finite()) {
+        // Every number has a range: beyond it a value is a typo, and some (a retry
+        // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
+        // or silently stop the worker instead of being refused here.
+        let whole: [(&str, Option<u64>, u64, u64); 9] = [
+            (
+                "subscribe_limit_per_hour",
+                Some(self.subscribe_limit_per_hour.into()),
+                1,
+                1_000_000,
+            ),
+            (
+                "smtp_connections",
+                Some(self.smtp_connections.into()),
+                1,
+                100,
+            ),
+            ("max_attempts", Some(self.max_attempts.into()), 1, 100),
+            (
+                "bounce_threshold",
+                Some(self.bounce_threshold.into()),
+                1,
+                100,
+            ),
+            (
+                "confirm_valid_days",
+                Some(self.confirm_valid_days.into()),
+                1,
+                365,
+            ),
+            ("hourly_cap", self.hourly_cap, 1, 1_000_000_000),
+            ("daily_cap", self.daily_cap, 1, 1_000_000_000),
+            (
+                "inbound_max_size",
+                Some(self.inbound_max_size as u64),
+                512,
+                1 << 30,
+            ),
+            (
+                "confirmations_per_hour",
+                Some(self.confirmations_per_hour.into()),
+                1,
+                1_000_000,
+            ),
+        ];
+        for (key, value, min, max) in whole {
+            if let Some(value) = value
+                && !(min..=max).contains(&value)
+            {
                 return Err(ConfigError::Invalid(format!(
-                    "{key} is in seconds and must be above 0, not {seconds}"
+                    "{key} must be between {min} and {max}, not {value}"
+                )));
+            }
+        }
+        let seconds: [(&str, Option<f64>, f64, f64, &str); 5] = [
+            (
+                "send_rate",
+                self.send_rate,
+                0.01,
+                100_000.0,
+                "messages a second",
+            ),
+            (
+                "smtp_timeout",
+                Some(self.smtp_timeout),
+                0.1,
+                3600.0,
+                "seconds",
+            ),
+            (
+                "retry_delay",
+                Some(self.retry_delay),
+                0.01,
+                86_400.0,
+                "seconds",
+            ),
+            (
+                "lease_time",
+                Some(self.lease_time),
+                1.0,
+                86_400.0,
+                "seconds",
+            ),
+            (
+                "imap_poll_interval",
+                Some(self.imap_poll_interval),
+                0.1,
+                86_400.0,
+                "seconds",
+            ),
+        ];
+        for (key, value, min, max, unit) in seconds {
+            if let Some(value) = value
+                && !(value >= min && value <= max)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is in {unit} and must be between {min} and {max}, not {value}"
                 )));
             }
         }
@@ -424,6 +502,7 @@ impl Settings {
                 self.lease_time, self.smtp_timeout
             )));
         }
+        self.token_key_if_set()?;
         if let Some(url) = &self.smtp_url {
             crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
                 .map_err(ConfigError::Invalid)?;
@@ -468,6 +547,26 @@ impl Settings {
         crate::mail::DkimSigner::from_pem(&domain, selector, &pem)
             .map(|signer| Some(std::sync::Arc::new(signer)))
             .map_err(|e| ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display())))
+    }
+
+    /// The key that signs bounce addresses and Message-IDs: required for sending.
+    pub fn token_key(&self) -> Result<crate::domain::TokenKey, ConfigError> {
+        let Some(secret) = &self.token_key else {
+            return Err(ConfigError::Invalid(
+                crate::domain::KeyError::Missing.to_string(),
+            ));
+        };
+        crate::domain::TokenKey::parse(secret.expose_secret())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The key when one is set (inbound mail can verify bounce addresses with it);
+    /// a key that is set but unusable is still an error.
+    pub fn token_key_if_set(&self) -> Result<Option<crate::domain::TokenKey>, ConfigError> {
+        match &self.token_key {
+            None => Ok(None),
+            Some(_) => self.token_key().map(Some),
+        }
     }
 
     /// The address bounces go to (the envelope sender).
@@ -553,6 +652,41 @@ mod tests {
     }
 
     #[test]
+    fn numbers_out_of_range_are_refused_by_name() {
+        for (key, value) in [
+            ("NYHETSBREV_RETRY_DELAY", "1e30"),
+            ("NYHETSBREV_SEND_RATE", "1e-30"),
+            ("NYHETSBREV_SEND_RATE", "inf"),
+            ("NYHETSBREV_SMTP_TIMEOUT", "NaN"),
+            ("NYHETSBREV_DAILY_CAP", "9223372036854775808"),
+            ("NYHETSBREV_HOURLY_CAP", "18446744073709551615"),
+            ("NYHETSBREV_LEASE_TIME", "1e300"),
+            ("NYHETSBREV_IMAP_POLL_INTERVAL", "-1"),
+            ("NYHETSBREV_BOUNCE_THRESHOLD", "0"),
+            ("NYHETSBREV_SMTP_CONNECTIONS", "100000"),
+            ("NYHETSBREV_INBOUND_MAX_SIZE", "0"),
+            ("NYHETSBREV_CONFIRMATIONS_PER_HOUR", "0"),
+        ] {
+            let err = load_with(None, &[(key, value)]).unwrap_err().to_string();
+            let name = key.trim_start_matches(ENV_PREFIX).to_lowercase();
+            assert!(
+                err.contains(&name) && err.contains("between"),
+                "{key}={value}: {err}"
+            );
+        }
+        // The edges themselves are fine.
+        let settings = load_with(
+            None,
+            &[
+                ("NYHETSBREV_SEND_RATE", "0.01"),
+                ("NYHETSBREV_DAILY_CAP", "1000000000"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.daily_cap, Some(1_000_000_000));
+    }
+
+    #[test]
     fn explicit_missing_file_is_an_error() {
         let err = Settings::load(Some(Path::new("/nonexistent/nyhetsbrev.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::Missing(_)));
@@ -567,7 +701,10 @@ mod tests {
                     "NYHETSBREV_SMTP_URL",
                     "smtp://kom:hemmelig-smtp@relay.example.org:587",
                 ),
-                ("NYHETSBREV_TOKEN_KEY", "hemmelig-nokkel"),
+                (
+                    "NYHETSBREV_TOKEN_KEY",
+                    "hemmelig-nokkel-0123456789abcdef0123",
+                ),
                 (
                     "NYHETSBREV_IMAP_URL",
                     "imaps://kom:hemmelig-imap@imap.example.org/INBOX",
@@ -596,7 +733,7 @@ mod tests {
         assert!(shown.contains("db.example.org"), "{shown}");
         assert_eq!(
             settings.token_key.unwrap().expose_secret(),
-            "hemmelig-nokkel"
+            "hemmelig-nokkel-0123456789abcdef0123"
         );
         assert!(settings.database_url.expose().contains("hemmelig-db"));
     }

@@ -16,6 +16,7 @@ fn nyhetsbrev(db: &TestDb) -> Command {
     command
         .current_dir(db.dir())
         .env("NYHETSBREV_DATABASE_URL", db.url.expose())
+        .env("NYHETSBREV_TOKEN_KEY", common::TEST_TOKEN_KEY)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command
@@ -51,6 +52,8 @@ on_both_backends!(
     secrets_stay_out_of_the_logs,
     sending_an_issue_from_the_command_line,
     inbound_mail_on_an_mta_pipe,
+    forged_bounces_on_the_pipe_count_nothing,
+    sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
 );
 
@@ -463,7 +466,10 @@ async fn secrets_stay_out_of_the_logs(db: &TestDb) {
             "NYHETSBREV_SMTP_URL",
             "smtp://kom:smtp-hemmelig@relay.example.org:587",
         )
-        .env("NYHETSBREV_TOKEN_KEY", "token-hemmelig")
+        .env(
+            "NYHETSBREV_TOKEN_KEY",
+            "token-hemmelig-0123456789abcdef0123",
+        )
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -730,6 +736,149 @@ async fn inbound_mail_on_an_mta_pipe(db: &TestDb) {
         "{}",
         stderr(&missing)
     );
+}
+
+/// A delivery report as an attacker would write it: `X-Failed-Recipients` naming the
+/// victim, sent to `to`, quoting `message_id` as the bounced message.
+fn forged_report(to: &str, victim: &str, message_id: &str, n: u32) -> Vec<u8> {
+    format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <forged-{n}@mx.example.org>\r\nX-Failed-Recipients: {victim}\r\n\r\n\
+         This message could not be delivered to {victim}: user unknown.\r\n\r\n\
+         Message-ID: <{message_id}>\r\n"
+    )
+    .into_bytes()
+}
+
+fn bounce_count(db: &TestDb, address: &str) -> (String, i64) {
+    let shown = run(db, &["contacts", "show", address, "--json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    (
+        json["status"].as_str().unwrap().to_owned(),
+        json["bounce_count"].as_i64().unwrap(),
+    )
+}
+
+/// The attack of issue 16: reports that anyone can write (a guessed VERP id, the
+/// Message-ID, a made-up signature) used to make a confirmed contact bounced. Only a
+/// report to the signed bounce address of the real delivery counts.
+async fn forged_bounces_on_the_pipe_count_nothing(db: &TestDb) {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
+    let victim = "offer@example.org";
+    for args in [
+        &["issue", "import", fixture][..],
+        &["contacts", "add", victim],
+        &["issue", "send", "2024-q1", "--follow"],
+    ] {
+        let output = run(db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    let sent = common::outbox_messages(&db.dir().join("outbox"));
+    assert_eq!(sent.len(), 1);
+    let message = mail_parser::MessageParser::default()
+        .parse(&sent[0])
+        .unwrap();
+    let message_id = message.message_id().unwrap().to_owned();
+    let return_path = message.header_raw("Return-Path").unwrap().trim();
+    let signed = return_path.trim_matches(['<', '>']).to_owned();
+    // nyhetsbrev+d<id>-<16 hex digits>@example.org
+    let (unsigned, signature) = signed.rsplit_once('-').unwrap();
+    assert!(unsigned.starts_with("nyhetsbrev+d"), "{signed}");
+    assert_eq!(signature.len(), 16 + "@example.org".len(), "{signed}");
+    assert!(
+        !message_id.starts_with("1."),
+        "no contact id in {message_id}"
+    );
+
+    let forgeries = [
+        // The old guess: delivery 1, Message-ID <contact id>.<slug>@domain.
+        forged_report(
+            "nyhetsbrev+d1@example.org",
+            victim,
+            "1.2024-q1@example.org",
+            1,
+        ),
+        // The real Message-ID, to the plain from address.
+        forged_report("nyhetsbrev@example.org", victim, &message_id, 2),
+        // The right delivery with a made-up signature.
+        forged_report(
+            &format!("{unsigned}-0123456789abcdef@example.org"),
+            victim,
+            &message_id,
+            3,
+        ),
+    ];
+    for (i, forged) in forgeries.iter().enumerate() {
+        let handled = run_with_input(nyhetsbrev(db), &["inbound"], forged);
+        assert_eq!(handled.status.code(), Some(0), "{}", stderr(&handled));
+        assert!(
+            stdout(&handled).contains(" forged: ") && stdout(&handled).contains("not counted"),
+            "forgery {i}: {}",
+            stdout(&handled)
+        );
+    }
+    assert_eq!(bounce_count(db, victim), ("confirmed".into(), 0));
+    let listed = run(db, &["inbound", "list", "--kind", "forged", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+
+    // The receiving server's report, to the address it saw, counts once.
+    let genuine = forged_report(&signed, victim, &message_id, 4);
+    let handled = run_with_input(nyhetsbrev(db), &["inbound"], &genuine);
+    assert!(
+        stdout(&handled).contains(" bounce: hard bounce"),
+        "{}",
+        stdout(&handled)
+    );
+    assert_eq!(bounce_count(db, victim), ("confirmed".into(), 1));
+    // The same report through the envelope only (an MTA pipe's ${original_recipient}).
+    let by_envelope = forged_report("nyhetsbrev@example.org", victim, &message_id, 5);
+    let handled = run_with_input(
+        nyhetsbrev(db),
+        &["inbound", "--recipient", &signed],
+        &by_envelope,
+    );
+    assert!(
+        stdout(&handled).contains("already counted"),
+        "{}",
+        stdout(&handled)
+    );
+}
+
+/// Without token_key nothing is queued, and the error says how to make a key.
+async fn sending_needs_a_token_key(db: &TestDb) {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
+    for args in [
+        &["issue", "import", fixture][..],
+        &["contacts", "add", "en@example.org"],
+    ] {
+        assert!(run(db, args).status.success());
+    }
+    let mut without = nyhetsbrev(db);
+    without.env_remove("NYHETSBREV_TOKEN_KEY");
+    let refused = without.args(["issue", "send", "2024-q1"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let error = stderr(&refused);
+    assert!(
+        error.contains("token_key is not set") && error.contains("nyhetsbrev new-token-key"),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    let status = run(db, &["issue", "status", "2024-q1", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        (json["total"].as_i64(), json["status"].as_str()),
+        (Some(0), Some("draft"))
+    );
+    // The command that makes one, and the key it makes is accepted.
+    let made = run(db, &["new-token-key"]);
+    let key = stdout(&made).trim().to_owned();
+    assert_eq!(key.len(), 64, "{key}");
+    let mut with = nyhetsbrev(db);
+    with.env("NYHETSBREV_TOKEN_KEY", &key);
+    let queued = with.args(["issue", "send", "2024-q1"]).output().unwrap();
+    assert!(queued.status.success(), "{}", stderr(&queued));
 }
 
 #[test]

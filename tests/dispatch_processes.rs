@@ -40,6 +40,7 @@ fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Worker {
         .current_dir(db.dir())
         .env("NYHETSBREV_DATABASE_URL", db.url.expose())
         .env("NYHETSBREV_SMTP_URL", sink.url())
+        .env("NYHETSBREV_TOKEN_KEY", common::TEST_TOKEN_KEY)
         .env("NYHETSBREV_FROM_ADDRESS", "nyhetsbrev@example.no")
         .env("NYHETSBREV_BASE_URL", "https://nyhetsbrev.example.org")
         .env("NYHETSBREV_SEND_RATE", rate)

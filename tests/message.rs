@@ -21,7 +21,8 @@ fn prepared() -> PreparedIssue {
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
     };
-    PreparedIssue::prepare(&issue, &rendered, &sender).unwrap()
+    let key = nyhetsbrev::domain::TokenKey::parse("a-test-key-that-is-long-enough-0001").unwrap();
+    PreparedIssue::prepare(&issue, &rendered, &sender, &key).unwrap()
 }
 
 #[test]
@@ -69,7 +70,15 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
         from.name(),
         Some("KOM – Koordineringsenheten mot menneskehandel")
     );
-    assert_eq!(message.message_id(), Some("4711.2024-q1@example.no"));
+    // The Message-ID names the issue, and its first part is signed: no contact id or
+    // other guessable value in it.
+    let message_id = message.message_id().unwrap();
+    let (tag, rest) = message_id.split_once('.').unwrap();
+    assert_eq!(rest, "2024-q1@example.no");
+    assert_eq!(tag.len(), 24, "{message_id}");
+    assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()), "{message_id}");
+    assert!(!message_id.contains("4711"), "{message_id}");
+    assert_eq!(prepared().message_id(4711), message_id);
     assert_eq!(message.date().unwrap().to_rfc3339(), "2024-04-15T09:30:00Z");
     let header = |name: &str| {
         message
@@ -137,9 +146,11 @@ fn each_recipient_gets_their_own_values_and_message_id() {
     };
     let first = msg(&a, 1, "https://x.example.org/avmeld/one");
     let second = msg(&b, 2, "https://x.example.org/avmeld/two");
+    let (id_one, id_two) = (prepared.message_id(1), prepared.message_id(2));
+    assert_ne!(id_one, id_two);
     assert!(
-        first.contains("Message-ID: <1.2024-q1@example.no>")
-            && second.contains("Message-ID: <2.2024-q1@example.no>")
+        first.contains(&format!("Message-ID: <{id_one}>"))
+            && second.contains(&format!("Message-ID: <{id_two}>"))
     );
     assert!(first.contains("To: ola@example.org") && !first.contains("kari@example.org"));
     assert!(second.contains("avmeld/two") && !second.contains("avmeld/one"));

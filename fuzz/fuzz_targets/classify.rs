@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let own = OWN.get_or_init(|| {
         Settings {
             from_address: "nyhetsbrev@example.no".into(),
+            token_key: Some("a-fuzzing-and-benchmark-key-0123456789".into()),
             ..Default::default()
         }
         .own_addresses()

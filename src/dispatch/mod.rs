@@ -21,7 +21,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::{EmailAddress, Timestamp};
+use crate::domain::{EmailAddress, Timestamp, TokenKey};
 use crate::mail::{
     DkimSigner, Envelope, PreparedIssue, Recipient, SendError, Sender, Transport,
     sign_if_configured,
@@ -141,31 +141,38 @@ pub struct Dispatcher {
     sender: Sender,
     render: RenderContext,
     bounce: BounceAddress,
+    /// Signs Message-IDs (and, through `bounce`, bounce addresses).
+    key: TokenKey,
     dkim: Option<Arc<DkimSigner>>,
     settings: DispatchSettings,
     /// Who holds the leases: host, process and a random tail.
     owner: Arc<str>,
 }
 
-/// The envelope sender, split so each delivery gets `local+d<id>@domain` (VERP).
+/// The envelope sender, split so each delivery gets `local+d<id>-<signature>@domain`
+/// (VERP): a report that arrives there names its delivery, and only mail from the
+/// receiving side (which saw the address) can know the signature.
 #[derive(Clone)]
 struct BounceAddress {
     local: String,
     domain: String,
+    key: TokenKey,
 }
 
 impl BounceAddress {
-    fn new(address: &EmailAddress) -> Result<Self, ConfigError> {
+    fn new(address: &EmailAddress, key: TokenKey) -> Result<Self, ConfigError> {
         let ascii = crate::mail::header_address(address)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(BounceAddress {
             local: ascii.user().to_owned(),
             domain: ascii.domain().to_owned(),
+            key,
         })
     }
 
     fn for_delivery(&self, id: i64) -> Result<lettre::Address, lettre::address::AddressError> {
-        lettre::Address::new(format!("{}+d{id}", self.local), &self.domain)
+        let tag = self.key.bounce_tag(id);
+        lettre::Address::new(format!("{}+d{id}-{tag}", self.local), &self.domain)
     }
 }
 
@@ -208,13 +215,16 @@ impl Departures {
 }
 
 impl Dispatcher {
+    /// Needs `token_key`: every message carries a signed bounce address and Message-ID.
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let key = settings.token_key()?;
         Ok(Dispatcher {
             store,
             transport: settings.transport()?,
             sender: settings.sender()?,
             render: settings.render_context(),
-            bounce: BounceAddress::new(&settings.bounce_address()?)?,
+            bounce: BounceAddress::new(&settings.bounce_address()?, key.clone())?,
+            key,
             dkim: settings.dkim()?,
             settings: DispatchSettings::from_settings(settings),
             owner: worker_name().into(),
@@ -455,8 +465,8 @@ impl Dispatcher {
             parse_issue(&format!("issue {slug}"), &stored.source).map_err(|e| fail(&e))?;
         parsed.issue.meta.subject = format!("[TEST] {}", parsed.issue.meta.subject);
         let rendered = render(&parsed.issue, &self.render).map_err(|e| fail(&e))?;
-        let prepared =
-            PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender).map_err(|e| fail(&e))?;
+        let prepared = PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender, &self.key)
+            .map_err(|e| fail(&e))?;
         let unsubscribe_url = format!("{}/avmeld/TESTKOPI", self.render.base_url);
         let message = prepared
             .message(
@@ -486,7 +496,8 @@ impl Dispatcher {
         let parsed =
             parse_issue(&format!("issue {}", stored.slug), &stored.source).map_err(|e| fail(&e))?;
         let rendered = render(&parsed.issue, &self.render).map_err(|e| fail(&e))?;
-        PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender).map_err(|e| fail(&e))
+        PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender, &self.key)
+            .map_err(|e| fail(&e))
     }
 
     /// A sender task: one relay connection, jobs one after the other.

@@ -4,6 +4,7 @@
 mod contact;
 mod email;
 mod issue;
+mod key;
 mod text;
 mod timestamp;
 mod token;
@@ -14,6 +15,7 @@ pub use contact::{
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
+pub use key::{HOW_TO_MAKE_A_KEY, KeyError, MIN_KEY_CHARS, TokenKey};
 pub use text::{ConsentNote, ContactName, Organisation, TextError};
 pub use timestamp::{BadDate, Timestamp};
 pub use token::{TokenHash, TokenSecret};

@@ -4,13 +4,14 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
-use super::classify::is_daemon;
+use super::classify::{BounceTag, is_daemon};
 
 /// What a delivery report says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BounceReport {
-    /// From the per-delivery bounce address the report was sent to.
-    pub delivery_id: Option<i64>,
+    /// The per-delivery bounce address the report was sent to, if any: only a signed
+    /// one names a delivery the report may count for.
+    pub bounce_tag: Option<BounceTag>,
     /// Message-ID of the message that bounced, without brackets, when the report
     /// includes its headers.
     pub original_message_id: Option<String>,
@@ -35,6 +36,14 @@ pub struct BouncedRecipient {
 }
 
 impl BounceReport {
+    /// The delivery named by a signed bounce address.
+    pub fn signed_delivery(&self) -> Option<i64> {
+        match self.bounce_tag {
+            Some(BounceTag::Signed(id)) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The recipient entry naming `address` (lower-cased), if any.
     pub fn recipient(&self, address_key: &str) -> Option<&BouncedRecipient> {
         self.recipients
@@ -86,7 +95,7 @@ pub fn report(
     message: &Message<'_>,
     from: &str,
     subject: &str,
-    delivery_id: Option<i64>,
+    bounce_tag: Option<BounceTag>,
 ) -> Option<BounceReport> {
     let status_part = message.parts.iter().find(|part| {
         part.content_type().is_some_and(|ct| {
@@ -105,7 +114,7 @@ pub fn report(
     let structured = standard || failed_header.is_some();
     // Without a report part or header, only mail from a daemon or to a per-delivery
     // bounce address can be a notice: ordinary mail's body is not read here at all.
-    if !structured && !is_daemon(from) && delivery_id.is_none() {
+    if !structured && !is_daemon(from) && bounce_tag.is_none() {
         return None;
     }
     let report_text = first_text(message);
@@ -128,7 +137,7 @@ pub fn report(
         recipients = non_standard_recipients(failed_header.as_deref(), &report_text, from);
     }
     Some(BounceReport {
-        delivery_id,
+        bounce_tag,
         original_message_id: original_message_id(message),
         recipients,
         shape: if standard { "standard" } else { "non-standard" },

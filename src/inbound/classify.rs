@@ -5,7 +5,7 @@
 use mail_parser::{Message, MessageParser, PartType};
 
 use super::bounce::{self, BounceReport};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, TokenKey};
 
 /// The service's own addresses, as they decide what a message is.
 #[derive(Debug, Clone)]
@@ -16,8 +16,12 @@ pub struct OwnAddresses {
     pub join: EmailAddress,
     /// Mail to this address is a request to leave (the `List-Unsubscribe` mailto).
     pub leave: EmailAddress,
-    /// Envelope sender of issues; each delivery has its `local+d<id>@domain` variant.
+    /// Envelope sender of issues; each delivery has its `local+d<id>-<signature>@domain`
+    /// variant.
     pub bounce: EmailAddress,
+    /// Verifies the signature of those variants (`token_key`); without it no bounce
+    /// address can be trusted.
+    pub bounce_key: Option<TokenKey>,
     /// `List-Id` of the newsletter, without brackets.
     pub list_id: String,
 }
@@ -31,9 +35,11 @@ impl OwnAddresses {
             .any(|own| own.key() == base)
     }
 
-    /// The delivery id of a per-delivery bounce address `local+d<id>@domain`.
-    pub fn delivery_of_bounce_address(&self, address: &str) -> Option<i64> {
-        let address = address.trim().to_lowercase();
+    /// What a per-delivery bounce address `local+d<id>-<signature>@domain` says: the
+    /// delivery when the signature is right, [`BounceTag::Forged`] when the address has
+    /// the shape but not the signature, `None` when it is no such address.
+    pub fn bounce_tag(&self, address: &str) -> Option<BounceTag> {
+        let address = address.trim().trim_matches(['<', '>']).to_lowercase();
         let (local, domain) = address.rsplit_once('@')?;
         let own = self.bounce.key();
         let (own_local, own_domain) = own.rsplit_once('@')?;
@@ -41,11 +47,27 @@ impl OwnAddresses {
             return None;
         }
         let tag = local.strip_prefix(own_local)?.strip_prefix("+d")?;
-        if tag.is_empty() || tag.len() > 18 || !tag.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+        let (id, signature) = tag.split_once('-').unwrap_or((tag, ""));
+        if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(BounceTag::Forged);
         }
-        tag.parse().ok()
+        let Ok(id) = id.parse::<i64>() else {
+            return Some(BounceTag::Forged);
+        };
+        match &self.bounce_key {
+            Some(key) if key.verify_bounce_tag(id, signature) => Some(BounceTag::Signed(id)),
+            _ => Some(BounceTag::Forged),
+        }
     }
+}
+
+/// A per-delivery bounce address, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BounceTag {
+    /// Signed with our key: delivery `id`.
+    Signed(i64),
+    /// The shape of one, but not our signature (or no key to check it with).
+    Forged,
 }
 
 /// The envelope, when the MTA passes it (a pipe's `${sender}` and `${recipient}`).
@@ -258,9 +280,16 @@ fn classify_message(
     envelope: &Envelope,
 ) -> Kind {
     let recipients = recipients(message, envelope);
-    let to_bounce_address = recipients
+    // A signed address wins over a forged one beside it.
+    let tags: Vec<BounceTag> = recipients
         .iter()
-        .find_map(|r| own.delivery_of_bounce_address(r));
+        .filter_map(|r| own.bounce_tag(r))
+        .collect();
+    let to_bounce_address = tags
+        .iter()
+        .find(|t| matches!(t, BounceTag::Signed(_)))
+        .or(tags.first())
+        .copied();
     let from = summary.from.as_deref().unwrap_or("");
     let subject = summary.subject.as_deref().unwrap_or("");
 
@@ -711,6 +740,7 @@ mod tests {
             join: EmailAddress::parse("nyhetsbrev-join@kom.example.no").unwrap(),
             leave: EmailAddress::parse("nyhetsbrev-leave@kom.example.no").unwrap(),
             bounce: EmailAddress::parse("retur@kom.example.no").unwrap(),
+            bounce_key: Some(TokenKey::parse("a-unit-test-key-that-is-long-enough").unwrap()),
             list_id: "nyhetsbrev.kom.example.no".into(),
         }
     }
@@ -728,31 +758,41 @@ mod tests {
     }
 
     #[test]
-    fn bounce_address_names_its_delivery() {
+    fn only_a_signed_bounce_address_names_its_delivery() {
         let own = own();
+        let key = own.bounce_key.clone().unwrap();
+        let tag = key.bounce_tag(42);
+        let signed = |s: &str| own.bounce_tag(s);
         assert_eq!(
-            own.delivery_of_bounce_address("retur+d42@kom.example.no"),
-            Some(42)
+            signed(&format!("retur+d42-{tag}@kom.example.no")),
+            Some(BounceTag::Signed(42))
         );
         assert_eq!(
-            own.delivery_of_bounce_address("RETUR+D42@KOM.EXAMPLE.NO"),
-            Some(42)
+            signed(&format!("RETUR+D42-{}@KOM.EXAMPLE.NO", tag.to_uppercase())),
+            Some(BounceTag::Signed(42))
         );
+        // The shape without the signature: forged.
+        for forged in [
+            "retur+d42@kom.example.no".to_owned(),
+            format!("retur+d43-{tag}@kom.example.no"),
+            format!("retur+d42-{}@kom.example.no", &tag[..15]),
+            "retur+d@kom.example.no".to_owned(),
+            "retur+d4x@kom.example.no".to_owned(),
+            "retur+d99999999999999999999@kom.example.no".to_owned(),
+        ] {
+            assert_eq!(signed(&forged), Some(BounceTag::Forged), "{forged}");
+        }
+        // Not a bounce address of ours at all.
+        assert_eq!(signed(&format!("retur+d42-{tag}@example.org")), None);
+        assert_eq!(signed("kari@kom.example.no"), None);
+        // Without a key nothing can be trusted.
+        let unkeyed = OwnAddresses {
+            bounce_key: None,
+            ..own.clone()
+        };
         assert_eq!(
-            own.delivery_of_bounce_address("retur+d@kom.example.no"),
-            None
-        );
-        assert_eq!(
-            own.delivery_of_bounce_address("retur+d4x@kom.example.no"),
-            None
-        );
-        assert_eq!(
-            own.delivery_of_bounce_address("retur+d42@example.org"),
-            None
-        );
-        assert_eq!(
-            own.delivery_of_bounce_address("retur+d99999999999999999999@kom.example.no"),
-            None
+            unkeyed.bounce_tag(&format!("retur+d42-{tag}@kom.example.no")),
+            Some(BounceTag::Forged)
         );
     }
 

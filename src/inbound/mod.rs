@@ -13,7 +13,7 @@ pub mod imap;
 use sha2::{Digest, Sha256};
 
 pub use bounce::{BounceReport, BouncedRecipient};
-pub use classify::{Classified, Envelope, Kind, OwnAddresses, Summary, classify};
+pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
@@ -134,6 +134,7 @@ impl Inbound {
                 })
         };
         let action = self.act(&parsed).await?;
+        let kind = action.kind.unwrap_or(parsed.kind.as_str());
         let summary = &parsed.summary;
         let id = self
             .store
@@ -145,16 +146,16 @@ impl Inbound {
                 subject: summary.subject.as_deref().map(|s| clip(s, 500)),
                 message_id: summary.message_id.as_deref().map(|s| clip(s, 500)),
                 sent_at: summary.date_ms,
-                kind: parsed.kind.as_str(),
+                kind,
                 result: &action.result,
                 contact_id: action.contact_id,
                 delivery_id: action.delivery_id,
             })
             .await?;
-        tracing::info!(id, kind = parsed.kind.as_str(), result = %action.result, "inbound message handled");
+        tracing::info!(id, kind, result = %action.result, "inbound message handled");
         Ok(Handled {
             id,
-            kind: parsed.kind.as_str().to_owned(),
+            kind: kind.to_owned(),
             result: action.result,
             duplicate: false,
         })
@@ -206,6 +207,7 @@ impl Inbound {
                     result,
                     contact_id: Some(contact_id),
                     delivery_id: None,
+                    kind: None,
                 }
             }
             Kind::Unsubscribe { address } => {
@@ -229,6 +231,7 @@ impl Inbound {
                     result,
                     contact_id,
                     delivery_id: None,
+                    kind: None,
                 }
             }
             Kind::Bounce(report) => self.bounce(report).await?,
@@ -243,18 +246,48 @@ impl Inbound {
         })
     }
 
-    /// Matches a report to its delivery and records it. The delivery is found by the
-    /// per-delivery bounce address or the original Message-ID; the report must also
-    /// name that delivery's address, so a forged report that only guesses an id
-    /// counts nothing.
+    /// Matches a report to its delivery and records it. A report counts only when it
+    /// arrived at a delivery's signed bounce address (the envelope recipient, or the
+    /// address the report says it was sent to) and names that delivery's recipient:
+    /// anyone can write a delivery report, but only the receiving side of a message saw
+    /// its bounce address. Anything else that claims a delivery of ours is recorded as
+    /// forged and counts nothing.
     async fn bounce(&self, report: &BounceReport) -> Result<Action, InboundError> {
-        let delivery = self
+        let Some(delivery_id) = report.signed_delivery() else {
+            let by_message_id = match &report.original_message_id {
+                Some(id) => self.store.delivery_for_bounce(None, Some(id)).await?,
+                None => None,
+            };
+            return Ok(match (report.bounce_tag, by_message_id) {
+                (Some(BounceTag::Forged), delivery) => Action {
+                    result: "delivery report to a bounce address whose signature is wrong: forged, not counted"
+                        .into(),
+                    contact_id: delivery.as_ref().map(|d| d.contact_id),
+                    delivery_id: delivery.as_ref().map(|d| d.id),
+                    kind: Some(FORGED),
+                },
+                (_, Some(delivery)) => Action {
+                    result: format!(
+                        "delivery report names delivery {} by its Message-ID but was not sent to its signed bounce address: forged, not counted",
+                        delivery.id
+                    ),
+                    contact_id: Some(delivery.contact_id),
+                    delivery_id: Some(delivery.id),
+                    kind: Some(FORGED),
+                },
+                (_, None) => Action::note(format!(
+                    "delivery report ({}) not matched to any delivery; kept for staff",
+                    report.shape
+                )),
+            });
+        };
+        let Some(delivery) = self
             .store
-            .delivery_for_bounce(report.delivery_id, report.original_message_id.as_deref())
-            .await?;
-        let Some(delivery) = delivery else {
+            .delivery_for_bounce(Some(delivery_id), None)
+            .await?
+        else {
             return Ok(Action::note(format!(
-                "delivery report ({}) not matched to any delivery; kept for staff",
+                "delivery report ({}) not matched to any delivery (there is no delivery {delivery_id}); kept for staff",
                 report.shape
             )));
         };
@@ -266,6 +299,7 @@ impl Inbound {
                 ),
                 contact_id: Some(delivery.contact_id),
                 delivery_id: Some(delivery.id),
+                kind: None,
             });
         };
         if recipient.delivered {
@@ -273,6 +307,7 @@ impl Inbound {
                 result: "delivery report says the message was delivered".into(),
                 contact_id: Some(delivery.contact_id),
                 delivery_id: Some(delivery.id),
+                kind: None,
             });
         }
         let detail = [recipient.status.as_deref(), recipient.diagnostic.as_deref()]
@@ -310,14 +345,20 @@ impl Inbound {
             result,
             contact_id: Some(delivery.contact_id),
             delivery_id: Some(delivery.id),
+            kind: None,
         })
     }
 }
+
+/// The kind recorded for a delivery report that fails its checks.
+pub const FORGED: &str = "forged";
 
 struct Action {
     result: String,
     contact_id: Option<i64>,
     delivery_id: Option<i64>,
+    /// Recorded instead of the classified kind (a report found to be forged).
+    kind: Option<&'static str>,
 }
 
 impl Action {
@@ -326,6 +367,7 @@ impl Action {
             result,
             contact_id: None,
             delivery_id: None,
+            kind: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use lettre::message::{Mailbox, Mailboxes};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-use crate::domain::{ContactName, EmailAddress, Issue};
+use crate::domain::{ContactName, EmailAddress, Issue, TokenKey};
 use crate::render::{Personal, RenderedIssue, Segment, Slot};
 
 /// Who the mail is from and how the list is named.
@@ -61,7 +61,10 @@ pub struct PreparedIssue {
     text: Vec<Chunk>,
     html: Vec<Chunk>,
     boundary: String,
+    slug: String,
     message_id_suffix: String,
+    /// Makes each Message-ID's unguessable part.
+    key: TokenKey,
     unsubscribe_mailto: String,
     size_hint: usize,
 }
@@ -106,6 +109,7 @@ impl PreparedIssue {
         issue: &Issue,
         rendered: &RenderedIssue,
         sender: &Sender,
+        key: &TokenKey,
     ) -> Result<Self, MailError> {
         let mut headers = Headers::new();
         let from = Mailbox::new(
@@ -143,7 +147,9 @@ impl PreparedIssue {
             text,
             html,
             boundary,
+            slug: issue.meta.slug.to_string(),
             message_id_suffix: format!("{}@{domain}", issue.meta.slug),
+            key: key.clone(),
             unsubscribe_mailto: format!(
                 "mailto:{}?subject=unsubscribe",
                 header_address(&sender.unsubscribe_mailbox)?
@@ -153,9 +159,15 @@ impl PreparedIssue {
     }
 
     /// The Message-ID (without brackets) of this issue's message to a contact: the same
-    /// for every attempt, so a duplicate can be recognised.
+    /// for every attempt, so a duplicate can be recognised, and signed with the key, so
+    /// that nobody can work out another recipient's (a forged delivery report used to
+    /// name a message by its predictable Message-ID).
     pub fn message_id(&self, contact_id: i64) -> String {
-        format!("{contact_id}.{}", self.message_id_suffix)
+        format!(
+            "{}.{}",
+            self.key.message_id_tag(&self.slug, contact_id),
+            self.message_id_suffix
+        )
     }
 
     /// The complete message for one recipient, CRLF line ends, ready for SMTP DATA or an

@@ -239,9 +239,17 @@ impl TestApp {
     }
 }
 
+/// The tests' `token_key`.
+pub const TEST_TOKEN_KEY: &str = "test-token-key-0123456789abcdef0123456789";
+
+pub fn test_key() -> nyhetsbrev::domain::TokenKey {
+    nyhetsbrev::domain::TokenKey::parse(TEST_TOKEN_KEY).unwrap()
+}
+
 /// Settings shared by the tests' apps and workers.
 pub fn test_settings(db: &TestDb) -> nyhetsbrev::config::Settings {
     nyhetsbrev::config::Settings {
+        token_key: Some(TEST_TOKEN_KEY.into()),
         base_url: "https://nyhetsbrev.example.org".into(),
         contact_address: Some("kom@example.no".into()),
         from_address: "nyhetsbrev@example.no".into(),
