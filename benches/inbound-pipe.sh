@@ -36,6 +36,7 @@ for backend in sqlite postgres; do
     export NYHETSBREV_DATABASE_URL="${admin%/*}/$db"
   fi
   export NYHETSBREV_OUTBOX="$work/outbox-$backend"
+  export NYHETSBREV_TOKEN_KEY=${NYHETSBREV_TOKEN_KEY:-benchmark-token-key-0123456789abcdef0123}
   (cd "$work" && "$bin" migrate >/dev/null)
   peak=0
   start=$(date +%s.%N)

@@ -52,6 +52,7 @@ export NYHETSBREV_SMTP_URL="smtp://127.0.0.1:$port?tls=none"
 export NYHETSBREV_SMTP_CONNECTIONS=$connections
 export NYHETSBREV_FROM_ADDRESS=nyhetsbrev@example.no
 export NYHETSBREV_BASE_URL=https://nyhetsbrev.example.org
+export NYHETSBREV_TOKEN_KEY=${NYHETSBREV_TOKEN_KEY:-benchmark-token-key-0123456789abcdef0123}
 
 if [ -n "${DKIM:-}" ]; then
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null
