@@ -99,6 +99,9 @@ pub enum InboundCommand {
     },
     /// Print one handled message as it arrived (raw RFC 5322).
     Show { id: i64 },
+    /// Answer a forwarded request to join that was kept for staff: mail the confirmation
+    /// link to the person who wrote the original (they still have to use it).
+    Answer { id: i64 },
     /// Read the mailbox set by imap_url: once, or every imap_poll_interval seconds until
     /// SIGTERM or Ctrl-C.
     Poll {
@@ -464,7 +467,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
+            let notices = tokio::spawn({
+                let notices = state.notices.clone();
+                let shutdown = shutdown.clone();
+                async move { notices.run(shutdown).await }
+            });
             crate::web::serve(listener, state, shutdown).await?;
+            notices.await?;
             if let Some(worker) = worker {
                 worker.await??;
             }
@@ -1141,6 +1150,16 @@ async fn inbound(
                 bail!("no inbound message #{id}: see `nyhetsbrev inbound list`");
             };
             io::stdout().write_all(&raw)?;
+        }
+        Some(InboundCommand::Answer { id }) => {
+            let inbound = crate::inbound::Inbound::new(store.clone(), settings)?;
+            let handled = inbound.answer_forwarded(id, &Actor::cli()).await?;
+            out!(
+                "inbound #{} {}: {}",
+                handled.id,
+                handled.kind,
+                handled.result
+            );
         }
         Some(InboundCommand::Poll { once }) => {
             let Some(mailbox) = settings.imap_mailbox()? else {

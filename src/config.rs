@@ -52,6 +52,8 @@ pub const KEYS: &[&str] = &[
     "imap_poll_interval",
     "imap_ca_file",
     "confirmations_per_hour",
+    "trusted_authserv_id",
+    "trusted_proxies",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -124,6 +126,15 @@ pub struct Settings {
     /// Confirmation and leave-link mails at most in any hour, to all addresses together:
     /// a flood of requests for many addresses cannot make the service a mail cannon.
     pub confirmations_per_hour: u32,
+    /// The authserv-id your receiving mail server writes in `Authentication-Results`
+    /// (e.g. `mx.kom.example.no`): a request to leave by mail that this server shows to
+    /// pass DMARC, or an aligned DKIM, takes effect at once; any other gets a mail with
+    /// a leave link. Unset: every request to leave by mail gets the link.
+    pub trusted_authserv_id: Option<String>,
+    /// Reverse proxies in front of the service (addresses or blocks such as
+    /// `10.0.0.0/8`): only from these is `X-Forwarded-For` believed for per-client
+    /// limits. In the environment: comma-separated.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -162,6 +173,8 @@ impl Default for Settings {
             imap_poll_interval: 60.0,
             imap_ca_file: None,
             confirmations_per_hour: 200,
+            trusted_authserv_id: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -250,6 +263,8 @@ impl fmt::Debug for Settings {
             .field("imap_poll_interval", &self.imap_poll_interval)
             .field("imap_ca_file", &self.imap_ca_file)
             .field("confirmations_per_hour", &self.confirmations_per_hour)
+            .field("trusted_authserv_id", &self.trusted_authserv_id)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -330,6 +345,12 @@ impl Settings {
         Ok(crate::inbound::OwnAddresses {
             bounce: self.bounce_address()?,
             bounce_key: self.token_key_if_set()?,
+            trusted_authserv_id: self
+                .trusted_authserv_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             from,
             join,
             leave,
@@ -374,6 +395,13 @@ impl Settings {
                 | "inbound_max_size"
                 | "imap_poll_interval"
                 | "confirmations_per_hour" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                "trusted_proxies" => Value::from(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(Value::from)
+                        .collect::<Vec<_>>(),
+                ),
                 _ => Value::from(raw),
             };
             figment = figment.merge(Serialized::default(key, value));
@@ -503,6 +531,7 @@ impl Settings {
             )));
         }
         self.token_key_if_set()?;
+        self.trusted_proxies()?;
         if let Some(url) = &self.smtp_url {
             crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
                 .map_err(ConfigError::Invalid)?;
@@ -547,6 +576,17 @@ impl Settings {
         crate::mail::DkimSigner::from_pem(&domain, selector, &pem)
             .map(|signer| Some(std::sync::Arc::new(signer)))
             .map_err(|e| ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display())))
+    }
+
+    /// `trusted_proxies`, parsed.
+    pub fn trusted_proxies(&self) -> Result<Vec<crate::domain::IpBlock>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                crate::domain::IpBlock::parse(p)
+                    .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))
+            })
+            .collect()
     }
 
     /// The key that signs bounce addresses and Message-IDs: required for sending.
@@ -684,6 +724,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.daily_cap, Some(1_000_000_000));
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_comma_separated() {
+        let settings = load_with(
+            None,
+            &[("NYHETSBREV_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")],
+        )
+        .unwrap();
+        assert_eq!(settings.trusted_proxies().unwrap().len(), 2);
+        let settings = load_with(Some("trusted_proxies = [\"2001:db8::/32\"]\n"), &[]).unwrap();
+        assert_eq!(settings.trusted_proxies().unwrap().len(), 1);
+        let err = load_with(None, &[("NYHETSBREV_TRUSTED_PROXIES", "proxy.local")]).unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod inbound;
 pub mod mail;
+pub mod notices;
 pub mod render;
 pub mod store;
 pub mod telemetry;

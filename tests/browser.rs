@@ -155,7 +155,7 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
     screenshot(&client, "2-check-your-inbox").await;
 
     // Follow the link in the captured mail.
-    let mails = app.mails();
+    let mails = app.settled_mails().await;
     assert_eq!(mails.len(), 1, "one confirmation mail");
     let path = common::confirmation_path(&mails[0]);
     client

@@ -53,6 +53,8 @@ on_both_backends!(
     sending_an_issue_from_the_command_line,
     inbound_mail_on_an_mta_pipe,
     forged_bounces_on_the_pipe_count_nothing,
+    a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link,
+    a_forwarded_request_waits_for_staff,
     sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
 );
@@ -660,7 +662,7 @@ async fn inbound_mail_on_an_mta_pipe(db: &TestDb) {
     assert_eq!(handled.status.code(), Some(0), "{}", stderr(&handled));
     assert_eq!(
         stdout(&handled),
-        "inbound #1 subscribe: confirmation link mailed to kari.nordmann@example.org\n"
+        "inbound #1 subscribe: confirmation link to kari.nordmann@example.org queued\n"
     );
     // No relay set: the confirmation is in the outbox.
     assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 1);
@@ -844,6 +846,133 @@ async fn forged_bounces_on_the_pipe_count_nothing(db: &TestDb) {
         "{}",
         stdout(&handled)
     );
+}
+
+/// Anyone can write `From: victim` and "meld meg av": that used to remove the victim.
+/// Now only a sender the receiving server vouches for leaves at once; otherwise the
+/// victim's own mailbox gets a leave link (once per ten minutes, however many forgeries).
+async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) {
+    let victim = "offer@example.org";
+    assert!(run(db, &["contacts", "add", victim]).status.success());
+    let forged = |n: u32, headers: &str| {
+        format!(
+            "{headers}From: {victim}\r\nTo: nyhetsbrev@example.org\r\nSubject: Meld meg av\r\n\
+             Message-ID: <spoof-{n}@evil.example>\r\n\r\nFjern meg fra listen.\r\n"
+        )
+        .into_bytes()
+    };
+    let mut trusting = nyhetsbrev(db);
+    trusting.env("NYHETSBREV_TRUSTED_AUTHSERV_ID", "mx.kom.example.org");
+    let handled = run_with_input(
+        trusting,
+        &["inbound"],
+        // The forger's own Authentication-Results, naming some other server.
+        &forged(
+            1,
+            "Authentication-Results: mx.evil.example; dmarc=pass header.from=example.org\r\n",
+        ),
+    );
+    assert_eq!(handled.status.code(), Some(0), "{}", stderr(&handled));
+    assert!(
+        stdout(&handled).contains("leave link"),
+        "{}",
+        stdout(&handled)
+    );
+    for n in 2..5 {
+        let handled = run_with_input(nyhetsbrev(db), &["inbound"], &forged(n, ""));
+        assert!(
+            stdout(&handled).contains("rate limit"),
+            "{}",
+            stdout(&handled)
+        );
+    }
+    assert_eq!(bounce_count(db, victim).0, "confirmed", "still on the list");
+    let mails = common::outbox_messages(&db.dir().join("outbox"));
+    assert_eq!(mails.len(), 1, "one leave link for four forgeries");
+    let mail = mail_parser::MessageParser::default()
+        .parse(&mails[0])
+        .unwrap();
+    assert_eq!(mail.to().unwrap().first().unwrap().address(), Some(victim));
+    let text = mail.body_text(0).unwrap().into_owned();
+    let start = text.find("/avmeld/").unwrap();
+    let token: String = text[start + "/avmeld/".len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    // The mailbox's owner uses the link: out.
+    let secret = nyhetsbrev::domain::TokenSecret::parse(&token).expect("a link token");
+    let left = db.store().await.unsubscribe(&secret).await.unwrap();
+    assert!(
+        matches!(left, nyhetsbrev::store::UnsubscribeOutcome::Unsubscribed(_)),
+        "{left:?}"
+    );
+
+    // A real request, vouched for by the receiving server, takes effect at once.
+    let other = "ekte@example.org";
+    assert!(run(db, &["contacts", "add", other]).status.success());
+    let mut trusting = nyhetsbrev(db);
+    trusting.env("NYHETSBREV_TRUSTED_AUTHSERV_ID", "mx.kom.example.org");
+    let real = format!(
+        "Authentication-Results: mx.kom.example.org; dkim=pass header.d=example.org;\r\n \
+         dmarc=pass header.from=example.org\r\nFrom: {other}\r\nSubject: Meld meg av\r\n\
+         Message-ID: <real@example.org>\r\n\r\n"
+    );
+    let handled = run_with_input(trusting, &["inbound"], real.as_bytes());
+    assert!(
+        stdout(&handled).contains("sender verified"),
+        "{}",
+        stdout(&handled)
+    );
+    assert_eq!(bounce_count(db, other).0, "unsubscribed");
+}
+
+/// A forwarded request would let anyone make us mail a third party: it waits for
+/// staff, who answer it with `inbound answer`.
+async fn a_forwarded_request_waits_for_staff(db: &TestDb) {
+    let handled = run_with_input(
+        nyhetsbrev(db),
+        &["inbound"],
+        &mail_fixture("subscribe-forwarded-inline.eml"),
+    );
+    assert!(
+        stdout(&handled).contains("inbound #1 other: ")
+            && stdout(&handled).contains("not answered"),
+        "{}",
+        stdout(&handled)
+    );
+    assert!(common::outbox_messages(&db.dir().join("outbox")).is_empty());
+    let answered = run(db, &["inbound", "answer", "1"]);
+    assert!(answered.status.success(), "{}", stderr(&answered));
+    assert!(
+        stdout(&answered).contains("confirmation link to nina.lund@example.org queued"),
+        "{}",
+        stdout(&answered)
+    );
+    let mails = common::outbox_messages(&db.dir().join("outbox"));
+    assert_eq!(mails.len(), 1);
+    let mail = mail_parser::MessageParser::default()
+        .parse(&mails[0])
+        .unwrap();
+    assert_eq!(
+        mail.to().unwrap().first().unwrap().address(),
+        Some("nina.lund@example.org")
+    );
+    // Answered once only; an ordinary message cannot be "answered".
+    let twice = run(db, &["inbound", "answer", "1"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(
+        stderr(&twice).contains("answered already"),
+        "{}",
+        stderr(&twice)
+    );
+    let missing = run(db, &["inbound", "answer", "99"]);
+    assert!(
+        stderr(&missing).contains("no inbound message 99"),
+        "{}",
+        stderr(&missing)
+    );
+    let audit = run(db, &["contacts", "show", "nina.lund@example.org"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
 }
 
 /// Without token_key nothing is queued, and the error says how to make a key.

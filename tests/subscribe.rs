@@ -3,8 +3,10 @@
 mod common;
 
 use common::{TestDb, email};
-use nyhetsbrev::domain::{ConsentSource, ContactName, ContactStatus, TokenSecret};
-use nyhetsbrev::store::{Actor, ConfirmOutcome, ContactChanges, SubscribeOutcome};
+use nyhetsbrev::domain::{ConsentSource, ContactName, ContactStatus, Timestamp, TokenSecret};
+use nyhetsbrev::store::{
+    Actor, ConfirmOutcome, ContactChanges, NoticeOutcome, Store, SubscribeOutcome,
+};
 use sqlx::{AnyConnection, Connection};
 
 on_both_backends!(
@@ -17,23 +19,38 @@ on_both_backends!(
 );
 
 const WEEK: i64 = 7 * 24 * 3600 * 1000;
+const PER_HOUR: u32 = 200;
 
-fn secret_of(outcome: SubscribeOutcome) -> TokenSecret {
-    match outcome {
-        SubscribeOutcome::SendConfirmation { secret } => secret,
-        other => panic!("expected a confirmation to send, got {other:?}"),
-    }
+/// The secret a notice sender would mail for a queued confirmation, its link valid for
+/// `valid_ms`.
+async fn secret_of(store: &Store, outcome: SubscribeOutcome, valid_ms: i64) -> TokenSecret {
+    assert!(
+        matches!(outcome, SubscribeOutcome::Queued { .. }),
+        "expected a queued confirmation, got {outcome:?}"
+    );
+    let lease = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
+    let mut claimed = store.claim_notices(10, lease, valid_ms).await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    let notice = claimed.pop().unwrap();
+    store
+        .record_notice(notice.id, &NoticeOutcome::Sent)
+        .await
+        .unwrap();
+    notice.secret
 }
 
 async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     let store = db.store().await;
     let name = ContactName::parse("Kari Nordmann").unwrap();
     let secret = secret_of(
+        &store,
         store
-            .request_subscription(&email("Kari@Example.no"), name.as_ref(), None, WEEK)
+            .request_subscription(&email("Kari@Example.no"), name.as_ref(), None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     let pending = store
         .existing_contact(&email("kari@example.no"))
         .await
@@ -68,19 +85,22 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
 async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestDb) {
     let store = db.store().await;
     let secret = secret_of(
+        &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     let again = store
-        .request_subscription(&email("OLA@example.org"), None, None, WEEK)
+        .request_subscription(&email("OLA@example.org"), None, None, PER_HOUR)
         .await
         .unwrap();
     assert!(matches!(again, SubscribeOutcome::RecentlySent), "{again:?}");
     store.confirm_subscription(&secret).await.unwrap();
     let confirmed = store
-        .request_subscription(&email("ola@example.org"), None, None, WEEK)
+        .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
         .await
         .unwrap();
     assert!(
@@ -92,11 +112,14 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
 async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
     let store = db.store().await;
     let expired = secret_of(
+        &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, -1)
+            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        -1,
+    )
+    .await;
     assert_eq!(
         store.confirm_subscription(&expired).await.unwrap(),
         ConfirmOutcome::Expired
@@ -118,11 +141,14 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
 async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
     let store = db.store().await;
     let secret = secret_of(
+        &store,
         store
-            .request_subscription(&email("per@example.org"), None, None, WEEK)
+            .request_subscription(&email("per@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     store.confirm_subscription(&secret).await.unwrap();
     let leave = ContactChanges {
         status: Some(ContactStatus::Unsubscribed),
@@ -134,18 +160,21 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
         .unwrap();
     // The earlier confirmation was over ten minutes ago, as far as this test is concerned.
     let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
-    sqlx::query("UPDATE tokens SET created_at = created_at - 3600000")
+    sqlx::query("UPDATE notices SET created_at = created_at - 3600000")
         .execute(&mut conn)
         .await
         .unwrap();
     conn.close().await.unwrap();
 
     let back = secret_of(
+        &store,
         store
-            .request_subscription(&email("per@example.org"), None, None, WEEK)
+            .request_subscription(&email("per@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     let still_out = store
         .existing_contact(&email("per@example.org"))
         .await
@@ -169,11 +198,14 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
 async fn two_clicks_at_once_confirm_once(db: &TestDb) {
     let store = db.store().await;
     let secret = secret_of(
+        &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let (store, secret) = (store.clone(), secret.clone());
@@ -194,11 +226,14 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
 async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
     let store = db.store().await;
     let secret = secret_of(
+        &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, WEEK)
+            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
             .await
             .unwrap(),
-    );
+        WEEK,
+    )
+    .await;
     let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
     let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM tokens")
         .fetch_all(&mut conn)

@@ -155,7 +155,7 @@ async fn someone_who_left_can_subscribe_again(db: &TestDb) {
         ContactStatus::Unsubscribed,
         "asking is not confirming"
     );
-    let mails = app.mails();
+    let mails = app.settled_mails().await;
     assert_eq!(mails.len(), 1);
     let confirm = common::confirmation_path(&mails[0]);
     post(&app, &confirm, "").await;

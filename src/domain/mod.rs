@@ -3,6 +3,7 @@
 
 mod contact;
 mod email;
+mod ip_block;
 mod issue;
 mod key;
 mod text;
@@ -14,6 +15,7 @@ pub use contact::{
     UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
+pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, MIN_KEY_CHARS, TokenKey};
 pub use text::{ConsentNote, ContactName, Organisation, TextError};

@@ -24,6 +24,9 @@ pub struct OwnAddresses {
     pub bounce_key: Option<TokenKey>,
     /// `List-Id` of the newsletter, without brackets.
     pub list_id: String,
+    /// The authserv-id of the receiving server whose `Authentication-Results` header is
+    /// believed (`trusted_authserv_id`); without it no sender counts as verified.
+    pub trusted_authserv_id: Option<String>,
 }
 
 impl OwnAddresses {
@@ -97,9 +100,12 @@ pub enum Kind {
         /// Set when a forwarded request is taken for its original sender.
         forwarded_by: Option<String>,
     },
-    /// A person asks to leave: unsubscribe the address at once.
+    /// A person asks to leave: unsubscribe the address at once when the receiving server
+    /// vouches for the sender (`authenticated`, with its evidence), else mail the
+    /// address a leave link, since anyone can write any `From:`.
     Unsubscribe {
         address: EmailAddress,
+        authenticated: Option<String>,
     },
     Bounce(BounceReport),
     /// Auto-replies, list traffic, mail with a null sender: never answered.
@@ -397,8 +403,93 @@ fn classify_message(
         Intent::Leave if forwarded_by.is_some() => Kind::Other {
             reason: "a forwarded request to leave: staff should check who asked".into(),
         },
-        Intent::Leave => Kind::Unsubscribe { address },
+        Intent::Leave => {
+            let authenticated = own
+                .trusted_authserv_id
+                .as_deref()
+                .and_then(|id| authenticated_sender(message, address.domain(), id));
+            Kind::Unsubscribe {
+                address,
+                authenticated,
+            }
+        }
     }
+}
+
+/// Whether the receiving server named `trusted_id` says the message really comes from
+/// `from_domain` (RFC 8601): a DMARC pass for that header.from, or a DKIM pass whose
+/// signing domain is the From domain or a parent of it (relaxed alignment). Only the
+/// topmost `Authentication-Results` with that id is read: the receiving server adds
+/// its own above everything the sender wrote (and should remove look-alikes, RFC 8601
+/// 5). Returns the evidence, for the record.
+fn authenticated_sender(
+    message: &Message<'_>,
+    from_domain: &str,
+    trusted_id: &str,
+) -> Option<String> {
+    let from_domain = from_domain.to_lowercase();
+    let header = message
+        .headers_raw()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, v)| strip_comments(v))
+        .find(|v| {
+            v.split(';')
+                .next()
+                .and_then(|id| id.split_whitespace().next())
+                .is_some_and(|id| id.eq_ignore_ascii_case(trusted_id.trim()))
+        })?;
+    let aligned = |domain: &str| {
+        let domain = domain.trim().trim_start_matches('@').to_lowercase();
+        let domain = domain.rsplit_once('@').map_or(domain.as_str(), |(_, d)| d);
+        domain.contains('.')
+            && (domain == from_domain || from_domain.ends_with(&format!(".{domain}")))
+    };
+    for result in header.split(';').skip(1) {
+        let mut words = result.split_whitespace();
+        let Some((method, outcome)) = words.next().and_then(|w| w.split_once('=')) else {
+            continue;
+        };
+        if !outcome.eq_ignore_ascii_case("pass") {
+            continue;
+        }
+        let property = |name: &str| {
+            result.split_whitespace().find_map(|w| {
+                w.split_once('=')
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.to_owned())
+            })
+        };
+        let evidence = match method.to_lowercase().as_str() {
+            "dmarc" => {
+                property("header.from").filter(|d| d.trim().eq_ignore_ascii_case(&from_domain))
+            }
+            "dkim" => property("header.d")
+                .or_else(|| property("header.i"))
+                .filter(|d| aligned(d)),
+            _ => None,
+        };
+        if let Some(domain) = evidence {
+            return Some(one_line(&format!(
+                "{method}=pass for {domain} ({trusted_id})"
+            )));
+        }
+    }
+    None
+}
+
+/// A header value without its (possibly nested) comments.
+fn strip_comments(value: &str) -> String {
+    let mut depth = 0usize;
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Every address the message was sent to: the envelope recipient, To, Cc and the
@@ -742,6 +833,7 @@ mod tests {
             bounce: EmailAddress::parse("retur@kom.example.no").unwrap(),
             bounce_key: Some(TokenKey::parse("a-unit-test-key-that-is-long-enough").unwrap()),
             list_id: "nyhetsbrev.kom.example.no".into(),
+            trusted_authserv_id: Some("mx.kom.example.no".into()),
         }
     }
 
@@ -825,6 +917,64 @@ mod tests {
             "From: kari@example.org\r\nSubject: SV: Bekreft påmeldingen til KOMs kontaktliste\r\n\r\nJa, meld meg på.\r\n",
         );
         assert!(matches!(k, Kind::Subscribe { .. }), "{k:?}");
+    }
+
+    fn leave(headers: &str) -> Kind {
+        kind(&format!(
+            "{headers}From: Kari <kari@post.example.org>\r\nTo: nyhetsbrev@kom.example.no\r\n\
+             Subject: Meld meg av\r\n\r\nTakk\r\n"
+        ))
+    }
+
+    fn vouched(k: &Kind) -> Option<&str> {
+        match k {
+            Kind::Unsubscribe { authenticated, .. } => authenticated.as_deref(),
+            other => panic!("not a request to leave: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_trusted_servers_aligned_pass_vouches_for_a_request_to_leave() {
+        let trusted = "Authentication-Results: mx.kom.example.no;";
+        for vouching in [
+            format!("{trusted} dmarc=pass (p=none dis=none) header.from=post.example.org\r\n"),
+            format!("{trusted} spf=fail; dkim=pass header.d=example.org header.s=s1\r\n"),
+            format!("{trusted}\r\n\tdkim=pass header.i=@post.example.org\r\n"),
+            format!("{trusted} dkim=pass (2048-bit key) header.d=POST.EXAMPLE.ORG\r\n"),
+        ] {
+            assert!(vouched(&leave(&vouching)).is_some(), "{vouching}");
+        }
+        for not in [
+            // No header, or one from another server (the sender can write any).
+            String::new(),
+            "Authentication-Results: mx.evil.example; dmarc=pass header.from=post.example.org\r\n"
+                .into(),
+            // Our server, but nothing that ties the message to the From domain.
+            format!("{trusted} spf=pass smtp.mailfrom=post.example.org\r\n"),
+            format!("{trusted} dkim=pass header.d=evil.example\r\n"),
+            format!("{trusted} dkim=pass header.d=org\r\n"),
+            format!("{trusted} dmarc=fail header.from=post.example.org\r\n"),
+            format!("{trusted} dmarc=pass header.from=evil.example\r\n"),
+            format!("{trusted} dkim=pass (header.d=post.example.org) header.d=x.example\r\n"),
+            // A look-alike written by the sender below the server's own, topmost one.
+            format!(
+                "{trusted} dmarc=fail header.from=post.example.org\r\n\
+                 {trusted} dmarc=pass header.from=post.example.org\r\n"
+            ),
+        ] {
+            assert_eq!(vouched(&leave(&not)), None, "{not}");
+        }
+        // Without a trusted server set, nobody is vouched for.
+        let own = OwnAddresses {
+            trusted_authserv_id: None,
+            ..own()
+        };
+        let raw = format!(
+            "{trusted} dmarc=pass header.from=post.example.org\r\nFrom: kari@post.example.org\r\n\
+             Subject: Meld meg av\r\n\r\n"
+        );
+        let k = classify(raw.as_bytes(), &own, &Envelope::default()).kind;
+        assert_eq!(vouched(&k), None);
     }
 
     #[test]

@@ -16,11 +16,12 @@ pub use bounce::{BounceReport, BouncedRecipient};
 pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
 
 use crate::config::{ConfigError, Settings};
+use crate::domain::EmailAddress;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
-use crate::mail::{ConfirmationError, ConfirmationMailer};
+use crate::notices::Notices;
 use crate::store::{
-    Actor, AddressUnsubscribed, BounceRecorded, NewInbound, RequestedBy, Store, StoreError,
-    SubscribeOutcome,
+    Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, RequestedBy, Store,
+    StoreError, SubscribeOutcome,
 };
 
 /// Where a message came from (stored with it).
@@ -53,14 +54,27 @@ pub struct Handled {
     pub duplicate: bool,
 }
 
+/// Why a held request could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("there is no inbound message {0}; see `nyhetsbrev inbound list`")]
+    NotFound(i64),
+    #[error("inbound message {0} is not a forwarded request to join")]
+    NotARequest(i64),
+    #[error("inbound message {0} was answered already")]
+    AlreadyAnswered(i64),
+    #[error(transparent)]
+    Inbound(#[from] InboundError),
+    #[error("could not read the message: {0}")]
+    Store(#[from] StoreError),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum InboundError {
     #[error("the message is {size} bytes; the limit is {limit} (inbound_max_size)")]
     TooLarge { size: usize, limit: usize },
     #[error("could not record the message: {0}")]
     Store(#[from] StoreError),
-    #[error("could not mail the confirmation: {0}")]
-    Confirmation(#[from] ConfirmationError),
 }
 
 impl InboundError {
@@ -76,7 +90,7 @@ impl InboundError {
 pub struct Inbound {
     store: Store,
     own: OwnAddresses,
-    confirmations: ConfirmationMailer,
+    notices: Notices,
     bounce_threshold: u32,
     max_size: usize,
 }
@@ -84,9 +98,9 @@ pub struct Inbound {
 impl Inbound {
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         Ok(Self {
+            notices: Notices::new(store.clone(), settings)?,
             store,
             own: settings.own_addresses()?,
-            confirmations: ConfirmationMailer::from_settings(settings)?,
             bounce_threshold: settings.bounce_threshold,
             max_size: settings.inbound_max_size,
         })
@@ -153,6 +167,7 @@ impl Inbound {
             })
             .await?;
         tracing::info!(id, kind, result = %action.result, "inbound message handled");
+        self.send_queued().await;
         Ok(Handled {
             id,
             kind: kind.to_owned(),
@@ -166,59 +181,44 @@ impl Inbound {
             Kind::Subscribe {
                 address,
                 name,
+                forwarded_by: Some(forwarder),
+            } if !same_address(forwarder, address) => Action {
+                // Answering would let anyone direct our mail at a third party: staff
+                // read it and answer it if it is genuine (`inbound answer ID`).
+                result: format!(
+                    "a request to join for {address}, forwarded by {}: not answered; staff can \
+                     send the confirmation with `nyhetsbrev inbound answer`",
+                    clip(forwarder, 100)
+                ),
+                contact_id: None,
+                delivery_id: None,
+                kind: Some("other"),
+            },
+            Kind::Subscribe {
+                address,
+                name,
                 forwarded_by,
             } => {
-                let name = name
-                    .as_deref()
-                    .and_then(|n| ContactName::parse(n).ok().flatten());
-                let note = request_note(&parsed.summary, forwarded_by.as_deref());
-                let by = RequestedBy {
-                    source: ConsentSource::EmailRequest,
-                    note: ConsentNote::parse(&note).ok().flatten(),
-                    actor: Actor::new("inbound:subscribe"),
-                };
-                let (contact_id, outcome) = self
-                    .store
-                    .request_subscription_by(
-                        address,
-                        name.as_ref(),
-                        None,
-                        by,
-                        self.confirmations.valid_ms(),
-                    )
-                    .await?;
-                let result = match outcome {
-                    SubscribeOutcome::SendConfirmation { secret } => {
-                        if let Err(e) = self.confirmations.send(address, &secret).await {
-                            // Not recorded: the next try (MTA retry, next poll) starts over.
-                            self.store.forget_confirmation(&secret).await?;
-                            return Err(e.into());
-                        }
-                        format!("confirmation link mailed to {address}")
-                    }
-                    SubscribeOutcome::AlreadyConfirmed => {
-                        format!("{address} is already on the list; nothing sent")
-                    }
-                    SubscribeOutcome::RecentlySent => format!(
-                        "a confirmation went to {address} recently; not sent again (rate limit)"
-                    ),
-                };
-                Action {
-                    result,
-                    contact_id: Some(contact_id),
-                    delivery_id: None,
-                    kind: None,
-                }
+                self.queue_confirmation(
+                    address,
+                    name.as_deref(),
+                    request_note(&parsed.summary, forwarded_by.as_deref()),
+                )
+                .await?
             }
-            Kind::Unsubscribe { address } => {
+            Kind::Unsubscribe {
+                address,
+                authenticated: Some(evidence),
+            } => {
                 let outcome = self
                     .store
                     .unsubscribe_address(address, &Actor::new("inbound:unsubscribe"))
                     .await?;
                 let (result, contact_id) = match outcome {
-                    AddressUnsubscribed::Unsubscribed { contact_id } => {
-                        (format!("{address} unsubscribed"), Some(contact_id))
-                    }
+                    AddressUnsubscribed::Unsubscribed { contact_id } => (
+                        format!("{address} unsubscribed (sender verified: {evidence})"),
+                        Some(contact_id),
+                    ),
                     AddressUnsubscribed::AlreadyOut { contact_id } => (
                         format!("{address} had already left the list"),
                         Some(contact_id),
@@ -226,6 +226,52 @@ impl Inbound {
                     AddressUnsubscribed::NotOnList => {
                         (format!("{address} is not on the list"), None)
                     }
+                };
+                Action {
+                    result,
+                    contact_id,
+                    delivery_id: None,
+                    kind: None,
+                }
+            }
+            Kind::Unsubscribe {
+                address,
+                authenticated: None,
+            } => {
+                // Anyone can write any From: only the mailbox's owner can use the link.
+                let outcome = self
+                    .store
+                    .request_leave_link(address, self.notices.per_hour())
+                    .await?;
+                let (result, contact_id) = match outcome {
+                    LeaveLinkOutcome::Queued { contact_id } => (
+                        format!(
+                            "sender not verified: a leave link to {address} is queued; they \
+                             leave when they use it"
+                        ),
+                        Some(contact_id),
+                    ),
+                    LeaveLinkOutcome::NotOnList => {
+                        (format!("{address} is not on the list; nothing sent"), None)
+                    }
+                    LeaveLinkOutcome::AlreadyOut { contact_id } => (
+                        format!("{address} had already left the list"),
+                        Some(contact_id),
+                    ),
+                    LeaveLinkOutcome::RecentlySent { contact_id } => (
+                        format!(
+                            "sender not verified; a mail went to {address} recently, so no \
+                             leave link now (rate limit)"
+                        ),
+                        Some(contact_id),
+                    ),
+                    LeaveLinkOutcome::HourlyCapReached { contact_id } => (
+                        format!(
+                            "sender not verified; confirmations_per_hour is reached, so no \
+                             leave link to {address} now"
+                        ),
+                        Some(contact_id),
+                    ),
                 };
                 Action {
                     result,
@@ -244,6 +290,91 @@ impl Inbound {
                 Action::note(format!("kept for staff, unreadable: {reason}"))
             }
         })
+    }
+
+    /// Queues the confirmation mail for a request to join by mail.
+    async fn queue_confirmation(
+        &self,
+        address: &EmailAddress,
+        name: Option<&str>,
+        note: String,
+    ) -> Result<Action, InboundError> {
+        let name = name.and_then(|n| ContactName::parse(n).ok().flatten());
+        let by = RequestedBy {
+            source: ConsentSource::EmailRequest,
+            note: ConsentNote::parse(&note).ok().flatten(),
+            actor: Actor::new("inbound:subscribe"),
+        };
+        let (contact_id, outcome) = self
+            .store
+            .request_subscription_by(address, name.as_ref(), None, by, self.notices.per_hour())
+            .await?;
+        let result = match outcome {
+            SubscribeOutcome::Queued { .. } => format!("confirmation link to {address} queued"),
+            SubscribeOutcome::AlreadyConfirmed => {
+                format!("{address} is already on the list; nothing sent")
+            }
+            SubscribeOutcome::RecentlySent => {
+                format!("a confirmation went to {address} recently; not sent again (rate limit)")
+            }
+            SubscribeOutcome::HourlyCapReached => {
+                format!("confirmations_per_hour is reached; no confirmation to {address} now")
+            }
+        };
+        Ok(Action {
+            result,
+            contact_id: Some(contact_id),
+            delivery_id: None,
+            kind: None,
+        })
+    }
+
+    /// Staff answer a forwarded request to join that was held back: the confirmation
+    /// goes to the person who wrote the original, who still has to use the link.
+    pub async fn answer_forwarded(&self, id: i64, staff: &Actor) -> Result<Handled, AnswerError> {
+        let Some((entry, raw)) = self.store.inbound_message(id).await? else {
+            return Err(AnswerError::NotFound(id));
+        };
+        let parsed = {
+            let own = self.own.clone();
+            tokio::task::spawn_blocking(move || classify(&raw, &own, &Envelope::default()))
+                .await
+                .map_err(|_| AnswerError::NotARequest(id))?
+        };
+        let Kind::Subscribe {
+            address,
+            name,
+            forwarded_by: Some(forwarder),
+        } = &parsed.kind
+        else {
+            return Err(AnswerError::NotARequest(id));
+        };
+        if entry.kind != "other" {
+            return Err(AnswerError::AlreadyAnswered(id));
+        }
+        let mut note = request_note(&parsed.summary, Some(forwarder));
+        note.push_str(&format!(", besvart av {}", clip(staff.as_str(), 60)));
+        let action = self
+            .queue_confirmation(address, name.as_deref(), note)
+            .await?;
+        self.store
+            .update_inbound_result(id, "subscribe", &action.result, action.contact_id, staff)
+            .await?;
+        self.send_queued().await;
+        Ok(Handled {
+            id,
+            kind: "subscribe".into(),
+            result: action.result,
+            duplicate: false,
+        })
+    }
+
+    /// Sends what acting queued (confirmation, leave link) now, where the message was
+    /// handled; what cannot go now waits in the queue for the service's sender.
+    async fn send_queued(&self) {
+        if let Err(e) = self.notices.send_due().await {
+            tracing::warn!(error = %e, "queued confirmation not sent yet");
+        }
     }
 
     /// Matches a report to its delivery and records it. A report counts only when it
@@ -370,6 +501,11 @@ impl Action {
             kind: None,
         }
     }
+}
+
+/// Whether two addresses are the same mailbox (letter case aside).
+fn same_address(a: &str, b: &EmailAddress) -> bool {
+    crate::domain::EmailAddress::parse(a).is_ok_and(|a| a.key() == b.key())
 }
 
 /// The consent evidence of a request by mail, in Norwegian for staff: when it was

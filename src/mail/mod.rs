@@ -308,6 +308,88 @@ impl ConfirmationMailer {
     }
 }
 
+impl ConfirmationMailer {
+    /// Mails `to` a leave link for `secret` (the one-button unsubscribe page).
+    pub async fn send_leave_link(
+        &self,
+        to: &EmailAddress,
+        secret: &crate::domain::TokenSecret,
+    ) -> Result<(), ConfirmationError> {
+        let url = format!("{}/avmeld/{}", self.base_url, secret.as_str());
+        let message = leave_link_message(&self.sender, to, &url)?;
+        let message = sign_if_configured(self.dkim.as_deref(), message)?;
+        let envelope = envelope(&self.sender.from_address, to)?;
+        self.transport.send(&envelope, &message).await?;
+        Ok(())
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "mail/leave.txt")]
+struct LeaveText<'a> {
+    email: &'a str,
+    leave_url: &'a str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "mail/leave.html")]
+struct LeaveHtml<'a> {
+    email: &'a str,
+    leave_url: &'a str,
+}
+
+/// The mail that answers an unverified request to leave: a link only the address's
+/// owner can follow, text and HTML.
+pub fn leave_link_message(
+    sender: &Sender,
+    to: &EmailAddress,
+    leave_url: &str,
+) -> Result<Vec<u8>, MailError> {
+    use askama::Template;
+    let render_failed = |e: askama::Error| MailError::Build(e.to_string());
+    let text = LeaveText {
+        email: to.as_str(),
+        leave_url,
+    }
+    .render()
+    .map_err(render_failed)?;
+    let html = LeaveHtml {
+        email: to.as_str(),
+        leave_url,
+    }
+    .render()
+    .map_err(render_failed)?;
+    two_part_message(
+        sender,
+        to,
+        "Vil du melde deg av KOMs kontaktliste?",
+        text,
+        html,
+    )
+}
+
+/// A text + HTML mail from the service to one address.
+fn two_part_message(
+    sender: &Sender,
+    to: &EmailAddress,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Result<Vec<u8>, MailError> {
+    use lettre::message::MultiPart;
+    let from = Mailbox::new(
+        Some(sender.from_name.clone()),
+        header_address(&sender.from_address)?,
+    );
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(Mailbox::new(None, header_address(to)?))
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(message.formatted())
+}
+
 /// The envelope of a mail to one address: `MAIL FROM` is `bounce_to`.
 pub fn envelope(bounce_to: &EmailAddress, to: &EmailAddress) -> Result<Envelope, MailError> {
     Ok(Envelope {
@@ -340,7 +422,6 @@ pub fn confirmation_message(
     valid_days: i64,
 ) -> Result<Vec<u8>, MailError> {
     use askama::Template;
-    use lettre::message::MultiPart;
     let render_failed = |e: askama::Error| MailError::Build(e.to_string());
     let text = ConfirmText {
         email: to.as_str(),
@@ -356,15 +437,11 @@ pub fn confirmation_message(
     }
     .render()
     .map_err(render_failed)?;
-    let from = Mailbox::new(
-        Some(sender.from_name.clone()),
-        header_address(&sender.from_address)?,
-    );
-    let message = lettre::Message::builder()
-        .from(from)
-        .to(Mailbox::new(None, header_address(to)?))
-        .subject("Bekreft påmeldingen til KOMs kontaktliste")
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| MailError::Build(e.to_string()))?;
-    Ok(message.formatted())
+    two_part_message(
+        sender,
+        to,
+        "Bekreft påmeldingen til KOMs kontaktliste",
+        text,
+        html,
+    )
 }

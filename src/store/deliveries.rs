@@ -571,14 +571,16 @@ impl Store {
             .collect()
     }
 
-    /// Messages sent since `since` by every worker: for hourly and daily caps.
+    /// Messages sent since `since` by every worker, confirmation and leave-link mails
+    /// included: for the relay's hourly and daily caps.
     pub async fn sent_since(&self, since: Timestamp) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
-                .bind(since.unix_ms())
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1) \
+             + (SELECT COUNT(*) FROM notices WHERE sent_at >= $1)",
         )
+        .bind(since.unix_ms())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// The send time of the `n`-th message sent since `since` (0 = the first): with a
@@ -589,7 +591,9 @@ impl Store {
         n: i64,
     ) -> Result<Option<Timestamp>> {
         let at: Option<i64> = sqlx::query_scalar(
-            "SELECT sent_at FROM deliveries WHERE sent_at >= $1 ORDER BY sent_at LIMIT 1 OFFSET $2",
+            "SELECT sent_at FROM (SELECT sent_at FROM deliveries WHERE sent_at >= $1 \
+             UNION ALL SELECT sent_at FROM notices WHERE sent_at >= $1) AS sent \
+             ORDER BY sent_at LIMIT 1 OFFSET $2",
         )
         .bind(since.unix_ms())
         .bind(n.max(0))

@@ -180,6 +180,39 @@ impl Store {
         Ok(Some((entry(&row)?, row.try_get("raw")?)))
     }
 
+    /// Records what staff did with a message that was kept for them, with its audit
+    /// entry.
+    pub async fn update_inbound_result(
+        &self,
+        id: i64,
+        kind: &str,
+        result: &str,
+        contact_id: Option<i64>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE inbound_messages SET kind = $2, result = $3, contact_id = COALESCE($4, contact_id) \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(result)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "inbound.answer",
+            Some(&format!("inbound #{id}")),
+            Some(kind.to_owned()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Unsubscribes an address at once, as a `List-Unsubscribe` mailto or a request by
     /// mail asks: no further step. Queued deliveries no worker holds are skipped in the
     /// same transaction; workers drop the ones they hold when they see the change.

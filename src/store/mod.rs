@@ -10,6 +10,7 @@ mod deliveries;
 mod import;
 mod inbound;
 mod issues;
+mod notices;
 mod staff;
 mod tokens;
 
@@ -29,9 +30,12 @@ pub use deliveries::{ClaimedDelivery, DeliveryProblem, Enqueued, Outcome, SendCo
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
+pub use notices::{
+    ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
+    NoticeQueued,
+};
 pub use tokens::{
-    CONFIRMATION_RESEND_AFTER_MS, CONFIRMATIONS_PER_DAY, ConfirmOutcome, RequestedBy,
-    SubscribeOutcome, UnsubscribeOutcome,
+    ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -3,18 +3,13 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
+use super::notices::{ConsentCarried, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     Timestamp, TokenSecret,
 };
 
-/// At most one confirmation mail per address in this time.
-pub const CONFIRMATION_RESEND_AFTER_MS: i64 = 10 * 60 * 1000;
-
-/// At most this many confirmation mails to one address in 24 hours.
-pub const CONFIRMATIONS_PER_DAY: i64 = 5;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Appended to the consent note when a confirmation link is used.
 const CONFIRMED_NOTE: &str = "bekreftet med lenke i e-post";
 
@@ -29,14 +24,45 @@ pub struct RequestedBy {
 }
 
 /// What a subscription request leads to. The visitor sees the same page in every case.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscribeOutcome {
-    /// Mail this secret to the address.
-    SendConfirmation { secret: TokenSecret },
+    /// A confirmation mail is queued; a notice sender mails it.
+    Queued { notice_id: i64 },
     /// Already confirmed: nothing to do.
     AlreadyConfirmed,
-    /// A confirmation went out less than ten minutes ago.
+    /// A mail went to the address less than ten minutes ago (or five today).
     RecentlySent,
+    /// `confirmations_per_hour` is reached for all addresses together.
+    HourlyCapReached,
+}
+
+impl From<NoticeQueued> for SubscribeOutcome {
+    fn from(queued: NoticeQueued) -> Self {
+        match queued {
+            NoticeQueued::Queued { notice_id } => SubscribeOutcome::Queued { notice_id },
+            NoticeQueued::RecentlySent => SubscribeOutcome::RecentlySent,
+            NoticeQueued::HourlyCapReached => SubscribeOutcome::HourlyCapReached,
+        }
+    }
+}
+
+/// What a request to leave by mail from an unverified sender leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveLinkOutcome {
+    /// A mail with a leave link is queued for the address.
+    Queued {
+        contact_id: i64,
+    },
+    NotOnList,
+    AlreadyOut {
+        contact_id: i64,
+    },
+    RecentlySent {
+        contact_id: i64,
+    },
+    HourlyCapReached {
+        contact_id: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +77,13 @@ pub enum ConfirmOutcome {
 
 impl Store {
     /// Records a request to join from the web form: a pending contact (or the existing
-    /// one) and a fresh confirmation token valid for `valid_for_ms`.
+    /// one) and a queued confirmation mail.
     pub async fn request_subscription(
         &self,
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
-        valid_for_ms: i64,
+        per_hour: u32,
     ) -> Result<SubscribeOutcome> {
         self.request_subscription_by(
             email,
@@ -68,25 +94,24 @@ impl Store {
                 note: None,
                 actor: Actor::new("web:subscribe"),
             },
-            valid_for_ms,
+            per_hour,
         )
         .await
         .map(|(_, outcome)| outcome)
     }
 
     /// Records a request to join made some way (`by`): a pending contact (or the
-    /// existing one) and a confirmation token that carries how the request was made, so
-    /// the contact's consent says so once the link is used. At most one confirmation
-    /// per address per ten minutes and [`CONFIRMATIONS_PER_DAY`] a day, however the
-    /// requests come: nobody can make the service mail-bomb an address. Returns the
-    /// contact's id with the outcome.
+    /// existing one) and a queued confirmation mail whose link carries how the request
+    /// was made, so the contact's consent says so once the link is used. The caps of
+    /// [`Store::queue_notice`] hold however the requests come: nobody can make the
+    /// service mail-bomb an address. Returns the contact's id with the outcome.
     pub async fn request_subscription_by(
         &self,
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
         by: RequestedBy,
-        valid_for_ms: i64,
+        per_hour: u32,
     ) -> Result<(i64, SubscribeOutcome)> {
         let now = Timestamp::now();
         let new = NewContact {
@@ -108,46 +133,45 @@ impl Store {
         if contact.status == ContactStatus::Confirmed {
             return Ok((contact.id, SubscribeOutcome::AlreadyConfirmed));
         }
-        let recent = sqlx::query(
-            "SELECT MAX(created_at) AS last, COUNT(*) AS today FROM tokens \
-             WHERE contact_id = $1 AND purpose = 'confirm' AND created_at > $2",
-        )
-        .bind(contact.id)
-        .bind(now.unix_ms() - DAY_MS)
-        .fetch_one(&self.pool)
-        .await?;
-        let last: Option<i64> = recent.try_get("last")?;
-        let today: i64 = recent.try_get("today")?;
-        if last.is_some_and(|at| now.unix_ms() - at < CONFIRMATION_RESEND_AFTER_MS)
-            || today >= CONFIRMATIONS_PER_DAY
-        {
-            return Ok((contact.id, SubscribeOutcome::RecentlySent));
-        }
-        let secret = TokenSecret::generate();
-        let _turn = self.write_turn().await;
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, contact_id, purpose, created_at, expires_at, consent_source, consent_note) \
-             VALUES ($1, $2, 'confirm', $3, $4, $5, $6)",
-        )
-        .bind(secret.hash().as_str())
-        .bind(contact.id)
-        .bind(now.unix_ms())
-        .bind(now.unix_ms() + valid_for_ms)
-        .bind(by.source.as_str())
-        .bind(by.note.as_ref().map(|n| n.as_str()))
-        .execute(&self.pool)
-        .await?;
-        Ok((contact.id, SubscribeOutcome::SendConfirmation { secret }))
+        let carried = ConsentCarried {
+            source: by.source,
+            note: by.note.as_ref().map(|n| n.as_str()),
+        };
+        let queued = self
+            .queue_notice(contact.id, NoticePurpose::Confirm, Some(carried), per_hour)
+            .await?;
+        Ok((contact.id, queued.into()))
     }
 
-    /// Withdraws a confirmation link whose mail could not be sent.
-    pub async fn forget_confirmation(&self, secret: &TokenSecret) -> Result<()> {
-        let _turn = self.write_turn().await;
-        sqlx::query("DELETE FROM tokens WHERE token_hash = $1 AND purpose = 'confirm'")
-            .bind(secret.hash().as_str())
-            .execute(&self.pool)
+    /// Queues a mail with a leave link to `email`, for a request to leave by mail that
+    /// could not be shown to come from the address: only its owner can use the link.
+    /// Nothing is sent to an address that is not on the list or has left already.
+    pub async fn request_leave_link(
+        &self,
+        email: &EmailAddress,
+        per_hour: u32,
+    ) -> Result<LeaveLinkOutcome> {
+        let row = sqlx::query("SELECT id, status FROM contacts WHERE email_key = $1")
+            .bind(email.key())
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(())
+        let Some(row) = row else {
+            return Ok(LeaveLinkOutcome::NotOnList);
+        };
+        let contact_id: i64 = row.try_get("id")?;
+        if row.try_get::<String, _>("status")? == "unsubscribed" {
+            return Ok(LeaveLinkOutcome::AlreadyOut { contact_id });
+        }
+        Ok(
+            match self
+                .queue_notice(contact_id, NoticePurpose::Leave, None, per_hour)
+                .await?
+            {
+                NoticeQueued::Queued { .. } => LeaveLinkOutcome::Queued { contact_id },
+                NoticeQueued::RecentlySent => LeaveLinkOutcome::RecentlySent { contact_id },
+                NoticeQueued::HourlyCapReached => LeaveLinkOutcome::HourlyCapReached { contact_id },
+            },
+        )
     }
 
     /// Uses a confirmation link: the contact becomes confirmed, with the web as the

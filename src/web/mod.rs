@@ -2,6 +2,7 @@
 //! health check, and the layers every response passes through.
 
 mod admin;
+pub mod client;
 mod error;
 mod public;
 mod subscribe;
@@ -23,7 +24,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::Slug;
-use crate::mail::ConfirmationMailer;
 use crate::render::RenderContext;
 use crate::store::Store;
 
@@ -38,10 +38,13 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub store: Store,
     pub render: RenderContext,
-    pub confirmations: ConfirmationMailer,
+    /// Queues confirmation mails; `serve` runs its sender.
+    pub notices: crate::notices::Notices,
     pub inbound: crate::inbound::Inbound,
-    /// Subscription requests per client address.
+    /// Subscription requests per client (see `client::client_key`).
     pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[crate::domain::IpBlock]>,
     /// Rendered web versions of sent issues, by slug.
     pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
     /// Failed staff logins per client address.
@@ -50,15 +53,17 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let notices = crate::notices::Notices::new(store.clone(), settings)?;
         Ok(Self {
             store: store.clone(),
             render: settings.render_context(),
-            confirmations: ConfirmationMailer::from_settings(settings)?,
+            notices,
             inbound: crate::inbound::Inbound::new(store.clone(), settings)?,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,
             ))),
             archive_cache: Arc::default(),
+            trusted_proxies: settings.trusted_proxies()?.into(),
             login_failures: Arc::default(),
         })
     }

@@ -108,12 +108,14 @@ fn check_your_inbox() -> MessagePage {
 /// POST /subscribe
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SubscribeForm>,
 ) -> Result<Response, AppError> {
-    // Per client address (the peer of the connection; behind a reverse proxy that is the
-    // proxy, so limit there too). Checked before anything is looked up or written.
-    if let Err(not_until) = state.subscribe_limiter.check_key(&client.ip()) {
+    // Per client (an IPv6 client by its /64; behind a proxy named in trusted_proxies,
+    // the address it forwarded). Checked before anything is looked up or written.
+    let client = super::client::client_key(peer, &headers, &state.trusted_proxies);
+    if let Err(not_until) = state.subscribe_limiter.check_key(&client) {
         let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
         let wait = not_until.wait_time_from(now);
         let page = MessagePage {
@@ -150,23 +152,23 @@ pub async fn submit(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
     };
-    let confirmations = &state.confirmations;
+    // Only queued here: the notice sender mails it, so every request is answered in
+    // the same time whether it leads to a mail or not.
     let outcome = state
         .store
         .request_subscription(
             email,
             name.as_ref(),
             organisation.as_ref(),
-            confirmations.valid_ms(),
+            state.notices.per_hour(),
         )
         .await?;
-    if let SubscribeOutcome::SendConfirmation { secret } = outcome
-        && let Err(e) = confirmations.send(email, &secret).await
-    {
-        // No mail went out, so the link must not count as sent: asking again soon
-        // should try again rather than be told one is on its way.
-        state.store.forget_confirmation(&secret).await?;
-        return Err(e.into());
+    match outcome {
+        SubscribeOutcome::Queued { .. } => state.notices.wake(),
+        SubscribeOutcome::HourlyCapReached => {
+            tracing::warn!("confirmations_per_hour reached: a subscription request got no mail")
+        }
+        SubscribeOutcome::AlreadyConfirmed | SubscribeOutcome::RecentlySent => {}
     }
     Ok(html(check_your_inbox())?.into_response())
 }

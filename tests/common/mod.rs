@@ -237,6 +237,20 @@ impl TestApp {
             None => outbox_messages(&self.outbox),
         }
     }
+
+    /// The app's mail once its queue of confirmations is empty: requests only queue
+    /// their mail, and the app's background sender mails it (or panics after 20 s).
+    pub async fn settled_mails(&self) -> Vec<Vec<u8>> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.store.queued_notices().await.unwrap() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "queued confirmations are mailed within 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.mails()
+    }
 }
 
 /// The tests' `token_key`.
@@ -271,7 +285,8 @@ pub async fn spawn_app_with_outbox(db: &TestDb) -> TestApp {
     spawn_app_with(db, test_settings(db), None).await
 }
 
-async fn spawn_app_with(
+/// The app with these settings (and the sink they point at, if any).
+pub async fn spawn_app_with(
     db: &TestDb,
     settings: nyhetsbrev::config::Settings,
     sink: Option<smtp_sink::SmtpSink>,
@@ -283,6 +298,12 @@ async fn spawn_app_with(
         .await
         .expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
+    // The notice sender runs as in `serve`, until the test's runtime ends.
+    let notices = state.notices.clone();
+    tokio::spawn(async move {
+        let (_keep, shutdown) = tokio::sync::watch::channel(false);
+        notices.run(shutdown).await
+    });
     let app = nyhetsbrev::web::router(state)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,0 +1,163 @@
+//! Mails that answer a request, sent from a queue in the background: the double opt-in
+//! confirmation and the leave link.
+//!
+//! Whoever takes a request (the web form, inbound mail) only queues the mail, through the
+//! store's capped insert, and wakes the sender. The form therefore answers every request
+//! in the same time, whether it leads to a mail or not (an SMTP conversation in the
+//! request used to tell who was on the list), and a relay that is away delays a
+//! confirmation instead of losing it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::config::{ConfigError, Settings};
+use crate::domain::Timestamp;
+use crate::mail::{ConfirmationMailer, SendError};
+use crate::store::{ClaimedNotice, NoticeOutcome, NoticePurpose, Store, StoreError};
+
+/// A notice is tried this many times before it counts as failed.
+const MAX_ATTEMPTS: i64 = 10;
+const LEASE: Duration = Duration::from_secs(300);
+/// How often the background sender looks for due notices when nobody woke it.
+const POLL: Duration = Duration::from_secs(2);
+const BATCH: i64 = 20;
+
+/// Queues and sends notices; cheap to clone.
+#[derive(Clone)]
+pub struct Notices {
+    store: Store,
+    mailer: ConfirmationMailer,
+    per_hour: u32,
+    hourly_cap: Option<u64>,
+    daily_cap: Option<u64>,
+    wake: Arc<Notify>,
+}
+
+impl Notices {
+    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store,
+            mailer: ConfirmationMailer::from_settings(settings)?,
+            per_hour: settings.confirmations_per_hour,
+            hourly_cap: settings.hourly_cap,
+            daily_cap: settings.daily_cap,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// `confirmations_per_hour`, for the store's capped insert.
+    pub fn per_hour(&self) -> u32 {
+        self.per_hour
+    }
+
+    /// Tells the background sender that something was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends every notice that is due now, unless the relay's hourly or daily cap
+    /// (counting issues and notices together) is reached. Returns how many went out.
+    pub async fn send_due(&self) -> Result<usize, StoreError> {
+        let mut sent = 0;
+        loop {
+            let allowance = self.cap_allowance().await?;
+            if allowance == 0 {
+                tracing::warn!("sending cap reached: confirmation mails wait");
+                return Ok(sent);
+            }
+            let lease_until =
+                Timestamp::from_unix_ms(Timestamp::now().unix_ms() + LEASE.as_millis() as i64);
+            let claimed = self
+                .store
+                .claim_notices(allowance.min(BATCH), lease_until, self.mailer.valid_ms())
+                .await?;
+            if claimed.is_empty() {
+                return Ok(sent);
+            }
+            for notice in &claimed {
+                let outcome = self.send_one(notice).await;
+                if matches!(outcome, NoticeOutcome::Sent) {
+                    sent += 1;
+                }
+                self.store.record_notice(notice.id, &outcome).await?;
+            }
+        }
+    }
+
+    /// How many more mails the relay's caps allow now (issues and notices together).
+    async fn cap_allowance(&self) -> Result<i64, StoreError> {
+        let now = Timestamp::now().unix_ms();
+        let mut allowance = i64::MAX;
+        for (cap, window_ms) in [(self.hourly_cap, 3_600_000), (self.daily_cap, 86_400_000)] {
+            let Some(cap) = cap else { continue };
+            let sent = self
+                .store
+                .sent_since(Timestamp::from_unix_ms(now - window_ms))
+                .await?;
+            allowance = allowance.min((cap as i64 - sent).max(0));
+        }
+        Ok(allowance)
+    }
+
+    async fn send_one(&self, notice: &ClaimedNotice) -> NoticeOutcome {
+        let sent = match notice.purpose {
+            NoticePurpose::Confirm => self.mailer.send(&notice.email, &notice.secret).await,
+            NoticePurpose::Leave => {
+                self.mailer
+                    .send_leave_link(&notice.email, &notice.secret)
+                    .await
+            }
+        };
+        match sent {
+            Ok(()) => {
+                tracing::info!(
+                    notice = notice.id,
+                    purpose = notice.purpose.as_str(),
+                    "notice mailed"
+                );
+                NoticeOutcome::Sent
+            }
+            Err(crate::mail::ConfirmationError::Send(SendError::Permanent(error))) => {
+                NoticeOutcome::Failed { error }
+            }
+            Err(crate::mail::ConfirmationError::Build(e)) => NoticeOutcome::Failed {
+                error: e.to_string(),
+            },
+            Err(e) => {
+                let attempt = notice.attempts + 1;
+                if attempt >= MAX_ATTEMPTS {
+                    return NoticeOutcome::Failed {
+                        error: format!("gave up after {attempt} attempts: {e}"),
+                    };
+                }
+                tracing::warn!(notice = notice.id, error = %e, "notice not sent: will retry");
+                // 30 s, 1 min, 2 min … at most an hour.
+                let delay_ms = (30_000i64 << (attempt - 1).clamp(0, 7)).min(3_600_000);
+                NoticeOutcome::Retry {
+                    error: e.to_string(),
+                    at: Timestamp::from_unix_ms(Timestamp::now().unix_ms() + delay_ms),
+                }
+            }
+        }
+    }
+
+    /// Sends notices as they are queued (and retries as they fall due) until
+    /// `shutdown` turns true.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.send_due().await {
+                tracing::warn!(error = %e, "could not send queued notices");
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
