@@ -54,6 +54,9 @@ pub const KEYS: &[&str] = &[
     "confirmations_per_hour",
     "trusted_authserv_id",
     "trusted_proxies",
+    "http_header_timeout",
+    "http_body_timeout",
+    "http_max_connections",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -135,6 +138,13 @@ pub struct Settings {
     /// `10.0.0.0/8`): only from these is `X-Forwarded-For` believed for per-client
     /// limits. In the environment: comma-separated.
     pub trusted_proxies: Vec<String>,
+    /// Seconds a client may take to send a request's headers; then the connection is
+    /// closed (a half-sent request must not hold a connection open).
+    pub http_header_timeout: f64,
+    /// Seconds a client may take to send a request's body.
+    pub http_body_timeout: f64,
+    /// Connections the web server keeps at once; more are closed at once.
+    pub http_max_connections: u32,
 }
 
 impl Default for Settings {
@@ -175,6 +185,9 @@ impl Default for Settings {
             confirmations_per_hour: 200,
             trusted_authserv_id: None,
             trusted_proxies: Vec::new(),
+            http_header_timeout: 10.0,
+            http_body_timeout: 30.0,
+            http_max_connections: 512,
         }
     }
 }
@@ -265,6 +278,9 @@ impl fmt::Debug for Settings {
             .field("confirmations_per_hour", &self.confirmations_per_hour)
             .field("trusted_authserv_id", &self.trusted_authserv_id)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_body_timeout", &self.http_body_timeout)
+            .field("http_max_connections", &self.http_max_connections)
             .finish()
     }
 }
@@ -394,7 +410,10 @@ impl Settings {
                 | "lease_time"
                 | "inbound_max_size"
                 | "imap_poll_interval"
-                | "confirmations_per_hour" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                | "confirmations_per_hour"
+                | "http_header_timeout"
+                | "http_body_timeout"
+                | "http_max_connections" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 "trusted_proxies" => Value::from(
                     raw.split(',')
                         .map(str::trim)
@@ -427,7 +446,7 @@ impl Settings {
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
         // or silently stop the worker instead of being refused here.
-        let whole: [(&str, Option<u64>, u64, u64); 9] = [
+        let whole: [(&str, Option<u64>, u64, u64); 10] = [
             (
                 "subscribe_limit_per_hour",
                 Some(self.subscribe_limit_per_hour.into()),
@@ -467,6 +486,12 @@ impl Settings {
                 1,
                 1_000_000,
             ),
+            (
+                "http_max_connections",
+                Some(self.http_max_connections.into()),
+                1,
+                100_000,
+            ),
         ];
         for (key, value, min, max) in whole {
             if let Some(value) = value
@@ -477,7 +502,7 @@ impl Settings {
                 )));
             }
         }
-        let seconds: [(&str, Option<f64>, f64, f64, &str); 5] = [
+        let seconds: [(&str, Option<f64>, f64, f64, &str); 7] = [
             (
                 "send_rate",
                 self.send_rate,
@@ -511,6 +536,20 @@ impl Settings {
                 Some(self.imap_poll_interval),
                 0.1,
                 86_400.0,
+                "seconds",
+            ),
+            (
+                "http_header_timeout",
+                Some(self.http_header_timeout),
+                0.1,
+                600.0,
+                "seconds",
+            ),
+            (
+                "http_body_timeout",
+                Some(self.http_body_timeout),
+                0.1,
+                3600.0,
                 "seconds",
             ),
         ];

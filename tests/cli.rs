@@ -57,6 +57,7 @@ on_both_backends!(
     a_forwarded_request_waits_for_staff,
     sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
+    login_names_never_reach_the_log_raw,
 );
 
 async fn a_staff_session(db: &TestDb) {
@@ -1064,4 +1065,74 @@ async fn staff_accounts_take_their_password_on_stdin(db: &TestDb) {
         &hash
     ));
     assert!(!hash.contains("passord"), "only the hash is stored");
+}
+
+/// Starts `serve` on a free port with `RUST_LOG` at `level`; its address and stderr.
+fn start_serve(
+    db: &TestDb,
+    level: &str,
+) -> (
+    KillOnDrop,
+    String,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+) {
+    let mut child = KillOnDrop(
+        nyhetsbrev(db)
+            .args(["serve"])
+            .env("NYHETSBREV_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", level)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some(address) = line.strip_prefix("nyhetsbrev listening on http://") {
+            break address.to_owned();
+        }
+    };
+    (child, address, lines)
+}
+
+/// What a Basic-auth name holds is the client's to choose: a line break and escape
+/// codes (a forged log line), or a password typed into the wrong field. Neither may
+/// reach the log as it was sent.
+async fn login_names_never_reach_the_log_raw(db: &TestDb) {
+    use base64::Engine;
+    let added = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "kom"],
+        b"et langt passord 123\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let (mut child, address, lines) = start_serve(db, "info");
+    let post = |credentials: &str| {
+        let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "POST /admin/api/inbound HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: Basic {basic}\r\nContent-Length: 1\r\n\r\nx"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    };
+    post("ukjent\nFALSK LOGGLINJE admin login ok\x1b[2J:x");
+    post("hemmelig-passord-i-navnefeltet:");
+    post("kom\n\x1b[31m:feil passord");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let _ = child.0.wait();
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let log = log.join("\n");
+    assert!(log.contains("admin login refused"), "{log}");
+    assert!(!log.contains('\x1b'), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("FALSK")), "{log}");
+    assert!(!log.contains("FALSK LOGGLINJE"), "{log}");
+    assert!(!log.contains("hemmelig-passord-i-navnefeltet"), "{log}");
 }

@@ -194,6 +194,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "deliveries",
         "inbound_messages",
         "issues",
+        "login_attempts",
         "notices",
         "staff_users",
         "tokens",

@@ -47,8 +47,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<[crate::domain::IpBlock]>,
     /// Rendered web versions of sent issues, by slug.
     pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
-    /// Failed staff logins per client address.
-    pub login_failures: Arc<admin::LoginFailures>,
+    /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each).
+    pub password_checks: Arc<tokio::sync::Semaphore>,
+    pub http: HttpLimits,
 }
 
 impl AppState {
@@ -64,7 +65,10 @@ impl AppState {
             ))),
             archive_cache: Arc::default(),
             trusted_proxies: settings.trusted_proxies()?.into(),
-            login_failures: Arc::default(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            http: HttpLimits::from_settings(settings),
         })
     }
 }
@@ -113,6 +117,10 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .merge(admin)
+        // A body that trickles in is cut off (408) rather than holding a task.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.http.body_timeout,
+        ))
         .fallback(error::not_found)
         .with_state(state)
         // A panic becomes a plain 500, never a stack trace to the client.
@@ -140,20 +148,104 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
     }
 }
 
-/// Serves until `shutdown` turns true, then lets requests in flight finish.
+/// What the server allows a connection (from settings).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub header_timeout: std::time::Duration,
+    pub body_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl HttpLimits {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs_f64(settings.http_header_timeout),
+            body_timeout: std::time::Duration::from_secs_f64(settings.http_body_timeout),
+            max_connections: settings.http_max_connections as usize,
+        }
+    }
+}
+
+/// Serves until `shutdown` turns true, then lets requests in flight finish (for at most
+/// 30 seconds).
+///
+/// The accept loop is our own rather than `axum::serve`, which has neither a header
+/// timeout nor a connection cap: a client that sends half a request is cut off after
+/// `header_timeout`, and beyond `max_connections` new connections are closed at once,
+/// so slow or many connections cannot take the service (and its worker) down.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let mut shutdown = shutdown;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?address, "listening");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = state.http;
+    let app = router(state);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut warned_full = false;
+    let stop = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
-    })
-    .await
+    };
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            if !warned_full {
+                tracing::warn!(
+                    max = limits.max_connections,
+                    "too many connections: closing new ones"
+                );
+                warned_full = true;
+            }
+            drop(stream);
+            continue;
+        };
+        warned_full = false;
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let mut app = app.clone();
+                // A Router is always ready: calling it without poll_ready is allowed.
+                tower_service::Service::call(&mut app, request.map(axum::body::Body::new))
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after 30 s: stopping anyway");
+    }
+    Ok(())
 }

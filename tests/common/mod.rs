@@ -304,9 +304,11 @@ pub async fn spawn_app_with(
         let (_keep, shutdown) = tokio::sync::watch::channel(false);
         notices.run(shutdown).await
     });
-    let app = nyhetsbrev::web::router(state)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The real accept loop (header timeout, connection cap), as `serve` runs it.
+    tokio::spawn(async move {
+        let (_keep, shutdown) = tokio::sync::watch::channel(false);
+        nyhetsbrev::web::serve(listener, state, shutdown).await
+    });
     TestApp {
         address,
         store,
