@@ -25,6 +25,7 @@ on_both_backends!(
     bounces_of_every_shape_are_matched_to_their_delivery,
     a_relay_that_is_down_delays_the_confirmation,
     a_large_attachment_is_handled_and_an_oversized_message_refused,
+    erasing_a_contact_erases_every_mail_from_the_address,
 );
 
 fn fixture_dir() -> &'static Path {
@@ -791,4 +792,28 @@ async fn a_large_attachment_is_handled_and_an_oversized_message_refused(db: &Tes
     assert!(matches!(error, InboundError::TooLarge { .. }));
     assert!(!error.is_temporary());
     assert!(error.to_string().contains("inbound_max_size"), "{error}");
+}
+
+/// A person asks to be erased: the mail they wrote goes with their contact, also mail
+/// that was never linked to it (a question kept for staff).
+async fn erasing_a_contact_erases_every_mail_from_the_address(db: &TestDb) {
+    let (store, _sink, _settings, inbound) = setup(db).await;
+    let question = "From: Ola <Ola.Vik@Example.org>\r\nSubject: Et spørsmål\r\nMessage-ID: <q1@example.org>\r\n\r\nNår kommer neste nummer?\r\n".as_bytes();
+    let asked = handle(&inbound, question).await;
+    assert_eq!(asked.kind, "other", "{}", asked.result);
+    let join = b"From: ola.vik@example.org\r\nSubject: Meld meg p\xc3\xa5\r\nMessage-ID: <j1@example.org>\r\n\r\n";
+    assert_eq!(handle(&inbound, join).await.kind, "subscribe");
+    let other =
+        b"From: kari@example.org\r\nSubject: Hei\r\nMessage-ID: <k1@example.org>\r\n\r\nHei\r\n";
+    handle(&inbound, other).await;
+    assert_eq!(store.list_inbound(None, 10).await.unwrap().len(), 3);
+    assert!(
+        store
+            .remove_contact(&email("ola.vik@example.org"), &Actor::cli())
+            .await
+            .unwrap()
+    );
+    let left = store.list_inbound(None, 10).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].from_address.as_deref(), Some("kari@example.org"));
 }

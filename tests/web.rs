@@ -11,6 +11,7 @@ on_both_backends!(
     the_archive_lists_sent_issues_only_and_shows_their_web_version,
     every_response_carries_the_security_headers,
     oversized_requests_are_refused_before_any_handler,
+    a_cancelled_issue_leaves_the_archive_at_once,
 );
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
@@ -152,4 +153,20 @@ async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
             .status(),
         200
     );
+}
+
+/// The web version is public while an issue is sending; a cancel takes it down at once
+/// (it used to stay in the page cache until the service restarted).
+async fn a_cancelled_issue_leaves_the_archive_at_once(db: &TestDb) {
+    let app = spawn_app(db).await;
+    import(db, &app, "2024-q1", None).await;
+    common::add_confirmed(&app.store, 0..2).await;
+    let slug = nyhetsbrev::domain::Slug::parse("2024-q1").unwrap();
+    app.store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
+    let url = format!("{}/arkiv/2024-q1", app.address);
+    for _ in 0..2 {
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    }
+    app.store.cancel_issue(&slug, &Actor::cli()).await.unwrap();
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
 }

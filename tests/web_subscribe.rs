@@ -346,7 +346,10 @@ async fn a_relay_that_is_down_answers_alike_and_mails_later(db: &TestDb) {
     sink.set(|b| b.down = false);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while app.mails().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "mailed once the relay is back");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mailed once the relay is back"
+        );
         db.execute("UPDATE notices SET next_attempt_at = 0 WHERE attempts > 0")
             .await;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -383,6 +383,13 @@ impl Store {
         let Some(id) = id else {
             return Ok(false);
         };
+        // Mail from the address that was never linked to the contact (a question, a
+        // request that came before the contact existed) is theirs too: erased with it.
+        // Linked mail goes by the foreign key.
+        sqlx::query("DELETE FROM inbound_messages WHERE lower(from_address) = $1")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
         let erased = format!("contact #{id} (erased)");
         sqlx::query("UPDATE audit_log SET subject = $1 WHERE subject = $2")
             .bind(&erased)

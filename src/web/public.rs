@@ -41,12 +41,15 @@ pub async fn archived_issue(
     }
     let issue = parse_issue(&format!("issue {slug}"), &stored.source)?.issue;
     let page = Bytes::from(crate::render::render_web(&issue, &state.render)?);
-    // A sent issue never changes, so its page is rendered once per process.
-    state
-        .archive_cache
-        .write()
-        .expect("cache lock")
-        .insert(slug, page.clone());
+    // A sent issue never changes, so its page is rendered once per process. One that is
+    // still sending can be cancelled, which must take it down at once: not cached.
+    if stored.status == IssueStatus::Sent {
+        state
+            .archive_cache
+            .write()
+            .expect("cache lock")
+            .insert(slug, page.clone());
+    }
     Ok(Html(page))
 }
 
