@@ -97,8 +97,14 @@ pub enum InboundCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print one handled message as it arrived (raw RFC 5322).
-    Show { id: i64 },
+    /// Print one handled message as it arrived (raw RFC 5322). On a terminal, control
+    /// characters and escape sequences are shown as \x1b-style escapes instead of
+    /// being run by the terminal; piped, or with --raw, it is byte for byte.
+    Show {
+        id: i64,
+        #[arg(long)]
+        raw: bool,
+    },
     /// Answer a forwarded request to join that was kept for staff: mail the confirmation
     /// link to the person who wrote the original (they still have to use it).
     Answer { id: i64 },
@@ -1132,24 +1138,39 @@ async fn inbound(
             } else if entries.is_empty() {
                 out!("no inbound messages");
             } else {
+                // What a sender wrote reaches a staff member's terminal: escaped.
                 for e in &entries {
                     out!(
                         "#{:<6} {}  {:<11} {:<30} {}",
                         e.id,
                         e.received_at.to_rfc3339(),
                         e.kind,
-                        e.from_address.as_deref().unwrap_or("-"),
-                        e.subject.as_deref().unwrap_or("(no subject)")
+                        terminal_text(e.from_address.as_deref().unwrap_or("-")),
+                        terminal_text(e.subject.as_deref().unwrap_or("(no subject)"))
                     );
-                    out!("        {}", e.result);
+                    out!("        {}", terminal_text(&e.result));
                 }
             }
         }
-        Some(InboundCommand::Show { id }) => {
+        Some(InboundCommand::Show { id, raw: as_is }) => {
             let Some((_, raw)) = store.inbound_message(id).await? else {
                 bail!("no inbound message #{id}: see `nyhetsbrev inbound list`");
             };
-            io::stdout().write_all(&raw)?;
+            if as_is || !io::IsTerminal::is_terminal(&io::stdout()) {
+                io::stdout().write_all(&raw)?;
+            } else {
+                let text = String::from_utf8_lossy(&raw);
+                let mut out = io::stdout().lock();
+                for line in text.split_inclusive('\n') {
+                    let (line, end) = match line.strip_suffix("\r\n") {
+                        Some(line) => (line, "\n"),
+                        None => line
+                            .strip_suffix('\n')
+                            .map_or((line, ""), |line| (line, "\n")),
+                    };
+                    write!(out, "{}{end}", terminal_text(line))?;
+                }
+            }
         }
         Some(InboundCommand::Answer { id }) => {
             let inbound = crate::inbound::Inbound::new(store.clone(), settings)?;
@@ -1270,6 +1291,29 @@ fn read_source(path: &Path) -> anyhow::Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Text from outside (a sender's subject, a stored result) made safe for a terminal:
+/// control characters (escape sequences, carriage returns, C1 codes) and the invisible
+/// bidirectional overrides that can disguise text are shown as `\u{1b}` escapes.
+fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn parse_email(input: &str) -> anyhow::Result<EmailAddress> {

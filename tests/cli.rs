@@ -58,6 +58,7 @@ on_both_backends!(
     sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
     login_names_never_reach_the_log_raw,
+    attacker_text_never_runs_in_a_staff_terminal,
 );
 
 async fn a_staff_session(db: &TestDb) {
@@ -1135,4 +1136,44 @@ async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     assert!(!log.lines().any(|l| l.starts_with("FALSK")), "{log}");
     assert!(!log.contains("FALSK LOGGLINJE"), "{log}");
     assert!(!log.contains("hemmelig-passord-i-navnefeltet"), "{log}");
+}
+
+/// A subject with escape codes or a bidirectional override is shown, never run: in
+/// `inbound list` always, in `inbound show` on a terminal (piped it stays byte for byte).
+async fn attacker_text_never_runs_in_a_staff_terminal(db: &TestDb) {
+    let hostile = b"From: angriper@example.org\r\nSubject: =?utf-8?q?Faktura=1B]0;eid=07=1B[2J_=E2=80=AEfdp.exe?=\r\nMessage-ID: <esc@example.org>\r\n\r\nHei\x1b[31m r\xc3\xb8d\x1b[0m\r\n";
+    let handled = run_with_input(nyhetsbrev(db), &["inbound"], hostile);
+    assert_eq!(handled.status.code(), Some(0), "{}", stderr(&handled));
+    // A row recorded before subjects were stored as one line.
+    db.execute(
+        "INSERT INTO inbound_messages (received_at, channel, raw_sha256, raw, size, subject, kind, result) \
+         VALUES (0, 'stdin', 'old', 'x', 1, 'gammel\x1b[2Jlinje\r\nFALSK', 'other', 'kept')",
+    )
+    .await;
+    let listed = run(db, &["inbound", "list"]);
+    let text = stdout(&listed);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    for bad in ['\x1b', '\u{202e}', '\x07', '\r'] {
+        assert!(!text.contains(bad), "{bad:?} in {text:?}");
+    }
+    assert!(text.contains("Faktura"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("FALSK")), "{text}");
+
+    // Piped: exactly as it came.
+    let shown = run(db, &["inbound", "show", "1"]);
+    assert_eq!(shown.stdout, hostile);
+    // On a terminal (a pseudo-terminal through script(1)): escaped.
+    let command = format!("{BIN} inbound show 1");
+    let terminal = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(db.dir())
+        .env("NYHETSBREV_DATABASE_URL", db.url.expose())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(terminal.status.success(), "{}", stderr(&terminal));
+    let seen = String::from_utf8_lossy(&terminal.stdout);
+    assert!(!seen.contains('\x1b'), "{seen:?}");
+    assert!(seen.contains("\\u{1b}[31m"), "{seen:?}");
+    assert!(seen.contains("Message-ID: <esc@example.org>"), "{seen:?}");
 }

@@ -253,7 +253,11 @@ fn unreadable(summary: Summary, reason: &str) -> Classified {
 /// (an encoded word can carry `=0D=0A`), which must not reach logs, listings or mail.
 fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            // Bidirectional overrides can make text read other than it is.
+            let disguise = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || disguise { ' ' } else { c }
+        })
         .collect::<String>()
         .trim()
         .to_owned()
