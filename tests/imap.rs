@@ -12,13 +12,14 @@ use futures_util::TryStreamExt;
 use nyhetsbrev::config::Settings;
 use nyhetsbrev::domain::ContactStatus;
 use nyhetsbrev::inbound::Inbound;
-use nyhetsbrev::inbound::imap::{HANDLED_FLAG, ImapMailbox, PollReport};
+use nyhetsbrev::inbound::imap::{HANDLED_FLAG, ImapMailbox, PollReport, REFUSED_FLAG};
 use nyhetsbrev::store::{Actor, Store};
 
 on_both_backends!(
     handled_mail_is_moved_never_deleted_and_read_once,
     a_message_that_cannot_be_handled_now_waits_for_the_next_poll,
     without_a_processed_folder_mail_is_flagged_in_place,
+    an_oversized_message_is_left_for_staff_unread,
 );
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -325,4 +326,44 @@ fn serve_reads_the_mailbox_and_poll_once_reports() {
     assert!(killed.success());
     let status = serve.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+/// A message over `inbound_max_size` is judged by the size the server reports: flagged
+/// and left in the folder for staff, never downloaded; the rest is handled as usual.
+async fn an_oversized_message_is_left_for_staff_unread(db: &TestDb) {
+    if !dovecot::available() {
+        return;
+    }
+    let mut s = setup(db).await;
+    s.settings.inbound_max_size = 4096;
+    let server = Dovecot::plain();
+    let mut big = fixture("question.eml");
+    big.extend(std::iter::repeat_n(b'x', 8192));
+    big.extend_from_slice(b"\r\n");
+    append(&server, &[big, fixture("subscribe-english.eml")]).await;
+    let mailbox = s.mailbox(&server.plain_url(), "Behandlet");
+    let report = mailbox.poll_once(&s.inbound()).await.unwrap();
+    assert_eq!(
+        report,
+        PollReport {
+            handled: 1,
+            refused: 1,
+            deferred: 0
+        }
+    );
+    let inbox = folder(&server, "INBOX").await;
+    assert_eq!(inbox.len(), 1, "the big one stays where staff can find it");
+    assert!(
+        inbox[0].1.iter().any(|f| f.contains(REFUSED_FLAG)),
+        "{inbox:?}"
+    );
+    assert!(!inbox[0].1.iter().any(|f| f == "Seen"), "{inbox:?}");
+    let recorded = s.store.list_inbound(None, 10).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].kind, "subscribe");
+    // Not looked at again.
+    assert_eq!(
+        mailbox.poll_once(&s.inbound()).await.unwrap(),
+        PollReport::default()
+    );
 }

@@ -252,6 +252,26 @@ impl ImapMailbox {
         uids.truncate(MESSAGES_PER_POLL);
         let mut report = PollReport::default();
         for uid in uids {
+            // The size first: an oversized message is left for staff without being
+            // downloaded (a mailbox can hold messages far larger than memory allows).
+            let sized: Vec<_> = session
+                .uid_fetch(uid.to_string(), "RFC822.SIZE")
+                .await?
+                .try_collect()
+                .await?;
+            let size = sized.iter().find_map(|f| f.size).map_or(0, |s| s as usize);
+            if size > inbound.max_size() {
+                tracing::warn!(
+                    uid,
+                    size,
+                    limit = inbound.max_size(),
+                    "IMAP message over inbound_max_size: not fetched, left in the folder for staff"
+                );
+                self.set_flag(&mut session, uid, REFUSED_FLAG).await?;
+                self.set_flag(&mut session, uid, HANDLED_FLAG).await?;
+                report.refused += 1;
+                continue;
+            }
             let fetched: Vec<_> = session
                 .uid_fetch(uid.to_string(), "BODY.PEEK[]")
                 .await?
