@@ -57,6 +57,7 @@ pub const KEYS: &[&str] = &[
     "http_header_timeout",
     "http_body_timeout",
     "http_max_connections",
+    "smtp_ca_file",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -145,6 +146,8 @@ pub struct Settings {
     pub http_body_timeout: f64,
     /// Connections the web server keeps at once; more are closed at once.
     pub http_max_connections: u32,
+    /// PEM certificates to trust for the SMTP relay besides the public roots.
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -188,6 +191,7 @@ impl Default for Settings {
             http_header_timeout: 10.0,
             http_body_timeout: 30.0,
             http_max_connections: 512,
+            smtp_ca_file: None,
         }
     }
 }
@@ -281,6 +285,7 @@ impl fmt::Debug for Settings {
             .field("http_header_timeout", &self.http_header_timeout)
             .field("http_body_timeout", &self.http_body_timeout)
             .field("http_max_connections", &self.http_max_connections)
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .finish()
     }
 }
@@ -571,11 +576,23 @@ impl Settings {
         }
         self.token_key_if_set()?;
         self.trusted_proxies()?;
-        if let Some(url) = &self.smtp_url {
-            crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
-                .map_err(ConfigError::Invalid)?;
+        if self.smtp_url.is_some() {
+            self.smtp_relay()?;
         }
         Ok(())
+    }
+
+    fn smtp_relay(&self) -> Result<Option<crate::mail::SmtpRelay>, ConfigError> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let relay = crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
+            .map_err(ConfigError::Invalid)?;
+        match &self.smtp_ca_file {
+            Some(path) => relay.with_ca_file(path).map(Some),
+            None => Ok(Some(relay)),
+        }
+        .map_err(ConfigError::Invalid)
     }
 
     fn smtp_duration(&self) -> std::time::Duration {
@@ -584,11 +601,8 @@ impl Settings {
 
     /// Where mail goes: the SMTP relay when `smtp_url` is set, else the outbox folder.
     pub fn transport(&self) -> Result<crate::mail::Transport, ConfigError> {
-        Ok(match &self.smtp_url {
-            Some(url) => crate::mail::Transport::Smtp(std::sync::Arc::new(
-                crate::mail::SmtpRelay::from_url(url.expose_secret(), self.smtp_duration())
-                    .map_err(ConfigError::Invalid)?,
-            )),
+        Ok(match self.smtp_relay()? {
+            Some(relay) => crate::mail::Transport::Smtp(std::sync::Arc::new(relay)),
             None => crate::mail::Transport::Outbox(self.outbox.clone()),
         })
     }

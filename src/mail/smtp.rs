@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::extension::ClientId;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -42,6 +42,8 @@ pub struct SmtpRelay {
     /// How long one connect, command or message may take.
     pub timeout: Duration,
     hello: ClientId,
+    /// Certificates to trust besides the public roots (`smtp_ca_file`).
+    extra_roots: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl std::fmt::Debug for SmtpRelay {
@@ -117,7 +119,22 @@ impl SmtpRelay {
             credentials,
             timeout,
             hello: ClientId::default(),
+            extra_roots: Vec::new(),
         })
+    }
+
+    /// Also trusts the PEM certificates in `path` (a private CA for the relay).
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<SmtpRelay, String> {
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let bad = |e: &dyn std::fmt::Display| format!("smtp_ca_file {}: {e}", path.display());
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+            self.extra_roots.push(cert.map_err(|e| bad(&e))?);
+        }
+        if self.extra_roots.is_empty() {
+            return Err(bad(&"no PEM certificate in it"));
+        }
+        Ok(self)
     }
 
     /// Opens a connection: TCP (no Nagle), greeting, EHLO, TLS as configured, AUTH.
@@ -144,32 +161,18 @@ impl SmtpRelay {
         tcp.set_nodelay(true)
             .map_err(|e| unavailable("could not set up the connection to", &e))?;
         let stream: Box<dyn AsyncTokioStream> = match self.tls {
-            TlsMode::Implicit => Box::new(
-                ImplicitTls::connect(&self.host, tcp)
+            TlsMode::Implicit => Box::new(RelayTls {
+                stream: tls_handshake(&self.host, tcp, &self.extra_roots)
                     .await
                     .map_err(|e| unavailable("TLS failed with the relay", &e))?,
-            ),
-            _ => Box::new(tcp),
+                replay: Vec::new(),
+            }),
+            TlsMode::StartTls => Box::new(self.starttls(tcp).await?),
+            TlsMode::None => Box::new(tcp),
         };
         let mut connection = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
             .await
             .map_err(|e| unavailable("the relay did not greet us properly at", &e))?;
-        if self.tls == TlsMode::StartTls {
-            if !connection.can_starttls() {
-                connection.abort().await;
-                return Err(SendError::Unavailable(format!(
-                    "the relay {}:{} does not offer STARTTLS, which is required: use smtps:// \
-                     or, on a trusted network only, ?tls=none",
-                    self.host, self.port
-                )));
-            }
-            let parameters = TlsParameters::new(self.host.clone())
-                .map_err(|e| unavailable("TLS set-up failed for", &e))?;
-            connection
-                .starttls(parameters, &self.hello)
-                .await
-                .map_err(|e| unavailable("STARTTLS failed with the relay", &e))?;
-        }
         if let Some((user, password)) = &self.credentials {
             let credentials = Credentials::new(user.clone(), password.expose_secret().to_owned());
             connection
@@ -260,15 +263,102 @@ pub(crate) fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A TLS stream that lettre can speak SMTP over: lettre's own implicit-TLS connect
-/// cannot be given a socket with `TCP_NODELAY` set, so the handshake is done here.
-#[derive(Debug)]
-struct ImplicitTls(tokio_rustls::client::TlsStream<TcpStream>);
-
-impl ImplicitTls {
-    async fn connect(host: &str, tcp: TcpStream) -> std::io::Result<ImplicitTls> {
-        Ok(ImplicitTls(tls_handshake(host, tcp, &[]).await?))
+impl SmtpRelay {
+    /// The plain-text part of a STARTTLS connection, done here rather than by lettre:
+    /// lettre reads the reply to STARTTLS through a buffer that it keeps across the TLS
+    /// upgrade, so text a man in the middle appends to that reply ("220 Go ahead\r\n250
+    /// …") would be read later as if it had come through TLS. Here every reply is read
+    /// byte by byte, nothing is read ahead, and anything the relay sends between its
+    /// STARTTLS reply and the TLS handshake is refused. Returns the TLS stream, set up
+    /// to replay a greeting for lettre's dialogue (which starts by reading one).
+    async fn starttls(&self, mut tcp: TcpStream) -> Result<RelayTls, SendError> {
+        use tokio::io::AsyncWriteExt;
+        let refuse = |what: String| {
+            SendError::Unavailable(format!("the relay {}:{} {what}", self.host, self.port))
+        };
+        let io = |e: std::io::Error| refuse(format!("broke off the connection ({e})"));
+        let greeting = read_reply(&mut tcp).await.map_err(io)?;
+        if !greeting.starts_with("220") {
+            return Err(refuse(format!("did not greet us: {}", one_line(&greeting))));
+        }
+        tcp.write_all(format!("EHLO {}\r\n", self.hello).as_bytes())
+            .await
+            .map_err(io)?;
+        let ehlo = read_reply(&mut tcp).await.map_err(io)?;
+        let offers_starttls = ehlo.starts_with("250")
+            && ehlo.lines().any(|line| {
+                line.get(4..)
+                    .is_some_and(|ext| ext.trim().eq_ignore_ascii_case("STARTTLS"))
+            });
+        if !offers_starttls {
+            return Err(refuse(
+                "does not offer STARTTLS, which is required: use smtps:// or, on a trusted \
+                 network only, ?tls=none"
+                    .into(),
+            ));
+        }
+        tcp.write_all(b"STARTTLS\r\n").await.map_err(io)?;
+        let reply = read_reply(&mut tcp).await.map_err(io)?;
+        if !reply.starts_with("220") {
+            return Err(refuse(format!("refused STARTTLS: {}", one_line(&reply))));
+        }
+        let mut probe = [0u8; 1];
+        if matches!(tcp.try_read(&mut probe), Ok(n) if n > 0) {
+            return Err(refuse(
+                "sent data after its STARTTLS reply, before TLS (text injected on the way?): \
+                 refused"
+                    .into(),
+            ));
+        }
+        let stream = tls_handshake(&self.host, tcp, &self.extra_roots)
+            .await
+            .map_err(|e| refuse(format!("TLS failed: {e}")))?;
+        Ok(RelayTls {
+            stream,
+            replay: b"220 TLS established\r\n".to_vec(),
+        })
     }
+}
+
+/// An SMTP reply (all its lines), read one byte at a time so that nothing after it is
+/// taken off the socket. At most 16 KiB.
+async fn read_reply(tcp: &mut TcpStream) -> std::io::Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut reply = Vec::new();
+    let mut line_start = 0;
+    loop {
+        let byte = tcp.read_u8().await?;
+        reply.push(byte);
+        if reply.len() > 16 * 1024 {
+            return Err(std::io::Error::other("a reply longer than 16 KiB"));
+        }
+        if byte == b'\n' {
+            let line = &reply[line_start..];
+            // "250-…" continues, "250 …" (or a bare code) ends the reply.
+            if line.len() < 4 || line[3] != b'-' {
+                return Ok(String::from_utf8_lossy(&reply).into_owned());
+            }
+            line_start = reply.len();
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// A TLS stream that lettre can speak SMTP over: lettre's own connect cannot be given a
+/// socket with `TCP_NODELAY` set (and its STARTTLS keeps a plain-text buffer), so the
+/// handshake is done here. After STARTTLS the relay sends no new greeting, but lettre's
+/// dialogue begins by reading one: `replay` holds it.
+#[derive(Debug)]
+struct RelayTls {
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+    replay: Vec<u8>,
 }
 
 /// A TLS client handshake over `tcp` (ring, safe protocol versions), verifying `host`
@@ -298,37 +388,43 @@ pub(crate) async fn tls_handshake(
         .await
 }
 
-impl AsyncRead for ImplicitTls {
+impl AsyncRead for RelayTls {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        if !self.replay.is_empty() {
+            let n = self.replay.len().min(buf.remaining());
+            buf.put_slice(&self.replay[..n]);
+            self.replay.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for ImplicitTls {
+impl AsyncWrite for RelayTls {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
-impl AsyncTokioStream for ImplicitTls {
+impl AsyncTokioStream for RelayTls {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.0.get_ref().0.peer_addr()
+        self.stream.get_ref().0.peer_addr()
     }
 }
 

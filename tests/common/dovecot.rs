@@ -110,70 +110,7 @@ impl Dovecot {
         let port = free_port(ip);
         let tls_port = tls.then(|| free_port(ip));
         let ssl = if tls {
-            // A CA and a server certificate it signed: rustls will not take a
-            // self-signed CA certificate as the server's own.
-            let openssl = |args: &[&str]| {
-                let ok = Command::new("openssl")
-                    .args(args)
-                    .current_dir(&d)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .expect("openssl is installed")
-                    .success();
-                assert!(ok, "openssl {args:?}");
-            };
-            std::fs::write(
-                format!("{d}/server.ext"),
-                format!(
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{ip}\nbasicConstraints=CA:FALSE\n"
-                ),
-            )
-            .unwrap();
-            openssl(&[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=nyhetsbrev test CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ]);
-            openssl(&[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "server.csr",
-            ]);
-            openssl(&[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "server.ext",
-                "-out",
-                "cert.pem",
-            ]);
+            super::tls::make(std::path::Path::new(&d), ip);
             format!("ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n")
         } else {
             "ssl = no\ndisable_plaintext_auth = no\n".to_owned()

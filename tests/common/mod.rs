@@ -8,6 +8,7 @@
 
 pub mod dovecot;
 pub mod smtp_sink;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
