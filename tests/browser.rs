@@ -82,14 +82,8 @@ async fn screenshot(client: &fantoccini::Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
-    let Some((_driver, webdriver)) = start_chromedriver() else {
-        return;
-    };
-    let db = TestDb::sqlite().await;
-    let app = spawn_app(&db).await;
-
+/// A headless Chromium session.
+async fn browser(webdriver: &str) -> fantoccini::Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -100,11 +94,82 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
                      "--window-size=900,1000"]
         }),
     );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
-        .connect(&webdriver)
+        .connect(webdriver)
         .await
-        .expect("a browser session");
+        .expect("a browser session")
+}
+
+/// The HTML part of a mail, opened in the browser as a file (as a mail client shows
+/// it), with its heading checked and a screenshot taken.
+async fn show_mail(client: &fantoccini::Client, raw: &[u8], name: &str, heading: &str) {
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let html = message.body_html(0).expect("an HTML part").into_owned();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.html"));
+    std::fs::write(&file, html).unwrap();
+    client
+        .goto(&format!("file://{}", file.display()))
+        .await
+        .unwrap();
+    wait_for_heading(client, heading).await;
+    let lang = client
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .attr("lang")
+        .await
+        .unwrap();
+    assert_eq!(lang.as_deref(), Some("nb"));
+    screenshot(client, name).await;
+}
+
+/// The leave-link mail (for a request to leave by mail that could not be verified), as
+/// its recipient sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leave_link_mail_in_a_browser() {
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let client = browser(&webdriver).await;
+    let sender = nyhetsbrev::mail::Sender {
+        from_address: email("nyhetsbrev@example.no"),
+        from_name: "KOM".into(),
+        list_id: "nyhetsbrev.example.no".into(),
+        unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
+    };
+    let raw = nyhetsbrev::mail::leave_link_message(
+        &sender,
+        &email("kari@example.org"),
+        "https://nyhetsbrev.example.org/avmeld/AbCdEf",
+    )
+    .unwrap();
+    show_mail(
+        &client,
+        &raw,
+        "mail-leave-link",
+        "Melde deg av KOMs kontaktliste?",
+    )
+    .await;
+    let button = client.find(Locator::Css("a")).await.unwrap();
+    assert_eq!(
+        button.attr("href").await.unwrap().as_deref(),
+        Some("https://nyhetsbrev.example.org/avmeld/AbCdEf")
+    );
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(&db).await;
+
+    let client = browser(&webdriver).await;
 
     // Fill in the form as a person would: find fields by their labels' targets.
     client
@@ -157,6 +222,13 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
     // Follow the link in the captured mail.
     let mails = app.settled_mails().await;
     assert_eq!(mails.len(), 1, "one confirmation mail");
+    show_mail(
+        &client,
+        &mails[0],
+        "2b-confirmation-mail",
+        "Bekreft påmeldingen",
+    )
+    .await;
     let path = common::confirmation_path(&mails[0]);
     client
         .goto(&format!("{}{path}", app.address))
