@@ -1,11 +1,12 @@
 //! Mails that answer a request, sent from a queue in the background: the double opt-in
 //! confirmation and the leave link.
 //!
-//! Whoever takes a request (the web form, inbound mail) only queues the mail, through the
-//! store's capped insert, and wakes the sender. The form therefore answers every request
-//! in the same time, whether it leads to a mail or not (an SMTP conversation in the
-//! request used to tell who was on the list), and a relay that is away delays a
-//! confirmation instead of losing it.
+//! The web form only queues the request itself (one insert, the same for every address)
+//! and wakes the sender, which makes the pending contact and the capped confirmation
+//! notice and mails it. The form therefore answers every request in the same time,
+//! whether it leads to a mail or not (an SMTP conversation in the request used to tell
+//! who was on the list), and a relay that is away delays a confirmation instead of losing
+//! it. Inbound mail queues its notice through the same capped insert.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,7 @@ impl Notices {
     /// Sends every notice that is due now, unless the relay's hourly or daily cap
     /// (counting issues and notices together) is reached. Returns how many went out.
     pub async fn send_due(&self) -> Result<usize, StoreError> {
+        self.take_web_requests().await?;
         let mut sent = 0;
         loop {
             let allowance = self.cap_allowance().await?;
@@ -82,6 +84,34 @@ impl Notices {
                     sent += 1;
                 }
                 self.store.record_notice(notice.id, &outcome).await?;
+            }
+        }
+    }
+
+    /// Turns the web form's queued requests into pending contacts and queued
+    /// confirmations, under the same caps as every request.
+    async fn take_web_requests(&self) -> Result<(), StoreError> {
+        loop {
+            let requests = self.store.queued_subscription_requests(BATCH).await?;
+            if requests.is_empty() {
+                return Ok(());
+            }
+            for (id, email, name, organisation) in &requests {
+                let outcome = self
+                    .store
+                    .request_subscription(
+                        email,
+                        name.as_ref(),
+                        organisation.as_ref(),
+                        self.per_hour,
+                    )
+                    .await?;
+                if outcome == crate::store::SubscribeOutcome::HourlyCapReached {
+                    tracing::warn!(
+                        "confirmations_per_hour reached: a subscription request got no mail"
+                    );
+                }
+                self.store.forget_subscription_request(*id).await?;
             }
         }
     }

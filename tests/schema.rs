@@ -197,6 +197,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "login_attempts",
         "notices",
         "staff_users",
+        "subscription_requests",
         "tokens",
     ];
     assert_eq!(

@@ -280,12 +280,91 @@ impl Store {
         Ok(())
     }
 
-    /// Notices waiting to be sent (for tests and status).
+    /// Notices waiting to be sent, and web requests not yet turned into one (for tests
+    /// and status).
     pub async fn queued_notices(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE status = 'queued'")
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM notices WHERE status = 'queued') \
+             + (SELECT COUNT(*) FROM subscription_requests)",
         )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Keeps a request from the web form to be handled in the background: one insert,
+    /// whatever the address, so the form's answer time cannot tell who is on the list.
+    pub async fn queue_subscription_request(
+        &self,
+        email: &EmailAddress,
+        name: Option<&crate::domain::ContactName>,
+        organisation: Option<&crate::domain::Organisation>,
+    ) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO subscription_requests (email, name, organisation, requested_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(email.as_str())
+        .bind(name.map(|n| n.as_str()))
+        .bind(organisation.map(|o| o.as_str()))
+        .bind(Timestamp::now().unix_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` queued web requests, oldest first, with their ids: each is handled
+    /// by [`Store::request_subscription`], then forgotten with
+    /// [`Store::forget_subscription_request`]. Two senders may take the same request;
+    /// the per-address cap makes the second one send nothing.
+    #[allow(clippy::type_complexity)]
+    pub async fn queued_subscription_requests(
+        &self,
+        limit: i64,
+    ) -> Result<
+        Vec<(
+            i64,
+            EmailAddress,
+            Option<crate::domain::ContactName>,
+            Option<crate::domain::Organisation>,
+        )>,
+    > {
+        let rows = sqlx::query(
+            "SELECT id, email, name, organisation FROM subscription_requests ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut requests = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let corrupt = |e: crate::domain::TextError| StoreError::Corrupt(e.to_string());
+            requests.push((
+                row.try_get::<i64, _>("id")?,
+                EmailAddress::parse(&row.try_get::<String, _>("email")?)?,
+                crate::domain::ContactName::parse(
+                    row.try_get::<Option<String>, _>("name")?
+                        .as_deref()
+                        .unwrap_or(""),
+                )
+                .map_err(corrupt)?,
+                crate::domain::Organisation::parse(
+                    row.try_get::<Option<String>, _>("organisation")?
+                        .as_deref()
+                        .unwrap_or(""),
+                )
+                .map_err(corrupt)?,
+            ));
+        }
+        Ok(requests)
+    }
+
+    /// A handled web request, removed.
+    pub async fn forget_subscription_request(&self, id: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query("DELETE FROM subscription_requests WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::AppError;
 use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError, TokenSecret};
-use crate::store::{ConfirmOutcome, SubscribeOutcome};
+use crate::store::ConfirmOutcome;
 
 #[derive(Template, Default)]
 #[template(path = "pages/subscribe.html")]
@@ -152,24 +152,13 @@ pub async fn submit(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
     };
-    // Only queued here: the notice sender mails it, so every request is answered in
-    // the same time whether it leads to a mail or not.
-    let outcome = state
+    // Only the request is queued here, one insert whatever the address: the notice
+    // sender decides what it leads to, so every request is answered in the same time.
+    state
         .store
-        .request_subscription(
-            email,
-            name.as_ref(),
-            organisation.as_ref(),
-            state.notices.per_hour(),
-        )
+        .queue_subscription_request(email, name.as_ref(), organisation.as_ref())
         .await?;
-    match outcome {
-        SubscribeOutcome::Queued { .. } => state.notices.wake(),
-        SubscribeOutcome::HourlyCapReached => {
-            tracing::warn!("confirmations_per_hour reached: a subscription request got no mail")
-        }
-        SubscribeOutcome::AlreadyConfirmed | SubscribeOutcome::RecentlySent => {}
-    }
+    state.notices.wake();
     Ok(html(check_your_inbox())?.into_response())
 }
 
