@@ -335,10 +335,10 @@ async fn an_oversized_message_is_left_for_staff_unread(db: &TestDb) {
         return;
     }
     let mut s = setup(db).await;
-    s.settings.inbound_max_size = 4096;
+    s.settings.inbound_max_size = 100_000;
     let server = Dovecot::plain();
     let mut big = fixture("question.eml");
-    big.extend(std::iter::repeat_n(b'x', 8192));
+    big.extend(std::iter::repeat_n(b'x', 300_000));
     big.extend_from_slice(b"\r\n");
     append(&server, &[big, fixture("subscribe-english.eml")]).await;
     let mailbox = s.mailbox(&server.plain_url(), "Behandlet");
@@ -365,5 +365,31 @@ async fn an_oversized_message_is_left_for_staff_unread(db: &TestDb) {
     assert_eq!(
         mailbox.poll_once(&s.inbound()).await.unwrap(),
         PollReport::default()
+    );
+    // Never downloaded: no session sent the client anything like its 300 KB (Dovecot
+    // logs each session's bytes out when it ends).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let sent: Vec<u64> = loop {
+        let log = server.log();
+        let sent: Vec<u64> = log
+            .lines()
+            .filter_map(|l| {
+                l.split_once(" out=")?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        if sent.len() >= 4 || tokio::time::Instant::now() > deadline {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(sent.len() >= 3, "sessions logged: {sent:?}");
+    assert!(
+        sent.iter().all(|&bytes| bytes < 100_000),
+        "bytes out per session: {sent:?}"
     );
 }

@@ -73,6 +73,12 @@ impl Dovecot {
         self.dir.path().join("ca.pem")
     }
 
+    /// Dovecot's own log (each session's "Logged out in=… out=…" says how many bytes it
+    /// sent the client).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+
     pub fn maildir(&self) -> PathBuf {
         self.dir.path().join("mail/kom/Maildir")
     }
