@@ -1297,10 +1297,8 @@ fn read_source(path: &Path) -> anyhow::Result<String> {
 /// control characters (escape sequences, carriage returns, C1 codes) and the invisible
 /// bidirectional overrides that can disguise text are shown as `\u{1b}` escapes.
 fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\t')
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
+    let unsafe_char =
+        |c: char| (c.is_control() && c != '\t') || crate::domain::is_direction_override(c);
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -369,21 +369,7 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
         let output = run(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     }
-    let mut child = KillOnDrop(
-        nyhetsbrev(db)
-            .args(["serve"])
-            .env("NYHETSBREV_BIND", "127.0.0.1:0")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("serve prints its address").unwrap();
-        if let Some(address) = line.strip_prefix("nyhetsbrev listening on http://") {
-            break address.to_owned();
-        }
-    };
+    let (mut child, address, _log) = start_serve(db, "warn");
     let response = http_get(&address, "/health");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");

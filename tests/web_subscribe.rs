@@ -46,6 +46,32 @@ fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// POSTs each form body to /subscribe, all at once; their statuses in order.
+async fn post_at_once(app: &TestApp, bodies: Vec<String>) -> Vec<u16> {
+    let posts: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let address = app.address.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{address}/subscribe"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap());
+    }
+    statuses
+}
+
 /// The confirmation link in a captured mail, checked as the recipient would see it.
 fn confirmation_link(raw: &[u8]) -> String {
     let message = MessageParser::default()
@@ -372,24 +398,9 @@ async fn a_relay_that_is_down_answers_alike_and_mails_later(db: &TestDb) {
 /// statement, so exactly one mail goes out.
 async fn parallel_requests_for_one_address_get_one_mail(db: &TestDb) {
     let app = spawn_app(db).await;
-    let posts: Vec<_> = (0..10)
-        .map(|_| {
-            let address = app.address.clone();
-            tokio::spawn(async move {
-                reqwest::Client::new()
-                    .post(format!("{address}/subscribe"))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body("email=offer%40example.org")
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    for post in posts {
-        assert_eq!(post.await.unwrap(), 200);
+    let bodies = vec!["email=offer%40example.org".to_owned(); 10];
+    for status in post_at_once(&app, bodies).await {
+        assert_eq!(status, 200);
     }
     assert_eq!(app.settled_mails().await.len(), 1);
 }
@@ -402,24 +413,9 @@ async fn the_hourly_cap_holds_for_all_addresses_together(db: &TestDb) {
     settings.smtp_url = Some(sink.url().into());
     settings.confirmations_per_hour = 3;
     let app = common::spawn_app_with(db, settings, Some(sink)).await;
-    let posts: Vec<_> = (0..8)
-        .map(|i| {
-            let address = app.address.clone();
-            tokio::spawn(async move {
-                reqwest::Client::new()
-                    .post(format!("{address}/subscribe"))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!("email=mottaker{i}%40example.org"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    for post in posts {
-        assert_eq!(post.await.unwrap(), 200, "the same answer for everyone");
+    let bodies = (0..8).map(|i| format!("email=mottaker{i}%40example.org"));
+    for status in post_at_once(&app, bodies.collect()).await {
+        assert_eq!(status, 200, "the same answer for everyone");
     }
     assert_eq!(app.settled_mails().await.len(), 3);
 }

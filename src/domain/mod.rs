@@ -18,6 +18,6 @@ pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, MIN_KEY_CHARS, TokenKey};
-pub use text::{ConsentNote, ContactName, Organisation, TextError};
+pub use text::{ConsentNote, ContactName, Organisation, TextError, is_direction_override};
 pub use timestamp::{BadDate, Timestamp};
 pub use token::{TokenHash, TokenSecret};

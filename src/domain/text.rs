@@ -81,6 +81,12 @@ bounded_text!(
     500
 );
 
+/// A bidirectional mark or override: invisible, and able to make text read other than it
+/// is ("fdp.exe" shown as "exe.pdf"). Dropped or escaped wherever outside text is shown.
+pub fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,8 +255,11 @@ fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| {
             // Bidirectional overrides can make text read other than it is.
-            let disguise = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if c.is_control() || disguise { ' ' } else { c }
+            if c.is_control() || crate::domain::is_direction_override(c) {
+                ' '
+            } else {
+                c
+            }
         })
         .collect::<String>()
         .trim()

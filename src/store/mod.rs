@@ -193,6 +193,24 @@ impl Store {
         Ok((turn, tx))
     }
 
+    /// Begins a write transaction that no other holder of `lock` runs beside, in any
+    /// process: the write turn and SQLite's single writer do it there, a transaction
+    /// advisory lock on PostgreSQL. For a check and an insert that must not both pass
+    /// twice at once (rate caps).
+    pub(crate) async fn begin_serialised(
+        &self,
+        lock: i64,
+    ) -> Result<(WriteTurn, sqlx::Transaction<'static, sqlx::Any>)> {
+        let (turn, mut tx) = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok((turn, tx))
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

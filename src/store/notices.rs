@@ -95,13 +95,7 @@ impl Store {
         per_hour: u32,
     ) -> Result<NoticeQueued> {
         let now = Timestamp::now().unix_ms();
-        let (_turn, mut tx) = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(NOTICE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let (_turn, mut tx) = self.begin_serialised(NOTICE_LOCK).await?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO notices (contact_id, purpose, status, created_at, attempts, next_attempt_at, \
              consent_source, consent_note) \

@@ -1,7 +1,7 @@
 //! Staff accounts: who may use the admin API (and, later, the admin pages).
 
 use super::audit::{self, Actor};
-use super::{Backend, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use crate::domain::Timestamp;
 
 impl Store {
@@ -66,13 +66,7 @@ impl Store {
         window_ms: i64,
     ) -> Result<Option<i64>> {
         let now = Timestamp::now().unix_ms();
-        let (_turn, mut tx) = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(LOGIN_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let (_turn, mut tx) = self.begin_serialised(LOGIN_LOCK).await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO login_attempts (client_key, at) SELECT $1, $2 \
              WHERE (SELECT COUNT(*) FROM login_attempts WHERE client_key = $1 AND at > $3) < $4 \
