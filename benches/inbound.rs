@@ -13,12 +13,11 @@ fn main() {
 }
 
 fn own() -> OwnAddresses {
-    Settings {
+    nyhetsbrev::startup::own_addresses(&Settings {
         from_address: "nyhetsbrev@example.no".into(),
         token_key: Some("a-fuzzing-and-benchmark-key-0123456789".into()),
         ..Default::default()
-    }
-    .own_addresses()
+    })
     .unwrap()
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::contact_csv::{self, Encoding, ImportEvent, ImportOptions};
-use crate::dispatch::Dispatcher;
+use crate::startup::shutdown_on_signal;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, Contact, ContactChanges, ContactName, ContactStatus,
     EmailAddress, NewContact, Organisation, Timestamp,
@@ -446,50 +446,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                 })?;
             eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
-            let state = crate::web::AppState::new(store.clone(), &settings)?;
-            let shutdown = shutdown_on_signal();
-            // Without token_key the pages run and nothing is sent (`issue send` refuses
-            // to queue an issue, with how to make a key).
-            let worker = match settings.token_key() {
-                Ok(_) => {
-                    let dispatcher = Dispatcher::new(store.clone(), &settings)?;
-                    let shutdown = shutdown.clone();
-                    Some(tokio::spawn(async move { dispatcher.run(shutdown).await }))
-                }
-                Err(e) => {
-                    tracing::warn!("no delivery worker: {e}");
-                    eprintln!("not sending issues: {e}");
-                    None
-                }
-            };
-            let mailbox = match settings.imap_mailbox()? {
-                Some(mailbox) => {
-                    let inbound = state.inbound.clone();
-                    let interval = std::time::Duration::from_secs_f64(settings.imap_poll_interval);
-                    let shutdown = shutdown.clone();
-                    Some(tokio::spawn(async move {
-                        mailbox.run(&inbound, interval, shutdown).await
-                    }))
-                }
-                None => None,
-            };
-            let notices = tokio::spawn({
-                let notices = state.notices.clone();
-                let shutdown = shutdown.clone();
-                async move { notices.run(shutdown).await }
-            });
-            crate::web::serve(listener, state, shutdown).await?;
-            notices.await?;
-            if let Some(worker) = worker {
-                worker.await??;
+            let service = crate::startup::Service::build(store.clone(), &settings)?;
+            if let Err(e) = settings.token_key() {
+                eprintln!("not sending issues: {e}");
             }
-            if let Some(mailbox) = mailbox {
-                mailbox.await?;
-            }
+            service.run(listener, shutdown_on_signal()).await?;
             ExitCode::SUCCESS
         }
         Command::Worker => {
-            let dispatcher = Dispatcher::new(store.clone(), &settings)?;
+            let dispatcher = crate::startup::dispatcher(store.clone(), &settings)?;
             eprintln!(
                 "nyhetsbrev worker sending through {}",
                 dispatcher.transport().describe()
@@ -756,7 +721,7 @@ async fn export(store: &Store, args: ExportArgs) -> anyhow::Result<()> {
 const PREVIEW_EMAIL: &str = "forhandsvisning@example.org";
 
 async fn issue(store: &Store, settings: &Settings, command: IssueCommand) -> anyhow::Result<()> {
-    let context = settings.render_context();
+    let context = crate::startup::render_context(settings);
     let load = |slug: String| async move {
         let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
         let stored = store.existing_issue(&slug).await?;
@@ -879,7 +844,7 @@ async fn issue(store: &Store, settings: &Settings, command: IssueCommand) -> any
         IssueCommand::TestSend { slug, to } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
             let to = parse_email(&to)?;
-            let dispatcher = Dispatcher::new(store.clone(), settings)?;
+            let dispatcher = crate::startup::dispatcher(store.clone(), settings)?;
             dispatcher.test_send(&slug, &to).await?;
             out!(
                 "sent a test copy of {slug} to {to} through {}",
@@ -986,7 +951,7 @@ fn counts_line(c: &SendCounts) -> String {
 /// progress bar until nothing of the issue is left in the queue.
 async fn follow_send(store: &Store, settings: &Settings, slug: &Slug) -> anyhow::Result<()> {
     let issue = store.existing_issue(slug).await?;
-    let dispatcher = Dispatcher::new(store.clone(), settings)?.with_settings(|s| {
+    let dispatcher = crate::startup::dispatcher(store.clone(), settings)?.with_settings(|s| {
         s.only_issue = Some(issue.id);
         s.until_done = true;
     });
@@ -1033,8 +998,6 @@ async fn follow_send(store: &Store, settings: &Settings, slug: &Slug) -> anyhow:
     Ok(())
 }
 
-/// A flag that turns true on SIGINT or SIGTERM. The sender lives as long as the process,
-/// so receivers never see it closed.
 /// `nyhetsbrev inbound` on an MTA pipe. Every failure that is not the message's fault
 /// (settings, database, relay) is EX_TEMPFAIL, so the MTA keeps the message and retries:
 /// nothing is lost. Errors are one line on stderr, which the MTA logs.
@@ -1062,7 +1025,7 @@ async fn inbound_from_stdin(config: Option<&Path>, args: &InboundArgs) -> ExitCo
         Ok(store) => store,
         Err(e) => return tempfail("could not open the database", &e),
     };
-    let inbound = match crate::inbound::Inbound::new(store.clone(), &settings) {
+    let inbound = match crate::startup::inbound(store.clone(), &settings) {
         Ok(inbound) => inbound,
         Err(e) => return tempfail("bad settings", &e),
     };
@@ -1173,7 +1136,7 @@ async fn inbound(
             }
         }
         Some(InboundCommand::Answer { id }) => {
-            let inbound = crate::inbound::Inbound::new(store.clone(), settings)?;
+            let inbound = crate::startup::inbound(store.clone(), settings)?;
             let handled = inbound.answer_forwarded(id, &Actor::cli()).await?;
             out!(
                 "inbound #{} {}: {}",
@@ -1183,12 +1146,12 @@ async fn inbound(
             );
         }
         Some(InboundCommand::Poll { once }) => {
-            let Some(mailbox) = settings.imap_mailbox()? else {
+            let Some(mailbox) = crate::startup::imap_mailbox(settings)? else {
                 bail!(
                     "no mailbox to read: set imap_url (e.g. imaps://user:password@imap.example.no/INBOX)"
                 );
             };
-            let inbound = crate::inbound::Inbound::new(store.clone(), settings)?;
+            let inbound = crate::startup::inbound(store.clone(), settings)?;
             if once {
                 let report = mailbox.poll_once(&inbound).await?;
                 out!(
@@ -1238,35 +1201,6 @@ async fn staff_add(store: &Store, username: &str) -> anyhow::Result<()> {
         out!("new password set for {username}");
     }
     Ok(())
-}
-
-fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {},
-            () = terminate => {},
-        }
-        tracing::info!("shutting down: finishing what is in flight");
-        let _ = tx.send(true);
-        // Keep the sender alive: a closed channel would read as a change forever.
-        std::future::pending::<()>().await;
-    });
-    rx
 }
 
 /// Reads an issue file, refusing what cannot be one before reading it whole.

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod mail;
 pub mod notices;
 pub mod render;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod web;

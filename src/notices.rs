@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::config::{ConfigError, Settings};
 use crate::domain::Timestamp;
 use crate::mail::{ConfirmationMailer, SendError};
 use crate::store::{ClaimedNotice, NoticeOutcome, NoticePurpose, Store, StoreError};
@@ -36,16 +35,25 @@ pub struct Notices {
     wake: Arc<Notify>,
 }
 
+/// The limits notices keep: their own hourly cap (`confirmations_per_hour`) and the
+/// relay's caps, which issues and notices share.
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeCaps {
+    pub per_hour: u32,
+    pub hourly_cap: Option<u64>,
+    pub daily_cap: Option<u64>,
+}
+
 impl Notices {
-    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        Ok(Self {
+    pub fn new(store: Store, mailer: ConfirmationMailer, caps: NoticeCaps) -> Self {
+        Self {
             store,
-            mailer: ConfirmationMailer::from_settings(settings)?,
-            per_hour: settings.confirmations_per_hour,
-            hourly_cap: settings.hourly_cap,
-            daily_cap: settings.daily_cap,
+            mailer,
+            per_hour: caps.per_hour,
+            hourly_cap: caps.hourly_cap,
+            daily_cap: caps.daily_cap,
             wake: Arc::new(Notify::new()),
-        })
+        }
     }
 
     /// `confirmations_per_hour`, for the store's capped insert.

@@ -60,7 +60,7 @@ async fn setup(db: &TestDb, confirmed: usize) -> Setup {
 impl Setup {
     fn dispatcher(&self, change: impl FnOnce(&mut DispatchSettings)) -> Dispatcher {
         let issue_id = self.issue_id;
-        Dispatcher::new(self.store.clone(), &self.settings)
+        nyhetsbrev::startup::dispatcher(self.store.clone(), &self.settings)
             .unwrap()
             .with_settings(|s| {
                 s.only_issue = Some(issue_id);

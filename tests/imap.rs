@@ -55,7 +55,7 @@ impl Setup {
     }
 
     fn inbound(&self) -> Inbound {
-        Inbound::new(self.store.clone(), &self.settings).unwrap()
+        nyhetsbrev::startup::inbound(self.store.clone(), &self.settings).unwrap()
     }
 }
 

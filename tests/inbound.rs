@@ -11,7 +11,6 @@ use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact};
 use mail_parser::MessageParser;
 use nyhetsbrev::config::Settings;
-use nyhetsbrev::dispatch::Dispatcher;
 use nyhetsbrev::domain::{ConsentSource, ContactStatus};
 use nyhetsbrev::inbound::{Channel, Envelope, Inbound, InboundError, Kind, classify};
 use nyhetsbrev::store::{Actor, Store};
@@ -59,7 +58,7 @@ async fn setup(db: &TestDb) -> (Store, SmtpSink, Settings, Inbound) {
     let store = db.store().await;
     let sink = SmtpSink::start().await;
     let settings = settings_for(db, &sink);
-    let inbound = Inbound::new(store.clone(), &settings).unwrap();
+    let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
     (store, sink, settings, inbound)
 }
 
@@ -193,7 +192,7 @@ fn test_own() -> nyhetsbrev::inbound::OwnAddresses {
         token_key: Some(common::TEST_TOKEN_KEY.into()),
         ..Default::default()
     };
-    settings.own_addresses().unwrap()
+    nyhetsbrev::startup::own_addresses(&settings).unwrap()
 }
 
 #[test]
@@ -487,7 +486,7 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
     let sink = SmtpSink::start().await;
     let mut settings = settings_for(db, &sink);
     settings.trusted_authserv_id = Some("mx.example.no".into());
-    let inbound = Inbound::new(store.clone(), &settings).unwrap();
+    let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
     let (slug, issue_id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..3).await;
     store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
@@ -606,7 +605,7 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
 }
 
 async fn send_until_done(store: &Store, settings: &Settings, issue_id: i64) {
-    let dispatcher = Dispatcher::new(store.clone(), settings)
+    let dispatcher = nyhetsbrev::startup::dispatcher(store.clone(), settings)
         .unwrap()
         .with_settings(|s| {
             s.only_issue = Some(issue_id);
@@ -626,7 +625,7 @@ async fn bounces_of_every_shape_are_matched_to_their_delivery(db: &TestDb) {
     let mut settings = settings_for(db, &sink);
     settings.bounce_address = Some("retur@example.no".into());
     settings.bounce_threshold = 1;
-    let inbound = Inbound::new(store.clone(), &settings).unwrap();
+    let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
     // (fixture, the contact's address ends up bounced)
     let shapes = [
         ("bounce-postfix.eml", true),
@@ -753,7 +752,7 @@ async fn a_relay_that_is_down_delays_the_confirmation(db: &TestDb) {
     // The relay is back and the retry is due: the service's sender mails it, once.
     sink.set(|b| b.down = false);
     db.execute("UPDATE notices SET next_attempt_at = 0").await;
-    let notices = nyhetsbrev::notices::Notices::new(store.clone(), &settings).unwrap();
+    let notices = nyhetsbrev::startup::notices(store.clone(), &settings).unwrap();
     assert_eq!(notices.send_due().await.unwrap(), 1);
     assert_eq!(notices.send_due().await.unwrap(), 0);
     assert_eq!(sink.count(), 1);
@@ -784,7 +783,7 @@ async fn a_large_attachment_is_handled_and_an_oversized_message_refused(db: &Tes
     assert_eq!(entry.size as usize, raw.len());
 
     settings.inbound_max_size = 1024 * 1024;
-    let small_limit = Inbound::new(store.clone(), &settings).unwrap();
+    let small_limit = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
     let error = small_limit
         .handle(raw.as_bytes(), Channel::Stdin, &Envelope::default())
         .await

@@ -9,12 +9,11 @@ use nyhetsbrev::inbound::{Envelope, Kind, classify};
 fuzz_target!(|data: &[u8]| {
     static OWN: std::sync::OnceLock<nyhetsbrev::inbound::OwnAddresses> = std::sync::OnceLock::new();
     let own = OWN.get_or_init(|| {
-        Settings {
+        nyhetsbrev::startup::own_addresses(&Settings {
             from_address: "nyhetsbrev@example.no".into(),
             token_key: Some("a-fuzzing-and-benchmark-key-0123456789".into()),
             ..Default::default()
-        }
-        .own_addresses()
+        })
         .unwrap()
     });
     let classified = classify(data, own, &Envelope::default());

@@ -1,33 +1,44 @@
 //! The delivery worker: claim due deliveries with a lease, build each personal message,
 //! send it, record the result.
 //!
-//! Inside one process three kinds of task share the work:
-//! - the claimer takes batches from the queue (never more in flight than four batches,
-//!   so leases do not run out while messages wait) and hands out jobs;
-//! - one sender per relay connection builds and sends messages at the shared rate;
-//! - the recorder writes outcomes in batches, one transaction each.
+//! Inside one process four kinds of task share the work, each in its own file, handing
+//! work on through channels:
+//! - the claimer (`claim.rs`) takes batches from the queue with a lease, within the
+//!   caps, and puts one `Job` per delivery on the job channel. Each job holds a permit
+//!   of the in-flight semaphore (at most four batches), so leases do not run out while
+//!   messages wait;
+//! - one sender per relay connection (`send.rs`) takes jobs from that channel, waits
+//!   for the shared rate limiter, builds and signs the message, sends it, and puts a
+//!   `Done` (the outcome, still holding the permit) on the result channel;
+//! - the recorder (`record.rs`) writes outcomes in batches, one transaction each, and
+//!   only then drops their permits, so the caps count a sent message until the
+//!   database says it was sent;
+//! - the watcher (`watch.rs`) looks every quarter second for contacts who left and
+//!   issues that were cancelled; a sender drops such jobs instead of sending them.
 //!
-//! A watcher looks every quarter second for contacts who left and issues that were
-//! cancelled, so a message not yet handed to the relay is dropped instead of sent.
 //! Nothing is sent on a lease that is about to run out: another worker may take it over.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+mod claim;
+mod record;
+mod send;
+mod watch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{Mutex, Semaphore, mpsc, watch};
+use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::{EmailAddress, Timestamp, TokenKey};
-use crate::mail::{
-    DkimSigner, Envelope, PreparedIssue, Recipient, SendError, Sender, Transport,
-    sign_if_configured,
-};
-use crate::render::{RenderContext, parse_issue, render};
+use crate::domain::{EmailAddress, TokenKey};
+use crate::mail::{Outgoing, PreparedIssue, SendError, Transport};
+use crate::render::RenderContext;
 use crate::store::{ClaimedDelivery, Outcome, Store, StoreError};
+use record::{Counters, record};
+use send::BounceAddress;
+use watch::{Departures, watch_departures};
 
 /// How a worker paces and retries.
 #[derive(Debug, Clone)]
@@ -91,38 +102,6 @@ pub struct RunReport {
     pub released: u64,
 }
 
-#[derive(Default)]
-struct Counters {
-    sent: AtomicU64,
-    retried: AtomicU64,
-    failed: AtomicU64,
-    skipped: AtomicU64,
-    released: AtomicU64,
-}
-
-impl Counters {
-    fn count(&self, outcome: &Outcome) {
-        let counter = match outcome {
-            Outcome::Sent { .. } => &self.sent,
-            Outcome::Retry { .. } => &self.retried,
-            Outcome::Failed { .. } => &self.failed,
-            Outcome::Skipped { .. } => &self.skipped,
-            Outcome::Released => &self.released,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn report(&self) -> RunReport {
-        RunReport {
-            sent: self.sent.load(Ordering::Relaxed),
-            retried: self.retried.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            skipped: self.skipped.load(Ordering::Relaxed),
-            released: self.released.load(Ordering::Relaxed),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     #[error(transparent)]
@@ -137,43 +116,14 @@ pub enum DispatchError {
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
-    transport: Transport,
-    sender: Sender,
+    outgoing: Outgoing,
     render: RenderContext,
     bounce: BounceAddress,
     /// Signs Message-IDs (and, through `bounce`, bounce addresses).
     key: TokenKey,
-    dkim: Option<Arc<DkimSigner>>,
     settings: DispatchSettings,
     /// Who holds the leases: host, process and a random tail.
     owner: Arc<str>,
-}
-
-/// The envelope sender, split so each delivery gets `local+d<id>-<signature>@domain`
-/// (VERP): a report that arrives there names its delivery, and only mail from the
-/// receiving side (which saw the address) can know the signature.
-#[derive(Clone)]
-struct BounceAddress {
-    local: String,
-    domain: String,
-    key: TokenKey,
-}
-
-impl BounceAddress {
-    fn new(address: &EmailAddress, key: TokenKey) -> Result<Self, ConfigError> {
-        let ascii = crate::mail::header_address(address)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        Ok(BounceAddress {
-            local: ascii.user().to_owned(),
-            domain: ascii.domain().to_owned(),
-            key,
-        })
-    }
-
-    fn for_delivery(&self, id: i64) -> Result<lettre::Address, lettre::address::AddressError> {
-        let tag = self.key.bounce_tag(id);
-        lettre::Address::new(format!("{}+d{id}-{tag}", self.local), &self.domain)
-    }
 }
 
 /// One message to send.
@@ -195,38 +145,24 @@ struct Done {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-/// What the watcher has seen leave.
-#[derive(Default)]
-struct Departures {
-    contacts: RwLock<HashSet<i64>>,
-    issues: RwLock<HashSet<i64>>,
-}
-
-impl Departures {
-    fn reason(&self, delivery: &ClaimedDelivery) -> Option<&'static str> {
-        if self.issues.read().unwrap().contains(&delivery.issue_id) {
-            Some("the issue was cancelled")
-        } else if self.contacts.read().unwrap().contains(&delivery.contact_id) {
-            Some("the contact left the list before it went out")
-        } else {
-            None
-        }
-    }
-}
-
 impl Dispatcher {
-    /// Needs `token_key`: every message carries a signed bounce address and Message-ID.
-    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        let key = settings.token_key()?;
+    /// `key` (`token_key`) signs every message's bounce address and Message-ID;
+    /// `bounce_address` is the envelope sender each delivery gets a variant of.
+    pub fn new(
+        store: Store,
+        outgoing: Outgoing,
+        render: RenderContext,
+        key: TokenKey,
+        bounce_address: &EmailAddress,
+        settings: DispatchSettings,
+    ) -> Result<Self, ConfigError> {
         Ok(Dispatcher {
             store,
-            transport: settings.transport()?,
-            sender: settings.sender()?,
-            render: settings.render_context(),
-            bounce: BounceAddress::new(&settings.bounce_address()?, key.clone())?,
+            outgoing,
+            render,
+            bounce: BounceAddress::new(bounce_address, key.clone())?,
             key,
-            dkim: settings.dkim()?,
-            settings: DispatchSettings::from_settings(settings),
+            settings,
             owner: worker_name().into(),
         })
     }
@@ -237,14 +173,14 @@ impl Dispatcher {
     }
 
     pub fn transport(&self) -> &Transport {
-        &self.transport
+        &self.outgoing.transport
     }
 
     /// Works until `shutdown` turns true (or, with `until_done`, the issue is done):
     /// messages in transit are finished and recorded, leases not used are released.
     pub async fn run(
         &self,
-        mut shutdown: watch::Receiver<bool>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<RunReport, DispatchError> {
         let settings = &self.settings;
         // Two batches being sent while two more wait to be recorded or claimed keeps the
@@ -258,7 +194,7 @@ impl Dispatcher {
         let counters = Arc::new(Counters::default());
         let departures = Arc::new(Departures::default());
         let limiter = settings.rate.map(|rate| Arc::new(rate_limiter(rate)));
-        tracing::info!(owner = %self.owner, transport = %self.transport.describe(), "worker started");
+        tracing::info!(owner = %self.owner, transport = %self.outgoing.transport.describe(), "worker started");
 
         let recorder = tokio::spawn(record(
             self.store.clone(),
@@ -299,445 +235,6 @@ impl Dispatcher {
         tracing::info!(owner = %self.owner, ?report, "worker stopped");
         claimed.map(|()| report)
     }
-
-    async fn claim_loop(
-        &self,
-        permits: &Arc<Semaphore>,
-        in_flight_limit: usize,
-        jobs: &mpsc::UnboundedSender<Job>,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), DispatchError> {
-        let settings = &self.settings;
-        let mut prepared: HashMap<i64, Arc<PreparedIssue>> = HashMap::new();
-        let mut paused_until: Option<Timestamp> = None;
-        // The last id claimed (see `Store::claim_deliveries`).
-        let mut cursor = 0;
-        loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            let in_flight = in_flight_limit - permits.available_permits();
-            let allowance = match self.cap_allowance(in_flight).await? {
-                Ok(n) => {
-                    if paused_until.take().is_some() {
-                        tracing::info!("sending cap has room again: resuming");
-                    }
-                    n.min(settings.batch)
-                }
-                Err(until) => {
-                    if paused_until != Some(until) {
-                        tracing::warn!(resumes_at = %until, "sending cap reached: pausing");
-                        paused_until = Some(until);
-                    }
-                    let wait = Duration::from_millis(
-                        (until.unix_ms() - Timestamp::now().unix_ms())
-                            .clamp(50, settings.cap_recheck.as_millis() as i64)
-                            as u64,
-                    );
-                    if sleep_or_stop(shutdown, wait).await {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            };
-            let permit = tokio::select! {
-                permit = Arc::clone(permits).acquire_many_owned(allowance as u32) => {
-                    permit.expect("the semaphore is never closed")
-                }
-                _ = shutdown.changed() => continue,
-            };
-            let lease_until = Timestamp::from_unix_ms(
-                Timestamp::now().unix_ms() + settings.lease.as_millis() as i64,
-            );
-            // A message is started only in the first half of its lease, so that the attempt
-            // (at most smtp_timeout) and its record fit in the second half: a lease must
-            // never run out with an outcome unrecorded, or another claim would send again.
-            let send_before = Instant::now() + settings.lease / 2;
-            let claimed = self
-                .store
-                .claim_deliveries(
-                    &self.owner,
-                    allowance as i64,
-                    lease_until,
-                    settings.only_issue,
-                    cursor,
-                )
-                .await?;
-            if claimed.is_empty() && cursor > 0 {
-                // Past the end: look again from the start, for retries now due and rows
-                // other workers released.
-                cursor = 0;
-                continue;
-            }
-            cursor = claimed.iter().map(|d| d.id).max().unwrap_or(cursor);
-            if claimed.is_empty() {
-                drop(permit);
-                let finished = self.store.finish_issues().await?;
-                for slug in &finished {
-                    tracing::info!(issue = %slug, "issue sent to everyone it was queued for");
-                }
-                if settings.until_done && self.issue_done(permits, in_flight_limit).await? {
-                    return Ok(());
-                }
-                if sleep_or_stop(shutdown, settings.idle_poll).await {
-                    return Ok(());
-                }
-                continue;
-            }
-            let mut permit = permit;
-            for delivery in claimed {
-                let issue = match prepared.get(&delivery.issue_id) {
-                    Some(issue) => Arc::clone(issue),
-                    None => {
-                        let issue = Arc::new(self.prepare(delivery.issue_id).await?);
-                        prepared.insert(delivery.issue_id, Arc::clone(&issue));
-                        issue
-                    }
-                };
-                let one = permit.split(1).expect("one permit per claimed delivery");
-                let job = Job {
-                    delivery,
-                    issue,
-                    send_before,
-                    permit: one,
-                };
-                if jobs.send(job).is_err() {
-                    return Ok(()); // senders gone: shutting down
-                }
-            }
-        }
-    }
-
-    /// With `until_done`: nothing of the issue is queued and nothing is in transit.
-    async fn issue_done(
-        &self,
-        permits: &Semaphore,
-        in_flight_limit: usize,
-    ) -> Result<bool, DispatchError> {
-        let Some(issue_id) = self.settings.only_issue else {
-            return Ok(false);
-        };
-        if permits.available_permits() < in_flight_limit {
-            return Ok(false);
-        }
-        Ok(self.store.send_counts(issue_id).await?.queued == 0)
-    }
-
-    /// How many more messages the caps allow now, or when they will allow one again.
-    async fn cap_allowance(
-        &self,
-        in_flight: usize,
-    ) -> Result<Result<usize, Timestamp>, StoreError> {
-        let mut allowance = usize::MAX;
-        let now = Timestamp::now().unix_ms();
-        for (cap, window_ms) in [
-            (self.settings.hourly_cap, 3_600_000),
-            (self.settings.daily_cap, 86_400_000),
-        ] {
-            let Some(cap) = cap else { continue };
-            let since = Timestamp::from_unix_ms(now - window_ms);
-            let sent = self.store.sent_since(since).await? + in_flight as i64;
-            let left = cap as i64 - sent;
-            if left <= 0 {
-                // The window has room again once the oldest sends in it leave.
-                let oldest = self
-                    .store
-                    .nth_oldest_sent_since(since, sent - cap as i64)
-                    .await?
-                    .map_or(now + 1000, |t| t.unix_ms());
-                return Ok(Err(Timestamp::from_unix_ms(oldest + window_ms)));
-            }
-            allowance = allowance.min(left as usize);
-        }
-        Ok(Ok(allowance))
-    }
-
-    /// Sends one copy of an issue, its subject marked as a test, to any address. The
-    /// unsubscribe link in it leads nowhere.
-    pub async fn test_send(
-        &self,
-        slug: &crate::domain::Slug,
-        to: &EmailAddress,
-    ) -> Result<(), DispatchError> {
-        let stored = self.store.existing_issue(slug).await?;
-        let fail = |e: &dyn std::fmt::Display| DispatchError::Prepare(stored.id, e.to_string());
-        let mut parsed =
-            parse_issue(&format!("issue {slug}"), &stored.source).map_err(|e| fail(&e))?;
-        parsed.issue.meta.subject = format!("[TEST] {}", parsed.issue.meta.subject);
-        let rendered = render(&parsed.issue, &self.render).map_err(|e| fail(&e))?;
-        let prepared = PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender, &self.key)
-            .map_err(|e| fail(&e))?;
-        let unsubscribe_url = format!("{}/avmeld/TESTKOPI", self.render.base_url);
-        let message = prepared
-            .message(
-                &Recipient {
-                    email: to,
-                    name: None,
-                    contact_id: 0,
-                    unsubscribe_url: &unsubscribe_url,
-                    return_path: None,
-                },
-                time::OffsetDateTime::now_utc(),
-            )
-            .and_then(|m| sign_if_configured(self.dkim.as_deref(), m))
-            .map_err(|e| fail(&e))?;
-        let envelope =
-            crate::mail::envelope(&self.sender.from_address, to).map_err(|e| fail(&e))?;
-        self.transport
-            .send(&envelope, &message)
-            .await
-            .map_err(DispatchError::Send)
-    }
-
-    /// The per-issue work, done once: parse the stored source, render, encode.
-    async fn prepare(&self, issue_id: i64) -> Result<PreparedIssue, DispatchError> {
-        let stored = self.store.issue_by_id(issue_id).await?;
-        let fail = |e: &dyn std::fmt::Display| DispatchError::Prepare(issue_id, e.to_string());
-        let parsed =
-            parse_issue(&format!("issue {}", stored.slug), &stored.source).map_err(|e| fail(&e))?;
-        let rendered = render(&parsed.issue, &self.render).map_err(|e| fail(&e))?;
-        PreparedIssue::prepare(&parsed.issue, &rendered, &self.sender, &self.key)
-            .map_err(|e| fail(&e))
-    }
-
-    /// A sender task: one relay connection, jobs one after the other.
-    async fn send_jobs(
-        self,
-        jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
-        results: mpsc::UnboundedSender<Done>,
-        limiter: Option<Arc<DefaultDirectRateLimiter>>,
-        stopping: Arc<AtomicBool>,
-        departures: Arc<Departures>,
-    ) {
-        let mut connection = None;
-        let mut backoff = Duration::from_millis(250);
-        let mut buffer = String::new();
-        loop {
-            let job = jobs.lock().await.recv().await;
-            let Some(job) = job else { break };
-            let outcome = 'outcome: {
-                if stopping.load(Ordering::SeqCst) {
-                    break 'outcome Outcome::Released;
-                }
-                // Until the relay answers, wait here: a relay that is down pauses the
-                // send rather than failing the list.
-                while connection.is_none() {
-                    if stopping.load(Ordering::SeqCst) || Instant::now() >= job.send_before {
-                        break 'outcome Outcome::Released;
-                    }
-                    match self.transport.open().await {
-                        Ok(open) => {
-                            connection = Some(open);
-                            backoff = Duration::from_millis(250);
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, retry_in = ?backoff, "relay unavailable: pausing");
-                            tokio::time::sleep(jitter(backoff)).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(30));
-                        }
-                    }
-                }
-                if let Some(limiter) = &limiter {
-                    limiter.until_ready().await;
-                }
-                if let Some(reason) = departures.reason(&job.delivery) {
-                    break 'outcome Outcome::Skipped {
-                        reason: reason.to_owned(),
-                    };
-                }
-                if Instant::now() >= job.send_before || stopping.load(Ordering::SeqCst) {
-                    break 'outcome Outcome::Released;
-                }
-                let open = connection.as_mut().expect("connected above");
-                let outcome = self.send_one(open, &job, &mut buffer).await;
-                if !open.is_usable()
-                    && let Some(broken) = connection.take()
-                {
-                    broken.close().await;
-                }
-                outcome
-            };
-            let done = Done {
-                delivery_id: job.delivery.id,
-                contact_id: job.delivery.contact_id,
-                outcome,
-                _permit: job.permit,
-            };
-            if results.send(done).is_err() {
-                break;
-            }
-        }
-        if let Some(open) = connection {
-            open.close().await;
-        }
-    }
-
-    async fn send_one(
-        &self,
-        connection: &mut crate::mail::Connection,
-        job: &Job,
-        buffer: &mut String,
-    ) -> Outcome {
-        let delivery = &job.delivery;
-        let unsubscribe_url = format!(
-            "{}/avmeld/{}",
-            self.render.base_url,
-            delivery.unsubscribe.as_str()
-        );
-        let fail = |error: String| Outcome::Failed {
-            error,
-            hard_bounce: false,
-        };
-        let (bounce, to) = match (
-            self.bounce.for_delivery(delivery.id),
-            crate::mail::header_address(&delivery.email),
-        ) {
-            (Ok(bounce), Ok(to)) => (bounce, to),
-            (Err(e), _) => return fail(format!("bad bounce address: {e}")),
-            (_, Err(e)) => return fail(e.to_string()),
-        };
-        let return_path = bounce.to_string();
-        let recipient = Recipient {
-            email: &delivery.email,
-            name: delivery.name.as_ref(),
-            contact_id: delivery.contact_id,
-            unsubscribe_url: &unsubscribe_url,
-            return_path: Some(&return_path),
-        };
-        let signed = job
-            .issue
-            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
-            .and_then(|()| match &self.dkim {
-                Some(signer) => signer
-                    .sign(buffer.as_bytes())
-                    .map(Some)
-                    .map_err(crate::mail::MailError::Build),
-                None => Ok(None),
-            });
-        let signed = match signed {
-            Ok(signed) => signed,
-            Err(e) => return fail(e.to_string()),
-        };
-        let message: &[u8] = signed.as_deref().unwrap_or(buffer.as_bytes());
-        let envelope = Envelope {
-            from: Some(bounce),
-            to,
-        };
-        match connection.send(&envelope, message).await {
-            Ok(()) => Outcome::Sent {
-                message_id: job.issue.message_id(delivery.contact_id),
-            },
-            Err(SendError::Permanent(error)) => Outcome::Failed {
-                error,
-                hard_bounce: true,
-            },
-            Err(SendError::Transient(error)) => {
-                let attempt = delivery.attempts + 1;
-                if attempt >= i64::from(self.settings.max_attempts) {
-                    Outcome::Failed {
-                        error: format!("gave up after {attempt} attempts: {error}"),
-                        hard_bounce: false,
-                    }
-                } else {
-                    let delay = jitter(
-                        self.settings
-                            .retry_delay
-                            .saturating_mul(1 << (attempt - 1).clamp(0, 16) as u32)
-                            .min(Duration::from_secs(6 * 3600)),
-                    );
-                    Outcome::Retry {
-                        error,
-                        at: Timestamp::from_unix_ms(
-                            Timestamp::now().unix_ms() + delay.as_millis() as i64,
-                        ),
-                    }
-                }
-            }
-            // The relay went away between connecting and sending: not this message's
-            // fault, so it costs no attempt.
-            Err(SendError::Unavailable(error)) => {
-                tracing::warn!(%error, "relay unavailable");
-                Outcome::Released
-            }
-        }
-    }
-}
-
-/// Writes outcomes in batches: whatever has arrived, at most every 50 ms.
-async fn record(
-    store: Store,
-    owner: Arc<str>,
-    bounce_threshold: u32,
-    mut results: mpsc::UnboundedReceiver<Done>,
-    counters: Arc<Counters>,
-) {
-    let mut batch: Vec<(i64, i64, Outcome)> = Vec::new();
-    let mut permits = Vec::new();
-    let mut open = true;
-    while open || !batch.is_empty() {
-        if open {
-            match results.recv().await {
-                Some(done) => {
-                    batch.push((done.delivery_id, done.contact_id, done.outcome));
-                    permits.push(done._permit);
-                }
-                None => open = false,
-            }
-            let deadline = Instant::now() + Duration::from_millis(50);
-            while open && batch.len() < 500 {
-                match tokio::time::timeout_at(deadline, results.recv()).await {
-                    Ok(Some(done)) => {
-                        batch.push((done.delivery_id, done.contact_id, done.outcome));
-                        permits.push(done._permit);
-                    }
-                    Ok(None) => open = false,
-                    Err(_) => break,
-                }
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        // A failed write is tried again: an outcome is never dropped, or a sent message
-        // would be sent again after its lease ran out.
-        let mut wait = Duration::from_millis(100);
-        loop {
-            match store
-                .record_outcomes(&owner, &batch, bounce_threshold)
-                .await
-            {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, retry_in = ?wait, "could not record deliveries");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-        for (_, _, outcome) in &batch {
-            counters.count(outcome);
-        }
-        batch.clear();
-        permits.clear();
-    }
-}
-
-async fn watch_departures(store: Store, departures: Arc<Departures>) {
-    let mut since = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1000);
-    loop {
-        let checked_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1000);
-        match store.departures_since(since).await {
-            Ok((contacts, issues)) => {
-                departures.contacts.write().unwrap().extend(contacts);
-                departures.issues.write().unwrap().extend(issues);
-                // Overlap by a second: a change committed just after the query started
-                // but stamped just before is not missed.
-                since = checked_at;
-            }
-            Err(e) => tracing::warn!(error = %e, "could not check for departures"),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// An even pace of `rate` messages per second, no bursts.
@@ -754,7 +251,7 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// True when `shutdown` turned true while waiting.
-async fn sleep_or_stop(shutdown: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+async fn sleep_or_stop(shutdown: &mut tokio::sync::watch::Receiver<bool>, wait: Duration) -> bool {
     tokio::select! {
         () = tokio::time::sleep(wait) => *shutdown.borrow(),
         _ = shutdown.changed() => true,

@@ -18,7 +18,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
 use super::{Channel, Envelope, Inbound, InboundError};
-use crate::mail::TlsMode;
+use crate::config::TlsMode;
 
 /// Set on every message once handled (or refused), so it is not read again even
 /// where it cannot be moved.
@@ -133,7 +133,7 @@ impl ImapMailbox {
             _ => 143,
         });
         let decode = |s: &str| {
-            crate::mail::percent_decode(s)
+            crate::config::percent_decode(s)
                 .ok_or_else(|| bad("user or password is not valid percent-encoding"))
         };
         let user = decode(url.username())?;

@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 pub use bounce::{BounceReport, BouncedRecipient};
 pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
 
-use crate::config::{ConfigError, Settings};
 use crate::domain::EmailAddress;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
 use crate::notices::Notices;
@@ -96,14 +95,22 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        Ok(Self {
-            notices: Notices::new(store.clone(), settings)?,
+    /// `bounce_threshold`: hard bounces after which a contact counts as bounced;
+    /// `max_size`: larger messages are refused.
+    pub fn new(
+        store: Store,
+        own: OwnAddresses,
+        notices: Notices,
+        bounce_threshold: u32,
+        max_size: usize,
+    ) -> Self {
+        Self {
             store,
-            own: settings.own_addresses()?,
-            bounce_threshold: settings.bounce_threshold,
-            max_size: settings.inbound_max_size,
-        })
+            own,
+            notices,
+            bounce_threshold,
+            max_size,
+        }
     }
 
     pub fn max_size(&self) -> usize {

@@ -240,27 +240,45 @@ mod smtp;
 mod transport;
 pub use dkim::DkimSigner;
 pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
-pub(crate) use smtp::{percent_decode, tls_handshake};
+pub(crate) use smtp::tls_handshake;
 pub use transport::{Connection, Envelope, SendError, Transport};
 
-/// The message with a DKIM signature in front when a signer is configured.
-pub fn sign_if_configured(
-    signer: Option<&DkimSigner>,
-    message: Vec<u8>,
-) -> Result<Vec<u8>, MailError> {
-    match signer {
-        Some(signer) => signer.sign(&message).map_err(MailError::Build),
-        None => Ok(message),
+/// What every outgoing mail needs, built once at start-up and shared by the worker, the
+/// notice sender and test copies: the way out, who mail is from, the DKIM signer.
+#[derive(Clone)]
+pub struct Outgoing {
+    pub transport: Transport,
+    pub sender: Sender,
+    pub dkim: Option<std::sync::Arc<DkimSigner>>,
+}
+
+impl Outgoing {
+    /// The message as it goes out: with a DKIM signature in front when a signer is
+    /// configured. The one place mail is signed.
+    pub fn sign<'m>(&self, message: &'m [u8]) -> Result<std::borrow::Cow<'m, [u8]>, MailError> {
+        match &self.dkim {
+            Some(signer) => signer
+                .sign(message)
+                .map(std::borrow::Cow::Owned)
+                .map_err(MailError::Build),
+            None => Ok(std::borrow::Cow::Borrowed(message)),
+        }
+    }
+
+    /// Signs and sends one service mail (not an issue) from `from_address` to `to`.
+    pub async fn send_one(&self, to: &EmailAddress, message: &[u8]) -> Result<(), ConfirmationError> {
+        let message = self.sign(message)?;
+        let envelope = envelope(&self.sender.from_address, to)?;
+        self.transport.send(&envelope, &message).await?;
+        Ok(())
     }
 }
 
-/// Sends double opt-in mails: everything a confirmation needs, shared by the web form
-/// and requests by mail.
+/// Sends double opt-in mails and leave links: everything such a mail needs, shared by
+/// the web form and requests by mail (through the notice queue).
 #[derive(Clone)]
 pub struct ConfirmationMailer {
-    pub sender: Sender,
-    pub transport: Transport,
-    pub dkim: Option<std::sync::Arc<DkimSigner>>,
+    pub outgoing: Outgoing,
     /// Public URL the link starts with.
     pub base_url: String,
     /// How long a link works.
@@ -276,18 +294,6 @@ pub enum ConfirmationError {
 }
 
 impl ConfirmationMailer {
-    pub fn from_settings(
-        settings: &crate::config::Settings,
-    ) -> Result<Self, crate::config::ConfigError> {
-        Ok(Self {
-            sender: settings.sender()?,
-            transport: settings.transport()?,
-            dkim: settings.dkim()?,
-            base_url: settings.render_context().base_url,
-            valid_days: settings.confirm_valid_days,
-        })
-    }
-
     /// How long a link works, in milliseconds.
     pub fn valid_ms(&self) -> i64 {
         i64::from(self.valid_days) * 24 * 3600 * 1000
@@ -300,15 +306,15 @@ impl ConfirmationMailer {
         secret: &crate::domain::TokenSecret,
     ) -> Result<(), ConfirmationError> {
         let url = format!("{}/bekreft/{}", self.base_url, secret.as_str());
-        let message = confirmation_message(&self.sender, to, &url, i64::from(self.valid_days))?;
-        let message = sign_if_configured(self.dkim.as_deref(), message)?;
-        let envelope = envelope(&self.sender.from_address, to)?;
-        self.transport.send(&envelope, &message).await?;
-        Ok(())
+        let message = confirmation_message(
+            &self.outgoing.sender,
+            to,
+            &url,
+            i64::from(self.valid_days),
+        )?;
+        self.outgoing.send_one(to, &message).await
     }
-}
 
-impl ConfirmationMailer {
     /// Mails `to` a leave link for `secret` (the one-button unsubscribe page).
     pub async fn send_leave_link(
         &self,
@@ -316,11 +322,8 @@ impl ConfirmationMailer {
         secret: &crate::domain::TokenSecret,
     ) -> Result<(), ConfirmationError> {
         let url = format!("{}/avmeld/{}", self.base_url, secret.as_str());
-        let message = leave_link_message(&self.sender, to, &url)?;
-        let message = sign_if_configured(self.dkim.as_deref(), message)?;
-        let envelope = envelope(&self.sender.from_address, to)?;
-        self.transport.send(&envelope, &message).await?;
-        Ok(())
+        let message = leave_link_message(&self.outgoing.sender, to, &url)?;
+        self.outgoing.send_one(to, &message).await
     }
 }
 

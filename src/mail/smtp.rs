@@ -20,17 +20,7 @@ use tokio::net::TcpStream;
 
 use super::transport::{Envelope, SendError};
 
-/// How the connection to the relay is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// STARTTLS, required: a relay that does not offer it is refused (the default for
-    /// `smtp://`).
-    StartTls,
-    /// TLS from the first byte (`smtps://`, usually port 465).
-    Implicit,
-    /// Plain text (`?tls=none`): only for a relay on loopback or a trusted network.
-    None,
-}
+pub use crate::config::TlsMode;
 
 /// A relay as given by `smtp_url`.
 #[derive(Clone)]
@@ -59,68 +49,21 @@ impl std::fmt::Debug for SmtpRelay {
 }
 
 impl SmtpRelay {
-    /// Parses `smtp://[user:pass@]host[:port][?tls=starttls|none]` or
-    /// `smtps://[user:pass@]host[:port]`. The error never repeats the password.
+    /// The relay `smtp_url` names (see `config::RelayUrl::parse`).
     pub fn from_url(raw: &str, timeout: Duration) -> Result<SmtpRelay, String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("smtp_url is not a URL ({e})"))?;
-        let implicit = match url.scheme() {
-            "smtp" => false,
-            "smtps" => true,
-            other => {
-                return Err(format!(
-                    "smtp_url has scheme {other}: use smtp:// (STARTTLS) or smtps:// (TLS)"
-                ));
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("smtp_url names no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let mut tls = if implicit {
-            TlsMode::Implicit
-        } else {
-            TlsMode::StartTls
-        };
-        for (key, value) in url.query_pairs() {
-            match (key.as_ref(), value.as_ref()) {
-                ("tls", "starttls" | "required") if !implicit => tls = TlsMode::StartTls,
-                ("tls", "none") if !implicit => tls = TlsMode::None,
-                ("tls", "implicit") => tls = TlsMode::Implicit,
-                _ => {
-                    return Err(format!(
-                        "smtp_url has an unknown option {key}={value}: the only option is \
-                         tls=starttls|none|implicit"
-                    ));
-                }
-            }
-        }
-        let port = url.port().unwrap_or(match tls {
-            TlsMode::Implicit => 465,
-            _ => 587,
-        });
-        let credentials = if url.username().is_empty() {
-            None
-        } else {
-            let decode = |s: &str| {
-                percent_decode(s).ok_or("smtp_url user or password is not valid percent-encoding")
-            };
-            Some((
-                decode(url.username())?,
-                SecretString::from(decode(url.password().unwrap_or(""))?),
-            ))
-        };
-        Ok(SmtpRelay {
-            host,
-            port,
-            tls,
-            credentials,
+        crate::config::RelayUrl::parse(raw).map(|url| SmtpRelay::new(url, timeout))
+    }
+
+    pub fn new(url: crate::config::RelayUrl, timeout: Duration) -> SmtpRelay {
+        SmtpRelay {
+            host: url.host,
+            port: url.port,
+            tls: url.tls,
+            credentials: url.credentials,
             timeout,
             hello: ClientId::default(),
             extra_roots: Vec::new(),
-        })
+        }
     }
 
     /// Also trusts the PEM certificates in `path` (a private CA for the relay).
@@ -244,23 +187,6 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     } else {
         SendError::Transient(text)
     }
-}
-
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 impl SmtpRelay {

@@ -60,6 +60,14 @@ pub struct StoredIssue {
     pub sent_at: Option<Timestamp>,
 }
 
+impl StoredIssue {
+    /// The issue model, rebuilt from the stored source: the one way every reader
+    /// (sending, test copies, previews, the archive) gets it.
+    pub fn model(&self) -> std::result::Result<Issue, crate::render::SourceError> {
+        crate::render::parse_issue(&format!("issue {}", self.slug), &self.source).map(|p| p.issue)
+    }
+}
+
 /// Whether an import created a draft or replaced one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DraftSaved {

@@ -1,5 +1,6 @@
-//! The HTTP service: public pages (archive; subscribe and unsubscribe come next), the
-//! health check, and the layers every response passes through.
+//! The HTTP service: the public pages (archive, subscribe, confirm, unsubscribe), the
+//! admin API, the health check, the layers every response passes through, and the
+//! accept loop.
 
 mod admin;
 pub mod client;
@@ -53,13 +54,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        let notices = crate::notices::Notices::new(store.clone(), settings)?;
+    /// The web's own limits come from `settings`; the running parts are built by
+    /// `startup` and shared with the rest of the process.
+    pub fn new(
+        store: Store,
+        render: RenderContext,
+        notices: crate::notices::Notices,
+        inbound: crate::inbound::Inbound,
+        settings: &Settings,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
-            store: store.clone(),
-            render: settings.render_context(),
+            store,
+            render,
             notices,
-            inbound: crate::inbound::Inbound::new(store.clone(), settings)?,
+            inbound,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,
             ))),

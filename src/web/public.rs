@@ -9,7 +9,6 @@ use axum::response::{Html, IntoResponse};
 use super::AppState;
 use super::error::AppError;
 use crate::domain::Slug;
-use crate::render::parse_issue;
 use crate::store::{IssueStatus, StoredIssue};
 
 #[derive(Template)]
@@ -39,7 +38,7 @@ pub async fn archived_issue(
         // Drafts (and issues still being sent) are not public.
         return Err(AppError::NotFound);
     }
-    let issue = parse_issue(&format!("issue {slug}"), &stored.source)?.issue;
+    let issue = stored.model()?;
     let page = Bytes::from(crate::render::render_web(&issue, &state.render)?);
     // A sent issue never changes, so its page is rendered once per process. One that is
     // still sending can be cancelled, which must take it down at once: not cached.

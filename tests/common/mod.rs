@@ -293,22 +293,19 @@ pub async fn spawn_app_with(
     sink: Option<smtp_sink::SmtpSink>,
 ) -> TestApp {
     let store = db.store().await;
-    let state =
-        nyhetsbrev::web::AppState::new(store.clone(), &settings).expect("test settings are valid");
+    // Built as `serve` builds it; the worker is left out, so a test decides when
+    // issues are sent (the notice sender runs, as in `serve`).
+    let mut service =
+        nyhetsbrev::startup::Service::build(store.clone(), &settings).expect("valid settings");
+    service.worker = None;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    // The notice sender runs as in `serve`, until the test's runtime ends.
-    let notices = state.notices.clone();
+    // Runs until the test's runtime ends.
     tokio::spawn(async move {
         let (_keep, shutdown) = tokio::sync::watch::channel(false);
-        notices.run(shutdown).await
-    });
-    // The real accept loop (header timeout, connection cap), as `serve` runs it.
-    tokio::spawn(async move {
-        let (_keep, shutdown) = tokio::sync::watch::channel(false);
-        nyhetsbrev::web::serve(listener, state, shutdown).await
+        service.run(listener, shutdown).await
     });
     TestApp {
         address,

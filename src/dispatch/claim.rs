@@ -1,0 +1,190 @@
+//! Claiming: take due deliveries from the queue with a lease, within the caps and the
+//! in-flight limit, and hand them to the senders as jobs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+
+use super::{DispatchError, Dispatcher, Job, sleep_or_stop};
+use crate::domain::Timestamp;
+use crate::mail::PreparedIssue;
+use crate::render::render;
+use crate::store::{StoreError, StoredIssue};
+
+impl Dispatcher {
+    pub(super) async fn claim_loop(
+        &self,
+        permits: &Arc<Semaphore>,
+        in_flight_limit: usize,
+        jobs: &mpsc::UnboundedSender<Job>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), DispatchError> {
+        let settings = &self.settings;
+        let mut prepared: HashMap<i64, Arc<PreparedIssue>> = HashMap::new();
+        let mut paused_until: Option<Timestamp> = None;
+        // The last id claimed (see `Store::claim_deliveries`).
+        let mut cursor = 0;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let in_flight = in_flight_limit - permits.available_permits();
+            let allowance = match self.cap_allowance(in_flight).await? {
+                Ok(n) => {
+                    if paused_until.take().is_some() {
+                        tracing::info!("sending cap has room again: resuming");
+                    }
+                    n.min(settings.batch)
+                }
+                Err(until) => {
+                    if paused_until != Some(until) {
+                        tracing::warn!(resumes_at = %until, "sending cap reached: pausing");
+                        paused_until = Some(until);
+                    }
+                    let wait = Duration::from_millis(
+                        (until.unix_ms() - Timestamp::now().unix_ms())
+                            .clamp(50, settings.cap_recheck.as_millis() as i64)
+                            as u64,
+                    );
+                    if sleep_or_stop(shutdown, wait).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let permit = tokio::select! {
+                permit = Arc::clone(permits).acquire_many_owned(allowance as u32) => {
+                    permit.expect("the semaphore is never closed")
+                }
+                _ = shutdown.changed() => continue,
+            };
+            let lease_until = Timestamp::from_unix_ms(
+                Timestamp::now().unix_ms() + settings.lease.as_millis() as i64,
+            );
+            // A message is started only in the first half of its lease, so that the attempt
+            // (at most smtp_timeout) and its record fit in the second half: a lease must
+            // never run out with an outcome unrecorded, or another claim would send again.
+            let send_before = Instant::now() + settings.lease / 2;
+            let claimed = self
+                .store
+                .claim_deliveries(
+                    &self.owner,
+                    allowance as i64,
+                    lease_until,
+                    settings.only_issue,
+                    cursor,
+                )
+                .await?;
+            if claimed.is_empty() && cursor > 0 {
+                // Past the end: look again from the start, for retries now due and rows
+                // other workers released.
+                cursor = 0;
+                continue;
+            }
+            cursor = claimed.iter().map(|d| d.id).max().unwrap_or(cursor);
+            if claimed.is_empty() {
+                drop(permit);
+                let finished = self.store.finish_issues().await?;
+                for slug in &finished {
+                    tracing::info!(issue = %slug, "issue sent to everyone it was queued for");
+                }
+                if settings.until_done && self.issue_done(permits, in_flight_limit).await? {
+                    return Ok(());
+                }
+                if sleep_or_stop(shutdown, settings.idle_poll).await {
+                    return Ok(());
+                }
+                continue;
+            }
+            let mut permit = permit;
+            for delivery in claimed {
+                let issue = match prepared.get(&delivery.issue_id) {
+                    Some(issue) => Arc::clone(issue),
+                    None => {
+                        let issue = Arc::new(self.prepare(delivery.issue_id).await?);
+                        prepared.insert(delivery.issue_id, Arc::clone(&issue));
+                        issue
+                    }
+                };
+                let one = permit.split(1).expect("one permit per claimed delivery");
+                let job = Job {
+                    delivery,
+                    issue,
+                    send_before,
+                    permit: one,
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(()); // senders gone: shutting down
+                }
+            }
+        }
+    }
+
+    /// With `until_done`: nothing of the issue is queued and nothing is in transit.
+    async fn issue_done(
+        &self,
+        permits: &Semaphore,
+        in_flight_limit: usize,
+    ) -> Result<bool, DispatchError> {
+        let Some(issue_id) = self.settings.only_issue else {
+            return Ok(false);
+        };
+        if permits.available_permits() < in_flight_limit {
+            return Ok(false);
+        }
+        Ok(self.store.send_counts(issue_id).await?.queued == 0)
+    }
+
+    /// How many more messages the caps allow now, or when they will allow one again.
+    async fn cap_allowance(
+        &self,
+        in_flight: usize,
+    ) -> Result<Result<usize, Timestamp>, StoreError> {
+        let mut allowance = usize::MAX;
+        let now = Timestamp::now().unix_ms();
+        for (cap, window_ms) in [
+            (self.settings.hourly_cap, 3_600_000),
+            (self.settings.daily_cap, 86_400_000),
+        ] {
+            let Some(cap) = cap else { continue };
+            let since = Timestamp::from_unix_ms(now - window_ms);
+            let sent = self.store.sent_since(since).await? + in_flight as i64;
+            let left = cap as i64 - sent;
+            if left <= 0 {
+                // The window has room again once the oldest sends in it leave.
+                let oldest = self
+                    .store
+                    .nth_oldest_sent_since(since, sent - cap as i64)
+                    .await?
+                    .map_or(now + 1000, |t| t.unix_ms());
+                return Ok(Err(Timestamp::from_unix_ms(oldest + window_ms)));
+            }
+            allowance = allowance.min(left as usize);
+        }
+        Ok(Ok(allowance))
+    }
+
+    /// The per-issue work, done once: parse the stored source, render, encode.
+    async fn prepare(&self, issue_id: i64) -> Result<PreparedIssue, DispatchError> {
+        let stored = self.store.issue_by_id(issue_id).await?;
+        self.prepare_stored(&stored, "")
+    }
+
+    /// A stored issue made ready to personalise, its subject after `subject_prefix`
+    /// (`[TEST] ` for test copies).
+    pub(super) fn prepare_stored(
+        &self,
+        stored: &StoredIssue,
+        subject_prefix: &str,
+    ) -> Result<PreparedIssue, DispatchError> {
+        let fail = |e: &dyn std::fmt::Display| DispatchError::Prepare(stored.id, e.to_string());
+        let mut issue = stored.model().map_err(|e| fail(&e))?;
+        issue.meta.subject.insert_str(0, subject_prefix);
+        let rendered = render(&issue, &self.render).map_err(|e| fail(&e))?;
+        PreparedIssue::prepare(&issue, &rendered, &self.outgoing.sender, &self.key)
+            .map_err(|e| fail(&e))
+    }
+}

@@ -1,0 +1,291 @@
+//! Start-up: builds the running parts (store, transport, signer, mailbox, notice sender,
+//! inbound handler, worker, web state) from settings, once each, for `serve`, `worker`,
+//! the commands and the tests alike. Settings stay plain data; this is the one module
+//! that turns them into objects that talk to the outside.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::{ConfigError, Settings};
+use crate::dispatch::{DispatchError, DispatchSettings, Dispatcher};
+use crate::inbound::imap::ImapMailbox;
+use crate::inbound::{Inbound, OwnAddresses};
+use crate::mail::{ConfirmationMailer, DkimSigner, Outgoing, Sender, SmtpRelay, Transport};
+use crate::notices::{NoticeCaps, Notices};
+use crate::render::RenderContext;
+use crate::store::{Store, StoreError};
+use crate::web::AppState;
+
+/// What the fixed parts of an issue need.
+pub fn render_context(settings: &Settings) -> RenderContext {
+    RenderContext {
+        base_url: settings.base_url().to_owned(),
+        contact_address: settings.contact_address().to_owned(),
+    }
+}
+
+/// The service's own addresses, checked.
+pub fn own_addresses(settings: &Settings) -> Result<OwnAddresses, ConfigError> {
+    let (join, leave) = settings.join_and_leave_addresses()?;
+    Ok(OwnAddresses {
+        from: settings.from_address()?,
+        join,
+        leave,
+        bounce: settings.bounce_address()?,
+        bounce_key: settings.token_key_if_set()?,
+        trusted_authserv_id: settings.trusted_authserv_id(),
+        list_id: settings.list_id.clone(),
+    })
+}
+
+/// Who mail is from.
+pub fn sender(settings: &Settings) -> Result<Sender, ConfigError> {
+    let (_, leave) = settings.join_and_leave_addresses()?;
+    Ok(Sender {
+        from_address: settings.from_address()?,
+        from_name: settings.from_name.clone(),
+        list_id: settings.list_id.clone(),
+        unsubscribe_mailbox: leave,
+    })
+}
+
+/// Where mail goes: the SMTP relay when `smtp_url` is set, else the outbox folder.
+pub fn transport(settings: &Settings) -> Result<Transport, ConfigError> {
+    let Some(url) = settings.relay()? else {
+        return Ok(Transport::Outbox(settings.outbox.clone()));
+    };
+    let relay = SmtpRelay::new(url, settings.smtp_timeout());
+    let relay = match &settings.smtp_ca_file {
+        Some(path) => relay.with_ca_file(path).map_err(ConfigError::Invalid)?,
+        None => relay,
+    };
+    Ok(Transport::Smtp(Arc::new(relay)))
+}
+
+/// The DKIM signer, when `dkim_selector` and `dkim_key_file` are set; it signs for the
+/// domain of `from_address`. The key file is read here, once.
+pub fn dkim_signer(settings: &Settings) -> Result<Option<Arc<DkimSigner>>, ConfigError> {
+    let Some((selector, file)) = settings.dkim()? else {
+        return Ok(None);
+    };
+    let bad = |e: &dyn std::fmt::Display| {
+        ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display()))
+    };
+    let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
+    let from = settings.from_address()?;
+    let domain = crate::mail::header_address(&from)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?
+        .domain()
+        .to_owned();
+    DkimSigner::from_pem(&domain, selector, &pem)
+        .map(|signer| Some(Arc::new(signer)))
+        .map_err(|e| bad(&e))
+}
+
+/// Transport, sender and signer together: what every outgoing mail needs.
+pub fn outgoing(settings: &Settings) -> Result<Outgoing, ConfigError> {
+    Ok(Outgoing {
+        transport: transport(settings)?,
+        sender: sender(settings)?,
+        dkim: dkim_signer(settings)?,
+    })
+}
+
+/// The mailbox to poll, when `imap_url` is set.
+pub fn imap_mailbox(settings: &Settings) -> Result<Option<ImapMailbox>, ConfigError> {
+    use secrecy::ExposeSecret;
+    let Some(url) = &settings.imap_url else {
+        return Ok(None);
+    };
+    ImapMailbox::from_url(
+        url.expose_secret(),
+        &settings.imap_processed_folder,
+        settings.imap_ca_file.as_deref(),
+        settings.smtp_timeout(),
+    )
+    .map(Some)
+    .map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// The worker, sending through `outgoing`. Needs `token_key`.
+pub fn dispatcher_with(
+    store: Store,
+    outgoing: Outgoing,
+    settings: &Settings,
+) -> Result<Dispatcher, ConfigError> {
+    Dispatcher::new(
+        store,
+        outgoing,
+        render_context(settings),
+        settings.token_key()?,
+        &settings.bounce_address()?,
+        DispatchSettings::from_settings(settings),
+    )
+}
+
+/// The worker with its own outgoing parts (`worker`, `issue send --follow`).
+pub fn dispatcher(store: Store, settings: &Settings) -> Result<Dispatcher, ConfigError> {
+    dispatcher_with(store, outgoing(settings)?, settings)
+}
+
+/// The notice sender, mailing through `outgoing`.
+pub fn notices_with(store: Store, outgoing: Outgoing, settings: &Settings) -> Notices {
+    let mailer = ConfirmationMailer {
+        outgoing,
+        base_url: settings.base_url().to_owned(),
+        valid_days: settings.confirm_valid_days,
+    };
+    Notices::new(
+        store,
+        mailer,
+        NoticeCaps {
+            per_hour: settings.confirmations_per_hour,
+            hourly_cap: settings.hourly_cap,
+            daily_cap: settings.daily_cap,
+        },
+    )
+}
+
+pub fn notices(store: Store, settings: &Settings) -> Result<Notices, ConfigError> {
+    Ok(notices_with(store, outgoing(settings)?, settings))
+}
+
+/// The inbound handler, queueing its answers through `notices`.
+pub fn inbound_with(
+    store: Store,
+    notices: Notices,
+    settings: &Settings,
+) -> Result<Inbound, ConfigError> {
+    Ok(Inbound::new(
+        store,
+        own_addresses(settings)?,
+        notices,
+        settings.bounce_threshold,
+        settings.inbound_max_size,
+    ))
+}
+
+pub fn inbound(store: Store, settings: &Settings) -> Result<Inbound, ConfigError> {
+    let notices = notices(store.clone(), settings)?;
+    inbound_with(store, notices, settings)
+}
+
+/// Everything `serve` runs: the web state, and beside it the notice sender, the worker
+/// (when `token_key` is set) and the mailbox poller (when `imap_url` is set), all
+/// sharing one store and one set of outgoing parts.
+pub struct Service {
+    pub state: AppState,
+    pub worker: Option<Dispatcher>,
+    pub mailbox: Option<(ImapMailbox, Duration)>,
+}
+
+impl Service {
+    pub fn build(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let outgoing = outgoing(settings)?;
+        let notices = notices_with(store.clone(), outgoing.clone(), settings);
+        let inbound = inbound_with(store.clone(), notices.clone(), settings)?;
+        let state = AppState::new(
+            store.clone(),
+            render_context(settings),
+            notices,
+            inbound,
+            settings,
+        )?;
+        // Without token_key the pages run and nothing is sent (`issue send` refuses to
+        // queue an issue, with how to make a key).
+        let worker = match settings.token_key() {
+            Ok(_) => Some(dispatcher_with(store, outgoing, settings)?),
+            Err(e) => {
+                tracing::warn!("no delivery worker: {e}");
+                None
+            }
+        };
+        let mailbox = imap_mailbox(settings)?
+            .map(|mailbox| (mailbox, Duration::from_secs_f64(settings.imap_poll_interval)));
+        Ok(Self {
+            state,
+            worker,
+            mailbox,
+        })
+    }
+
+    /// Runs every part until `shutdown` turns true, then waits for each to finish what
+    /// it has in flight.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ServeError> {
+        let worker = self.worker.map(|dispatcher| {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { dispatcher.run(shutdown).await })
+        });
+        let mailbox = self.mailbox.map(|(mailbox, interval)| {
+            let inbound = self.state.inbound.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { mailbox.run(&inbound, interval, shutdown).await })
+        });
+        let notices = tokio::spawn({
+            let notices = self.state.notices.clone();
+            let shutdown = shutdown.clone();
+            async move { notices.run(shutdown).await }
+        });
+        crate::web::serve(listener, self.state, shutdown).await?;
+        notices.await?;
+        if let Some(worker) = worker {
+            worker.await??;
+        }
+        if let Some(mailbox) = mailbox {
+            mailbox.await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the web server stopped: {0}")]
+    Http(#[from] std::io::Error),
+    #[error("the delivery worker stopped: {0}")]
+    Worker(#[from] DispatchError),
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Opens the database (bringing its schema up to date).
+pub async fn store(settings: &Settings) -> Result<Store, StoreError> {
+    Store::open(&settings.database_url).await
+}
+
+/// A flag that turns true on SIGINT or SIGTERM. The sender lives as long as the process,
+/// so receivers never see it closed.
+pub fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutting down: finishing what is in flight");
+        let _ = tx.send(true);
+        // Keep the sender alive: a closed channel would read as a change forever.
+        std::future::pending::<()>().await;
+    });
+    rx
+}
