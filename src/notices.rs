@@ -112,6 +112,7 @@ impl Notices {
                         name.as_ref(),
                         organisation.as_ref(),
                         self.per_hour,
+                        &crate::store::Actor::new("web:subscribe"),
                     )
                     .await?;
                 if outcome == crate::store::SubscribeOutcome::HourlyCapReached {

@@ -202,8 +202,12 @@ impl Service {
                 None
             }
         };
-        let mailbox = imap_mailbox(settings)?
-            .map(|mailbox| (mailbox, Duration::from_secs_f64(settings.imap_poll_interval)));
+        let mailbox = imap_mailbox(settings)?.map(|mailbox| {
+            (
+                mailbox,
+                Duration::from_secs_f64(settings.imap_poll_interval),
+            )
+        });
         Ok(Self {
             state,
             worker,
@@ -247,11 +251,11 @@ impl Service {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("the web server stopped: {0}")]
-    Http(#[from] std::io::Error),
+    Http(std::io::Error),
     #[error("the delivery worker stopped: {0}")]
-    Worker(#[from] DispatchError),
+    Worker(DispatchError),
     #[error("a background task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    Task(tokio::task::JoinError),
 }
 
 /// Opens the database (bringing its schema up to date).
@@ -289,3 +293,9 @@ pub fn shutdown_on_signal() -> watch::Receiver<bool> {
     });
     rx
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(std::io::Error => ServeError::Http);
+crate::from_cause!(DispatchError => ServeError::Worker);
+crate::from_cause!(tokio::task::JoinError => ServeError::Task);

@@ -889,7 +889,12 @@ async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) 
         .collect();
     // The mailbox's owner uses the link: out.
     let secret = nyhetsbrev::domain::TokenSecret::parse(&token).expect("a link token");
-    let left = db.store().await.unsubscribe(&secret).await.unwrap();
+    let left = db
+        .store()
+        .await
+        .unsubscribe(&secret, &nyhetsbrev::store::Actor::new("web:unsubscribe"))
+        .await
+        .unwrap();
     assert!(
         matches!(left, nyhetsbrev::store::UnsubscribeOutcome::Unsubscribed(_)),
         "{left:?}"

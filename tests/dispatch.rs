@@ -87,7 +87,7 @@ impl Setup {
 
     async fn enqueue(&self) -> nyhetsbrev::store::Enqueued {
         self.store
-            .enqueue_issue(&self.slug, &Actor::cli())
+            .enqueue_issue(&self.slug, &Actor::new("cli:test"))
             .await
             .unwrap()
     }
@@ -96,7 +96,7 @@ impl Setup {
         let contact = self.store.existing_contact(&email(address)).await.unwrap();
         let problems = self.store.delivery_problems(self.issue_id).await.unwrap();
         match problems.into_iter().find(|p| p.email == address) {
-            Some(p) => (p.status, p.attempts, p.error),
+            Some(p) => (p.status.to_string(), p.attempts, p.error),
             None => {
                 // Not a problem: sent (or never queued).
                 let counts = self.store.send_counts(self.issue_id).await.unwrap();
@@ -136,7 +136,7 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
         ("borte@example.org", ContactStatus::Unsubscribed),
     ] {
         s.store
-            .add_contact(&new_contact(address, status), &Actor::cli())
+            .add_contact(&new_contact(address, status), &Actor::new("cli:test"))
             .await
             .unwrap();
     }
@@ -238,13 +238,16 @@ async fn several_issues_sending_at_once_all_reach_every_contact(db: &TestDb) {
             common::SAMPLE_ISSUE.replace("slug = \"2024-q1\"", &format!("slug = \"{other}\""));
         let parsed = nyhetsbrev::render::parse_issue("other.md", &source).unwrap();
         s.store
-            .save_draft(&parsed.issue, &source, &Actor::cli())
+            .save_draft(&parsed.issue, &source, &Actor::new("cli:test"))
             .await
             .unwrap();
         slugs.push(parsed.issue.meta.slug);
     }
     for slug in &slugs {
-        s.store.enqueue_issue(slug, &Actor::cli()).await.unwrap();
+        s.store
+            .enqueue_issue(slug, &Actor::new("cli:test"))
+            .await
+            .unwrap();
     }
     // One worker for any issue: its claims mix the three issues' rows. It runs until
     // every issue is sent, then stops.
@@ -317,7 +320,10 @@ async fn a_contact_who_unsubscribes_mid_send_is_skipped(db: &TestDb) {
     // At 20 a second the whole batch is claimed at once: the worker holds the leaver's
     // delivery when the unsubscribe comes.
     s.sink.wait_for(5, Duration::from_secs(10)).await;
-    s.store.unsubscribe(&token).await.unwrap();
+    s.store
+        .unsubscribe(&token, &Actor::new("web:unsubscribe"))
+        .await
+        .unwrap();
     finish(worker).await;
     let counts = per_recipient(&s.sink.received());
     assert_eq!(counts.len(), 39);
@@ -423,7 +429,11 @@ async fn the_daily_cap_pauses_and_the_send_continues_later(db: &TestDb) {
 async fn cancel_stops_what_is_not_sent_and_send_resumes_it(db: &TestDb) {
     let s = setup(db, 4).await;
     s.enqueue().await;
-    let cancelled = s.store.cancel_issue(&s.slug, &Actor::cli()).await.unwrap();
+    let cancelled = s
+        .store
+        .cancel_issue(&s.slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     assert_eq!(cancelled, 4);
     s.send_until_done(|_| {}).await;
     assert_eq!(s.sink.count(), 0, "nothing goes out of a cancelled issue");

@@ -20,7 +20,10 @@ async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
     let store = db.store().await;
     let (slug, id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..n).await;
-    store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
+    store
+        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     (store, id)
 }
 

@@ -318,7 +318,10 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
     }
     let all = store.list_inbound(None, 1000).await.unwrap();
     assert_eq!(all.len(), CORPUS.len());
-    let others = store.list_inbound(Some("other"), 1000).await.unwrap();
+    let others = store
+        .list_inbound(Some(nyhetsbrev::domain::InboundKind::Other), 1000)
+        .await
+        .unwrap();
     let forwarded = |f: &str| f.starts_with("subscribe-forwarded-");
     assert_eq!(
         others.len(),
@@ -350,7 +353,7 @@ async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String) {
     let app = common::spawn_app(db).await;
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     app.store
-        .set_staff_user("kom", &hash, &Actor::cli())
+        .set_staff_user("kom", &hash, &Actor::new("cli:test"))
         .await
         .unwrap();
     let url = format!("{}/admin/api/inbound", app.address);
@@ -456,7 +459,7 @@ async fn requests_are_rate_limited_per_address(db: &TestDb) {
     );
     assert!(
         store
-            .list_inbound(Some("subscribe"), 100)
+            .list_inbound(Some(nyhetsbrev::domain::InboundKind::Subscribe), 100)
             .await
             .unwrap()
             .len()
@@ -489,7 +492,10 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
     let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
     let (slug, issue_id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..3).await;
-    store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
+    store
+        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     send_until_done(&store, &settings, issue_id).await;
     let sent = sink.received();
     assert_eq!(sent.len(), 3);
@@ -647,12 +653,15 @@ async fn bounces_of_every_shape_are_matched_to_their_delivery(db: &TestDb) {
                     &format!("mottaker{i}@example.org"),
                     ContactStatus::Confirmed,
                 ),
-                &Actor::cli(),
+                &Actor::new("cli:test"),
             )
             .await
             .unwrap();
     }
-    store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
+    store
+        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     send_until_done(&store, &settings, issue_id).await;
     // Each message's bounce address and Message-ID, by recipient.
     let mut sent = std::collections::HashMap::new();
@@ -808,7 +817,7 @@ async fn erasing_a_contact_erases_every_mail_from_the_address(db: &TestDb) {
     assert_eq!(store.list_inbound(None, 10).await.unwrap().len(), 3);
     assert!(
         store
-            .remove_contact(&email("ola.vik@example.org"), &Actor::cli())
+            .remove_contact(&email("ola.vik@example.org"), &Actor::new("cli:test"))
             .await
             .unwrap()
     );

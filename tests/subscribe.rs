@@ -45,7 +45,13 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     let secret = secret_of(
         &store,
         store
-            .request_subscription(&email("Kari@Example.no"), name.as_ref(), None, PER_HOUR)
+            .request_subscription(
+                &email("Kari@Example.no"),
+                name.as_ref(),
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,
@@ -61,7 +67,10 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     );
     assert_eq!(pending.name, name);
 
-    let confirmed = store.confirm_subscription(&secret).await.unwrap();
+    let confirmed = store
+        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .await
+        .unwrap();
     assert_eq!(
         confirmed,
         ConfirmOutcome::Confirmed(email("Kari@example.no"))
@@ -77,7 +86,10 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     );
     assert!(contact.confirmed_at.is_some());
     assert_eq!(
-        store.confirm_subscription(&secret).await.unwrap(),
+        store
+            .confirm_subscription(&secret, &Actor::new("web:confirm"))
+            .await
+            .unwrap(),
         ConfirmOutcome::AlreadyUsed
     );
 }
@@ -87,20 +99,41 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
     let secret = secret_of(
         &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("ola@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,
     )
     .await;
     let again = store
-        .request_subscription(&email("OLA@example.org"), None, None, PER_HOUR)
+        .request_subscription(
+            &email("OLA@example.org"),
+            None,
+            None,
+            PER_HOUR,
+            &Actor::new("web:subscribe"),
+        )
         .await
         .unwrap();
     assert!(matches!(again, SubscribeOutcome::RecentlySent), "{again:?}");
-    store.confirm_subscription(&secret).await.unwrap();
+    store
+        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .await
+        .unwrap();
     let confirmed = store
-        .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
+        .request_subscription(
+            &email("ola@example.org"),
+            None,
+            None,
+            PER_HOUR,
+            &Actor::new("web:subscribe"),
+        )
         .await
         .unwrap();
     assert!(
@@ -114,19 +147,28 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
     let expired = secret_of(
         &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("ola@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         -1,
     )
     .await;
     assert_eq!(
-        store.confirm_subscription(&expired).await.unwrap(),
+        store
+            .confirm_subscription(&expired, &Actor::new("web:confirm"))
+            .await
+            .unwrap(),
         ConfirmOutcome::Expired
     );
     assert_eq!(
         store
-            .confirm_subscription(&TokenSecret::generate())
+            .confirm_subscription(&TokenSecret::generate(), &Actor::new("web:confirm"))
             .await
             .unwrap(),
         ConfirmOutcome::Unknown
@@ -143,13 +185,22 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
     let secret = secret_of(
         &store,
         store
-            .request_subscription(&email("per@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("per@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,
     )
     .await;
-    store.confirm_subscription(&secret).await.unwrap();
+    store
+        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .await
+        .unwrap();
     let leave = ContactChanges {
         status: Some(ContactStatus::Unsubscribed),
         ..Default::default()
@@ -169,7 +220,13 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
     let back = secret_of(
         &store,
         store
-            .request_subscription(&email("per@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("per@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,
@@ -184,7 +241,10 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
         ContactStatus::Unsubscribed,
         "asking is not confirming"
     );
-    store.confirm_subscription(&back).await.unwrap();
+    store
+        .confirm_subscription(&back, &Actor::new("web:confirm"))
+        .await
+        .unwrap();
     let contact = store
         .existing_contact(&email("per@example.org"))
         .await
@@ -200,7 +260,13 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
     let secret = secret_of(
         &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("ola@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,
@@ -209,7 +275,11 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let (store, secret) = (store.clone(), secret.clone());
-            tokio::spawn(async move { store.confirm_subscription(&secret).await })
+            tokio::spawn(async move {
+                store
+                    .confirm_subscription(&secret, &Actor::new("web:confirm"))
+                    .await
+            })
         })
         .collect();
     let mut confirmed = 0;
@@ -228,7 +298,13 @@ async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
     let secret = secret_of(
         &store,
         store
-            .request_subscription(&email("ola@example.org"), None, None, PER_HOUR)
+            .request_subscription(
+                &email("ola@example.org"),
+                None,
+                None,
+                PER_HOUR,
+                &Actor::new("web:subscribe"),
+            )
             .await
             .unwrap(),
         WEEK,

@@ -162,11 +162,17 @@ async fn a_cancelled_issue_leaves_the_archive_at_once(db: &TestDb) {
     import(db, &app, "2024-q1", None).await;
     common::add_confirmed(&app.store, 0..2).await;
     let slug = nyhetsbrev::domain::Slug::parse("2024-q1").unwrap();
-    app.store.enqueue_issue(&slug, &Actor::cli()).await.unwrap();
+    app.store
+        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     let url = format!("{}/arkiv/2024-q1", app.address);
     for _ in 0..2 {
         assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     }
-    app.store.cancel_issue(&slug, &Actor::cli()).await.unwrap();
+    app.store
+        .cancel_issue(&slug, &Actor::new("cli:test"))
+        .await
+        .unwrap();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
 }

@@ -27,7 +27,7 @@ async fn app_with_staff(
     let app = common::spawn_app_with(db, settings, None).await;
     let hash = nyhetsbrev::auth::hash_password(PASSWORD).unwrap();
     app.store
-        .set_staff_user("kom", &hash, &Actor::cli())
+        .set_staff_user("kom", &hash, &Actor::new("cli:test"))
         .await
         .unwrap();
     app

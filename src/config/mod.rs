@@ -268,7 +268,9 @@ impl Settings {
 
     /// Where readers write with questions: `contact_address`, else `from_address`.
     pub fn contact_address(&self) -> &str {
-        self.contact_address.as_deref().unwrap_or(&self.from_address)
+        self.contact_address
+            .as_deref()
+            .unwrap_or(&self.from_address)
     }
 
     /// `from_address`, checked: a bad one is a start-up error, not a failure at the

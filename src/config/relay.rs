@@ -95,7 +95,6 @@ impl RelayUrl {
             credentials,
         })
     }
-
 }
 
 /// Decodes `%XX` escapes (user names and passwords in URLs); `None` if malformed.

@@ -25,9 +25,9 @@ pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("could not write the export: {0}")]
-    Write(#[from] csv::Error),
+    Write(csv::Error),
     #[error("could not write the export: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
 }
 
 /// Writes every contact matching `filter` as CSV; `on_row` is called with the running
@@ -62,3 +62,8 @@ pub async fn export_csv<W: Write>(
     writer.flush()?;
     Ok(written)
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(csv::Error => ExportError::Write);
+crate::from_cause!(std::io::Error => ExportError::Io);

@@ -140,7 +140,6 @@ struct Job {
 /// until the database says it was sent.
 struct Done {
     delivery_id: i64,
-    contact_id: i64,
     outcome: Outcome,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Done, RunReport};
-use crate::store::{Outcome, Store};
+use crate::store::{Actor, Outcome, Store};
 
 #[derive(Default)]
 pub(super) struct Counters {
@@ -51,14 +51,16 @@ pub(super) async fn record(
     mut results: mpsc::UnboundedReceiver<Done>,
     counters: Arc<Counters>,
 ) {
-    let mut batch: Vec<(i64, i64, Outcome)> = Vec::new();
+    // What a worker does on its own (a contact bounced at send time) is logged as this.
+    let actor = Actor::new("worker");
+    let mut batch: Vec<(i64, Outcome)> = Vec::new();
     let mut permits = Vec::new();
     let mut open = true;
     while open || !batch.is_empty() {
         if open {
             match results.recv().await {
                 Some(done) => {
-                    batch.push((done.delivery_id, done.contact_id, done.outcome));
+                    batch.push((done.delivery_id, done.outcome));
                     permits.push(done._permit);
                 }
                 None => open = false,
@@ -67,7 +69,7 @@ pub(super) async fn record(
             while open && batch.len() < 500 {
                 match tokio::time::timeout_at(deadline, results.recv()).await {
                     Ok(Some(done)) => {
-                        batch.push((done.delivery_id, done.contact_id, done.outcome));
+                        batch.push((done.delivery_id, done.outcome));
                         permits.push(done._permit);
                     }
                     Ok(None) => open = false,
@@ -83,7 +85,7 @@ pub(super) async fn record(
         let mut wait = Duration::from_millis(100);
         loop {
             match store
-                .record_outcomes(&owner, &batch, bounce_threshold)
+                .record_outcomes(&owner, &batch, bounce_threshold, &actor)
                 .await
             {
                 Ok(()) => break,
@@ -94,11 +96,10 @@ pub(super) async fn record(
                 }
             }
         }
-        for (_, _, outcome) in &batch {
+        for (_, outcome) in &batch {
             counters.count(outcome);
         }
         batch.clear();
         permits.clear();
     }
 }
-

@@ -134,7 +134,6 @@ impl Dispatcher {
             };
             let done = Done {
                 delivery_id: job.delivery.id,
-                contact_id: job.delivery.contact_id,
                 outcome,
                 _permit: job.permit,
             };
@@ -179,9 +178,9 @@ impl Dispatcher {
             unsubscribe_url: &unsubscribe_url,
             return_path: Some(&return_path),
         };
-        if let Err(e) =
-            job.issue
-                .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
+        if let Err(e) = job
+            .issue
+            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
         {
             return fail(e.to_string());
         }

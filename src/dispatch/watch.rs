@@ -44,4 +44,3 @@ pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) 
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
-

@@ -5,7 +5,7 @@
 use mail_parser::{Message, MessageParser, PartType};
 
 use super::bounce::{self, BounceReport};
-use crate::domain::{EmailAddress, TokenKey};
+use crate::domain::{EmailAddress, InboundKind, TokenKey};
 
 /// The service's own addresses, as they decide what a message is.
 #[derive(Debug, Clone)]
@@ -127,17 +127,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// What it is recorded as.
+    pub fn kind(&self) -> InboundKind {
+        match self {
+            Kind::Subscribe { .. } => InboundKind::Subscribe,
+            Kind::Unsubscribe { .. } => InboundKind::Unsubscribe,
+            Kind::Bounce(_) => InboundKind::Bounce,
+            Kind::Automatic { .. } => InboundKind::Automatic,
+            Kind::Loop { .. } => InboundKind::Loop,
+            Kind::Other { .. } => InboundKind::Other,
+            Kind::Unreadable { .. } => InboundKind::Unreadable,
+        }
+    }
+
     /// The word stored in `inbound_messages.kind`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Kind::Subscribe { .. } => "subscribe",
-            Kind::Unsubscribe { .. } => "unsubscribe",
-            Kind::Bounce(_) => "bounce",
-            Kind::Automatic { .. } => "automatic",
-            Kind::Loop { .. } => "loop",
-            Kind::Other { .. } => "other",
-            Kind::Unreadable { .. } => "unreadable",
-        }
+        self.kind().as_str()
     }
 }
 

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 pub use bounce::{BounceReport, BouncedRecipient};
 pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
 
-use crate::domain::EmailAddress;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
+use crate::domain::{EmailAddress, InboundKind};
 use crate::notices::Notices;
 use crate::store::{
     Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, RequestedBy, Store,
@@ -46,7 +46,7 @@ impl Channel {
 pub struct Handled {
     /// Its row in `inbound_messages`.
     pub id: i64,
-    pub kind: String,
+    pub kind: InboundKind,
     /// What was done, in a sentence, for staff.
     pub result: String,
     /// The same bytes were handled before; nothing was done again.
@@ -56,7 +56,7 @@ pub struct Handled {
 /// Why a held request could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
-    #[error("there is no inbound message {0}; see `nyhetsbrev inbound list`")]
+    #[error("there is no inbound message {0}")]
     NotFound(i64),
     #[error("inbound message {0} is not a forwarded request to join")]
     NotARequest(i64),
@@ -65,7 +65,7 @@ pub enum AnswerError {
     #[error(transparent)]
     Inbound(#[from] InboundError),
     #[error("could not read the message: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub enum InboundError {
     #[error("the message is {size} bytes; the limit is {limit} (inbound_max_size)")]
     TooLarge { size: usize, limit: usize },
     #[error("could not record the message: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
 
 impl InboundError {
@@ -155,7 +155,7 @@ impl Inbound {
                 })
         };
         let action = self.act(&parsed).await?;
-        let kind = action.kind.unwrap_or(parsed.kind.as_str());
+        let kind = action.kind.unwrap_or(parsed.kind.kind());
         let summary = &parsed.summary;
         let id = self
             .store
@@ -173,11 +173,11 @@ impl Inbound {
                 delivery_id: action.delivery_id,
             })
             .await?;
-        tracing::info!(id, kind, result = %action.result, "inbound message handled");
+        tracing::info!(id, kind = kind.as_str(), result = %action.result, "inbound message handled");
         self.send_queued().await;
         Ok(Handled {
             id,
-            kind: kind.to_owned(),
+            kind,
             result: action.result,
             duplicate: false,
         })
@@ -199,7 +199,7 @@ impl Inbound {
                 ),
                 contact_id: None,
                 delivery_id: None,
-                kind: Some("other"),
+                kind: Some(InboundKind::Other),
             },
             Kind::Subscribe {
                 address,
@@ -356,7 +356,7 @@ impl Inbound {
         else {
             return Err(AnswerError::NotARequest(id));
         };
-        if entry.kind != "other" {
+        if entry.kind != InboundKind::Other {
             return Err(AnswerError::AlreadyAnswered(id));
         }
         let mut note = request_note(&parsed.summary, Some(forwarder));
@@ -365,12 +365,18 @@ impl Inbound {
             .queue_confirmation(address, name.as_deref(), note)
             .await?;
         self.store
-            .update_inbound_result(id, "subscribe", &action.result, action.contact_id, staff)
+            .update_inbound_result(
+                id,
+                InboundKind::Subscribe,
+                &action.result,
+                action.contact_id,
+                staff,
+            )
             .await?;
         self.send_queued().await;
         Ok(Handled {
             id,
-            kind: "subscribe".into(),
+            kind: InboundKind::Subscribe,
             result: action.result,
             duplicate: false,
         })
@@ -402,7 +408,7 @@ impl Inbound {
                         .into(),
                     contact_id: delivery.as_ref().map(|d| d.contact_id),
                     delivery_id: delivery.as_ref().map(|d| d.id),
-                    kind: Some(FORGED),
+                    kind: Some(InboundKind::Forged),
                 },
                 (_, Some(delivery)) => Action {
                     result: format!(
@@ -411,7 +417,7 @@ impl Inbound {
                     ),
                     contact_id: Some(delivery.contact_id),
                     delivery_id: Some(delivery.id),
-                    kind: Some(FORGED),
+                    kind: Some(InboundKind::Forged),
                 },
                 (_, None) => Action::note(format!(
                     "delivery report ({}) not matched to any delivery; kept for staff",
@@ -460,7 +466,13 @@ impl Inbound {
         };
         let recorded = self
             .store
-            .record_bounce(&delivery, recipient.hard, &detail, self.bounce_threshold)
+            .record_bounce(
+                &delivery,
+                recipient.hard,
+                &detail,
+                self.bounce_threshold,
+                &Actor::new("inbound:bounce"),
+            )
             .await?;
         let result = match recorded {
             BounceRecorded::Counted {
@@ -488,15 +500,12 @@ impl Inbound {
     }
 }
 
-/// The kind recorded for a delivery report that fails its checks.
-pub const FORGED: &str = "forged";
-
 struct Action {
     result: String,
     contact_id: Option<i64>,
     delivery_id: Option<i64>,
     /// Recorded instead of the classified kind (a report found to be forged).
-    kind: Option<&'static str>,
+    kind: Option<InboundKind>,
 }
 
 impl Action {
@@ -543,3 +552,8 @@ fn clip(text: &str, max_chars: usize) -> &str {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(StoreError => AnswerError::Store);
+crate::from_cause!(StoreError => InboundError::Store);

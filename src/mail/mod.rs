@@ -239,8 +239,8 @@ mod dkim;
 mod smtp;
 mod transport;
 pub use dkim::DkimSigner;
-pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
 pub(crate) use smtp::tls_handshake;
+pub use smtp::{SmtpConnection, SmtpRelay, TlsMode};
 pub use transport::{Connection, Envelope, SendError, Transport};
 
 /// What every outgoing mail needs, built once at start-up and shared by the worker, the
@@ -266,7 +266,11 @@ impl Outgoing {
     }
 
     /// Signs and sends one service mail (not an issue) from `from_address` to `to`.
-    pub async fn send_one(&self, to: &EmailAddress, message: &[u8]) -> Result<(), ConfirmationError> {
+    pub async fn send_one(
+        &self,
+        to: &EmailAddress,
+        message: &[u8],
+    ) -> Result<(), ConfirmationError> {
         let message = self.sign(message)?;
         let envelope = envelope(&self.sender.from_address, to)?;
         self.transport.send(&envelope, &message).await?;
@@ -290,7 +294,7 @@ pub enum ConfirmationError {
     #[error(transparent)]
     Build(#[from] MailError),
     #[error("could not send mail: {0}")]
-    Send(#[from] SendError),
+    Send(SendError),
 }
 
 impl ConfirmationMailer {
@@ -306,12 +310,8 @@ impl ConfirmationMailer {
         secret: &crate::domain::TokenSecret,
     ) -> Result<(), ConfirmationError> {
         let url = format!("{}/bekreft/{}", self.base_url, secret.as_str());
-        let message = confirmation_message(
-            &self.outgoing.sender,
-            to,
-            &url,
-            i64::from(self.valid_days),
-        )?;
+        let message =
+            confirmation_message(&self.outgoing.sender, to, &url, i64::from(self.valid_days))?;
         self.outgoing.send_one(to, &message).await
     }
 
@@ -448,3 +448,7 @@ pub fn confirmation_message(
         html,
     )
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(SendError => ConfirmationError::Send);

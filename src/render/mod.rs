@@ -166,7 +166,7 @@ pub struct RenderedIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("could not render the issue: {0}")]
-    Template(#[from] askama::Error),
+    Template(askama::Error),
     #[error("could not inline the mail's CSS: {0}")]
     Css(String),
 }
@@ -208,3 +208,7 @@ mod tests {
         );
     }
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(askama::Error => RenderError::Template);

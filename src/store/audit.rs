@@ -5,21 +5,14 @@ use sqlx::{Any, Row};
 use super::{Result, Store};
 use crate::domain::Timestamp;
 
-/// Who did something. From the command line this is the operating-system user.
+/// Who did something, as the caller names itself: `cli:<user>`, `web:confirm`,
+/// `inbound:bounce`, `worker`, a staff account. The store never picks one itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(String);
 
 impl Actor {
     pub fn new(name: impl Into<String>) -> Self {
         Self(name.into())
-    }
-
-    /// `cli:<user>` for whoever runs the command line.
-    pub fn cli() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        Self(format!("cli:{user}"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -59,6 +52,20 @@ pub(super) async fn record(
 }
 
 impl Store {
+    /// Records an action that changes nothing else in the database (a test copy sent).
+    pub async fn log_action(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        record(&mut tx, actor, action, Some(subject), detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The newest entries first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(

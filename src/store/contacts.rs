@@ -33,7 +33,7 @@ pub struct ContactFilter {
 impl ContactFilter {
     /// The SQL for this filter's shape. Four fixed texts rather than one built at run
     /// time: each keeps one set of bind types (see the note on PostgreSQL's statement
-    /// cache in ENGINEERING.md) and stays a `&'static str`.
+    /// cache in ../shared/ENGINEERING.md) and stays a `&'static str`.
     fn sql(&self, count: bool) -> &'static str {
         macro_rules! select {
             ($where:literal) => {

@@ -11,7 +11,9 @@ use sqlx::{AssertSqlSafe, Row};
 use super::audit::{self, Actor};
 use super::import::{list_placeholders, values_placeholders};
 use super::{Backend, Result, Store, StoreError};
-use crate::domain::{ContactName, EmailAddress, Slug, Timestamp, TokenSecret};
+use crate::domain::{
+    ContactName, ContactStatus, DeliveryStatus, EmailAddress, Slug, Timestamp, TokenSecret,
+};
 
 /// What `issue send` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,7 @@ impl SendCounts {
 #[derive(Debug, Clone)]
 pub struct DeliveryProblem {
     pub email: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub error: Option<String>,
 }
@@ -128,26 +130,61 @@ pub(super) async fn skip_unclaimed(
     Ok(())
 }
 
-/// Counts one hard bounce for a contact; at `threshold` a confirmed contact becomes
-/// bounced. Returns the new count and status.
-pub(super) async fn count_hard_bounce(
+/// One hard bounce of a delivery, whether the relay refused it at send time or a
+/// report came back later: the same rule for both. The delivery is marked bounced
+/// once (`None` when it was already); the contact's count goes up; at `threshold` a
+/// confirmed contact becomes bounced, its unclaimed deliveries are skipped and the
+/// audit log says so. Returns the contact's bounce count and whether it became bounced
+/// now.
+pub(super) async fn hard_bounce(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    contact_id: i64,
+    delivery_id: i64,
     threshold: u32,
     now: i64,
-) -> Result<(i64, String)> {
+    detail: &str,
+    actor: &Actor,
+) -> Result<Option<(i64, bool)>> {
+    let marked = sqlx::query(
+        "UPDATE deliveries SET bounced_at = $2, last_error = $3, updated_at = $2 \
+         WHERE id = $1 AND bounced_at IS NULL RETURNING contact_id",
+    )
+    .bind(delivery_id)
+    .bind(now)
+    .bind(detail)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(marked) = marked else {
+        return Ok(None);
+    };
+    let contact_id: i64 = marked.try_get("contact_id")?;
     let row = sqlx::query(
         "UPDATE contacts SET bounce_count = bounce_count + 1, \
          status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
          THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1 \
-         RETURNING bounce_count, status",
+         RETURNING bounce_count, status, email_key",
     )
     .bind(contact_id)
     .bind(i64::from(threshold))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok((row.try_get("bounce_count")?, row.try_get("status")?))
+    let bounce_count: i64 = row.try_get("bounce_count")?;
+    let status: String = row.try_get("status")?;
+    let now_bounced =
+        status == ContactStatus::Bounced.as_str() && bounce_count == i64::from(threshold);
+    if now_bounced {
+        skip_unclaimed(tx, contact_id, "the address bounced", now).await?;
+        let email_key: String = row.try_get("email_key")?;
+        audit::record(
+            tx,
+            actor,
+            "contact.bounced",
+            Some(&email_key),
+            Some(format!("{bounce_count} hard bounces")),
+        )
+        .await?;
+    }
+    Ok(Some((bounce_count, now_bounced)))
 }
 
 async fn issue_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, slug: &Slug) -> Result<i64> {
@@ -365,8 +402,9 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         owner: &str,
-        outcomes: &[(i64, i64, Outcome)],
+        outcomes: &[(i64, Outcome)],
         bounce_threshold: u32,
+        actor: &Actor,
     ) -> Result<()> {
         if outcomes.is_empty() {
             return Ok(());
@@ -377,7 +415,7 @@ impl Store {
         // PostgreSQL the slowest part of a send).
         let sent: Vec<(i64, &str)> = outcomes
             .iter()
-            .filter_map(|(id, _, outcome)| match outcome {
+            .filter_map(|(id, outcome)| match outcome {
                 Outcome::Sent { message_id } => Some((*id, message_id.as_str())),
                 _ => None,
             })
@@ -400,7 +438,7 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
-        for (delivery_id, contact_id, outcome) in outcomes {
+        for (delivery_id, outcome) in outcomes {
             match outcome {
                 Outcome::Sent { .. } => {}
                 Outcome::Retry { error, at } => {
@@ -417,7 +455,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                Outcome::Failed { error, hard_bounce } => {
+                Outcome::Failed {
+                    error,
+                    hard_bounce: bounced,
+                } => {
                     sqlx::query(
                         "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2, \
                          lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1",
@@ -427,8 +468,9 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    if *hard_bounce {
-                        count_hard_bounce(&mut tx, *contact_id, bounce_threshold, now).await?;
+                    if *bounced {
+                        hard_bounce(&mut tx, *delivery_id, bounce_threshold, now, error, actor)
+                            .await?;
                     }
                 }
                 Outcome::Released => {
@@ -563,7 +605,10 @@ impl Store {
             .map(|row| {
                 Ok(DeliveryProblem {
                     email: row.try_get("email")?,
-                    status: row.try_get("status")?,
+                    status: {
+                        let status: String = row.try_get("status")?;
+                        DeliveryStatus::try_from(status.as_str()).map_err(StoreError::Corrupt)?
+                    },
                     attempts: row.try_get("attempts")?,
                     error: row.try_get("last_error")?,
                 })

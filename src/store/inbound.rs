@@ -4,9 +4,9 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::deliveries::{count_hard_bounce, skip_unclaimed};
-use super::{Result, Store};
-use crate::domain::{EmailAddress, Timestamp};
+use super::deliveries::{hard_bounce, skip_unclaimed};
+use super::{Result, Store, StoreError};
+use crate::domain::{EmailAddress, InboundKind, Timestamp};
 
 /// One message to record.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct NewInbound<'a> {
     pub subject: Option<&'a str>,
     pub message_id: Option<&'a str>,
     pub sent_at: Option<i64>,
-    pub kind: &'a str,
+    pub kind: InboundKind,
     pub result: &'a str,
     pub contact_id: Option<i64>,
     pub delivery_id: Option<i64>,
@@ -34,7 +34,7 @@ pub struct InboundEntry {
     pub from_address: Option<String>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
-    pub kind: String,
+    pub kind: InboundKind,
     pub result: String,
     pub contact_id: Option<i64>,
     pub delivery_id: Option<i64>,
@@ -85,7 +85,10 @@ fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
         from_address: row.try_get("from_address")?,
         subject: row.try_get("subject")?,
         message_id: row.try_get("message_id")?,
-        kind: row.try_get("kind")?,
+        kind: {
+            let kind: String = row.try_get("kind")?;
+            InboundKind::try_from(kind.as_str()).map_err(StoreError::Corrupt)?
+        },
         result: row.try_get("result")?,
         contact_id: row.try_get("contact_id")?,
         delivery_id: row.try_get("delivery_id")?,
@@ -124,7 +127,7 @@ impl Store {
         .bind(new.subject)
         .bind(new.message_id)
         .bind(new.sent_at)
-        .bind(new.kind)
+        .bind(new.kind.as_str())
         .bind(new.result)
         .bind(new.contact_id)
         .bind(new.delivery_id)
@@ -142,14 +145,18 @@ impl Store {
     }
 
     /// Recorded messages, newest first; `kind` narrows to one kind.
-    pub async fn list_inbound(&self, kind: Option<&str>, limit: i64) -> Result<Vec<InboundEntry>> {
+    pub async fn list_inbound(
+        &self,
+        kind: Option<InboundKind>,
+        limit: i64,
+    ) -> Result<Vec<InboundEntry>> {
         let rows = match kind {
             Some(kind) => {
                 let sql = format!(
                     "SELECT {ENTRY_COLUMNS} FROM inbound_messages WHERE kind = $1 ORDER BY id DESC LIMIT $2"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(kind)
+                    .bind(kind.as_str())
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?
@@ -185,7 +192,7 @@ impl Store {
     pub async fn update_inbound_result(
         &self,
         id: i64,
-        kind: &str,
+        kind: InboundKind,
         result: &str,
         contact_id: Option<i64>,
         actor: &Actor,
@@ -196,7 +203,7 @@ impl Store {
              WHERE id = $1",
         )
         .bind(id)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(result)
         .bind(contact_id)
         .execute(&mut *tx)
@@ -206,7 +213,7 @@ impl Store {
             actor,
             "inbound.answer",
             Some(&format!("inbound #{id}")),
-            Some(kind.to_owned()),
+            Some(kind.to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -300,6 +307,7 @@ impl Store {
         hard: bool,
         detail: &str,
         threshold: u32,
+        actor: &Actor,
     ) -> Result<BounceRecorded> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
@@ -315,33 +323,19 @@ impl Store {
             tx.commit().await?;
             return Ok(BounceRecorded::Noted);
         }
-        let marked = sqlx::query(
-            "UPDATE deliveries SET bounced_at = $2, last_error = $3, updated_at = $2 \
-             WHERE id = $1 AND bounced_at IS NULL",
+        let Some((bounce_count, now_bounced)) = hard_bounce(
+            &mut tx,
+            delivery.id,
+            threshold,
+            now,
+            &format!("bounced: {detail}"),
+            actor,
         )
-        .bind(delivery.id)
-        .bind(now)
-        .bind(format!("bounced: {detail}"))
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() == 0 {
+        .await?
+        else {
             tx.rollback().await?;
             return Ok(BounceRecorded::AlreadyCounted);
-        }
-        let (bounce_count, status) =
-            count_hard_bounce(&mut tx, delivery.contact_id, threshold, now).await?;
-        let now_bounced = status == "bounced" && bounce_count == i64::from(threshold);
-        if now_bounced {
-            skip_unclaimed(&mut tx, delivery.contact_id, "the address bounced", now).await?;
-            audit::record(
-                &mut tx,
-                &Actor::new("inbound:bounce"),
-                "contact.bounced",
-                Some(&delivery.email_key),
-                Some(format!("{bounce_count} hard bounces")),
-            )
-            .await?;
-        }
+        };
         tx.commit().await?;
         Ok(BounceRecorded::Counted {
             bounce_count,

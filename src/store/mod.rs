@@ -75,7 +75,7 @@ pub enum StoreError {
     ContactNotFound(String),
     #[error("{0} was changed by someone else at the same time: try again")]
     ConcurrentChange(String),
-    #[error("issue {0} does not exist: import it with `nyhetsbrev issue import FILE`")]
+    #[error("issue {0} does not exist")]
     IssueNotFound(String),
     #[error(
         "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
@@ -89,10 +89,24 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the database holds a value this version cannot read ({0}): was it edited by hand?")]
     Corrupt(String),
+    // The cause is written into the message and not given as `source`, so an error
+    // chain printed with `{:#}` says it once.
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
 }
 
 impl From<EmailError> for StoreError {

@@ -84,6 +84,7 @@ impl Store {
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
         per_hour: u32,
+        actor: &Actor,
     ) -> Result<SubscribeOutcome> {
         self.request_subscription_by(
             email,
@@ -92,7 +93,7 @@ impl Store {
             RequestedBy {
                 source: ConsentSource::Web,
                 note: None,
-                actor: Actor::new("web:subscribe"),
+                actor: actor.clone(),
             },
             per_hour,
         )
@@ -176,7 +177,11 @@ impl Store {
 
     /// Uses a confirmation link: the contact becomes confirmed, with the web as the
     /// source of consent. A link works once.
-    pub async fn confirm_subscription(&self, secret: &TokenSecret) -> Result<ConfirmOutcome> {
+    pub async fn confirm_subscription(
+        &self,
+        secret: &TokenSecret,
+        actor: &Actor,
+    ) -> Result<ConfirmOutcome> {
         let now = Timestamp::now().unix_ms();
         let hash = secret.hash();
         let (_turn, mut tx) = self.begin_write().await?;
@@ -219,14 +224,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let email = EmailAddress::parse(&email)?;
-        audit::record(
-            &mut tx,
-            &Actor::new("web:confirm"),
-            "contact.confirm",
-            Some(&email.key()),
-            None,
-        )
-        .await?;
+        audit::record(&mut tx, actor, "contact.confirm", Some(&email.key()), None).await?;
         tx.commit().await?;
         Ok(ConfirmOutcome::Confirmed(email))
     }
@@ -285,7 +283,11 @@ impl Store {
     }
 
     /// Unsubscribes the contact a link belongs to, at once. Using a link twice is fine.
-    pub async fn unsubscribe(&self, secret: &TokenSecret) -> Result<UnsubscribeOutcome> {
+    pub async fn unsubscribe(
+        &self,
+        secret: &TokenSecret,
+        actor: &Actor,
+    ) -> Result<UnsubscribeOutcome> {
         let now = Timestamp::now().unix_ms();
         let hash = secret.hash();
         let (_turn, mut tx) = self.begin_write().await?;
@@ -319,7 +321,7 @@ impl Store {
             .await?;
         audit::record(
             &mut tx,
-            &Actor::new("web:unsubscribe"),
+            actor,
             "contact.unsubscribe",
             Some(&email.key()),
             None,

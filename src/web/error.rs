@@ -15,13 +15,13 @@ pub enum AppError {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error("the stored issue no longer parses: {0}")]
-    Source(#[from] crate::render::SourceError),
+    Source(crate::render::SourceError),
     #[error(transparent)]
     Template(#[from] askama::Error),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
     #[error("could not send mail: {0}")]
-    Send(#[from] crate::mail::SendError),
+    Send(crate::mail::SendError),
 }
 
 impl From<crate::mail::ConfirmationError> for AppError {
@@ -75,3 +75,8 @@ impl IntoResponse for AppError {
 pub async fn not_found() -> AppError {
     AppError::NotFound
 }
+
+// The cause is part of the message, not a `source`: an error chain printed with
+// `{:#}` names it once.
+crate::from_cause!(crate::render::SourceError => AppError::Source);
+crate::from_cause!(crate::mail::SendError => AppError::Send);

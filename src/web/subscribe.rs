@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::AppError;
 use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError, TokenSecret};
-use crate::store::ConfirmOutcome;
+use crate::store::{Actor, ConfirmOutcome};
 
 #[derive(Template, Default)]
 #[template(path = "pages/subscribe.html")]
@@ -189,7 +189,11 @@ pub async fn confirm(
     let Some(secret) = TokenSecret::parse(&token) else {
         return Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response());
     };
-    let (status, page) = match state.store.confirm_subscription(&secret).await? {
+    let (status, page) = match state
+        .store
+        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .await?
+    {
         ConfirmOutcome::Confirmed(email) => (
             StatusCode::OK,
             MessagePage {

@@ -14,7 +14,7 @@ use super::AppState;
 use super::error::AppError;
 use super::subscribe::MessagePage;
 use crate::domain::TokenSecret;
-use crate::store::UnsubscribeOutcome;
+use crate::store::{Actor, UnsubscribeOutcome};
 
 #[derive(Template)]
 #[template(path = "pages/unsubscribe.html")]
@@ -66,7 +66,10 @@ pub async fn unsubscribe(
             page(StatusCode::NOT_FOUND, invalid_link())
         };
     };
-    let outcome = state.store.unsubscribe(&secret).await?;
+    let outcome = state
+        .store
+        .unsubscribe(&secret, &Actor::new("web:unsubscribe"))
+        .await?;
     if one_click {
         return Ok(match outcome {
             UnsubscribeOutcome::Unknown => StatusCode::NOT_FOUND.into_response(),

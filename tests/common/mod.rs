@@ -193,7 +193,7 @@ pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, i64) {
         .save_draft(
             &parsed.issue,
             SAMPLE_ISSUE,
-            &nyhetsbrev::store::Actor::cli(),
+            &nyhetsbrev::store::Actor::new("cli:test"),
         )
         .await
         .unwrap();
@@ -213,7 +213,7 @@ pub async fn add_confirmed(store: &Store, range: std::ops::Range<usize>) {
         store
             .add_contact(
                 &new_contact(&numbered_address(i), ContactStatus::Confirmed),
-                &nyhetsbrev::store::Actor::cli(),
+                &nyhetsbrev::store::Actor::new("cli:test"),
             )
             .await
             .unwrap();

@@ -1,0 +1,392 @@
+//! `nyhetsbrev issue`: import, inspect, preview, test-send, queue, cancel and follow
+//! quarterly issues.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::domain::{DeliveryStatus, Inline, Slug};
+use crate::ops::{IssueError, Issues};
+use crate::render::MAX_SOURCE_BYTES;
+use crate::startup::shutdown_on_signal;
+use crate::store::{DraftSaved, SendCounts, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// Import a Markdown issue as a draft (creates it, or replaces a draft with the same
+    /// slug; an issue already sent is never changed).
+    Import {
+        /// The Markdown file, with front matter between +++ lines.
+        file: PathBuf,
+    },
+    /// List issues, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an issue's status and outline.
+    Show { slug: String },
+    /// Write the HTML and text parts of the mail, for a sample recipient.
+    Render {
+        slug: String,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        text: Option<PathBuf>,
+    },
+    /// Write both parts and the web version to a folder and print where.
+    Preview {
+        slug: String,
+        /// Default: preview/SLUG
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Send one copy, marked as a test, to any address.
+    TestSend {
+        slug: String,
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
+    /// Queue the issue for every confirmed contact and return; a worker (`serve` or
+    /// `worker`) sends it. Again later, it queues only contacts confirmed since.
+    Send {
+        slug: String,
+        /// Stay, send (alongside any running worker) and show progress until done.
+        #[arg(long)]
+        follow: bool,
+        /// Only say how many contacts would be queued.
+        #[arg(long, conflicts_with = "follow")]
+        dry_run: bool,
+    },
+    /// Counts of a send, and every delivery that failed or waits for a retry, with why.
+    Status {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop sending: what is not yet sent is cancelled (`send` again resumes it).
+    Cancel { slug: String },
+}
+
+/// Issue operations as this command line's settings set them up.
+fn issues(store: &Store, settings: &Settings) -> Issues {
+    Issues::new(
+        store.clone(),
+        crate::startup::render_context(settings),
+        settings.token_key().map_err(|e| e.to_string()),
+    )
+}
+
+/// The error, with a hint at the command that helps.
+fn with_hint(e: IssueError) -> anyhow::Error {
+    match e {
+        IssueError::NotFound(slug) => anyhow::anyhow!(
+            "issue {slug} does not exist: import it with `nyhetsbrev issue import FILE`"
+        ),
+        other => other.into(),
+    }
+}
+
+fn slug(raw: &str) -> anyhow::Result<Slug> {
+    Slug::parse(raw).map_err(anyhow::Error::msg)
+}
+
+pub(super) async fn run(
+    store: &Store,
+    settings: &Settings,
+    command: IssueCommand,
+) -> anyhow::Result<ExitCode> {
+    run_inner(store, settings, command)
+        .await
+        .map_err(|e| match e.downcast::<IssueError>() {
+            Ok(e) => with_hint(e),
+            Err(e) => e,
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_inner(
+    store: &Store,
+    settings: &Settings,
+    command: IssueCommand,
+) -> anyhow::Result<()> {
+    let ops = issues(store, settings);
+    let actor = super::actor();
+    match command {
+        IssueCommand::Import { file } => {
+            let source = read_source(&file)?;
+            let label = file.display().to_string();
+            let imported = ops.import_draft(&label, &source, &actor).await?;
+            for note in &imported.notes {
+                eprintln!("{label}:{note}");
+            }
+            let verb = if imported.saved == DraftSaved::Created {
+                "imported"
+            } else {
+                "updated"
+            };
+            out!(
+                "{verb} draft {} ({} sections, {} items, {} links, HTML {} KB)",
+                imported.issue.meta.slug,
+                imported.issue.sections.len(),
+                imported.items(),
+                imported.issue.links().len(),
+                imported.html_bytes.div_ceil(1024)
+            );
+        }
+        IssueCommand::List { json } => {
+            let issues = ops.list().await?;
+            if json {
+                let list: Vec<_> = issues
+                    .iter()
+                    .map(|i| json!({ "slug": i.slug.as_str(), "status": i.status.as_str(), "subject": i.subject,
+                        "period": i.period, "updated_at": i.updated_at, "sent_at": i.sent_at }))
+                    .collect();
+                out!("{}", serde_json::Value::Array(list));
+            } else {
+                out!("{:<12}  {:<9}  SUBJECT", "SLUG", "STATUS");
+                for i in &issues {
+                    out!(
+                        "{:<12}  {:<9}  {}",
+                        i.slug.as_str(),
+                        i.status.as_str(),
+                        i.subject
+                    );
+                }
+            }
+        }
+        IssueCommand::Show { slug: raw } => {
+            let (stored, issue) = ops.get(&slug(&raw)?).await?;
+            out!("slug:      {}", stored.slug);
+            out!("status:    {}", stored.status);
+            out!("subject:   {}", issue.meta.subject);
+            out!("period:    {}", issue.meta.period);
+            out!("preheader: {}", issue.meta.preheader);
+            out!("updated:   {}", stored.updated_at);
+            for section in &issue.sections {
+                out!("\n## {}", section.title);
+                for item in &section.items {
+                    out!("   ### {}", Inline::plain(&item.title));
+                }
+            }
+        }
+        IssueCommand::Render {
+            slug: raw,
+            html,
+            text,
+        } => {
+            if html.is_none() && text.is_none() {
+                bail!("say where to write: --html FILE and/or --text FILE");
+            }
+            let preview = ops.preview(&slug(&raw)?).await?;
+            for (path, part) in [(html, &preview.html), (text, &preview.text)] {
+                if let Some(path) = path {
+                    std::fs::write(&path, part)
+                        .with_context(|| format!("could not write {}", path.display()))?;
+                    out!("wrote {}", path.display());
+                }
+            }
+        }
+        IssueCommand::Preview { slug: raw, dir } => {
+            let preview = ops.preview(&slug(&raw)?).await?;
+            let dir =
+                dir.unwrap_or_else(|| Path::new("preview").join(preview.stored.slug.as_str()));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("could not create {}", dir.display()))?;
+            let files = [
+                ("e-post.html", &preview.html),
+                ("e-post.txt", &preview.text),
+                ("nettversjon.html", &preview.web),
+            ];
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, content)
+                    .with_context(|| format!("could not write {}", path.display()))?;
+                out!("{}", path.display());
+            }
+        }
+        IssueCommand::TestSend { slug: raw, to } => {
+            let slug = slug(&raw)?;
+            let to = super::parse_email(&to)?;
+            let dispatcher = crate::startup::dispatcher(store.clone(), settings)?;
+            ops.test_send(&dispatcher, &slug, &to, &actor).await?;
+            out!(
+                "sent a test copy of {slug} to {to} through {}",
+                dispatcher.transport().describe()
+            );
+        }
+        IssueCommand::Send {
+            slug: raw,
+            follow,
+            dry_run,
+        } => {
+            let slug = slug(&raw)?;
+            if dry_run {
+                let n = ops.count_unqueued(&slug).await?;
+                out!("{n} confirmed contacts would get {slug} (dry run: nothing queued)");
+                return Ok(());
+            }
+            let queued = ops.queue_send(&slug, &actor).await?;
+            out!(
+                "queued {slug} for {} contacts{}{}",
+                queued.added,
+                if queued.existing > 0 {
+                    format!(" ({} already had it queued or sent)", queued.existing)
+                } else {
+                    String::new()
+                },
+                if queued.resumed > 0 {
+                    format!("; resumed {} cancelled", queued.resumed)
+                } else {
+                    String::new()
+                }
+            );
+            if follow {
+                follow_send(store, settings, &ops, &slug).await?;
+            } else {
+                out!("a running worker sends it; watch with `nyhetsbrev issue status {slug}`");
+            }
+        }
+        IssueCommand::Status { slug: raw, json } => {
+            let slug = slug(&raw)?;
+            let status = ops.status(&slug).await?;
+            let counts = &status.counts;
+            if json {
+                let list: Vec<_> = status
+                    .problems
+                    .iter()
+                    .map(|p| json!({ "email": p.email, "status": p.status, "attempts": p.attempts, "error": p.error }))
+                    .collect();
+                out!(
+                    "{}",
+                    json!({ "slug": slug.as_str(), "status": status.issue.status.as_str(), "total": counts.total,
+                        "queued": counts.queued, "retrying": counts.retrying, "sent": counts.sent,
+                        "failed": counts.failed, "skipped": counts.skipped, "cancelled": counts.cancelled,
+                        "problems": list })
+                );
+            } else {
+                out!("{slug}: {}", status.issue.status);
+                out!("{}", counts_line(counts));
+                for p in &status.problems {
+                    let label = if p.status == DeliveryStatus::Queued {
+                        "retrying"
+                    } else {
+                        p.status.as_str()
+                    };
+                    out!(
+                        "{label:<9} {}  ({} attempt{}) {}",
+                        p.email,
+                        p.attempts,
+                        if p.attempts == 1 { "" } else { "s" },
+                        p.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        IssueCommand::Cancel { slug: raw } => {
+            let slug = slug(&raw)?;
+            let n = ops.cancel(&slug, &actor).await?;
+            out!("cancelled {slug}: {n} deliveries not sent (`issue send {slug}` resumes them)");
+        }
+    }
+    Ok(())
+}
+
+fn counts_line(c: &SendCounts) -> String {
+    format!(
+        "total {}  sent {}  failed {}  skipped {}  cancelled {}  queued {}{}",
+        c.total,
+        c.sent,
+        c.failed,
+        c.skipped,
+        c.cancelled,
+        c.queued,
+        if c.retrying > 0 {
+            format!(" ({} waiting to retry)", c.retrying)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// `issue send --follow`: sends in this process (alongside any other worker) with a
+/// progress bar until nothing of the issue is left in the queue.
+async fn follow_send(
+    store: &Store,
+    settings: &Settings,
+    ops: &Issues,
+    slug: &Slug,
+) -> anyhow::Result<()> {
+    let (issue, _) = ops.get(slug).await?;
+    let dispatcher = crate::startup::dispatcher(store.clone(), settings)?.with_settings(|s| {
+        s.only_issue = Some(issue.id);
+        s.until_done = true;
+    });
+    let shutdown = shutdown_on_signal();
+    let mut worker = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { dispatcher.run(shutdown).await }
+    });
+    let counts = ops.counts(issue.id).await?;
+    let bar = ProgressBar::new(counts.total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} ETA {eta}")
+            .expect("a valid template"),
+    );
+    // Counting costs a query over the issue's deliveries: only while someone watches.
+    let watching = io::stderr().is_terminal();
+    let report = loop {
+        tokio::select! {
+            result = &mut worker => break result??,
+            () = tokio::time::sleep(std::time::Duration::from_millis(500)), if watching => {
+                let counts = ops.counts(issue.id).await?;
+                bar.set_length(counts.total as u64);
+                bar.set_position(counts.done() as u64);
+                bar.set_message(format!(
+                    "sent {} failed {} skipped {} left {}",
+                    counts.sent, counts.failed, counts.skipped, counts.queued
+                ));
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let counts = ops.counts(issue.id).await?;
+    out!("{}", counts_line(&counts));
+    if counts.queued > 0 {
+        out!(
+            "stopped with {} still queued ({} sent by this process): any worker, or `issue send {slug} --follow`, goes on",
+            counts.queued,
+            report.sent
+        );
+    }
+    if counts.failed > 0 {
+        out!("see why with `nyhetsbrev issue status {slug}`");
+    }
+    Ok(())
+}
+
+/// Reads an issue file, refusing one too large to be an issue before reading it whole
+/// (the operation checks the size and the encoding again, for every front end).
+fn read_source(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    if size > MAX_SOURCE_BYTES as u64 {
+        return Err(IssueError::SourceTooLarge {
+            label: path.display().to_string(),
+            size: (size / 1024) as usize,
+        }
+        .into());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Ok(bytes)
+}

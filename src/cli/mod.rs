@@ -1,0 +1,154 @@
+//! The command line: `nyhetsbrev <noun> <verb>`. Output goes to stdout, errors to stderr
+//! as one line saying what to do; the exit code is 0 only on success.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::domain::EmailAddress;
+use crate::store::Actor;
+
+/// `println!` that returns an error instead of panicking when stdout is closed (as in
+/// `nyhetsbrev contacts list | head`); `main` ends quietly on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout(), $($arg)*)?
+    };
+}
+
+mod contacts;
+mod inbound;
+mod issue;
+mod service;
+mod staff;
+
+pub use contacts::{ContactsCommand, EXIT_ROWS_REJECTED};
+pub use inbound::{EX_DATAERR, EX_TEMPFAIL, InboundArgs, InboundCommand};
+pub use issue::IssueCommand;
+pub use staff::StaffCommand;
+
+/// Newsletter contact list, issues and sending for KOM.
+#[derive(Debug, Parser)]
+#[command(name = "nyhetsbrev", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Settings file (TOML). Without it, nyhetsbrev.toml in the working directory is read
+    /// if present. NYHETSBREV_* environment variables override the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the database schema up to date (also done on every start).
+    Migrate,
+    /// Run the web service and a delivery worker, until SIGTERM or Ctrl-C.
+    Serve,
+    /// Run only a delivery worker (any number may run against one PostgreSQL database).
+    Worker,
+    /// Manage the contact list.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Import, inspect and preview quarterly issues.
+    #[command(subcommand)]
+    Issue(IssueCommand),
+    /// Read inbound mail. Without a subcommand: handle one raw message from standard
+    /// input (for an MTA pipe); exit 0 when handled or ignored, 75 (EX_TEMPFAIL) when it
+    /// could not be recorded so the MTA retries, 65 (EX_DATAERR) when refused.
+    Inbound(InboundArgs),
+    /// Staff accounts, for the admin API.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Print a fresh random secret for the token_key setting (sending needs one).
+    NewTokenKey,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Inbound(args) = &cli.command
+        && args.command.is_none()
+    {
+        return Ok(inbound::from_stdin(cli.config.as_deref(), args).await);
+    }
+    if let Command::NewTokenKey = cli.command {
+        out!("{}", crate::domain::TokenKey::generate_secret());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(
+        &settings,
+        matches!(cli.command, Command::Serve | Command::Worker),
+    );
+    tracing::debug!(?settings, "settings loaded");
+    let store = crate::startup::store(&settings)
+        .await
+        .with_context(|| format!("could not open the database {}", settings.database_url))?;
+    let code = match cli.command {
+        Command::Migrate => {
+            out!("database {} is up to date", settings.database_url);
+            ExitCode::SUCCESS
+        }
+        Command::Serve => service::serve(&store, &settings).await?,
+        Command::Worker => service::worker(&store, &settings).await?,
+        Command::Contacts(command) => contacts::run(&store, command).await?,
+        Command::Issue(command) => issue::run(&store, &settings, command).await?,
+        Command::Inbound(args) => inbound::run(&store, &settings, args.command).await?,
+        Command::Staff(command) => staff::run(&store, command).await?,
+        Command::NewTokenKey => unreachable!("answered before the settings are read"),
+    };
+    store.close().await;
+    Ok(code)
+}
+
+/// Who the audit log says did it: the operating-system user running the command.
+fn actor() -> Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor::new(format!("cli:{user}"))
+}
+
+/// Text from outside (a sender's subject, a stored result) made safe for a terminal:
+/// control characters (escape sequences, carriage returns, C1 codes) and the invisible
+/// bidirectional overrides that can disguise text are shown as `\u{1b}` escapes.
+pub(crate) fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| (c.is_control() && c != '\t') || crate::domain::is_direction_override(c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+pub(crate) fn parse_email(input: &str) -> anyhow::Result<EmailAddress> {
+    EmailAddress::parse(input).with_context(|| format!("{input:?} is not a usable e-mail address"))
+}
+
+pub(crate) fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !io::stdin().is_terminal() {
+        bail!("refusing to remove without confirmation: pass --yes");
+    }
+    eprint!("{question} [y/N] ");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_lowercase().as_str(),
+        "y" | "yes" | "j" | "ja"
+    ))
+}

@@ -1,0 +1,43 @@
+//! The service commands: `serve` and `worker`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::startup::{Service, shutdown_on_signal};
+use crate::store::Store;
+
+/// The web service with its worker, notice sender and mailbox poller, until SIGTERM.
+pub(super) async fn serve(store: &Store, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {} (set bind to a free address:port)",
+                settings.bind
+            )
+        })?;
+    eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
+    let service = Service::build(store.clone(), settings)?;
+    if let Err(e) = settings.token_key() {
+        eprintln!("not sending issues: {e}");
+    }
+    service.run(listener, shutdown_on_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A delivery worker alone, until SIGTERM.
+pub(super) async fn worker(store: &Store, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let dispatcher = crate::startup::dispatcher(store.clone(), settings)?;
+    eprintln!(
+        "nyhetsbrev worker sending through {}",
+        dispatcher.transport().describe()
+    );
+    let report = dispatcher.run(shutdown_on_signal()).await?;
+    eprintln!(
+        "worker stopped: {} sent, {} failed, {} to retry, {} skipped",
+        report.sent, report.failed, report.retried, report.skipped
+    );
+    Ok(ExitCode::SUCCESS)
+}

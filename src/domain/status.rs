@@ -1,0 +1,111 @@
+//! The words stored for a delivery's status and an inbound message's kind, as types.
+
+use std::fmt;
+
+/// Generates an enum of stored words: `as_str`, `parse`, `ALL`, `Display`, and
+/// comparison with the word itself.
+macro_rules! stored_words {
+    ($(#[$meta:meta])* $name:ident, $error:literal { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+
+            /// The stored word read back; `None` for a word this version does not know.
+            pub fn parse(word: &str) -> Option<Self> {
+                match word {
+                    $($word => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = String;
+            fn try_from(word: &str) -> Result<Self, String> {
+                Self::parse(word).ok_or_else(|| format!(concat!($error, " {:?}"), word))
+            }
+        }
+    };
+}
+
+stored_words! {
+    /// Where a delivery stands.
+    DeliveryStatus, "unknown delivery status" {
+        /// Waiting to be sent (or for a retry).
+        Queued = "queued",
+        Sent = "sent",
+        Failed = "failed",
+        /// Not sent: the contact left, or the issue was cancelled, before it went out.
+        Skipped = "skipped",
+        Cancelled = "cancelled",
+    }
+}
+
+stored_words! {
+    /// What an inbound message was taken for.
+    InboundKind, "unknown inbound kind" {
+        /// A request to join.
+        Subscribe = "subscribe",
+        /// A request to leave.
+        Unsubscribe = "unsubscribe",
+        /// A delivery report that named a delivery of ours.
+        Bounce = "bounce",
+        /// A delivery report that failed its signature check: counts nothing.
+        Forged = "forged",
+        /// Auto-replies, list traffic, null senders.
+        Automatic = "automatic",
+        /// Mail from the service itself.
+        Loop = "loop",
+        /// Kept for staff to read.
+        Other = "other",
+        /// Not a mail message at all.
+        Unreadable = "unreadable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_reads_back() {
+        for kind in InboundKind::ALL {
+            assert_eq!(InboundKind::parse(kind.as_str()), Some(*kind));
+        }
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(*status));
+        }
+        assert_eq!(InboundKind::parse("spam"), None);
+        assert_eq!(InboundKind::Bounce, "bounce");
+    }
+}

@@ -1,0 +1,70 @@
+//! The public archive: which issues anyone may read, and their web versions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::domain::Slug;
+use crate::render::{RenderContext, RenderError, SourceError};
+use crate::store::{IssueStatus, Store, StoreError, StoredIssue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the stored issue no longer parses: {0}")]
+    Source(SourceError),
+    #[error(transparent)]
+    Render(RenderError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+crate::from_cause!(SourceError => ArchiveError::Source);
+crate::from_cause!(RenderError => ArchiveError::Render);
+crate::from_cause!(StoreError => ArchiveError::Store);
+
+/// The archive; cheap to clone (the cache is shared).
+#[derive(Clone)]
+pub struct Archive {
+    store: Store,
+    render: RenderContext,
+    /// Rendered web versions of sent issues, by slug.
+    cache: Arc<RwLock<HashMap<Slug, Arc<str>>>>,
+}
+
+impl Archive {
+    pub fn new(store: Store, render: RenderContext) -> Self {
+        Self {
+            store,
+            render,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Public issues (see `IssueStatus::is_public`), newest first.
+    pub async fn issues(&self) -> Result<Vec<StoredIssue>, ArchiveError> {
+        Ok(self.store.public_issues().await?)
+    }
+
+    /// The web version of a public issue; `None` for a draft, a cancelled issue or a
+    /// slug that names nothing.
+    pub async fn page(&self, slug: &Slug) -> Result<Option<Arc<str>>, ArchiveError> {
+        if let Some(page) = self.cache.read().expect("cache lock").get(slug) {
+            return Ok(Some(Arc::clone(page)));
+        }
+        let Some(stored) = self.store.issue(slug).await? else {
+            return Ok(None);
+        };
+        if !stored.status.is_public() {
+            return Ok(None);
+        }
+        let page: Arc<str> = crate::render::render_web(&stored.model()?, &self.render)?.into();
+        // A sent issue never changes, so its page is rendered once per process. One that
+        // is still sending can be cancelled, which must take it down at once: not cached.
+        if stored.status == IssueStatus::Sent {
+            self.cache
+                .write()
+                .expect("cache lock")
+                .insert(slug.clone(), Arc::clone(&page));
+        }
+        Ok(Some(page))
+    }
+}

@@ -1,0 +1,19 @@
+//! Staff operations: every rule a staff action follows, one module per area, for the
+//! command line and the web admin alike.
+//!
+//! A front end parses its input into domain types, calls one operation, and renders
+//! the result or the error; operations call the store; only the store writes SQL.
+//! Operations take the acting staff member (`Actor`) so the store records who did it,
+//! and their errors say what went wrong in words a user can act on. Nothing here knows
+//! of clap, axum, terminals or HTML; hints that name a command or a page belong to the
+//! front end.
+
+pub mod contacts;
+pub mod inbound;
+pub mod issues;
+pub mod staff;
+
+pub use contacts::{ContactError, Contacts};
+pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
+pub use issues::{DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendStatus};
+pub use staff::{AccountSaved, Staff, StaffError};
