@@ -10,6 +10,9 @@
 #   RATE_TEST=1 benches/send.sh 0      only the 20-messages-a-second pacing check
 #   BACKENDS=postgres benches/send.sh  one backend only
 #   DKIM=1 benches/send.sh             sign every message (a fresh RSA-2048 key)
+#   BINS="old/nyhetsbrev target/release/nyhetsbrev" ROUNDS=2 benches/send.sh
+#                                      two builds in turn against the same sink, each
+#                                      backend ROUNDS times (before/after a change)
 #
 # Needs: postfix (smtp-sink, smtp-source; install with debconf preseed
 # `postfix postfix/main_mailer_type select No configuration`), PostgreSQL on
@@ -23,6 +26,8 @@ pg_admin=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 
 cargo build --release --quiet
 bin=$PWD/target/release/nyhetsbrev
+read -r -a bins <<< "${BINS:-$bin}"
+for b in "${bins[@]}"; do [ -x "$b" ] || { echo "no binary $b" >&2; exit 1; }; done
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -60,23 +65,27 @@ if [ -n "${DKIM:-}" ]; then
   echo "DKIM: every message signed (rsa-sha256, 2048-bit key)"
 fi
 
-printf '| backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
-printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| build | backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for n in "${sizes[@]}"; do
   [ "$n" -gt 0 ] || continue
   contacts_csv "$n"
   for backend in ${BACKENDS:-sqlite postgres}; do
+  for _round in $(seq "${ROUNDS:-1}"); do
+  for send_bin in "${bins[@]}"; do
     fresh_db "$backend"
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
     nb contacts import contacts.csv >/dev/null
     nb issue send 2024-q1 >/dev/null
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
-      env NYHETSBREV_DATABASE_URL="$db_url" "$bin" issue send 2024-q1 --follow \
+      env NYHETSBREV_DATABASE_URL="$db_url" "$send_bin" issue send 2024-q1 --follow \
       > "$work/follow.log" 2>&1 </dev/null || { cat "$work/follow.log"; exit 1; }
     read -r wall user sys rss_kb < "$work/time"
     sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
-    awk -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
-      'BEGIN { printf "| %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", b, n, w, n / w, u + s, r / 1024, sent }'
+    awk -v build="$send_bin" -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
+      'BEGIN { printf "| %s | %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", build, b, n, w, n / w, u + s, r / 1024, sent }'
+  done
+  done
   done
 done
 

@@ -227,7 +227,7 @@ impl Service {
             tokio::spawn(async move { dispatcher.run(shutdown).await })
         });
         let mailbox = self.mailbox.map(|(mailbox, interval)| {
-            let inbound = self.state.inbound.clone();
+            let inbound = self.state.inbound.handler().clone();
             let shutdown = shutdown.clone();
             tokio::spawn(async move { mailbox.run(&inbound, interval, shutdown).await })
         });
@@ -299,3 +299,20 @@ pub fn shutdown_on_signal() -> watch::Receiver<bool> {
 crate::from_cause!(std::io::Error => ServeError::Http);
 crate::from_cause!(DispatchError => ServeError::Worker);
 crate::from_cause!(tokio::task::JoinError => ServeError::Task);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mailbox_never_shows_its_password() {
+        let settings = Settings {
+            imap_url: Some("imaps://kom:hemmelig-imap@imap.example.org/INBOX".into()),
+            ..Default::default()
+        };
+        let mailbox = imap_mailbox(&settings).unwrap().unwrap();
+        let shown = format!("{mailbox:?} {}", mailbox.describe());
+        assert!(!shown.contains("hemmelig-imap"), "{shown}");
+        assert!(shown.contains("imap.example.org"), "{shown}");
+    }
+}

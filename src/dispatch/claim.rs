@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::{DispatchError, Dispatcher, Job, sleep_or_stop};
 use crate::domain::Timestamp;
@@ -77,6 +78,7 @@ impl Dispatcher {
                     settings.only_issue,
                     cursor,
                 )
+                .instrument(tracing::info_span!("claim", owner = %self.owner, allowance, cursor))
                 .await?;
             if claimed.is_empty() && cursor > 0 {
                 // Past the end: look again from the start, for retries now due and rows

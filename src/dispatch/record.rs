@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::{Done, RunReport};
 use crate::store::{Actor, Outcome, Store};
@@ -86,6 +87,7 @@ pub(super) async fn record(
         loop {
             match store
                 .record_outcomes(&owner, &batch, bounce_threshold, &actor)
+                .instrument(tracing::info_span!("record", %owner, outcomes = batch.len()))
                 .await
             {
                 Ok(()) => break,

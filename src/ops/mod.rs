@@ -8,12 +8,16 @@
 //! of clap, axum, terminals or HTML; hints that name a command or a page belong to the
 //! front end.
 
+pub mod archive;
 pub mod contacts;
 pub mod inbound;
 pub mod issues;
 pub mod staff;
+pub mod subscriptions;
 
+pub use archive::{Archive, ArchiveError};
 pub use contacts::{ContactError, Contacts};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendStatus};
-pub use staff::{AccountSaved, Staff, StaffError};
+pub use staff::{AccountSaved, LoginError, Staff, StaffError};
+pub use subscriptions::Subscriptions;

@@ -1,6 +1,30 @@
-//! Staff accounts.
+//! Staff accounts: set one up, and sign in.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::store::{Actor, Store, StoreError};
+
+/// Failed logins allowed per client (see `web::client::client_key`) in
+/// [`FAILURE_WINDOW`] before further tries are refused unchecked: argon2 makes each
+/// guess slow, this makes guessing hopeless.
+pub const MAX_LOGIN_FAILURES: u32 = 10;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long a login waits for a free password check before the answer is "busy".
+const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a login did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong user name or password")]
+    Refused,
+    #[error("too many failed logins from this address; wait 15 minutes")]
+    TooManyFailures,
+    #[error("too many logins at once")]
+    Busy,
+    #[error("the database is not available")]
+    Unavailable(#[source] StoreError),
+}
 
 /// The shortest password an account may have.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -27,11 +51,82 @@ pub enum AccountSaved {
 #[derive(Clone)]
 pub struct Staff {
     store: Store,
+    /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each): one
+    /// per core, since the process also serves the public pages and sends.
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Staff {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+        }
+    }
+
+    /// Checks a login from `client` and returns the account's name. The attempt is
+    /// counted in the database before the password is checked, so parallel guesses
+    /// cannot all be checked before the first failure counts, and every process shares
+    /// the count; an unknown name costs the same argon2 work as a wrong password.
+    pub async fn log_in(
+        &self,
+        client: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<String, LoginError> {
+        let attempt = self
+            .store
+            .count_login_attempt(
+                client,
+                MAX_LOGIN_FAILURES,
+                FAILURE_WINDOW.as_millis() as i64,
+            )
+            .await
+            .map_err(LoginError::Unavailable)?
+            .ok_or_else(|| {
+                tracing::warn!(%client, "admin login refused unchecked: too many failures");
+                LoginError::TooManyFailures
+            })?;
+        let stored = self
+            .store
+            .staff_password_hash(username)
+            .await
+            .map_err(LoginError::Unavailable)?;
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| crate::auth::dummy_hash().to_owned());
+        let Ok(Ok(permit)) = tokio::time::timeout(
+            PASSWORD_CHECK_WAIT,
+            Arc::clone(&self.password_checks).acquire_owned(),
+        )
+        .await
+        else {
+            tracing::warn!(%client, "admin login: too many password checks waiting");
+            return Err(LoginError::Busy);
+        };
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || {
+            let ok = crate::auth::verify_password(&password, &stored);
+            drop(permit);
+            ok
+        })
+        .await
+        .unwrap_or(false);
+        if ok && known {
+            if let Err(e) = self.store.login_succeeded(attempt).await {
+                tracing::warn!(error = %e, "could not clear a successful login attempt");
+            }
+            return Ok(username.to_owned());
+        }
+        // The name is logged only when it is an account's: a password typed into the
+        // name field must not end up in the log. Debug formatting escapes controls.
+        if known {
+            tracing::warn!(user = ?username, %client, "admin login refused: wrong password");
+        } else {
+            tracing::warn!(%client, "admin login refused: no such user");
+        }
+        Err(LoginError::Refused)
     }
 
     /// Adds the account `username`, or gives it a new password.

@@ -39,6 +39,22 @@ impl IssueStatus {
     }
 }
 
+impl IssueStatus {
+    /// Public (in the archive, readable by anyone) from the moment sending starts: the
+    /// mail's "Vis i nettleser" link points there. Drafts and cancelled issues are not.
+    /// The same list in SQL is `public_statuses!()`.
+    pub fn is_public(self) -> bool {
+        matches!(self, IssueStatus::Sending | IssueStatus::Sent)
+    }
+}
+
+/// [`IssueStatus::is_public`] for SQL (checked against it in the test below).
+macro_rules! public_statuses {
+    () => {
+        "('sending', 'sent')"
+    };
+}
+
 impl fmt::Display for IssueStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -117,7 +133,8 @@ impl Store {
                 .bind(meta.slug.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let saved = match status.as_deref() {
+        let status = status.as_deref().map(IssueStatus::parse).transpose()?;
+        let saved = match status {
             None => {
                 sqlx::query(
                     "INSERT INTO issues (slug, subject, period, preheader, audience, issue_date, source, status, \
@@ -135,7 +152,7 @@ impl Store {
                 .await?;
                 DraftSaved::Created
             }
-            Some("draft") => {
+            Some(IssueStatus::Draft) => {
                 let updated = sqlx::query(
                     "UPDATE issues SET subject = $1, period = $2, preheader = $3, audience = $4, issue_date = $5, \
                      source = $6, updated_at = $7 WHERE slug = $8 AND status = 'draft'",
@@ -158,7 +175,7 @@ impl Store {
             Some(other) => {
                 return Err(StoreError::IssueNotDraft {
                     slug: meta.slug.to_string(),
-                    status: other.to_owned(),
+                    status: other.to_string(),
                 });
             }
         };
@@ -205,13 +222,15 @@ impl Store {
             .ok_or_else(|| StoreError::IssueNotFound(slug.to_string()))
     }
 
-    /// Issues that went out (or are going out), the most recent first: the public
+    /// Public issues (see [`IssueStatus::is_public`]), the most recent first: the
     /// archive.
-    pub async fn sent_issues(&self) -> Result<Vec<StoredIssue>> {
+    pub async fn public_issues(&self) -> Result<Vec<StoredIssue>> {
         self.fetch_issues(concat!(
             "SELECT ",
             issue_columns!(),
-            " FROM issues WHERE status IN ('sending', 'sent') \
+            " FROM issues WHERE status IN ",
+            public_statuses!(),
+            " \
              ORDER BY COALESCE(sent_at, send_started_at) DESC, id DESC"
         ))
         .await
@@ -234,5 +253,26 @@ impl Store {
             .iter()
             .map(issue_from_row)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sql_list_of_public_statuses_is_is_public() {
+        for status in [
+            IssueStatus::Draft,
+            IssueStatus::Sending,
+            IssueStatus::Sent,
+            IssueStatus::Cancelled,
+        ] {
+            assert_eq!(
+                public_statuses!().contains(&format!("'{status}'")),
+                status.is_public(),
+                "{status}"
+            );
+        }
     }
 }

@@ -10,6 +10,7 @@ mod deliveries;
 mod import;
 mod inbound;
 mod issues;
+mod leases;
 mod notices;
 mod staff;
 mod tokens;
@@ -26,10 +27,11 @@ use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
-pub use deliveries::{ClaimedDelivery, DeliveryProblem, Enqueued, Outcome, SendCounts};
+pub use deliveries::{DeliveryProblem, Enqueued, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
 pub use issues::{DraftSaved, IssueStatus, StoredIssue};
+pub use leases::{ClaimedDelivery, Outcome};
 pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
     NoticeQueued,

@@ -9,19 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::AppState;
 use crate::inbound::{Channel, Envelope, InboundError};
 
-/// Failed logins allowed per client (see `client::client_key`) in [`FAILURE_WINDOW`]
-/// before further tries are refused unchecked: argon2 makes each guess slow, this makes
-/// guessing hopeless.
-pub const MAX_LOGIN_FAILURES: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// How long a login waits for a free password check before the answer is "busy".
-const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(10);
+pub use crate::ops::staff::MAX_LOGIN_FAILURES;
+use crate::ops::staff::{FAILURE_WINDOW, LoginError};
 
 /// The staff account a request authenticates as, or the 401 (or 429, 503) to answer.
 /// Works from the headers alone: nothing of a body has been read yet.
@@ -66,76 +59,24 @@ async fn staff_user(
     else {
         return Err(unauthorised());
     };
-    // The attempt counts before the password is checked, so parallel guesses cannot
-    // all be checked before the first failure is counted.
-    let attempt = match state
-        .store
-        .count_login_attempt(
-            &client.to_string(),
-            MAX_LOGIN_FAILURES,
-            FAILURE_WINDOW.as_millis() as i64,
-        )
+    match state
+        .staff
+        .log_in(&client.to_string(), &username, &password)
         .await
     {
-        Ok(Some(attempt)) => attempt,
-        Ok(None) => {
-            tracing::warn!(%client, "admin login refused unchecked: too many failures");
-            return Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
-                Json(
-                    json!({ "error": "too many failed logins from this address; wait 15 minutes" }),
-                ),
-            )
-                .into_response());
-        }
-        Err(e) => {
+        Ok(username) => Ok(username),
+        Err(LoginError::Refused) => Err(unauthorised()),
+        Err(LoginError::TooManyFailures) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
+            Json(json!({ "error": "too many failed logins from this address; wait 15 minutes" })),
+        )
+            .into_response()),
+        Err(LoginError::Busy) => Err(unavailable("too many logins at once")),
+        Err(LoginError::Unavailable(e)) => {
             tracing::error!(error = %e, "admin login: database unavailable");
-            return Err(unavailable("the database is not available"));
+            Err(unavailable("the database is not available"))
         }
-    };
-    let stored = match state.store.staff_password_hash(&username).await {
-        Ok(stored) => stored,
-        Err(e) => {
-            tracing::error!(error = %e, "admin login: database unavailable");
-            return Err(unavailable("the database is not available"));
-        }
-    };
-    // An unknown user costs the same argon2 work as a wrong password.
-    let known = stored.is_some();
-    let stored = stored.unwrap_or_else(|| crate::auth::dummy_hash().to_owned());
-    // At most one check per core at once: each takes 19 MiB, and the process also
-    // serves the public pages and sends.
-    let Ok(Ok(permit)) = tokio::time::timeout(
-        PASSWORD_CHECK_WAIT,
-        Arc::clone(&state.password_checks).acquire_owned(),
-    )
-    .await
-    else {
-        tracing::warn!(%client, "admin login: too many password checks waiting");
-        return Err(unavailable("too many logins at once"));
-    };
-    let ok = tokio::task::spawn_blocking(move || {
-        let ok = crate::auth::verify_password(&password, &stored);
-        drop(permit);
-        ok
-    })
-    .await
-    .unwrap_or(false);
-    if ok && known {
-        if let Err(e) = state.store.login_succeeded(attempt).await {
-            tracing::warn!(error = %e, "could not clear a successful login attempt");
-        }
-        Ok(username)
-    } else {
-        // The name is logged only when it is an account's: a password typed into the
-        // name field must not end up in the log. Debug formatting escapes controls.
-        if known {
-            tracing::warn!(user = ?username, %client, "admin login refused: wrong password");
-        } else {
-            tracing::warn!(%client, "admin login refused: no such user");
-        }
-        Err(unauthorised())
     }
 }
 
@@ -162,7 +103,7 @@ pub async fn inbound(
         Ok(user) => user,
         Err(response) => return response,
     };
-    let limit = state.inbound.max_size();
+    let limit = state.inbound.handler().max_size();
     let body = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
         Ok(body) => body,
         Err(e) => {

@@ -14,8 +14,8 @@ pub enum AppError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
-    #[error("the stored issue no longer parses: {0}")]
-    Source(crate::render::SourceError),
+    #[error(transparent)]
+    Archive(#[from] crate::ops::ArchiveError),
     #[error(transparent)]
     Template(#[from] askama::Error),
     #[error(transparent)]
@@ -78,5 +78,4 @@ pub async fn not_found() -> AppError {
 
 // The cause is part of the message, not a `source`: an error chain printed with
 // `{:#}` names it once.
-crate::from_cause!(crate::render::SourceError => AppError::Source);
 crate::from_cause!(crate::mail::SendError => AppError::Send);

@@ -9,9 +9,8 @@ mod public;
 mod subscribe;
 mod unsubscribe;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -24,7 +23,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::Slug;
 use crate::render::RenderContext;
 use crate::store::Store;
 
@@ -37,19 +35,19 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// For the health check only: handlers call operations.
     pub store: Store,
-    pub render: RenderContext,
+    pub archive: crate::ops::Archive,
+    pub subscriptions: crate::ops::Subscriptions,
+    pub staff: crate::ops::Staff,
+    /// Handles mail posted to the admin API.
+    pub inbound: crate::ops::InboundMail,
     /// Queues confirmation mails; `serve` runs its sender.
     pub notices: crate::notices::Notices,
-    pub inbound: crate::inbound::Inbound,
     /// Subscription requests per client (see `client::client_key`).
     pub subscribe_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[crate::domain::IpBlock]>,
-    /// Rendered web versions of sent issues, by slug.
-    pub archive_cache: Arc<RwLock<HashMap<Slug, axum::body::Bytes>>>,
-    /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each).
-    pub password_checks: Arc<tokio::sync::Semaphore>,
     pub http: HttpLimits,
 }
 
@@ -64,18 +62,16 @@ impl AppState {
         settings: &Settings,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
+            archive: crate::ops::Archive::new(store.clone(), render),
+            subscriptions: crate::ops::Subscriptions::new(store.clone(), notices.clone()),
+            staff: crate::ops::Staff::new(store.clone()),
+            inbound: crate::ops::InboundMail::new(inbound),
             store,
-            render,
             notices,
-            inbound,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(
                 settings.subscribe_limit_per_hour,
             ))),
-            archive_cache: Arc::default(),
             trusted_proxies: settings.trusted_proxies()?.into(),
-            password_checks: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
             http: HttpLimits::from_settings(settings),
         })
     }
@@ -104,7 +100,7 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
 
 pub fn router(state: AppState) -> Router {
     // Raw mail can be large: the admin API has its own limit, the public pages theirs.
-    let inbound_limit = state.inbound.max_size().saturating_add(64 * 1024);
+    let inbound_limit = state.inbound.handler().max_size().saturating_add(64 * 1024);
     let admin = Router::new()
         .route("/admin/api/inbound", post(admin::inbound))
         .layer(DefaultBodyLimit::max(inbound_limit))
@@ -130,6 +126,22 @@ pub fn router(state: AppState) -> Router {
             state.http.body_timeout,
         ))
         .fallback(error::not_found)
+        // One span per request: method and the matched route (never the path itself,
+        // which can hold a personal token), the status and latency when it ends.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("(unmatched)", axum::extract::MatchedPath::as_str);
+                    tracing::info_span!("http", method = %request.method(), route)
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
+                ),
+        )
         .with_state(state)
         // A panic becomes a plain 500, never a stack trace to the client.
         .layer(CatchPanicLayer::new());

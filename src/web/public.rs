@@ -1,4 +1,4 @@
-//! Public pages: the archive of sent issues and the shared stylesheet.
+//! Public pages: the archive of issues that went out, and the shared stylesheet.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse};
 use super::AppState;
 use super::error::AppError;
 use crate::domain::Slug;
-use crate::store::{IssueStatus, StoredIssue};
+use crate::store::StoredIssue;
 
 #[derive(Template)]
 #[template(path = "pages/archive.html")]
@@ -17,39 +17,20 @@ struct ArchivePage {
     issues: Vec<StoredIssue>,
 }
 
-/// GET /arkiv: sent issues, newest first. Drafts are never listed.
+/// GET /arkiv: public issues, newest first. Drafts are never listed.
 pub async fn archive(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    let issues = state.store.sent_issues().await?;
+    let issues = state.archive.issues().await?;
     Ok(Html(ArchivePage { issues }.render()?))
 }
 
-/// GET /arkiv/{slug}: the web version of a sent issue.
+/// GET /arkiv/{slug}: the web version of a public issue.
 pub async fn archived_issue(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Html<Bytes>, AppError> {
     let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
-    if let Some(page) = state.archive_cache.read().expect("cache lock").get(&slug) {
-        return Ok(Html(page.clone()));
-    }
-    let stored = state.store.issue(&slug).await?.ok_or(AppError::NotFound)?;
-    // Public from the moment sending starts: the mail's "Vis i nettleser" link points here.
-    if !matches!(stored.status, IssueStatus::Sending | IssueStatus::Sent) {
-        // Drafts (and issues still being sent) are not public.
-        return Err(AppError::NotFound);
-    }
-    let issue = stored.model()?;
-    let page = Bytes::from(crate::render::render_web(&issue, &state.render)?);
-    // A sent issue never changes, so its page is rendered once per process. One that is
-    // still sending can be cancelled, which must take it down at once: not cached.
-    if stored.status == IssueStatus::Sent {
-        state
-            .archive_cache
-            .write()
-            .expect("cache lock")
-            .insert(slug, page.clone());
-    }
-    Ok(Html(page))
+    let page = state.archive.page(&slug).await?.ok_or(AppError::NotFound)?;
+    Ok(Html(Bytes::copy_from_slice(page.as_bytes())))
 }
 
 /// GET /static/stil.css

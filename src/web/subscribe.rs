@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::AppError;
 use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError, TokenSecret};
-use crate::store::{Actor, ConfirmOutcome};
+use crate::store::ConfirmOutcome;
 
 #[derive(Template, Default)]
 #[template(path = "pages/subscribe.html")]
@@ -155,10 +155,9 @@ pub async fn submit(
     // Only the request is queued here, one insert whatever the address: the notice
     // sender decides what it leads to, so every request is answered in the same time.
     state
-        .store
-        .queue_subscription_request(email, name.as_ref(), organisation.as_ref())
+        .subscriptions
+        .request(email, name.as_ref(), organisation.as_ref())
         .await?;
-    state.notices.wake();
     Ok(html(check_your_inbox())?.into_response())
 }
 
@@ -189,11 +188,7 @@ pub async fn confirm(
     let Some(secret) = TokenSecret::parse(&token) else {
         return Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response());
     };
-    let (status, page) = match state
-        .store
-        .confirm_subscription(&secret, &Actor::new("web:confirm"))
-        .await?
-    {
+    let (status, page) = match state.subscriptions.confirm(&secret).await? {
         ConfirmOutcome::Confirmed(email) => (
             StatusCode::OK,
             MessagePage {

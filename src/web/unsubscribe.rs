@@ -14,7 +14,7 @@ use super::AppState;
 use super::error::AppError;
 use super::subscribe::MessagePage;
 use crate::domain::TokenSecret;
-use crate::store::{Actor, UnsubscribeOutcome};
+use crate::store::UnsubscribeOutcome;
 
 #[derive(Template)]
 #[template(path = "pages/unsubscribe.html")]
@@ -66,10 +66,7 @@ pub async fn unsubscribe(
             page(StatusCode::NOT_FOUND, invalid_link())
         };
     };
-    let outcome = state
-        .store
-        .unsubscribe(&secret, &Actor::new("web:unsubscribe"))
-        .await?;
+    let outcome = state.subscriptions.unsubscribe(&secret).await?;
     if one_click {
         return Ok(match outcome {
             UnsubscribeOutcome::Unknown => StatusCode::NOT_FOUND.into_response(),
