@@ -1123,6 +1123,11 @@ async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     let log: Vec<String> = lines.map_while(Result::ok).collect();
     let log = log.join("\n");
     assert!(log.contains("admin login refused"), "{log}");
+    // Each line carries its request's span: the method and the route, not the path.
+    assert!(
+        log.contains(r#"http{method=POST route="/admin/api/inbound"}"#),
+        "{log}"
+    );
     assert!(!log.contains('\x1b'), "{log}");
     assert!(!log.lines().any(|l| l.starts_with("FALSK")), "{log}");
     assert!(!log.contains("FALSK LOGGLINJE"), "{log}");

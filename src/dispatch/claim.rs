@@ -9,7 +9,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{DispatchError, Dispatcher, Job, sleep_or_stop};
+use super::{DispatchError, Dispatcher, Job, PrepareError, sleep_or_stop};
 use crate::domain::Timestamp;
 use crate::mail::PreparedIssue;
 use crate::render::render;
@@ -182,11 +182,14 @@ impl Dispatcher {
         stored: &StoredIssue,
         subject_prefix: &str,
     ) -> Result<PreparedIssue, DispatchError> {
-        let fail = |e: &dyn std::fmt::Display| DispatchError::Prepare(stored.id, e.to_string());
-        let mut issue = stored.model().map_err(|e| fail(&e))?;
+        let fail = |cause: PrepareError| DispatchError::Prepare {
+            issue: stored.id,
+            cause,
+        };
+        let mut issue = stored.model().map_err(|e| fail(e.into()))?;
         issue.meta.subject.insert_str(0, subject_prefix);
-        let rendered = render(&issue, &self.render).map_err(|e| fail(&e))?;
+        let rendered = render(&issue, &self.render).map_err(|e| fail(e.into()))?;
         PreparedIssue::prepare(&issue, &rendered, &self.outgoing.sender, &self.key)
-            .map_err(|e| fail(&e))
+            .map_err(|e| fail(e.into()))
     }
 }

@@ -106,10 +106,21 @@ pub struct RunReport {
 pub enum DispatchError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("issue #{0} cannot be prepared for sending: {1}")]
-    Prepare(i64, String),
+    #[error("issue #{issue} cannot be prepared for sending: {cause}")]
+    Prepare { issue: i64, cause: PrepareError },
     #[error("could not send: {0}")]
     Send(SendError),
+}
+
+/// Why a stored issue could not be made ready to send.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Source(#[from] crate::render::SourceError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// Everything a worker needs; cheap to clone.

@@ -53,7 +53,10 @@ impl Dispatcher {
         to: &EmailAddress,
     ) -> Result<(), DispatchError> {
         let stored = self.store.existing_issue(slug).await?;
-        let fail = |e: &dyn std::fmt::Display| DispatchError::Prepare(stored.id, e.to_string());
+        let fail = |cause: crate::mail::MailError| DispatchError::Prepare {
+            issue: stored.id,
+            cause: cause.into(),
+        };
         let prepared = self.prepare_stored(&stored, "[TEST] ")?;
         let unsubscribe_url = format!("{}/avmeld/TESTKOPI", self.render.base_url);
         let message = prepared
@@ -67,11 +70,11 @@ impl Dispatcher {
                 },
                 time::OffsetDateTime::now_utc(),
             )
-            .map_err(|e| fail(&e))?;
+            .map_err(fail)?;
         match self.outgoing.send_one(to, &message).await {
             Ok(()) => Ok(()),
             Err(ConfirmationError::Send(e)) => Err(DispatchError::Send(e)),
-            Err(ConfirmationError::Build(e)) => Err(fail(&e)),
+            Err(ConfirmationError::Build(e)) => Err(fail(e)),
         }
     }
 
