@@ -66,6 +66,7 @@ pub const KEYS: &[&str] = &[
     "http_body_timeout",
     "http_max_connections",
     "smtp_ca_file",
+    "session_idle_minutes",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -156,6 +157,9 @@ pub struct Settings {
     pub http_max_connections: u32,
     /// PEM certificates to trust for the SMTP relay besides the public roots.
     pub smtp_ca_file: Option<PathBuf>,
+    /// Minutes a staff member's web admin session lasts without use (at most 12 hours
+    /// in any case).
+    pub session_idle_minutes: u32,
 }
 
 impl Default for Settings {
@@ -200,6 +204,7 @@ impl Default for Settings {
             http_body_timeout: 30.0,
             http_max_connections: 512,
             smtp_ca_file: None,
+            session_idle_minutes: 60,
         }
     }
 }
@@ -248,6 +253,7 @@ impl fmt::Debug for Settings {
             .field("http_body_timeout", &self.http_body_timeout)
             .field("http_max_connections", &self.http_max_connections)
             .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("session_idle_minutes", &self.session_idle_minutes)
             .finish()
     }
 }
@@ -373,7 +379,8 @@ impl Settings {
                 | "confirmations_per_hour"
                 | "http_header_timeout"
                 | "http_body_timeout"
-                | "http_max_connections" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                | "http_max_connections"
+                | "session_idle_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 "trusted_proxies" => Value::from(
                     raw.split(',')
                         .map(str::trim)
@@ -406,7 +413,7 @@ impl Settings {
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
         // or silently stop the worker instead of being refused here.
-        let whole: [(&str, Option<u64>, u64, u64); 10] = [
+        let whole: [(&str, Option<u64>, u64, u64); 11] = [
             (
                 "subscribe_limit_per_hour",
                 Some(self.subscribe_limit_per_hour.into()),
@@ -451,6 +458,12 @@ impl Settings {
                 Some(self.http_max_connections.into()),
                 1,
                 100_000,
+            ),
+            (
+                "session_idle_minutes",
+                Some(self.session_idle_minutes.into()),
+                1,
+                720,
             ),
         ];
         for (key, value, min, max) in whole {

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod contacts;
 pub mod inbound;
 pub mod issues;
+pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
 
@@ -19,5 +20,6 @@ pub use archive::{Archive, ArchiveError};
 pub use contacts::{ContactError, Contacts};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendStatus};
+pub use sessions::{NewSession, Session, Sessions};
 pub use staff::{AccountSaved, LoginError, Staff, StaffError};
 pub use subscriptions::Subscriptions;

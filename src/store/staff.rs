@@ -1,8 +1,11 @@
 //! Staff accounts: who may use the admin API (and, later, the admin pages).
 
+use sqlx::Row;
+
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
-use crate::domain::Timestamp;
+
+use crate::domain::{Timestamp, TokenHash};
 
 impl Store {
     /// Adds a staff account, or replaces its password if it exists. `password_hash` is
@@ -32,6 +35,17 @@ impl Store {
             .bind(username)
             .bind(password_hash)
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if updated {
+            // A new password ends every session of the account: whoever knew the old
+            // one is signed out too.
+            sqlx::query(
+                "DELETE FROM staff_sessions WHERE staff_user_id = \
+                 (SELECT id FROM staff_users WHERE username = $1)",
+            )
+            .bind(username)
             .execute(&mut *tx)
             .await?;
         }
@@ -100,3 +114,100 @@ impl Store {
 
 /// The PostgreSQL advisory lock that serialises login attempts.
 const LOGIN_LOCK: i64 = 0x6e79_6c6f_6769;
+
+/// A signed-in staff member's session, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    pub username: String,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+impl Store {
+    /// Starts a session for the account `username`; the caller keeps the secret whose
+    /// hash is `id_hash`.
+    pub async fn create_staff_session(
+        &self,
+        username: &str,
+        id_hash: &TokenHash,
+        csrf_token: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO staff_sessions (id_hash, staff_user_id, csrf_token, created_at, last_seen_at) \
+             SELECT $1, id, $3, $4, $4 FROM staff_users WHERE username = $2",
+        )
+        .bind(id_hash.as_str())
+        .bind(username)
+        .bind(csrf_token)
+        .bind(now.unix_ms())
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Corrupt(format!(
+                "no staff account {username:?} to start a session for"
+            )));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session with this hash: its account, CSRF token, start and last use.
+    pub async fn staff_session(&self, id_hash: &TokenHash) -> Result<Option<StaffSession>> {
+        let row = sqlx::query(
+            "SELECT u.username, s.csrf_token, s.created_at, s.last_seen_at FROM staff_sessions s \
+             JOIN staff_users u ON u.id = s.staff_user_id WHERE s.id_hash = $1",
+        )
+        .bind(id_hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StaffSession {
+                username: row.try_get("username")?,
+                csrf_token: row.try_get("csrf_token")?,
+                created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
+                last_seen_at: Timestamp::from_unix_ms(row.try_get("last_seen_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Notes that the session was used now.
+    pub async fn touch_staff_session(&self, id_hash: &TokenHash, now: Timestamp) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query("UPDATE staff_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash.as_str())
+            .bind(now.unix_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one session (signing out, or one found to have run out).
+    pub async fn end_staff_session(&self, id_hash: &TokenHash) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let ended = sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(id_hash.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(ended.rows_affected() > 0)
+    }
+
+    /// Deletes sessions unused since `idle_since` or begun before `begun_before`.
+    pub async fn end_stale_staff_sessions(
+        &self,
+        idle_since: Timestamp,
+        begun_before: Timestamp,
+    ) -> Result<u64> {
+        let _turn = self.write_turn().await;
+        let ended =
+            sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < $1 OR created_at < $2")
+                .bind(idle_since.unix_ms())
+                .bind(begun_before.unix_ms())
+                .execute(&self.pool)
+                .await?;
+        Ok(ended.rows_affected())
+    }
+}

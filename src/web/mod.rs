@@ -40,6 +40,8 @@ pub struct AppState {
     pub archive: crate::ops::Archive,
     pub subscriptions: crate::ops::Subscriptions,
     pub staff: crate::ops::Staff,
+    /// Web admin sessions (the admin pages come with issue 12).
+    pub sessions: crate::ops::Sessions,
     /// Handles mail posted to the admin API.
     pub inbound: crate::ops::InboundMail,
     /// Queues confirmation mails; `serve` runs its sender.
@@ -65,6 +67,10 @@ impl AppState {
             archive: crate::ops::Archive::new(store.clone(), render),
             subscriptions: crate::ops::Subscriptions::new(store.clone(), notices.clone()),
             staff: crate::ops::Staff::new(store.clone()),
+            sessions: crate::ops::Sessions::new(
+                store.clone(),
+                std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),
+            ),
             inbound: crate::ops::InboundMail::new(inbound),
             store,
             notices,

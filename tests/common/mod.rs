@@ -109,6 +109,19 @@ impl TestDb {
             .expect("the statement runs");
     }
 
+    /// The first column of every row a query returns, as text: for tests that check
+    /// what is (and is not) stored.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(self.url.expose())
+            .await
+            .expect("connect to the test database");
+        sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut conn)
+            .await
+            .expect("the query runs")
+    }
+
     /// A scratch directory that lives as long as the database.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
