@@ -172,6 +172,9 @@ pub fn inbound(store: Store, settings: &Settings) -> Result<Inbound, ConfigError
     inbound_with(store, notices, settings)
 }
 
+/// How often `serve` deletes staff sessions that ran out.
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
 /// Everything `serve` runs: the web state, and beside it the notice sender, the worker
 /// (when `token_key` is set) and the mailbox poller (when `imap_url` is set), all
 /// sharing one store and one set of outgoing parts.
@@ -236,8 +239,25 @@ impl Service {
             let shutdown = shutdown.clone();
             async move { notices.run(shutdown).await }
         });
+        // Sessions that ran out are deleted when next used; the rest are swept here.
+        let sweeper = tokio::spawn({
+            let sessions = self.state.sessions.clone();
+            let mut shutdown = shutdown.clone();
+            async move {
+                loop {
+                    if let Err(e) = sessions.sweep().await {
+                        tracing::warn!(error = %e, "could not sweep ended staff sessions");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(SESSION_SWEEP_EVERY) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return,
+                    }
+                }
+            }
+        });
         crate::web::serve(listener, self.state, shutdown).await?;
         notices.await?;
+        sweeper.await?;
         if let Some(worker) = worker {
             worker.await??;
         }

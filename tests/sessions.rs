@@ -13,6 +13,7 @@ on_both_backends!(
     a_session_opens_for_its_cookie_only_and_the_database_holds_its_hash,
     a_session_ends_after_an_idle_hour_and_after_twelve_hours_in_any_case,
     signing_out_or_a_new_password_ends_sessions,
+    the_service_sweeps_sessions_that_ran_out,
 );
 
 const IDLE: Duration = Duration::from_secs(60 * 60);
@@ -130,4 +131,31 @@ async fn signing_out_or_a_new_password_ends_sessions(db: &TestDb) {
             .unwrap()
             .is_some()
     );
+}
+
+/// `serve` deletes sessions that ran out even when nobody uses them again.
+async fn the_service_sweeps_sessions_that_ran_out(db: &TestDb) {
+    let (_store, sessions) = with_account(db).await;
+    let old = sessions.start("kari").await.unwrap();
+    let live = sessions.start("kari").await.unwrap();
+    let thirteen_hours_ago = Timestamp::now().unix_ms() - 13 * 3600 * 1000;
+    db.execute(&format!(
+        "UPDATE staff_sessions SET created_at = {thirteen_hours_ago}, last_seen_at = {thirteen_hours_ago} \
+         WHERE id_hash = '{}'",
+        old.secret.hash().as_str()
+    ))
+    .await;
+    let _app = common::spawn_app(db).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = db.query_strings("SELECT id_hash FROM staff_sessions").await;
+        if left == [live.secret.hash().as_str().to_owned()] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "swept within 10 s: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
