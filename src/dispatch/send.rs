@@ -181,12 +181,14 @@ impl Dispatcher {
             unsubscribe_url: &unsubscribe_url,
             return_path: Some(&return_path),
         };
-        if let Err(e) = job
-            .issue
-            .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
-        {
-            return fail(e.to_string());
-        }
+        let message_id =
+            match job
+                .issue
+                .write_message(&recipient, time::OffsetDateTime::now_utc(), buffer)
+            {
+                Ok(message_id) => message_id,
+                Err(e) => return fail(e.to_string()),
+            };
         let message = match self.outgoing.sign(buffer.as_bytes()) {
             Ok(message) => message,
             Err(e) => return fail(e.to_string()),
@@ -196,9 +198,7 @@ impl Dispatcher {
             to,
         };
         match connection.send(&envelope, &message).await {
-            Ok(()) => Outcome::Sent {
-                message_id: job.issue.message_id(delivery.contact_id),
-            },
+            Ok(()) => Outcome::Sent { message_id },
             Err(SendError::Permanent(error)) => Outcome::Failed {
                 error,
                 hard_bounce: true,

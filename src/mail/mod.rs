@@ -179,13 +179,14 @@ impl PreparedIssue {
     }
 
     /// The same as [`PreparedIssue::message`], written over `out`: a sender reuses one
-    /// buffer for message after message instead of allocating 85 KB each time.
+    /// buffer for message after message instead of allocating 85 KB each time. Returns
+    /// the Message-ID it wrote, for the delivery's record (its HMAC is computed once).
     pub fn write_message(
         &self,
         to: &Recipient<'_>,
         date: OffsetDateTime,
         out: &mut String,
-    ) -> Result<(), MailError> {
+    ) -> Result<String, MailError> {
         out.clear();
         out.reserve(self.size_hint);
         if let Some(return_path) = to.return_path {
@@ -204,7 +205,8 @@ impl PreparedIssue {
         out.push_str("Date: ");
         out.push_str(&date.format(&Rfc2822).unwrap_or_default());
         out.push_str("\r\nMessage-ID: <");
-        out.push_str(&self.message_id(to.contact_id));
+        let message_id = self.message_id(to.contact_id);
+        out.push_str(&message_id);
         out.push_str(">\r\nList-Unsubscribe: <");
         out.push_str(to.unsubscribe_url);
         out.push_str(">, <");
@@ -231,7 +233,7 @@ impl PreparedIssue {
         out.push_str("--");
         out.push_str(&self.boundary);
         out.push_str("--\r\n");
-        Ok(())
+        Ok(message_id)
     }
 }
 

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+
 use crate::domain::Slug;
 use crate::render::{RenderContext, RenderError, SourceError};
 use crate::store::{IssueStatus, Store, StoreError, StoredIssue};
@@ -27,7 +29,7 @@ pub struct Archive {
     store: Store,
     render: RenderContext,
     /// Rendered web versions of sent issues, by slug.
-    cache: Arc<RwLock<HashMap<Slug, Arc<str>>>>,
+    cache: Arc<RwLock<HashMap<Slug, Bytes>>>,
 }
 
 impl Archive {
@@ -46,9 +48,9 @@ impl Archive {
 
     /// The web version of a public issue; `None` for a draft, a cancelled issue or a
     /// slug that names nothing.
-    pub async fn page(&self, slug: &Slug) -> Result<Option<Arc<str>>, ArchiveError> {
+    pub async fn page(&self, slug: &Slug) -> Result<Option<Bytes>, ArchiveError> {
         if let Some(page) = self.cache.read().expect("cache lock").get(slug) {
-            return Ok(Some(Arc::clone(page)));
+            return Ok(Some(page.clone()));
         }
         let Some(stored) = self.store.issue(slug).await? else {
             return Ok(None);
@@ -56,14 +58,14 @@ impl Archive {
         if !stored.status.is_public() {
             return Ok(None);
         }
-        let page: Arc<str> = crate::render::render_web(&stored.model()?, &self.render)?.into();
+        let page = Bytes::from(crate::render::render_web(&stored.model()?, &self.render)?);
         // A sent issue never changes, so its page is rendered once per process. One that
         // is still sending can be cancelled, which must take it down at once: not cached.
         if stored.status == IssueStatus::Sent {
             self.cache
                 .write()
                 .expect("cache lock")
-                .insert(slug.clone(), Arc::clone(&page));
+                .insert(slug.clone(), page.clone());
         }
         Ok(Some(page))
     }

@@ -18,7 +18,7 @@ pub const PREVIEW_EMAIL: &str = "forhandsvisning@example.org";
 pub enum IssueError {
     /// The slug names no issue.
     #[error("issue {0} does not exist")]
-    NotFound(Slug),
+    NotFound(String),
     #[error("{label} is {size} KiB: an issue file is at most {} KiB", MAX_SOURCE_BYTES / 1024)]
     SourceTooLarge { label: String, size: usize },
     #[error("{label} is not UTF-8 text (byte {valid_up_to}): save it as UTF-8")]
@@ -46,10 +46,7 @@ pub enum IssueError {
 impl From<StoreError> for IssueError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::IssueNotFound(slug) => match Slug::parse(&slug) {
-                Ok(slug) => IssueError::NotFound(slug),
-                Err(_) => IssueError::Store(StoreError::IssueNotFound(slug)),
-            },
+            StoreError::IssueNotFound(slug) => IssueError::NotFound(slug),
             other => IssueError::Store(other),
         }
     }

@@ -30,7 +30,7 @@ pub async fn archived_issue(
 ) -> Result<Html<Bytes>, AppError> {
     let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
     let page = state.archive.page(&slug).await?.ok_or(AppError::NotFound)?;
-    Ok(Html(Bytes::copy_from_slice(page.as_bytes())))
+    Ok(Html(page))
 }
 
 /// GET /static/stil.css
