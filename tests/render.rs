@@ -364,13 +364,13 @@ fn raw_html_is_shown_as_text_with_a_note() {
     let lines: Vec<_> = parsed
         .notes
         .iter()
-        .map(|n| (n.line, n.message.as_str()))
+        .map(|n| (n.line, n.kind.to_string()))
         .collect();
     assert_eq!(
         lines,
         [
-            (9, "raw HTML is shown as text, not passed through"),
-            (11, "raw HTML is shown as text, not passed through")
+            (9, "raw HTML is shown as text, not passed through".to_owned()),
+            (11, "raw HTML is shown as text, not passed through".to_owned())
         ]
     );
     let rendered = render(&parsed.issue, &context()).unwrap();
@@ -397,4 +397,66 @@ fn an_oversized_source_is_refused() {
         "x".repeat(nyhetsbrev::render::MAX_SOURCE_BYTES)
     );
     assert!(error_of(&huge).contains("larger than 1024 KiB"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_line() {
+    let source = "+++\nslug = \"2025 Q1\"\nsubject = \"\"\nperiod = \"januar–mars 2025\"\npreheader = \"P\"\ndate = \"i morgen\"\n+++\nInnledning uten seksjon.\n## Tom\n## A\n### Sak\nSe [her](javascript:alert(1)) og ![bilde](https://example.org/a.png).\n#### Dypt\n";
+    let error = parse_issue("2025-q1.md", source).expect_err("refused");
+    let found: Vec<(usize, String)> = error
+        .problems
+        .iter()
+        .map(|p| (p.line, p.kind.to_string()))
+        .collect();
+    let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [2, 3, 6, 8, 9, 12, 12, 13], "{found:#?}");
+    assert!(found[0].1.contains("slug \"2025 Q1\""), "{found:#?}");
+    assert_eq!(found[1].1, "front matter: subject is empty");
+    assert!(found[2].1.contains("date must be a day"));
+    assert!(found[3].1.starts_with("text before the first ## section"));
+    assert!(found[4].1.starts_with("section \"Tom\" is empty"));
+    assert!(found.iter().any(|(_, m)| m.contains("uses javascript")));
+    assert!(found.iter().any(|(_, m)| m.starts_with("images are not supported")));
+    assert!(found[7].1.starts_with("only ## (sections)"));
+    // Each is also said in bokmål for the web admin, and the field ones name their field.
+    let fields: Vec<Option<&str>> = error.problems.iter().map(|p| p.kind.field()).collect();
+    assert_eq!(&fields[..3], [Some("slug"), Some("subject"), Some("date")]);
+    assert!(error.problems[1].kind.norwegian().starts_with("Emnet må fylles ut"));
+    // The command line prints one line per problem.
+    assert_eq!(error.to_string().lines().count(), 8);
+}
+
+#[test]
+fn form_fields_make_a_source_and_read_back_unchanged() {
+    use nyhetsbrev::render::SourceParts;
+    let parts = SourceParts {
+        slug: "2025-q1".into(),
+        subject: "Nyhetsbrev fra KOM, «januar–mars» \"2025\" \\ del 1".into(),
+        period: "januar–mars 2025".into(),
+        preheader: "Det viktigste = +++ dette kvartalet".into(),
+        audience: "Til KOMs samarbeidsaktører".into(),
+        date: "2025-04-10".into(),
+        body: "## A\n### Sak\nTekst.\n".into(),
+    };
+    let source = parts.to_source();
+    assert_eq!(SourceParts::split(&source).as_ref(), Some(&parts));
+    let parsed = parse_issue("skjema", &source).unwrap();
+    assert_eq!(parsed.issue.meta.subject, parts.subject);
+    assert_eq!(parsed.issue.meta.preheader, parts.preheader);
+    assert_eq!(parsed.issue.meta.date.unwrap().to_string(), "2025-04-10");
+    // A header injection typed into a field stays a problem of that field.
+    let injected = SourceParts {
+        subject: "Hei\r\nBcc: x@example.org".into(),
+        ..parts.clone()
+    };
+    let error = parse_issue("skjema", &injected.to_source()).unwrap_err();
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].kind.field(), Some("subject"));
+    // Body lines are counted from the body's first line.
+    let broken = SourceParts {
+        body: "## A\n### Sak\nSe [her](ftp://example.org).\n".into(),
+        ..parts
+    };
+    let error = parse_issue("skjema", &broken.to_source()).unwrap_err();
+    assert_eq!(error.problems[0].line - broken.body_line_offset(), 3);
 }

@@ -8,7 +8,10 @@ mod html;
 mod source;
 mod text;
 
-pub use source::{MAX_SOURCE_BYTES, Parsed, SourceError, SourceNote, parse_issue};
+pub use source::{
+    MAX_SOURCE_BYTES, NoteKind, Parsed, Problem, SourceError, SourceNote, SourceParts, SourceProblem,
+    parse_issue,
+};
 
 use crate::domain::Issue;
 

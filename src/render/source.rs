@@ -1,8 +1,9 @@
 //! Issue source: a TOML front matter between `+++` lines, then Markdown.
 //!
-//! `##` headings are sections, `###` headings are items. Every error names the file, the
-//! line and what to change. Raw HTML is never passed through: it is shown as text, and
-//! a note says where.
+//! `##` headings are sections, `###` headings are items. Every problem names the file,
+//! the line and what to change, and the parser goes on past a problem so that staff see
+//! all of them at once. Raw HTML is never passed through: it is shown as text, and a
+//! note says where.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -12,25 +13,205 @@ use serde::Deserialize;
 
 use crate::domain::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
 
-/// Why a source file cannot become an issue.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+/// Why a source file cannot become an issue: every problem found, in line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceError {
     pub file: String,
+    /// Never empty.
+    pub problems: Vec<SourceProblem>,
+}
+
+impl std::error::Error for SourceError {}
+
+impl fmt::Display for SourceError {
+    /// One problem per line: `file:line: what to change`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{}:{}: {}", self.file, problem.line, problem.kind)?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem, and the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceProblem {
     pub line: usize,
-    pub message: String,
+    pub kind: Problem,
+}
+
+/// What is wrong. `Display` is the command line's English; [`Problem::norwegian`] is
+/// what staff read in the web admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    TooLarge,
+    NoFrontMatter,
+    FrontMatterNotClosed,
+    /// The TOML parser's own message.
+    FrontMatterSyntax(String),
+    FieldEmpty(&'static str),
+    FieldNotOneLine(&'static str),
+    FieldTooLong(&'static str, usize),
+    BadSlug(String),
+    BadDate,
+    NoSections,
+    TitleHeading,
+    EmptySectionHeading,
+    EmptyItemHeading,
+    ItemBeforeSection,
+    OtherHeading,
+    TextBeforeSection,
+    EmptySection(String),
+    Image,
+    LinkWithoutText(String),
+    LinkScheme { text: String, scheme: String },
+    LinkNotAddress { text: String, url: String },
+}
+
+impl Problem {
+    /// The front-matter key the problem is about, if it is about one: a form shows it
+    /// next to that field.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Problem::FieldEmpty(key) | Problem::FieldNotOneLine(key) => Some(key),
+            Problem::FieldTooLong(key, _) => Some(key),
+            Problem::BadSlug(_) => Some("slug"),
+            Problem::BadDate => Some("date"),
+            _ => None,
+        }
+    }
+
+    /// The problem in bokmål, for staff.
+    pub fn norwegian(&self) -> String {
+        let field = |key: &str| match key {
+            "slug" => "Kortnavnet",
+            "subject" => "Emnet",
+            "period" => "Perioden",
+            "preheader" => "Ingressen",
+            "audience" => "Målgruppen",
+            _ => "Feltet",
+        };
+        match self {
+            Problem::TooLarge => format!(
+                "Teksten er for lang: en utgave kan være høyst {} KiB.",
+                MAX_SOURCE_BYTES / 1024
+            ),
+            Problem::NoFrontMatter => {
+                "Filen må begynne med en forside mellom to linjer med +++ (slug, subject, period, preheader).".into()
+            }
+            Problem::FrontMatterNotClosed => {
+                "Forsiden er ikke avsluttet: legg til en linje med +++ etter den.".into()
+            }
+            Problem::FrontMatterSyntax(message) => format!("Feil i forsiden: {message}"),
+            Problem::FieldEmpty(key) => format!("{} må fylles ut.", field(key)),
+            Problem::FieldNotOneLine(key) => format!(
+                "{} må være én linje uten kontrolltegn.",
+                field(key)
+            ),
+            Problem::FieldTooLong(key, max) => {
+                format!("{} kan være høyst {max} tegn.", field(key))
+            }
+            Problem::BadSlug(_) => format!(
+                "Kortnavnet kan bare ha små bokstaver a–z, tall og bindestrek (1–{} tegn), for eksempel «2025-q1».",
+                Slug::MAX_LEN
+            ),
+            Problem::BadDate => "Datoen må være en dag, for eksempel 2025-04-10.".into(),
+            Problem::NoSections => {
+                "Utgaven har ingen seksjoner: begynn en med en overskrift på formen «## Tittel».".into()
+            }
+            Problem::TitleHeading => {
+                "Overskrifter med én # brukes ikke (emnet er tittelen): bruk ## for seksjoner og ### for saker.".into()
+            }
+            Problem::EmptySectionHeading => "En ##-overskrift (seksjon) er tom.".into(),
+            Problem::EmptyItemHeading => "En ###-overskrift (sak) er tom.".into(),
+            Problem::ItemBeforeSection => {
+                "En ###-sak kommer før den første ##-seksjonen.".into()
+            }
+            Problem::OtherHeading => {
+                "Bare ## (seksjoner) og ### (saker) brukes som overskrifter: gjør dette til fet tekst eller en ###-sak.".into()
+            }
+            Problem::TextBeforeSection => {
+                "Tekst før den første seksjonen: begynn utgaven med en ##-overskrift.".into()
+            }
+            Problem::EmptySection(title) => {
+                format!("Seksjonen «{title}» er tom: legg til ###-saker eller fjern den.")
+            }
+            Problem::Image => {
+                "Bilder kan ikke brukes i utgaver: lenk til bildet i stedet.".into()
+            }
+            Problem::LinkWithoutText(url) => format!("Lenken til {url} har ingen tekst."),
+            Problem::LinkScheme { text, scheme } => format!(
+                "Lenken «{text}» bruker {scheme}: bare http-, https- og mailto-lenker er tillatt."
+            ),
+            Problem::LinkNotAddress { text, url } => format!(
+                "Lenken «{text}» peker til «{url}»: skriv en hel adresse som begynner med https://."
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::TooLarge => write!(f, "the file is larger than {} KiB", MAX_SOURCE_BYTES / 1024),
+            Problem::NoFrontMatter => f.write_str("the file must start with a front matter between +++ lines (slug, subject, period, preheader)"),
+            Problem::FrontMatterNotClosed => f.write_str("the front matter is not closed: add a line with +++ after it"),
+            Problem::FrontMatterSyntax(message) => write!(f, "front matter: {message}"),
+            Problem::FieldEmpty(key) => write!(f, "front matter: {key} is empty"),
+            Problem::FieldNotOneLine(key) => write!(f, "front matter: {key} must be one line without control characters"),
+            Problem::FieldTooLong(key, max) => write!(f, "front matter: {key} is longer than {max} characters"),
+            Problem::BadSlug(message) => write!(f, "front matter: {message}"),
+            Problem::BadDate => f.write_str("front matter: date must be a day such as 2024-04-15"),
+            Problem::NoSections => f.write_str("the issue has no sections: start one with a ## heading"),
+            Problem::TitleHeading => f.write_str("# headings are not used: the subject is the title; use ## for sections and ### for items"),
+            Problem::EmptySectionHeading => f.write_str("a ## section heading is empty"),
+            Problem::EmptyItemHeading => f.write_str("a ### item heading is empty"),
+            Problem::ItemBeforeSection => f.write_str("a ### item comes before the first ## section"),
+            Problem::OtherHeading => f.write_str("only ## (sections) and ### (items) headings are used; make this bold text or a ### item"),
+            Problem::TextBeforeSection => f.write_str("text before the first ## section: start the issue with a ## heading"),
+            Problem::EmptySection(title) => write!(f, "section \"{title}\" is empty: add ### items or remove it"),
+            Problem::Image => f.write_str("images are not supported in issues: link to the picture instead"),
+            Problem::LinkWithoutText(url) => write!(f, "the link to {url} has no text"),
+            Problem::LinkScheme { text, scheme } => write!(f, "the link \"{text}\" uses {scheme}: only http, https and mailto links are allowed"),
+            Problem::LinkNotAddress { text, url } => write!(f, "the link \"{text}\" points to {url:?}: write a full address starting with https://"),
+        }
+    }
 }
 
 /// Something staff should know about that did not stop the import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceNote {
     pub line: usize,
-    pub message: String,
+    pub kind: NoteKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    RawHtml,
+}
+
+impl NoteKind {
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            NoteKind::RawHtml => "HTML vises som tekst, ikke som HTML.",
+        }
+    }
+}
+
+impl fmt::Display for NoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoteKind::RawHtml => f.write_str("raw HTML is shown as text, not passed through"),
+        }
+    }
 }
 
 impl fmt::Display for SourceNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.kind)
     }
 }
 
@@ -51,130 +232,280 @@ struct FrontMatter {
     period: String,
     preheader: String,
     audience: Option<String>,
-    date: Option<toml::value::Datetime>,
+    date: Option<DateValue>,
+}
+
+/// A date as TOML writes one, or text that should have been one (refused with its line,
+/// not as a syntax error, so the other fields are still checked).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DateValue {
+    Date(toml::value::Datetime),
+    Text(String),
+}
+
+/// The front matter as text fields and the Markdown body after it: what a form shows
+/// when a stored issue is edited. `None` when the source has no readable front matter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceParts {
+    pub slug: String,
+    pub subject: String,
+    pub period: String,
+    pub preheader: String,
+    pub audience: String,
+    /// `YYYY-MM-DD`, or empty.
+    pub date: String,
+    pub body: String,
+}
+
+impl SourceParts {
+    /// Reads a source back into its fields.
+    pub fn split(source: &str) -> Option<SourceParts> {
+        let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+        let (front_text, body_start) = front_matter_span(source).ok()?;
+        let front: FrontMatter = toml::from_str(&source[front_text.0..front_text.1]).ok()?;
+        Some(SourceParts {
+            slug: front.slug,
+            subject: front.subject,
+            period: front.period,
+            preheader: front.preheader,
+            audience: front.audience.unwrap_or_default(),
+            date: match front.date {
+                Some(DateValue::Date(d)) => d.to_string(),
+                Some(DateValue::Text(t)) => t,
+                None => String::new(),
+            },
+            body: source[body_start..].to_owned(),
+        })
+    }
+
+    /// The source these fields make: a front matter staff never type, then the body.
+    /// Values are written as TOML basic strings, so any text survives unchanged to be
+    /// checked by [`parse_issue`]; a date that is not `YYYY-MM-DD` is written as a
+    /// string, which the parser refuses with its line.
+    pub fn to_source(&self) -> String {
+        let mut out = self.front_matter();
+        out.push_str(&self.body);
+        out
+    }
+
+    /// How many lines come before the body in [`SourceParts::to_source`]: a problem on
+    /// source line `n` is on line `n - offset` of the body.
+    pub fn body_line_offset(&self) -> usize {
+        self.front_matter().matches('\n').count()
+    }
+
+    fn front_matter(&self) -> String {
+        let mut out = String::from("+++\n");
+        for (key, value) in [
+            ("slug", &self.slug),
+            ("subject", &self.subject),
+            ("period", &self.period),
+            ("preheader", &self.preheader),
+        ] {
+            out.push_str(&format!("{key} = {}\n", toml_string(value)));
+        }
+        if !self.audience.trim().is_empty() {
+            out.push_str(&format!("audience = {}\n", toml_string(&self.audience)));
+        }
+        let date = self.date.trim();
+        if !date.is_empty() {
+            let is_day = date.len() == 10
+                && date.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            if is_day {
+                out.push_str(&format!("date = {date}\n"));
+            } else {
+                out.push_str(&format!("date = {}\n", toml_string(date)));
+            }
+        }
+        out.push_str("+++\n");
+        out
+    }
+}
+
+/// `value` as a TOML basic string.
+fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The front matter's text (start, end) and where the body starts, or the problem.
+fn front_matter_span(source: &str) -> Result<((usize, usize), usize), Problem> {
+    let mut lines = source.split_inclusive('\n');
+    if lines.next().map(str::trim_end) != Some("+++") {
+        return Err(Problem::NoFrontMatter);
+    }
+    let front_start = source.find('\n').map_or(source.len(), |i| i + 1);
+    let mut offset = front_start;
+    for line in lines {
+        if line.trim_end() == "+++" {
+            return Ok(((front_start, offset), offset + line.len()));
+        }
+        offset += line.len();
+    }
+    Err(Problem::FrontMatterNotClosed)
+}
+
+/// Problems found so far, and the file they are in.
+struct Problems {
+    file: String,
+    found: Vec<SourceProblem>,
+}
+
+impl Problems {
+    fn add(&mut self, line: usize, kind: Problem) {
+        self.found.push(SourceProblem { line, kind });
+    }
+
+    fn into_error(mut self) -> SourceError {
+        self.found.sort_by_key(|p| p.line);
+        SourceError {
+            file: self.file,
+            problems: self.found,
+        }
+    }
 }
 
 pub fn parse_issue(file: &str, source: &str) -> Result<Parsed, SourceError> {
-    let error = |line: usize, message: String| SourceError {
+    let mut problems = Problems {
         file: file.to_owned(),
-        line,
-        message,
+        found: Vec::new(),
     };
     if source.len() > MAX_SOURCE_BYTES {
-        return Err(error(
-            1,
-            format!("the file is larger than {} KiB", MAX_SOURCE_BYTES / 1024),
-        ));
+        problems.add(1, Problem::TooLarge);
+        return Err(problems.into_error());
     }
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
 
     // Front matter: "+++" on the first line, up to the next line that is "+++".
-    let mut lines = source.split_inclusive('\n');
-    if lines.next().map(str::trim_end) != Some("+++") {
-        return Err(error(1, "the file must start with a front matter between +++ lines (slug, subject, period, preheader)".into()));
-    }
-    let front_start = source.find('\n').map_or(source.len(), |i| i + 1);
-    let mut offset = front_start;
-    let mut front_end = None;
-    for line in lines {
-        if line.trim_end() == "+++" {
-            front_end = Some((offset, offset + line.len()));
-            break;
+    let ((front_start, front_end), body_start) = match front_matter_span(source) {
+        Ok(span) => span,
+        Err(problem) => {
+            problems.add(1, problem);
+            return Err(problems.into_error());
         }
-        offset += line.len();
-    }
-    let Some((front_end, body_start)) = front_end else {
-        return Err(error(
-            1,
-            "the front matter is not closed: add a line with +++ after it".into(),
-        ));
     };
     let front_text = &source[front_start..front_end];
     let line_of = |byte: usize| source[..byte.min(source.len())].matches('\n').count() + 1;
+    let meta = front_matter(front_text, front_start, &line_of, &mut problems);
 
-    let front: FrontMatter = toml::from_str(front_text).map_err(|e| {
-        let line = e.span().map_or(2, |span| line_of(front_start + span.start));
-        error(line, format!("front matter: {}", e.message().trim_end()))
-    })?;
+    // The body is read even when the front matter has problems: all are shown at once.
+    let body = &source[body_start..];
+    let mut notes = Vec::new();
+    let nodes = tree(body, body_start);
+    let mut builder = Builder {
+        line_of: &line_of,
+        problems: &mut problems,
+        notes: &mut notes,
+    };
+    let sections = builder.sections(nodes);
+    if sections.is_empty() && problems.found.is_empty() {
+        problems.add(line_of(body_start), Problem::NoSections);
+    }
+    match meta {
+        Some(meta) if problems.found.is_empty() => Ok(Parsed {
+            issue: Issue { meta, sections },
+            notes,
+        }),
+        _ => Err(problems.into_error()),
+    }
+}
+
+/// The front matter's fields, each checked; `None` when any has a problem (recorded).
+fn front_matter(
+    front_text: &str,
+    front_start: usize,
+    line_of: &dyn Fn(usize) -> usize,
+    problems: &mut Problems,
+) -> Option<IssueMeta> {
+    let front: FrontMatter = match toml::from_str(front_text) {
+        Ok(front) => front,
+        Err(e) => {
+            let line = e.span().map_or(2, |span| line_of(front_start + span.start));
+            problems.add(
+                line,
+                Problem::FrontMatterSyntax(e.message().trim_end().to_owned()),
+            );
+            return None;
+        }
+    };
     let key_line = |key: &str| {
         front_text
             .lines()
             .position(|l| l.trim_start().starts_with(key))
             .map_or(2, |i| i + 2)
     };
-    let one_line = |key: &str, value: String, max: usize| -> Result<String, SourceError> {
+    let before = problems.found.len();
+    let mut one_line = |key: &'static str, value: String, max: usize| -> String {
         let value = value.trim().to_owned();
-        if value.is_empty() {
-            return Err(error(
-                key_line(key),
-                format!("front matter: {key} is empty"),
-            ));
+        let problem = if value.is_empty() {
+            Some(Problem::FieldEmpty(key))
+        } else if value.chars().any(char::is_control) {
+            Some(Problem::FieldNotOneLine(key))
+        } else if value.chars().count() > max {
+            Some(Problem::FieldTooLong(key, max))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            problems.add(key_line(key), problem);
         }
-        if value.chars().any(char::is_control) {
-            return Err(error(
-                key_line(key),
-                format!("front matter: {key} must be one line without control characters"),
-            ));
-        }
-        if value.chars().count() > max {
-            return Err(error(
-                key_line(key),
-                format!("front matter: {key} is longer than {max} characters"),
-            ));
-        }
-        Ok(value)
+        value
     };
-    let meta = IssueMeta {
-        slug: Slug::parse(&front.slug)
-            .map_err(|m| error(key_line("slug"), format!("front matter: {m}")))?,
-        subject: one_line("subject", front.subject, 200)?,
-        period: one_line("period", front.period, 100)?,
-        preheader: one_line("preheader", front.preheader, 200)?,
-        audience: front
-            .audience
-            .map(|a| one_line("audience", a, 200))
-            .transpose()?,
-        date: front
-            .date
-            .map(|d| match (d.date, d.time) {
-                (Some(date), None) => time::Date::from_calendar_date(
-                    i32::from(date.year),
-                    time::Month::try_from(date.month).map_err(|_| ())?,
-                    date.day,
-                )
-                .map_err(|_| ()),
-                _ => Err(()),
-            })
-            .transpose()
-            .map_err(|()| {
-                error(
-                    key_line("date"),
-                    "front matter: date must be a day such as 2024-04-15".into(),
-                )
-            })?,
-    };
-
-    let body = &source[body_start..];
-    let mut notes = Vec::new();
-    let nodes = tree(body, body_start);
-    let mut builder = Builder {
-        line_of: &line_of,
-        error: &error,
-        notes: &mut notes,
-    };
-    let sections = builder.sections(nodes)?;
-    if sections.is_empty() {
-        return Err(error(
-            line_of(body_start),
-            "the issue has no sections: start one with a ## heading".into(),
-        ));
+    let subject = one_line("subject", front.subject, 200);
+    let period = one_line("period", front.period, 100);
+    let preheader = one_line("preheader", front.preheader, 200);
+    let audience = front.audience.map(|a| one_line("audience", a, 200));
+    let slug = Slug::parse(&front.slug)
+        .map_err(|m| problems.add(key_line("slug"), Problem::BadSlug(m)))
+        .ok();
+    let date = front
+        .date
+        .map(|d| match d {
+            DateValue::Date(toml::value::Datetime {
+                date: Some(date),
+                time: None,
+                ..
+            }) => time::Date::from_calendar_date(
+                i32::from(date.year),
+                time::Month::try_from(date.month).map_err(|_| ())?,
+                date.day,
+            )
+            .map_err(|_| ()),
+            _ => Err(()),
+        })
+        .transpose()
+        .map_err(|()| problems.add(key_line("date"), Problem::BadDate))
+        .ok()
+        .flatten();
+    if problems.found.len() > before {
+        return None;
     }
-    Ok(Parsed {
-        issue: Issue { meta, sections },
-        notes,
+    Some(IssueMeta {
+        slug: slug?,
+        subject,
+        period,
+        preheader,
+        audience,
+        date,
     })
 }
-
 /// A Markdown element with its children, and where it starts in the file.
 #[derive(Debug)]
 struct Node {
@@ -292,29 +623,31 @@ fn tree(body: &str, base: usize) -> Vec<Node> {
 
 struct Builder<'a> {
     line_of: &'a dyn Fn(usize) -> usize,
-    error: &'a dyn Fn(usize, String) -> SourceError,
+    problems: &'a mut Problems,
     notes: &'a mut Vec<SourceNote>,
 }
 
 impl Builder<'_> {
-    fn fail<T>(&self, at: usize, message: impl Into<String>) -> Result<T, SourceError> {
-        Err((self.error)((self.line_of)(at), message.into()))
+    /// Records a problem at byte `at`; the caller goes on with the next element.
+    fn problem(&mut self, at: usize, kind: Problem) {
+        let line = (self.line_of)(at);
+        self.problems.add(line, kind);
     }
 
-    fn sections(&mut self, nodes: Vec<Node>) -> Result<Vec<Section>, SourceError> {
+    fn sections(&mut self, nodes: Vec<Node>) -> Vec<Section> {
         let mut sections: Vec<(usize, Section)> = Vec::new();
         let mut anchors = HashSet::new();
         for node in nodes {
             match node.kind {
-                Kind::Heading(HeadingLevel::H1) => {
-                    return self.fail(node.at, "# headings are not used: the subject is the title; use ## for sections and ### for items");
-                }
+                Kind::Heading(HeadingLevel::H1) => self.problem(node.at, Problem::TitleHeading),
                 Kind::Heading(HeadingLevel::H2) => {
-                    let title = Inline::plain(&self.inlines(node.children)?)
+                    let mut title = Inline::plain(&self.inlines(node.children))
                         .trim()
                         .to_owned();
                     if title.is_empty() {
-                        return self.fail(node.at, "a ## section heading is empty");
+                        self.problem(node.at, Problem::EmptySectionHeading);
+                        // Kept, so its items are not also reported as misplaced.
+                        title = "seksjon".into();
                     }
                     let anchor = unique_anchor(&title, &mut anchors);
                     sections.push((
@@ -329,31 +662,36 @@ impl Builder<'_> {
                 }
                 Kind::Heading(HeadingLevel::H3) => {
                     let at = node.at;
-                    let title = self.inlines(node.children)?;
+                    let title = self.inlines(node.children);
                     if Inline::plain(&title).trim().is_empty() {
-                        return self.fail(at, "a ### item heading is empty");
+                        self.problem(at, Problem::EmptyItemHeading);
                     }
                     let Some((_, section)) = sections.last_mut() else {
-                        return self.fail(at, "a ### item comes before the first ## section");
+                        self.problem(at, Problem::ItemBeforeSection);
+                        continue;
                     };
                     section.items.push(Item {
                         title,
                         blocks: Vec::new(),
                     });
                 }
-                Kind::Heading(_) => {
-                    return self.fail(node.at, "only ## (sections) and ### (items) headings are used; make this bold text or a ### item");
-                }
+                Kind::Heading(_) => self.problem(node.at, Problem::OtherHeading),
                 _ => {
                     let at = node.at;
-                    let Some(block) = self.block(node)? else {
+                    let Some(block) = self.block(node) else {
                         continue;
                     };
                     let Some((_, section)) = sections.last_mut() else {
-                        return self.fail(
-                            at,
-                            "text before the first ## section: start the issue with a ## heading",
-                        );
+                        // Once is enough: the rest of the text before it is the same mistake.
+                        if !self
+                            .problems
+                            .found
+                            .iter()
+                            .any(|p| p.kind == Problem::TextBeforeSection)
+                        {
+                            self.problem(at, Problem::TextBeforeSection);
+                        }
+                        continue;
                     };
                     match section.items.last_mut() {
                         Some(item) => item.blocks.push(block),
@@ -364,19 +702,13 @@ impl Builder<'_> {
         }
         for (at, section) in &sections {
             if section.items.is_empty() && section.intro.is_empty() {
-                return self.fail(
-                    *at,
-                    format!(
-                        "section \"{}\" is empty: add ### items or remove it",
-                        section.title
-                    ),
-                );
+                self.problem(*at, Problem::EmptySection(section.title.clone()));
             }
         }
-        Ok(sections.into_iter().map(|(_, s)| s).collect())
+        sections.into_iter().map(|(_, s)| s).collect()
     }
 
-    fn blocks(&mut self, nodes: Vec<Node>) -> Result<Vec<Block>, SourceError> {
+    fn blocks(&mut self, nodes: Vec<Node>) -> Vec<Block> {
         let mut blocks = Vec::new();
         let mut loose = Vec::new();
         for node in nodes {
@@ -398,25 +730,25 @@ impl Builder<'_> {
                 continue;
             }
             if !loose.is_empty() {
-                blocks.push(Block::Paragraph(self.inlines(std::mem::take(&mut loose))?));
+                blocks.push(Block::Paragraph(self.inlines(std::mem::take(&mut loose))));
             }
-            if let Some(block) = self.block(node)? {
+            if let Some(block) = self.block(node) {
                 blocks.push(block);
             }
         }
         if !loose.is_empty() {
-            blocks.push(Block::Paragraph(self.inlines(loose)?));
+            blocks.push(Block::Paragraph(self.inlines(loose)));
         }
-        Ok(blocks)
+        blocks
     }
 
-    fn block(&mut self, node: Node) -> Result<Option<Block>, SourceError> {
-        Ok(Some(match node.kind {
-            Kind::Paragraph => Block::Paragraph(self.inlines(node.children)?),
+    fn block(&mut self, node: Node) -> Option<Block> {
+        Some(match node.kind {
+            Kind::Paragraph => Block::Paragraph(self.inlines(node.children)),
             Kind::List(start) => {
                 let mut items = Vec::new();
                 for item in node.children {
-                    items.push(self.blocks(item.children)?);
+                    items.push(self.blocks(item.children));
                 }
                 Block::List {
                     ordered: start.is_some(),
@@ -424,7 +756,7 @@ impl Builder<'_> {
                     items,
                 }
             }
-            Kind::Quote => Block::Quote(self.blocks(node.children)?),
+            Kind::Quote => Block::Quote(self.blocks(node.children)),
             Kind::CodeBlock => Block::Preformatted(
                 node.children
                     .into_iter()
@@ -444,13 +776,13 @@ impl Builder<'_> {
                     match part.kind {
                         Kind::TableHead => {
                             for cell in part.children {
-                                head.push(self.inlines(cell.children)?);
+                                head.push(self.inlines(cell.children));
                             }
                         }
                         Kind::TableRow => {
                             let mut row = Vec::new();
                             for cell in part.children {
-                                row.push(self.inlines(cell.children)?);
+                                row.push(self.inlines(cell.children));
                             }
                             rows.push(row);
                         }
@@ -479,9 +811,9 @@ impl Builder<'_> {
                 Block::Paragraph(vec![Inline::Text(html.trim_end().to_owned())])
             }
             // Horizontal rules and other decoration: nothing to carry over.
-            Kind::Other => return Ok(None),
-            _ => return Ok(None),
-        }))
+            Kind::Other => return None,
+            _ => return None,
+        })
     }
 
     fn note_html(&mut self, at: usize) {
@@ -489,12 +821,12 @@ impl Builder<'_> {
         if !self.notes.iter().any(|n| n.line == line) {
             self.notes.push(SourceNote {
                 line,
-                message: "raw HTML is shown as text, not passed through".into(),
+                kind: NoteKind::RawHtml,
             });
         }
     }
 
-    fn inlines(&mut self, nodes: Vec<Node>) -> Result<Vec<Inline>, SourceError> {
+    fn inlines(&mut self, nodes: Vec<Node>) -> Vec<Inline> {
         let mut out = Vec::new();
         for node in nodes {
             let inline = match node.kind {
@@ -502,19 +834,17 @@ impl Builder<'_> {
                 Kind::Code(t) => Inline::Code(t),
                 Kind::SoftBreak => Inline::Text(" ".into()),
                 Kind::HardBreak => Inline::LineBreak,
-                Kind::Strong => Inline::Strong(self.inlines(node.children)?),
-                Kind::Emphasis => Inline::Emphasis(self.inlines(node.children)?),
-                Kind::Strikethrough => Inline::Strikethrough(self.inlines(node.children)?),
+                Kind::Strong => Inline::Strong(self.inlines(node.children)),
+                Kind::Emphasis => Inline::Emphasis(self.inlines(node.children)),
+                Kind::Strikethrough => Inline::Strikethrough(self.inlines(node.children)),
                 Kind::Link(url) => {
-                    let children = self.inlines(node.children)?;
-                    self.check_link(node.at, &url, &children)?;
+                    let children = self.inlines(node.children);
+                    self.check_link(node.at, &url, &children);
                     Inline::Link { url, children }
                 }
                 Kind::Image => {
-                    return self.fail(
-                        node.at,
-                        "images are not supported in issues: link to the picture instead",
-                    );
+                    self.problem(node.at, Problem::Image);
+                    continue;
                 }
                 Kind::Html(html) => {
                     self.note_html(node.at);
@@ -529,27 +859,28 @@ impl Builder<'_> {
             }
             out.push(inline);
         }
-        Ok(out)
+        out
     }
 
-    fn check_link(&self, at: usize, url: &str, children: &[Inline]) -> Result<(), SourceError> {
+    fn check_link(&mut self, at: usize, url: &str, children: &[Inline]) {
         let text = Inline::plain(children);
-        match url::Url::parse(url) {
+        let problem = match url::Url::parse(url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https" | "mailto") => {
-                if text.trim().is_empty() {
-                    return self.fail(at, format!("the link to {url} has no text"));
+                if !text.trim().is_empty() {
+                    return;
                 }
-                Ok(())
+                Problem::LinkWithoutText(url.to_owned())
             }
-            Ok(parsed) => self.fail(
-                at,
-                format!("the link \"{text}\" uses {}: only http, https and mailto links are allowed", parsed.scheme()),
-            ),
-            Err(_) => self.fail(
-                at,
-                format!("the link \"{text}\" points to {url:?}: write a full address starting with https://"),
-            ),
-        }
+            Ok(parsed) => Problem::LinkScheme {
+                text,
+                scheme: parsed.scheme().to_owned(),
+            },
+            Err(_) => Problem::LinkNotAddress {
+                text,
+                url: url.to_owned(),
+            },
+        };
+        self.problem(at, problem);
     }
 }
 
