@@ -172,6 +172,32 @@ pub fn inbound(store: Store, settings: &Settings) -> Result<Inbound, ConfigError
     inbound_with(store, notices, settings)
 }
 
+/// The staff pages' operations: issues, the dashboard (probing the relay `outgoing`
+/// uses) and the test-copy sender.
+pub fn admin_parts(
+    store: Store,
+    outgoing: &Outgoing,
+    test_sender: Option<Dispatcher>,
+    settings: &Settings,
+) -> Result<crate::web::AdminParts, ConfigError> {
+    let issues = crate::ops::Issues::new(
+        store.clone(),
+        render_context(settings),
+        settings.token_key().map_err(|e| e.to_string()),
+    );
+    let dashboard =
+        crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some());
+    let from = settings.from_address()?;
+    Ok(crate::web::AdminParts {
+        issues,
+        dashboard,
+        test_sender,
+        origin: crate::web::staff::origin_of(settings.base_url()),
+        secure_cookies: settings.base_url().starts_with("https://"),
+        from_line: format!("{} <{}>", settings.from_name, from),
+    })
+}
+
 /// How often `serve` deletes staff sessions that ran out.
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -189,22 +215,24 @@ impl Service {
         let outgoing = outgoing(settings)?;
         let notices = notices_with(store.clone(), outgoing.clone(), settings);
         let inbound = inbound_with(store.clone(), notices.clone(), settings)?;
-        let state = AppState::new(
-            store.clone(),
-            render_context(settings),
-            notices,
-            inbound,
-            settings,
-        )?;
         // Without token_key the pages run and nothing is sent (`issue send` refuses to
         // queue an issue, with how to make a key).
         let worker = match settings.token_key() {
-            Ok(_) => Some(dispatcher_with(store, outgoing, settings)?),
+            Ok(_) => Some(dispatcher_with(store.clone(), outgoing.clone(), settings)?),
             Err(e) => {
                 tracing::warn!("no delivery worker: {e}");
                 None
             }
         };
+        let admin = admin_parts(store.clone(), &outgoing, worker.clone(), settings)?;
+        let state = AppState::new(
+            store.clone(),
+            render_context(settings),
+            notices,
+            inbound,
+            admin,
+            settings,
+        )?;
         let mailbox = imap_mailbox(settings)?.map(|mailbox| {
             (
                 mailbox,

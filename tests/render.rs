@@ -369,8 +369,14 @@ fn raw_html_is_shown_as_text_with_a_note() {
     assert_eq!(
         lines,
         [
-            (9, "raw HTML is shown as text, not passed through".to_owned()),
-            (11, "raw HTML is shown as text, not passed through".to_owned())
+            (
+                9,
+                "raw HTML is shown as text, not passed through".to_owned()
+            ),
+            (
+                11,
+                "raw HTML is shown as text, not passed through".to_owned()
+            )
         ]
     );
     let rendered = render(&parsed.issue, &context()).unwrap();
@@ -416,12 +422,21 @@ fn every_problem_is_reported_at_once_with_its_line() {
     assert!(found[3].1.starts_with("text before the first ## section"));
     assert!(found[4].1.starts_with("section \"Tom\" is empty"));
     assert!(found.iter().any(|(_, m)| m.contains("uses javascript")));
-    assert!(found.iter().any(|(_, m)| m.starts_with("images are not supported")));
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.starts_with("images are not supported"))
+    );
     assert!(found[7].1.starts_with("only ## (sections)"));
     // Each is also said in bokmål for the web admin, and the field ones name their field.
     let fields: Vec<Option<&str>> = error.problems.iter().map(|p| p.kind.field()).collect();
     assert_eq!(&fields[..3], [Some("slug"), Some("subject"), Some("date")]);
-    assert!(error.problems[1].kind.norwegian().starts_with("Emnet må fylles ut"));
+    assert!(
+        error.problems[1]
+            .kind
+            .norwegian()
+            .starts_with("Emnet må fylles ut")
+    );
     // The command line prints one line per problem.
     assert_eq!(error.to_string().lines().count(), 8);
 }

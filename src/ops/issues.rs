@@ -2,13 +2,14 @@
 //! test copy, queue it, cancel it, and tell how the send is going.
 
 use crate::dispatch::{DispatchError, Dispatcher};
-use crate::domain::{EmailAddress, Issue, Slug, TokenKey};
+use crate::domain::{EmailAddress, Issue, Slug, Timestamp, TokenKey};
 use crate::render::{
     MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, RenderContext, RenderError, SourceError,
-    SourceNote, parse_issue, render,
+    SourceNote, SourceParts, parse_issue, render,
 };
 use crate::store::{
-    Actor, DeliveryProblem, DraftSaved, Enqueued, SendCounts, Store, StoreError, StoredIssue,
+    Actor, AuditEntry, DeliveryProblem, DraftMode, DraftSaved, Enqueued, SendCounts, Store,
+    StoreError, StoredIssue,
 };
 
 /// The recipient shown in previews and test renders.
@@ -34,6 +35,17 @@ pub enum IssueError {
     TooLarge { size: usize },
     #[error(transparent)]
     Render(RenderError),
+    /// A new issue was given the slug of one that exists.
+    #[error("issue {0} exists already: choose another slug")]
+    Exists(String),
+    /// Sending starts only when staff type the number of recipients it will go to.
+    #[error(
+        "the send goes to {expected} contacts, not {typed}: check the number and confirm again"
+    )]
+    WrongCount { expected: i64, typed: String },
+    /// Pause and resume apply only to an issue that is sending.
+    #[error("issue {0} is not sending: there is nothing to pause or resume")]
+    NotSending(String),
     /// Sending needs `token_key`; the text says how to make one.
     #[error("{0}")]
     NoTokenKey(String),
@@ -47,6 +59,7 @@ impl From<StoreError> for IssueError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::IssueNotFound(slug) => IssueError::NotFound(slug),
+            StoreError::IssueExists(slug) => IssueError::Exists(slug),
             other => IssueError::Store(other),
         }
     }
@@ -138,13 +151,47 @@ impl Issues {
             label: label.to_owned(),
             valid_up_to: e.valid_up_to(),
         })?;
+        self.save(label, source, DraftMode::CreateOrReplace, actor)
+            .await
+    }
+
+    /// Saves a draft written in a form: the fields become the front matter (staff never
+    /// type TOML). `mode` says whether this is a new issue or an edit of an existing
+    /// draft. Every problem is reported at once, each with its line in the source; the
+    /// front matter's lines ([`SourceParts::body_line_offset`]) come before the body's.
+    pub async fn save_form(
+        &self,
+        parts: &SourceParts,
+        mode: DraftMode,
+        actor: &Actor,
+    ) -> Result<DraftImported, IssueError> {
+        let source = parts.to_source();
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(IssueError::SourceTooLarge {
+                label: "skjema".into(),
+                size: source.len() / 1024,
+            });
+        }
+        self.save("skjema", &source, mode, actor).await
+    }
+
+    async fn save(
+        &self,
+        label: &str,
+        source: &str,
+        mode: DraftMode,
+        actor: &Actor,
+    ) -> Result<DraftImported, IssueError> {
         let parsed = parse_issue(label, source)?;
         let rendered = render(&parsed.issue, &self.render)?;
         let html_bytes = rendered.html.literal_len();
         if html_bytes > MAX_HTML_BYTES {
             return Err(IssueError::TooLarge { size: html_bytes });
         }
-        let saved = self.store.save_draft(&parsed.issue, source, actor).await?;
+        let saved = self
+            .store
+            .save_draft_as(&parsed.issue, source, actor, mode)
+            .await?;
         Ok(DraftImported {
             saved,
             issue: parsed.issue,
@@ -218,6 +265,77 @@ impl Issues {
             return Err(IssueError::NoTokenKey(why.clone()));
         }
         Ok(self.store.enqueue_issue(slug, actor).await?)
+    }
+
+    /// The test copies sent of the issue's current version (since it was last saved),
+    /// newest first: who sent them and to whom.
+    pub async fn test_copies(&self, issue: &StoredIssue) -> Result<Vec<AuditEntry>, IssueError> {
+        let since = if issue.status == crate::store::IssueStatus::Draft {
+            issue.updated_at
+        } else {
+            Timestamp::from_unix_ms(0)
+        };
+        Ok(self
+            .store
+            .audit_entries("issue.test_send", issue.slug.as_str(), since)
+            .await?)
+    }
+
+    /// Queues the issue once staff have typed how many contacts it will go to: the
+    /// number must be what a send would queue now, so nobody starts a send to more (or
+    /// fewer) people than they saw on the page.
+    pub async fn queue_send_confirmed(
+        &self,
+        slug: &Slug,
+        typed: &str,
+        actor: &Actor,
+    ) -> Result<Enqueued, IssueError> {
+        let expected = self.count_unqueued(slug).await?;
+        let digits: String = typed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '.')
+            .collect();
+        if digits.parse::<i64>().ok() != Some(expected) || expected == 0 {
+            return Err(IssueError::WrongCount {
+                expected,
+                typed: typed.chars().take(20).collect(),
+            });
+        }
+        self.queue_send(slug, actor).await
+    }
+
+    /// Pauses (`true`) or resumes a send: while paused no new message starts.
+    pub async fn set_paused(
+        &self,
+        slug: &Slug,
+        paused: bool,
+        actor: &Actor,
+    ) -> Result<(), IssueError> {
+        if self.store.set_issue_paused(slug, paused, actor).await? {
+            return Ok(());
+        }
+        let issue = self.store.existing_issue(slug).await?;
+        if issue.status == crate::store::IssueStatus::Sending {
+            // Already as asked (two staff pressed the same button): nothing to do.
+            return Ok(());
+        }
+        Err(IssueError::NotSending(slug.to_string()))
+    }
+
+    /// Sends again to those whose delivery failed without a hard bounce; never to anyone
+    /// whose message was accepted. Returns how many were queued.
+    pub async fn retry_failed(&self, slug: &Slug, actor: &Actor) -> Result<i64, IssueError> {
+        if let Err(why) = &self.token_key {
+            return Err(IssueError::NoTokenKey(why.clone()));
+        }
+        Ok(self.store.requeue_failed(slug, actor).await?)
+    }
+
+    /// Every delivery of an issue, for the report's CSV: address, status, attempts,
+    /// when it was sent, and the last error.
+    pub async fn ledger(&self, slug: &Slug) -> Result<Vec<crate::store::LedgerRow>, IssueError> {
+        let issue = self.store.existing_issue(slug).await?;
+        Ok(self.store.delivery_ledger(issue.id).await?)
     }
 
     /// Cancels what is not yet sent; returns how many deliveries that was.

@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod contacts;
+pub mod dashboard;
 pub mod inbound;
 pub mod issues;
 pub mod sessions;
@@ -18,6 +19,7 @@ pub mod subscriptions;
 
 pub use archive::{Archive, ArchiveError};
 pub use contacts::{ContactError, Contacts};
+pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendStatus};
 pub use sessions::{NewSession, Session, Sessions};

@@ -9,6 +9,9 @@ use crate::store::{Actor, Store, StoreError};
 /// [`FAILURE_WINDOW`] before further tries are refused unchecked: argon2 makes each
 /// guess slow, this makes guessing hopeless.
 pub const MAX_LOGIN_FAILURES: u32 = 10;
+/// Failed logins allowed per account name in [`FAILURE_WINDOW`], from any client: a
+/// guesser spread over many addresses still gets this few tries at one account.
+pub const MAX_ACCOUNT_FAILURES: u32 = 20;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a login waits for a free password check before the answer is "busy".
 const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(10);
@@ -20,6 +23,8 @@ pub enum LoginError {
     Refused,
     #[error("too many failed logins from this address; wait 15 minutes")]
     TooManyFailures,
+    #[error("too many failed logins for this account; wait 15 minutes")]
+    AccountThrottled,
     #[error("too many logins at once")]
     Busy,
     #[error("the database is not available")]
@@ -89,6 +94,25 @@ impl Staff {
                 tracing::warn!(%client, "admin login refused unchecked: too many failures");
                 LoginError::TooManyFailures
             })?;
+        // Per account as well, whatever the name (an unknown one is counted the same way,
+        // so the answer tells nothing about which names exist).
+        let account_key: String = format!("account:{}", username.trim().to_lowercase())
+            .chars()
+            .take(80)
+            .collect();
+        let Some(account_attempt) = self
+            .store
+            .count_login_attempt(
+                &account_key,
+                MAX_ACCOUNT_FAILURES,
+                FAILURE_WINDOW.as_millis() as i64,
+            )
+            .await
+            .map_err(LoginError::Unavailable)?
+        else {
+            tracing::warn!(%client, "admin login refused unchecked: too many failures for one account");
+            return Err(LoginError::AccountThrottled);
+        };
         let stored = self
             .store
             .staff_password_hash(username)
@@ -114,8 +138,10 @@ impl Staff {
         .await
         .unwrap_or(false);
         if ok && known {
-            if let Err(e) = self.store.login_succeeded(attempt).await {
-                tracing::warn!(error = %e, "could not clear a successful login attempt");
+            for attempt in [attempt, account_attempt] {
+                if let Err(e) = self.store.login_succeeded(attempt).await {
+                    tracing::warn!(error = %e, "could not clear a successful login attempt");
+                }
             }
             return Ok(username.to_owned());
         }

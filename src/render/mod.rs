@@ -9,8 +9,8 @@ mod source;
 mod text;
 
 pub use source::{
-    MAX_SOURCE_BYTES, NoteKind, Parsed, Problem, SourceError, SourceNote, SourceParts, SourceProblem,
-    parse_issue,
+    MAX_SOURCE_BYTES, NoteKind, Parsed, Problem, SourceError, SourceNote, SourceParts,
+    SourceProblem, parse_issue,
 };
 
 use crate::domain::Issue;

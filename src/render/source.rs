@@ -67,8 +67,14 @@ pub enum Problem {
     EmptySection(String),
     Image,
     LinkWithoutText(String),
-    LinkScheme { text: String, scheme: String },
-    LinkNotAddress { text: String, url: String },
+    LinkScheme {
+        text: String,
+        scheme: String,
+    },
+    LinkNotAddress {
+        text: String,
+        url: String,
+    },
 }
 
 impl Problem {

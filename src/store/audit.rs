@@ -66,6 +66,26 @@ impl Store {
         Ok(())
     }
 
+    /// Entries of one action about one subject since `since`, newest first (the test
+    /// copies of an issue's current version, say).
+    pub async fn audit_entries(
+        &self,
+        action: &str,
+        subject: &str,
+        since: Timestamp,
+    ) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, subject, detail FROM audit_log \
+             WHERE subject = $1 AND action = $2 AND at >= $3 ORDER BY id DESC LIMIT 100",
+        )
+        .bind(subject)
+        .bind(action)
+        .bind(since.unix_ms())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// The newest entries first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
@@ -74,16 +94,16 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    at: Timestamp::from_unix_ms(row.try_get("at")?),
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    subject: row.try_get("subject")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from_row).collect()
     }
+}
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: Timestamp::from_unix_ms(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        subject: row.try_get("subject")?,
+        detail: row.try_get("detail")?,
+    })
 }

@@ -42,6 +42,17 @@ impl SendCounts {
     }
 }
 
+/// One delivery in an issue's ledger.
+#[derive(Debug, Clone)]
+pub struct LedgerRow {
+    pub email: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub sent_at: Option<Timestamp>,
+    pub bounced: bool,
+    pub error: Option<String>,
+}
+
 /// One delivery that did not go out, with why.
 #[derive(Debug, Clone)]
 pub struct DeliveryProblem {
@@ -252,6 +263,77 @@ impl Store {
         Ok(cancelled)
     }
 
+    /// Queues again the deliveries of an issue that failed without a hard bounce (the
+    /// relay was away or kept answering 4xx until the attempts ran out), for contacts
+    /// still confirmed. Nobody whose message was accepted is queued: their rows are
+    /// `sent`. Returns how many were queued.
+    pub async fn requeue_failed(&self, slug: &Slug, actor: &Actor) -> Result<i64> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let id = issue_id(&mut tx, slug).await?;
+        let queued = sqlx::query(
+            "UPDATE deliveries SET status = 'queued', attempts = 0, next_attempt_at = $2, \
+             lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+             WHERE issue_id = $1 AND status = 'failed' AND bounced_at IS NULL \
+             AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = deliveries.contact_id AND c.status = 'confirmed')",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+        if queued > 0 {
+            sqlx::query(
+                "UPDATE issues SET status = 'sending', sent_at = NULL, updated_at = $2 \
+                 WHERE id = $1 AND status IN ('sending', 'sent')",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            "issue.retry_failed",
+            Some(slug.as_str()),
+            Some(format!("queued {queued}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Pauses (`true`) or resumes a send. Only an issue that is sending can be paused;
+    /// returns whether anything changed (pausing a paused send changes nothing).
+    pub async fn set_issue_paused(&self, slug: &Slug, paused: bool, actor: &Actor) -> Result<bool> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let id = issue_id(&mut tx, slug).await?;
+        let sql = if paused {
+            "UPDATE issues SET paused_at = $2, updated_at = $2 WHERE id = $1 AND status = 'sending' AND paused_at IS NULL"
+        } else {
+            "UPDATE issues SET paused_at = NULL, updated_at = $2 WHERE id = $1 AND status = 'sending' AND paused_at IS NOT NULL"
+        };
+        let changed = sqlx::query(sql)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if changed {
+            let action = if paused {
+                "issue.pause"
+            } else {
+                "issue.resume"
+            };
+            audit::record(&mut tx, actor, action, Some(slug.as_str()), None).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     pub async fn send_counts(&self, issue_id: i64) -> Result<SendCounts> {
         let rows = sqlx::query(
             "SELECT status, COUNT(*) AS n, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retried \
@@ -277,6 +359,44 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// Every delivery of an issue in address order (the report's CSV).
+    pub async fn delivery_ledger(&self, issue_id: i64) -> Result<Vec<LedgerRow>> {
+        let rows = sqlx::query(
+            "SELECT c.email, d.status, d.attempts, d.sent_at, d.bounced_at, d.last_error FROM deliveries d \
+             JOIN contacts c ON c.id = d.contact_id WHERE d.issue_id = $1 ORDER BY c.email_key",
+        )
+        .bind(issue_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok(LedgerRow {
+                    email: row.try_get("email")?,
+                    status: DeliveryStatus::try_from(status.as_str())
+                        .map_err(StoreError::Corrupt)?,
+                    attempts: row.try_get("attempts")?,
+                    sent_at: row
+                        .try_get::<Option<i64>, _>("sent_at")?
+                        .map(Timestamp::from_unix_ms),
+                    bounced: row.try_get::<Option<i64>, _>("bounced_at")?.is_some(),
+                    error: row.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Messages of one issue sent since `since`: the current rate of a send.
+    pub async fn issue_sent_since(&self, issue_id: i64, since: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE sent_at > $2 AND issue_id = $1",
+        )
+        .bind(issue_id)
+        .bind(since.unix_ms())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Deliveries of an issue that failed, were skipped, or are waiting for a retry.

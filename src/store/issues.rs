@@ -74,6 +74,10 @@ pub struct StoredIssue {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub sent_at: Option<Timestamp>,
+    /// When sending began (the first queueing).
+    pub send_started_at: Option<Timestamp>,
+    /// Set while staff have paused the send.
+    pub paused_at: Option<Timestamp>,
 }
 
 impl StoredIssue {
@@ -82,6 +86,17 @@ impl StoredIssue {
     pub fn model(&self) -> std::result::Result<Issue, crate::render::SourceError> {
         crate::render::parse_issue(&format!("issue {}", self.slug), &self.source).map(|p| p.issue)
     }
+}
+
+/// What saving a draft may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftMode {
+    /// Create it, or replace the draft with the same slug (`issue import`).
+    CreateOrReplace,
+    /// Create it; an issue with the slug is left alone (a new issue in the admin).
+    CreateOnly,
+    /// Replace the draft; a missing issue is not created (editing in the admin).
+    ReplaceOnly,
 }
 
 /// Whether an import created a draft or replaced one.
@@ -94,7 +109,7 @@ pub enum DraftSaved {
 /// The columns `issue_from_row` reads, as a literal so queries stay `&'static str`.
 macro_rules! issue_columns {
     () => {
-        "id, slug, subject, period, status, source, created_at, updated_at, sent_at"
+        "id, slug, subject, period, status, source, created_at, updated_at, sent_at, send_started_at, paused_at"
     };
 }
 
@@ -112,6 +127,12 @@ fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
         sent_at: row
             .try_get::<Option<i64>, _>("sent_at")?
             .map(Timestamp::from_unix_ms),
+        send_started_at: row
+            .try_get::<Option<i64>, _>("send_started_at")?
+            .map(Timestamp::from_unix_ms),
+        paused_at: row
+            .try_get::<Option<i64>, _>("paused_at")?
+            .map(Timestamp::from_unix_ms),
     })
 }
 
@@ -124,6 +145,18 @@ impl Store {
         source: &str,
         actor: &Actor,
     ) -> Result<DraftSaved> {
+        self.save_draft_as(issue, source, actor, DraftMode::CreateOrReplace)
+            .await
+    }
+
+    /// [`Store::save_draft`], doing only what `mode` allows.
+    pub async fn save_draft_as(
+        &self,
+        issue: &Issue,
+        source: &str,
+        actor: &Actor,
+        mode: DraftMode,
+    ) -> Result<DraftSaved> {
         let meta = &issue.meta;
         let now = Timestamp::now().unix_ms();
         let date = meta.date.map(|d| d.to_string());
@@ -135,6 +168,12 @@ impl Store {
                 .await?;
         let status = status.as_deref().map(IssueStatus::parse).transpose()?;
         let saved = match status {
+            None if mode == DraftMode::ReplaceOnly => {
+                return Err(StoreError::IssueNotFound(meta.slug.to_string()));
+            }
+            Some(_) if mode == DraftMode::CreateOnly => {
+                return Err(StoreError::IssueExists(meta.slug.to_string()));
+            }
             None => {
                 sqlx::query(
                     "INSERT INTO issues (slug, subject, period, preheader, audience, issue_date, source, status, \

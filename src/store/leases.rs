@@ -50,7 +50,7 @@ pub enum Outcome {
 const CLAIM_SQLITE: &str = "UPDATE deliveries SET lease_owner = $1, lease_until = $2, updated_at = $3 \
      WHERE id IN (SELECT d.id FROM deliveries d JOIN issues i ON i.id = d.issue_id \
      WHERE d.status = 'queued' AND d.next_attempt_at <= $3 \
-     AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' \
+     AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' AND i.paused_at IS NULL \
      AND ($4 < 0 OR d.issue_id = $4) AND d.id > $6 ORDER BY d.id LIMIT $5) \
      RETURNING id, issue_id, contact_id, attempts";
 
@@ -58,7 +58,7 @@ const CLAIM_SQLITE: &str = "UPDATE deliveries SET lease_owner = $1, lease_until 
 const CLAIM_POSTGRES: &str = "UPDATE deliveries SET lease_owner = $1, lease_until = $2, updated_at = $3 \
      WHERE id IN (SELECT d.id FROM deliveries d JOIN issues i ON i.id = d.issue_id \
      WHERE d.status = 'queued' AND d.next_attempt_at <= $3 \
-     AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' \
+     AND (d.lease_until IS NULL OR d.lease_until < $3) AND i.status = 'sending' AND i.paused_at IS NULL \
      AND ($4 < 0 OR d.issue_id = $4) AND d.id > $6 ORDER BY d.id LIMIT $5 \
      FOR UPDATE OF d SKIP LOCKED) \
      RETURNING id, issue_id, contact_id, attempts";

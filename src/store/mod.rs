@@ -27,10 +27,10 @@ use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry};
 pub use contacts::{ContactChanges, ContactFilter};
-pub use deliveries::{DeliveryProblem, Enqueued, SendCounts};
+pub use deliveries::{DeliveryProblem, Enqueued, LedgerRow, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
-pub use issues::{DraftSaved, IssueStatus, StoredIssue};
+pub use issues::{DraftMode, DraftSaved, IssueStatus, StoredIssue};
 pub use leases::{ClaimedDelivery, Outcome};
 pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
@@ -80,6 +80,8 @@ pub enum StoreError {
     ConcurrentChange(String),
     #[error("issue {0} does not exist")]
     IssueNotFound(String),
+    #[error("issue {0} exists already: choose another slug")]
+    IssueExists(String),
     #[error(
         "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
     )]

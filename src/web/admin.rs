@@ -66,10 +66,10 @@ async fn staff_user(
     {
         Ok(username) => Ok(username),
         Err(LoginError::Refused) => Err(unauthorised()),
-        Err(LoginError::TooManyFailures) => Err((
+        Err(e @ (LoginError::TooManyFailures | LoginError::AccountThrottled)) => Err((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
-            Json(json!({ "error": "too many failed logins from this address; wait 15 minutes" })),
+            Json(json!({ "error": e.to_string() })),
         )
             .into_response()),
         Err(LoginError::Busy) => Err(unavailable("too many logins at once")),

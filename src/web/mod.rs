@@ -6,6 +6,7 @@ mod admin;
 pub mod client;
 mod error;
 mod public;
+pub mod staff;
 mod subscribe;
 mod unsubscribe;
 
@@ -40,8 +41,10 @@ pub struct AppState {
     pub archive: crate::ops::Archive,
     pub subscriptions: crate::ops::Subscriptions,
     pub staff: crate::ops::Staff,
-    /// Web admin sessions (the admin pages come with issue 12).
+    /// Web admin sessions.
     pub sessions: crate::ops::Sessions,
+    /// The staff pages' operations and settings.
+    pub admin: Arc<AdminParts>,
     /// Handles mail posted to the admin API.
     pub inbound: crate::ops::InboundMail,
     /// Queues confirmation mails; `serve` runs its sender.
@@ -53,6 +56,20 @@ pub struct AppState {
     pub http: HttpLimits,
 }
 
+/// What the staff pages need beyond the public ones.
+pub struct AdminParts {
+    pub issues: crate::ops::Issues,
+    pub dashboard: crate::ops::Dashboard,
+    /// Sends test copies; `None` without `token_key`.
+    pub test_sender: Option<crate::dispatch::Dispatcher>,
+    /// `base_url`'s origin: every staff change must come from it.
+    pub origin: String,
+    /// Whether cookies get `Secure` (`base_url` is https).
+    pub secure_cookies: bool,
+    /// The From line of every mail, as the checklist shows it.
+    pub from_line: String,
+}
+
 impl AppState {
     /// The web's own limits come from `settings`; the running parts are built by
     /// `startup` and shared with the rest of the process.
@@ -61,9 +78,11 @@ impl AppState {
         render: RenderContext,
         notices: crate::notices::Notices,
         inbound: crate::inbound::Inbound,
+        admin: AdminParts,
         settings: &Settings,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
+            admin: Arc::new(admin),
             archive: crate::ops::Archive::new(store.clone(), render),
             subscriptions: crate::ops::Subscriptions::new(store.clone(), notices.clone()),
             staff: crate::ops::Staff::new(store.clone()),
@@ -127,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .merge(admin)
+        .merge(staff::router())
         // A body that trickles in is cut off (408) rather than holding a task.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.http.body_timeout,

@@ -8,6 +8,7 @@
 
 pub mod dovecot;
 pub mod smtp_sink;
+pub mod staff;
 pub mod tls;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -305,15 +306,38 @@ pub async fn spawn_app_with(
     settings: nyhetsbrev::config::Settings,
     sink: Option<smtp_sink::SmtpSink>,
 ) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    spawn_app_on(db, listener, settings, sink).await
+}
+
+/// The app whose `base_url` is its own address, as a browser reaches it: the staff
+/// pages accept changes only from pages of `base_url`.
+pub async fn spawn_app_at_own_address(
+    db: &TestDb,
+    mut settings: nyhetsbrev::config::Settings,
+    sink: Option<smtp_sink::SmtpSink>,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    settings.base_url = format!("http://{}", listener.local_addr().unwrap());
+    spawn_app_on(db, listener, settings, sink).await
+}
+
+async fn spawn_app_on(
+    db: &TestDb,
+    listener: tokio::net::TcpListener,
+    settings: nyhetsbrev::config::Settings,
+    sink: Option<smtp_sink::SmtpSink>,
+) -> TestApp {
     let store = db.store().await;
     // Built as `serve` builds it; the worker is left out, so a test decides when
     // issues are sent (the notice sender runs, as in `serve`).
     let mut service =
         nyhetsbrev::startup::Service::build(store.clone(), &settings).expect("valid settings");
     service.worker = None;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     // Runs until the test's runtime ends.
     tokio::spawn(async move {

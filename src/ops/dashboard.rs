@@ -1,0 +1,160 @@
+//! What the staff dashboard shows: every issue with its status, the sends in progress
+//! with their counts, and the warnings that need a person.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use crate::domain::Timestamp;
+use crate::mail::Transport;
+use crate::store::{IssueStatus, SendCounts, Store, StoreError, StoredIssue};
+
+/// The relay is tried at most this often for the dashboard (each try is a connection).
+const RELAY_PROBE_EVERY: Duration = Duration::from_secs(60);
+/// A send's rate is what it sent over this window.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// An issue with its send's counts (all zero for a draft).
+#[derive(Debug, Clone)]
+pub struct IssueLine {
+    pub issue: StoredIssue,
+    pub counts: SendCounts,
+}
+
+/// Something on the dashboard that a person should look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// The relay could not be reached or refused us (its answer, for the technician).
+    RelayUnreachable(String),
+    /// Nothing can be sent: `token_key` is not set.
+    NoWorker,
+    /// A send is paused by staff.
+    Paused { slug: String },
+    /// Deliveries of a send failed (permanently, or after every retry).
+    Failures { slug: String, failed: i64 },
+    /// Deliveries wait for a retry after a temporary failure.
+    Retrying { slug: String, retrying: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub issues: Vec<IssueLine>,
+    pub warnings: Vec<Warning>,
+}
+
+/// A send in progress: counts, the rate over the last minute, and the time left.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub issue: StoredIssue,
+    pub counts: SendCounts,
+    /// Messages a minute.
+    pub per_minute: i64,
+    /// At the current rate; `None` when nothing was sent in the last minute.
+    pub seconds_left: Option<i64>,
+}
+
+/// When the relay was last tried, and its problem then (`None`: it answered).
+type RelayProbe = (Instant, Option<String>);
+
+#[derive(Clone)]
+pub struct Dashboard {
+    store: Store,
+    /// `None`: the outbox folder, which needs no probe.
+    relay: Option<Transport>,
+    sending_enabled: bool,
+    probe: Arc<Mutex<Option<RelayProbe>>>,
+}
+
+impl Dashboard {
+    pub fn new(store: Store, transport: Transport, sending_enabled: bool) -> Self {
+        let relay = matches!(transport, Transport::Smtp(_)).then_some(transport);
+        Self {
+            store,
+            relay,
+            sending_enabled,
+            probe: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub async fn overview(&self) -> Result<Overview, StoreError> {
+        let mut issues = Vec::new();
+        let mut warnings = Vec::new();
+        if !self.sending_enabled {
+            warnings.push(Warning::NoWorker);
+        }
+        let stored = self.store.list_issues().await?;
+        let mut any_sending = false;
+        for (index, issue) in stored.into_iter().enumerate() {
+            let counts = if issue.status == IssueStatus::Draft {
+                SendCounts::default()
+            } else {
+                self.store.send_counts(issue.id).await?
+            };
+            let slug = issue.slug.to_string();
+            if issue.status == IssueStatus::Sending {
+                any_sending = true;
+                if issue.paused_at.is_some() {
+                    warnings.push(Warning::Paused { slug: slug.clone() });
+                }
+                if counts.retrying > 0 {
+                    warnings.push(Warning::Retrying {
+                        slug: slug.clone(),
+                        retrying: counts.retrying,
+                    });
+                }
+            }
+            // Failures of a send in progress, or of the newest one that ended.
+            if counts.failed > 0 && (issue.status == IssueStatus::Sending || index == 0) {
+                warnings.push(Warning::Failures {
+                    slug,
+                    failed: counts.failed,
+                });
+            }
+            issues.push(IssueLine { issue, counts });
+        }
+        if any_sending && let Some(problem) = self.relay_problem().await {
+            warnings.insert(0, Warning::RelayUnreachable(problem));
+        }
+        Ok(Overview { issues, warnings })
+    }
+
+    /// Whether the relay answers now (at most one try a minute, shared by every page).
+    pub async fn relay_problem(&self) -> Option<String> {
+        let relay = self.relay.as_ref()?;
+        let mut probe = self.probe.lock().await;
+        if let Some((at, result)) = &*probe
+            && at.elapsed() < RELAY_PROBE_EVERY
+        {
+            return result.clone();
+        }
+        let result = match relay.open().await {
+            Ok(connection) => {
+                connection.close().await;
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        *probe = Some((Instant::now(), result.clone()));
+        result
+    }
+
+    /// How a send stands now.
+    pub async fn progress(&self, issue: StoredIssue) -> Result<Progress, StoreError> {
+        let counts = self.store.send_counts(issue.id).await?;
+        let since =
+            Timestamp::from_unix_ms(Timestamp::now().unix_ms() - RATE_WINDOW.as_millis() as i64);
+        let per_minute = if issue.status == IssueStatus::Sending {
+            self.store.issue_sent_since(issue.id, since).await?
+        } else {
+            0
+        };
+        let seconds_left = (per_minute > 0).then(|| counts.queued * 60 / per_minute);
+        Ok(Progress {
+            issue,
+            counts,
+            per_minute,
+            seconds_left,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! GET /admin: every issue with its status, the sends in progress with their counts,
+//! and what needs a person.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::guard::StaffUser;
+use super::page::{Chrome, failure, grouped, oslo_time, render};
+use crate::ops::{IssueLine, Warning};
+use crate::store::IssueStatus;
+use crate::web::AppState;
+
+/// An issue as a row of the dashboard and the issue list.
+pub struct IssueRow {
+    pub slug: String,
+    pub subject: String,
+    pub status: &'static str,
+    pub changed: String,
+    pub draft: bool,
+    pub sent: String,
+    pub total: String,
+    pub percent: i64,
+}
+
+/// How staff read a status.
+pub fn status_word(status: IssueStatus, paused: bool) -> &'static str {
+    match status {
+        IssueStatus::Draft => "Utkast",
+        IssueStatus::Sending if paused => "Pause",
+        IssueStatus::Sending => "Sendes",
+        IssueStatus::Sent => "Sendt",
+        IssueStatus::Cancelled => "Stoppet",
+    }
+}
+
+impl IssueRow {
+    pub fn new(line: &IssueLine) -> Self {
+        let issue = &line.issue;
+        let counts = &line.counts;
+        let changed = issue.sent_at.unwrap_or(issue.updated_at);
+        Self {
+            slug: issue.slug.to_string(),
+            subject: issue.subject.clone(),
+            status: status_word(issue.status, issue.paused_at.is_some()),
+            changed: oslo_time(changed),
+            draft: issue.status == IssueStatus::Draft,
+            sent: grouped(counts.sent),
+            total: grouped(counts.total),
+            percent: (counts.done() * 100).checked_div(counts.total).unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    warnings: Vec<String>,
+    sending: Vec<IssueRow>,
+    issues: Vec<IssueRow>,
+}
+
+fn warning_text(warning: &Warning) -> String {
+    match warning {
+        Warning::RelayUnreachable(why) => format!(
+            "E-postserveren (reléet) svarer ikke, så utsendingen står stille til den svarer igjen. Ingen e-post går tapt. Feilmelding til den som drifter tjenesten: {why}"
+        ),
+        Warning::NoWorker => "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.".into(),
+        Warning::Paused { slug } => format!("Utsendingen av {slug} er satt på pause."),
+        Warning::Failures { slug, failed } => format!(
+            "{} mottakere av {slug} fikk ikke utgaven. Se rapporten.",
+            grouped(*failed)
+        ),
+        Warning::Retrying { slug, retrying } => format!(
+            "{} mottakere av {slug} venter på et nytt forsøk etter en midlertidig feil.",
+            grouped(*retrying)
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub melding: String,
+}
+
+/// GET /admin
+pub async fn show(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(query): Query<NoticeQuery>,
+) -> Response {
+    let overview = match state.admin.dashboard.overview().await {
+        Ok(overview) => overview,
+        Err(e) => return failure(&e),
+    };
+    let rows: Vec<IssueRow> = overview.issues.iter().map(IssueRow::new).collect();
+    let sending = overview
+        .issues
+        .iter()
+        .filter(|l| l.issue.status == IssueStatus::Sending)
+        .map(IssueRow::new)
+        .collect();
+    render(DashboardPage {
+        chrome: Chrome::new(&user, super::issues::notice(&query.melding)),
+        warnings: overview.warnings.iter().map(warning_text).collect(),
+        sending,
+        issues: rows,
+    })
+}

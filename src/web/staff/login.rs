@@ -1,0 +1,162 @@
+//! Signing in and out.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::guard::{SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
+use super::page::{failure, problem_page, render};
+use crate::ops::LoginError;
+use crate::web::AppState;
+
+#[derive(Template, Default)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+    signed_out: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    neste: String,
+    #[serde(default)]
+    ut: Option<String>,
+}
+
+/// GET /admin/login
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    // Someone signed in already goes straight on.
+    if let Some(cookie) = session_cookie(&headers)
+        && let Ok(Some(_)) = state.sessions.check(cookie).await
+    {
+        return Redirect::to(safe_next(&query.neste).unwrap_or("/admin")).into_response();
+    }
+    render(LoginPage {
+        next: safe_next(&query.neste).unwrap_or_default().to_owned(),
+        signed_out: query.ut.is_some(),
+        ..Default::default()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    neste: String,
+}
+
+/// POST /admin/login
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    // Signing someone in from another site's form is refused like any other change.
+    if !same_origin(&headers, &state.admin.origin) {
+        return problem_page(
+            StatusCode::FORBIDDEN,
+            "Innloggingen ble avvist",
+            "Skjemaet kom ikke fra innloggingssiden til denne tjenesten. Åpne innloggingssiden og prøv igjen.",
+        );
+    }
+    let again = |status: StatusCode, error: &'static str| {
+        let mut response = render(LoginPage {
+            username: form.username.chars().take(64).collect(),
+            next: safe_next(&form.neste).unwrap_or_default().to_owned(),
+            error: Some(error),
+            signed_out: false,
+        });
+        *response.status_mut() = status;
+        response
+    };
+    let client = crate::web::client::client_key(peer, &headers, &state.trusted_proxies);
+    let username = match state
+        .staff
+        .log_in(&client.to_string(), form.username.trim(), &form.password)
+        .await
+    {
+        Ok(username) => username,
+        Err(LoginError::Refused) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                "Feil brukernavn eller passord. Prøv igjen.",
+            );
+        }
+        Err(LoginError::TooManyFailures | LoginError::AccountThrottled) => {
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                "For mange mislykkede forsøk. Vent 15 minutter og prøv igjen.",
+            );
+        }
+        Err(LoginError::Busy) => {
+            return again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Mange logger inn akkurat nå. Prøv igjen om et øyeblikk.",
+            );
+        }
+        Err(LoginError::Unavailable(e)) => return failure(&e),
+    };
+    let session = match state.sessions.start(&username).await {
+        Ok(session) => session,
+        Err(e) => return failure(&e),
+    };
+    tracing::info!(user = %username, "staff signed in");
+    let secure = if state.admin.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict{secure}",
+        session.secret.as_str()
+    );
+    let mut response = Redirect::to(safe_next(&form.neste).unwrap_or("/admin")).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// POST /admin/logout
+pub async fn log_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    if let Some(cookie) = session_cookie(&headers)
+        && let Err(e) = state.sessions.end(cookie).await
+    {
+        return failure(&e);
+    }
+    tracing::info!(user = %user.session.username, "staff signed out");
+    let secure = if state.admin.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = Redirect::to("/admin/login?ut=1").into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,79 @@
+//! The staff web admin under `/admin`: sign in, the dashboard, and an issue from draft
+//! to sent (write, preview, check, send, follow, report).
+//!
+//! Handlers are thin: they read the request through the guards in `guard.rs` (session,
+//! origin, CSRF), call one staff operation, and render a page in bokmål. A GET never
+//! changes anything; every change is a POST that answers with a redirect.
+
+// A refusal is a whole response (a redirect or a page in words), returned once per
+// request on the error path: boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+mod dashboard;
+mod guard;
+mod issues;
+mod login;
+mod page;
+mod send;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use guard::{SESSION_COOKIE, origin_of, safe_next, same_origin};
+
+use super::AppState;
+
+/// Staff pages may load the service's own script (progress that updates itself) and
+/// frame the service's own previews; nothing else is loaded from anywhere.
+const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(dashboard::show))
+        .route("/admin/login", get(login::form).post(login::submit))
+        .route("/admin/logout", post(login::log_out))
+        .route("/admin/issues", get(issues::list))
+        .route(
+            "/admin/issues/new",
+            get(issues::new_form).post(issues::create),
+        )
+        .route("/admin/issues/upload", post(issues::upload))
+        .route(
+            "/admin/issues/{slug}",
+            get(issues::edit_form).post(issues::save),
+        )
+        .route("/admin/issues/{slug}/preview", get(issues::preview))
+        .route(
+            "/admin/issues/{slug}/preview/mail",
+            get(issues::preview_mail),
+        )
+        .route("/admin/issues/{slug}/preview/web", get(issues::preview_web))
+        .route(
+            "/admin/issues/{slug}/send",
+            get(send::checklist).post(send::start),
+        )
+        .route("/admin/issues/{slug}/test", post(send::test_copy))
+        .route("/admin/issues/{slug}/report", get(send::report))
+        .route("/admin/issues/{slug}/report.json", get(send::progress_json))
+        .route("/admin/issues/{slug}/report.csv", get(send::ledger_csv))
+        .route("/admin/issues/{slug}/pause", post(send::pause))
+        .route("/admin/issues/{slug}/resume", post(send::resume))
+        .route("/admin/issues/{slug}/retry", post(send::retry_failed))
+        .route("/static/admin.css", get(page::stylesheet))
+        .route("/static/admin.js", get(page::script))
+        // The guards read bodies themselves, up to their own limit.
+        .layer(DefaultBodyLimit::max(guard::MAX_FORM_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static(ADMIN_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cache-control"),
+            HeaderValue::from_static("no-store"),
+        ))
+}

@@ -1,0 +1,506 @@
+//! Sending an issue: the checklist before, a test copy, the start (confirmed by typing
+//! the number of recipients), and the progress and report after, with pause, resume
+//! and sending again to those whose delivery failed for a passing reason.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::dashboard::{NoticeQuery, status_word};
+use super::guard::{StaffForm, StaffUser};
+use super::issues::{contacts_text, notice, slug_of};
+use super::login::Empty;
+use super::page::{Chrome, failure, grouped, not_found, oslo_time, problem_page, render};
+use crate::domain::{DeliveryStatus, EmailAddress, Slug};
+use crate::ops::IssueError;
+use crate::store::{IssueStatus, StoredIssue};
+use crate::web::AppState;
+
+/// A test copy as the checklist lists it.
+struct TestCopy {
+    to: String,
+    by: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/send.html")]
+struct ChecklistPage {
+    chrome: Chrome,
+    slug: String,
+    subject: String,
+    from_line: String,
+    draft: bool,
+    can_send: bool,
+    recipients: i64,
+    recipients_text: String,
+    test_copies: Vec<TestCopy>,
+    test_to: String,
+    test_error: Option<String>,
+    confirm_error: Option<String>,
+}
+
+async fn checklist_page(
+    state: &AppState,
+    user: &StaffUser,
+    slug: &Slug,
+    notice_code: &str,
+) -> Result<ChecklistPage, Response> {
+    let issues = &state.admin.issues;
+    let (stored, issue) = match issues.get(slug).await {
+        Ok(found) => found,
+        Err(IssueError::NotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(failure(&e)),
+    };
+    let recipients = issues.count_unqueued(slug).await.map_err(|e| failure(&e))?;
+    let test_copies = issues
+        .test_copies(&stored)
+        .await
+        .map_err(|e| failure(&e))?
+        .into_iter()
+        .map(|entry| TestCopy {
+            to: entry.detail.unwrap_or_default(),
+            by: entry
+                .actor
+                .strip_prefix("web:")
+                .or_else(|| entry.actor.strip_prefix("cli:"))
+                .unwrap_or(&entry.actor)
+                .to_owned(),
+            at: oslo_time(entry.at),
+        })
+        .collect();
+    // "Send a test to me": the account's name when it is an address.
+    let test_to = EmailAddress::parse(&user.session.username)
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Ok(ChecklistPage {
+        chrome: Chrome::new(user, notice(notice_code)),
+        slug: slug.to_string(),
+        subject: issue.meta.subject,
+        from_line: state.admin.from_line.clone(),
+        draft: stored.status == IssueStatus::Draft,
+        can_send: state.admin.test_sender.is_some(),
+        recipients,
+        recipients_text: contacts_text(recipients),
+        test_copies,
+        test_to,
+        test_error: None,
+        confirm_error: None,
+    })
+}
+
+/// GET /admin/issues/{slug}/send
+pub async fn checklist(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    user: StaffUser,
+    Query(query): Query<NoticeQuery>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    match checklist_page(&state, &user, &slug, &query.melding).await {
+        Ok(page) => render(page),
+        Err(response) => response,
+    }
+}
+
+fn unprocessable(page: ChecklistPage) -> Response {
+    let mut response = render(page);
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TestForm {
+    #[serde(default)]
+    to: String,
+}
+
+/// POST /admin/issues/{slug}/test: one copy, its subject marked [TEST].
+pub async fn test_copy(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, form }: StaffForm<TestForm>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    let again = |page: Result<ChecklistPage, Response>, error: String| match page {
+        Ok(mut page) => {
+            page.test_to = form.to.chars().take(254).collect();
+            page.test_error = Some(error);
+            unprocessable(page)
+        }
+        Err(response) => response,
+    };
+    let Ok(to) = EmailAddress::parse(&form.to) else {
+        return again(
+            checklist_page(&state, &user, &slug, "").await,
+            "Skriv en hel e-postadresse, for eksempel navn@example.no.".into(),
+        );
+    };
+    let Some(sender) = &state.admin.test_sender else {
+        return again(
+            checklist_page(&state, &user, &slug, "").await,
+            "Ingenting kan sendes: tjenesten mangler nøkkelen token_key.".into(),
+        );
+    };
+    match state
+        .admin
+        .issues
+        .test_send(sender, &slug, &to, &user.actor())
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/admin/issues/{slug}/send?melding=test")).into_response(),
+        Err(IssueError::NotFound(_)) => not_found(),
+        Err(IssueError::Send(e)) => {
+            tracing::warn!(error = %e, "test copy not sent");
+            again(
+                checklist_page(&state, &user, &slug, "").await,
+                format!(
+                    "Testkopien ble ikke sendt: e-postserveren tok ikke imot den. Prøv igjen om litt. (Feilmelding: {e})"
+                ),
+            )
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    antall: String,
+}
+
+/// POST /admin/issues/{slug}/send: starts the send once the typed number is the
+/// number of recipients.
+pub async fn start(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, form }: StaffForm<StartForm>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    let error = match state
+        .admin
+        .issues
+        .queue_send_confirmed(&slug, &form.antall, &user.actor())
+        .await
+    {
+        Ok(_) => {
+            return Redirect::to(&format!("/admin/issues/{slug}/report?melding=startet"))
+                .into_response();
+        }
+        Err(IssueError::WrongCount { expected: 0, .. }) => {
+            "Ingen bekreftede kontakter mangler denne utgaven, så det er ingen å sende til.".to_owned()
+        }
+        Err(IssueError::WrongCount { expected, .. }) => format!(
+            "Tallet stemmer ikke. Utgaven går til {}: skriv {expected} for å sende.",
+            contacts_text(expected)
+        ),
+        Err(IssueError::NoTokenKey(_)) => {
+            "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.".into()
+        }
+        Err(IssueError::NotFound(_)) => return not_found(),
+        Err(e) => return failure(&e),
+    };
+    match checklist_page(&state, &user, &slug, "").await {
+        Ok(mut page) => {
+            page.confirm_error = Some(error);
+            unprocessable(page)
+        }
+        Err(response) => response,
+    }
+}
+
+/// A failed or skipped delivery as the report lists it.
+struct ProblemRow {
+    email: String,
+    what: &'static str,
+    why: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/report.html")]
+struct ReportPage {
+    chrome: Chrome,
+    slug: String,
+    subject: String,
+    status: &'static str,
+    sending: bool,
+    paused: bool,
+    started: String,
+    finished: String,
+    total: String,
+    sent: String,
+    failed: String,
+    skipped: String,
+    queued: String,
+    percent: i64,
+    done: i64,
+    all: i64,
+    rate: String,
+    left: String,
+    problems: Vec<ProblemRow>,
+    more_problems: usize,
+    can_retry: bool,
+}
+
+/// At most this many failures and skips are listed on the page; the CSV has all.
+const LISTED_PROBLEMS: usize = 500;
+
+fn time_left(seconds: Option<i64>) -> String {
+    match seconds {
+        None => "–".into(),
+        Some(s) if s < 60 => "under ett minutt".into(),
+        Some(s) if s < 3600 => format!("omtrent {} min", (s + 59) / 60),
+        Some(s) => format!("omtrent {} t {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+async fn stored(state: &AppState, slug: &Slug) -> Result<StoredIssue, Response> {
+    match state.admin.issues.get(slug).await {
+        Ok((stored, _)) => Ok(stored),
+        Err(IssueError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
+/// GET /admin/issues/{slug}/report: live while sending (a reload works; the page's
+/// script updates the counts by itself), the whole report afterwards.
+pub async fn report(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    user: StaffUser,
+    Query(query): Query<NoticeQuery>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    let issue = match stored(&state, &slug).await {
+        Ok(issue) => issue,
+        Err(response) => return response,
+    };
+    let status = match state.admin.issues.status(&slug).await {
+        Ok(status) => status,
+        Err(e) => return failure(&e),
+    };
+    let progress = match state.admin.dashboard.progress(issue.clone()).await {
+        Ok(progress) => progress,
+        Err(e) => return failure(&e),
+    };
+    let counts = &progress.counts;
+    let mut problems: Vec<ProblemRow> = status
+        .problems
+        .iter()
+        .map(|p| ProblemRow {
+            email: p.email.clone(),
+            what: match p.status {
+                DeliveryStatus::Failed => "Ikke levert",
+                DeliveryStatus::Skipped => "Hoppet over",
+                DeliveryStatus::Queued => "Prøves igjen",
+                DeliveryStatus::Cancelled => "Stoppet",
+                DeliveryStatus::Sent => "Sendt",
+            },
+            why: p.error.clone().unwrap_or_default(),
+        })
+        .collect();
+    let more_problems = problems.len().saturating_sub(LISTED_PROBLEMS);
+    problems.truncate(LISTED_PROBLEMS);
+    render(ReportPage {
+        chrome: Chrome::new(&user, notice(&query.melding)),
+        slug: slug.to_string(),
+        subject: issue.subject.clone(),
+        status: status_word(issue.status, issue.paused_at.is_some()),
+        sending: issue.status == IssueStatus::Sending,
+        paused: issue.paused_at.is_some(),
+        started: issue.send_started_at.map(oslo_time).unwrap_or_default(),
+        finished: issue.sent_at.map(oslo_time).unwrap_or_default(),
+        total: grouped(counts.total),
+        sent: grouped(counts.sent),
+        failed: grouped(counts.failed),
+        skipped: grouped(counts.skipped + counts.cancelled),
+        queued: grouped(counts.queued),
+        percent: (counts.done() * 100).checked_div(counts.total).unwrap_or(0),
+        done: counts.done(),
+        all: counts.total,
+        rate: format!("{} per minutt", grouped(progress.per_minute)),
+        left: time_left(progress.seconds_left),
+        problems,
+        more_problems,
+        can_retry: counts.failed > 0 && state.admin.test_sender.is_some(),
+    })
+}
+
+/// GET /admin/issues/{slug}/report.json: the counts, for the page's script.
+pub async fn progress_json(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    _user: StaffUser,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    let issue = match stored(&state, &slug).await {
+        Ok(issue) => issue,
+        Err(response) => return response,
+    };
+    let status = status_word(issue.status, issue.paused_at.is_some());
+    let sending = issue.status == IssueStatus::Sending;
+    match state.admin.dashboard.progress(issue).await {
+        Ok(p) => Json(json!({
+            "status": status,
+            "sending": sending,
+            "total": grouped(p.counts.total),
+            "sent": grouped(p.counts.sent),
+            "failed": grouped(p.counts.failed),
+            "skipped": grouped(p.counts.skipped + p.counts.cancelled),
+            "queued": grouped(p.counts.queued),
+            "done": p.counts.done(),
+            "all": p.counts.total,
+            "percent": (p.counts.done() * 100).checked_div(p.counts.total).unwrap_or(0),
+            "rate": format!("{} per minutt", grouped(p.per_minute)),
+            "left": time_left(p.seconds_left),
+        }))
+        .into_response(),
+        Err(e) => failure(&e),
+    }
+}
+
+/// GET /admin/issues/{slug}/report.csv: every delivery, for a spreadsheet.
+pub async fn ledger_csv(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    _user: StaffUser,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    let rows = match state.admin.issues.ledger(&slug).await {
+        Ok(rows) => rows,
+        Err(IssueError::NotFound(_)) => return not_found(),
+        Err(e) => return failure(&e),
+    };
+    let safe = |s: &str| crate::contact_csv::spreadsheet_safe(s).into_owned();
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    let written = (|| -> Result<(), csv::Error> {
+        writer.write_record(["e-post", "status", "forsøk", "sendt", "hard_retur", "feil"])?;
+        for row in &rows {
+            writer.write_record([
+                safe(&row.email),
+                match row.status {
+                    DeliveryStatus::Queued => "i kø",
+                    DeliveryStatus::Sent => "sendt",
+                    DeliveryStatus::Failed => "ikke levert",
+                    DeliveryStatus::Skipped => "hoppet over",
+                    DeliveryStatus::Cancelled => "stoppet",
+                }
+                .to_owned(),
+                row.attempts.to_string(),
+                row.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                if row.bounced { "ja" } else { "" }.to_owned(),
+                safe(row.error.as_deref().unwrap_or_default()),
+            ])?;
+        }
+        Ok(())
+    })();
+    let body = match (written, writer.into_inner()) {
+        (Ok(()), Ok(body)) => body,
+        _ => return failure(&"could not write the ledger CSV"),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"utsending-{slug}.csv\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn set_paused(state: &AppState, slug: &str, paused: bool, user: &StaffUser) -> Response {
+    let slug = match slug_of(slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    match state
+        .admin
+        .issues
+        .set_paused(&slug, paused, &user.actor())
+        .await
+    {
+        Ok(()) => {
+            let code = if paused { "pause" } else { "fortsetter" };
+            Redirect::to(&format!("/admin/issues/{slug}/report?melding={code}")).into_response()
+        }
+        Err(IssueError::NotFound(_)) => not_found(),
+        Err(IssueError::NotSending(_)) => problem_page(
+            StatusCode::CONFLICT,
+            "Utgaven sendes ikke",
+            "Bare en utsending som pågår, kan settes på pause eller fortsette.",
+        ),
+        Err(e) => failure(&e),
+    }
+}
+
+/// POST /admin/issues/{slug}/pause
+pub async fn pause(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    set_paused(&state, &slug, true, &user).await
+}
+
+/// POST /admin/issues/{slug}/resume
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    set_paused(&state, &slug, false, &user).await
+}
+
+/// POST /admin/issues/{slug}/retry: send again to those whose delivery failed for a
+/// passing reason; never to anyone whose message was accepted.
+pub async fn retry_failed(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    match state.admin.issues.retry_failed(&slug, &user.actor()).await {
+        Ok(0) => Redirect::to(&format!(
+            "/admin/issues/{slug}/report?melding=ingen-ny-runde"
+        ))
+        .into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/admin/issues/{slug}/report?melding=ny-runde")).into_response()
+        }
+        Err(IssueError::NotFound(_)) => not_found(),
+        Err(IssueError::NoTokenKey(_)) => problem_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Ingenting kan sendes",
+            "Tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.",
+        ),
+        Err(e) => failure(&e),
+    }
+}

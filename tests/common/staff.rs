@@ -1,0 +1,137 @@
+//! A staff member in the web admin, driven over HTTP as a browser would: the session
+//! cookie kept by hand (so tests can also forge, swap and drop it), the CSRF token read
+//! from the page's forms, `Origin` set to the app's own.
+
+use nyhetsbrev::store::Actor;
+
+pub const STAFF_PASSWORD: &str = "et langt passord for stab";
+
+/// Adds a staff account through the same operation as `nyhetsbrev staff add`.
+pub async fn add_staff(store: &nyhetsbrev::store::Store, name: &str) {
+    nyhetsbrev::ops::Staff::new(store.clone())
+        .set_account(name, STAFF_PASSWORD, &Actor::new("cli:test"))
+        .await
+        .expect("staff account");
+}
+
+/// An HTTP client that follows no redirects: tests look at each 303.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub struct StaffClient {
+    pub http: reqwest::Client,
+    pub base: String,
+    /// The session cookie's value.
+    pub cookie: String,
+    /// The CSRF token of the session.
+    pub csrf: String,
+}
+
+/// The session cookie a response sets: its value and its whole `Set-Cookie` line.
+pub fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    let line = response
+        .headers()
+        .get("set-cookie")?
+        .to_str()
+        .ok()?
+        .to_owned();
+    let value = line
+        .strip_prefix(&format!("{}=", nyhetsbrev::web::staff::SESSION_COOKIE))?
+        .split(';')
+        .next()?
+        .to_owned();
+    Some((value, line))
+}
+
+/// The first `name="csrf"` value on a page.
+pub fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    page[at + 19..].split('"').next().unwrap().to_owned()
+}
+
+impl StaffClient {
+    /// Signs `name` in through the login form.
+    pub async fn log_in(base: &str, name: &str) -> StaffClient {
+        let http = http();
+        let response = http
+            .post(format!("{base}/admin/login"))
+            .header("origin", base)
+            .form(&[("username", name), ("password", STAFF_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "signed in");
+        let (cookie, _) = set_cookie(&response).expect("a session cookie");
+        let mut client = StaffClient {
+            http,
+            base: base.to_owned(),
+            cookie,
+            csrf: String::new(),
+        };
+        let page = client.get_ok("/admin").await;
+        client.csrf = csrf_of(&page);
+        client
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header(
+                "cookie",
+                format!("{}={}", nyhetsbrev::web::staff::SESSION_COOKIE, self.cookie),
+            )
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The page's text, checked to be a 200.
+    pub async fn get_ok(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// A form POST with the session's token and the app's own Origin.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.post_raw(path, &form, Some(&self.base)).await
+    }
+
+    /// A form POST exactly as given: the caller chooses the token and the Origin.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                "cookie",
+                format!("{}={}", nyhetsbrev::web::staff::SESSION_COOKIE, self.cookie),
+            )
+            .form(form);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// Where a redirect points.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}

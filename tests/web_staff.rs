@@ -1,0 +1,632 @@
+//! The staff web admin over HTTP, against the real server: sign in and out, the
+//! session cookie, the refusals (no session, wrong or missing CSRF token, foreign
+//! Origin), writing an issue with every problem shown at its line, and taking it from
+//! draft to sent. On SQLite and PostgreSQL.
+
+mod common;
+
+use common::staff::{STAFF_PASSWORD, StaffClient, add_staff, http, location, set_cookie};
+use common::{TestApp, TestDb};
+use nyhetsbrev::domain::Slug;
+
+on_both_backends!(
+    every_admin_page_needs_a_session,
+    signing_in_sets_a_strict_cookie_and_signing_out_ends_it,
+    failed_logins_are_throttled_per_account_across_addresses,
+    changes_without_the_sessions_token_or_from_elsewhere_are_refused,
+    an_issue_is_written_with_every_problem_at_its_line,
+    hostile_issue_input_is_refused_or_shown_as_text,
+    an_issue_goes_from_draft_to_sent_with_a_report,
+);
+
+async fn app(db: &TestDb) -> TestApp {
+    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
+    add_staff(&app.store, "kari").await;
+    app
+}
+
+const ISSUE_FIELDS: [(&str, &str); 6] = [
+    ("slug", "2025-q1"),
+    ("subject", "Nyhetsbrev fra KOM, januar–mars 2025"),
+    ("period", "januar–mars 2025"),
+    ("preheader", "Det viktigste fra KOM dette kvartalet"),
+    ("audience", "Til KOMs samarbeidsaktører"),
+    ("date", "2025-04-10"),
+];
+
+fn with_body(body: &str) -> Vec<(&str, &str)> {
+    let mut fields = ISSUE_FIELDS.to_vec();
+    fields.push(("body", body));
+    fields
+}
+
+const GOOD_BODY: &str = "## Verdt å merke seg\r\n\r\n### Ny veileder\r\n\r\nLes [veilederen](https://www.example.org/veileder).\r\n";
+
+async fn source_of(app: &TestApp, slug: &str) -> Option<String> {
+    app.store
+        .issue(&Slug::parse(slug).unwrap())
+        .await
+        .unwrap()
+        .map(|i| i.source)
+}
+
+async fn every_admin_page_needs_a_session(db: &TestDb) {
+    let app = app(db).await;
+    let http = http();
+    for path in [
+        "/admin",
+        "/admin/issues",
+        "/admin/issues/new",
+        "/admin/issues/2025-q1",
+        "/admin/issues/2025-q1/preview",
+        "/admin/issues/2025-q1/preview/mail",
+        "/admin/issues/2025-q1/send",
+        "/admin/issues/2025-q1/report",
+        "/admin/issues/2025-q1/report.json",
+        "/admin/issues/2025-q1/report.csv",
+    ] {
+        let response = http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "GET {path}");
+        assert!(location(&response).starts_with("/admin/login"), "{path}");
+        assert!(
+            response.text().await.unwrap().is_empty(),
+            "{path} shows nothing"
+        );
+    }
+    // Where the login page sends one afterwards: only paths of the admin.
+    let response = http
+        .get(format!("{}/admin/issues", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/admin/login?neste=/admin/issues");
+    let login = http
+        .get(format!(
+            "{}/admin/login?neste=https://evil.example.org/",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("evil.example.org"));
+    // A forged, a foreign-looking and an empty cookie open nothing.
+    for cookie in [
+        "nyhetsbrev_stab=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "nyhetsbrev_stab=' OR 1=1 --",
+        "nyhetsbrev_stab=",
+        "annen=verdi",
+    ] {
+        let response = http
+            .get(format!("{}/admin", app.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{cookie}");
+    }
+    // A change without a session changes nothing.
+    let response = http
+        .post(format!("{}/admin/issues/new", app.address))
+        .header("origin", &app.address)
+        .form(&with_body(GOOD_BODY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(source_of(&app, "2025-q1").await, None);
+}
+
+async fn signing_in_sets_a_strict_cookie_and_signing_out_ends_it(db: &TestDb) {
+    let app = app(db).await;
+    let http = http();
+    let page = http
+        .get(format!("{}/admin/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("lang=\"nb\"")
+            && page.contains("name=\"username\"")
+            && page.contains("name=\"password\"")
+    );
+
+    let wrong = http
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", &app.address)
+        .form(&[("username", "kari"), ("password", "feil passord her")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(set_cookie(&wrong).is_none());
+    let text = wrong.text().await.unwrap();
+    assert!(text.contains("Feil brukernavn eller passord"), "{text}");
+    assert!(text.contains("value=\"kari\""), "the name is kept");
+
+    // A login posted from another site is refused before the password is checked.
+    let foreign = http
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", "https://evil.example.org")
+        .form(&[("username", "kari"), ("password", STAFF_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(set_cookie(&foreign).is_none());
+
+    let ok = http
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", &app.address)
+        .form(&[
+            ("username", "kari"),
+            ("password", STAFF_PASSWORD),
+            ("neste", "/admin/issues"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(location(&ok), "/admin/issues");
+    let (cookie, line) = set_cookie(&ok).unwrap();
+    assert_eq!(cookie.len(), 43, "256 random bits");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(line.contains(attribute), "{line}");
+    }
+    assert!(!line.contains("Secure"), "base_url is http here: {line}");
+    // The database holds a hash of the cookie, never the cookie.
+    let stored = db.query_strings("SELECT id_hash FROM staff_sessions").await;
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], cookie);
+
+    let client = StaffClient::log_in(&app.address, "kari").await;
+    let dashboard = client.get_ok("/admin").await;
+    assert!(dashboard.contains("Innlogget som kari"));
+    let out = client.post("/admin/logout", &[]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(location(&out), "/admin/login?ut=1");
+    assert!(set_cookie(&out).unwrap().1.contains("Max-Age=0"));
+    assert_eq!(
+        client.get("/admin").await.status(),
+        303,
+        "the session ended"
+    );
+}
+
+async fn failed_logins_are_throttled_per_account_across_addresses(db: &TestDb) {
+    let mut settings = common::test_settings(db);
+    settings.trusted_proxies = vec!["127.0.0.1/32".into()];
+    let app = common::spawn_app_at_own_address(db, settings, None).await;
+    add_staff(&app.store, "kari").await;
+    let http = http();
+    let attempt = |from: String, password: &'static str| {
+        http.post(format!("{}/admin/login", app.address))
+            .header("origin", &app.address)
+            .header("x-forwarded-for", from)
+            .form(&[("username", "kari"), ("password", password)])
+            .send()
+    };
+    // Twenty guesses, two from each of ten addresses: no address reaches its own limit.
+    for i in 0..nyhetsbrev::ops::staff::MAX_ACCOUNT_FAILURES {
+        let response = attempt(format!("192.0.2.{}", i / 2 + 1), "gjetting gjetting")
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "guess {i}");
+    }
+    // The account is now refused, unchecked, from a fresh address, even with the right
+    // password; the count is in the database, shared by every process.
+    let blocked = attempt("198.51.100.7".into(), STAFF_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert!(set_cookie(&blocked).is_none());
+    assert!(blocked.text().await.unwrap().contains("Vent 15 minutter"));
+    let counted = db
+        .query_strings("SELECT client_key FROM login_attempts WHERE client_key LIKE 'account:%'")
+        .await;
+    assert_eq!(
+        counted.len() as u32,
+        nyhetsbrev::ops::staff::MAX_ACCOUNT_FAILURES
+    );
+    // Another account is not affected.
+    add_staff(&app.store, "ola").await;
+    let other = http
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", &app.address)
+        .header("x-forwarded-for", "198.51.100.8")
+        .form(&[("username", "ola"), ("password", STAFF_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 303);
+}
+
+async fn changes_without_the_sessions_token_or_from_elsewhere_are_refused(db: &TestDb) {
+    let app = app(db).await;
+    add_staff(&app.store, "ola").await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let ola = StaffClient::log_in(&app.address, "ola").await;
+    assert_ne!(kari.csrf, ola.csrf, "a token per session");
+    let fields = with_body(GOOD_BODY);
+
+    let mut no_token = fields.clone();
+    no_token.insert(0, ("csrf", ""));
+    let mut others_token = fields.clone();
+    others_token.insert(0, ("csrf", &ola.csrf));
+    let mut own_token = fields.clone();
+    own_token.insert(0, ("csrf", &kari.csrf));
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Form, Option<&str>); 5] = [
+        ("no token", &fields, Some(&app.address)),
+        ("empty token", &no_token, Some(&app.address)),
+        ("another session's token", &others_token, Some(&app.address)),
+        (
+            "foreign Origin",
+            &own_token,
+            Some("https://evil.example.org"),
+        ),
+        ("no Origin or Referer", &own_token, None),
+    ];
+    for (what, form, origin) in cases {
+        let response = kari.post_raw("/admin/issues/new", form, origin).await;
+        assert_eq!(response.status(), 403, "{what}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("Ingenting ble endret"), "{what}: {text}");
+        assert_eq!(source_of(&app, "2025-q1").await, None, "{what}");
+    }
+    // A Referer from our own pages stands in for a missing Origin.
+    let response = kari
+        .http
+        .post(format!("{}/admin/issues/new", app.address))
+        .header("cookie", format!("nyhetsbrev_stab={}", kari.cookie))
+        .header("referer", format!("{}/admin/issues/new", app.address))
+        .form(&own_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(source_of(&app, "2025-q1").await.is_some());
+    // Sign-out needs the token too.
+    let out = kari
+        .post_raw("/admin/logout", &[("csrf", &ola.csrf)], Some(&app.address))
+        .await;
+    assert_eq!(out.status(), 403);
+    assert_eq!(kari.get("/admin").await.status(), 200, "still signed in");
+}
+
+async fn an_issue_is_written_with_every_problem_at_its_line(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let new = kari.get_ok("/admin/issues/new").await;
+    assert!(new.contains("name=\"subject\"") && new.contains("<textarea"));
+    assert!(!new.contains("slug ="), "staff never see TOML");
+
+    // Three mistakes: an empty subject, a link without https, an empty section.
+    let body = "## Verdt å merke seg\r\n\r\n### Ny veileder\r\n\r\nSe [her](www.example.org/veileder).\r\n\r\n## Tom seksjon\r\n";
+    let mut fields = with_body(body);
+    fields[1] = ("subject", "");
+    let response = kari.post("/admin/issues/new", &fields).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("3 feil må rettes"), "{page}");
+    assert!(page.contains("Emnet må fylles ut."), "next to its field");
+    assert!(
+        page.contains(
+            "<strong>Linje 5:</strong> Lenken «her» peker til «www.example.org/veileder»"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<strong>Linje 7:</strong> Seksjonen «Tom seksjon» er tom"),
+        "{page}"
+    );
+    // What was typed is kept.
+    assert!(page.contains("value=\"januar–mars 2025\""));
+    assert!(page.contains("Se [her](www.example.org/veileder)."));
+    assert_eq!(source_of(&app, "2025-q1").await, None, "nothing stored");
+
+    // Fixed: saved, and the edit page shows the fields again.
+    let response = kari.post("/admin/issues/new", &with_body(GOOD_BODY)).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1?melding=opprettet"
+    );
+    let source = source_of(&app, "2025-q1").await.unwrap();
+    assert!(source.starts_with("+++\nslug = \"2025-q1\"\n"), "{source}");
+    assert!(!source.contains('\r'), "line ends are LF");
+    let edit = kari.get_ok("/admin/issues/2025-q1?melding=opprettet").await;
+    assert!(edit.contains("Utkastet er opprettet."));
+    assert!(edit.contains("value=\"Det viktigste fra KOM dette kvartalet\""));
+    assert!(edit.contains("value=\"2025-04-10\""));
+
+    // A second new issue with the same slug does not overwrite the first.
+    let mut same = with_body("## A\n### B\nannen tekst\n");
+    same[1] = ("subject", "Et annet nyhetsbrev");
+    let response = kari.post("/admin/issues/new", &same).await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("finnes allerede en utgave med kortnavnet «2025-q1»")
+    );
+    assert_eq!(source_of(&app, "2025-q1").await.unwrap(), source);
+
+    // Editing keeps the URL's slug whatever the form says.
+    let mut edited = with_body("## Verdt å merke seg\n### Ny veileder\nOppdatert tekst.\n");
+    edited[0] = ("slug", "noe-annet");
+    let response = kari.post("/admin/issues/2025-q1", &edited).await;
+    assert_eq!(response.status(), 303);
+    assert!(
+        source_of(&app, "2025-q1")
+            .await
+            .unwrap()
+            .contains("Oppdatert tekst.")
+    );
+    assert_eq!(source_of(&app, "noe-annet").await, None);
+
+    // The preview: the mail in a sandboxed frame, the text part, the size against Gmail's.
+    let preview = kari.get_ok("/admin/issues/2025-q1/preview").await;
+    assert!(preview.contains("sandbox=\"\" src=\"/admin/issues/2025-q1/preview/mail\""));
+    assert!(preview.contains("av Gmails grense på 102 KB"));
+    assert!(
+        preview.contains("Det viktigste fra KOM dette kvartalet"),
+        "the preheader"
+    );
+    assert!(preview.contains("Oppdatert tekst."), "the text part");
+    let mail = kari.get("/admin/issues/2025-q1/preview/mail").await;
+    assert_eq!(mail.status(), 200);
+    let csp = mail.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("sandbox")
+            && csp.contains("frame-ancestors 'self'")
+            && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert!(mail.text().await.unwrap().contains("Oppdatert tekst."));
+}
+
+async fn hostile_issue_input_is_refused_or_shown_as_text(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    // 10 MB in the text area: refused before it is read, nothing stored.
+    let huge = "a".repeat(10 * 1024 * 1024);
+    let response = kari.post("/admin/issues/new", &with_body(&huge)).await;
+    assert_eq!(response.status(), 413);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Ingenting ble lagret")
+    );
+    assert_eq!(source_of(&app, "2025-q1").await, None);
+
+    // HTML, a javascript: link and a bidirectional override in the body.
+    let body = "## A\n### Sak\nHei <script>alert(1)</script>\n\nSe [her](javascript:alert(1)).\n\nNavn: \u{202e}gnp.exe\n";
+    let response = kari.post("/admin/issues/new", &with_body(body)).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Lenken «her» bruker javascript"), "{page}");
+    assert!(
+        !page.contains("<script>alert(1)</script>"),
+        "typed HTML is escaped on the page"
+    );
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "kept, as text"
+    );
+    assert_eq!(source_of(&app, "2025-q1").await, None);
+
+    // Without the link, the HTML is kept as text, with a note at its line.
+    let body = "## A\n### Sak\nHei <script>alert(1)</script>\n";
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(body))
+            .await
+            .status(),
+        303
+    );
+    let edit = kari.get_ok("/admin/issues/2025-q1").await;
+    assert!(edit.contains("Linje 3: HTML vises som tekst"), "{edit}");
+    let mail = kari
+        .get("/admin/issues/2025-q1/preview/mail")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!mail.contains("<script"));
+
+    // Subject with a line break (a header injection) is a problem of that field.
+    let mut fields = with_body(GOOD_BODY);
+    fields[0] = ("slug", "2025-q2");
+    fields[1] = ("subject", "Hei\r\nBcc: x@example.org");
+    let page = kari
+        .post("/admin/issues/new", &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Emnet må være én linje uten kontrolltegn."),
+        "{page}"
+    );
+
+    // Slugs in the URL that are not slugs, or name nothing.
+    for path in [
+        "/admin/issues/finnes-ikke",
+        "/admin/issues/..%2F..%2Fetc",
+        "/admin/issues/2025-Q1/preview",
+        "/admin/issues/finnes-ikke/report",
+    ] {
+        let response = kari.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.text().await.unwrap().contains("Fant ikke utgaven"));
+    }
+    let response = kari
+        .post("/admin/issues/finnes-ikke", &with_body(GOOD_BODY))
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(source_of(&app, "finnes-ikke").await, None);
+}
+
+async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
+    let app = app(db).await;
+    common::add_confirmed(&app.store, 0..3).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+
+    let checklist = kari.get_ok("/admin/issues/2025-q1/send").await;
+    assert!(checklist.contains("3 kontakter"), "{checklist}");
+    assert!(checklist.contains("nyhetsbrev@example.no"), "the From line");
+    assert!(checklist.contains("Ingen ennå"), "no test copy yet");
+
+    // A test copy to oneself (the outbox here).
+    let response = kari
+        .post("/admin/issues/2025-q1/test", &[("to", "kari@example.no")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let checklist = kari.get_ok("/admin/issues/2025-q1/send?melding=test").await;
+    assert!(
+        checklist.contains("Til kari@example.no, sendt av kari"),
+        "{checklist}"
+    );
+    let mails = app.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(String::from_utf8_lossy(&mails[0]).contains("[TEST]"));
+    let response = kari
+        .post("/admin/issues/2025-q1/test", &[("to", "ikke en adresse")])
+        .await;
+    assert_eq!(response.status(), 422);
+
+    // Confirming with the wrong number starts nothing.
+    for typed in ["2", "", "tre", "3000"] {
+        let response = kari
+            .post("/admin/issues/2025-q1/send", &[("antall", typed)])
+            .await;
+        assert_eq!(response.status(), 422, "{typed:?}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("skriv 3 for å sende")
+        );
+        let issue = app
+            .store
+            .issue(&Slug::parse("2025-q1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(issue.status.as_str(), "draft", "{typed:?}");
+    }
+    let response = kari
+        .post("/admin/issues/2025-q1/send", &[("antall", "3")])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1/report?melding=startet"
+    );
+    let issue = app
+        .store
+        .issue(&Slug::parse("2025-q1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(issue.status.as_str(), "sending");
+
+    // Sent now, a draft no longer: the form is locked and a save is refused.
+    let edit = kari.get_ok("/admin/issues/2025-q1").await;
+    assert!(edit.contains("kan ikke endres"));
+    let response = kari
+        .post("/admin/issues/2025-q1", &with_body("## X\n### Y\nendret\n"))
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(!source_of(&app, "2025-q1").await.unwrap().contains("endret"));
+
+    let report = kari
+        .get_ok("/admin/issues/2025-q1/report?melding=startet")
+        .await;
+    assert!(report.contains("Utsendingen er startet."));
+    assert!(report.contains("data-live=\"/admin/issues/2025-q1/report.json\""));
+    let live: serde_json::Value =
+        serde_json::from_str(&kari.get_ok("/admin/issues/2025-q1/report.json").await).unwrap();
+    assert_eq!(live["queued"], "3");
+    assert_eq!(live["sending"], true);
+
+    // Pause: no worker claims it; resume.
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/pause", &[]).await.status(),
+        303
+    );
+    let report = kari.get_ok("/admin/issues/2025-q1/report").await;
+    assert!(report.contains("Fortsett utsendingen"));
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(dashboard.contains("er satt på pause"), "{dashboard}");
+    let claimed = app
+        .store
+        .claim_deliveries("test", 100, nyhetsbrev::domain::Timestamp::now(), None, 0)
+        .await
+        .unwrap();
+    assert!(claimed.is_empty(), "a paused send is not claimed");
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/resume", &[])
+            .await
+            .status(),
+        303
+    );
+
+    // A worker sends it; the report and its CSV say who got it.
+    let worker = nyhetsbrev::startup::dispatcher(app.store.clone(), &common::test_settings(db))
+        .unwrap()
+        .with_settings(|s| {
+            s.only_issue = Some(issue.id);
+            s.until_done = true;
+            s.idle_poll = std::time::Duration::from_millis(50);
+        });
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(60), worker.run(shutdown))
+        .await
+        .expect("sent within a minute")
+        .unwrap();
+    assert_eq!(sent.sent, 3);
+    app.store.finish_issues().await.unwrap();
+    let report = kari.get_ok("/admin/issues/2025-q1/report").await;
+    assert!(
+        report.contains("Status: <span data-field=\"status\">Sendt</span>"),
+        "{report}"
+    );
+    let csv = kari.get("/admin/issues/2025-q1/report.csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.contains("kontakt00000@example.org,sendt,1,"), "{csv}");
+    // Nobody who got it is sent it again.
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/retry", &[]).await.status(),
+        303
+    );
+    assert!(
+        kari.get_ok("/admin/issues/2025-q1/report?melding=ingen-ny-runde")
+            .await
+            .contains("Ingen mottakere hadde en midlertidig feil")
+    );
+}
