@@ -191,6 +191,7 @@ pub fn admin_parts(
     Ok(crate::web::AdminParts {
         issues,
         dashboard,
+        links: crate::ops::LinkChecker::new(settings.link_check_allow_private),
         test_sender,
         origin: crate::web::staff::origin_of(settings.base_url()),
         secure_cookies: settings.base_url().starts_with("https://"),

@@ -17,6 +17,7 @@ on_both_backends!(
     an_issue_is_written_with_every_problem_at_its_line,
     hostile_issue_input_is_refused_or_shown_as_text,
     an_issue_goes_from_draft_to_sent_with_a_report,
+    the_checklist_names_broken_links_until_they_are_fixed,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -629,4 +630,40 @@ async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
             .await
             .contains("Ingen mottakere hadde en midlertidig feil")
     );
+}
+
+async fn the_checklist_names_broken_links_until_they_are_fixed(db: &TestDb) {
+    let links = common::links::start_link_server().await;
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let body = format!(
+        "## Verdt å merke seg\n### Ny veileder\nLes [veilederen]({links}/borte) og [mer]({links}/ok).\n"
+    );
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(&body))
+            .await
+            .status(),
+        303
+    );
+    let checklist = kari.get_ok("/admin/issues/2025-q1/send").await;
+    assert!(
+        checklist.contains("1 av 2 lenker virker ikke"),
+        "{checklist}"
+    );
+    assert!(
+        checklist.contains(&format!(
+            "{links}/borte</a> i «Ny veileder»: Siden finnes ikke (404)."
+        )),
+        "{checklist}"
+    );
+    // Fixed in the draft: the saved version is checked afresh.
+    let fixed = body.replace("/borte", "/veileder");
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1", &with_body(&fixed))
+            .await
+            .status(),
+        303
+    );
+    let checklist = kari.get_ok("/admin/issues/2025-q1/send").await;
+    assert!(checklist.contains("Alle 2 lenker virker."), "{checklist}");
 }

@@ -67,6 +67,7 @@ pub const KEYS: &[&str] = &[
     "http_max_connections",
     "smtp_ca_file",
     "session_idle_minutes",
+    "link_check_allow_private",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -160,6 +161,9 @@ pub struct Settings {
     /// Minutes a staff member's web admin session lasts without use (at most 12 hours
     /// in any case).
     pub session_idle_minutes: u32,
+    /// Whether the link check may fetch loopback, private and link-local addresses
+    /// (off: the check must not become a way to probe the internal network).
+    pub link_check_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -205,6 +209,7 @@ impl Default for Settings {
             http_max_connections: 512,
             smtp_ca_file: None,
             session_idle_minutes: 60,
+            link_check_allow_private: false,
         }
     }
 }
@@ -254,6 +259,7 @@ impl fmt::Debug for Settings {
             .field("http_max_connections", &self.http_max_connections)
             .field("smtp_ca_file", &self.smtp_ca_file)
             .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("link_check_allow_private", &self.link_check_allow_private)
             .finish()
     }
 }
@@ -381,6 +387,11 @@ impl Settings {
                 | "http_body_timeout"
                 | "http_max_connections"
                 | "session_idle_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                "link_check_allow_private" => match raw.trim() {
+                    "true" | "1" | "yes" => Value::from(true),
+                    "false" | "0" | "no" | "" => Value::from(false),
+                    _ => Value::from(raw),
+                },
                 "trusted_proxies" => Value::from(
                     raw.split(',')
                         .map(str::trim)

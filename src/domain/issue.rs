@@ -131,6 +131,11 @@ impl Inline {
 impl Issue {
     /// Every link URL in the issue, in order of appearance.
     pub fn links(&self) -> Vec<&str> {
+        self.located_links().into_iter().map(|l| l.url).collect()
+    }
+
+    /// Every link with the section and item it is in, in order of appearance.
+    pub fn located_links(&self) -> Vec<LocatedLink<'_>> {
         fn inlines<'a>(list: &'a [Inline], out: &mut Vec<&'a str>) {
             for inline in list {
                 match inline {
@@ -161,14 +166,36 @@ impl Issue {
         }
         let mut out = Vec::new();
         for section in &self.sections {
-            blocks(&section.intro, &mut out);
+            let mut urls = Vec::new();
+            blocks(&section.intro, &mut urls);
+            out.extend(urls.into_iter().map(|url| LocatedLink {
+                url,
+                section: &section.title,
+                item: None,
+            }));
             for item in &section.items {
-                inlines(&item.title, &mut out);
-                blocks(&item.blocks, &mut out);
+                let mut urls = Vec::new();
+                inlines(&item.title, &mut urls);
+                blocks(&item.blocks, &mut urls);
+                let title = Inline::plain(&item.title);
+                out.extend(urls.into_iter().map(|url| LocatedLink {
+                    url,
+                    section: &section.title,
+                    item: Some(title.clone()),
+                }));
             }
         }
         out
     }
+}
+
+/// A link and where it is in the issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedLink<'a> {
+    pub url: &'a str,
+    pub section: &'a str,
+    /// The item's title, or `None` for a section's introduction.
+    pub item: Option<String>,
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub struct AppState {
 pub struct AdminParts {
     pub issues: crate::ops::Issues,
     pub dashboard: crate::ops::Dashboard,
+    /// Fetches an issue's links before a send.
+    pub links: crate::ops::LinkChecker,
     /// Sends test copies; `None` without `token_key`.
     pub test_sender: Option<crate::dispatch::Dispatcher>,
     /// `base_url`'s origin: every staff change must come from it.

@@ -15,7 +15,7 @@ use super::issues::{contacts_text, notice, slug_of};
 use super::login::Empty;
 use super::page::{Chrome, failure, grouped, not_found, oslo_time, problem_page, render};
 use crate::domain::{DeliveryStatus, EmailAddress, Slug};
-use crate::ops::IssueError;
+use crate::ops::{IssueError, LinkState};
 use crate::store::{IssueStatus, StoredIssue};
 use crate::web::AppState;
 
@@ -24,6 +24,33 @@ struct TestCopy {
     to: String,
     by: String,
     at: String,
+}
+
+/// A broken link as the checklist lists it.
+struct BrokenLink {
+    url: String,
+    places: String,
+    why: String,
+}
+
+fn link_problem(state: &LinkState) -> String {
+    match state {
+        LinkState::Broken(404) => "Siden finnes ikke (404).".into(),
+        LinkState::Broken(410) => "Siden er fjernet (410).".into(),
+        LinkState::Broken(status) if *status >= 500 => {
+            format!("Nettstedet svarte med en feil ({status}).")
+        }
+        LinkState::Broken(status) => format!("Nettstedet avviste forespørselen ({status})."),
+        LinkState::Timeout => "Nettstedet svarte ikke innen 10 sekunder.".into(),
+        LinkState::PrivateAddress => {
+            "Adressen peker til et internt nettverk og sjekkes ikke.".into()
+        }
+        LinkState::TooManyRedirects => "Lenken sender videre for mange ganger.".into(),
+        LinkState::Unreachable(_) => {
+            "Nettstedet kunne ikke nås (finnes ikke, eller svarer ikke).".into()
+        }
+        LinkState::Works(_) | LinkState::NotChecked => String::new(),
+    }
 }
 
 #[derive(Template)]
@@ -41,6 +68,8 @@ struct ChecklistPage {
     test_to: String,
     test_error: Option<String>,
     confirm_error: Option<String>,
+    links_checked: usize,
+    broken_links: Vec<BrokenLink>,
 }
 
 async fn checklist_page(
@@ -48,6 +77,7 @@ async fn checklist_page(
     user: &StaffUser,
     slug: &Slug,
     notice_code: &str,
+    fresh_links: bool,
 ) -> Result<ChecklistPage, Response> {
     let issues = &state.admin.issues;
     let (stored, issue) = match issues.get(slug).await {
@@ -72,6 +102,28 @@ async fn checklist_page(
             at: oslo_time(entry.at),
         })
         .collect();
+    let reports = state
+        .admin
+        .links
+        .check_issue(
+            &issue,
+            (slug.to_string(), stored.updated_at.unix_ms()),
+            fresh_links,
+        )
+        .await;
+    let links_checked = reports
+        .iter()
+        .filter(|r| r.state != LinkState::NotChecked)
+        .count();
+    let broken_links = reports
+        .iter()
+        .filter(|r| r.state.is_broken())
+        .map(|r| BrokenLink {
+            url: r.url.clone(),
+            places: r.places.join(", "),
+            why: link_problem(&r.state),
+        })
+        .collect();
     // "Send a test to me": the account's name when it is an address.
     let test_to = EmailAddress::parse(&user.session.username)
         .map(|a| a.to_string())
@@ -89,7 +141,18 @@ async fn checklist_page(
         test_to,
         test_error: None,
         confirm_error: None,
+        links_checked,
+        broken_links,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChecklistQuery {
+    #[serde(default)]
+    melding: String,
+    /// Present: check the links again rather than show the last check.
+    #[serde(default)]
+    lenker: Option<String>,
 }
 
 /// GET /admin/issues/{slug}/send
@@ -97,13 +160,14 @@ pub async fn checklist(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     user: StaffUser,
-    Query(query): Query<NoticeQuery>,
+    Query(query): Query<ChecklistQuery>,
 ) -> Response {
     let slug = match slug_of(&slug) {
         Ok(slug) => slug,
         Err(response) => return response,
     };
-    match checklist_page(&state, &user, &slug, &query.melding).await {
+    let fresh = query.lenker.is_some();
+    match checklist_page(&state, &user, &slug, &query.melding, fresh).await {
         Ok(page) => render(page),
         Err(response) => response,
     }
@@ -141,13 +205,13 @@ pub async fn test_copy(
     };
     let Ok(to) = EmailAddress::parse(&form.to) else {
         return again(
-            checklist_page(&state, &user, &slug, "").await,
+            checklist_page(&state, &user, &slug, "", false).await,
             "Skriv en hel e-postadresse, for eksempel navn@example.no.".into(),
         );
     };
     let Some(sender) = &state.admin.test_sender else {
         return again(
-            checklist_page(&state, &user, &slug, "").await,
+            checklist_page(&state, &user, &slug, "", false).await,
             "Ingenting kan sendes: tjenesten mangler nøkkelen token_key.".into(),
         );
     };
@@ -162,7 +226,7 @@ pub async fn test_copy(
         Err(IssueError::Send(e)) => {
             tracing::warn!(error = %e, "test copy not sent");
             again(
-                checklist_page(&state, &user, &slug, "").await,
+                checklist_page(&state, &user, &slug, "", false).await,
                 format!(
                     "Testkopien ble ikke sendt: e-postserveren tok ikke imot den. Prøv igjen om litt. (Feilmelding: {e})"
                 ),
@@ -212,7 +276,7 @@ pub async fn start(
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
-    match checklist_page(&state, &user, &slug, "").await {
+    match checklist_page(&state, &user, &slug, "", false).await {
         Ok(mut page) => {
             page.confirm_error = Some(error);
             unprocessable(page)
