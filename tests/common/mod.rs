@@ -6,6 +6,7 @@
 //! under CI (`CI` set) a missing server is a failure, never a skip.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod dovecot;
 pub mod links;
 pub mod smtp_sink;

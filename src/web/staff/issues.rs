@@ -112,6 +112,28 @@ impl Placed {
             + self.general.len()
     }
 
+    /// Every problem for the summary above the form: where it is (the field's id), and
+    /// what is wrong, in the form's order.
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (id, label, problem) in [
+            ("slug", "Kortnavn", &self.slug),
+            ("subject", "Emne", &self.subject),
+            ("period", "Periode", &self.period),
+            ("preheader", "Ingress", &self.preheader),
+            ("audience", "Målgruppe", &self.audience),
+            ("date", "Dato", &self.date),
+        ] {
+            if let Some(problem) = problem {
+                out.push((id, format!("{label}: {problem}")));
+            }
+        }
+        for (line, problem) in &self.body {
+            out.push(("body", format!("Teksten, linje {line}: {problem}")));
+        }
+        out
+    }
+
     /// `body_offset`: the lines before the body in the source the problems are about.
     fn from_source(error: &SourceError, body_offset: usize) -> Self {
         let mut placed = Placed::default();

@@ -76,4 +76,11 @@ pub fn router() -> Router<AppState> {
             HeaderName::from_static("cache-control"),
             HeaderValue::from_static("no-store"),
         ))
+        // With the public pages' `no-referrer`, browsers send `Origin: null` on a form
+        // POST, and the origin check would refuse every change: staff pages tell their
+        // own origin, and nothing to other sites.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
 }

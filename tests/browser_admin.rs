@@ -1,0 +1,270 @@
+//! The quarterly dispatch in a real browser (headless Chromium through chromedriver):
+//! sign in, write an issue with a mistake, see it at its line, fix it, preview, send a
+//! test copy to oneself, fix a broken link the check found, send to 200 contacts, watch
+//! the counts reach done, download the report. axe-core checks every staff page (no
+//! violation of impact serious or critical); screenshots go to target/screenshots/.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{
+    assert_accessible, axe_script, browser, screenshot, start_chromedriver, wait_for_heading,
+};
+use common::staff::{STAFF_PASSWORD, add_staff};
+use common::{TestDb, add_confirmed};
+use fantoccini::{Client, Locator};
+
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Screenshot, then axe-core.
+async fn check_page(client: &Client, axe: &str, name: &str) {
+    screenshot(client, name).await;
+    let rules = assert_accessible(client, axe, name).await;
+    assert!(rules > 20, "{name}: axe ran its rules ({rules})");
+}
+
+/// Waits (up to `seconds`) until the element's text contains `expected`.
+async fn wait_for_text(client: &Client, css: &str, expected: &str, seconds: u64) {
+    let mut seen = String::new();
+    for _ in 0..seconds * 10 {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if text.contains(expected) {
+                return;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {css} to say {expected:?}, saw {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarterly_dispatch_in_the_browser() {
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    let links = common::links::start_link_server().await;
+    let db = TestDb::sqlite().await;
+    let settings = common::test_settings(&db);
+    let app = common::spawn_app_at_own_address(&db, settings.clone(), None).await;
+    add_staff(&app.store, "kari@example.no").await;
+    add_confirmed(&app.store, 0..200).await;
+    // A worker beside the service, as `serve` runs one.
+    let worker = nyhetsbrev::startup::dispatcher(app.store.clone(), &settings)
+        .unwrap()
+        .with_settings(|s| s.idle_poll = Duration::from_millis(100));
+    let (_stop_worker, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move { worker.run(shutdown).await });
+
+    let client = browser(&webdriver).await;
+
+    // Signing in.
+    client
+        .goto(&format!("{}/admin", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Logg inn").await;
+    check_page(&client, &axe, "admin-01-login").await;
+    fill(&client, "username", "kari@example.no").await;
+    fill(&client, "password", STAFF_PASSWORD).await;
+    click(&client, "main button[type=submit]").await;
+    wait_for_heading(&client, "Oversikt").await;
+    check_page(&client, &axe, "admin-02-dashboard-empty").await;
+
+    // Writing the issue, with a mistake on line 5 of the text.
+    click(&client, "nav a[href='/admin/issues/new']").await;
+    wait_for_heading(&client, "Ny utgave").await;
+    check_page(&client, &axe, "admin-03-new-issue").await;
+    fill(&client, "slug", "2025-q1").await;
+    fill(&client, "subject", "Nyhetsbrev fra KOM, januar–mars 2025").await;
+    fill(&client, "period", "januar–mars 2025").await;
+    fill(
+        &client,
+        "preheader",
+        "Det viktigste fra KOM dette kvartalet",
+    )
+    .await;
+    fill(&client, "audience", "Til KOMs samarbeidsaktører").await;
+    let body = format!(
+        "## Verdt å merke seg\n\n### Ny veileder\n\nLes [veilederen](www.example.org/veileder) og [rapporten]({links}/borte).\n\n### Kurs\n\nPåmelding [her]({links}/ok).\n"
+    );
+    fill(&client, "body", &body).await;
+    click(&client, "form.issue-form button[type=submit]").await;
+    wait_for_text(&client, ".error-summary h2", "1 feil må rettes", 10).await;
+    let problems = text_of(&client, ".line-problems").await;
+    assert!(
+        problems.contains("Linje 5:") && problems.contains("www.example.org/veileder"),
+        "{problems}"
+    );
+    let kept = client
+        .find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some(body.as_str()),
+        "what was typed is kept"
+    );
+    check_page(&client, &axe, "admin-04-issue-with-a-mistake").await;
+
+    fill(
+        &client,
+        "body",
+        &body.replace("www.example.org/veileder", &format!("{links}/veileder")),
+    )
+    .await;
+    click(&client, "form.issue-form button[type=submit]").await;
+    wait_for_heading(&client, "Utgave 2025-q1").await;
+    wait_for_text(&client, ".notice", "Utkastet er opprettet", 5).await;
+    check_page(&client, &axe, "admin-05-issue-saved").await;
+
+    // The preview: the mail at desktop and phone width, the text part, the web version.
+    click(&client, "main a[href='/admin/issues/2025-q1/preview']").await;
+    wait_for_heading(&client, "Forhåndsvisning av 2025-q1").await;
+    let frames = client
+        .find_all(Locator::Css("iframe[sandbox]"))
+        .await
+        .unwrap();
+    assert_eq!(frames.len(), 3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_page(&client, &axe, "admin-06-preview").await;
+
+    // Before sending: a test copy to oneself, and the link the check found broken.
+    client
+        .goto(&format!("{}/admin/issues/2025-q1/send", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Før du sender 2025-q1").await;
+    let broken = text_of(&client, ".broken-links").await;
+    assert!(
+        broken.contains("/borte") && broken.contains("Ny veileder") && broken.contains("404"),
+        "{broken}"
+    );
+    check_page(&client, &axe, "admin-07-checklist-broken-link").await;
+    let to = client
+        .find(Locator::Id("to"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(to.as_deref(), Some("kari@example.no"), "a test to me");
+    click(&client, "form[action$='/test'] button").await;
+    wait_for_text(&client, ".notice", "Testkopien er sendt", 10).await;
+    assert!(
+        text_of(&client, "dl.checklist")
+            .await
+            .contains("Til kari@example.no, sendt av kari@example.no")
+    );
+    assert_eq!(app.mails().len(), 1, "the test copy is in the outbox");
+
+    client
+        .goto(&format!("{}/admin/issues/2025-q1", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Utgave 2025-q1").await;
+    let current = client
+        .find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    fill(&client, "body", &current.replace("/borte", "/ok")).await;
+    click(&client, "form.issue-form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Utkastet er lagret", 5).await;
+    client
+        .goto(&format!("{}/admin/issues/2025-q1/send", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Før du sender 2025-q1").await;
+    let checklist = text_of(&client, "dl.checklist").await;
+    assert!(checklist.contains("Alle 2 lenker virker."), "{checklist}");
+    check_page(&client, &axe, "admin-08-checklist-ready").await;
+
+    // Confirm with the number of recipients, then follow the send to the end.
+    fill(&client, "antall", "200").await;
+    click(&client, "form[action$='/send'] button").await;
+    wait_for_heading(&client, "Utsending av 2025-q1").await;
+    check_page(&client, &axe, "admin-09-report-sending").await;
+    // The page's own script updates the counts and reloads when the send is done.
+    wait_for_text(&client, "[data-field=status]", "Sendt", 60).await;
+    wait_for_text(&client, "dd[data-field=sent]", "200", 5).await;
+    check_page(&client, &axe, "admin-10-report-done").await;
+
+    // The report as a spreadsheet, fetched as the browser downloads it.
+    let csv = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch('/admin/issues/2025-q1/report.csv').then(r => r.text()).then(done, e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    assert_eq!(csv.lines().count(), 201, "a header and 200 deliveries");
+    assert_eq!(
+        csv.lines()
+            .skip(1)
+            .filter(|l| l.contains(",sendt,"))
+            .count(),
+        200
+    );
+
+    // The issue as a recipient's mail client shows it (the first mail is the test copy).
+    let mails = app.mails();
+    assert_eq!(mails.len(), 201);
+    common::browser::show_mail(&client, &mails[1], "mail-issue", "Nyhetsbrev fra KOM").await;
+
+    client
+        .goto(&format!("{}/admin", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Oversikt").await;
+    check_page(&client, &axe, "admin-11-dashboard").await;
+    client
+        .goto(&format!("{}/admin/issues", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Utgaver").await;
+    check_page(&client, &axe, "admin-12-issues").await;
+    // Signing out.
+    click(&client, "form.logout button").await;
+    wait_for_heading(&client, "Logg inn").await;
+    check_page(&client, &axe, "admin-13-signed-out").await;
+    client.close().await.unwrap();
+}
