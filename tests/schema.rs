@@ -192,6 +192,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "audit_log",
         "contacts",
         "deliveries",
+        "delivery_counts",
         "inbound_messages",
         "issues",
         "login_attempts",
@@ -246,7 +247,7 @@ fn both_migration_folders_have_the_same_versions() {
     assert_eq!(sqlite, versions("migrations/postgres"));
 }
 
-on_both_backends!(constraints_hold);
+on_both_backends!(constraints_hold, delivery_counts_follow_every_change);
 
 /// Deliveries are unique per issue and contact, go with their contact, and the status
 /// columns accept only the known words.
@@ -319,4 +320,80 @@ async fn constraints_hold(db: &TestDb) {
     .unwrap();
     assert_eq!(left, 0, "deliveries and tokens go with their contact");
     conn.close().await.unwrap();
+}
+
+/// The counts the triggers keep equal a count of the deliveries themselves after every
+/// kind of change: queueing, claims that skip, outcomes, cancel, queueing again,
+/// failures sent again, and a contact erased with its deliveries.
+async fn delivery_counts_follow_every_change(db: &TestDb) {
+    let store = db.store().await;
+    let actor = Actor::new("cli:test");
+    common::add_confirmed(&store, 0..20).await;
+    let (slug, issue_id) = common::sample_draft(&store).await;
+    let check = |step: &'static str| {
+        let store = store.clone();
+        async move {
+            let counted = store.send_counts(issue_id).await.unwrap();
+            let rows = db
+                .query_strings(&format!(
+                    "SELECT status || ':' || CAST(COUNT(*) AS TEXT) FROM deliveries WHERE issue_id = {issue_id} GROUP BY status ORDER BY status"
+                ))
+                .await;
+            let retrying = db
+                .query_strings(&format!(
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM deliveries WHERE issue_id = {issue_id} AND status = 'queued' AND attempts > 0"
+                ))
+                .await;
+            let mut expected = nyhetsbrev::store::SendCounts::default();
+            for row in rows {
+                let (status, n) = row.split_once(':').unwrap();
+                let n: i64 = n.parse().unwrap();
+                expected.total += n;
+                match status {
+                    "queued" => expected.queued = n,
+                    "sent" => expected.sent = n,
+                    "failed" => expected.failed = n,
+                    "skipped" => expected.skipped = n,
+                    "cancelled" => expected.cancelled = n,
+                    other => panic!("{other}"),
+                }
+            }
+            expected.retrying = retrying[0].parse().unwrap();
+            assert_eq!(counted, expected, "after {step}");
+        }
+    };
+    store.enqueue_issue(&slug, &actor).await.unwrap();
+    check("queueing").await;
+    let claimed = store
+        .claim_deliveries("w", 8, nyhetsbrev::domain::Timestamp::now(), None, 0)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 8);
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'sent', attempts = 1 WHERE id IN ({}, {}, {})",
+        claimed[0].id, claimed[1].id, claimed[2].id
+    ))
+    .await;
+    db.execute(&format!(
+        "UPDATE deliveries SET attempts = 2 WHERE id IN ({}, {})",
+        claimed[3].id, claimed[4].id
+    ))
+    .await;
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'failed', attempts = 3 WHERE id IN ({}, {})",
+        claimed[4].id, claimed[5].id
+    ))
+    .await;
+    check("outcomes and a retry").await;
+    store.cancel_issue(&slug, &actor).await.unwrap();
+    check("cancel").await;
+    store.enqueue_issue(&slug, &actor).await.unwrap();
+    check("queueing again").await;
+    store.requeue_failed(&slug, &actor).await.unwrap();
+    check("failures sent again").await;
+    store
+        .remove_contact(&common::email(&common::numbered_address(7)), &actor)
+        .await
+        .unwrap();
+    check("a contact erased").await;
 }

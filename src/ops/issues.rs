@@ -354,6 +354,18 @@ impl Issues {
         })
     }
 
+    /// How a send stands, with at most `limit` problems of each kind (a page's worth).
+    pub async fn status_first(&self, slug: &Slug, limit: i64) -> Result<SendStatus, IssueError> {
+        let issue = self.store.existing_issue(slug).await?;
+        let counts = self.store.send_counts(issue.id).await?;
+        let problems = self.store.delivery_problems_first(issue.id, limit).await?;
+        Ok(SendStatus {
+            issue,
+            counts,
+            problems,
+        })
+    }
+
     pub async fn counts(&self, issue_id: i64) -> Result<SendCounts, IssueError> {
         Ok(self.store.send_counts(issue_id).await?)
     }

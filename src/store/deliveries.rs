@@ -6,7 +6,7 @@
 //! with a lease (`lease_owner`, `lease_until`); a row whose lease has expired is free to
 //! claim again, which is how the work of a crashed worker is taken over.
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::audit::{self, Actor};
 use super::{Backend, Result, Store, StoreError};
@@ -60,6 +60,16 @@ pub struct DeliveryProblem {
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub error: Option<String>,
+}
+
+fn problem_from_row(row: &sqlx::any::AnyRow) -> Result<DeliveryProblem> {
+    let status: String = row.try_get("status")?;
+    Ok(DeliveryProblem {
+        email: row.try_get("email")?,
+        status: DeliveryStatus::try_from(status.as_str()).map_err(StoreError::Corrupt)?,
+        attempts: row.try_get("attempts")?,
+        error: row.try_get("last_error")?,
+    })
 }
 
 /// Marks a contact's queued deliveries that no worker holds as skipped: nothing more
@@ -334,23 +344,24 @@ impl Store {
         Ok(changed)
     }
 
+    /// How a send stands, from the counts the database keeps beside the deliveries
+    /// (`delivery_counts`, kept by triggers): a handful of rows however large the send.
     pub async fn send_counts(&self, issue_id: i64) -> Result<SendCounts> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retried \
-             FROM deliveries WHERE issue_id = $1 GROUP BY status",
-        )
-        .bind(issue_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT bucket, n FROM delivery_counts WHERE issue_id = $1")
+            .bind(issue_id)
+            .fetch_all(&self.pool)
+            .await?;
         let mut counts = SendCounts::default();
         for row in rows {
             let n: i64 = row.try_get("n")?;
+            let bucket: String = row.try_get("bucket")?;
+            if bucket == "retrying" {
+                counts.retrying = n;
+                continue;
+            }
             counts.total += n;
-            match row.try_get::<String, _>("status")?.as_str() {
-                "queued" => {
-                    counts.queued = n;
-                    counts.retrying = row.try_get::<Option<i64>, _>("retried")?.unwrap_or(0);
-                }
+            match bucket.as_str() {
+                "queued" => counts.queued = n,
                 "sent" => counts.sent = n,
                 "failed" => counts.failed = n,
                 "skipped" => counts.skipped = n,
@@ -391,12 +402,44 @@ impl Store {
     /// Messages of one issue sent since `since`: the current rate of a send.
     pub async fn issue_sent_since(&self, issue_id: i64, since: Timestamp) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries WHERE sent_at > $2 AND issue_id = $1",
+            // `issue_id + 0`: read the sent_at index (the last minute's rows), never the
+            // issue's index (all of its rows).
+            "SELECT COUNT(*) FROM deliveries WHERE sent_at > $2 AND issue_id + 0 = $1",
         )
         .bind(issue_id)
         .bind(since.unix_ms())
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// At most `limit` of each kind of problem (failed, skipped, waiting for a retry),
+    /// oldest first: what a page shows of a send of any size. Each query reads the
+    /// (issue_id, status, id) index in id order and stops at the limit.
+    pub async fn delivery_problems_first(
+        &self,
+        issue_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryProblem>> {
+        let mut problems = Vec::new();
+        for condition in [
+            "d.status = 'failed'",
+            "d.status = 'skipped'",
+            "d.status = 'queued' AND d.attempts > 0",
+        ] {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT c.email, d.status, d.attempts, d.last_error FROM deliveries d \
+                 JOIN contacts c ON c.id = d.contact_id WHERE {condition} AND d.issue_id = $1 \
+                 ORDER BY d.id LIMIT $2"
+            )))
+            .bind(issue_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                problems.push(problem_from_row(row)?);
+            }
+        }
+        Ok(problems)
     }
 
     /// Deliveries of an issue that failed, were skipped, or are waiting for a retry.
@@ -410,19 +453,7 @@ impl Store {
         .bind(issue_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeliveryProblem {
-                    email: row.try_get("email")?,
-                    status: {
-                        let status: String = row.try_get("status")?;
-                        DeliveryStatus::try_from(status.as_str()).map_err(StoreError::Corrupt)?
-                    },
-                    attempts: row.try_get("attempts")?,
-                    error: row.try_get("last_error")?,
-                })
-            })
-            .collect()
+        rows.iter().map(problem_from_row).collect()
     }
 
     /// Messages sent since `since` by every worker, confirmation and leave-link mails

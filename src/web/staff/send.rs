@@ -318,8 +318,8 @@ struct ReportPage {
     can_retry: bool,
 }
 
-/// At most this many failures and skips are listed on the page; the CSV has all.
-const LISTED_PROBLEMS: usize = 500;
+/// At most this many of each kind of problem are listed on the page; the CSV has all.
+const LISTED_PROBLEMS: usize = 100;
 
 fn time_left(seconds: Option<i64>) -> String {
     match seconds {
@@ -354,7 +354,12 @@ pub async fn report(
         Ok(issue) => issue,
         Err(response) => return response,
     };
-    let status = match state.admin.issues.status(&slug).await {
+    let status = match state
+        .admin
+        .issues
+        .status_first(&slug, LISTED_PROBLEMS as i64)
+        .await
+    {
         Ok(status) => status,
         Err(e) => return failure(&e),
     };
@@ -363,7 +368,7 @@ pub async fn report(
         Err(e) => return failure(&e),
     };
     let counts = &progress.counts;
-    let mut problems: Vec<ProblemRow> = status
+    let problems: Vec<ProblemRow> = status
         .problems
         .iter()
         .map(|p| ProblemRow {
@@ -378,8 +383,8 @@ pub async fn report(
             why: p.error.clone().unwrap_or_default(),
         })
         .collect();
-    let more_problems = problems.len().saturating_sub(LISTED_PROBLEMS);
-    problems.truncate(LISTED_PROBLEMS);
+    let all_problems = (counts.failed + counts.skipped + counts.retrying).max(0) as usize;
+    let more_problems = all_problems.saturating_sub(problems.len());
     render(ReportPage {
         chrome: Chrome::new(&user, notice(&query.melding)),
         slug: slug.to_string(),
