@@ -184,9 +184,15 @@ pub fn admin_parts(
         store.clone(),
         render_context(settings),
         settings.token_key().map_err(|e| e.to_string()),
-    );
+    )
+    .with_send_approval(settings.send_approval);
     let dashboard =
-        crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some());
+        crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
+            .with_rules(
+                settings.send_approval,
+                settings.hourly_cap,
+                settings.daily_cap,
+            );
     let from = settings.from_address()?;
     Ok(crate::web::AdminParts {
         issues,

@@ -18,6 +18,9 @@ on_both_backends!(
     hostile_issue_input_is_refused_or_shown_as_text,
     an_issue_goes_from_draft_to_sent_with_a_report,
     the_checklist_names_broken_links_until_they_are_fixed,
+    a_planned_send_starts_when_due_and_one_found_too_late_does_not,
+    a_second_account_must_approve_the_send,
+    the_dashboard_says_when_a_send_waits_for_a_cap,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -666,4 +669,291 @@ async fn the_checklist_names_broken_links_until_they_are_fixed(db: &TestDb) {
     );
     let checklist = kari.get_ok("/admin/issues/2025-q1/send").await;
     assert!(checklist.contains("Alle 2 lenker virker."), "{checklist}");
+}
+
+/// `2026-12-03T09:00` for a moment, in Norwegian time (as a datetime-local field sends).
+fn oslo_local(at: time::OffsetDateTime) -> String {
+    // Norway is UTC+1 in winter and UTC+2 in summer; the page reads either correctly.
+    let offset = if (4..=9).contains(&u8::from(at.month())) {
+        2
+    } else {
+        1
+    };
+    let local = at.to_offset(time::UtcOffset::from_hms(offset, 0, 0).unwrap());
+    format!(
+        "{}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+async fn status_of(app: &TestApp, slug: &str) -> nyhetsbrev::store::StoredIssue {
+    app.store
+        .issue(&Slug::parse(slug).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn a_planned_send_starts_when_due_and_one_found_too_late_does_not(db: &TestDb) {
+    let app = app(db).await;
+    common::add_confirmed(&app.store, 0..3).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+
+    // A time that has passed is refused; a time ahead is planned.
+    let past = oslo_local(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    let response = kari
+        .post(
+            "/admin/issues/2025-q1/send",
+            &[("antall", "3"), ("naar", "senere"), ("tidspunkt", &past)],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Tidspunktet har allerede vært")
+    );
+    let later = oslo_local(time::OffsetDateTime::now_utc() + time::Duration::hours(2));
+    let response = kari
+        .post(
+            "/admin/issues/2025-q1/send",
+            &[("antall", "3"), ("naar", "senere"), ("tidspunkt", &later)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1/send?melding=planlagt"
+    );
+    let issue = status_of(&app, "2025-q1").await;
+    assert_eq!(issue.status.as_str(), "draft");
+    let plan = issue.plan.expect("a plan");
+    let ahead = plan.at.unix_ms() - nyhetsbrev::domain::Timestamp::now().unix_ms();
+    assert!(
+        (7_000_000..7_300_000).contains(&ahead),
+        "two hours ahead: {ahead} ms"
+    );
+    let checklist = kari
+        .get_ok("/admin/issues/2025-q1/send?melding=planlagt")
+        .await;
+    assert!(
+        checklist.contains("Planlagt ") && checklist.contains("bedt om av kari"),
+        "{checklist}"
+    );
+    // The planned draft is locked.
+    let response = kari
+        .post("/admin/issues/2025-q1", &with_body("## X\n### Y\nendret\n"))
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(!source_of(&app, "2025-q1").await.unwrap().contains("endret"));
+
+    // Due now: a running worker starts it within its look-around.
+    db.execute(&format!(
+        "UPDATE issues SET send_at = {} WHERE slug = '2025-q1'",
+        nyhetsbrev::domain::Timestamp::now().unix_ms() - 30_000
+    ))
+    .await;
+    let worker = nyhetsbrev::startup::dispatcher(app.store.clone(), &common::test_settings(db))
+        .unwrap()
+        .with_settings(|s| {
+            s.schedule_poll = std::time::Duration::from_millis(100);
+            s.idle_poll = std::time::Duration::from_millis(100);
+        });
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { worker.run(shutdown).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status_of(&app, "2025-q1").await.status.as_str() == "draft" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker starts the plan"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    let issue = status_of(&app, "2025-q1").await;
+    assert!(issue.plan.is_none());
+    let audit = db
+        .query_strings("SELECT actor FROM audit_log WHERE action = 'issue.send'")
+        .await;
+    assert_eq!(audit, ["worker:plan"]);
+
+    // Found two hours late (the service was down): not started, shown to staff.
+    let mut fields = with_body(GOOD_BODY);
+    fields[0] = ("slug", "2025-q2");
+    assert_eq!(kari.post("/admin/issues/new", &fields).await.status(), 303);
+    let response = kari
+        .post(
+            "/admin/issues/2025-q2/send",
+            &[("antall", "3"), ("naar", "senere"), ("tidspunkt", &later)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    db.execute(&format!(
+        "UPDATE issues SET send_at = {} WHERE slug = '2025-q2'",
+        nyhetsbrev::domain::Timestamp::now().unix_ms() - 2 * 3_600_000
+    ))
+    .await;
+    nyhetsbrev::dispatch::schedule::start_due_sends(
+        &app.store,
+        std::time::Duration::from_secs(3600),
+        false,
+    )
+    .await
+    .unwrap();
+    let issue = status_of(&app, "2025-q2").await;
+    assert_eq!(issue.status.as_str(), "draft", "not started");
+    assert!(issue.plan.unwrap().missed_at.is_some());
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(dashboard.contains("ble ikke startet"), "{dashboard}");
+    // Staff cancel the plan; the draft can be changed again.
+    assert_eq!(
+        kari.post("/admin/issues/2025-q2/cancel-plan", &[])
+            .await
+            .status(),
+        303
+    );
+    assert!(status_of(&app, "2025-q2").await.plan.is_none());
+    assert_eq!(
+        kari.post("/admin/issues/2025-q2", &with_body("## X\n### Y\nendret\n"))
+            .await
+            .status(),
+        303
+    );
+}
+
+async fn a_second_account_must_approve_the_send(db: &TestDb) {
+    let mut settings = common::test_settings(db);
+    settings.send_approval = true;
+    let app = common::spawn_app_at_own_address(db, settings, None).await;
+    add_staff(&app.store, "kari").await;
+    add_staff(&app.store, "ola").await;
+    common::add_confirmed(&app.store, 0..2).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let ola = StaffClient::log_in(&app.address, "ola").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+
+    let response = kari
+        .post(
+            "/admin/issues/2025-q1/send",
+            &[("antall", "2"), ("naar", "na")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1/send?melding=venter-godkjenning"
+    );
+    assert_eq!(status_of(&app, "2025-q1").await.status.as_str(), "draft");
+    let dashboard = ola.get_ok("/admin").await;
+    assert!(
+        dashboard.contains("venter på godkjenning fra en annen i staben"),
+        "{dashboard}"
+    );
+
+    // The one who asked cannot approve.
+    let own = kari.get_ok("/admin/issues/2025-q1/send").await;
+    assert!(
+        !own.contains("Godkjenn utsendingen"),
+        "no button for the one who asked"
+    );
+    let response = kari.post("/admin/issues/2025-q1/approve", &[]).await;
+    assert_eq!(response.status(), 403);
+    let issue = status_of(&app, "2025-q1").await;
+    assert_eq!(issue.status.as_str(), "draft");
+    assert_eq!(issue.plan.unwrap().approved_by, None);
+    // Nor can the command line go around it.
+    let ops = nyhetsbrev::ops::Issues::new(
+        app.store.clone(),
+        nyhetsbrev::startup::render_context(&common::test_settings(db)),
+        Ok(common::test_key()),
+    )
+    .with_send_approval(true);
+    let refused = ops
+        .queue_send(
+            &Slug::parse("2025-q1").unwrap(),
+            &nyhetsbrev::store::Actor::new("cli:kari"),
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(nyhetsbrev::ops::IssueError::NeedsApproval)
+    ));
+
+    // Another account approves; the send was for now, so it starts.
+    let page = ola.get_ok("/admin/issues/2025-q1/send").await;
+    assert!(page.contains("Godkjenn utsendingen"));
+    let response = ola.post("/admin/issues/2025-q1/approve", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1/report?melding=startet"
+    );
+    assert_eq!(status_of(&app, "2025-q1").await.status.as_str(), "sending");
+    let approvals = db
+        .query_strings("SELECT actor FROM audit_log WHERE action = 'issue.approve_send'")
+        .await;
+    assert_eq!(approvals, ["web:ola"]);
+    // A second approval finds nothing to approve.
+    assert_eq!(
+        ola.post("/admin/issues/2025-q1/approve", &[])
+            .await
+            .status(),
+        409
+    );
+}
+
+async fn the_dashboard_says_when_a_send_waits_for_a_cap(db: &TestDb) {
+    let mut settings = common::test_settings(db);
+    settings.hourly_cap = Some(2);
+    let app = common::spawn_app_at_own_address(db, settings, None).await;
+    add_staff(&app.store, "kari").await;
+    common::add_confirmed(&app.store, 0..3).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/send", &[("antall", "3")])
+            .await
+            .status(),
+        303
+    );
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(!dashboard.contains("grensen på"), "under the cap");
+    // Two sent in the last hour: the cap of two an hour holds the rest back.
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'sent', sent_at = {} WHERE id IN (SELECT id FROM deliveries ORDER BY id LIMIT 2)",
+        nyhetsbrev::domain::Timestamp::now().unix_ms()
+    ))
+    .await;
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(
+        dashboard.contains("grensen på 2 e-poster i timen er nådd"),
+        "{dashboard}"
+    );
+    assert!(
+        dashboard.contains("Sendes nå: Nyhetsbrev fra KOM"),
+        "the send in progress"
+    );
 }

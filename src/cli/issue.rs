@@ -32,6 +32,13 @@ pub enum IssueCommand {
     },
     /// Show an issue's status and outline.
     Show { slug: String },
+    /// Fetch every link of the issue (as the web admin's checklist does) and list the
+    /// broken ones with the item they are in. Exit code 1 if any is broken.
+    Links {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the HTML and text parts of the mail, for a sample recipient.
     Render {
         slug: String,
@@ -81,6 +88,7 @@ fn issues(store: &Store, settings: &Settings) -> Issues {
         crate::startup::render_context(settings),
         settings.token_key().map_err(|e| e.to_string()),
     )
+    .with_send_approval(settings.send_approval)
 }
 
 /// The error, with a hint at the command that helps.
@@ -287,6 +295,44 @@ async fn run_inner(
                         p.error.as_deref().unwrap_or("")
                     );
                 }
+            }
+        }
+        IssueCommand::Links { slug: raw, json } => {
+            let (stored, issue) = ops.get(&slug(&raw)?).await?;
+            let checker = crate::ops::LinkChecker::new(settings.link_check_allow_private);
+            let started = std::time::Instant::now();
+            let reports = checker
+                .check_issue(
+                    &issue,
+                    (stored.slug.to_string(), stored.updated_at.unix_ms()),
+                    true,
+                )
+                .await;
+            let broken: Vec<_> = reports.iter().filter(|r| r.state.is_broken()).collect();
+            if json {
+                let list: Vec<_> = reports
+                    .iter()
+                    .map(|r| json!({ "url": r.url, "places": r.places, "state": format!("{:?}", r.state), "broken": r.state.is_broken() }))
+                    .collect();
+                out!("{}", serde_json::Value::Array(list));
+            } else {
+                for report in &broken {
+                    out!(
+                        "broken: {} in {}: {:?}",
+                        report.url,
+                        report.places.join(", "),
+                        report.state
+                    );
+                }
+                out!(
+                    "{} links checked in {:.2} s, {} broken",
+                    reports.len(),
+                    started.elapsed().as_secs_f64(),
+                    broken.len()
+                );
+            }
+            if !broken.is_empty() {
+                bail!("{} of {} links are broken", broken.len(), reports.len());
             }
         }
         IssueCommand::Cancel { slug: raw } => {

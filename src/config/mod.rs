@@ -68,6 +68,8 @@ pub const KEYS: &[&str] = &[
     "smtp_ca_file",
     "session_idle_minutes",
     "link_check_allow_private",
+    "send_approval",
+    "schedule_grace_minutes",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -164,6 +166,11 @@ pub struct Settings {
     /// Whether the link check may fetch loopback, private and link-local addresses
     /// (off: the check must not become a way to probe the internal network).
     pub link_check_allow_private: bool,
+    /// Whether a send starts only once a second staff account approved it.
+    pub send_approval: bool,
+    /// A planned send found later than this many minutes is not started but shown to
+    /// staff.
+    pub schedule_grace_minutes: u32,
 }
 
 impl Default for Settings {
@@ -210,6 +217,8 @@ impl Default for Settings {
             smtp_ca_file: None,
             session_idle_minutes: 60,
             link_check_allow_private: false,
+            send_approval: false,
+            schedule_grace_minutes: 60,
         }
     }
 }
@@ -260,6 +269,8 @@ impl fmt::Debug for Settings {
             .field("smtp_ca_file", &self.smtp_ca_file)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("link_check_allow_private", &self.link_check_allow_private)
+            .field("send_approval", &self.send_approval)
+            .field("schedule_grace_minutes", &self.schedule_grace_minutes)
             .finish()
     }
 }
@@ -386,8 +397,9 @@ impl Settings {
                 | "http_header_timeout"
                 | "http_body_timeout"
                 | "http_max_connections"
-                | "session_idle_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
-                "link_check_allow_private" => match raw.trim() {
+                | "session_idle_minutes"
+                | "schedule_grace_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                "link_check_allow_private" | "send_approval" => match raw.trim() {
                     "true" | "1" | "yes" => Value::from(true),
                     "false" | "0" | "no" | "" => Value::from(false),
                     _ => Value::from(raw),
@@ -424,7 +436,7 @@ impl Settings {
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
         // or silently stop the worker instead of being refused here.
-        let whole: [(&str, Option<u64>, u64, u64); 11] = [
+        let whole: [(&str, Option<u64>, u64, u64); 12] = [
             (
                 "subscribe_limit_per_hour",
                 Some(self.subscribe_limit_per_hour.into()),
@@ -475,6 +487,12 @@ impl Settings {
                 Some(self.session_idle_minutes.into()),
                 1,
                 720,
+            ),
+            (
+                "schedule_grace_minutes",
+                Some(self.schedule_grace_minutes.into()),
+                1,
+                7 * 24 * 60,
             ),
         ];
         for (key, value, min, max) in whole {

@@ -20,6 +20,7 @@
 
 mod claim;
 mod record;
+pub mod schedule;
 mod send;
 mod watch;
 
@@ -66,6 +67,12 @@ pub struct DispatchSettings {
     pub only_issue: Option<i64>,
     /// Return once `only_issue` has nothing left in the queue (`issue send --follow`).
     pub until_done: bool,
+    /// A planned send found later than this is not started (`schedule_grace_minutes`).
+    pub schedule_grace: Duration,
+    /// Planned sends start only once approved (`send_approval`).
+    pub send_approval: bool,
+    /// How often to look for planned sends that are due.
+    pub schedule_poll: Duration,
 }
 
 impl DispatchSettings {
@@ -88,6 +95,9 @@ impl DispatchSettings {
             idle_poll: Duration::from_secs(1),
             only_issue: None,
             until_done: false,
+            schedule_grace: Duration::from_secs(u64::from(settings.schedule_grace_minutes) * 60),
+            send_approval: settings.send_approval,
+            schedule_poll: Duration::from_secs(20),
         }
     }
 }
@@ -229,9 +239,32 @@ impl Dispatcher {
             Arc::clone(&departures),
         ));
 
+        // Every worker that sends any issue also starts planned sends when they are due.
+        let planner = settings.only_issue.is_none().then(|| {
+            let store = self.store.clone();
+            let (grace, approval, poll) = (
+                settings.schedule_grace,
+                settings.send_approval,
+                settings.schedule_poll,
+            );
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = schedule::start_due_sends(&store, grace, approval).await {
+                        tracing::warn!(error = %e, "could not look for planned sends");
+                    }
+                    if sleep_or_stop(&mut stop, poll).await {
+                        return;
+                    }
+                }
+            })
+        });
         let claimed = self
             .claim_loop(&permits, in_flight_limit, &job_tx, &mut shutdown)
             .await;
+        if let Some(planner) = planner {
+            planner.abort();
+        }
         stopping.store(*shutdown.borrow(), Ordering::SeqCst);
         drop(job_tx);
         for sender in senders {

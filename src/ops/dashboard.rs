@@ -35,6 +35,12 @@ pub enum Warning {
     Failures { slug: String, failed: i64 },
     /// Deliveries wait for a retry after a temporary failure.
     Retrying { slug: String, retrying: i64 },
+    /// A planned send was found too late and was not started.
+    MissedPlan { slug: String, at: Timestamp },
+    /// A send waits for another staff member's approval.
+    AwaitingApproval { slug: String, by: String },
+    /// A send waits because the hourly or daily cap is reached.
+    WaitingForCap { daily: bool, cap: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +69,9 @@ pub struct Dashboard {
     /// `None`: the outbox folder, which needs no probe.
     relay: Option<Transport>,
     sending_enabled: bool,
+    send_approval: bool,
+    hourly_cap: Option<u64>,
+    daily_cap: Option<u64>,
     probe: Arc<Mutex<Option<RelayProbe>>>,
 }
 
@@ -73,8 +82,24 @@ impl Dashboard {
             store,
             relay,
             sending_enabled,
+            send_approval: false,
+            hourly_cap: None,
+            daily_cap: None,
             probe: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// What the dashboard should know of the settings: approval, and the relay's caps.
+    pub fn with_rules(
+        mut self,
+        send_approval: bool,
+        hourly_cap: Option<u64>,
+        daily_cap: Option<u64>,
+    ) -> Self {
+        self.send_approval = send_approval;
+        self.hourly_cap = hourly_cap;
+        self.daily_cap = daily_cap;
+        self
     }
 
     pub async fn overview(&self) -> Result<Overview, StoreError> {
@@ -92,6 +117,19 @@ impl Dashboard {
                 self.store.send_counts(issue.id).await?
             };
             let slug = issue.slug.to_string();
+            if let Some(plan) = &issue.plan {
+                if plan.missed_at.is_some() {
+                    warnings.push(Warning::MissedPlan {
+                        slug: slug.clone(),
+                        at: plan.at,
+                    });
+                } else if self.send_approval && plan.approved_by.is_none() {
+                    warnings.push(Warning::AwaitingApproval {
+                        slug: slug.clone(),
+                        by: plan.requested_by.clone(),
+                    });
+                }
+            }
             if issue.status == IssueStatus::Sending {
                 any_sending = true;
                 if issue.paused_at.is_some() {
@@ -113,8 +151,25 @@ impl Dashboard {
             }
             issues.push(IssueLine { issue, counts });
         }
-        if any_sending && let Some(problem) = self.relay_problem().await {
-            warnings.insert(0, Warning::RelayUnreachable(problem));
+        if any_sending {
+            if let Some(problem) = self.relay_problem().await {
+                warnings.insert(0, Warning::RelayUnreachable(problem));
+            }
+            let now = Timestamp::now().unix_ms();
+            for (window_ms, cap, daily) in [
+                (3_600_000, self.hourly_cap, false),
+                (86_400_000, self.daily_cap, true),
+            ] {
+                if let Some(cap) = cap
+                    && self
+                        .store
+                        .sent_since(Timestamp::from_unix_ms(now - window_ms))
+                        .await?
+                        >= cap as i64
+                {
+                    warnings.push(Warning::WaitingForCap { daily, cap });
+                }
+            }
         }
         Ok(Overview { issues, warnings })
     }

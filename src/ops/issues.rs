@@ -43,6 +43,18 @@ pub enum IssueError {
         "the send goes to {expected} contacts, not {typed}: check the number and confirm again"
     )]
     WrongCount { expected: i64, typed: String },
+    /// With `send_approval`, a send starts only from a plan that another account approved.
+    #[error(
+        "send_approval is on: ask for the send in the web admin, where another staff account approves it"
+    )]
+    NeedsApproval,
+    /// The issue has a planned send: cancel the plan to change or send it otherwise.
+    #[error("issue {0} is planned to be sent: cancel the plan first")]
+    Planned(String),
+    #[error("issue {0} has no planned send")]
+    NoPlan(String),
+    #[error("a send must be approved by another staff member than the one who asked for it")]
+    OwnApproval,
     /// Pause and resume apply only to an issue that is sending.
     #[error("issue {0} is not sending: there is nothing to pause or resume")]
     NotSending(String),
@@ -60,6 +72,9 @@ impl From<StoreError> for IssueError {
         match e {
             StoreError::IssueNotFound(slug) => IssueError::NotFound(slug),
             StoreError::IssueExists(slug) => IssueError::Exists(slug),
+            StoreError::IssuePlanned(slug) => IssueError::Planned(slug),
+            StoreError::NoPlan(slug) => IssueError::NoPlan(slug),
+            StoreError::OwnApproval => IssueError::OwnApproval,
             other => IssueError::Store(other),
         }
     }
@@ -112,6 +127,15 @@ pub struct SendStatus {
     pub problems: Vec<DeliveryProblem>,
 }
 
+/// What became of a request to send.
+#[derive(Debug, Clone)]
+pub enum SendRequested {
+    /// Queued now.
+    Started(Enqueued),
+    /// Planned for `at`; `needs_approval`: another account must approve first.
+    Planned { at: Timestamp, needs_approval: bool },
+}
+
 /// The issue operations; cheap to clone.
 #[derive(Clone)]
 pub struct Issues {
@@ -119,6 +143,8 @@ pub struct Issues {
     render: RenderContext,
     /// `None`: nothing can be queued (every message is signed with it).
     token_key: Result<TokenKey, String>,
+    /// `send_approval`: a second account approves every send.
+    send_approval: bool,
 }
 
 impl Issues {
@@ -128,7 +154,18 @@ impl Issues {
             store,
             render,
             token_key,
+            send_approval: false,
         }
+    }
+
+    /// With `true`, every send waits for a second staff account's approval.
+    pub fn with_send_approval(mut self, send_approval: bool) -> Self {
+        self.send_approval = send_approval;
+        self
+    }
+
+    pub fn send_approval(&self) -> bool {
+        self.send_approval
     }
 
     /// Creates the draft, or replaces a draft with the same slug. The source is parsed
@@ -264,6 +301,14 @@ impl Issues {
         if let Err(why) = &self.token_key {
             return Err(IssueError::NoTokenKey(why.clone()));
         }
+        if self.send_approval {
+            // Only a plan that another account approved starts a draft's send; a send
+            // already under way may take in contacts confirmed since.
+            let issue = self.store.existing_issue(slug).await?;
+            if issue.status == crate::store::IssueStatus::Draft {
+                return Err(IssueError::NeedsApproval);
+            }
+        }
         Ok(self.store.enqueue_issue(slug, actor).await?)
     }
 
@@ -281,19 +326,29 @@ impl Issues {
             .await?)
     }
 
-    /// Queues the issue once staff have typed how many contacts it will go to: the
+    /// Asks for the send once staff have typed how many contacts it will go to: the
     /// number must be what a send would queue now, so nobody starts a send to more (or
-    /// fewer) people than they saw on the page.
-    pub async fn queue_send_confirmed(
+    /// fewer) people than they saw on the page. `at`: a time to start (`None`: now).
+    /// It starts at once when it is for now and needs no approval; otherwise it is
+    /// planned, and a worker starts it when it is due (and approved).
+    pub async fn request_send(
         &self,
         slug: &Slug,
         typed: &str,
+        at: Option<Timestamp>,
         actor: &Actor,
-    ) -> Result<Enqueued, IssueError> {
+    ) -> Result<SendRequested, IssueError> {
+        if let Err(why) = &self.token_key {
+            return Err(IssueError::NoTokenKey(why.clone()));
+        }
+        let issue = self.store.existing_issue(slug).await?;
+        if issue.plan.is_some() {
+            return Err(IssueError::Planned(slug.to_string()));
+        }
         let expected = self.count_unqueued(slug).await?;
         let digits: String = typed
             .chars()
-            .filter(|c| !c.is_whitespace() && *c != '.')
+            .filter(|c| !c.is_whitespace() && *c != '.' && *c != '\u{a0}')
             .collect();
         if digits.parse::<i64>().ok() != Some(expected) || expected == 0 {
             return Err(IssueError::WrongCount {
@@ -301,7 +356,49 @@ impl Issues {
                 typed: typed.chars().take(20).collect(),
             });
         }
-        self.queue_send(slug, actor).await
+        let now = Timestamp::now();
+        let later = at.filter(|at| at.unix_ms() > now.unix_ms());
+        if later.is_none() && !self.send_approval {
+            return Ok(SendRequested::Started(
+                self.store.enqueue_issue(slug, actor).await?,
+            ));
+        }
+        let at = later.unwrap_or(now);
+        self.store.plan_send(slug, at, actor).await?;
+        Ok(SendRequested::Planned {
+            at,
+            needs_approval: self.send_approval,
+        })
+    }
+
+    /// Approves a planned send (never by the account that asked for it). A plan that
+    /// is due starts at once.
+    pub async fn approve_send(
+        &self,
+        slug: &Slug,
+        actor: &Actor,
+    ) -> Result<SendRequested, IssueError> {
+        if let Err(why) = &self.token_key {
+            return Err(IssueError::NoTokenKey(why.clone()));
+        }
+        let issue = self.store.approve_send(slug, actor).await?;
+        let Some(plan) = issue.plan.clone() else {
+            return Err(IssueError::NoPlan(slug.to_string()));
+        };
+        if plan.at.unix_ms() <= Timestamp::now().unix_ms()
+            && let Some(enqueued) = self.store.start_planned(&issue, plan.at, actor).await?
+        {
+            return Ok(SendRequested::Started(enqueued));
+        }
+        Ok(SendRequested::Planned {
+            at: plan.at,
+            needs_approval: false,
+        })
+    }
+
+    /// Drops a planned send; the draft can be changed and sent again.
+    pub async fn cancel_plan(&self, slug: &Slug, actor: &Actor) -> Result<bool, IssueError> {
+        Ok(self.store.cancel_plan(slug, actor).await?)
     }
 
     /// Pauses (`true`) or resumes a send: while paused no new message starts.

@@ -22,7 +22,9 @@ pub use archive::{Archive, ArchiveError};
 pub use contacts::{ContactError, Contacts};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
-pub use issues::{DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendStatus};
+pub use issues::{
+    DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
+};
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use sessions::{NewSession, Session, Sessions};
 pub use staff::{AccountSaved, LoginError, Staff, StaffError};

@@ -78,6 +78,21 @@ pub struct StoredIssue {
     pub send_started_at: Option<Timestamp>,
     /// Set while staff have paused the send.
     pub paused_at: Option<Timestamp>,
+    /// A send planned for later or waiting for approval (the draft is locked meanwhile).
+    pub plan: Option<SendPlan>,
+}
+
+/// A send that staff asked for and that has not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendPlan {
+    /// When it is to start (the time of the request, for "now" waiting for approval).
+    pub at: Timestamp,
+    /// The actor who asked (`web:kari`).
+    pub requested_by: String,
+    /// The actor who approved, when `send_approval` asks for one.
+    pub approved_by: Option<String>,
+    /// Set when a worker found it more than `schedule_grace_minutes` late.
+    pub missed_at: Option<Timestamp>,
 }
 
 impl StoredIssue {
@@ -109,7 +124,8 @@ pub enum DraftSaved {
 /// The columns `issue_from_row` reads, as a literal so queries stay `&'static str`.
 macro_rules! issue_columns {
     () => {
-        "id, slug, subject, period, status, source, created_at, updated_at, sent_at, send_started_at, paused_at"
+        "id, slug, subject, period, status, source, created_at, updated_at, sent_at, send_started_at, paused_at, \
+         send_at, send_requested_by, send_approved_by, send_missed_at"
     };
 }
 
@@ -133,6 +149,19 @@ fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
         paused_at: row
             .try_get::<Option<i64>, _>("paused_at")?
             .map(Timestamp::from_unix_ms),
+        plan: match row.try_get::<Option<i64>, _>("send_at")? {
+            None => None,
+            Some(at) => Some(SendPlan {
+                at: Timestamp::from_unix_ms(at),
+                requested_by: row
+                    .try_get::<Option<String>, _>("send_requested_by")?
+                    .unwrap_or_default(),
+                approved_by: row.try_get("send_approved_by")?,
+                missed_at: row
+                    .try_get::<Option<i64>, _>("send_missed_at")?
+                    .map(Timestamp::from_unix_ms),
+            }),
+        },
     })
 }
 
@@ -161,12 +190,19 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let date = meta.date.map(|d| d.to_string());
         let (_turn, mut tx) = self.begin_write().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM issues WHERE slug = $1")
-                .bind(meta.slug.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let status = status.as_deref().map(IssueStatus::parse).transpose()?;
+        let found = sqlx::query("SELECT status, send_at FROM issues WHERE slug = $1")
+            .bind(meta.slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let status = match &found {
+            Some(row) => {
+                if row.try_get::<Option<i64>, _>("send_at")?.is_some() {
+                    return Err(StoreError::IssuePlanned(meta.slug.to_string()));
+                }
+                Some(IssueStatus::parse(&row.try_get::<String, _>("status")?)?)
+            }
+            None => None,
+        };
         let saved = match status {
             None if mode == DraftMode::ReplaceOnly => {
                 return Err(StoreError::IssueNotFound(meta.slug.to_string()));

@@ -12,6 +12,7 @@ mod inbound;
 mod issues;
 mod leases;
 mod notices;
+mod plans;
 mod staff;
 mod tokens;
 
@@ -30,7 +31,7 @@ pub use contacts::{ContactChanges, ContactFilter};
 pub use deliveries::{DeliveryProblem, Enqueued, LedgerRow, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
-pub use issues::{DraftMode, DraftSaved, IssueStatus, StoredIssue};
+pub use issues::{DraftMode, DraftSaved, IssueStatus, SendPlan, StoredIssue};
 pub use leases::{ClaimedDelivery, Outcome};
 pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
@@ -82,6 +83,12 @@ pub enum StoreError {
     IssueNotFound(String),
     #[error("issue {0} exists already: choose another slug")]
     IssueExists(String),
+    #[error("issue {0} is planned to be sent: cancel the plan to change it")]
+    IssuePlanned(String),
+    #[error("issue {0} has no planned send")]
+    NoPlan(String),
+    #[error("a send must be approved by another staff member than the one who asked for it")]
+    OwnApproval,
     #[error(
         "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
     )]

@@ -77,6 +77,22 @@ fn warning_text(warning: &Warning) -> String {
             "{} mottakere av {slug} venter på et nytt forsøk etter en midlertidig feil.",
             grouped(*retrying)
         ),
+        Warning::MissedPlan { slug, at } => format!(
+            "Utsendingen av {slug} var planlagt {}, men ble ikke startet fordi tjenesten ikke gikk da. Avgjør på sjekklisten om den skal sendes nå eller planlegges på nytt.",
+            oslo_time(*at)
+        ),
+        Warning::AwaitingApproval { slug, by } => format!(
+            "Utsendingen av {slug} venter på godkjenning fra en annen i staben (bedt om av {}).",
+            by.strip_prefix("web:").unwrap_or(by)
+        ),
+        Warning::WaitingForCap { daily: false, cap } => format!(
+            "Utsendingen venter: grensen på {} e-poster i timen er nådd. Den fortsetter av seg selv.",
+            grouped(*cap as i64)
+        ),
+        Warning::WaitingForCap { daily: true, cap } => format!(
+            "Utsendingen venter: grensen på {} e-poster i døgnet er nådd. Den fortsetter av seg selv.",
+            grouped(*cap as i64)
+        ),
     }
 }
 

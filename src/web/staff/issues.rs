@@ -28,6 +28,10 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "fortsetter" => "Utsendingen fortsetter.",
         "ny-runde" => "De som ikke fikk utgaven på grunn av en midlertidig feil, står i kø igjen.",
         "ingen-ny-runde" => "Ingen mottakere hadde en midlertidig feil å sende på nytt til.",
+        "planlagt" => "Utsendingen er planlagt. Den starter av seg selv til oppgitt tid.",
+        "venter-godkjenning" => "Utsendingen venter nå på godkjenning fra en annen i staben.",
+        "godkjent" => "Utsendingen er godkjent og starter til oppgitt tid.",
+        "plan-avbrutt" => "Planen er avbrutt. Utkastet kan endres igjen.",
         _ => return None,
     })
 }
@@ -283,6 +287,9 @@ async fn save_parts(
                 "Utgaven sendes eller er sendt og kan ikke endres lenger. Lag en ny utgave med et annet kortnavn.".into(),
             )
         }
+        Err(IssueError::Planned(_)) => Placed::general(
+            "Utsendingen av utgaven er planlagt, så den kan ikke endres nå. Avbryt planen på sendesiden først.".into(),
+        ),
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
@@ -434,7 +441,7 @@ pub async fn edit_form(
         chrome: Chrome::new(&user, notice(&query.melding)),
         slug: Some(slug.to_string()),
         status: super::dashboard::status_word(stored.status, stored.paused_at.is_some()),
-        locked: stored.status != IssueStatus::Draft,
+        locked: stored.status != IssueStatus::Draft || stored.plan.is_some(),
         fields,
         problems: Placed::default(),
         notes,

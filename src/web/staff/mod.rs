@@ -58,6 +58,8 @@ pub fn router() -> Router<AppState> {
             get(send::checklist).post(send::start),
         )
         .route("/admin/issues/{slug}/test", post(send::test_copy))
+        .route("/admin/issues/{slug}/approve", post(send::approve))
+        .route("/admin/issues/{slug}/cancel-plan", post(send::cancel_plan))
         .route("/admin/issues/{slug}/report", get(send::report))
         .route("/admin/issues/{slug}/report.json", get(send::progress_json))
         .route("/admin/issues/{slug}/report.csv", get(send::ledger_csv))

@@ -117,6 +117,29 @@ pub fn oslo_offset(at: time::OffsetDateTime) -> time::UtcOffset {
     time::UtcOffset::from_hms(hours, 0, 0).expect("valid offset")
 }
 
+/// A wall-clock time in Norway (`2026-12-03T09:00`, as a `datetime-local` field sends
+/// it) as a moment. At the autumn change, when an hour comes twice, the first is
+/// meant; a time skipped in spring is read as an hour later.
+pub fn from_oslo_local(text: &str) -> Option<crate::domain::Timestamp> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let text = text.trim();
+    let text = text.get(..16).unwrap_or(text);
+    let local = time::PrimitiveDateTime::parse(text, format).ok()?;
+    for hours in [2, 1] {
+        let offset = time::UtcOffset::from_hms(hours, 0, 0).ok()?;
+        let candidate = local.assume_offset(offset);
+        if oslo_offset(candidate.to_offset(time::UtcOffset::UTC)) == offset {
+            return Some(crate::domain::Timestamp::from_unix_ms(
+                candidate.unix_timestamp() * 1000,
+            ));
+        }
+    }
+    let utc = local.assume_offset(time::UtcOffset::from_hms(1, 0, 0).ok()?);
+    Some(crate::domain::Timestamp::from_unix_ms(
+        utc.unix_timestamp() * 1000,
+    ))
+}
+
 /// GET /static/admin.css
 pub async fn stylesheet() -> impl IntoResponse {
     (
@@ -164,5 +187,22 @@ mod tests {
             oslo_time(Timestamp::from_unix_ms(1_796_212_800_000)),
             "02.12.2026 kl. 13:00"
         );
+    }
+
+    #[test]
+    fn a_time_typed_in_norway_is_read_as_norwegian_time() {
+        use crate::domain::Timestamp;
+        assert_eq!(
+            from_oslo_local("2026-12-02T13:00"),
+            Some(Timestamp::from_unix_ms(1_796_212_800_000))
+        );
+        // Summer time: 03:30 on 29 March 2026 is 01:30 UTC.
+        assert_eq!(
+            from_oslo_local("2026-03-29T03:30"),
+            Some(Timestamp::from_unix_ms(1_774_747_800_000))
+        );
+        for bad in ["", "i morgen", "2026-13-01T10:00", "2026-12-02 13:00"] {
+            assert_eq!(from_oslo_local(bad), None, "{bad}");
+        }
     }
 }

@@ -13,9 +13,11 @@ use super::dashboard::{NoticeQuery, status_word};
 use super::guard::{StaffForm, StaffUser};
 use super::issues::{contacts_text, notice, slug_of};
 use super::login::Empty;
-use super::page::{Chrome, failure, grouped, not_found, oslo_time, problem_page, render};
+use super::page::{
+    Chrome, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page, render,
+};
 use crate::domain::{DeliveryStatus, EmailAddress, Slug};
-use crate::ops::{IssueError, LinkState};
+use crate::ops::{IssueError, LinkState, SendRequested};
 use crate::store::{IssueStatus, StoredIssue};
 use crate::web::AppState;
 
@@ -70,6 +72,20 @@ struct ChecklistPage {
     confirm_error: Option<String>,
     links_checked: usize,
     broken_links: Vec<BrokenLink>,
+    /// A planned send, as the page says it.
+    plan: Option<PlanView>,
+    /// A suggestion for the time field: tomorrow at 09:00.
+    suggested_time: String,
+}
+
+struct PlanView {
+    at: String,
+    by: String,
+    approved_by: Option<String>,
+    missed: bool,
+    needs_approval: bool,
+    /// This user may approve (approval is on, and someone else asked).
+    can_approve: bool,
 }
 
 async fn checklist_page(
@@ -124,6 +140,32 @@ async fn checklist_page(
             why: link_problem(&r.state),
         })
         .collect();
+    let who = |actor: &str| {
+        actor
+            .strip_prefix("web:")
+            .or_else(|| actor.strip_prefix("cli:"))
+            .unwrap_or(actor)
+            .to_owned()
+    };
+    let approval = issues.send_approval();
+    let plan = stored.plan.as_ref().map(|p| PlanView {
+        at: oslo_time(p.at),
+        by: who(&p.requested_by),
+        approved_by: p.approved_by.as_deref().map(who),
+        missed: p.missed_at.is_some(),
+        needs_approval: approval && p.approved_by.is_none(),
+        can_approve: approval
+            && p.approved_by.is_none()
+            && p.missed_at.is_none()
+            && p.requested_by != user.actor().as_str(),
+    });
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let suggested_time = format!(
+        "{}-{:02}-{:02}T09:00",
+        tomorrow.year(),
+        u8::from(tomorrow.month()),
+        tomorrow.day()
+    );
     // "Send a test to me": the account's name when it is an address.
     let test_to = EmailAddress::parse(&user.session.username)
         .map(|a| a.to_string())
@@ -143,6 +185,8 @@ async fn checklist_page(
         confirm_error: None,
         links_checked,
         broken_links,
+        plan,
+        suggested_time,
     })
 }
 
@@ -240,10 +284,16 @@ pub async fn test_copy(
 pub struct StartForm {
     #[serde(default)]
     antall: String,
+    /// `na` (now) or `senere` (at `tidspunkt`).
+    #[serde(default)]
+    naar: String,
+    /// `2026-12-03T09:00`, Norwegian time.
+    #[serde(default)]
+    tidspunkt: String,
 }
 
-/// POST /admin/issues/{slug}/send: starts the send once the typed number is the
-/// number of recipients.
+/// POST /admin/issues/{slug}/send: asks for the send once the typed number is the
+/// number of recipients: now, or at a time (Europe/Oslo).
 pub async fn start(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -253,14 +303,46 @@ pub async fn start(
         Ok(slug) => slug,
         Err(response) => return response,
     };
+    let at = if form.naar == "senere" {
+        match from_oslo_local(&form.tidspunkt) {
+            Some(at) if at.unix_ms() > crate::domain::Timestamp::now().unix_ms() => Some(at),
+            Some(_) => {
+                return again_with_confirm_error(
+                    &state,
+                    &user,
+                    &slug,
+                    "Tidspunktet har allerede vært. Velg et tidspunkt fram i tid, eller send nå."
+                        .into(),
+                )
+                .await;
+            }
+            None => {
+                return again_with_confirm_error(
+                    &state,
+                    &user,
+                    &slug,
+                    "Skriv dato og klokkeslett for utsendingen, for eksempel 03.12.2026 09:00."
+                        .into(),
+                )
+                .await;
+            }
+        }
+    } else {
+        None
+    };
     let error = match state
         .admin
         .issues
-        .queue_send_confirmed(&slug, &form.antall, &user.actor())
+        .request_send(&slug, &form.antall, at, &user.actor())
         .await
     {
-        Ok(_) => {
+        Ok(SendRequested::Started(_)) => {
             return Redirect::to(&format!("/admin/issues/{slug}/report?melding=startet"))
+                .into_response();
+        }
+        Ok(SendRequested::Planned { needs_approval, .. }) => {
+            let code = if needs_approval { "venter-godkjenning" } else { "planlagt" };
+            return Redirect::to(&format!("/admin/issues/{slug}/send?melding={code}"))
                 .into_response();
         }
         Err(IssueError::WrongCount { expected: 0, .. }) => {
@@ -273,15 +355,82 @@ pub async fn start(
         Err(IssueError::NoTokenKey(_)) => {
             "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.".into()
         }
+        Err(IssueError::Planned(_)) => {
+            "Utsendingen er allerede planlagt. Avbryt planen først hvis du vil endre den.".into()
+        }
+        Err(IssueError::Store(crate::store::StoreError::IssueNotDraft { .. })) => {
+            "Utgaven sendes eller er sendt allerede.".into()
+        }
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
-    match checklist_page(&state, &user, &slug, "", false).await {
+    again_with_confirm_error(&state, &user, &slug, error).await
+}
+
+async fn again_with_confirm_error(
+    state: &AppState,
+    user: &StaffUser,
+    slug: &Slug,
+    error: String,
+) -> Response {
+    match checklist_page(state, user, slug, "", false).await {
         Ok(mut page) => {
             page.confirm_error = Some(error);
             unprocessable(page)
         }
         Err(response) => response,
+    }
+}
+
+/// POST /admin/issues/{slug}/approve: another staff member approves a planned send;
+/// one that is due starts at once.
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    match state.admin.issues.approve_send(&slug, &user.actor()).await {
+        Ok(SendRequested::Started(_)) => {
+            Redirect::to(&format!("/admin/issues/{slug}/report?melding=startet")).into_response()
+        }
+        Ok(SendRequested::Planned { .. }) => {
+            Redirect::to(&format!("/admin/issues/{slug}/send?melding=godkjent")).into_response()
+        }
+        Err(IssueError::OwnApproval) => problem_page(
+            StatusCode::FORBIDDEN,
+            "Du kan ikke godkjenne din egen utsending",
+            "En annen i staben må godkjenne utsendingen. Ingenting ble endret.",
+        ),
+        Err(IssueError::NoPlan(_)) => problem_page(
+            StatusCode::CONFLICT,
+            "Ingen utsending å godkjenne",
+            "Utsendingen er allerede godkjent, avbrutt eller startet. Ingenting ble endret.",
+        ),
+        Err(IssueError::NotFound(_)) => not_found(),
+        Err(e) => failure(&e),
+    }
+}
+
+/// POST /admin/issues/{slug}/cancel-plan
+pub async fn cancel_plan(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    let slug = match slug_of(&slug) {
+        Ok(slug) => slug,
+        Err(response) => return response,
+    };
+    match state.admin.issues.cancel_plan(&slug, &user.actor()).await {
+        Ok(_) => {
+            Redirect::to(&format!("/admin/issues/{slug}/send?melding=plan-avbrutt")).into_response()
+        }
+        Err(IssueError::NotFound(_)) => not_found(),
+        Err(e) => failure(&e),
     }
 }
 
