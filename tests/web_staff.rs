@@ -21,6 +21,8 @@ on_both_backends!(
     a_planned_send_starts_when_due_and_one_found_too_late_does_not,
     a_second_account_must_approve_the_send,
     the_dashboard_says_when_a_send_waits_for_a_cap,
+    an_issue_file_is_uploaded_or_shown_with_its_problems,
+    failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -420,11 +422,29 @@ async fn hostile_issue_input_is_refused_or_shown_as_text(db: &TestDb) {
     assert_eq!(source_of(&app, "2025-q1").await, None);
 
     // HTML, a javascript: link and a bidirectional override in the body.
-    let body = "## A\n### Sak\nHei <script>alert(1)</script>\n\nSe [her](javascript:alert(1)).\n\nNavn: \u{202e}gnp.exe\n";
+    let body = "## A\n### Sak\nHei <script>alert(1)</script>\n\nSe [her](javascript:alert(1)).\n\nVedlegg: \u{202e}fdp.exe\n";
     let response = kari.post("/admin/issues/new", &with_body(body)).await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(page.contains("Lenken «her» bruker javascript"), "{page}");
+    assert!(
+        page.contains(
+            "<strong>Linje 7:</strong> Linjen inneholder usynlige tegn som snur skriveretningen"
+        ),
+        "{page}"
+    );
+    let mut disguised = with_body(GOOD_BODY);
+    disguised[1] = ("subject", "Faktura \u{202e}fdp.exe");
+    let subject_page = kari
+        .post("/admin/issues/new", &disguised)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        subject_page.contains("Emnet inneholder usynlige tegn"),
+        "{subject_page}"
+    );
     assert!(
         !page.contains("<script>alert(1)</script>"),
         "typed HTML is escaped on the page"
@@ -956,4 +976,188 @@ async fn the_dashboard_says_when_a_send_waits_for_a_cap(db: &TestDb) {
         dashboard.contains("Sendes nå: Nyhetsbrev fra KOM"),
         "the send in progress"
     );
+}
+
+/// A multipart form as a browser sends a file input: (name, file name, bytes).
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----nyhetsbrevtest7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/markdown\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(kari: &StaffClient, parts: &[(&str, Option<&str>, &[u8])]) -> reqwest::Response {
+    let (content_type, body) = multipart(parts);
+    kari.http
+        .post(format!("{}/admin/issues/upload", kari.base))
+        .header("cookie", format!("nyhetsbrev_stab={}", kari.cookie))
+        .header("origin", &kari.base)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let csrf = kari.csrf.clone();
+    let sample = common::SAMPLE_ISSUE.as_bytes();
+
+    // Without the session's token: refused, nothing stored.
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, b"feil"),
+            ("file", Some("2024-q1.md"), sample),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(source_of(&app, "2024-q1").await, None);
+
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("2024-q1.md"), sample),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2024-q1?melding=lastet-opp"
+    );
+    assert_eq!(
+        source_of(&app, "2024-q1").await.as_deref(),
+        Some(common::SAMPLE_ISSUE)
+    );
+    let list = kari.get_ok("/admin/issues").await;
+    assert!(
+        list.contains("2024-q1") && list.contains("Utkast"),
+        "{list}"
+    );
+    let web = kari.get("/admin/issues/2024-q1/preview/web").await;
+    assert_eq!(web.status(), 200);
+    assert!(
+        web.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+
+    // A file with mistakes opens in the form, with each problem at its line of the text.
+    let broken = common::SAMPLE_ISSUE
+        .replace("slug = \"2024-q1\"", "slug = \"2024-q2\"")
+        .replacen("](https://", "](ftp://", 1);
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("2024-q2.md"), broken.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("bruker ftp"), "{page}");
+    assert!(
+        page.contains("value=\"2024-q2\""),
+        "the fields are filled from the file"
+    );
+    let line_in_file = broken.lines().position(|l| l.contains("](ftp://")).unwrap() + 1;
+    let front_lines = broken.split("\n+++\n").next().unwrap().lines().count() + 1;
+    assert!(
+        page.contains(&format!(
+            "<strong>Linje {}:</strong>",
+            line_in_file - front_lines
+        )),
+        "line {} of the text: {page}",
+        line_in_file - front_lines
+    );
+    assert_eq!(source_of(&app, "2024-q2").await, None);
+
+    // Not text: refused in words.
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("utgave.docx"), b"PK\x03\x04\xff\xfe\x00"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("ikke tekst i UTF-8")
+    );
+}
+
+async fn failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it(db: &TestDb) {
+    let app = app(db).await;
+    common::add_confirmed(&app.store, 0..4).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/send", &[("antall", "4")])
+            .await
+            .status(),
+        303
+    );
+    // One sent, one failed for a passing reason, one bounced for good, one skipped.
+    let ids = db
+        .query_strings("SELECT CAST(id AS TEXT) FROM deliveries ORDER BY id")
+        .await;
+    let now = nyhetsbrev::domain::Timestamp::now().unix_ms();
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'sent', attempts = 1, sent_at = {now} WHERE id = {}",
+        ids[0]
+    ))
+    .await;
+    db.execute(&format!("UPDATE deliveries SET status = 'failed', attempts = 8, last_error = '451 4.3.0 prøv igjen' WHERE id = {}", ids[1])).await;
+    db.execute(&format!("UPDATE deliveries SET status = 'failed', attempts = 1, bounced_at = {now}, last_error = '550 5.1.1 ukjent' WHERE id = {}", ids[2])).await;
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'skipped', last_error = 'the contact left' WHERE id = {}",
+        ids[3]
+    ))
+    .await;
+    db.execute("UPDATE issues SET status = 'sent'").await;
+
+    let report = kari.get_ok("/admin/issues/2025-q1/report").await;
+    assert!(report.contains("451 4.3.0 prøv igjen") && report.contains("550 5.1.1 ukjent"));
+    assert!(report.contains("the contact left"), "skips with why");
+    assert!(report.contains("Send på nytt til dem som fikk en midlertidig feil"));
+    let response = kari.post("/admin/issues/2025-q1/retry", &[]).await;
+    assert_eq!(
+        location(&response),
+        "/admin/issues/2025-q1/report?melding=ny-runde"
+    );
+    let statuses = db
+        .query_strings("SELECT status || ':' || CAST(attempts AS TEXT) FROM deliveries ORDER BY id")
+        .await;
+    assert_eq!(statuses, ["sent:1", "queued:0", "failed:1", "skipped:0"]);
+    assert_eq!(status_of(&app, "2025-q1").await.status.as_str(), "sending");
 }

@@ -55,6 +55,10 @@ pub enum Problem {
     FieldEmpty(&'static str),
     FieldNotOneLine(&'static str),
     FieldTooLong(&'static str, usize),
+    /// Bidirectional override or isolate characters, which can make text read as
+    /// something else than it is (in a subject, or a link's text).
+    FieldBidi(&'static str),
+    BodyBidi,
     BadSlug(String),
     BadDate,
     NoSections,
@@ -82,7 +86,9 @@ impl Problem {
     /// next to that field.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Problem::FieldEmpty(key) | Problem::FieldNotOneLine(key) => Some(key),
+            Problem::FieldEmpty(key) | Problem::FieldNotOneLine(key) | Problem::FieldBidi(key) => {
+                Some(key)
+            }
             Problem::FieldTooLong(key, _) => Some(key),
             Problem::BadSlug(_) => Some("slug"),
             Problem::BadDate => Some("date"),
@@ -120,6 +126,11 @@ impl Problem {
             Problem::FieldTooLong(key, max) => {
                 format!("{} kan være høyst {max} tegn.", field(key))
             }
+            Problem::FieldBidi(key) => format!(
+                "{} inneholder usynlige tegn som snur skriveretningen og kan skjule hva som står. Skriv teksten inn på nytt uten dem.",
+                field(key)
+            ),
+            Problem::BodyBidi => "Linjen inneholder usynlige tegn som snur skriveretningen og kan skjule hva som står. Skriv linjen inn på nytt uten dem.".into(),
             Problem::BadSlug(_) => format!(
                 "Kortnavnet kan bare ha små bokstaver a–z, tall og bindestrek (1–{} tegn), for eksempel «2025-q1».",
                 Slug::MAX_LEN
@@ -169,6 +180,8 @@ impl fmt::Display for Problem {
             Problem::FieldEmpty(key) => write!(f, "front matter: {key} is empty"),
             Problem::FieldNotOneLine(key) => write!(f, "front matter: {key} must be one line without control characters"),
             Problem::FieldTooLong(key, max) => write!(f, "front matter: {key} is longer than {max} characters"),
+            Problem::FieldBidi(key) => write!(f, "front matter: {key} holds bidirectional override characters, which can disguise text: remove them"),
+            Problem::BodyBidi => f.write_str("the line holds bidirectional override characters, which can disguise text: remove them"),
             Problem::BadSlug(message) => write!(f, "front matter: {message}"),
             Problem::BadDate => f.write_str("front matter: date must be a day such as 2024-04-15"),
             Problem::NoSections => f.write_str("the issue has no sections: start one with a ## heading"),
@@ -335,6 +348,12 @@ impl SourceParts {
     }
 }
 
+/// Bidirectional embedding, override and isolate characters (U+202A–U+202E,
+/// U+2066–U+2069): invisible, and able to make text display as something else.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// `value` as a TOML basic string.
 fn toml_string(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
@@ -413,6 +432,12 @@ pub fn parse_issue(file: &str, source: &str) -> Result<Parsed, SourceError> {
 
     // The body is read even when the front matter has problems: all are shown at once.
     let body = &source[body_start..];
+    let first_body_line = line_of(body_start);
+    for (i, line) in body.lines().enumerate() {
+        if line.chars().any(is_bidi_control) {
+            problems.add(first_body_line + i, Problem::BodyBidi);
+        }
+    }
     let mut notes = Vec::new();
     let nodes = tree(body, body_start);
     let mut builder = Builder {
@@ -464,6 +489,8 @@ fn front_matter(
             Some(Problem::FieldEmpty(key))
         } else if value.chars().any(char::is_control) {
             Some(Problem::FieldNotOneLine(key))
+        } else if value.chars().any(is_bidi_control) {
+            Some(Problem::FieldBidi(key))
         } else if value.chars().count() > max {
             Some(Problem::FieldTooLong(key, max))
         } else {
