@@ -23,6 +23,7 @@ on_both_backends!(
     the_dashboard_says_when_a_send_waits_for_a_cap,
     an_issue_file_is_uploaded_or_shown_with_its_problems,
     failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it,
+    the_ledger_csv_holds_every_delivery_of_a_large_send,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1160,4 +1161,49 @@ async fn failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it(db: &Te
         .await;
     assert_eq!(statuses, ["sent:1", "queued:0", "failed:1", "skipped:0"]);
     assert_eq!(status_of(&app, "2025-q1").await.status.as_str(), "sending");
+}
+
+async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
+    let app = app(db).await;
+    // More contacts than one page of the ledger (5,000), made in one statement.
+    db.execute(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5003) \
+         INSERT INTO contacts (email, email_key, search_text, status, consent_source, consent_at, created_at, updated_at) \
+         SELECT 'k' || CAST(i AS TEXT) || '@example.org', 'k' || CAST(i AS TEXT) || '@example.org', \
+         'k' || CAST(i AS TEXT) || '@example.org', 'confirmed', 'import', 0, 0, 0 FROM s",
+    )
+    .await;
+    db.execute("UPDATE contacts SET email = '=HYPERLINK(1)@example.org' WHERE id = 1")
+        .await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        kari.post("/admin/issues/2025-q1/send", &[("antall", "5003")])
+            .await
+            .status(),
+        303
+    );
+    let csv = kari.get("/admin/issues/2025-q1/report.csv").await;
+    assert_eq!(
+        csv.headers()["content-disposition"],
+        "attachment; filename=\"utsending-2025-q1.csv\""
+    );
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 5004, "a header and every delivery");
+    assert_eq!(
+        csv.lines()
+            .skip(1)
+            .filter(|l| l.contains(",i kø,0,"))
+            .count(),
+        5003
+    );
+    assert!(
+        csv.contains("\n'=HYPERLINK(1)@example.org,"),
+        "no formula from an address"
+    );
 }

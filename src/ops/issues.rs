@@ -428,11 +428,33 @@ impl Issues {
         Ok(self.store.requeue_failed(slug, actor).await?)
     }
 
-    /// Every delivery of an issue, for the report's CSV: address, status, attempts,
-    /// when it was sent, and the last error.
-    pub async fn ledger(&self, slug: &Slug) -> Result<Vec<crate::store::LedgerRow>, IssueError> {
+    /// Every delivery of an issue, for the report's CSV, a page at a time (address,
+    /// status, attempts, when it was sent, whether it bounced, the last error): a
+    /// stream that holds one page in memory however large the send.
+    pub async fn ledger(
+        &self,
+        slug: &Slug,
+    ) -> Result<
+        impl futures_util::Stream<Item = Result<Vec<crate::store::LedgerRow>, IssueError>>
+        + Send
+        + 'static,
+        IssueError,
+    > {
+        const PAGE: i64 = 5_000;
         let issue = self.store.existing_issue(slug).await?;
-        Ok(self.store.delivery_ledger(issue.id).await?)
+        let store = self.store.clone();
+        Ok(futures_util::stream::unfold(Some(0_i64), move |after| {
+            let store = store.clone();
+            async move {
+                let after = after?;
+                match store.delivery_ledger_page(issue.id, after, PAGE).await {
+                    Ok((rows, _)) if rows.is_empty() => None,
+                    Ok((rows, last)) => Some((Ok(rows), last)),
+                    // The error ends the stream after it is given.
+                    Err(e) => Some((Err(IssueError::from(e)), None)),
+                }
+            }
+        }))
     }
 
     /// Cancels what is not yet sent; returns how many deliveries that was.

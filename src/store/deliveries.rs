@@ -392,16 +392,31 @@ impl Store {
         Ok(counts)
     }
 
-    /// Every delivery of an issue in address order (the report's CSV).
-    pub async fn delivery_ledger(&self, issue_id: i64) -> Result<Vec<LedgerRow>> {
+    /// One page of an issue's deliveries in delivery order, those after `after_id`: the
+    /// report's CSV reads a send of any size a page at a time, in flat memory. Returns
+    /// the rows and the last id read.
+    pub async fn delivery_ledger_page(
+        &self,
+        issue_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<(Vec<LedgerRow>, Option<i64>)> {
         let rows = sqlx::query(
-            "SELECT c.email, d.status, d.attempts, d.sent_at, d.bounced_at, d.last_error FROM deliveries d \
-             JOIN contacts c ON c.id = d.contact_id WHERE d.issue_id = $1 ORDER BY c.email_key",
+            "SELECT d.id, c.email, d.status, d.attempts, d.sent_at, d.bounced_at, d.last_error \
+             FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
+             WHERE d.issue_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3",
         )
         .bind(issue_id)
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let last = match rows.last() {
+            Some(row) => Some(row.try_get::<i64, _>("id")?),
+            None => None,
+        };
+        let rows = rows
+            .iter()
             .map(|row| {
                 let status: String = row.try_get("status")?;
                 Ok(LedgerRow {
@@ -416,7 +431,8 @@ impl Store {
                     error: row.try_get("last_error")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((rows, last))
     }
 
     /// Messages of one issue sent since `since`: the current rate of a send.

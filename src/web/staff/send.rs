@@ -76,6 +76,8 @@ struct ChecklistPage {
     plan: Option<PlanView>,
     /// A suggestion for the time field: tomorrow at 09:00.
     suggested_time: String,
+    /// `send_approval`: the page says a second account approves.
+    approval: bool,
 }
 
 struct PlanView {
@@ -187,6 +189,7 @@ async fn checklist_page(
         broken_links,
         plan,
         suggested_time,
+        approval,
     })
 }
 
@@ -595,49 +598,40 @@ pub async fn progress_json(
     }
 }
 
-/// GET /admin/issues/{slug}/report.csv: every delivery, for a spreadsheet.
+/// GET /admin/issues/{slug}/report.csv: every delivery, for a spreadsheet, streamed a
+/// page at a time.
 pub async fn ledger_csv(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     _user: StaffUser,
 ) -> Response {
+    use futures_util::StreamExt;
     let slug = match slug_of(&slug) {
         Ok(slug) => slug,
         Err(response) => return response,
     };
-    let rows = match state.admin.issues.ledger(&slug).await {
-        Ok(rows) => rows,
+    let pages = match state.admin.issues.ledger(&slug).await {
+        Ok(pages) => pages,
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
-    let safe = |s: &str| crate::contact_csv::spreadsheet_safe(s).into_owned();
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    let written = (|| -> Result<(), csv::Error> {
-        writer.write_record(["e-post", "status", "forsøk", "sendt", "hard_retur", "feil"])?;
-        for row in &rows {
-            writer.write_record([
-                safe(&row.email),
-                match row.status {
-                    DeliveryStatus::Queued => "i kø",
-                    DeliveryStatus::Sent => "sendt",
-                    DeliveryStatus::Failed => "ikke levert",
-                    DeliveryStatus::Skipped => "hoppet over",
-                    DeliveryStatus::Cancelled => "stoppet",
-                }
-                .to_owned(),
-                row.attempts.to_string(),
-                row.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                if row.bounced { "ja" } else { "" }.to_owned(),
-                safe(row.error.as_deref().unwrap_or_default()),
-            ])?;
+    let header = futures_util::stream::once(async {
+        csv_lines(|w| w.write_record(["e-post", "status", "forsøk", "sendt", "hard_retur", "feil"]))
+    });
+    let rows = pages.map(|page| match page {
+        Ok(rows) => csv_lines(|w| {
+            for row in &rows {
+                w.write_record(ledger_record(row))?;
+            }
+            Ok(())
+        }),
+        Err(e) => {
+            // Headers are gone already: the download ends short, and the log says why.
+            tracing::error!(error = %e, "the ledger CSV stopped");
+            Err(std::io::Error::other("the ledger could not be read"))
         }
-        Ok(())
-    })();
-    let body = match (written, writer.into_inner()) {
-        (Ok(()), Ok(body)) => body,
-        _ => return failure(&"could not write the ledger CSV"),
-    };
-    let mut response = body.into_response();
+    });
+    let mut response = axum::body::Body::from_stream(header.chain(rows)).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -649,6 +643,37 @@ pub async fn ledger_csv(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+/// Lines of CSV written by `write`, as one chunk of the body.
+fn csv_lines(
+    write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> Result<(), csv::Error>,
+) -> Result<Vec<u8>, std::io::Error> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    write(&mut writer).map_err(std::io::Error::other)?;
+    writer
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// One delivery as a CSV row; text from outside cannot start a spreadsheet formula.
+fn ledger_record(row: &crate::store::LedgerRow) -> [String; 6] {
+    let safe = |s: &str| crate::contact_csv::spreadsheet_safe(s).into_owned();
+    [
+        safe(&row.email),
+        match row.status {
+            DeliveryStatus::Queued => "i kø",
+            DeliveryStatus::Sent => "sendt",
+            DeliveryStatus::Failed => "ikke levert",
+            DeliveryStatus::Skipped => "hoppet over",
+            DeliveryStatus::Cancelled => "stoppet",
+        }
+        .to_owned(),
+        row.attempts.to_string(),
+        row.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        if row.bounced { "ja" } else { "" }.to_owned(),
+        safe(row.error.as_deref().unwrap_or_default()),
+    ]
 }
 
 async fn set_paused(state: &AppState, slug: &str, paused: bool, user: &StaffUser) -> Response {
