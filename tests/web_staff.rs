@@ -1093,6 +1093,19 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
     );
     assert_eq!(source_of(&app, "2024-q2").await, None);
 
+    // Too large: refused in words, after the browser has sent it all.
+    let huge = vec![b'a'; 10 * 1024 * 1024];
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("stor.md"), &huge),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 413);
+    assert!(response.text().await.unwrap().contains("For mye tekst"));
+
     // Not text: refused in words.
     let response = upload(
         &kari,

@@ -26,6 +26,40 @@ pub const SESSION_COOKIE: &str = "nyhetsbrev_stab";
 /// for URL encoding, which can triple non-ASCII text.
 pub const MAX_FORM_BYTES: usize = 3 * crate::render::MAX_SOURCE_BYTES + 64 * 1024;
 
+/// How much of a too-large body is read and thrown away before the refusal is sent: a
+/// browser still writing its upload when the connection closes shows a network error
+/// instead of our page. Only signed-in staff get this far, and the body timeout holds.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// The body, if it is at most `max` bytes; a larger one is read on (up to
+/// [`DRAIN_BYTES`]) and discarded, so the answer reaches the client.
+async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, Response> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            // Cut off (the body timeout) or broken: nothing was read in full.
+            return Err(too_large());
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_BYTES {
+            return Err(too_large());
+        }
+        if seen <= max {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if seen > max {
+        return Err(too_large());
+    }
+    Ok(kept.into())
+}
+
 /// A signed-in staff member.
 #[derive(Debug, Clone)]
 pub struct StaffUser {
@@ -179,9 +213,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let user = change_allowed(&mut parts, state).await?;
-        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-            .await
-            .map_err(|_| too_large())?;
+        let bytes = read_body(body, MAX_FORM_BYTES).await?;
         let token = serde_urlencoded::from_bytes::<CsrfOnly>(&bytes)
             .map_or_else(|_| String::new(), |c| c.csrf);
         if !user.session.csrf_matches(&token) {
@@ -214,8 +246,8 @@ impl FromRequest<AppState> for StaffUpload {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let user = change_allowed(&mut parts, state).await?;
-        let limited = Body::new(http_body_util::Limited::new(body, MAX_FORM_BYTES));
-        let request = Request::from_parts(parts, limited);
+        let bytes = read_body(body, MAX_FORM_BYTES).await?;
+        let request = Request::from_parts(parts, Body::from(bytes));
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
             .map_err(|_| forbidden())?;
