@@ -35,8 +35,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 smtp-sink -u nobody 127.0.0.1:$port 1024 &
 sleep 0.5
 
-# Runs `nyhetsbrev` in the work folder against the database in $db_url.
-nb() { (cd "$work" && NYHETSBREV_DATABASE_URL=$db_url "$bin" "$@"); }
+# Runs `nyhetsbrev` in the work folder against the database in $db_url: the build being
+# measured (`setup_bin`), so its own migrations make the schema it sends with.
+nb() { (cd "$work" && NYHETSBREV_DATABASE_URL=$db_url "${setup_bin:-$bin}" "$@"); }
 
 contacts_csv() {
   awk -v n="$1" 'BEGIN { print "email,name,organisation";
@@ -74,6 +75,7 @@ for n in "${sizes[@]}"; do
   for backend in ${BACKENDS:-sqlite postgres}; do
   for _round in $(seq "${ROUNDS:-1}"); do
   for send_bin in "${bins[@]}"; do
+    setup_bin=$send_bin
     fresh_db "$backend"
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
     nb contacts import contacts.csv >/dev/null
