@@ -197,6 +197,15 @@ impl Dashboard {
     /// How a send stands now.
     pub async fn progress(&self, issue: StoredIssue) -> Result<Progress, StoreError> {
         let counts = self.store.send_counts(issue.id).await?;
+        self.progress_of(issue, counts).await
+    }
+
+    /// [`Dashboard::progress`] with counts already read: adds the rate and time left.
+    pub async fn progress_of(
+        &self,
+        issue: StoredIssue,
+        counts: SendCounts,
+    ) -> Result<Progress, StoreError> {
         let since =
             Timestamp::from_unix_ms(Timestamp::now().unix_ms() - RATE_WINDOW.as_millis() as i64);
         let per_minute = if issue.status == IssueStatus::Sending {

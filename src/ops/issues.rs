@@ -113,6 +113,8 @@ impl DraftImported {
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub stored: StoredIssue,
+    /// The model the parts were rendered from.
+    pub issue: Issue,
     pub html: String,
     pub text: String,
     pub web: String,
@@ -264,6 +266,7 @@ impl Issues {
             text: rendered.text.fill(&personal),
             web: rendered.web,
             stored,
+            issue,
         })
     }
 

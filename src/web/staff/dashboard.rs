@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, failure, grouped, oslo_time, render};
+use super::page::{Chrome, actor_name, failure, grouped, oslo_time, render};
 use crate::ops::{IssueLine, Warning};
 use crate::store::IssueStatus;
 use crate::web::AppState;
@@ -83,7 +83,7 @@ fn warning_text(warning: &Warning) -> String {
         ),
         Warning::AwaitingApproval { slug, by } => format!(
             "Utsendingen av {slug} venter på godkjenning fra en annen i staben (bedt om av {}).",
-            by.strip_prefix("web:").unwrap_or(by)
+            actor_name(by)
         ),
         Warning::WaitingForCap { daily: false, cap } => format!(
             "Utsendingen venter: grensen på {} e-poster i timen er nådd. Den fortsetter av seg selv.",

@@ -478,10 +478,7 @@ pub async fn preview(
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
-    let (_, issue) = match state.admin.issues.get(&slug).await {
-        Ok(found) => found,
-        Err(e) => return failure(&e),
-    };
+    let issue = preview.issue.clone();
     let bytes = preview.html.len();
     render(PreviewPage {
         chrome: Chrome::new(&user, None),
@@ -529,15 +526,7 @@ pub async fn preview_mail(
     Path(slug): Path<String>,
     _user: StaffUser,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
-    match state.admin.issues.preview(&slug).await {
-        Ok(preview) => framed(preview.html, "'unsafe-inline'"),
-        Err(IssueError::NotFound(_)) => not_found(),
-        Err(e) => failure(&e),
-    }
+    preview_part(&state, &slug, |p| (p.html, "'unsafe-inline'")).await
 }
 
 /// GET /admin/issues/{slug}/preview/web: the web version, as the archive will show it.
@@ -546,12 +535,24 @@ pub async fn preview_web(
     Path(slug): Path<String>,
     _user: StaffUser,
 ) -> Response {
-    let slug = match slug_of(&slug) {
+    preview_part(&state, &slug, |p| (p.web, "'self'")).await
+}
+
+/// One part of the preview in its frame: `part` picks the page and its style source.
+async fn preview_part(
+    state: &AppState,
+    slug: &str,
+    part: impl FnOnce(crate::ops::Preview) -> (String, &'static str),
+) -> Response {
+    let slug = match slug_of(slug) {
         Ok(slug) => slug,
         Err(response) => return response,
     };
     match state.admin.issues.preview(&slug).await {
-        Ok(preview) => framed(preview.web, "'self'"),
+        Ok(preview) => {
+            let (body, style_src) = part(preview);
+            framed(body, style_src)
+        }
         Err(IssueError::NotFound(_)) => not_found(),
         Err(e) => failure(&e),
     }

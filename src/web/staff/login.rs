@@ -116,16 +116,28 @@ pub async fn submit(
         Err(e) => return failure(&e),
     };
     tracing::info!(user = %username, "staff signed in");
+    with_session_cookie(
+        Redirect::to(safe_next(&form.neste).unwrap_or("/admin")).into_response(),
+        &state,
+        session.secret.as_str(),
+        "",
+    )
+}
+
+/// Sets (or, with `Max-Age=0` in `extra`, clears) the session cookie on `response`.
+fn with_session_cookie(
+    mut response: Response,
+    state: &AppState,
+    value: &str,
+    extra: &str,
+) -> Response {
     let secure = if state.admin.secure_cookies {
         "; Secure"
     } else {
         ""
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict{secure}",
-        session.secret.as_str()
-    );
-    let mut response = Redirect::to(safe_next(&form.neste).unwrap_or("/admin")).into_response();
+    let cookie =
+        format!("{SESSION_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict{extra}{secure}");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -147,16 +159,10 @@ pub async fn log_out(
         return failure(&e);
     }
     tracing::info!(user = %user.session.username, "staff signed out");
-    let secure = if state.admin.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let mut response = Redirect::to("/admin/login?ut=1").into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    )) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
+    with_session_cookie(
+        Redirect::to("/admin/login?ut=1").into_response(),
+        &state,
+        "",
+        "; Max-Age=0",
+    )
 }

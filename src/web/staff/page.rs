@@ -68,6 +68,14 @@ pub fn not_found() -> Response {
     )
 }
 
+/// The person behind an audit actor (`web:kari`, `cli:kari` → `kari`).
+pub fn actor_name(actor: &str) -> &str {
+    actor
+        .strip_prefix("web:")
+        .or_else(|| actor.strip_prefix("cli:"))
+        .unwrap_or(actor)
+}
+
 /// `12 345` for 12345: numbers as staff read them.
 pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

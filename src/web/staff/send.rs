@@ -14,7 +14,8 @@ use super::guard::{StaffForm, StaffUser};
 use super::issues::{contacts_text, notice, slug_of};
 use super::login::Empty;
 use super::page::{
-    Chrome, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page, render,
+    Chrome, actor_name, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page,
+    render,
 };
 use crate::domain::{DeliveryStatus, EmailAddress, Slug};
 use crate::ops::{IssueError, LinkState, SendRequested};
@@ -111,12 +112,7 @@ async fn checklist_page(
         .into_iter()
         .map(|entry| TestCopy {
             to: entry.detail.unwrap_or_default(),
-            by: entry
-                .actor
-                .strip_prefix("web:")
-                .or_else(|| entry.actor.strip_prefix("cli:"))
-                .unwrap_or(&entry.actor)
-                .to_owned(),
+            by: actor_name(&entry.actor).to_owned(),
             at: oslo_time(entry.at),
         })
         .collect();
@@ -142,13 +138,7 @@ async fn checklist_page(
             why: link_problem(&r.state),
         })
         .collect();
-    let who = |actor: &str| {
-        actor
-            .strip_prefix("web:")
-            .or_else(|| actor.strip_prefix("cli:"))
-            .unwrap_or(actor)
-            .to_owned()
-    };
+    let who = |actor: &str| actor_name(actor).to_owned();
     let approval = issues.send_approval();
     let plan = stored.plan.as_ref().map(|p| PlanView {
         at: oslo_time(p.at),
@@ -502,10 +492,6 @@ pub async fn report(
         Ok(slug) => slug,
         Err(response) => return response,
     };
-    let issue = match stored(&state, &slug).await {
-        Ok(issue) => issue,
-        Err(response) => return response,
-    };
     let status = match state
         .admin
         .issues
@@ -513,9 +499,16 @@ pub async fn report(
         .await
     {
         Ok(status) => status,
+        Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
-    let progress = match state.admin.dashboard.progress(issue.clone()).await {
+    let issue = status.issue.clone();
+    let progress = match state
+        .admin
+        .dashboard
+        .progress_of(issue.clone(), status.counts.clone())
+        .await
+    {
         Ok(progress) => progress,
         Err(e) => return failure(&e),
     };
