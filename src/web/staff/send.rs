@@ -460,6 +460,29 @@ struct ReportPage {
     can_retry: bool,
 }
 
+/// Why a delivery did not go out, in words for staff: the service's own reasons in
+/// bokmål, a mail server's answer marked as its own (it is in the server's language).
+fn reason_for_staff(status: DeliveryStatus, error: Option<&str>) -> String {
+    let Some(error) = error.filter(|e| !e.is_empty()) else {
+        return String::new();
+    };
+    let known = match error {
+        "the address bounced" => "Adressen er avvist for godt (hard retur).",
+        "the contact unsubscribed" | "the contact is unsubscribed" => {
+            "Kontakten meldte seg av før utgaven gikk ut."
+        }
+        "the contact is bounced" => "Adressen er avvist for godt (hard retur).",
+        "the contact is pending" => "Kontakten har ikke bekreftet påmeldingen.",
+        "the contact left the list before it went out" => {
+            "Kontakten forlot listen før utgaven gikk ut."
+        }
+        "the issue was cancelled" => "Utsendingen ble stoppet.",
+        _ if status == DeliveryStatus::Skipped => return error.to_owned(),
+        _ => return format!("Svar fra e-postserveren: {error}"),
+    };
+    known.to_owned()
+}
+
 /// At most this many of each kind of problem are listed on the page; the CSV has all.
 const LISTED_PROBLEMS: usize = 100;
 
@@ -525,7 +548,7 @@ pub async fn report(
                 DeliveryStatus::Cancelled => "Stoppet",
                 DeliveryStatus::Sent => "Sendt",
             },
-            why: p.error.clone().unwrap_or_default(),
+            why: reason_for_staff(p.status, p.error.as_deref()),
         })
         .collect();
     let all_problems = (counts.failed + counts.skipped + counts.retrying).max(0) as usize;
