@@ -186,6 +186,8 @@ pub fn admin_parts(
         settings.token_key().map_err(|e| e.to_string()),
     )
     .with_send_approval(settings.send_approval);
+    let contacts = crate::ops::Contacts::new(store.clone());
+    let inbound = crate::ops::InboundRecord::new(store.clone());
     let dashboard =
         crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
             .with_rules(
@@ -196,6 +198,8 @@ pub fn admin_parts(
     let from = settings.from_address()?;
     Ok(crate::web::AdminParts {
         issues,
+        contacts,
+        inbound,
         dashboard,
         links: crate::ops::LinkChecker::new(settings.link_check_allow_private),
         test_sender,

@@ -43,6 +43,10 @@ pub enum ContactsCommand {
     Import(ImportArgs),
     /// Export contacts as CSV (any filter of `list`).
     Export(ExportArgs),
+    /// Everything held about one person (GDPR article 15) as JSON: contact, consent
+    /// and its evidence, deliveries, mails that answered requests, mail from the
+    /// address, the log of what staff did. Written to the audit log.
+    ExportPerson(ExportPersonArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -170,6 +174,14 @@ pub struct EditArgs {
     pub consent_source: SourceArg,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportPersonArgs {
+    pub email: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -335,6 +347,21 @@ pub(super) async fn run(store: &Store, command: ContactsCommand) -> anyhow::Resu
         }
         ContactsCommand::Import(args) => return import(&ops, args, &actor).await,
         ContactsCommand::Export(args) => export(&ops, args).await?,
+        ContactsCommand::ExportPerson(args) => {
+            let email = parse_email(&args.email)?;
+            let data = ops
+                .personal_data_of(&email, crate::ops::PersonalDataFormat::Json, &actor)
+                .await?;
+            let json = serde_json::to_string_pretty(&data)?;
+            match args.output {
+                Some(path) => {
+                    std::fs::write(&path, json.as_bytes())
+                        .with_context(|| format!("could not write {}", path.display()))?;
+                    eprintln!("wrote everything held about {email} to {}", path.display());
+                }
+                None => out!("{json}"),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

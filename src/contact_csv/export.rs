@@ -5,6 +5,7 @@ use std::io::Write;
 use futures_util::StreamExt;
 
 use super::spreadsheet_safe;
+use crate::domain::Contact;
 use crate::store::{ContactFilter, Store, StoreError};
 
 /// The columns of an export. `contacts import` reads every one of them back.
@@ -30,6 +31,23 @@ pub enum ExportError {
     Io(std::io::Error),
 }
 
+/// One contact as a row of an export; text from outside cannot start a spreadsheet
+/// formula.
+pub fn export_record(contact: &Contact) -> [String; 9] {
+    let text = |value: Option<&str>| spreadsheet_safe(value.unwrap_or_default()).into_owned();
+    [
+        text(Some(contact.email.as_str())),
+        text(contact.name.as_ref().map(|n| n.as_str())),
+        text(contact.organisation.as_ref().map(|o| o.as_str())),
+        contact.status.to_string(),
+        contact.consent.source.to_string(),
+        contact.consent.at.to_rfc3339(),
+        text(contact.consent.note.as_ref().map(|n| n.as_str())),
+        contact.created_at.to_rfc3339(),
+        contact.bounce_count.to_string(),
+    ]
+}
+
 /// Writes every contact matching `filter` as CSV; `on_row` is called with the running
 /// count (for a progress display). Returns the number of contacts written.
 pub async fn export_csv<W: Write>(
@@ -43,19 +61,7 @@ pub async fn export_csv<W: Write>(
     let mut contacts = store.contacts_stream(filter);
     let mut written = 0;
     while let Some(contact) = contacts.next().await {
-        let contact = contact?;
-        let text = |value: Option<&str>| spreadsheet_safe(value.unwrap_or_default()).into_owned();
-        writer.write_record([
-            text(Some(contact.email.as_str())),
-            text(contact.name.as_ref().map(|n| n.as_str())),
-            text(contact.organisation.as_ref().map(|o| o.as_str())),
-            contact.status.to_string(),
-            contact.consent.source.to_string(),
-            contact.consent.at.to_rfc3339(),
-            text(contact.consent.note.as_ref().map(|n| n.as_str())),
-            contact.created_at.to_rfc3339(),
-            contact.bounce_count.to_string(),
-        ])?;
+        writer.write_record(export_record(&contact?))?;
         written += 1;
         on_row(written);
     }

@@ -4,7 +4,7 @@
 mod export;
 mod import;
 
-pub use export::{ExportError, export_csv};
+pub use export::{EXPORT_HEADER, ExportError, export_csv, export_record};
 pub use import::{
     Encoding, ImportError, ImportEvent, ImportOptions, ImportSummary, Problem, ProblemKind,
     import_csv,

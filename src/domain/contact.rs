@@ -38,6 +38,16 @@ impl ContactStatus {
             ContactStatus::Bounced => "bounced",
         }
     }
+
+    /// The status as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            ContactStatus::Pending => "venter på bekreftelse",
+            ContactStatus::Confirmed => "bekreftet",
+            ContactStatus::Unsubscribed => "meldt av",
+            ContactStatus::Bounced => "avvist (adressen virker ikke)",
+        }
+    }
 }
 
 impl fmt::Display for ContactStatus {
@@ -89,6 +99,16 @@ impl ConsentSource {
             ConsentSource::EmailRequest => "email-request",
             ConsentSource::Import => "import",
             ConsentSource::Staff => "staff",
+        }
+    }
+
+    /// How the consent was given, as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            ConsentSource::Web => "skjema på nettsiden, bekreftet med lenke",
+            ConsentSource::EmailRequest => "forespørsel på e-post",
+            ConsentSource::Import => "importert fra tidligere liste",
+            ConsentSource::Staff => "lagt inn av staben",
         }
     }
 }

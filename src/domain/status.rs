@@ -93,6 +93,35 @@ stored_words! {
     }
 }
 
+impl DeliveryStatus {
+    /// The status as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "i kø",
+            DeliveryStatus::Sent => "sendt",
+            DeliveryStatus::Failed => "feilet",
+            DeliveryStatus::Skipped => "ikke sendt",
+            DeliveryStatus::Cancelled => "stoppet",
+        }
+    }
+}
+
+impl InboundKind {
+    /// What a message was taken for, as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            InboundKind::Subscribe => "ønske om å stå på listen",
+            InboundKind::Unsubscribe => "ønske om å melde seg av",
+            InboundKind::Bounce => "melding om at e-post ikke kom fram",
+            InboundKind::Forged => "falsk melding om at e-post ikke kom fram",
+            InboundKind::Automatic => "automatisk svar",
+            InboundKind::Loop => "e-post i sløyfe",
+            InboundKind::Other => "annen e-post (til staben)",
+            InboundKind::Unreadable => "e-post som ikke kunne leses",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,13 @@
 mod bounce;
 mod classify;
 pub mod imap;
+mod readable;
 
 use sha2::{Digest, Sha256};
 
 pub use bounce::{BounceReport, BouncedRecipient};
 pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
+pub use readable::{Readable, readable};
 
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
 use crate::domain::{EmailAddress, InboundKind};

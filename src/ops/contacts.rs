@@ -2,11 +2,47 @@
 
 use std::io::{Read, Write};
 
+use super::privacy::{PERSONAL_DATA_ROWS, PersonalData};
 use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
-use crate::domain::{Contact, ContactChanges, EmailAddress, NewContact};
-use crate::store::{Actor, ContactFilter, Store, StoreError};
+use crate::domain::{
+    ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact,
+};
+use crate::store::{
+    Actor, ContactFilter, ContactPage, ContactRecord, MatchCount, PageStart, Store, StoreError,
+};
+
+/// Contacts on one page of the staff list.
+pub const PAGE_SIZE: usize = 50;
+/// Rows of each history a contact's page shows.
+pub const HISTORY_ROWS: i64 = 500;
+
+/// A page of the contact list with what stands above it.
+#[derive(Debug, Clone)]
+pub struct ContactListing {
+    pub page: ContactPage,
+    /// Contacts per status on the whole list.
+    pub counts: Vec<(ContactStatus, i64)>,
+    /// How many the search found, when there is one.
+    pub matches: Option<MatchCount>,
+}
+
+/// The format of a person's copy of their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalDataFormat {
+    Json,
+    Html,
+}
+
+impl PersonalDataFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            PersonalDataFormat::Json => "json",
+            PersonalDataFormat::Html => "html",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContactError {
@@ -81,6 +117,134 @@ impl Contacts {
         let contact = self.store.existing_contact(email).await?;
         self.store.remove_contact(email, actor).await?;
         Ok(contact)
+    }
+
+    /// A page of the list in address order, with the counts per status and, for a
+    /// search, how many it found.
+    pub async fn listing(
+        &self,
+        filter: &ContactFilter,
+        start: &PageStart,
+    ) -> Result<ContactListing, ContactError> {
+        let page = self.store.contact_page(filter, start, PAGE_SIZE).await?;
+        let counts = self.store.contact_counts().await?;
+        let matches = match filter.search.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(self.store.count_matches(filter).await?),
+            _ => None,
+        };
+        Ok(ContactListing {
+            page,
+            counts,
+            matches,
+        })
+    }
+
+    /// The contact with this number.
+    pub async fn by_id(&self, id: i64) -> Result<Contact, ContactError> {
+        self.store.contact_by_id(id).await?.ok_or_else(|| {
+            ContactError::Store(StoreError::ContactNotFound(format!("contact #{id}")))
+        })
+    }
+
+    /// A contact with the consent evidence and the newest [`HISTORY_ROWS`] of each
+    /// history: what their page shows.
+    pub async fn record(&self, id: i64) -> Result<ContactRecord, ContactError> {
+        self.store
+            .contact_record(id, HISTORY_ROWS)
+            .await?
+            .ok_or_else(|| {
+                ContactError::Store(StoreError::ContactNotFound(format!("contact #{id}")))
+            })
+    }
+
+    /// Puts a bounced contact back on the list, with the reason in `note`.
+    pub async fn reset_bounced(
+        &self,
+        id: i64,
+        note: &ConsentNote,
+        actor: &Actor,
+    ) -> Result<Contact, ContactError> {
+        Ok(self.store.reset_bounced(id, note, actor).await?)
+    }
+
+    /// Everything held about the contact `id`, for them (GDPR article 15). The copy is
+    /// written to the audit log (who made it, when, in which format), never its values.
+    pub async fn personal_data(
+        &self,
+        id: i64,
+        format: PersonalDataFormat,
+        actor: &Actor,
+    ) -> Result<PersonalData, ContactError> {
+        let record = self
+            .store
+            .contact_record(id, PERSONAL_DATA_ROWS)
+            .await?
+            .ok_or_else(|| {
+                ContactError::Store(StoreError::ContactNotFound(format!("contact #{id}")))
+            })?;
+        let key = record.contact.email.key();
+        let raw = self
+            .store
+            .inbound_raw_of_contact(id, &key, PERSONAL_DATA_ROWS)
+            .await?;
+        self.store
+            .log_action(
+                actor,
+                "contact.export",
+                &key,
+                Some(format!("format={}", format.as_str())),
+            )
+            .await?;
+        Ok(PersonalData::new(&record, &raw))
+    }
+
+    /// Like [`Contacts::personal_data`], for an address.
+    pub async fn personal_data_of(
+        &self,
+        email: &EmailAddress,
+        format: PersonalDataFormat,
+        actor: &Actor,
+    ) -> Result<PersonalData, ContactError> {
+        let contact = self.store.existing_contact(email).await?;
+        self.personal_data(contact.id, format, actor).await
+    }
+
+    /// Erases the contact `id` and everything tied to it (GDPR article 17): deliveries,
+    /// links, mails that answered them, mail from their address. A second erasure of
+    /// the same contact finds nobody and changes nothing.
+    pub async fn erase(&self, id: i64, actor: &Actor) -> Result<Contact, ContactError> {
+        let contact = self.by_id(id).await?;
+        if !self.store.remove_contact(&contact.email, actor).await? {
+            return Err(ContactError::Store(StoreError::ContactNotFound(format!(
+                "contact #{id}"
+            ))));
+        }
+        Ok(contact)
+    }
+
+    /// The contacts matching `filter` a page at a time in address order (for a
+    /// download that streams: memory stays flat at any size).
+    pub fn pages(
+        &self,
+        filter: ContactFilter,
+    ) -> impl futures_util::Stream<Item = Result<Vec<Contact>, ContactError>> + Send + 'static {
+        const EXPORT_PAGE: usize = 2_000;
+        let store = self.store.clone();
+        futures_util::stream::try_unfold(Some(PageStart::First), move |start| {
+            let store = store.clone();
+            let filter = filter.clone();
+            async move {
+                let Some(start) = start else {
+                    return Ok(None);
+                };
+                let page = store.contact_page(&filter, &start, EXPORT_PAGE).await?;
+                let next = page.next.clone().map(PageStart::After);
+                if page.contacts.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some((page.contacts, next)))
+            }
+        })
     }
 
     /// Imports a CSV file as one transaction (or only checks it, with `dry_run`),

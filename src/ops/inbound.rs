@@ -46,6 +46,19 @@ impl InboundRecord {
         Ok(self.store.list_inbound(kind, i64::from(limit)).await?)
     }
 
+    /// One handled message as staff read it: text only, attachments named.
+    pub async fn readable(
+        &self,
+        id: i64,
+    ) -> Result<(InboundEntry, crate::inbound::Readable), InboundOpsError> {
+        let (entry, raw) = self.raw(id).await?;
+        // Parsing a large message is CPU work: off the async threads.
+        let readable = tokio::task::spawn_blocking(move || crate::inbound::readable(&raw))
+            .await
+            .unwrap_or_default();
+        Ok((entry, readable))
+    }
+
     /// One handled message as it arrived.
     pub async fn raw(&self, id: i64) -> Result<(InboundEntry, Vec<u8>), InboundOpsError> {
         self.store

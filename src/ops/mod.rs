@@ -14,18 +14,20 @@ pub mod dashboard;
 pub mod inbound;
 pub mod issues;
 pub mod links;
+pub mod privacy;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
 
 pub use archive::{Archive, ArchiveError};
-pub use contacts::{ContactError, Contacts};
+pub use contacts::{ContactError, ContactListing, Contacts, PersonalDataFormat};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
     DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
+pub use privacy::PersonalData;
 pub use sessions::{NewSession, Session, Sessions};
 pub use staff::{AccountSaved, LoginError, Staff, StaffError};
 pub use subscriptions::Subscriptions;

@@ -86,6 +86,20 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// The entries about one subject (a contact's lower-cased address, an issue's
+    /// slug), newest first, at most `limit`.
+    pub async fn audit_about(&self, subject: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, subject, detail FROM audit_log \
+             WHERE subject = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(subject)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// The newest entries first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(

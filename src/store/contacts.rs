@@ -14,6 +14,10 @@ use crate::domain::{
 
 pub use crate::domain::ContactChanges;
 
+/// The audit action of [`Store::reset_bounced`]: its detail holds a staff note, erased
+/// with the contact.
+const RESET_BOUNCE_ACTION: &str = "contact.reset-bounce";
+
 /// The columns every contact query reads, in the order `contact_from_row` expects.
 macro_rules! contact_columns {
     () => {
@@ -21,6 +25,7 @@ macro_rules! contact_columns {
          created_at, updated_at, confirmed_at, unsubscribed_at, bounce_count"
     };
 }
+pub(super) use contact_columns;
 
 /// Which contacts a list or export covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +76,7 @@ impl ContactFilter {
 }
 
 /// `%text%` with LIKE's own wildcards escaped, lower-cased like `search_text`.
-fn like_pattern(text: &str) -> String {
+pub(super) fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.trim().to_lowercase().chars() {
@@ -146,20 +151,24 @@ pub(super) fn contact_from_row(row: &AnyRow) -> Result<Contact> {
 macro_rules! new_contact_columns {
     () => {
         "email, email_key, name, organisation, search_text, status, consent_source, consent_at, \
-         consent_note, confirmed_at, unsubscribed_at, bounce_count, created_at, updated_at"
+         consent_note, confirmed_at, unsubscribed_at, bounce_count, created_at, updated_at, \
+         consent_by, consent_ref"
     };
 }
 pub(super) use new_contact_columns;
 
 /// How many values [`bind_new_contact`] binds.
-pub(super) const NEW_CONTACT_VALUES: usize = 14;
+pub(super) const NEW_CONTACT_VALUES: usize = 16;
 
 /// Binds the values of a new contact row: the one place, for a single add and for a
-/// batch import alike, that knows how a `NewContact` is stored.
+/// batch import alike, that knows how a `NewContact` is stored. `recorded_by` is who
+/// recorded the consent, `reference` where it came from (an import's file and line).
 pub(super) fn bind_new_contact<'q>(
     query: Query<'q, Any, AnyArguments>,
     new: &'q NewContact,
     now: Timestamp,
+    recorded_by: &'q str,
+    reference: Option<String>,
 ) -> Query<'q, Any, AnyArguments> {
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
     query
@@ -181,6 +190,8 @@ pub(super) fn bind_new_contact<'q>(
         .bind(0_i64)
         .bind(now.unix_ms())
         .bind(now.unix_ms())
+        .bind(recorded_by)
+        .bind(reference)
 }
 
 /// When a contact entering with `status` counts as confirmed or unsubscribed.
@@ -209,11 +220,13 @@ impl Store {
             sqlx::query(concat!(
                 "INSERT INTO contacts (",
                 new_contact_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  ON CONFLICT (email_key) DO NOTHING RETURNING id"
             )),
             new,
             now,
+            actor.as_str(),
+            None,
         )
         .fetch_optional(&mut *tx)
         .await?
@@ -390,15 +403,65 @@ impl Store {
             .bind(&key)
             .execute(&mut *tx)
             .await?;
-        let erased = format!("contact #{id} (erased)");
-        sqlx::query("UPDATE audit_log SET subject = $1 WHERE subject = $2")
-            .bind(&erased)
+        // A request from the web form not yet turned into a pending contact.
+        sqlx::query("DELETE FROM subscription_requests WHERE lower(email) = $1")
             .bind(&key)
             .execute(&mut *tx)
             .await?;
+        // The log keeps what was done and by whom; a staff note about the person goes.
+        let erased = format!("contact #{id} (erased)");
+        sqlx::query(
+            "UPDATE audit_log SET subject = $1, \
+             detail = CASE WHEN action = $3 THEN NULL ELSE detail END WHERE subject = $2",
+        )
+        .bind(&erased)
+        .bind(&key)
+        .bind(RESET_BOUNCE_ACTION)
+        .execute(&mut *tx)
+        .await?;
         audit::record(&mut tx, actor, "contact.remove", Some(&erased), None).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Puts a bounced contact back on the list when its address works again: the
+    /// consent it gave still holds (a bounce is not a withdrawal), the bounce count
+    /// starts over. `note` says why (a phone call, a new mail server), for the log.
+    pub async fn reset_bounced(
+        &self,
+        id: i64,
+        note: &ConsentNote,
+        actor: &Actor,
+    ) -> Result<Contact> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let key: Option<String> = sqlx::query_scalar(
+            "UPDATE contacts SET status = 'confirmed', bounce_count = 0, updated_at = $2 \
+             WHERE id = $1 AND status = 'bounced' RETURNING email_key",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(key) = key else {
+            drop(tx);
+            return Err(match self.contact_by_id(id).await? {
+                Some(contact) => StoreError::NotBounced(contact.email.to_string()),
+                None => StoreError::ContactNotFound(format!("contact #{id}")),
+            });
+        };
+        audit::record(
+            &mut tx,
+            actor,
+            RESET_BOUNCE_ACTION,
+            Some(&key),
+            Some(format!("status=bounced->confirmed note={}", note.as_str())),
+        )
+        .await?;
+        tx.commit().await?;
+        self.contact_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::ContactNotFound(format!("contact #{id}")))
     }
 
     /// How many contacts have each status (all four, zeros included).

@@ -18,7 +18,7 @@ use super::contacts::{NEW_CONTACT_VALUES, bind_new_contact, new_contact_columns,
 use super::{Backend, Result, Store};
 use crate::domain::{ContactName, NewContact, Organisation, Timestamp};
 
-/// Rows per INSERT: 14 parameters each stays well inside SQLite's 32,766 and
+/// Rows per INSERT: 16 parameters each stays well inside SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters per statement.
 pub const IMPORT_BATCH_ROWS: usize = 500;
 
@@ -56,10 +56,15 @@ pub struct ImportSession {
     _turn: super::WriteTurn,
     backend: Backend,
     now: Timestamp,
+    /// Who the contacts' consent says recorded it.
+    recorded_by: String,
+    /// The file's name, for each contact's "file, line" consent reference.
+    label: String,
 }
 
 impl Store {
-    pub async fn begin_import(&self) -> Result<ImportSession> {
+    /// Starts importing the file `label` for `actor`.
+    pub async fn begin_import(&self, actor: &Actor, label: &str) -> Result<ImportSession> {
         let (turn, mut tx) = self.begin_write().await?;
         sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_lines (email_key TEXT PRIMARY KEY, line BIGINT NOT NULL)")
             .execute(&mut *tx)
@@ -73,6 +78,12 @@ impl Store {
             _turn: turn,
             backend: self.backend,
             now: Timestamp::now(),
+            recorded_by: actor.as_str().to_owned(),
+            label: label
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect(),
         })
     }
 }
@@ -224,7 +235,14 @@ impl ImportSession {
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for &i in which {
-            query = bind_new_contact(query, &rows[i].contact, now);
+            let reference = format!("{}, linje {}", self.label, rows[i].line);
+            query = bind_new_contact(
+                query,
+                &rows[i].contact,
+                now,
+                &self.recorded_by,
+                Some(reference),
+            );
         }
         query
             .fetch_all(&mut *self.tx)

@@ -174,6 +174,51 @@ impl Store {
         rows.iter().map(entry).collect()
     }
 
+    /// Mail linked to the contact `id` or sent from its address (`key`, lower-cased),
+    /// newest first, at most `limit`.
+    pub async fn inbound_of_contact(
+        &self,
+        id: i64,
+        key: &str,
+        limit: i64,
+    ) -> Result<Vec<InboundEntry>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM inbound_messages \
+             WHERE contact_id = $1 OR lower(from_address) = $2 ORDER BY id DESC LIMIT $3"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(key)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(entry)
+            .collect()
+    }
+
+    /// The raw bytes of the mail linked to the contact `id` or sent from its address,
+    /// newest first, at most `limit` (for a person's copy of their data).
+    pub async fn inbound_raw_of_contact(
+        &self,
+        id: i64,
+        key: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, Vec<u8>)>> {
+        let rows = sqlx::query(
+            "SELECT id, raw FROM inbound_messages \
+             WHERE contact_id = $1 OR lower(from_address) = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(id)
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("raw")?)))
+            .collect()
+    }
+
     /// One recorded message with its raw bytes.
     pub async fn inbound_message(&self, id: i64) -> Result<Option<(InboundEntry, Vec<u8>)>> {
         let sql = format!("SELECT {ENTRY_COLUMNS}, raw FROM inbound_messages WHERE id = $1");

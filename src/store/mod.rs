@@ -5,6 +5,7 @@
 //! [`Backend`]. Times are stored as Unix milliseconds (see `domain::Timestamp`).
 
 mod audit;
+mod contact_pages;
 mod contacts;
 mod deliveries;
 mod import;
@@ -27,6 +28,10 @@ use crate::config::DatabaseUrl;
 use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry};
+pub use contact_pages::{
+    ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord, MatchCount,
+    PageStart, SEARCH_COUNT_LIMIT,
+};
 pub use contacts::{ContactChanges, ContactFilter};
 pub use deliveries::{DeliveryProblem, Enqueued, LedgerRow, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
@@ -77,6 +82,8 @@ pub enum StoreError {
     ContactExists(String),
     #[error("{0} is not on the list")]
     ContactNotFound(String),
+    #[error("{0} has not bounced: only a bounced contact can be put back this way")]
+    NotBounced(String),
     #[error("{0} was changed by someone else at the same time: try again")]
     ConcurrentChange(String),
     #[error("issue {0} does not exist")]

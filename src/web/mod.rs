@@ -59,6 +59,9 @@ pub struct AppState {
 /// What the staff pages need beyond the public ones.
 pub struct AdminParts {
     pub issues: crate::ops::Issues,
+    pub contacts: crate::ops::Contacts,
+    /// Mail kept for staff, read.
+    pub inbound: crate::ops::InboundRecord,
     pub dashboard: crate::ops::Dashboard,
     /// Fetches an issue's links before a send.
     pub links: crate::ops::LinkChecker,

@@ -312,7 +312,7 @@ pub async fn import_csv<R: Read + Send + 'static>(
                     delimiter,
                     ignored_columns: &ignored_columns,
                 });
-                session = Some(store.begin_import().await?);
+                session = Some(store.begin_import(actor, file_label).await?);
             }
             Parsed::Failed(error) => {
                 failure = Some(error);

@@ -9,8 +9,10 @@
 // request on the error path: boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod contacts;
 mod dashboard;
 mod guard;
+mod inbound;
 mod issues;
 mod login;
 mod page;
@@ -66,6 +68,27 @@ pub fn router() -> Router<AppState> {
         .route("/admin/issues/{slug}/pause", post(send::pause))
         .route("/admin/issues/{slug}/resume", post(send::resume))
         .route("/admin/issues/{slug}/retry", post(send::retry_failed))
+        .route("/admin/contacts", get(contacts::list))
+        .route("/admin/contacts/export.csv", get(contacts::export_csv))
+        .route(
+            "/admin/contacts/new",
+            get(contacts::new_form).post(contacts::create),
+        )
+        .route("/admin/contacts/{id}", get(contacts::show))
+        .route(
+            "/admin/contacts/{id}/edit",
+            get(contacts::edit_form).post(contacts::save),
+        )
+        .route(
+            "/admin/contacts/{id}/reset-bounce",
+            post(contacts::reset_bounce),
+        )
+        .route(
+            "/admin/contacts/{id}/remove",
+            get(contacts::remove_form).post(contacts::remove),
+        )
+        .route("/admin/contacts/{id}/innsyn", post(contacts::personal_data))
+        .route("/admin/inbound/{id}", get(inbound::show))
         .route("/static/admin.css", get(page::stylesheet))
         .route("/static/admin.js", get(page::script))
         // The guards read bodies themselves, up to their own limit.

@@ -76,6 +76,22 @@ pub fn actor_name(actor: &str) -> &str {
         .unwrap_or(actor)
 }
 
+/// Text from outside (a name, a subject, an address) as a page shows it: bidirectional
+/// marks and overrides, which can make text read other than it is, become a visible
+/// replacement character. Askama escapes the rest.
+pub fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if crate::domain::is_direction_override(c) || (c.is_control() && c != '\n' && c != '\t')
+            {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// `12 345` for 12345: numbers as staff read them.
 pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -173,6 +189,12 @@ pub async fn script() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direction_overrides_are_shown_not_obeyed() {
+        assert_eq!(shown("Kari \u{202e}fdp.exe"), "Kari \u{fffd}fdp.exe");
+        assert_eq!(shown("Åse <b>"), "Åse <b>");
+    }
 
     #[test]
     fn numbers_are_grouped_as_in_norwegian() {

@@ -662,7 +662,7 @@ pub async fn ledger_csv(
 }
 
 /// Lines of CSV written by `write`, as one chunk of the body.
-fn csv_lines(
+pub(super) fn csv_lines(
     write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> Result<(), csv::Error>,
 ) -> Result<Vec<u8>, std::io::Error> {
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());

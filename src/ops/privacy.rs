@@ -1,0 +1,234 @@
+//! A person's copy of everything the service holds about them (GDPR article 15), as
+//! one document: the contact, the consent and its evidence, every delivery, every mail
+//! that answered a request, every mail they sent us (with its text), and what staff did
+//! to their record. Field names are Norwegian: the person reads it.
+
+use serde::Serialize;
+
+use crate::domain::{Contact, Timestamp};
+use crate::store::ContactRecord;
+
+/// The largest number of rows of each history a copy holds: more than a contact can
+/// gather in decades of quarterly issues.
+pub const PERSONAL_DATA_ROWS: i64 = 100_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalData {
+    /// When the copy was made.
+    pub laget: Timestamp,
+    pub behandlingsansvarlig: &'static str,
+    pub kontakt: ContactData,
+    pub samtykke: ConsentData,
+    pub utsendelser: Vec<DeliveryData>,
+    pub svar_pa_foresporsler: Vec<NoticeData>,
+    pub epost_fra_deg: Vec<InboundData>,
+    pub logg: Vec<LogData>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactData {
+    pub nummer: i64,
+    pub adresse: String,
+    pub navn: Option<String>,
+    pub organisasjon: Option<String>,
+    pub status: &'static str,
+    pub lagt_til: Timestamp,
+    pub sist_endret: Timestamp,
+    pub bekreftet: Option<Timestamp>,
+    pub meldt_av: Option<Timestamp>,
+    pub avvisninger: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentData {
+    pub hvordan: &'static str,
+    pub tidspunkt: Timestamp,
+    pub notat: Option<String>,
+    pub registrert_av: Option<String>,
+    pub kilde: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryData {
+    pub utgave: String,
+    pub emne: String,
+    pub status: &'static str,
+    pub lagt_i_ko: Timestamp,
+    pub sendt: Option<Timestamp>,
+    pub forsok: i64,
+    pub feilmelding: Option<String>,
+    pub message_id: Option<String>,
+    pub avvist: Option<Timestamp>,
+    pub avvisningsmelding: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeData {
+    pub hva: &'static str,
+    pub status: &'static str,
+    pub laget: Timestamp,
+    pub sendt: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboundData {
+    pub nummer: i64,
+    pub mottatt: Timestamp,
+    pub fra: Option<String>,
+    pub emne: Option<String>,
+    pub message_id: Option<String>,
+    pub tolket_som: &'static str,
+    pub hva_vi_gjorde: String,
+    pub storrelse_bytes: i64,
+    /// The message as it arrived (bytes that are not UTF-8 replaced).
+    pub innhold: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogData {
+    pub tidspunkt: Timestamp,
+    pub hvem: String,
+    pub handling: String,
+    pub detaljer: Option<String>,
+}
+
+impl PersonalData {
+    /// Builds the copy from the stored record and the raw bytes of the person's mail
+    /// (by inbound id).
+    pub fn new(record: &ContactRecord, raw: &[(i64, Vec<u8>)]) -> Self {
+        let contact: &Contact = &record.contact;
+        PersonalData {
+            laget: Timestamp::now(),
+            behandlingsansvarlig: "KOM – Koordineringsenheten for ofre for menneskehandel",
+            kontakt: ContactData {
+                nummer: contact.id,
+                adresse: contact.email.to_string(),
+                navn: contact.name.as_ref().map(|n| n.as_str().to_owned()),
+                organisasjon: contact.organisation.as_ref().map(|o| o.as_str().to_owned()),
+                status: contact.status.norwegian(),
+                lagt_til: contact.created_at,
+                sist_endret: contact.updated_at,
+                bekreftet: contact.confirmed_at,
+                meldt_av: contact.unsubscribed_at,
+                avvisninger: contact.bounce_count,
+            },
+            samtykke: ConsentData {
+                hvordan: contact.consent.source.norwegian(),
+                tidspunkt: contact.consent.at,
+                notat: contact.consent.note.as_ref().map(|n| n.as_str().to_owned()),
+                registrert_av: record.evidence.recorded_by.clone(),
+                kilde: record.evidence.reference.clone(),
+            },
+            utsendelser: record
+                .deliveries
+                .iter()
+                .map(|d| DeliveryData {
+                    utgave: d.issue_slug.clone(),
+                    emne: d.issue_subject.clone(),
+                    status: d.status.norwegian(),
+                    lagt_i_ko: d.created_at,
+                    sendt: d.sent_at,
+                    forsok: d.attempts,
+                    feilmelding: d.last_error.clone(),
+                    message_id: d.message_id.clone(),
+                    avvist: d.bounced_at,
+                    avvisningsmelding: d.bounce_report.clone(),
+                })
+                .collect(),
+            svar_pa_foresporsler: record
+                .notices
+                .iter()
+                .map(|n| NoticeData {
+                    hva: notice_purpose(&n.purpose),
+                    status: notice_status(&n.status),
+                    laget: n.created_at,
+                    sendt: n.sent_at,
+                })
+                .collect(),
+            epost_fra_deg: record
+                .inbound
+                .iter()
+                .map(|m| InboundData {
+                    nummer: m.id,
+                    mottatt: m.received_at,
+                    fra: m.from_address.clone(),
+                    emne: m.subject.clone(),
+                    message_id: m.message_id.clone(),
+                    tolket_som: m.kind.norwegian(),
+                    hva_vi_gjorde: m.result.clone(),
+                    storrelse_bytes: m.size,
+                    innhold: raw
+                        .iter()
+                        .find(|(id, _)| *id == m.id)
+                        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            logg: record
+                .audit
+                .iter()
+                .map(|entry| LogData {
+                    tidspunkt: entry.at,
+                    hvem: entry.actor.clone(),
+                    handling: audit_action_norwegian(&entry.action),
+                    detaljer: entry.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a notice was, in words.
+pub fn notice_purpose(purpose: &str) -> &'static str {
+    match purpose {
+        "confirm" => "e-post med lenke for å bekrefte påmeldingen",
+        "leave" => "e-post med lenke for å melde seg av",
+        _ => "e-post",
+    }
+}
+
+/// Where a notice stands, in words.
+pub fn notice_status(status: &str) -> &'static str {
+    match status {
+        "queued" => "i kø",
+        "sent" => "sendt",
+        "failed" => "feilet",
+        "skipped" => "ikke sendt",
+        _ => "ukjent",
+    }
+}
+
+/// An audit action as staff and the person read it; an action this version does not
+/// name is shown as stored.
+pub fn audit_action_norwegian(action: &str) -> String {
+    let words = match action {
+        "contact.add" => "lagt til på listen",
+        "contact.edit" => "endret",
+        "contact.remove" => "slettet",
+        "contact.export" => "innsyn: kopi av opplysningene laget",
+        "contact.reset-bounce" => "satt tilbake på listen etter avvisning",
+        "contact.confirm" => "bekreftet påmeldingen",
+        "contact.unsubscribe" => "meldt av",
+        "contact.bounced" => "adressen avvist",
+        "contacts.import" => "kontakter importert",
+        "issue.create" => "utgave opprettet",
+        "issue.update" => "utgave endret",
+        "issue.test_send" => "prøveeksemplar sendt",
+        "issue.send" => "utsending startet",
+        "issue.plan_send" => "utsending planlagt",
+        "issue.approve_send" => "utsending godkjent",
+        "issue.cancel_plan" => "planlagt utsending avlyst",
+        "issue.plan_missed" => "planlagt utsending ikke startet i tide",
+        "issue.cancel" => "utsending stoppet",
+        "issue.pause" => "utsending satt på pause",
+        "issue.resume" => "utsending fortsatt",
+        "issue.retry_failed" => "feilede sendinger prøvd igjen",
+        "staff.add" => "stabskonto opprettet",
+        "staff.password" => "nytt passord",
+        "staff.login" => "logget inn",
+        "staff.login-failed" => "mislykket innlogging",
+        "inbound.answer" => "e-post besvart av staben",
+        _ => return action.to_owned(),
+    };
+    words.to_owned()
+}

@@ -1,0 +1,759 @@
+//! The staff web admin's contacts over HTTP, against the real server: finding a person,
+//! their consent and history, adding and editing, putting a bounced address back, a
+//! person's copy of their data and their erasure, with the refusals. On SQLite and
+//! PostgreSQL.
+
+mod common;
+
+use common::staff::{StaffClient, add_staff, http, location};
+use common::{TestApp, TestDb, email, new_contact};
+use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
+use nyhetsbrev::store::{Actor, NewInbound};
+
+on_both_backends!(
+    contact_pages_need_a_session_and_changes_a_token,
+    contacts_are_found_by_any_part_and_paged_by_address,
+    a_contact_added_by_staff_shows_its_consent_and_history,
+    hostile_contact_input_is_refused_or_shown_inert,
+    a_person_gets_their_data_and_is_erased_once,
+    a_bounced_contact_is_put_back_with_a_note,
+    a_kept_message_is_shown_as_text_only,
+);
+
+async fn app(db: &TestDb) -> TestApp {
+    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
+    add_staff(&app.store, "kari").await;
+    app
+}
+
+fn cli() -> Actor {
+    Actor::new("cli:test")
+}
+
+/// The id of the contact with this address.
+async fn id_of(app: &TestApp, address: &str) -> i64 {
+    app.store
+        .contact(&email(address))
+        .await
+        .unwrap()
+        .expect("contact exists")
+        .id
+}
+
+/// Records a message from `from` as the inbound handler would.
+async fn record_mail(
+    app: &TestApp,
+    from: &str,
+    raw: &[u8],
+    kind: InboundKind,
+    contact: Option<i64>,
+) -> i64 {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    app.store
+        .record_inbound(&NewInbound {
+            channel: "api",
+            raw,
+            raw_sha256: &hash,
+            from_address: Some(from),
+            subject: Some("Hei"),
+            message_id: Some("<m1@example.no>"),
+            sent_at: None,
+            kind,
+            result: "kept for staff",
+            contact_id: contact,
+            delivery_id: None,
+        })
+        .await
+        .unwrap()
+}
+
+async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
+    let app = app(db).await;
+    app.store
+        .add_contact(
+            &new_contact("ola@example.no", ContactStatus::Confirmed),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let id = id_of(&app, "ola@example.no").await;
+    let anonymous = http();
+    for path in [
+        "/admin/contacts".to_owned(),
+        "/admin/contacts/new".to_owned(),
+        "/admin/contacts/export.csv".to_owned(),
+        format!("/admin/contacts/{id}"),
+        format!("/admin/contacts/{id}/edit"),
+        format!("/admin/contacts/{id}/remove"),
+        "/admin/inbound/1".to_owned(),
+    ] {
+        let response = anonymous
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "GET {path} without a session");
+        assert!(location(&response).starts_with("/admin/login"), "{path}");
+    }
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    for path in [
+        format!("/admin/contacts/{id}/remove"),
+        format!("/admin/contacts/{id}/innsyn"),
+        format!("/admin/contacts/{id}/edit"),
+        format!("/admin/contacts/{id}/reset-bounce"),
+        "/admin/contacts/new".to_owned(),
+    ] {
+        let fields = [
+            ("csrf", "feil"),
+            ("confirm", "ja"),
+            ("email", "ny@example.no"),
+            ("format", "json"),
+        ];
+        let response = kari.post_raw(&path, &fields, Some(&app.address)).await;
+        assert_eq!(response.status(), 403, "POST {path} with a wrong token");
+        let mut with_token = fields.to_vec();
+        with_token[0] = ("csrf", kari.csrf.as_str());
+        let response = kari
+            .post_raw(&path, &with_token, Some("https://evil.example.org"))
+            .await;
+        assert_eq!(response.status(), 403, "POST {path} from another site");
+    }
+    // Nothing of it happened.
+    assert!(
+        app.store
+            .contact(&email("ola@example.no"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        app.store
+            .contact(&email("ny@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let exports = app.store.audit_about("ola@example.no", 10).await.unwrap();
+    assert!(exports.iter().all(|e| e.action != "contact.export"));
+}
+
+async fn contacts_are_found_by_any_part_and_paged_by_address(db: &TestDb) {
+    let app = app(db).await;
+    common::add_confirmed(&app.store, 0..120).await;
+    let mut andersen = new_contact("per.andersen@politiet.example.no", ContactStatus::Confirmed);
+    andersen.name = ContactName::parse("Per Andersen").unwrap();
+    andersen.organisation = Organisation::parse("Øst politidistrikt").unwrap();
+    app.store.add_contact(&andersen, &cli()).await.unwrap();
+    app.store
+        .add_contact(
+            &new_contact("gikk@example.no", ContactStatus::Unsubscribed),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+
+    // Counts per status, from the counts the triggers keep.
+    let page = kari.get_ok("/admin/contacts").await;
+    assert!(page.contains("Alle: 122"), "{page}");
+    assert!(page.contains("Bekreftet: 121"), "{page}");
+    assert!(page.contains("Meldt av: 1"), "{page}");
+
+    // Any part of the address, the name or the organisation, any letter case, æøå too.
+    for (query, expect) in [
+        ("ndersen", "per.andersen@politiet.example.no"),
+        ("PER AND", "per.andersen@politiet.example.no"),
+        ("øST POLITI", "per.andersen@politiet.example.no"),
+        ("t00042", "kontakt00042@example.org"),
+    ] {
+        let page = kari
+            .get_ok(&format!("/admin/contacts?q={}", urlencode(query)))
+            .await;
+        assert!(page.contains(expect), "{query}: {page}");
+        assert!(page.contains("1 treff."), "{query} finds one: {page}");
+    }
+    // LIKE's wildcards are text.
+    let page = kari.get_ok("/admin/contacts?q=%25").await;
+    assert!(page.contains("Ingen treff."), "{page}");
+    // Status filter with a search.
+    let page = kari
+        .get_ok("/admin/contacts?q=example.no&status=unsubscribed")
+        .await;
+    assert!(
+        page.contains("gikk@example.no") && page.contains("1 treff."),
+        "{page}"
+    );
+    assert!(!page.contains("per.andersen"), "{page}");
+
+    // Pages by address: 50, 50, 22, each after the last; then back again.
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/admin/contacts".to_owned();
+    let mut pages = Vec::new();
+    loop {
+        let page = kari.get_ok(&path).await;
+        let rows = addresses_on(&page);
+        assert!(rows.len() <= 50);
+        seen.extend(rows.clone());
+        pages.push((path.clone(), rows));
+        match link_after(&page, "rel=\"next\"") {
+            Some(next) => path = next,
+            None => break,
+        }
+    }
+    assert_eq!(pages.len(), 3, "three pages");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 122, "every contact once");
+    assert_eq!(seen, sorted, "in address order");
+    let last = kari.get_ok(&pages[2].0).await;
+    let back = link_after(&last, "rel=\"prev\"").expect("a link back");
+    let middle = kari.get_ok(&back).await;
+    assert_eq!(addresses_on(&middle), pages[1].1, "back to the second page");
+
+    // The export of the current filter.
+    let csv = kari.get("/admin/contacts/export.csv?q=ndersen").await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("per.andersen@politiet.example.no"));
+    let all = kari
+        .get("/admin/contacts/export.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(all.lines().count(), 123);
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The addresses in the list's table, in order.
+fn addresses_on(page: &str) -> Vec<String> {
+    page.split("<td><a href=\"/admin/contacts/")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find("<bdi>")? + 5;
+            let end = rest.find("</bdi>")?;
+            Some(rest[start..end].to_owned())
+        })
+        .collect()
+}
+
+/// The href of the link whose attributes hold `marker`, HTML entities undone.
+fn link_after(page: &str, marker: &str) -> Option<String> {
+    let at = page.find(marker)?;
+    let before = &page[..at];
+    let href = before.rfind("href=\"")? + 6;
+    let end = before[href..].find('"')? + href;
+    Some(
+        before[href..end]
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
+}
+
+async fn a_contact_added_by_staff_shows_its_consent_and_history(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let form = kari.get_ok("/admin/contacts/new").await;
+    assert!(form.contains("Legg til kontakt"));
+    let response = kari
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "Liv.Berg@Example.NO"),
+                ("name", "Liv Berg"),
+                ("organisation", "Kirkens Bymisjon"),
+                ("source", "email-request"),
+                ("asked_on", "2025-03-12"),
+                ("note", "e-post 12.03.2025 til post@kom.no"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let id = id_of(&app, "liv.berg@example.no").await;
+    assert_eq!(
+        location(&response),
+        format!("/admin/contacts/{id}?melding=lagt-til")
+    );
+    // The same address again is refused in words, on the form.
+    let again = kari
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "liv.berg@example.no"),
+                ("source", "staff"),
+                ("asked_on", "2025-03-12"),
+                ("note", "telefon"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("står allerede på listen")
+    );
+
+    // An import names its file and line; the contact's delivery shows in its history.
+    let csv = "email,name\nimportert@example.no,Ida\n";
+    nyhetsbrev::ops::Contacts::new(app.store.clone())
+        .import(
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            "gammel-liste.csv",
+            &Default::default(),
+            &cli(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    let (slug, _) = common::sample_draft(&app.store).await;
+    app.store.enqueue_issue(&slug, &cli()).await.unwrap();
+
+    let page = kari
+        .get_ok(&format!("/admin/contacts/{id}?melding=lagt-til"))
+        .await;
+    assert!(page.contains("Kontakten er lagt til."), "{page}");
+    assert!(page.contains("Liv.Berg@example.no"), "{page}");
+    assert!(page.contains("forespørsel på e-post"), "{page}");
+    assert!(page.contains("e-post 12.03.2025 til post@kom.no"), "{page}");
+    assert!(page.contains("12.03.2025"), "when they asked: {page}");
+    assert!(
+        page.contains("<dt>Registrert av</dt><dd><bdi>kari</bdi>"),
+        "{page}"
+    );
+    assert!(page.contains("i kø"), "the queued delivery: {page}");
+    assert!(page.contains("lagt til på listen"), "the log: {page}");
+
+    let imported = id_of(&app, "importert@example.no").await;
+    let page = kari.get_ok(&format!("/admin/contacts/{imported}")).await;
+    assert!(page.contains("gammel-liste.csv, linje 2"), "{page}");
+
+    // Editing: a new name; confirming someone who left needs new consent.
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{id}/edit"),
+            &[
+                ("email", "liv.berg@example.no"),
+                ("name", "Liv Berg Hansen"),
+                ("organisation", "Kirkens Bymisjon"),
+                ("status", "unsubscribed"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let contact = app.store.contact_by_id(id).await.unwrap().unwrap();
+    assert_eq!(contact.status, ContactStatus::Unsubscribed);
+    assert_eq!(contact.name.unwrap().as_str(), "Liv Berg Hansen");
+    let refused = kari
+        .post(
+            &format!("/admin/contacts/{id}/edit"),
+            &[("email", "liv.berg@example.no"), ("status", "confirmed")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("bekrefte kontakten igjen"), "{page}");
+    assert_eq!(
+        app.store.contact_by_id(id).await.unwrap().unwrap().status,
+        ContactStatus::Unsubscribed,
+        "not confirmed without new consent"
+    );
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{id}/edit"),
+            &[
+                ("email", "liv.berg@example.no"),
+                ("status", "confirmed"),
+                ("note", "ringte 02.12.2026 og ville stå på listen igjen"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let contact = app.store.contact_by_id(id).await.unwrap().unwrap();
+    assert_eq!(contact.status, ContactStatus::Confirmed);
+    assert_eq!(
+        contact.consent.note.unwrap().as_str(),
+        "ringte 02.12.2026 og ville stå på listen igjen"
+    );
+}
+
+async fn hostile_contact_input_is_refused_or_shown_inert(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    // Not an address, a header injection, an overlong name: each in words, nothing stored.
+    for (address, name, message) in [
+        ("ikke en adresse", "", "gyldig e-postadresse"),
+        (
+            "a@example.no\r\nBcc: x@example.org",
+            "",
+            "gyldig e-postadresse",
+        ),
+        ("b@example.no", "Navn\r\nBcc: x@example.org", "linjeskift"),
+        ("c@example.no", &"x".repeat(201), "høyst 200 tegn"),
+    ] {
+        let response = kari
+            .post(
+                "/admin/contacts/new",
+                &[
+                    ("email", address),
+                    ("name", name),
+                    ("source", "staff"),
+                    ("asked_on", "2025-03-12"),
+                    ("note", "telefon"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{address:?}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(message), "{address:?}: {page}");
+    }
+    assert_eq!(
+        app.store
+            .contact_counts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>(),
+        0
+    );
+    // A future date and a missing note.
+    let response = kari
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "d@example.no"),
+                ("source", "staff"),
+                ("asked_on", "2999-01-01"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("fram i tid") && page.contains("hvordan personen ba om det"),
+        "{page}"
+    );
+
+    // Script tags and direction overrides are shown as text on every page.
+    let mut hostile = new_contact("skript@example.no", ContactStatus::Confirmed);
+    hostile.name = ContactName::parse("<script>alert(1)</script> \u{202e}fdp.exe").unwrap();
+    hostile.organisation = Organisation::parse("<img src=x onerror=alert(2)>").unwrap();
+    app.store.add_contact(&hostile, &cli()).await.unwrap();
+    let id = id_of(&app, "skript@example.no").await;
+    for path in [
+        "/admin/contacts".to_owned(),
+        "/admin/contacts?q=skript".to_owned(),
+        format!("/admin/contacts/{id}"),
+        format!("/admin/contacts/{id}/edit"),
+    ] {
+        let page = kari.get_ok(&path).await;
+        assert!(!page.contains("<script>alert"), "{path}: {page}");
+        assert!(!page.contains("<img src=x"), "{path}");
+        assert!(
+            !page.contains('\u{202e}'),
+            "{path}: the override is not obeyed"
+        );
+    }
+    let page = kari.get_ok(&format!("/admin/contacts/{id}")).await;
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62; \u{fffd}fdp.exe"),
+        "{page}"
+    );
+
+    // Ids that are no contact: the page says so in words.
+    for path in [
+        "/admin/contacts/999999",
+        "/admin/contacts/0",
+        "/admin/contacts/abc",
+        "/admin/contacts/-1/edit",
+    ] {
+        let response = kari.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Fant ikke kontakten"),
+            "{path}"
+        );
+    }
+    // An overlong search is cut, not an error.
+    let long = "a".repeat(5000);
+    kari.get_ok(&format!("/admin/contacts?q={long}")).await;
+}
+
+async fn a_person_gets_their_data_and_is_erased_once(db: &TestDb) {
+    let app = app(db).await;
+    let mut person = new_contact("nora@example.no", ContactStatus::Confirmed);
+    person.name = ContactName::parse("Nora Ås").unwrap();
+    app.store.add_contact(&person, &cli()).await.unwrap();
+    app.store
+        .add_contact(
+            &new_contact("annen@example.no", ContactStatus::Confirmed),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let id = id_of(&app, "nora@example.no").await;
+    let (slug, _) = common::sample_draft(&app.store).await;
+    app.store.enqueue_issue(&slug, &cli()).await.unwrap();
+    // Mail linked to her, and one from her address that was never linked.
+    record_mail(
+        &app,
+        "nora@example.no",
+        b"From: nora@example.no\r\nSubject: Hei\r\n\r\nKan dere ringe meg?\r\n",
+        InboundKind::Other,
+        Some(id),
+    )
+    .await;
+    record_mail(
+        &app,
+        "Nora@Example.no",
+        b"From: Nora@Example.no\r\nSubject: Igjen\r\n\r\nEn gang til.\r\n",
+        InboundKind::Other,
+        None,
+    )
+    .await;
+    record_mail(
+        &app,
+        "annen@example.no",
+        b"From: annen@example.no\r\nSubject: Annen\r\n\r\nIkke Nora.\r\n",
+        InboundKind::Other,
+        None,
+    )
+    .await;
+
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{id}/innsyn"),
+            &[("format", "json")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let data: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(data["kontakt"]["adresse"], "nora@example.no");
+    assert_eq!(data["kontakt"]["navn"], "Nora Ås");
+    assert_eq!(data["utsendelser"].as_array().unwrap().len(), 1);
+    assert_eq!(data["utsendelser"][0]["status"], "i kø");
+    let mails = data["epost_fra_deg"].as_array().unwrap();
+    assert_eq!(
+        mails.len(),
+        2,
+        "both of her mails, not the other person's: {data}"
+    );
+    assert!(mails.iter().any(|m| {
+        m["innhold"]
+            .as_str()
+            .unwrap()
+            .contains("Kan dere ringe meg?")
+    }));
+    assert!(!data.to_string().contains("Ikke Nora"));
+
+    let html = kari
+        .post(
+            &format!("/admin/contacts/{id}/innsyn"),
+            &[("format", "html")],
+        )
+        .await;
+    assert_eq!(html.status(), 200);
+    let html = html.text().await.unwrap();
+    assert!(
+        html.contains("Opplysninger KOM har lagret om") && html.contains("Kan dere ringe meg?"),
+        "{html}"
+    );
+
+    // Both copies are in the log: who, what, never the values.
+    let log = app.store.audit_about("nora@example.no", 20).await.unwrap();
+    let exports: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "contact.export")
+        .collect();
+    assert_eq!(exports.len(), 2);
+    assert!(exports.iter().all(|e| e.actor == "web:kari"));
+    assert!(
+        exports
+            .iter()
+            .all(|e| !e.detail.as_deref().unwrap_or("").contains("Nora"))
+    );
+
+    // Erasure needs the confirmation, then takes everything tied to her.
+    let unconfirmed = kari
+        .post(&format!("/admin/contacts/{id}/remove"), &[])
+        .await;
+    assert_eq!(unconfirmed.status(), 422);
+    assert!(app.store.contact_by_id(id).await.unwrap().is_some());
+    let confirm_page = kari.get_ok(&format!("/admin/contacts/{id}/remove")).await;
+    assert!(confirm_page.contains("Slett for godt"));
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{id}/remove"),
+            &[("confirm", "ja")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/admin/contacts?melding=slettet");
+    assert!(app.store.contact_by_id(id).await.unwrap().is_none());
+    let left = app.store.list_inbound(None, 100).await.unwrap();
+    assert_eq!(left.len(), 1, "only the other person's mail is left");
+    assert_eq!(left[0].from_address.as_deref(), Some("annen@example.no"));
+    assert!(
+        app.store
+            .audit_about("nora@example.no", 20)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let erased = app
+        .store
+        .audit_about(&format!("contact #{id} (erased)"), 20)
+        .await
+        .unwrap();
+    assert!(
+        erased
+            .iter()
+            .any(|e| e.action == "contact.remove" && e.actor == "web:kari")
+    );
+    assert!(
+        erased.iter().any(|e| e.action == "contact.export"),
+        "the log keeps that a copy was made"
+    );
+
+    // Replayed: nothing more happens, and the page says so.
+    let again = kari
+        .post(
+            &format!("/admin/contacts/{id}/remove"),
+            &[("confirm", "ja")],
+        )
+        .await;
+    assert_eq!(again.status(), 404);
+    assert!(again.text().await.unwrap().contains("allerede slettet"));
+    let removals = app
+        .store
+        .audit_about(&format!("contact #{id} (erased)"), 20)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "contact.remove")
+        .count();
+    assert_eq!(removals, 1);
+    assert_eq!(
+        kari.get(&format!("/admin/contacts/{id}")).await.status(),
+        404
+    );
+    let export = kari
+        .post(
+            &format!("/admin/contacts/{id}/innsyn"),
+            &[("format", "json")],
+        )
+        .await;
+    assert_eq!(export.status(), 404);
+    // The other person is untouched.
+    assert!(
+        app.store
+            .contact(&email("annen@example.no"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn a_bounced_contact_is_put_back_with_a_note(db: &TestDb) {
+    let app = app(db).await;
+    app.store
+        .add_contact(
+            &new_contact("full@example.no", ContactStatus::Bounced),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    app.store
+        .add_contact(
+            &new_contact("ok@example.no", ContactStatus::Confirmed),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let id = id_of(&app, "full@example.no").await;
+    let ok = id_of(&app, "ok@example.no").await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let page = kari.get_ok(&format!("/admin/contacts/{id}")).await;
+    assert!(page.contains("Sett tilbake på listen"));
+    let no_note = kari
+        .post(
+            &format!("/admin/contacts/{id}/reset-bounce"),
+            &[("note", " ")],
+        )
+        .await;
+    assert_eq!(no_note.status(), 422);
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{id}/reset-bounce"),
+            &[("note", "personen ringte, postkassen er tømt")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let contact = app.store.contact_by_id(id).await.unwrap().unwrap();
+    assert_eq!(contact.status, ContactStatus::Confirmed);
+    assert_eq!(contact.bounce_count, 0);
+    let log = app.store.audit_about("full@example.no", 10).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "contact.reset-bounce" && e.actor == "web:kari")
+    );
+    // Only a bounced contact.
+    let refused = kari
+        .post(
+            &format!("/admin/contacts/{ok}/reset-bounce"),
+            &[("note", "prøver")],
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    let counts = app.store.contact_counts().await.unwrap();
+    assert!(counts.contains(&(ContactStatus::Confirmed, 2)));
+    assert!(counts.contains(&(ContactStatus::Bounced, 0)));
+}
+
+async fn a_kept_message_is_shown_as_text_only(db: &TestDb) {
+    let app = app(db).await;
+    let raw = b"From: Kari <sender@example.no>\r\nTo: post@example.org\r\nSubject: Sp\xc3\xb8rsm\xc3\xa5l\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<style>body{display:none}</style>\
+<p onclick=\"x()\">Hei, kan dere <b>sende</b> rapporten?</p><script>alert(1)</script>\
+<img src=\"https://tracker.example.org/pixel.png\">\r\n--b\r\n\
+Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"rapport.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nSGVpIGRlcg==\r\n--b--\r\n";
+    let id = record_mail(&app, "sender@example.no", raw, InboundKind::Other, None).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let page = kari.get_ok(&format!("/admin/inbound/{id}")).await;
+    assert!(page.contains("sende"), "{page}");
+    assert!(page.contains("rapport.pdf"), "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("tracker.example.org/pixel.png\">"), "{page}");
+    assert!(!page.contains("<img"), "{page}");
+    assert!(!page.contains("<style>"), "{page}");
+    let missing = kari.get("/admin/inbound/99999").await;
+    assert_eq!(missing.status(), 404);
+}
