@@ -188,6 +188,7 @@ pub fn admin_parts(
     .with_send_approval(settings.send_approval);
     let contacts = crate::ops::Contacts::new(store.clone());
     let inbound = crate::ops::InboundRecord::new(store.clone());
+    let audit = crate::ops::AuditLog::new(store.clone());
     let dashboard =
         crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
             .with_rules(
@@ -199,6 +200,7 @@ pub fn admin_parts(
     Ok(crate::web::AdminParts {
         issues,
         contacts,
+        audit,
         inbound,
         dashboard,
         links: crate::ops::LinkChecker::new(settings.link_check_allow_private),

@@ -268,3 +268,153 @@ async fn quarterly_dispatch_in_the_browser() {
     check_page(&client, &axe, "admin-13-signed-out").await;
     client.close().await.unwrap();
 }
+
+/// A privacy request in the browser: find the person, read their consent and history,
+/// look at the mail they sent, hand them their data, erase them; add a contact with a
+/// mistake first; read the log. axe-core on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_privacy_request_in_the_browser() {
+    use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let app = common::spawn_app_at_own_address(&db, common::test_settings(&db), None).await;
+    add_staff(&app.store, "kari").await;
+    add_confirmed(&app.store, 0..60).await;
+    let actor = nyhetsbrev::store::Actor::new("cli:test");
+    let mut person = common::new_contact("per.andersen@example.no", ContactStatus::Confirmed);
+    person.name = ContactName::parse("Per Andersen").unwrap();
+    person.organisation = Organisation::parse("Øst politidistrikt").unwrap();
+    app.store.add_contact(&person, &actor).await.unwrap();
+    let id = app
+        .store
+        .contact(&common::email("per.andersen@example.no"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (slug, _) = common::sample_draft(&app.store).await;
+    app.store.enqueue_issue(&slug, &actor).await.unwrap();
+    let raw = b"From: Per Andersen <per.andersen@example.no>\r\nSubject: Sp\xc3\xb8rsm\xc3\xa5l\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p><img src=\"https://tracker.example.org/p.png\">\r\n";
+    let message = app
+        .store
+        .record_inbound(&nyhetsbrev::store::NewInbound {
+            channel: "api",
+            raw,
+            raw_sha256: "bb",
+            from_address: Some("per.andersen@example.no"),
+            subject: Some("Spørsmål"),
+            message_id: Some("<q@example.no>"),
+            sent_at: None,
+            kind: InboundKind::Other,
+            result: "kept for staff",
+            contact_id: Some(id),
+            delivery_id: None,
+        })
+        .await
+        .unwrap();
+
+    let client = browser(&webdriver).await;
+    client
+        .goto(&format!("{}/admin/login", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Logg inn").await;
+    fill(&client, "username", "kari").await;
+    fill(&client, "password", STAFF_PASSWORD).await;
+    click(&client, "main button[type=submit]").await;
+    wait_for_heading(&client, "Oversikt").await;
+
+    // Adding someone, with a mistake first.
+    click(&client, "nav a[href='/admin/contacts']").await;
+    wait_for_heading(&client, "Kontakter").await;
+    check_page(&client, &axe, "contacts-01-list").await;
+    click(&client, "a[href='/admin/contacts/new']").await;
+    wait_for_heading(&client, "Legg til kontakt").await;
+    check_page(&client, &axe, "contacts-02-new").await;
+    fill(&client, "email", "liv.berg@example").await;
+    fill(&client, "note", "e-post 12.03.2025").await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, ".error-summary", "gyldig e-postadresse", 10).await;
+    check_page(&client, &axe, "contacts-03-new-with-problem").await;
+    fill(&client, "email", "liv.berg@example.no").await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Kontakten er lagt til.", 10).await;
+    check_page(&client, &axe, "contacts-04-added").await;
+
+    // Finding the person by part of their name.
+    click(&client, "nav a[href='/admin/contacts']").await;
+    wait_for_heading(&client, "Kontakter").await;
+    fill(&client, "q", "ndersen").await;
+    click(&client, "form.search button").await;
+    wait_for_text(&client, "main", "1 treff.", 10).await;
+    check_page(&client, &axe, "contacts-05-search").await;
+    click(&client, &format!("a[href='/admin/contacts/{id}']")).await;
+    wait_for_heading(&client, "per.andersen@example.no").await;
+    let page = text_of(&client, "main").await;
+    assert!(
+        page.contains("lagt inn av staben") && page.contains("i kø"),
+        "{page}"
+    );
+    check_page(&client, &axe, "contacts-06-contact").await;
+
+    // The mail they sent, as text.
+    click(&client, &format!("a[href='/admin/inbound/{message}']")).await;
+    wait_for_heading(&client, "E-post: Spørsmål").await;
+    assert!(
+        text_of(&client, "pre")
+            .await
+            .contains("Hva har dere lagret om meg?")
+    );
+    check_page(&client, &axe, "contacts-07-mail").await;
+    client.back().await.unwrap();
+    wait_for_heading(&client, "per.andersen@example.no").await;
+
+    // Their data, as a readable page.
+    click(
+        &client,
+        "form[action$='/innsyn'] input[value=html] ~ button",
+    )
+    .await;
+    wait_for_heading(
+        &client,
+        "Opplysninger KOM har lagret om per.andersen@example.no",
+    )
+    .await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Hva har dere lagret om meg?")
+    );
+    check_page(&client, &axe, "contacts-08-personal-data").await;
+    client.back().await.unwrap();
+    wait_for_heading(&client, "per.andersen@example.no").await;
+
+    // Erasing them, with the confirmation.
+    click(&client, &format!("a[href='/admin/contacts/{id}/remove']")).await;
+    wait_for_heading(&client, "Slett per.andersen@example.no for godt?").await;
+    check_page(&client, &axe, "contacts-09-remove").await;
+    click(&client, "input[name=confirm]").await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "er slettet", 10).await;
+    assert!(
+        app.store
+            .contact(&common::email("per.andersen@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The log says who did what.
+    click(&client, "nav a[href='/admin/audit']").await;
+    wait_for_heading(&client, "Logg").await;
+    let log = text_of(&client, "main").await;
+    assert!(log.contains("slettet") && log.contains("innsyn"), "{log}");
+    check_page(&client, &axe, "contacts-10-audit").await;
+    client.close().await.unwrap();
+}

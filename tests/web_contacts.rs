@@ -1,7 +1,7 @@
 //! The staff web admin's contacts over HTTP, against the real server: finding a person,
 //! their consent and history, adding and editing, putting a bounced address back, a
-//! person's copy of their data and their erasure, with the refusals. On SQLite and
-//! PostgreSQL.
+//! person's copy of their data and their erasure, with the refusals; a kept message as
+//! text; the audit log with its filters. On SQLite and PostgreSQL.
 
 mod common;
 
@@ -18,6 +18,7 @@ on_both_backends!(
     a_person_gets_their_data_and_is_erased_once,
     a_bounced_contact_is_put_back_with_a_note,
     a_kept_message_is_shown_as_text_only,
+    the_audit_log_is_filtered_by_person_action_and_date,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -756,4 +757,94 @@ Content-Transfer-Encoding: base64\r\n\r\nSGVpIGRlcg==\r\n--b--\r\n";
     assert!(!page.contains("<style>"), "{page}");
     let missing = kari.get("/admin/inbound/99999").await;
     assert_eq!(missing.status(), 404);
+}
+
+async fn the_audit_log_is_filtered_by_person_action_and_date(db: &TestDb) {
+    let app = app(db).await;
+    add_staff(&app.store, "ola").await;
+    // A failed sign-in for kari, then both sign in.
+    let wrong = http()
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", &app.address)
+        .form(&[("username", "kari"), ("password", "feil passord her")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401, "refused");
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let ola = StaffClient::log_in(&app.address, "ola").await;
+    let added = ola
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "logget@example.no"),
+                ("source", "staff"),
+                ("asked_on", "2025-03-12"),
+                ("note", "telefon"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+
+    let page = kari.get_ok("/admin/audit").await;
+    assert!(page.contains("mislykket innlogging"), "{page}");
+    assert!(page.contains("logget inn"), "{page}");
+    assert!(page.contains("lagt til på listen"), "{page}");
+
+    let page = kari.get_ok("/admin/audit?hvem=ola").await;
+    assert!(
+        page.contains("lagt til på listen") && page.contains("logget@example.no"),
+        "{page}"
+    );
+    assert!(!page.contains("<bdi>kari</bdi>"), "only ola's: {page}");
+
+    let page = kari
+        .get_ok("/admin/audit?handling=staff.login_failed")
+        .await;
+    assert_eq!(
+        page.matches("mislykket innlogging</td>").count(),
+        1,
+        "{page}"
+    );
+    assert!(!page.contains("lagt til på listen</td>"), "{page}");
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let yesterday = today.previous_day().unwrap();
+    let page = kari.get_ok(&format!("/admin/audit?til={yesterday}")).await;
+    assert!(
+        page.contains("Ingen oppføringer."),
+        "nothing before today: {page}"
+    );
+    let page = kari
+        .get_ok(&format!("/admin/audit?fra={yesterday}&til={today}"))
+        .await;
+    assert!(page.contains("lagt til på listen"), "{page}");
+    let page = kari.get_ok("/admin/audit?fra=i+går").await;
+    assert!(page.contains("kunne ikke leses"), "{page}");
+
+    // 150 more entries: a page of 100, and the older ones behind a link.
+    for i in 0..150 {
+        app.store
+            .log_action(
+                &Actor::new("web:ola"),
+                "issue.test_send",
+                &format!("utgave-{i}"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let page = kari
+        .get_ok("/admin/audit?hvem=ola&handling=issue.test_send")
+        .await;
+    assert_eq!(page.matches("prøveeksemplar sendt</td>").count(), 100);
+    assert!(
+        page.contains("utgave-149") && !page.contains("utgave-49<"),
+        "newest first"
+    );
+    let older = link_after(&page, "rel=\"next\"").expect("a link to older entries");
+    let page = kari.get_ok(&older).await;
+    assert_eq!(page.matches("prøveeksemplar sendt</td>").count(), 50);
+    assert!(page.contains("utgave-49<") && page.contains("utgave-0<"));
+    assert!(!page.contains("rel=\"next\""));
 }

@@ -9,6 +9,7 @@
 //! front end.
 
 pub mod archive;
+pub mod audit;
 pub mod contacts;
 pub mod dashboard;
 pub mod inbound;
@@ -20,6 +21,7 @@ pub mod staff;
 pub mod subscriptions;
 
 pub use archive::{Archive, ArchiveError};
+pub use audit::AuditLog;
 pub use contacts::{ContactError, ContactListing, Contacts, PersonalDataFormat};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};

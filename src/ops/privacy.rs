@@ -198,37 +198,47 @@ pub fn notice_status(status: &str) -> &'static str {
     }
 }
 
+/// Every action the audit log records, with the words staff and the person read.
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("contact.add", "lagt til på listen"),
+    ("contact.edit", "endret"),
+    ("contact.remove", "slettet"),
+    ("contact.export", "innsyn: kopi av opplysningene laget"),
+    (
+        "contact.reset-bounce",
+        "satt tilbake på listen etter avvisning",
+    ),
+    ("contact.confirm", "bekreftet påmeldingen"),
+    ("contact.unsubscribe", "meldt av"),
+    ("contact.bounced", "adressen avvist"),
+    ("contacts.import", "kontakter importert"),
+    ("issue.create", "utgave opprettet"),
+    ("issue.update", "utgave endret"),
+    ("issue.test_send", "prøveeksemplar sendt"),
+    ("issue.send", "utsending startet"),
+    ("issue.plan_send", "utsending planlagt"),
+    ("issue.approve_send", "utsending godkjent"),
+    ("issue.cancel_plan", "planlagt utsending avlyst"),
+    (
+        "issue.plan_missed",
+        "planlagt utsending ikke startet i tide",
+    ),
+    ("issue.cancel", "utsending stoppet"),
+    ("issue.pause", "utsending satt på pause"),
+    ("issue.resume", "utsending fortsatt"),
+    ("issue.retry_failed", "feilede sendinger prøvd igjen"),
+    ("staff.add", "stabskonto opprettet"),
+    ("staff.password", "nytt passord"),
+    ("staff.login", "logget inn"),
+    ("staff.login_failed", "mislykket innlogging"),
+    ("inbound.answer", "e-post besvart av staben"),
+];
+
 /// An audit action as staff and the person read it; an action this version does not
 /// name is shown as stored.
 pub fn audit_action_norwegian(action: &str) -> String {
-    let words = match action {
-        "contact.add" => "lagt til på listen",
-        "contact.edit" => "endret",
-        "contact.remove" => "slettet",
-        "contact.export" => "innsyn: kopi av opplysningene laget",
-        "contact.reset-bounce" => "satt tilbake på listen etter avvisning",
-        "contact.confirm" => "bekreftet påmeldingen",
-        "contact.unsubscribe" => "meldt av",
-        "contact.bounced" => "adressen avvist",
-        "contacts.import" => "kontakter importert",
-        "issue.create" => "utgave opprettet",
-        "issue.update" => "utgave endret",
-        "issue.test_send" => "prøveeksemplar sendt",
-        "issue.send" => "utsending startet",
-        "issue.plan_send" => "utsending planlagt",
-        "issue.approve_send" => "utsending godkjent",
-        "issue.cancel_plan" => "planlagt utsending avlyst",
-        "issue.plan_missed" => "planlagt utsending ikke startet i tide",
-        "issue.cancel" => "utsending stoppet",
-        "issue.pause" => "utsending satt på pause",
-        "issue.resume" => "utsending fortsatt",
-        "issue.retry_failed" => "feilede sendinger prøvd igjen",
-        "staff.add" => "stabskonto opprettet",
-        "staff.password" => "nytt passord",
-        "staff.login" => "logget inn",
-        "staff.login-failed" => "mislykket innlogging",
-        "inbound.answer" => "e-post besvart av staben",
-        _ => return action.to_owned(),
-    };
-    words.to_owned()
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(code, _)| *code == action)
+        .map_or_else(|| action.to_owned(), |(_, words)| (*words).to_owned())
 }

@@ -152,6 +152,24 @@ impl Staff {
         } else {
             tracing::warn!(%client, "admin login refused: no such user");
         }
+        // In the audit log too, for staff to see; the name only when it is an account's.
+        let detail = if known {
+            None
+        } else {
+            Some("unknown account".to_owned())
+        };
+        if let Err(e) = self
+            .store
+            .log_action(
+                &Actor::new(format!("client:{client}")),
+                "staff.login_failed",
+                if known { username } else { "" },
+                detail,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not write a failed login to the audit log");
+        }
         Err(LoginError::Refused)
     }
 

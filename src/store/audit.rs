@@ -22,11 +22,25 @@ impl Actor {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    pub id: i64,
     pub at: Timestamp,
     pub actor: String,
     pub action: String,
     pub subject: Option<String>,
     pub detail: Option<String>,
+}
+
+/// Which entries of the log a staff page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exactly this actor (`web:kari`).
+    pub actor: Option<String>,
+    /// Exactly this action (`contact.remove`).
+    pub action: Option<String>,
+    /// From this moment (inclusive).
+    pub from: Option<Timestamp>,
+    /// Until this moment (exclusive).
+    pub until: Option<Timestamp>,
 }
 
 /// Appends an entry inside the caller's transaction, so the entry exists exactly when
@@ -61,7 +75,8 @@ impl Store {
         detail: Option<String>,
     ) -> Result<()> {
         let (_turn, mut tx) = self.begin_write().await?;
-        record(&mut tx, actor, action, Some(subject), detail).await?;
+        let subject = Some(subject).filter(|s| !s.is_empty());
+        record(&mut tx, actor, action, subject, detail).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -75,7 +90,7 @@ impl Store {
         since: Timestamp,
     ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT at, actor, action, subject, detail FROM audit_log \
+            "SELECT id, at, actor, action, subject, detail FROM audit_log \
              WHERE subject = $1 AND action = $2 AND at >= $3 ORDER BY id DESC LIMIT 100",
         )
         .bind(subject)
@@ -90,7 +105,7 @@ impl Store {
     /// slug), newest first, at most `limit`.
     pub async fn audit_about(&self, subject: &str, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT at, actor, action, subject, detail FROM audit_log \
+            "SELECT id, at, actor, action, subject, detail FROM audit_log \
              WHERE subject = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(subject)
@@ -100,10 +115,67 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
+    /// A page of the entries matching `filter`, newest first, older than the entry
+    /// `before` when given (keyset, so a page deep in a long log costs what the first
+    /// does). Returns at most `limit` entries and whether there are more.
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, bool)> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut query_binds: Vec<Bind> = Vec::new();
+        if let Some(actor) = &filter.actor {
+            query_binds.push(Bind::Text(actor.clone()));
+            conditions.push(format!("actor = ${}", query_binds.len()));
+        }
+        if let Some(action) = &filter.action {
+            query_binds.push(Bind::Text(action.clone()));
+            conditions.push(format!("action = ${}", query_binds.len()));
+        }
+        if let Some(from) = filter.from {
+            query_binds.push(Bind::Int(from.unix_ms()));
+            conditions.push(format!("at >= ${}", query_binds.len()));
+        }
+        if let Some(until) = filter.until {
+            query_binds.push(Bind::Int(until.unix_ms()));
+            conditions.push(format!("at < ${}", query_binds.len()));
+        }
+        if let Some(before) = before {
+            query_binds.push(Bind::Int(before));
+            conditions.push(format!("id < ${}", query_binds.len()));
+        }
+        let sql = format!(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log {} ORDER BY id DESC LIMIT {}",
+            if conditions.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conditions.join(" AND "))
+            },
+            limit + 1
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for bind in query_binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(n) => query.bind(n),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let more = rows.len() > limit;
+        let entries = rows
+            .iter()
+            .take(limit)
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((entries, more))
+    }
+
     /// The newest entries first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+            "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -112,8 +184,14 @@ impl Store {
     }
 }
 
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     Ok(AuditEntry {
+        id: row.try_get("id")?,
         at: Timestamp::from_unix_ms(row.try_get("at")?),
         actor: row.try_get("actor")?,
         action: row.try_get("action")?,

@@ -27,7 +27,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use crate::config::DatabaseUrl;
 use crate::domain::EmailError;
 
-pub use audit::{Actor, AuditEntry};
+pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use contact_pages::{
     ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord, MatchCount,
     PageStart, SEARCH_COUNT_LIMIT,

@@ -150,6 +150,14 @@ impl Store {
                 "no staff account {username:?} to start a session for"
             )));
         }
+        audit::record(
+            &mut tx,
+            &Actor::new(format!("web:{username}")),
+            "staff.login",
+            Some(username),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

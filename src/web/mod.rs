@@ -60,6 +60,7 @@ pub struct AppState {
 pub struct AdminParts {
     pub issues: crate::ops::Issues,
     pub contacts: crate::ops::Contacts,
+    pub audit: crate::ops::AuditLog,
     /// Mail kept for staff, read.
     pub inbound: crate::ops::InboundRecord,
     pub dashboard: crate::ops::Dashboard,

@@ -9,6 +9,7 @@
 // request on the error path: boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod audit;
 mod contacts;
 mod dashboard;
 mod guard;
@@ -89,6 +90,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/contacts/{id}/innsyn", post(contacts::personal_data))
         .route("/admin/inbound/{id}", get(inbound::show))
+        .route("/admin/audit", get(audit::list))
         .route("/static/admin.css", get(page::stylesheet))
         .route("/static/admin.js", get(page::script))
         // The guards read bodies themselves, up to their own limit.
