@@ -58,10 +58,14 @@ echo "filling $n contacts, $n deliveries, one contact with 100 deliveries and 20
 first="CASE i % 5 WHEN 0 THEN 'Kari' WHEN 1 THEN 'Ola' WHEN 2 THEN 'Åse' WHEN 3 THEN 'Per' ELSE 'Liv' END"
 last="CASE i % 4 WHEN 0 THEN 'Hansen' WHEN 1 THEN 'Johansen' WHEN 2 THEN 'Ødegård' ELSE 'Berg' END"
 org="CASE i % 3 WHEN 0 THEN 'Øst politidistrikt' WHEN 1 THEN 'Kirkens Bymisjon' ELSE 'UDI' END"
+# search_text is lower-cased by the service in Rust (SQLite's lower() knows only ASCII).
+first_lc="CASE i % 5 WHEN 0 THEN 'kari' WHEN 1 THEN 'ola' WHEN 2 THEN 'åse' WHEN 3 THEN 'per' ELSE 'liv' END"
+last_lc="CASE i % 4 WHEN 0 THEN 'hansen' WHEN 1 THEN 'johansen' WHEN 2 THEN 'ødegård' ELSE 'berg' END"
+org_lc="CASE i % 3 WHEN 0 THEN 'øst politidistrikt' WHEN 1 THEN 'kirkens bymisjon' ELSE 'udi' END"
 sql "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, consent_source, consent_at, created_at, updated_at)
      SELECT 'k' || i || '@example.org', 'k' || i || '@example.org',
             $first || ' ' || $last || i, $org,
-            'k' || i || '@example.org' || $nl || lower($first || ' ' || $last || i) || $nl || lower($org),
+            'k' || i || '@example.org' || $nl || $first_lc || ' ' || $last_lc || i || $nl || $org_lc,
             CASE WHEN i % 50 = 0 THEN 'unsubscribed' ELSE 'confirmed' END, 'import', 0, 0, 0
      FROM ($(series "$n")) AS s"
 sql "UPDATE issues SET status = 'sent', send_started_at = 1, sent_at = 2 WHERE slug = '2024-q1'"

@@ -19,6 +19,8 @@ on_both_backends!(
     a_bounced_contact_is_put_back_with_a_note,
     a_kept_message_is_shown_as_text_only,
     the_audit_log_is_filtered_by_person_action_and_date,
+    kept_mail_is_handled_and_its_sender_added_with_the_mail_as_consent,
+    bounced_contacts_are_listed_with_the_last_reason,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -847,4 +849,176 @@ async fn the_audit_log_is_filtered_by_person_action_and_date(db: &TestDb) {
     assert_eq!(page.matches("prøveeksemplar sendt</td>").count(), 50);
     assert!(page.contains("utgave-49<") && page.contains("utgave-0<"));
     assert!(!page.contains("rel=\"next\""));
+}
+
+async fn kept_mail_is_handled_and_its_sender_added_with_the_mail_as_consent(db: &TestDb) {
+    let app = app(db).await;
+    let request = b"From: \"Siri Dahl\" <siri.dahl@example.no>\r\nTo: post@example.org\r\n\
+Date: Wed, 12 Mar 2025 10:00:00 +0100\r\nMessage-ID: <foresporsel-1@example.no>\r\n\
+Subject: Nyhetsbrev\r\n\r\nKan jeg f\xc3\xa5 nyhetsbrevet fra KOM?\r\n";
+    // (The helper records every message with the Message-ID <m1@example.no>.)
+    let asking = record_mail(
+        &app,
+        "siri.dahl@example.no",
+        request,
+        InboundKind::Other,
+        None,
+    )
+    .await;
+    let question = record_mail(
+        &app,
+        "ola@example.no",
+        b"From: ola@example.no\r\nSubject: Rapport\r\n\r\nHvor er rapporten?\r\n",
+        InboundKind::Other,
+        None,
+    )
+    .await;
+    let nobody = record_mail(
+        &app,
+        "",
+        b"garbage without headers",
+        InboundKind::Unreadable,
+        None,
+    )
+    .await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+
+    let page = kari.get_ok("/admin/inbound").await;
+    assert!(page.contains("3 venter på behandling"), "{page}");
+    assert!(
+        page.contains("siri.dahl@example.no") && page.contains("(kunne ikke leses)"),
+        "{page}"
+    );
+
+    // Marking one handled takes it off the list (and is logged); twice is harmless.
+    let response = kari
+        .post(&format!("/admin/inbound/{question}/handled"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let again = kari
+        .post(&format!("/admin/inbound/{question}/handled"), &[])
+        .await;
+    assert_eq!(again.status(), 303);
+    let page = kari.get_ok("/admin/inbound").await;
+    assert!(
+        page.contains("2 venter på behandling") && !page.contains("ola@example.no"),
+        "{page}"
+    );
+    let page = kari.get_ok("/admin/inbound?alle=ja").await;
+    assert!(
+        page.contains("ola@example.no") && page.contains("av kari"),
+        "{page}"
+    );
+    let log = app
+        .store
+        .audit_about(&format!("inbound #{question}"), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.action == "inbound.handled").count(),
+        1
+    );
+
+    // Adding the sender: the page shows what will be recorded; staff confirm.
+    let form = kari
+        .get_ok(&format!("/admin/inbound/{asking}/add-contact"))
+        .await;
+    assert!(
+        form.contains("Siri Dahl") && form.contains("m1@example.no"),
+        "{form}"
+    );
+    assert!(form.contains("12.03.2025"), "the request's date: {form}");
+    let response = kari
+        .post(
+            &format!("/admin/inbound/{asking}/add-contact"),
+            &[("name", "Siri Dahl"), ("organisation", "Kirkens Bymisjon")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let contact = app
+        .store
+        .contact(&email("siri.dahl@example.no"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(contact.status, ContactStatus::Confirmed);
+    assert_eq!(contact.consent.source.as_str(), "email-request");
+    assert_eq!(contact.consent.at.to_rfc3339(), "2025-03-12T09:00:00Z");
+    assert!(
+        contact
+            .consent
+            .note
+            .unwrap()
+            .as_str()
+            .contains("Message-ID <m1@example.no>")
+    );
+    let page = kari
+        .get_ok(&format!("/admin/contacts/{}", contact.id))
+        .await;
+    assert!(
+        page.contains(&format!("/admin/inbound/{asking}")),
+        "the mail is the evidence: {page}"
+    );
+    assert!(page.contains("m1@example.no"), "{page}");
+    let page = kari.get_ok("/admin/inbound").await;
+    assert!(page.contains("1 venter på behandling"), "{page}");
+    // Twice: refused in words, nothing doubled.
+    let again = kari
+        .post(
+            &format!("/admin/inbound/{asking}/add-contact"),
+            &[("name", "Siri")],
+        )
+        .await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("står allerede på kontaktlisten")
+    );
+    // A message without a sender cannot be added; one that does not exist is a 404.
+    let response = kari
+        .get(&format!("/admin/inbound/{nobody}/add-contact"))
+        .await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        kari.get("/admin/inbound/424242/add-contact").await.status(),
+        404
+    );
+    assert_eq!(
+        kari.post("/admin/inbound/424242/handled", &[])
+            .await
+            .status(),
+        404
+    );
+}
+
+async fn bounced_contacts_are_listed_with_the_last_reason(db: &TestDb) {
+    let app = app(db).await;
+    common::add_confirmed(&app.store, 0..3).await;
+    let (slug, _) = common::sample_draft(&app.store).await;
+    app.store.enqueue_issue(&slug, &cli()).await.unwrap();
+    let bounced = email(&common::numbered_address(1));
+    let contact = app.store.contact(&bounced).await.unwrap().unwrap();
+    app.store
+        .update_contact(
+            &bounced,
+            &nyhetsbrev::domain::ContactChanges {
+                status: Some(ContactStatus::Bounced),
+                ..Default::default()
+            },
+            &cli(),
+        )
+        .await
+        .unwrap();
+    record_mail(&app, "mailer-daemon@example.org", b"From: mailer-daemon@example.org\r\nSubject: Undelivered\r\n\r\n550 5.1.1 user unknown\r\n", InboundKind::Bounce, Some(contact.id)).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let page = kari.get_ok("/admin/bounces").await;
+    assert!(page.contains(bounced.as_str()), "{page}");
+    assert!(
+        page.contains("kept for staff"),
+        "the last report's reason: {page}"
+    );
+    assert!(!page.contains(&common::numbered_address(0)), "{page}");
 }

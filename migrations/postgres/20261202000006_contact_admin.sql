@@ -57,3 +57,7 @@ CREATE INDEX contacts_search_trgm ON contacts USING gin (search_text gin_trgm_op
 
 -- A contact's page and an erasure find the mail an address sent.
 CREATE INDEX inbound_messages_from ON inbound_messages (lower(from_address));
+
+-- Mail kept for staff: when someone dealt with it, and who.
+ALTER TABLE inbound_messages ADD COLUMN handled_at BIGINT;
+ALTER TABLE inbound_messages ADD COLUMN handled_by TEXT;

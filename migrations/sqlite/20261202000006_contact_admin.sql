@@ -58,3 +58,7 @@ END;
 
 -- A contact's page and an erasure find the mail an address sent.
 CREATE INDEX inbound_messages_from ON inbound_messages (lower(from_address));
+
+-- Mail kept for staff: when someone dealt with it, and who.
+ALTER TABLE inbound_messages ADD COLUMN handled_at INTEGER;
+ALTER TABLE inbound_messages ADD COLUMN handled_by TEXT;

@@ -126,12 +126,11 @@ impl Contacts {
         filter: &ContactFilter,
         start: &PageStart,
     ) -> Result<ContactListing, ContactError> {
-        let page = self.store.contact_page(filter, start, PAGE_SIZE).await?;
+        let (page, matches) = self
+            .store
+            .contact_page_with_count(filter, start, PAGE_SIZE)
+            .await?;
         let counts = self.store.contact_counts().await?;
-        let matches = match filter.search.as_deref().map(str::trim) {
-            Some(text) if !text.is_empty() => Some(self.store.count_matches(filter).await?),
-            _ => None,
-        };
         Ok(ContactListing {
             page,
             counts,
@@ -155,6 +154,11 @@ impl Contacts {
             .ok_or_else(|| {
                 ContactError::Store(StoreError::ContactNotFound(format!("contact #{id}")))
             })
+    }
+
+    /// Bounced contacts with the last reason, newest first (at most 500).
+    pub async fn bounced(&self) -> Result<Vec<crate::store::BouncedContact>, ContactError> {
+        Ok(self.store.bounced_contacts(500).await?)
     }
 
     /// Puts a bounced contact back on the list, with the reason in `note`.

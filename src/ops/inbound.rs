@@ -1,7 +1,10 @@
 //! Inbound mail: handle a message (from the MTA pipe, the mailbox or the admin API),
 //! list what was handled, read one, answer a forwarded request to join.
 
-use crate::domain::InboundKind;
+use crate::domain::{
+    Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus, EmailAddress,
+    InboundKind, NewContact, Organisation,
+};
 use crate::inbound::{
     AnswerError, Channel, Envelope, Handled, Inbound, InboundError,
     imap::{ImapError, ImapMailbox, PollReport},
@@ -12,6 +15,8 @@ use crate::store::{Actor, InboundEntry, Store, StoreError};
 pub enum InboundOpsError {
     #[error("there is no inbound message #{0}")]
     NotFound(i64),
+    #[error("inbound message #{0} has no sender address that mail can go to")]
+    NoSender(i64),
     #[error(transparent)]
     Answer(AnswerError),
     #[error(transparent)]
@@ -24,6 +29,22 @@ impl From<StoreError> for InboundOpsError {
     fn from(e: StoreError) -> Self {
         InboundOpsError::Store(e)
     }
+}
+
+/// Kept messages on one page of the staff list.
+const KEPT_PAGE: i64 = 50;
+
+/// The contact a kept message's sender would become.
+#[derive(Debug, Clone)]
+pub struct SenderContact {
+    pub email: EmailAddress,
+    /// The display name of the From header.
+    pub name: Option<String>,
+    /// When the message was written (its Date), or else received.
+    pub asked_at: crate::domain::Timestamp,
+    /// The consent note: the request's date and Message-ID.
+    pub note: String,
+    pub message_id: Option<String>,
 }
 
 /// The record of handled mail, read: needs only the store.
@@ -44,6 +65,100 @@ impl InboundRecord {
         limit: u32,
     ) -> Result<Vec<InboundEntry>, InboundOpsError> {
         Ok(self.store.list_inbound(kind, i64::from(limit)).await?)
+    }
+
+    /// Kept messages for staff, newest first, older than `before`; and whether there
+    /// are more.
+    pub async fn for_staff(
+        &self,
+        include_handled: bool,
+        before: Option<i64>,
+    ) -> Result<(Vec<InboundEntry>, bool), InboundOpsError> {
+        Ok(self
+            .store
+            .inbound_for_staff(include_handled, before, KEPT_PAGE)
+            .await?)
+    }
+
+    /// How many kept messages wait for staff.
+    pub async fn waiting(&self) -> Result<i64, InboundOpsError> {
+        Ok(self.store.inbound_waiting().await?)
+    }
+
+    /// Marks a kept message as dealt with; false if it already was.
+    pub async fn mark_handled(&self, id: i64, actor: &Actor) -> Result<bool, InboundOpsError> {
+        self.raw(id).await?;
+        Ok(self.store.mark_inbound_handled(id, actor).await?)
+    }
+
+    /// What adding the sender of message `id` as a contact would record: the address,
+    /// the name the sender gave, and the consent (a request by e-mail at the message's
+    /// date, its Message-ID in the note). Nothing is written.
+    pub async fn sender_as_contact(&self, id: i64) -> Result<SenderContact, InboundOpsError> {
+        let (entry, raw) = self.raw(id).await?;
+        let readable = tokio::task::spawn_blocking(move || crate::inbound::readable(&raw))
+            .await
+            .unwrap_or_default();
+        let email = entry
+            .from_address
+            .as_deref()
+            .and_then(|a| EmailAddress::parse(a).ok())
+            .ok_or(InboundOpsError::NoSender(id))?;
+        let name = readable
+            .from
+            .split_once(" <")
+            .map(|(name, _)| name.trim().trim_matches('"').to_owned())
+            .filter(|n| !n.is_empty());
+        let asked_at = crate::domain::Timestamp::parse_date(&readable.date)
+            .ok()
+            .filter(|t| *t <= entry.received_at)
+            .unwrap_or(entry.received_at);
+        let mut note = format!("forespørsel på e-post {}", asked_at.to_rfc3339());
+        if let Some(message_id) = &entry.message_id {
+            note.push_str(&format!(
+                ", Message-ID <{}>",
+                message_id.trim_matches(['<', '>'])
+            ));
+        }
+        let note: String = note
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(crate::domain::ConsentNote::MAX_CHARS)
+            .collect();
+        Ok(SenderContact {
+            email,
+            name,
+            asked_at,
+            note,
+            message_id: entry.message_id,
+        })
+    }
+
+    /// Adds the sender of message `id` as a confirmed contact, the message being the
+    /// consent's evidence; `name` and `organisation` as staff confirmed them.
+    pub async fn add_sender(
+        &self,
+        id: i64,
+        name: Option<ContactName>,
+        organisation: Option<Organisation>,
+        actor: &Actor,
+    ) -> Result<Contact, InboundOpsError> {
+        let sender = self.sender_as_contact(id).await?;
+        let new = NewContact {
+            email: sender.email,
+            name,
+            organisation,
+            status: ContactStatus::Confirmed,
+            consent: Consent {
+                source: ConsentSource::EmailRequest,
+                at: sender.asked_at,
+                note: ConsentNote::parse(&sender.note).ok().flatten(),
+            },
+        };
+        Ok(self
+            .store
+            .add_contact_from_inbound(&new, id, sender.message_id.as_deref(), actor)
+            .await?)
     }
 
     /// One handled message as staff read it: text only, attachments named.

@@ -232,6 +232,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("staff.login", "logget inn"),
     ("staff.login_failed", "mislykket innlogging"),
     ("inbound.answer", "e-post besvart av staben"),
+    ("inbound.handled", "e-post behandlet av staben"),
 ];
 
 /// An audit action as staff and the person read it; an action this version does not

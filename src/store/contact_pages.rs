@@ -92,7 +92,47 @@ pub struct ContactRecord {
     pub audit: Vec<AuditEntry>,
 }
 
+/// A bounced contact with the last reason given.
+#[derive(Debug, Clone)]
+pub struct BouncedContact {
+    pub contact: Contact,
+    /// What the last bounce report said, or else the relay's answer at send time.
+    pub reason: Option<String>,
+    /// When the last hard bounce was counted.
+    pub at: Option<Timestamp>,
+}
+
 impl Store {
+    /// Bounced contacts, the most recently changed first, with the last reason.
+    pub async fn bounced_contacts(&self, limit: i64) -> Result<Vec<BouncedContact>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            contact_columns!(),
+            ", (SELECT m.result FROM inbound_messages m WHERE m.contact_id = contacts.id \
+               AND m.kind = 'bounce' ORDER BY m.id DESC LIMIT 1) AS report, \
+             (SELECT d.last_error FROM deliveries d WHERE d.contact_id = contacts.id \
+               AND d.bounced_at IS NOT NULL ORDER BY d.bounced_at DESC LIMIT 1) AS send_error, \
+             (SELECT MAX(d.bounced_at) FROM deliveries d WHERE d.contact_id = contacts.id) AS bounced_at \
+             FROM contacts WHERE status = 'bounced' ORDER BY updated_at DESC, id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let report: Option<String> = row.try_get("report")?;
+                let send_error: Option<String> = row.try_get("send_error")?;
+                Ok(BouncedContact {
+                    contact: contact_from_row(row)?,
+                    reason: report.or(send_error),
+                    at: row
+                        .try_get::<Option<i64>, _>("bounced_at")?
+                        .map(Timestamp::from_unix_ms),
+                })
+            })
+            .collect()
+    }
+
     /// How many contacts have each status, from the counts the triggers keep.
     pub async fn contact_counts(&self) -> Result<Vec<(ContactStatus, i64)>> {
         let rows = sqlx::query("SELECT status, n FROM contact_counts")
@@ -118,6 +158,33 @@ impl Store {
         size: usize,
     ) -> Result<ContactPage> {
         let search = Search::of(self.backend, filter, self).await?;
+        self.page_of(&search, filter, start, size).await
+    }
+
+    /// A page as [`Store::contact_page`] gives it and, for a search, how many it found
+    /// (the search planned once for both).
+    pub async fn contact_page_with_count(
+        &self,
+        filter: &ContactFilter,
+        start: &PageStart,
+        size: usize,
+    ) -> Result<(ContactPage, Option<MatchCount>)> {
+        let search = Search::of(self.backend, filter, self).await?;
+        let page = self.page_of(&search, filter, start, size).await?;
+        let count = match search.pattern {
+            Some(_) => Some(self.matches_of(&search, filter).await?),
+            None => None,
+        };
+        Ok((page, count))
+    }
+
+    async fn page_of(
+        &self,
+        search: &Search,
+        filter: &ContactFilter,
+        start: &PageStart,
+        size: usize,
+    ) -> Result<ContactPage> {
         let mut conditions: Vec<String> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         if let Some(status) = filter.status {
@@ -144,7 +211,7 @@ impl Store {
             if backwards { "DESC" } else { "ASC" },
             size + 1
         );
-        let rows = self.search_rows(&search, &sql, &binds).await?;
+        let rows = self.search_rows(search, &sql, &binds).await?;
         let mut contacts = rows
             .iter()
             .map(contact_from_row)
@@ -171,8 +238,7 @@ impl Store {
 
     /// How many contacts a search (with its status filter) finds, counted up to
     /// [`SEARCH_COUNT_LIMIT`].
-    pub async fn count_matches(&self, filter: &ContactFilter) -> Result<MatchCount> {
-        let search = Search::of(self.backend, filter, self).await?;
+    async fn matches_of(&self, search: &Search, filter: &ContactFilter) -> Result<MatchCount> {
         if search.is_dense() {
             return Ok(MatchCount::MoreThan(SEARCH_COUNT_LIMIT));
         }
@@ -188,7 +254,7 @@ impl Store {
             where_clause(&conditions),
             SEARCH_COUNT_LIMIT + 1
         );
-        let rows = self.search_rows(&search, &sql, &binds).await?;
+        let rows = self.search_rows(search, &sql, &binds).await?;
         let n: i64 = match rows.first() {
             Some(row) => row.try_get("n")?,
             None => 0,

@@ -207,54 +207,96 @@ pub(super) fn status_times(
     }
 }
 
+/// Inserts a new contact with its audit entry inside the caller's transaction.
+async fn insert_contact(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    new: &NewContact,
+    actor: &Actor,
+    reference: Option<&str>,
+) -> Result<Contact> {
+    let now = Timestamp::now();
+    let key = new.email.key();
+    // ON CONFLICT rather than catching the error: two concurrent adds of one address
+    // then end as one insert and one clean "exists", on both databases.
+    let id: Option<i64> = bind_new_contact(
+        sqlx::query(concat!(
+            "INSERT INTO contacts (",
+            new_contact_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (email_key) DO NOTHING RETURNING id"
+        )),
+        new,
+        now,
+        actor.as_str(),
+        reference.map(str::to_owned),
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| row.try_get("id"))
+    .transpose()?;
+    let Some(id) = id else {
+        return Err(StoreError::ContactExists(new.email.to_string()));
+    };
+    let detail = format!("status={} source={}", new.status, new.consent.source);
+    audit::record(tx, actor, "contact.add", Some(&key), Some(detail)).await?;
+    let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
+    Ok(Contact {
+        id,
+        email: new.email.clone(),
+        name: new.name.clone(),
+        organisation: new.organisation.clone(),
+        status: new.status,
+        consent: new.consent.clone(),
+        created_at: now,
+        updated_at: now,
+        confirmed_at: confirmed_at.map(Timestamp::from_unix_ms),
+        unsubscribed_at: unsubscribed_at.map(Timestamp::from_unix_ms),
+        bounce_count: 0,
+    })
+}
+
 impl Store {
     /// Puts a new contact on the list. An address already there (in any letter case)
     /// is [`StoreError::ContactExists`] and changes nothing.
     pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
-        let now = Timestamp::now();
-        let key = new.email.key();
         let (_turn, mut tx) = self.begin_write().await?;
-        // ON CONFLICT rather than catching the error: two concurrent adds of one address
-        // then end as one insert and one clean "exists", on both databases.
-        let id: Option<i64> = bind_new_contact(
-            sqlx::query(concat!(
-                "INSERT INTO contacts (",
-                new_contact_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (email_key) DO NOTHING RETURNING id"
-            )),
-            new,
-            now,
-            actor.as_str(),
-            None,
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
-        let Some(id) = id else {
-            return Err(StoreError::ContactExists(new.email.to_string()));
-        };
-        let detail = format!("status={} source={}", new.status, new.consent.source);
-        audit::record(&mut tx, actor, "contact.add", Some(&key), Some(detail)).await?;
+        let contact = insert_contact(&mut tx, new, actor, None).await?;
         tx.commit().await?;
-        Ok(Contact {
-            id,
-            email: new.email.clone(),
-            name: new.name.clone(),
-            organisation: new.organisation.clone(),
-            status: new.status,
-            consent: new.consent.clone(),
-            created_at: now,
-            updated_at: now,
-            confirmed_at: status_times(new.status, new.consent.at, now)
-                .0
-                .map(Timestamp::from_unix_ms),
-            unsubscribed_at: status_times(new.status, new.consent.at, now)
-                .1
-                .map(Timestamp::from_unix_ms),
-            bounce_count: 0,
-        })
+        Ok(contact)
+    }
+
+    /// Adds the sender of a kept message as a contact, the message being the consent's
+    /// evidence (`reference`: its Message-ID): the contact, the message's link to it and
+    /// its "handled" mark are written together, or none of them.
+    pub async fn add_contact_from_inbound(
+        &self,
+        new: &NewContact,
+        inbound_id: i64,
+        reference: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Contact> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let contact = insert_contact(&mut tx, new, actor, reference).await?;
+        sqlx::query(
+            "UPDATE inbound_messages SET contact_id = $2, \
+             handled_at = COALESCE(handled_at, $3), handled_by = COALESCE(handled_by, $4) WHERE id = $1",
+        )
+        .bind(inbound_id)
+        .bind(contact.id)
+        .bind(Timestamp::now().unix_ms())
+        .bind(actor.as_str())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "inbound.handled",
+            Some(&format!("inbound #{inbound_id}")),
+            Some("sender added as contact".to_owned()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(contact)
     }
 
     /// The contact with this address, in any letter case.

@@ -38,6 +38,9 @@ pub struct InboundEntry {
     pub result: String,
     pub contact_id: Option<i64>,
     pub delivery_id: Option<i64>,
+    /// When staff marked it handled, and who.
+    pub handled_at: Option<Timestamp>,
+    pub handled_by: Option<String>,
 }
 
 /// A delivery a bounce report points at.
@@ -74,7 +77,7 @@ pub enum AddressUnsubscribed {
 }
 
 const ENTRY_COLUMNS: &str = "id, received_at, channel, size, from_address, subject, message_id, \
-     kind, result, contact_id, delivery_id";
+     kind, result, contact_id, delivery_id, handled_at, handled_by";
 
 fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
     Ok(InboundEntry {
@@ -92,6 +95,10 @@ fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
         result: row.try_get("result")?,
         contact_id: row.try_get("contact_id")?,
         delivery_id: row.try_get("delivery_id")?,
+        handled_at: row
+            .try_get::<Option<i64>, _>("handled_at")?
+            .map(Timestamp::from_unix_ms),
+        handled_by: row.try_get("handled_by")?,
     })
 }
 
@@ -172,6 +179,73 @@ impl Store {
             }
         };
         rows.iter().map(entry).collect()
+    }
+
+    /// Mail kept for a person to read (kind "other" or "unreadable"), newest first,
+    /// older than the message `before`; with `include_handled`, also what staff have
+    /// dealt with. Returns at most `limit` and whether there are more.
+    pub async fn inbound_for_staff(
+        &self,
+        include_handled: bool,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<InboundEntry>, bool)> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM inbound_messages \
+             WHERE kind IN ('other', 'unreadable') AND id < $1 AND ($2 = 1 OR handled_at IS NULL) \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(include_handled))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        let entries = rows
+            .iter()
+            .take(limit as usize)
+            .map(entry)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((entries, more))
+    }
+
+    /// How many kept messages wait for staff.
+    pub async fn inbound_waiting(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM inbound_messages \
+             WHERE kind IN ('other', 'unreadable') AND handled_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Marks a kept message as dealt with; false if it was already (or does not exist).
+    pub async fn mark_inbound_handled(&self, id: i64, actor: &Actor) -> Result<bool> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE inbound_messages SET handled_at = $2, handled_by = $3 \
+             WHERE id = $1 AND handled_at IS NULL",
+        )
+        .bind(id)
+        .bind(Timestamp::now().unix_ms())
+        .bind(actor.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if done {
+            audit::record(
+                &mut tx,
+                actor,
+                "inbound.handled",
+                Some(&format!("inbound #{id}")),
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Mail linked to the contact `id` or sent from its address (`key`, lower-cased),

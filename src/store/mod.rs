@@ -29,8 +29,8 @@ use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use contact_pages::{
-    ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord, MatchCount,
-    PageStart, SEARCH_COUNT_LIMIT,
+    BouncedContact, ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord,
+    MatchCount, PageStart, SEARCH_COUNT_LIMIT,
 };
 pub use contacts::{ContactChanges, ContactFilter};
 pub use deliveries::{DeliveryProblem, Enqueued, LedgerRow, SendCounts};

@@ -2,14 +2,289 @@
 //! named and never opened).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
-use super::guard::StaffUser;
-use super::page::{Chrome, failure, grouped, oslo_time, problem_page, render, shown};
-use crate::ops::InboundOpsError;
+use super::guard::{StaffForm, StaffUser};
+use super::page::{Chrome, actor_name, failure, grouped, oslo_time, problem_page, render, shown};
+use crate::domain::{ContactName, Organisation};
+use crate::ops::{ContactError, InboundOpsError};
+use crate::store::StoreError;
 use crate::web::AppState;
+
+/// What a redirect's `melding` says, in words.
+fn notice(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "behandlet" => "E-posten er merket som behandlet.",
+        _ => return None,
+    })
+}
+
+fn id_of(raw: &str) -> Result<i64, Response> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(message_not_found)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    alle: String,
+    #[serde(default)]
+    foer: String,
+    #[serde(default)]
+    melding: String,
+}
+
+struct KeptRow {
+    id: i64,
+    received: String,
+    from: String,
+    subject: String,
+    unreadable: bool,
+    handled: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/inbound.html")]
+struct ListPage {
+    chrome: Chrome,
+    all: bool,
+    waiting: String,
+    rows: Vec<KeptRow>,
+    older: Option<String>,
+}
+
+/// GET /admin/inbound: mail kept for a person, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let all = query.alle == "ja";
+    let before = query.foer.parse::<i64>().ok();
+    let (entries, more) = match state.admin.inbound.for_staff(all, before).await {
+        Ok(page) => page,
+        Err(e) => return failure(&e),
+    };
+    let waiting = match state.admin.inbound.waiting().await {
+        Ok(n) => grouped(n),
+        Err(e) => return failure(&e),
+    };
+    let older = more.then(|| {
+        let last = entries.last().map_or(0, |e| e.id);
+        format!("{}foer={last}", if all { "alle=ja&" } else { "" })
+    });
+    let rows = entries
+        .iter()
+        .map(|m| KeptRow {
+            id: m.id,
+            received: oslo_time(m.received_at),
+            from: shown(m.from_address.as_deref().unwrap_or("(ukjent avsender)")),
+            subject: shown(m.subject.as_deref().unwrap_or("(uten emne)")),
+            unreadable: m.kind == crate::domain::InboundKind::Unreadable,
+            handled: match (&m.handled_at, &m.handled_by) {
+                (Some(at), by) => format!(
+                    "Behandlet {}{}",
+                    oslo_time(*at),
+                    by.as_deref()
+                        .map(|b| format!(" av {}", shown(actor_name(b))))
+                        .unwrap_or_default()
+                ),
+                (None, _) => String::new(),
+            },
+        })
+        .collect();
+    render(ListPage {
+        chrome: Chrome::new(&user, notice(&query.melding)),
+        all,
+        waiting,
+        rows,
+        older,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// POST /admin/inbound/{id}/handled
+pub async fn mark_handled(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    let id = match id_of(&raw) {
+        Ok(id) => id,
+        Err(page) => return page,
+    };
+    match state.admin.inbound.mark_handled(id, &user.actor()).await {
+        Ok(_) => Redirect::to("/admin/inbound?melding=behandlet").into_response(),
+        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(e) => failure(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/inbound_add.html")]
+struct AddSenderPage {
+    chrome: Chrome,
+    id: i64,
+    email: String,
+    name: String,
+    organisation: String,
+    asked_at: String,
+    note: String,
+    problem: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AddSenderForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organisation: String,
+}
+
+async fn add_sender_page(
+    state: &AppState,
+    user: &StaffUser,
+    id: i64,
+    form: AddSenderForm,
+    problem: Option<String>,
+) -> Response {
+    let sender = match state.admin.inbound.sender_as_contact(id).await {
+        Ok(sender) => sender,
+        Err(InboundOpsError::NotFound(_)) => return message_not_found(),
+        Err(InboundOpsError::NoSender(_)) => {
+            return problem_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Avsenderen kan ikke legges til",
+                "E-posten har ingen avsenderadresse det går an å sende til. Ingenting er endret.",
+            );
+        }
+        Err(e) => return failure(&e),
+    };
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(AddSenderPage {
+        chrome: Chrome::new(user, None),
+        id,
+        email: shown(sender.email.as_str()),
+        name: if form.name.is_empty() && problem.is_none() {
+            shown(&sender.name.unwrap_or_default())
+        } else {
+            shown(&form.name)
+        },
+        organisation: shown(&form.organisation),
+        asked_at: oslo_time(sender.asked_at),
+        note: shown(&sender.note),
+        problem,
+    });
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// GET /admin/inbound/{id}/add-contact: what will be recorded, for staff to confirm.
+pub async fn add_sender_form(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+) -> Response {
+    match id_of(&raw) {
+        Ok(id) => add_sender_page(&state, &user, id, AddSenderForm::default(), None).await,
+        Err(page) => page,
+    }
+}
+
+/// POST /admin/inbound/{id}/add-contact
+pub async fn add_sender(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    StaffForm { user, form }: StaffForm<AddSenderForm>,
+) -> Response {
+    let id = match id_of(&raw) {
+        Ok(id) => id,
+        Err(page) => return page,
+    };
+    let (name, organisation) = match (
+        ContactName::parse(&form.name),
+        Organisation::parse(&form.organisation),
+    ) {
+        (Ok(name), Ok(organisation)) => (name, organisation),
+        _ => {
+            let problem =
+                "Navn og organisasjon kan være høyst 200 tegn, uten linjeskift.".to_owned();
+            return add_sender_page(&state, &user, id, form, Some(problem)).await;
+        }
+    };
+    match state
+        .admin
+        .inbound
+        .add_sender(id, name, organisation, &user.actor())
+        .await
+    {
+        Ok(contact) => Redirect::to(&format!("/admin/contacts/{}?melding=lagt-til", contact.id))
+            .into_response(),
+        Err(InboundOpsError::Store(StoreError::ContactExists(_))) => {
+            let problem =
+                "Avsenderen står allerede på kontaktlisten. Søk etter adressen i kontaktlisten."
+                    .to_owned();
+            add_sender_page(&state, &user, id, form, Some(problem)).await
+        }
+        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(e) => failure(&e),
+    }
+}
+
+struct BouncedRow {
+    id: i64,
+    email: String,
+    name: String,
+    reason: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/bounces.html")]
+struct BouncesPage {
+    chrome: Chrome,
+    rows: Vec<BouncedRow>,
+}
+
+/// GET /admin/bounces: the contacts whose address does not work, with the last reason.
+pub async fn bounces(State(state): State<AppState>, user: StaffUser) -> Response {
+    let bounced = match state.admin.contacts.bounced().await {
+        Ok(bounced) => bounced,
+        Err(ContactError::Store(e)) => return failure(&e),
+        Err(e) => return failure(&e),
+    };
+    render(BouncesPage {
+        chrome: Chrome::new(&user, None),
+        rows: bounced
+            .iter()
+            .map(|b| BouncedRow {
+                id: b.contact.id,
+                email: shown(b.contact.email.as_str()),
+                name: b
+                    .contact
+                    .name
+                    .as_ref()
+                    .map(|n| shown(n.as_str()))
+                    .unwrap_or_default(),
+                reason: shown(b.reason.as_deref().unwrap_or("(ingen melding lagret)")),
+                at: b.at.map(oslo_time).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
 
 fn message_not_found() -> Response {
     problem_page(
@@ -28,6 +303,8 @@ struct MessagePage {
     kind: &'static str,
     result: String,
     contact_id: Option<i64>,
+    kept: bool,
+    handled: bool,
     from: String,
     to: String,
     date: String,
@@ -45,8 +322,9 @@ pub async fn show(
     user: StaffUser,
     Path(raw): Path<String>,
 ) -> Response {
-    let Some(id) = raw.parse::<i64>().ok().filter(|id| *id > 0) else {
-        return message_not_found();
+    let id = match id_of(&raw) {
+        Ok(id) => id,
+        Err(page) => return page,
     };
     let (entry, message) = match state.admin.inbound.readable(id).await {
         Ok(found) => found,
@@ -60,6 +338,11 @@ pub async fn show(
         kind: entry.kind.norwegian(),
         result: shown(&entry.result),
         contact_id: entry.contact_id,
+        kept: matches!(
+            entry.kind,
+            crate::domain::InboundKind::Other | crate::domain::InboundKind::Unreadable
+        ),
+        handled: entry.handled_at.is_some(),
         from: shown(&message.from),
         to: shown(&message.to),
         date: shown(&message.date),

@@ -89,7 +89,14 @@ pub fn router() -> Router<AppState> {
             get(contacts::remove_form).post(contacts::remove),
         )
         .route("/admin/contacts/{id}/innsyn", post(contacts::personal_data))
+        .route("/admin/inbound", get(inbound::list))
         .route("/admin/inbound/{id}", get(inbound::show))
+        .route("/admin/inbound/{id}/handled", post(inbound::mark_handled))
+        .route(
+            "/admin/inbound/{id}/add-contact",
+            get(inbound::add_sender_form).post(inbound::add_sender),
+        )
+        .route("/admin/bounces", get(inbound::bounces))
         .route("/admin/audit", get(audit::list))
         .route("/static/admin.css", get(page::stylesheet))
         .route("/static/admin.js", get(page::script))
