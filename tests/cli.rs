@@ -1057,6 +1057,47 @@ async fn staff_accounts_take_their_password_on_stdin(db: &TestDb) {
         &hash
     ));
     assert!(!hash.contains("passord"), "only the hash is stored");
+
+    // list, passwd, disable, enable.
+    let list = run(db, &["staff", "list"]);
+    assert!(list.status.success());
+    assert!(
+        stdout(&list).starts_with("kom ") && stdout(&list).contains("active"),
+        "{}",
+        stdout(&list)
+    );
+    let passwd = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "passwd", "kom"],
+        b"et tredje langt passord\n",
+    );
+    assert!(passwd.status.success(), "{}", stderr(&passwd));
+    let hash = store.staff_password_hash("kom").await.unwrap().unwrap();
+    assert!(nyhetsbrev::auth::verify_password(
+        "et tredje langt passord",
+        &hash
+    ));
+    let unknown = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "passwd", "ingen"],
+        b"et tredje langt passord\n",
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no account named ingen"),
+        "{}",
+        stderr(&unknown)
+    );
+    let disabled = run(db, &["staff", "disable", "kom"]);
+    assert_eq!(stdout(&disabled), "kom disabled; its sessions ended\n");
+    assert!(
+        store.staff_password_hash("kom").await.unwrap().is_none(),
+        "cannot sign in"
+    );
+    assert!(stdout(&run(db, &["staff", "list"])).contains("disabled"));
+    let enabled = run(db, &["staff", "enable", "kom"]);
+    assert_eq!(stdout(&enabled), "kom can sign in again\n");
+    assert!(store.staff_password_hash("kom").await.unwrap().is_some());
 }
 
 /// Starts `serve` on a free port with `RUST_LOG` at `level`; its address and stderr.

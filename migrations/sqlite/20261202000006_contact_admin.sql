@@ -62,3 +62,6 @@ CREATE INDEX inbound_messages_from ON inbound_messages (lower(from_address));
 -- Mail kept for staff: when someone dealt with it, and who.
 ALTER TABLE inbound_messages ADD COLUMN handled_at INTEGER;
 ALTER TABLE inbound_messages ADD COLUMN handled_by TEXT;
+
+-- A disabled staff account cannot sign in; its sessions end when it is disabled.
+ALTER TABLE staff_users ADD COLUMN disabled_at INTEGER;

@@ -11,31 +11,94 @@ use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
+    /// List the accounts: name, when made, whether disabled, open sessions.
+    List,
     /// Add a staff account, or set a new password for one. The password is read from
     /// the first line of standard input (at least 12 characters).
     Add { username: String },
+    /// Set a new password for an existing account (read from the first line of
+    /// standard input); its sessions end.
+    Passwd { username: String },
+    /// Disable an account: it cannot sign in, and its sessions end at once.
+    Disable { username: String },
+    /// Let a disabled account sign in again.
+    Enable { username: String },
 }
 
-pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<ExitCode> {
-    let StaffCommand::Add { username } = command;
+fn read_password() -> anyhow::Result<String> {
     let mut password = String::new();
     io::stdin()
         .read_line(&mut password)
         .context("could not read the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    let saved = Staff::new(store.clone())
-        .set_account(&username, password, &super::actor())
-        .await
-        .map_err(|e| match e {
-            StaffError::ShortPassword => {
-                anyhow::anyhow!("{e} (read from the first line of standard input)")
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn with_stdin_hint(e: StaffError) -> anyhow::Error {
+    match e {
+        StaffError::ShortPassword => {
+            anyhow::anyhow!("{e} (read from the first line of standard input)")
+        }
+        other => other.into(),
+    }
+}
+
+pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<ExitCode> {
+    let staff = Staff::new(store.clone());
+    let actor = super::actor();
+    match command {
+        StaffCommand::List => {
+            for account in staff.accounts().await? {
+                let state = match account.disabled_at {
+                    Some(at) => format!("disabled {}", at.to_rfc3339()),
+                    None => "active".to_owned(),
+                };
+                out!(
+                    "{:<32} added {}  {}  {} session(s)",
+                    account.username.escape_debug(),
+                    account.created_at.to_rfc3339(),
+                    state,
+                    account.sessions
+                );
             }
-            other => other.into(),
-        })?;
-    let username = username.trim();
-    match saved {
-        AccountSaved::Added => out!("staff account {username} added"),
-        AccountSaved::PasswordChanged => out!("new password set for {username}"),
+        }
+        StaffCommand::Add { username } => {
+            let password = read_password()?;
+            let saved = staff
+                .set_account(&username, &password, &actor)
+                .await
+                .map_err(with_stdin_hint)?;
+            let username = username.trim();
+            match saved {
+                AccountSaved::Added => out!("staff account {username} added"),
+                AccountSaved::PasswordChanged => out!("new password set for {username}"),
+            }
+        }
+        StaffCommand::Passwd { username } => {
+            let password = read_password()?;
+            staff
+                .set_password(username.trim(), &password, &actor)
+                .await
+                .map_err(with_stdin_hint)?;
+            out!(
+                "new password set for {}; its sessions ended",
+                username.trim()
+            );
+        }
+        StaffCommand::Disable { username } => {
+            // The command line is nobody's own account.
+            if staff.disable(username.trim(), "", &actor).await? {
+                out!("{} disabled; its sessions ended", username.trim());
+            } else {
+                out!("{} was disabled already", username.trim());
+            }
+        }
+        StaffCommand::Enable { username } => {
+            if staff.enable(username.trim(), &actor).await? {
+                out!("{} can sign in again", username.trim());
+            } else {
+                out!("{} was not disabled", username.trim());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -229,6 +229,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("issue.retry_failed", "feilede sendinger prøvd igjen"),
     ("staff.add", "stabskonto opprettet"),
     ("staff.password", "nytt passord"),
+    ("staff.disable", "stabskonto deaktivert"),
+    ("staff.enable", "stabskonto aktivert igjen"),
     ("staff.login", "logget inn"),
     ("staff.login_failed", "mislykket innlogging"),
     ("inbound.answer", "e-post besvart av staben"),

@@ -25,6 +25,8 @@ pub struct NewSession {
 pub struct Session {
     pub username: String,
     pub csrf_token: String,
+    /// The SHA-256 of the cookie's secret: which of the account's sessions this is.
+    pub id_hash: String,
 }
 
 impl Session {
@@ -93,6 +95,7 @@ impl Sessions {
         Ok(Some(Session {
             username: stored.username,
             csrf_token: stored.csrf_token,
+            id_hash: hash.as_str().to_owned(),
         }))
     }
 

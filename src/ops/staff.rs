@@ -38,6 +38,16 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub enum StaffError {
     #[error("a user name is 1–64 letters, digits and . - _ @")]
     BadUsername,
+    #[error("there is already an account named {0}")]
+    Exists(String),
+    #[error("there is no account named {0}")]
+    NoSuchAccount(String),
+    #[error("you cannot disable your own account")]
+    OwnAccount,
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("the new password was not typed the same twice")]
+    Mismatch,
     #[error("the password must be at least {MIN_PASSWORD_CHARS} characters")]
     ShortPassword,
     #[error("could not hash the password: {0}")]
@@ -171,6 +181,140 @@ impl Staff {
             tracing::warn!(error = %e, "could not write a failed login to the audit log");
         }
         Err(LoginError::Refused)
+    }
+
+    /// Every account, by name.
+    pub async fn accounts(&self) -> Result<Vec<crate::store::StaffAccount>, StaffError> {
+        self.store.staff_accounts().await.map_err(StaffError::Store)
+    }
+
+    /// Adds a new account; an existing name is refused (use [`Staff::set_account`] to
+    /// give an account a new password).
+    pub async fn add(
+        &self,
+        username: &str,
+        password: &str,
+        actor: &Actor,
+    ) -> Result<(), StaffError> {
+        let username = username.trim();
+        if self
+            .store
+            .staff_user_exists(username)
+            .await
+            .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::Exists(username.to_owned()));
+        }
+        self.set_account(username, password, actor)
+            .await
+            .map(|_| ())
+    }
+
+    /// Gives an existing account a new password (its sessions end).
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password: &str,
+        actor: &Actor,
+    ) -> Result<(), StaffError> {
+        if !self
+            .store
+            .staff_user_exists(username)
+            .await
+            .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::NoSuchAccount(username.to_owned()));
+        }
+        self.set_account(username, password, actor)
+            .await
+            .map(|_| ())
+    }
+
+    /// Disables an account, `by` being the one who asks: nobody disables themselves
+    /// (the last one in could lock everyone out). Its sessions end at once.
+    pub async fn disable(
+        &self,
+        username: &str,
+        by: &str,
+        actor: &Actor,
+    ) -> Result<bool, StaffError> {
+        if username == by {
+            return Err(StaffError::OwnAccount);
+        }
+        if !self
+            .store
+            .staff_user_exists(username)
+            .await
+            .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::NoSuchAccount(username.to_owned()));
+        }
+        self.store
+            .set_staff_disabled(username, true, actor)
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// Lets a disabled account sign in again.
+    pub async fn enable(&self, username: &str, actor: &Actor) -> Result<bool, StaffError> {
+        if !self
+            .store
+            .staff_user_exists(username)
+            .await
+            .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::NoSuchAccount(username.to_owned()));
+        }
+        self.store
+            .set_staff_disabled(username, false, actor)
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// A signed-in person changes their own password: the current one is checked (as a
+    /// login from `client`, so guesses are counted), the new one typed twice. Every
+    /// session of the account ends, this one too.
+    pub async fn change_own_password(
+        &self,
+        client: &str,
+        username: &str,
+        current: &str,
+        new: &str,
+        repeated: &str,
+    ) -> Result<(), StaffError> {
+        if new != repeated {
+            return Err(StaffError::Mismatch);
+        }
+        if new.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(StaffError::ShortPassword);
+        }
+        match self.log_in(client, username, current).await {
+            Ok(_) => {}
+            Err(LoginError::Unavailable(e)) => return Err(StaffError::Store(e)),
+            Err(_) => return Err(StaffError::WrongPassword),
+        }
+        self.set_account(username, new, &Actor::new(format!("web:{username}")))
+            .await
+            .map(|_| ())
+    }
+
+    /// The account's sessions, most recently used first.
+    pub async fn sessions(
+        &self,
+        username: &str,
+    ) -> Result<Vec<crate::store::SessionLine>, StaffError> {
+        self.store
+            .sessions_of(username)
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// Ends one of the account's own sessions (a browser left signed in elsewhere).
+    pub async fn end_session(&self, username: &str, id_hash: &str) -> Result<bool, StaffError> {
+        self.store
+            .end_own_session(username, id_hash)
+            .await
+            .map_err(StaffError::Store)
     }
 
     /// Adds the account `username`, or gives it a new password.

@@ -61,11 +61,13 @@ impl Store {
 
     /// The stored password hash of a staff account.
     pub async fn staff_password_hash(&self, username: &str) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::from)
+        sqlx::query_scalar(
+            "SELECT password_hash FROM staff_users WHERE username = $1 AND disabled_at IS NULL",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from)
     }
 
     /// Counts a login attempt from `client_key` before its password is checked, unless
@@ -109,6 +111,144 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// A staff account as the accounts page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub username: String,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+    /// Sessions that have not been ended (some may have run out unswept).
+    pub sessions: i64,
+}
+
+/// One of an account's sessions, for its owner to see and end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLine {
+    /// The SHA-256 of the session's secret: names the session without being able to
+    /// sign anyone in.
+    pub id_hash: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+impl Store {
+    /// Every staff account, by name.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>> {
+        let rows = sqlx::query(
+            "SELECT u.username, u.created_at, u.disabled_at, \
+             (SELECT COUNT(*) FROM staff_sessions s WHERE s.staff_user_id = u.id) AS sessions \
+             FROM staff_users u ORDER BY u.username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StaffAccount {
+                    username: row.try_get("username")?,
+                    created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
+                    disabled_at: row
+                        .try_get::<Option<i64>, _>("disabled_at")?
+                        .map(Timestamp::from_unix_ms),
+                    sessions: row.try_get("sessions")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether an account with this name exists (disabled or not).
+    pub async fn staff_user_exists(&self, username: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff_users WHERE username = $1")
+            .bind(username)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Disables an account (its sessions end in the same transaction) or enables it
+    /// again. Returns false when there is no such account or nothing changed.
+    pub async fn set_staff_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        actor: &Actor,
+    ) -> Result<bool> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let changed = if disabled {
+            sqlx::query(
+                "UPDATE staff_users SET disabled_at = $2, updated_at = $2 \
+                 WHERE username = $1 AND disabled_at IS NULL",
+            )
+        } else {
+            sqlx::query(
+                "UPDATE staff_users SET disabled_at = NULL, updated_at = $2 \
+                 WHERE username = $1 AND disabled_at IS NOT NULL",
+            )
+        }
+        .bind(username)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !changed {
+            return Ok(false);
+        }
+        if disabled {
+            sqlx::query(
+                "DELETE FROM staff_sessions WHERE staff_user_id = \
+                 (SELECT id FROM staff_users WHERE username = $1)",
+            )
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let action = if disabled {
+            "staff.disable"
+        } else {
+            "staff.enable"
+        };
+        audit::record(&mut tx, actor, action, Some(username), None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The sessions of an account, the most recently used first.
+    pub async fn sessions_of(&self, username: &str) -> Result<Vec<SessionLine>> {
+        let rows = sqlx::query(
+            "SELECT s.id_hash, s.created_at, s.last_seen_at FROM staff_sessions s \
+             JOIN staff_users u ON u.id = s.staff_user_id WHERE u.username = $1 \
+             ORDER BY s.last_seen_at DESC",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionLine {
+                    id_hash: row.try_get("id_hash")?,
+                    created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
+                    last_seen_at: Timestamp::from_unix_ms(row.try_get("last_seen_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Ends one of the account's own sessions; false if it has no such session.
+    pub async fn end_own_session(&self, username: &str, id_hash: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let ended = sqlx::query(
+            "DELETE FROM staff_sessions WHERE id_hash = $2 AND staff_user_id = \
+             (SELECT id FROM staff_users WHERE username = $1)",
+        )
+        .bind(username)
+        .bind(id_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(ended.rows_affected() > 0)
     }
 }
 
@@ -166,7 +306,8 @@ impl Store {
     pub async fn staff_session(&self, id_hash: &TokenHash) -> Result<Option<StaffSession>> {
         let row = sqlx::query(
             "SELECT u.username, s.csrf_token, s.created_at, s.last_seen_at FROM staff_sessions s \
-             JOIN staff_users u ON u.id = s.staff_user_id WHERE s.id_hash = $1",
+             JOIN staff_users u ON u.id = s.staff_user_id \
+             WHERE s.id_hash = $1 AND u.disabled_at IS NULL",
         )
         .bind(id_hash.as_str())
         .fetch_optional(&self.pool)

@@ -9,6 +9,7 @@
 // request on the error path: boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod accounts;
 mod audit;
 mod contacts;
 mod dashboard;
@@ -98,6 +99,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/bounces", get(inbound::bounces))
         .route("/admin/audit", get(audit::list))
+        .route("/admin/staff", get(accounts::list).post(accounts::add))
+        .route("/admin/staff/{name}/password", post(accounts::set_password))
+        .route("/admin/staff/{name}/disable", post(accounts::disable))
+        .route("/admin/staff/{name}/enable", post(accounts::enable))
+        .route("/admin/account", get(accounts::own))
+        .route(
+            "/admin/account/password",
+            post(accounts::change_own_password),
+        )
+        .route("/admin/account/sessions/end", post(accounts::end_session))
         .route("/static/admin.css", get(page::stylesheet))
         .route("/static/admin.js", get(page::script))
         // The guards read bodies themselves, up to their own limit.
