@@ -107,7 +107,7 @@ run() { # label, path, expected text
 run "list, first page" "/admin/contacts" "Neste side"
 run "list, a page deep in the list" "/admin/contacts?etter=k555555%40example.org" "k555556@example.org"
 run "list, unsubscribed only" "/admin/contacts?status=unsubscribed" "Neste side"
-run "search, part of an address (k12345)" "/admin/contacts?q=k12345" "k1234500@example.org"
+run "search, part of an address (k12345)" "/admin/contacts?q=k12345" "k123450@example.org"
 run "search, part of a name (sen4711)" "/admin/contacts?q=sen4711" "Hansen4711"
 run "search, common name (ødegård)" "/admin/contacts?q=%C3%B8deg%C3%A5rd" "Mer enn"
 run "search, everyone (example.org)" "/admin/contacts?q=example.org" "Mer enn"

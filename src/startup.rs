@@ -207,6 +207,7 @@ pub fn admin_parts(
         test_sender,
         origin: crate::web::staff::origin_of(settings.base_url()),
         secure_cookies: settings.base_url().starts_with("https://"),
+        require_totp: settings.staff_require_totp,
         from_line: format!("{} <{}>", settings.from_name, from),
     })
 }

@@ -418,3 +418,77 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
     check_page(&client, &axe, "contacts-10-audit").await;
     client.close().await.unwrap();
 }
+
+/// Setting up a second factor and signing in with it, in the browser; the staff and
+/// account pages on the way. axe-core on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_factor_in_the_browser() {
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let app = common::spawn_app_at_own_address(&db, common::test_settings(&db), None).await;
+    add_staff(&app.store, "kari").await;
+    add_staff(&app.store, "ola").await;
+    let client = browser(&webdriver).await;
+    let sign_in = |client: Client| {
+        let base = app.address.clone();
+        async move {
+            client.goto(&format!("{base}/admin/login")).await.unwrap();
+            wait_for_heading(&client, "Logg inn").await;
+            fill(&client, "username", "kari").await;
+            fill(&client, "password", STAFF_PASSWORD).await;
+            click(&client, "main button[type=submit]").await;
+            client
+        }
+    };
+    let client = sign_in(client).await;
+    wait_for_heading(&client, "Oversikt").await;
+
+    click(&client, "nav a[href='/admin/staff']").await;
+    wait_for_heading(&client, "Stabskontoer").await;
+    check_page(&client, &axe, "staff-01-accounts").await;
+    client
+        .goto(&format!("{}/admin/account", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Din konto").await;
+    check_page(&client, &axe, "staff-02-own-account").await;
+
+    click(&client, "a[href='/admin/totp']").await;
+    wait_for_heading(&client, "Tofaktor-innlogging").await;
+    check_page(&client, &axe, "staff-03-totp-enrol").await;
+    let secret = text_of(&client, "code.secret").await;
+    fill(&client, "code", &totp_code(&secret, 0)).await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, "main", "Gjenopprettingskoder", 10).await;
+    check_page(&client, &axe, "staff-04-recovery-codes").await;
+
+    // Signing out and in again asks for the code.
+    click(&client, "form.logout button").await;
+    wait_for_heading(&client, "Logg inn").await;
+    let client = sign_in(client).await;
+    wait_for_heading(&client, "Kode fra appen").await;
+    check_page(&client, &axe, "staff-05-code").await;
+    fill(&client, "code", &totp_code(&secret, 30)).await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_heading(&client, "Oversikt").await;
+    client.close().await.unwrap();
+}
+
+/// The code an authenticator app shows for `secret` at `offset` seconds from now.
+fn totp_code(secret: &str, offset: i64) -> String {
+    let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset) as u64).to_string()
+}

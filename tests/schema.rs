@@ -211,6 +211,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "issues",
         "login_attempts",
         "notices",
+        "staff_recovery_codes",
         "staff_sessions",
         "staff_users",
         "subscription_requests",

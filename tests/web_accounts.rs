@@ -10,6 +10,8 @@ on_both_backends!(
     account_pages_need_a_session_and_changes_a_token,
     accounts_are_added_disabled_enabled_and_given_passwords,
     each_person_changes_their_password_and_ends_their_sessions,
+    a_second_factor_is_set_up_and_asked_for_at_sign_in,
+    a_required_second_factor_is_set_up_before_any_page_opens,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -180,7 +182,7 @@ async fn each_person_changes_their_password_and_ends_their_sessions(db: &TestDb)
         .split("<tr>")
         .filter(|row| row.contains("name=\"session\"") && !row.contains("(denne nettleseren)"))
         .map(|row| {
-            let at = row.find("name=\"session\" value=\"").unwrap() + 23;
+            let at = row.find("name=\"session\" value=\"").unwrap() + 22;
             row[at..].split('"').next().unwrap().to_owned()
         })
         .next()
@@ -249,4 +251,192 @@ async fn each_person_changes_their_password_and_ends_their_sessions(db: &TestDb)
     );
     assert_eq!(sign_in(&app, "kari", STAFF_PASSWORD).await, Err(401));
     assert!(sign_in(&app, "kari", "et helt nytt passord").await.is_ok());
+}
+
+/// The code an authenticator app shows for `secret` (base32, spaces allowed) at
+/// `offset` seconds from now.
+fn code_for(secret: &str, offset: i64) -> String {
+    let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset) as u64).to_string()
+}
+
+/// The secret shown on the enrolment page.
+fn secret_on(page: &str) -> String {
+    let at = page.find("<code class=\"secret\">").expect("the secret") + 21;
+    page[at..].split('<').next().unwrap().to_owned()
+}
+
+/// A client for a session that has passed the password only.
+fn half_signed_in(app: &TestApp, cookie: String) -> StaffClient {
+    StaffClient {
+        http: http(),
+        base: app.address.clone(),
+        cookie,
+        csrf: String::new(),
+    }
+}
+
+async fn with_csrf(mut client: StaffClient, path: &str) -> StaffClient {
+    let page = client.get_ok(path).await;
+    client.csrf = common::staff::csrf_of(&page);
+    client
+}
+
+async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let page = kari.get_ok("/admin/totp").await;
+    assert!(page.contains("<svg") && page.contains("Slå på"), "{page}");
+    let secret = secret_on(&page);
+    assert_eq!(
+        secret_on(&kari.get_ok("/admin/totp").await),
+        secret,
+        "the same secret until it is used"
+    );
+    let wrong = kari.post("/admin/totp", &[("code", "000000")]).await;
+    assert_eq!(wrong.status(), 422);
+    let page = kari
+        .post("/admin/totp", &[("code", &code_for(&secret, 0))])
+        .await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let codes: Vec<String> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{page}");
+    assert!(kari.get_ok("/admin/totp").await.contains("10 ubrukte"));
+
+    // Signing in now asks for a code; until then no page opens and no change goes through.
+    let cookie = sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap();
+    let half = half_signed_in(&app, cookie);
+    let response = half.get("/admin").await;
+    assert_eq!(location(&response), "/admin/login/kode");
+    let half = with_csrf(half, "/admin/login/kode").await;
+    let refused = half
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "x@example.no"),
+                ("source", "staff"),
+                ("asked_on", "2025-03-12"),
+                ("note", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 303);
+    assert_eq!(location(&refused), "/admin/login/kode");
+    assert!(
+        app.store
+            .contact(&common::email("x@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The code used at enrolment, and one two steps away, are refused.
+    for code in [
+        code_for(&secret, 0),
+        code_for(&secret, 95),
+        "12345".to_owned(),
+    ] {
+        let response = half.post("/admin/login/kode", &[("code", &code)]).await;
+        assert_eq!(response.status(), 401, "{code}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Koden stemmer ikke")
+        );
+    }
+    // The next step's code (one step of drift) works, once.
+    let next = code_for(&secret, 30);
+    let response = half.post("/admin/login/kode", &[("code", &next)]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/admin");
+    half.get_ok("/admin").await;
+    let again = with_csrf(
+        half_signed_in(&app, sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap()),
+        "/admin/login/kode",
+    )
+    .await;
+    let reused = again.post("/admin/login/kode", &[("code", &next)]).await;
+    assert_eq!(reused.status(), 401, "a code works once");
+
+    // A recovery code works once, in any case and with or without its dash.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    let response = again.post("/admin/login/kode", &[("code", &typed)]).await;
+    assert_eq!(response.status(), 303);
+    again.get_ok("/admin").await;
+    let third = with_csrf(
+        half_signed_in(&app, sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap()),
+        "/admin/login/kode",
+    )
+    .await;
+    assert_eq!(
+        third
+            .post("/admin/login/kode", &[("code", &codes[3])])
+            .await
+            .status(),
+        401
+    );
+    // A session that owes its code cannot start enrolling a new app either.
+    assert_eq!(
+        location(&third.get("/admin/totp").await),
+        "/admin/login/kode"
+    );
+    assert!(
+        third
+            .get_ok("/admin/login/kode")
+            .await
+            .contains("Kode fra appen")
+    );
+
+    let log = app.store.audit_about("kari", 50).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "staff.totp"));
+    assert!(
+        log.iter()
+            .filter(|e| e.action == "staff.totp_failed")
+            .count()
+            >= 4
+    );
+}
+
+async fn a_required_second_factor_is_set_up_before_any_page_opens(db: &TestDb) {
+    let mut settings = common::test_settings(db);
+    settings.staff_require_totp = true;
+    let app = common::spawn_app_at_own_address(db, settings, None).await;
+    add_staff(&app.store, "ola").await;
+    let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
+    let half = half_signed_in(&app, cookie);
+    for path in ["/admin", "/admin/contacts", "/admin/login/kode"] {
+        let response = half.get(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        let expected = if path == "/admin/login/kode" {
+            "/admin"
+        } else {
+            "/admin/totp"
+        };
+        assert_eq!(location(&response), expected, "{path}");
+    }
+    let half = with_csrf(half, "/admin/totp").await;
+    let page = half.get_ok("/admin/totp").await;
+    assert!(page.contains("krever tofaktor"), "{page}");
+    let secret = secret_on(&page);
+    let response = half
+        .post("/admin/totp", &[("code", &code_for(&secret, 0))])
+        .await;
+    assert_eq!(response.status(), 200);
+    half.get_ok("/admin").await;
+    half.get_ok("/admin/contacts").await;
 }

@@ -65,3 +65,20 @@ ALTER TABLE inbound_messages ADD COLUMN handled_by TEXT;
 
 -- A disabled staff account cannot sign in; its sessions end when it is disabled.
 ALTER TABLE staff_users ADD COLUMN disabled_at INTEGER;
+
+-- A second factor: a TOTP secret (RFC 6238; set when enrolment starts, in force once
+-- a code from it was typed), the last time step used (a code works once), and ten
+-- single-use recovery codes stored as their SHA-256.
+ALTER TABLE staff_users ADD COLUMN totp_secret TEXT;
+ALTER TABLE staff_users ADD COLUMN totp_enabled_at INTEGER;
+ALTER TABLE staff_users ADD COLUMN totp_last_step INTEGER;
+CREATE TABLE staff_recovery_codes (
+    id              INTEGER PRIMARY KEY,
+    staff_user_id   INTEGER NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
+    code_hash       TEXT    NOT NULL,
+    used_at         INTEGER
+);
+CREATE INDEX staff_recovery_codes_user ON staff_recovery_codes (staff_user_id);
+-- A session that has passed the password but not yet the second factor (1: a code is
+-- due; 2: enrolment is due, as staff_require_totp asks): it opens no staff page.
+ALTER TABLE staff_sessions ADD COLUMN second_factor_due INTEGER NOT NULL DEFAULT 0;

@@ -70,6 +70,7 @@ pub const KEYS: &[&str] = &[
     "link_check_allow_private",
     "send_approval",
     "schedule_grace_minutes",
+    "staff_require_totp",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -168,6 +169,9 @@ pub struct Settings {
     pub link_check_allow_private: bool,
     /// Whether a send starts only once a second staff account approved it.
     pub send_approval: bool,
+    /// Whether every staff account must sign in with a second factor (TOTP): one
+    /// without sets it up at its next sign-in.
+    pub staff_require_totp: bool,
     /// A planned send found later than this many minutes is not started but shown to
     /// staff.
     pub schedule_grace_minutes: u32,
@@ -218,6 +222,7 @@ impl Default for Settings {
             session_idle_minutes: 60,
             link_check_allow_private: false,
             send_approval: false,
+            staff_require_totp: false,
             schedule_grace_minutes: 60,
         }
     }
@@ -270,6 +275,7 @@ impl fmt::Debug for Settings {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("link_check_allow_private", &self.link_check_allow_private)
             .field("send_approval", &self.send_approval)
+            .field("staff_require_totp", &self.staff_require_totp)
             .field("schedule_grace_minutes", &self.schedule_grace_minutes)
             .finish()
     }
@@ -399,11 +405,13 @@ impl Settings {
                 | "http_max_connections"
                 | "session_idle_minutes"
                 | "schedule_grace_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
-                "link_check_allow_private" | "send_approval" => match raw.trim() {
-                    "true" | "1" | "yes" => Value::from(true),
-                    "false" | "0" | "no" | "" => Value::from(false),
-                    _ => Value::from(raw),
-                },
+                "link_check_allow_private" | "send_approval" | "staff_require_totp" => {
+                    match raw.trim() {
+                        "true" | "1" | "yes" => Value::from(true),
+                        "false" | "0" | "no" | "" => Value::from(false),
+                        _ => Value::from(raw),
+                    }
+                }
                 "trusted_proxies" => Value::from(
                     raw.split(',')
                         .map(str::trim)

@@ -30,6 +30,6 @@ pub use issues::{
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use privacy::PersonalData;
-pub use sessions::{NewSession, Session, Sessions};
-pub use staff::{AccountSaved, LoginError, Staff, StaffError};
+pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
+pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
 pub use subscriptions::Subscriptions;

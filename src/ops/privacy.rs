@@ -231,6 +231,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("staff.password", "nytt passord"),
     ("staff.disable", "stabskonto deaktivert"),
     ("staff.enable", "stabskonto aktivert igjen"),
+    ("staff.totp", "tofaktor slått på"),
+    ("staff.totp_failed", "feil tofaktor-kode"),
     ("staff.login", "logget inn"),
     ("staff.login_failed", "mislykket innlogging"),
     ("inbound.answer", "e-post besvart av staben"),

@@ -25,6 +25,8 @@ pub struct NewSession {
 pub struct Session {
     pub username: String,
     pub csrf_token: String,
+    /// What the session must still pass before it opens staff pages.
+    pub due: SecondFactorDue,
     /// The SHA-256 of the cookie's secret: which of the account's sessions this is.
     pub id_hash: String,
 }
@@ -35,6 +37,36 @@ impl Session {
     pub fn csrf_matches(&self, token: &str) -> bool {
         let (a, b) = (self.csrf_token.as_bytes(), token.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+    }
+}
+
+/// What a session must still pass after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorDue {
+    /// Nothing: signed in.
+    Nothing,
+    /// A code from the authenticator app (or a recovery code).
+    Code,
+    /// Setting up the app (`staff_require_totp` and none set up yet).
+    Enrolment,
+}
+
+impl SecondFactorDue {
+    fn stored(self) -> i64 {
+        match self {
+            SecondFactorDue::Nothing => 0,
+            SecondFactorDue::Code => 1,
+            SecondFactorDue::Enrolment => 2,
+        }
+    }
+
+    fn from_stored(value: i64) -> Self {
+        match value {
+            0 => SecondFactorDue::Nothing,
+            2 => SecondFactorDue::Enrolment,
+            // Anything unknown asks for a code rather than let someone in.
+            _ => SecondFactorDue::Code,
+        }
     }
 }
 
@@ -52,14 +84,25 @@ impl Sessions {
 
     /// Starts a session for an account that has just signed in (see `Staff::log_in`).
     pub async fn start(&self, username: &str) -> Result<NewSession, StoreError> {
-        self.start_at(username, Timestamp::now()).await
+        self.start_with(username, SecondFactorDue::Nothing).await
     }
 
-    async fn start_at(&self, username: &str, now: Timestamp) -> Result<NewSession, StoreError> {
+    /// Starts a session that must still pass `due` before it opens staff pages.
+    pub async fn start_with(
+        &self,
+        username: &str,
+        due: SecondFactorDue,
+    ) -> Result<NewSession, StoreError> {
         let secret = TokenSecret::generate();
         let csrf_token = TokenSecret::generate().as_str().to_owned();
         self.store
-            .create_staff_session(username, &secret.hash(), &csrf_token, now)
+            .create_staff_session(
+                username,
+                &secret.hash(),
+                &csrf_token,
+                Timestamp::now(),
+                due.stored(),
+            )
             .await?;
         Ok(NewSession { secret, csrf_token })
     }
@@ -96,7 +139,13 @@ impl Sessions {
             username: stored.username,
             csrf_token: stored.csrf_token,
             id_hash: hash.as_str().to_owned(),
+            due: SecondFactorDue::from_stored(stored.second_factor_due),
         }))
+    }
+
+    /// The session has passed its second factor: it opens staff pages now.
+    pub async fn passed_second_factor(&self, session: &Session) -> Result<(), StoreError> {
+        self.store.clear_second_factor_due(&session.id_hash).await
     }
 
     /// Signs out: the session ends at once.

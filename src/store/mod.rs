@@ -42,7 +42,7 @@ pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
     NoticeQueued,
 };
-pub use staff::{SessionLine, StaffAccount, StaffSession};
+pub use staff::{SessionLine, StaffAccount, StaffSession, TotpState};
 pub use tokens::{
     ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
 };

@@ -260,6 +260,8 @@ const LOGIN_LOCK: i64 = 0x6e79_6c6f_6769;
 pub struct StaffSession {
     pub username: String,
     pub csrf_token: String,
+    /// 0: signed in; 1: a second-factor code is due; 2: enrolment is due.
+    pub second_factor_due: i64,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
 }
@@ -273,16 +275,18 @@ impl Store {
         id_hash: &TokenHash,
         csrf_token: &str,
         now: Timestamp,
+        second_factor_due: i64,
     ) -> Result<()> {
         let (_turn, mut tx) = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO staff_sessions (id_hash, staff_user_id, csrf_token, created_at, last_seen_at) \
-             SELECT $1, id, $3, $4, $4 FROM staff_users WHERE username = $2",
+            "INSERT INTO staff_sessions (id_hash, staff_user_id, csrf_token, created_at, last_seen_at, \
+             second_factor_due) SELECT $1, id, $3, $4, $4, $5 FROM staff_users WHERE username = $2",
         )
         .bind(id_hash.as_str())
         .bind(username)
         .bind(csrf_token)
         .bind(now.unix_ms())
+        .bind(second_factor_due)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -295,7 +299,7 @@ impl Store {
             &Actor::new(format!("web:{username}")),
             "staff.login",
             Some(username),
-            None,
+            (second_factor_due > 0).then(|| "password; second factor due".to_owned()),
         )
         .await?;
         tx.commit().await?;
@@ -305,7 +309,8 @@ impl Store {
     /// The session with this hash: its account, CSRF token, start and last use.
     pub async fn staff_session(&self, id_hash: &TokenHash) -> Result<Option<StaffSession>> {
         let row = sqlx::query(
-            "SELECT u.username, s.csrf_token, s.created_at, s.last_seen_at FROM staff_sessions s \
+            "SELECT u.username, s.csrf_token, s.created_at, s.last_seen_at, s.second_factor_due \
+             FROM staff_sessions s \
              JOIN staff_users u ON u.id = s.staff_user_id \
              WHERE s.id_hash = $1 AND u.disabled_at IS NULL",
         )
@@ -316,6 +321,7 @@ impl Store {
             Ok(StaffSession {
                 username: row.try_get("username")?,
                 csrf_token: row.try_get("csrf_token")?,
+                second_factor_due: row.try_get("second_factor_due")?,
                 created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
                 last_seen_at: Timestamp::from_unix_ms(row.try_get("last_seen_at")?),
             })
@@ -358,5 +364,144 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         Ok(ended.rows_affected())
+    }
+}
+
+/// An account's second factor, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The base32 secret, once enrolment has started.
+    pub secret: Option<String>,
+    /// Whether a code from it has been typed: the second factor is in force.
+    pub enabled: bool,
+    /// The last time step whose code was accepted.
+    pub last_step: Option<i64>,
+}
+
+impl Store {
+    /// The second factor of an account, or `None` if there is no such account.
+    pub async fn totp_state(&self, username: &str) -> Result<Option<TotpState>> {
+        let row = sqlx::query(
+            "SELECT totp_secret, totp_enabled_at, totp_last_step FROM staff_users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(TotpState {
+                secret: row.try_get("totp_secret")?,
+                enabled: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+                last_step: row.try_get("totp_last_step")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Starts enrolment: the secret the person's app will hold (not in force yet).
+    pub async fn set_totp_secret(&self, username: &str, secret: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "UPDATE staff_users SET totp_secret = $2 WHERE username = $1 AND totp_enabled_at IS NULL",
+        )
+        .bind(username)
+        .bind(secret)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Puts the second factor in force after a code from it was typed (`step`), with
+    /// new recovery codes (their hashes); the old ones stop working.
+    pub async fn enable_totp(
+        &self,
+        username: &str,
+        step: i64,
+        recovery_hashes: &[String],
+        actor: &Actor,
+    ) -> Result<()> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE staff_users SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 \
+             WHERE username = $1 AND totp_secret IS NOT NULL RETURNING id",
+        )
+        .bind(username)
+        .bind(now)
+        .bind(step)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Err(StoreError::Corrupt(format!(
+                "no TOTP secret for {username:?}"
+            )));
+        };
+        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query(
+                "INSERT INTO staff_recovery_codes (staff_user_id, code_hash) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(&mut tx, actor, "staff.totp", Some(username), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the time step of an accepted code: true only the first time, and only for
+    /// a step later than the last one taken (a code cannot be used twice, nor an older one
+    /// after a newer).
+    pub async fn take_totp_step(&self, username: &str, step: i64) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let taken = sqlx::query(
+            "UPDATE staff_users SET totp_last_step = $2 WHERE username = $1 \
+             AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(username)
+        .bind(step)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() > 0)
+    }
+
+    /// Uses a recovery code (by its hash): true the first time only.
+    pub async fn use_recovery_code(&self, username: &str, hash: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let used = sqlx::query(
+            "UPDATE staff_recovery_codes SET used_at = $3 WHERE code_hash = $2 AND used_at IS NULL \
+             AND staff_user_id = (SELECT id FROM staff_users WHERE username = $1)",
+        )
+        .bind(username)
+        .bind(hash)
+        .bind(Timestamp::now().unix_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(used.rows_affected() > 0)
+    }
+
+    /// How many unused recovery codes an account has.
+    pub async fn recovery_codes_left(&self, username: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM staff_recovery_codes WHERE used_at IS NULL \
+             AND staff_user_id = (SELECT id FROM staff_users WHERE username = $1)",
+        )
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The session has passed its second factor (or enrolled): it opens staff pages.
+    pub async fn clear_second_factor_due(&self, id_hash: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query("UPDATE staff_sessions SET second_factor_due = 0 WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

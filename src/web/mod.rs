@@ -70,6 +70,8 @@ pub struct AdminParts {
     pub test_sender: Option<crate::dispatch::Dispatcher>,
     /// `base_url`'s origin: every staff change must come from it.
     pub origin: String,
+    /// `staff_require_totp`: every account signs in with a second factor.
+    pub require_totp: bool,
     /// Whether cookies get `Secure` (`base_url` is https).
     pub secure_cookies: bool,
     /// The From line of every mail, as the checklist shows it.

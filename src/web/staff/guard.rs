@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::super::AppState;
 use super::page::problem_page;
-use crate::ops::Session;
+use crate::ops::{SecondFactorDue, Session};
 use crate::store::Actor;
 
 /// The session cookie's name.
@@ -125,10 +125,34 @@ fn urlencode(s: &str) -> String {
     out
 }
 
+/// Someone past the password whose session may still owe its second factor: the
+/// only pages such a session opens are the code page and the enrolment page.
+#[derive(Debug, Clone)]
+pub struct SecondStep(pub StaffUser);
+
+impl FromRequestParts<AppState> for SecondStep {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        any_session(parts, state).await.map(SecondStep)
+    }
+}
+
 impl FromRequestParts<AppState> for StaffUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user = any_session(parts, state).await?;
+        match user.session.due {
+            SecondFactorDue::Nothing => Ok(user),
+            SecondFactorDue::Code => Err(Redirect::to("/admin/login/kode").into_response()),
+            SecondFactorDue::Enrolment => Err(Redirect::to("/admin/totp").into_response()),
+        }
+    }
+}
+
+async fn any_session(parts: &mut Parts, state: &AppState) -> Result<StaffUser, Response> {
+    {
         let Some(cookie) = session_cookie(&parts.headers) else {
             return Err(to_login(parts));
         };
@@ -197,14 +221,56 @@ pub struct StaffForm<T> {
     pub form: T,
 }
 
-/// Session and origin: what every change needs before its body is read.
-async fn change_allowed(parts: &mut Parts, state: &AppState) -> Result<StaffUser, Response> {
-    let user = StaffUser::from_request_parts(parts, state).await?;
+/// A change on the second-factor pages (a code, enrolment): the same checks as
+/// [`StaffForm`], for a session that may still owe its second factor.
+pub struct SecondStepForm<T> {
+    pub user: StaffUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for SecondStepForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let user = any_session(&mut parts, state).await?;
+        let user = origin_allowed(&parts, state, user)?;
+        let form = read_form(&user, body).await?;
+        Ok(SecondStepForm { user, form })
+    }
+}
+
+fn origin_allowed(parts: &Parts, state: &AppState, user: StaffUser) -> Result<StaffUser, Response> {
     if !same_origin(&parts.headers, &state.admin.origin) {
         tracing::warn!(user = %user.session.username, "staff change refused: foreign or missing Origin");
         return Err(forbidden());
     }
     Ok(user)
+}
+
+/// The body of a form, after its size and CSRF token are checked.
+async fn read_form<T: DeserializeOwned>(user: &StaffUser, body: Body) -> Result<T, Response> {
+    let bytes = read_body(body, MAX_FORM_BYTES).await?;
+    let token =
+        serde_urlencoded::from_bytes::<CsrfOnly>(&bytes).map_or_else(|_| String::new(), |c| c.csrf);
+    if !user.session.csrf_matches(&token) {
+        tracing::warn!(user = %user.session.username, "staff change refused: wrong CSRF token");
+        return Err(forbidden());
+    }
+    serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+        tracing::warn!(error = %e, "staff form could not be read");
+        problem_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Skjemaet kunne ikke leses",
+            "Skjemaet manglet felt eller hadde ugyldige verdier. Ingenting ble endret. Gå tilbake og prøv igjen.",
+        )
+    })
+}
+
+/// Session and origin: what every change needs before its body is read.
+async fn change_allowed(parts: &mut Parts, state: &AppState) -> Result<StaffUser, Response> {
+    let user = StaffUser::from_request_parts(parts, state).await?;
+    origin_allowed(parts, state, user)
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
@@ -213,21 +279,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let user = change_allowed(&mut parts, state).await?;
-        let bytes = read_body(body, MAX_FORM_BYTES).await?;
-        let token = serde_urlencoded::from_bytes::<CsrfOnly>(&bytes)
-            .map_or_else(|_| String::new(), |c| c.csrf);
-        if !user.session.csrf_matches(&token) {
-            tracing::warn!(user = %user.session.username, "staff change refused: wrong CSRF token");
-            return Err(forbidden());
-        }
-        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
-            tracing::warn!(error = %e, "staff form could not be read");
-            problem_page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Skjemaet kunne ikke leses",
-                "Skjemaet manglet felt eller hadde ugyldige verdier. Ingenting ble endret. Gå tilbake og prøv igjen.",
-            )
-        })?;
+        let form = read_form(&user, body).await?;
         Ok(StaffForm { user, form })
     }
 }

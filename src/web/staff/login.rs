@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::guard::{SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
 use super::page::{failure, problem_page, render};
-use crate::ops::LoginError;
+use crate::ops::{LoginError, SecondFactorDue};
 use crate::web::AppState;
 
 #[derive(Template, Default)]
@@ -111,13 +111,26 @@ pub async fn submit(
         }
         Err(LoginError::Unavailable(e)) => return failure(&e),
     };
-    let session = match state.sessions.start(&username).await {
+    let due = match state
+        .staff
+        .due_after_password(&username, state.admin.require_totp)
+        .await
+    {
+        Ok(due) => due,
+        Err(e) => return failure(&e),
+    };
+    let session = match state.sessions.start_with(&username, due).await {
         Ok(session) => session,
         Err(e) => return failure(&e),
     };
-    tracing::info!(user = %username, "staff signed in");
+    tracing::info!(user = %username, ?due, "staff password accepted");
+    let next = match due {
+        SecondFactorDue::Nothing => safe_next(&form.neste).unwrap_or("/admin"),
+        SecondFactorDue::Code => "/admin/login/kode",
+        SecondFactorDue::Enrolment => "/admin/totp",
+    };
     with_session_cookie(
-        Redirect::to(safe_next(&form.neste).unwrap_or("/admin")).into_response(),
+        Redirect::to(next).into_response(),
         &state,
         session.secret.as_str(),
         "",

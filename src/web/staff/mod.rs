@@ -18,6 +18,7 @@ mod inbound;
 mod issues;
 mod login;
 mod page;
+mod second_factor;
 mod send;
 
 use axum::Router;
@@ -41,6 +42,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::log_out))
+        .route(
+            "/admin/login/kode",
+            get(second_factor::code_form).post(second_factor::check_code),
+        )
+        .route(
+            "/admin/totp",
+            get(second_factor::enrol_form).post(second_factor::enrol),
+        )
         .route("/admin/issues", get(issues::list))
         .route(
             "/admin/issues/new",
