@@ -4,6 +4,7 @@
 # and peak resident memory (from GNU time) for each step.
 #
 #   benches/contacts.sh [ROWS ...]          default: 100000 1000000
+#   BIN=/path/to/nyhetsbrev benches/contacts.sh 100000   another build (no cargo build)
 #
 # PostgreSQL is taken from NYHETSBREV_TEST_POSTGRES (default
 # postgres://postgres@127.0.0.1:5432/postgres); a scratch database is created and dropped.
@@ -14,8 +15,8 @@ read -r -a rows_list <<<"${rows_list[*]}"
 admin=${NYHETSBREV_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 
-cargo build --release --quiet
-bin=$PWD/target/release/nyhetsbrev
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet; fi
+bin=${BIN:-$PWD/target/release/nyhetsbrev}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

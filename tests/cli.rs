@@ -59,7 +59,63 @@ on_both_backends!(
     staff_accounts_take_their_password_on_stdin,
     login_names_never_reach_the_log_raw,
     attacker_text_never_runs_in_a_staff_terminal,
+    a_persons_data_is_exported_from_the_command_line,
 );
+
+async fn a_persons_data_is_exported_from_the_command_line(db: &TestDb) {
+    let added = run(
+        db,
+        &[
+            "contacts",
+            "add",
+            "nora@example.no",
+            "--name",
+            "Nora Ås",
+            "--note",
+            "telefon 02.12.2026",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let output = run(db, &["contacts", "export-person", "NORA@example.no"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let data: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(data["kontakt"]["adresse"], "nora@example.no");
+    assert_eq!(data["kontakt"]["navn"], "Nora Ås");
+    assert_eq!(data["samtykke"]["notat"], "telefon 02.12.2026");
+    let file = db.dir().join("nora.json");
+    let to_file = run(
+        db,
+        &[
+            "contacts",
+            "export-person",
+            "nora@example.no",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(to_file.status.success());
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"adresse\": \"nora@example.no\"")
+    );
+    let store = db.store().await;
+    let exports = store
+        .audit_about("nora@example.no", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "contact.export")
+        .count();
+    assert_eq!(exports, 2, "each copy is in the log");
+    let missing = run(db, &["contacts", "export-person", "ingen@example.no"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("not on the list"),
+        "{}",
+        stderr(&missing)
+    );
+}
 
 async fn a_staff_session(db: &TestDb) {
     let added = run(

@@ -885,6 +885,11 @@ Subject: Nyhetsbrev\r\n\r\nKan jeg f\xc3\xa5 nyhetsbrevet fra KOM?\r\n";
 
     let page = kari.get_ok("/admin/inbound").await;
     assert!(page.contains("3 venter på behandling"), "{page}");
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(
+        dashboard.contains("3 e-poster til staben venter på behandling"),
+        "{dashboard}"
+    );
     assert!(
         page.contains("siri.dahl@example.no") && page.contains("(kunne ikke leses)"),
         "{page}"

@@ -48,6 +48,8 @@ impl PersonalDataFormat {
 pub enum ContactError {
     #[error("nothing to change: give a new address, name, organisation, status or consent")]
     NothingToChange,
+    #[error("could not make the copy of a person's data: {0}")]
+    Copy(String),
     #[error(transparent)]
     Import(ImportError),
     #[error(transparent)]
@@ -199,7 +201,10 @@ impl Contacts {
                 Some(format!("format={}", format.as_str())),
             )
             .await?;
-        Ok(PersonalData::new(&record, &raw))
+        // Reading each mail's text is CPU work: off the async threads.
+        tokio::task::spawn_blocking(move || PersonalData::new(&record, &raw))
+            .await
+            .map_err(|e| ContactError::Copy(e.to_string()))
     }
 
     /// Like [`Contacts::personal_data`], for an address.

@@ -41,6 +41,8 @@ pub enum Warning {
     AwaitingApproval { slug: String, by: String },
     /// A send waits because the hourly or daily cap is reached.
     WaitingForCap { daily: bool, cap: u64 },
+    /// Mail kept for staff that nobody has marked handled yet.
+    MailWaiting(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +172,10 @@ impl Dashboard {
                     warnings.push(Warning::WaitingForCap { daily, cap });
                 }
             }
+        }
+        let waiting = self.store.inbound_waiting().await?;
+        if waiting > 0 {
+            warnings.push(Warning::MailWaiting(waiting));
         }
         Ok(Overview { issues, warnings })
     }

@@ -80,6 +80,8 @@ pub struct InboundData {
     pub tolket_som: &'static str,
     pub hva_vi_gjorde: String,
     pub storrelse_bytes: i64,
+    /// The message's text as a person reads it (HTML turned into text).
+    pub tekst: String,
     /// The message as it arrived (bytes that are not UTF-8 replaced).
     pub innhold: String,
 }
@@ -157,6 +159,11 @@ impl PersonalData {
                     tolket_som: m.kind.norwegian(),
                     hva_vi_gjorde: m.result.clone(),
                     storrelse_bytes: m.size,
+                    tekst: raw
+                        .iter()
+                        .find(|(id, _)| *id == m.id)
+                        .map(|(_, bytes)| crate::inbound::readable(bytes).text)
+                        .unwrap_or_default(),
                     innhold: raw
                         .iter()
                         .find(|(id, _)| *id == m.id)

@@ -93,6 +93,13 @@ fn warning_text(warning: &Warning) -> String {
             "Utsendingen venter: grensen på {} e-poster i døgnet er nådd. Den fortsetter av seg selv.",
             grouped(*cap as i64)
         ),
+        Warning::MailWaiting(1) => {
+            "1 e-post til staben venter på behandling (under «E-post»).".to_owned()
+        }
+        Warning::MailWaiting(n) => format!(
+            "{} e-poster til staben venter på behandling (under «E-post»).",
+            grouped(*n)
+        ),
     }
 }
 
