@@ -189,6 +189,10 @@ pub fn admin_parts(
     let contacts = crate::ops::Contacts::new(store.clone());
     let inbound = crate::ops::InboundRecord::new(store.clone());
     let audit = crate::ops::AuditLog::new(store.clone());
+    let imports = crate::ops::imports::ImportJobs::new(
+        contacts.clone(),
+        std::env::temp_dir().join(format!("nyhetsbrev-imports-{}", std::process::id())),
+    );
     let dashboard =
         crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
             .with_rules(
@@ -201,6 +205,7 @@ pub fn admin_parts(
         issues,
         contacts,
         audit,
+        imports,
         inbound,
         dashboard,
         links: crate::ops::LinkChecker::new(settings.link_check_allow_private),

@@ -330,10 +330,48 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
     click(&client, "main button[type=submit]").await;
     wait_for_heading(&client, "Oversikt").await;
 
-    // Adding someone, with a mistake first.
+    // Importing a file with bad rows: the check first, then the import.
     click(&client, "nav a[href='/admin/contacts']").await;
     wait_for_heading(&client, "Kontakter").await;
     check_page(&client, &axe, "contacts-01-list").await;
+    click(&client, "a[href='/admin/contacts/import']").await;
+    wait_for_heading(&client, "Importer kontakter fra en fil").await;
+    check_page(&client, &axe, "contacts-01a-import-form").await;
+    let csv = db.dir().join("kontakter.csv");
+    std::fs::write(
+        &csv,
+        "email,name,organisation\nny1@example.no,Ny En,UDI\nikke-en-adresse,Feil,UDI\nny2@example.no,Ny To,UDI\n",
+    )
+    .unwrap();
+    client
+        .find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, "main", "Filen er sjekket", 20).await;
+    assert!(
+        text_of(&client, "main table")
+            .await
+            .contains("e-postadressen mangler @")
+    );
+    check_page(&client, &axe, "contacts-01b-import-checked").await;
+    click(&client, "form[action$='/confirm'] button").await;
+    wait_for_text(&client, "main", "Importen er ferdig", 20).await;
+    check_page(&client, &axe, "contacts-01c-imported").await;
+    assert!(
+        app.store
+            .contact(&common::email("ny2@example.no"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Adding someone, with a mistake first.
+    click(&client, "nav a[href='/admin/contacts']").await;
+    wait_for_heading(&client, "Kontakter").await;
     click(&client, "a[href='/admin/contacts/new']").await;
     wait_for_heading(&client, "Legg til kontakt").await;
     check_page(&client, &axe, "contacts-02-new").await;

@@ -82,7 +82,7 @@ fn rejected_lines(problems: &[Problem]) -> Vec<u64> {
 
 fn reason(problem: &Problem) -> &str {
     match &problem.kind {
-        ProblemKind::Rejected { reason } => reason,
+        ProblemKind::Rejected { reason, .. } => reason,
         other => panic!("not a rejection: {other:?}"),
     }
 }

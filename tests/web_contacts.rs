@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::staff::{StaffClient, add_staff, http, location};
+use common::staff::{StaffClient, add_staff, http, location, multipart};
 use common::{TestApp, TestDb, email, new_contact};
 use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
 use nyhetsbrev::store::{Actor, NewInbound};
@@ -21,6 +21,8 @@ on_both_backends!(
     the_audit_log_is_filtered_by_person_action_and_date,
     kept_mail_is_handled_and_its_sender_added_with_the_mail_as_consent,
     bounced_contacts_are_listed_with_the_last_reason,
+    a_csv_file_is_checked_then_imported,
+    hostile_csv_files_are_refused_in_words_and_write_nothing,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1026,4 +1028,216 @@ async fn bounced_contacts_are_listed_with_the_last_reason(db: &TestDb) {
         "the last report's reason: {page}"
     );
     assert!(!page.contains(&common::numbered_address(0)), "{page}");
+}
+
+/// Uploads `csv` to the import form; the response (a redirect to the job, or a refusal).
+async fn upload_csv(
+    kari: &StaffClient,
+    name: &str,
+    csv: &[u8],
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("csrf", None, kari.csrf.as_bytes())];
+    for (field, value) in extra {
+        parts.push((field, None, value.as_bytes()));
+    }
+    parts.push(("file", Some(name), csv));
+    let (content_type, body) = multipart(&parts);
+    kari.http
+        .post(format!("{}/admin/contacts/import", kari.base))
+        .header("cookie", format!("nyhetsbrev_stab={}", kari.cookie))
+        .header("origin", &kari.base)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The job's page once it has stopped working (checked, imported or failed).
+async fn settled(kari: &StaffClient, path: &str) -> String {
+    for _ in 0..200 {
+        let page = kari.get_ok(path).await;
+        if !page.contains("Siden oppdaterer seg selv") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import at {path} did not finish in 10 s");
+}
+
+async fn contacts_on_list(app: &TestApp) -> i64 {
+    app.store
+        .contact_counts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum()
+}
+
+async fn a_csv_file_is_checked_then_imported(db: &TestDb) {
+    let app = app(db).await;
+    add_staff(&app.store, "ola").await;
+    app.store
+        .add_contact(
+            &new_contact("finnes@example.no", ContactStatus::Confirmed),
+            &cli(),
+        )
+        .await
+        .unwrap();
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert!(
+        kari.get_ok("/admin/contacts/import")
+            .await
+            .contains("Sjekk filen")
+    );
+    let csv = "email;navn;organisasjon\n\
+        liv@example.no;Liv Berg;Kirkens Bymisjon\n\
+        ikke-en-adresse;Ola;UDI\n\
+        per@example.no;Per;Politiet\n\
+        LIV@example.no;Liv igjen;\n\
+        finnes@example.no;Finnes;\n\
+        formel@example.no;=HYPERLINK(\"https://evil.example.org\");@SUM(A1)\n\
+        \"brudd@example.no;Uten slutt;\n";
+    let response = upload_csv(&kari, "gammel liste.csv", csv.as_bytes(), &[]).await;
+    assert_eq!(response.status(), 303);
+    let job = location(&response);
+    assert!(job.starts_with("/admin/contacts/import/"), "{job}");
+    let page = settled(&kari, &job).await;
+    assert!(
+        page.contains("Filen er sjekket. Ingenting er lagret ennå."),
+        "{page}"
+    );
+    assert_eq!(
+        contacts_on_list(&app).await,
+        1,
+        "nothing written by the check"
+    );
+    // Every problem with its line and reason, in bokmål.
+    assert!(
+        page.contains(
+            "<td>3</td><td><bdi>ikke-en-adresse</bdi></td><td>Avvist: e-postadressen mangler @</td>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>5</td>") && page.contains("adressen står også på linje 2"),
+        "{page}"
+    );
+    assert!(page.contains("anførselstegn"), "the unclosed quote: {page}");
+    assert!(
+        page.contains("Importer 3 kontakter"),
+        "liv, per and the formula row: {page}"
+    );
+    // Only the one who uploaded it sees it.
+    let ola = StaffClient::log_in(&app.address, "ola").await;
+    assert_eq!(ola.get(&job).await.status(), 404);
+    assert_eq!(ola.post(&format!("{job}/confirm"), &[]).await.status(), 404);
+
+    let response = kari.post(&format!("{job}/confirm"), &[]).await;
+    assert_eq!(response.status(), 303);
+    let again = kari.post(&format!("{job}/confirm"), &[]).await;
+    assert_eq!(again.status(), 303, "a second click changes nothing");
+    let page = settled(&kari, &job).await;
+    assert!(page.contains("Importen er ferdig."), "{page}");
+    assert_eq!(contacts_on_list(&app).await, 4);
+    let liv = app
+        .store
+        .contact(&email("liv@example.no"))
+        .await
+        .unwrap()
+        .unwrap();
+    let record = app.store.contact_record(liv.id, 10).await.unwrap().unwrap();
+    assert_eq!(
+        record.evidence.reference.as_deref(),
+        Some("gammel liste.csv, linje 2")
+    );
+    assert_eq!(record.evidence.recorded_by.as_deref(), Some("web:kari"));
+    let imports = app
+        .store
+        .audit_log(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "contacts.import")
+        .count();
+    assert_eq!(imports, 1, "imported once");
+    // A formula is kept as text, and never leaves as a formula.
+    let export = kari
+        .get("/admin/contacts/export.csv?q=formel")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains("'=HYPERLINK"), "{export}");
+}
+
+async fn hostile_csv_files_are_refused_in_words_and_write_nothing(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    // Not CSV at all (a PNG): the file's problem in words.
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
+    let response = upload_csv(&kari, "bilde.png", png, &[]).await;
+    let page = settled(&kari, &location(&response)).await;
+    assert!(
+        page.contains("ikke UTF-8") || page.contains("ingen kolonne med e-postadresser"),
+        "{page}"
+    );
+    // A spreadsheet saved as CSV but with no address column.
+    let response = upload_csv(&kari, "liste.csv", b"navn,telefon\nKari,12345678\n", &[]).await;
+    let page = settled(&kari, &location(&response)).await;
+    assert!(page.contains("ingen kolonne med e-postadresser"), "{page}");
+    // Not UTF-8 (saved by an older Excel): each such row says so, and the choice works.
+    let latin1 = b"email,name\nase@example.no,\xc5se \xd8deg\xe5rd\n";
+    let response = upload_csv(&kari, "excel.csv", latin1, &[]).await;
+    let page = settled(&kari, &location(&response)).await;
+    assert!(page.contains("ikke UTF-8-tekst"), "{page}");
+    let response = upload_csv(&kari, "excel.csv", latin1, &[("latin1", "ja")]).await;
+    let job = location(&response);
+    let page = settled(&kari, &job).await;
+    assert!(page.contains("Importer 1 kontakter"), "{page}");
+    // An empty file, and one over the limit.
+    let response = upload_csv(&kari, "tom.csv", b"", &[]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("Filen er tom"));
+    let big = vec![b'a'; 40 * 1024 * 1024];
+    let response = upload_csv(&kari, "stor.csv", &big, &[]).await;
+    assert_eq!(response.status(), 413);
+    assert!(response.text().await.unwrap().contains("for stor"));
+    // 200 MB: refused (the connection may be cut once the service has read enough).
+    let huge = vec![b'a'; 200 * 1024 * 1024];
+    let (content_type, body) = multipart(&[
+        ("csrf", None, kari.csrf.as_bytes()),
+        ("file", Some("enorm.csv"), &huge),
+    ]);
+    let sent = kari
+        .http
+        .post(format!("{}/admin/contacts/import", kari.base))
+        .header("cookie", format!("nyhetsbrev_stab={}", kari.cookie))
+        .header("origin", &kari.base)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await;
+    if let Ok(response) = sent {
+        assert_eq!(response.status(), 413);
+    }
+    assert_eq!(contacts_on_list(&app).await, 0, "nothing was written");
+    // Confirming someone else's token, or a made-up one.
+    assert_eq!(
+        kari.post("/admin/contacts/import/abc/confirm", &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(kari.get("/admin/contacts/import/abc").await.status(), 404);
+    // Cancelling the checked latin1 file: nothing is imported.
+    assert_eq!(kari.post(&format!("{job}/cancel"), &[]).await.status(), 303);
+    assert!(kari.get_ok(&job).await.contains("avbrutt"));
+    assert_eq!(
+        kari.post(&format!("{job}/confirm"), &[]).await.status(),
+        303
+    );
+    assert_eq!(contacts_on_list(&app).await, 0);
 }

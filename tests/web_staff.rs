@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::staff::{STAFF_PASSWORD, StaffClient, add_staff, http, location, set_cookie};
+use common::staff::{
+    STAFF_PASSWORD, StaffClient, add_staff, http, location, multipart, set_cookie,
+};
 use common::{TestApp, TestDb};
 use nyhetsbrev::domain::Slug;
 
@@ -980,26 +982,6 @@ async fn the_dashboard_says_when_a_send_waits_for_a_cap(db: &TestDb) {
 }
 
 /// A multipart form as a browser sends a file input: (name, file name, bytes).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----nyhetsbrevtest7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some(file) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/markdown\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(kari: &StaffClient, parts: &[(&str, Option<&str>, &[u8])]) -> reqwest::Response {
     let (content_type, body) = multipart(parts);
     kari.http
@@ -1104,7 +1086,13 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
     )
     .await;
     assert_eq!(response.status(), 413);
-    assert!(response.text().await.unwrap().contains("For mye tekst"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("for stor til å tas imot")
+    );
 
     // Not text: refused in words.
     let response = upload(

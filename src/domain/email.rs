@@ -45,6 +45,30 @@ pub enum EmailError {
     Invalid,
 }
 
+impl EmailError {
+    /// What is wrong, in bokmål, for staff and visitors.
+    pub fn norwegian(&self) -> String {
+        match self {
+            EmailError::Empty => "e-postadressen mangler".into(),
+            EmailError::TooLong => format!("e-postadressen er lengre enn {MAX_EMAIL_LEN} tegn"),
+            EmailError::ControlCharacter => {
+                "e-postadressen har et linjeskift eller et annet kontrolltegn".into()
+            }
+            EmailError::NoAt => "e-postadressen mangler @".into(),
+            EmailError::NoLocalPart => "e-postadressen har ingenting foran @".into(),
+            EmailError::NoDomain => "e-postadressen har ikke noe domene etter @".into(),
+            EmailError::DomainWithoutDot => {
+                "domenet i e-postadressen mangler punktum (som example.no)".into()
+            }
+            EmailError::Whitespace => "e-postadressen har et mellomrom".into(),
+            EmailError::NonAsciiLocalPart => {
+                "delen foran @ kan bare ha bokstavene a–z, sifre og . _ - + (æ, ø og å tas ikke imot av de fleste e-posttjenere)".into()
+            }
+            EmailError::Invalid => "e-postadressen er ikke gyldig".into(),
+        }
+    }
+}
+
 impl EmailAddress {
     /// Parses and normalises user input.
     pub fn parse(input: &str) -> Result<Self, EmailError> {

@@ -11,6 +11,26 @@ pub enum TextError {
     ControlCharacter { field: &'static str },
 }
 
+impl TextError {
+    /// What is wrong, in bokmål.
+    pub fn norwegian(&self) -> String {
+        let field = |field: &str| match field {
+            "name" => "navnet",
+            "organisation" => "organisasjonen",
+            "consent note" => "samtykkenotatet",
+            _ => "teksten",
+        };
+        match self {
+            TextError::TooLong { field: f, max } => {
+                format!("{} er lengre enn {max} tegn", field(f))
+            }
+            TextError::ControlCharacter { field: f } => {
+                format!("{} har et linjeskift eller et annet kontrolltegn", field(f))
+            }
+        }
+    }
+}
+
 /// Shared rules for the text newtypes below. Returns `None` for blank input, so optional
 /// fields read naturally as `Option<ContactName>`.
 fn clean(input: &str, field: &'static str, max: usize) -> Result<Option<String>, TextError> {

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod audit;
 pub mod contacts;
 pub mod dashboard;
+pub mod imports;
 pub mod inbound;
 pub mod issues;
 pub mod links;

@@ -61,6 +61,8 @@ pub struct AdminParts {
     pub issues: crate::ops::Issues,
     pub contacts: crate::ops::Contacts,
     pub audit: crate::ops::AuditLog,
+    /// CSV imports from the web admin: checked, then imported, in the background.
+    pub imports: crate::ops::imports::ImportJobs,
     /// Mail kept for staff, read.
     pub inbound: crate::ops::InboundRecord,
     pub dashboard: crate::ops::Dashboard,

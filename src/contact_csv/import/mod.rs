@@ -79,8 +79,12 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ProblemKind {
-    /// The row is broken; the reason says how.
-    Rejected { reason: String },
+    /// The row is broken; the reason says how (`norwegian` for staff in the web admin).
+    Rejected {
+        reason: String,
+        #[serde(skip)]
+        norwegian: String,
+    },
     /// The address came earlier in the file.
     DuplicateInFile { first_line: u64 },
     /// The address was on the list already and was left as it was.
@@ -94,7 +98,7 @@ impl fmt::Display for Problem {
         write!(f, "line {}: ", self.line)?;
         let email = self.email.as_deref().unwrap_or("");
         match &self.kind {
-            ProblemKind::Rejected { reason } => write!(f, "rejected: {reason}"),
+            ProblemKind::Rejected { reason, .. } => write!(f, "rejected: {reason}"),
             ProblemKind::DuplicateInFile { first_line } => {
                 write!(f, "skipped: {email} already appears on line {first_line}")
             }
@@ -185,6 +189,29 @@ pub enum ImportError {
     Read(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ImportError {
+    /// What is wrong with the whole file, in bokmål for staff; `None` for a failure
+    /// that is not the file's (the database).
+    pub fn norwegian(&self) -> Option<String> {
+        Some(match self {
+            ImportError::Empty => {
+                "Filen er tom. Den første linjen må være overskrifter, for eksempel email,name,organisation.".into()
+            }
+            ImportError::NoEmailColumn { .. } => {
+                "Filen har ingen kolonne med e-postadresser. Gi én kolonne overskriften «email» eller «e-post». Er filen et regneark, lagre den som CSV først.".into()
+            }
+            ImportError::DuplicateColumn(column) => {
+                format!("Overskriftsraden har kolonnen {column} to ganger.")
+            }
+            ImportError::HeaderEncoding => {
+                "Overskriftsraden er ikke UTF-8-tekst. Lagre filen som «CSV UTF-8» i Excel, eller velg tegnsettet fra eldre Excel.".into()
+            }
+            ImportError::Read(_) => "Filen kunne ikke leses til ende.".into(),
+            ImportError::Store(_) => return None,
+        })
+    }
 }
 
 /// A delimiter as a person would name it.
@@ -525,10 +552,10 @@ fn parse_row(
     let raw_email = record
         .get(columns.email)
         .map(|b| String::from_utf8_lossy(b).trim().to_owned());
-    let reject = |reason: String| Problem {
+    let reject = |reason: String, norwegian: String| Problem {
         line,
         email: raw_email.clone().filter(|e| !e.is_empty()),
-        kind: ProblemKind::Rejected { reason },
+        kind: ProblemKind::Rejected { reason, norwegian },
     };
 
     let line_breaks = line_breaks(record);
@@ -536,18 +563,31 @@ fn parse_row(
     let meaningful = record.len() - record.iter().rev().take_while(|f| f.is_empty()).count();
     if meaningful > columns.count || record.len() < columns.count {
         if line_breaks > 0 {
-            return Err(reject(format!(
-                "a double quote (\") is not closed: lines {line}–{} were read as one row; close the quote and import again",
-                // A line feed swallowed at the very end of the file ends no line of its own.
-                line + line_breaks - u64::from(ends_with_line_feed(record))
-            )));
+            // A line feed swallowed at the very end of the file ends no line of its own.
+            let last = line + line_breaks - u64::from(ends_with_line_feed(record));
+            return Err(reject(
+                format!(
+                    "a double quote (\") is not closed: lines {line}–{last} were read as one row; close the quote and import again"
+                ),
+                format!(
+                    "et anførselstegn (\") er ikke lukket: linje {line}–{last} ble lest som én rad; lukk anførselstegnet og importer igjen"
+                ),
+            ));
         }
-        return Err(reject(format!(
-            "the row has {} fields but the header has {}: a value containing {} must be in double quotes",
-            record.len(),
-            columns.count,
-            DelimiterName(delimiter)
-        )));
+        return Err(reject(
+            format!(
+                "the row has {} fields but the header has {}: a value containing {} must be in double quotes",
+                record.len(),
+                columns.count,
+                DelimiterName(delimiter)
+            ),
+            format!(
+                "raden har {} felt, men overskriftsraden har {}: en verdi som inneholder {} må stå i anførselstegn",
+                record.len(),
+                columns.count,
+                DelimiterName(delimiter)
+            ),
+        ));
     }
 
     let cell = |index: Option<usize>| -> Result<String, Problem> {
@@ -558,36 +598,51 @@ fn parse_row(
             reject(
                 "the row is not UTF-8 text: save the file as UTF-8, or pass --encoding latin1"
                     .into(),
+                "raden er ikke UTF-8-tekst: lagre filen som UTF-8 (CSV UTF-8 i Excel), eller velg tegnsettet fra eldre Excel".into(),
             )
         })?;
         Ok(strip_spreadsheet_guard(text.trim()).to_owned())
     };
 
     let email_text = cell(Some(columns.email))?;
-    let email =
-        EmailAddress::parse(&email_text).map_err(|e| reject(format!("{e}: {email_text:?}")))?;
-    let name = ContactName::parse(&cell(columns.name)?).map_err(|e| reject(e.to_string()))?;
-    let organisation =
-        Organisation::parse(&cell(columns.organisation)?).map_err(|e| reject(e.to_string()))?;
+    let email = EmailAddress::parse(&email_text)
+        .map_err(|e| reject(format!("{e}: {email_text:?}"), e.norwegian()))?;
+    let text_problem = |e: crate::domain::TextError| reject(e.to_string(), e.norwegian());
+    let name = ContactName::parse(&cell(columns.name)?).map_err(text_problem)?;
+    let organisation = Organisation::parse(&cell(columns.organisation)?).map_err(text_problem)?;
     let status = match cell(columns.status)? {
         s if s.is_empty() => options.status,
-        s => s
-            .parse()
-            .map_err(|e: crate::domain::UnknownStatus| reject(e.to_string()))?,
+        s => s.parse().map_err(|e: crate::domain::UnknownStatus| {
+            reject(
+                e.to_string(),
+                "ukjent status: bruk pending, confirmed, unsubscribed eller bounced".into(),
+            )
+        })?,
     };
     let at = match cell(columns.consent_date)? {
         s if s.is_empty() => now,
-        s => Timestamp::parse_date(&s).map_err(|e| reject(format!("consent date: {e}")))?,
+        s => Timestamp::parse_date(&s).map_err(|e| {
+            reject(
+                format!("consent date: {e}"),
+                "samtykkedatoen kan ikke leses: skriv for eksempel 12.03.2025 eller 2025-03-12"
+                    .into(),
+            )
+        })?,
     };
     let source = match cell(columns.consent_source)? {
         s if s.is_empty() => options.source,
         s => s
             .parse()
-            .map_err(|e: crate::domain::UnknownConsentSource| reject(e.to_string()))?,
+            .map_err(|e: crate::domain::UnknownConsentSource| {
+                reject(
+                    e.to_string(),
+                    "ukjent samtykkekilde: bruk web, email-request, import eller staff".into(),
+                )
+            })?,
     };
     let note = match cell(columns.consent_note)? {
         s if s.is_empty() => options.note.clone(),
-        s => ConsentNote::parse(&s).map_err(|e| reject(e.to_string()))?,
+        s => ConsentNote::parse(&s).map_err(text_problem)?,
     };
     Ok(ImportRow {
         line,

@@ -204,8 +204,8 @@ fn forbidden() -> Response {
 fn too_large() -> Response {
     problem_page(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "For mye tekst",
-        "Skjemaet var for stort til å tas imot (en utgave kan være høyst 1 MiB). Ingenting ble lagret. Gå tilbake, gjør teksten kortere og prøv igjen.",
+        "For stort",
+        "Skjemaet eller filen var for stor til å tas imot (en utgave kan være høyst 1 MiB, en kontaktliste høyst 32 MiB). Ingenting ble lagret. Gå tilbake, gjør teksten eller filen mindre og prøv igjen; en større kontaktliste kan importeres på kommandolinjen.",
     )
 }
 
@@ -285,26 +285,29 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
 }
 
 /// A file sent from a staff form (multipart), after the same checks as [`StaffForm`]:
-/// the CSRF field must come before the file.
-pub struct StaffUpload {
+/// the CSRF field must come before the file. `MAX` bounds the whole body; the form's
+/// other fields (checkboxes and the like, 1 KiB each at most) come in `fields`.
+pub struct StaffUpload<const MAX: usize = MAX_FORM_BYTES> {
     pub user: StaffUser,
     pub file_name: String,
     pub bytes: Vec<u8>,
+    pub fields: Vec<(String, String)>,
 }
 
-impl FromRequest<AppState> for StaffUpload {
+impl<const MAX: usize> FromRequest<AppState> for StaffUpload<MAX> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let user = change_allowed(&mut parts, state).await?;
-        let bytes = read_body(body, MAX_FORM_BYTES).await?;
+        let bytes = read_body(body, MAX).await?;
         let request = Request::from_parts(parts, Body::from(bytes));
         let mut multipart = axum::extract::Multipart::from_request(request, state)
             .await
             .map_err(|_| forbidden())?;
         let mut csrf_ok = false;
         let mut file = None;
+        let mut fields = Vec::new();
         loop {
             let field = match multipart.next_field().await {
                 Ok(Some(field)) => field,
@@ -320,6 +323,11 @@ impl FromRequest<AppState> for StaffUpload {
                     let name = field.file_name().unwrap_or("fil").to_owned();
                     let bytes = field.bytes().await.map_err(|_| too_large())?;
                     file = Some((name, bytes.to_vec()));
+                }
+                Some(name) if csrf_ok && fields.len() < 20 => {
+                    let name = name.to_owned();
+                    let value = field.text().await.map_err(|_| too_large())?;
+                    fields.push((name, value.chars().take(1024).collect()));
                 }
                 _ => {}
             }
@@ -338,6 +346,7 @@ impl FromRequest<AppState> for StaffUpload {
             user,
             file_name,
             bytes,
+            fields,
         })
     }
 }

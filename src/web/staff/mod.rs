@@ -14,6 +14,7 @@ mod audit;
 mod contacts;
 mod dashboard;
 mod guard;
+mod imports;
 mod inbound;
 mod issues;
 mod login;
@@ -84,6 +85,21 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/contacts/new",
             get(contacts::new_form).post(contacts::create),
+        )
+        .route(
+            "/admin/contacts/import",
+            get(imports::form)
+                .post(imports::upload)
+                .layer(DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES)),
+        )
+        .route("/admin/contacts/import/{token}", get(imports::show))
+        .route(
+            "/admin/contacts/import/{token}/confirm",
+            post(imports::confirm),
+        )
+        .route(
+            "/admin/contacts/import/{token}/cancel",
+            post(imports::cancel),
         )
         .route("/admin/contacts/{id}", get(contacts::show))
         .route(
