@@ -448,6 +448,46 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
             .is_none()
     );
 
+    // A request kept for staff: read it, and add its sender as a contact.
+    let asking = app
+        .store
+        .record_inbound(&nyhetsbrev::store::NewInbound {
+            channel: "api",
+            raw: b"From: Siri Dahl <siri@example.no>\r\nSubject: Nyhetsbrev\r\n\r\nKan jeg f\xc3\xa5 nyhetsbrevet?\r\n",
+            raw_sha256: "cc",
+            from_address: Some("siri@example.no"),
+            subject: Some("Nyhetsbrev"),
+            message_id: Some("<siri-1@example.no>"),
+            sent_at: None,
+            kind: InboundKind::Other,
+            result: "kept for staff",
+            contact_id: None,
+            delivery_id: None,
+        })
+        .await
+        .unwrap();
+    click(&client, "nav a[href='/admin/inbound']").await;
+    wait_for_heading(&client, "E-post til staben").await;
+    check_page(&client, &axe, "contacts-10a-inbound").await;
+    click(&client, &format!("a[href='/admin/inbound/{asking}']")).await;
+    wait_for_heading(&client, "E-post: Nyhetsbrev").await;
+    click(
+        &client,
+        &format!("a[href='/admin/inbound/{asking}/add-contact']"),
+    )
+    .await;
+    wait_for_heading(&client, "Legg til siri@example.no som kontakt?").await;
+    check_page(&client, &axe, "contacts-10b-add-sender").await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Kontakten er lagt til.", 10).await;
+    assert!(text_of(&client, "main").await.contains("siri-1@example.no"));
+    client
+        .goto(&format!("{}/admin/bounces", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Adresser som ikke virker").await;
+    check_page(&client, &axe, "contacts-10c-bounces").await;
+
     // The log says who did what.
     click(&client, "nav a[href='/admin/audit']").await;
     wait_for_heading(&client, "Logg").await;

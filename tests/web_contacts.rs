@@ -86,6 +86,14 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         .await
         .unwrap();
     let id = id_of(&app, "ola@example.no").await;
+    let mail = record_mail(
+        &app,
+        "ny@example.no",
+        b"From: ny@example.no\r\nSubject: Hei\r\n\r\nKan jeg bli med?\r\n",
+        InboundKind::Other,
+        None,
+    )
+    .await;
     let anonymous = http();
     for path in [
         "/admin/contacts".to_owned(),
@@ -94,7 +102,13 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         format!("/admin/contacts/{id}"),
         format!("/admin/contacts/{id}/edit"),
         format!("/admin/contacts/{id}/remove"),
+        "/admin/contacts/import".to_owned(),
+        "/admin/contacts/import/abc".to_owned(),
+        "/admin/inbound".to_owned(),
         "/admin/inbound/1".to_owned(),
+        "/admin/inbound/1/add-contact".to_owned(),
+        "/admin/bounces".to_owned(),
+        "/admin/audit".to_owned(),
     ] {
         let response = anonymous
             .get(format!("{}{path}", app.address))
@@ -111,6 +125,8 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         format!("/admin/contacts/{id}/edit"),
         format!("/admin/contacts/{id}/reset-bounce"),
         "/admin/contacts/new".to_owned(),
+        format!("/admin/inbound/{mail}/handled"),
+        format!("/admin/inbound/{mail}/add-contact"),
     ] {
         let fields = [
             ("csrf", "feil"),
@@ -144,6 +160,34 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
     );
     let exports = app.store.audit_about("ola@example.no", 10).await.unwrap();
     assert!(exports.iter().all(|e| e.action != "contact.export"));
+    assert_eq!(
+        app.store.inbound_waiting().await.unwrap(),
+        1,
+        "not marked handled"
+    );
+    // An upload without the token, or from elsewhere, is refused before it is read.
+    let (content_type, body) = multipart(&[
+        ("csrf", None, b"feil"),
+        ("file", Some("liste.csv"), b"email\nny2@example.no\n"),
+    ]);
+    let refused = kari
+        .http
+        .post(format!("{}/admin/contacts/import", app.address))
+        .header("cookie", format!("nyhetsbrev_stab={}", kari.cookie))
+        .header("origin", &app.address)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        app.store
+            .contact(&email("ny2@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn contacts_are_found_by_any_part_and_paged_by_address(db: &TestDb) {
