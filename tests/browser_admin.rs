@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::browser::{
     assert_accessible, axe_script, browser, screenshot, start_chromedriver, wait_for_heading,
 };
-use common::staff::{STAFF_PASSWORD, add_staff};
+use common::staff::{STAFF_PASSWORD, add_staff, totp_code};
 use common::{TestDb, add_confirmed};
 use fantoccini::{Client, Locator};
 
@@ -555,18 +555,4 @@ async fn a_second_factor_in_the_browser() {
     click(&client, "main form button[type=submit]").await;
     wait_for_heading(&client, "Oversikt").await;
     client.close().await.unwrap();
-}
-
-/// The code an authenticator app shows for `secret` at `offset` seconds from now.
-fn totp_code(secret: &str, offset: i64) -> String {
-    let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
-    let totp = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    totp.generate((now + offset) as u64).to_string()
 }

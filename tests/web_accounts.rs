@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::staff::{STAFF_PASSWORD, StaffClient, add_staff, http, location, set_cookie};
+use common::staff::{
+    STAFF_PASSWORD, StaffClient, add_staff, http, location, set_cookie, totp_code,
+};
 use common::{TestApp, TestDb};
 
 on_both_backends!(
@@ -253,21 +255,6 @@ async fn each_person_changes_their_password_and_ends_their_sessions(db: &TestDb)
     assert!(sign_in(&app, "kari", "et helt nytt passord").await.is_ok());
 }
 
-/// The code an authenticator app shows for `secret` (base32, spaces allowed) at
-/// `offset` seconds from now.
-fn code_for(secret: &str, offset: i64) -> String {
-    let secret: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
-    let totp = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    totp.generate((now + offset) as u64).to_string()
-}
-
 /// The secret shown on the enrolment page.
 fn secret_on(page: &str) -> String {
     let at = page.find("<code class=\"secret\">").expect("the secret") + 21;
@@ -304,7 +291,7 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
     let wrong = kari.post("/admin/totp", &[("code", "000000")]).await;
     assert_eq!(wrong.status(), 422);
     let page = kari
-        .post("/admin/totp", &[("code", &code_for(&secret, 0))])
+        .post("/admin/totp", &[("code", &totp_code(&secret, 0))])
         .await;
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
@@ -345,8 +332,8 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
 
     // The code used at enrolment, and one two steps away, are refused.
     for code in [
-        code_for(&secret, 0),
-        code_for(&secret, 95),
+        totp_code(&secret, 0),
+        totp_code(&secret, 95),
         "12345".to_owned(),
     ] {
         let response = half.post("/admin/login/kode", &[("code", &code)]).await;
@@ -360,7 +347,7 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
         );
     }
     // The next step's code (one step of drift) works, once.
-    let next = code_for(&secret, 30);
+    let next = totp_code(&secret, 30);
     let response = half.post("/admin/login/kode", &[("code", &next)]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/admin");
@@ -434,7 +421,7 @@ async fn a_required_second_factor_is_set_up_before_any_page_opens(db: &TestDb) {
     assert!(page.contains("krever tofaktor"), "{page}");
     let secret = secret_on(&page);
     let response = half
-        .post("/admin/totp", &[("code", &code_for(&secret, 0))])
+        .post("/admin/totp", &[("code", &totp_code(&secret, 0))])
         .await;
     assert_eq!(response.status(), 200);
     half.get_ok("/admin").await;

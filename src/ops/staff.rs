@@ -210,6 +210,15 @@ impl Staff {
             .map(|_| ())
     }
 
+    /// Refuses a name that is no account.
+    async fn existing(&self, username: &str) -> Result<(), StaffError> {
+        match self.store.staff_user_exists(username).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StaffError::NoSuchAccount(username.to_owned())),
+            Err(e) => Err(StaffError::Store(e)),
+        }
+    }
+
     /// Gives an existing account a new password (its sessions end).
     pub async fn set_password(
         &self,
@@ -217,14 +226,7 @@ impl Staff {
         password: &str,
         actor: &Actor,
     ) -> Result<(), StaffError> {
-        if !self
-            .store
-            .staff_user_exists(username)
-            .await
-            .map_err(StaffError::Store)?
-        {
-            return Err(StaffError::NoSuchAccount(username.to_owned()));
-        }
+        self.existing(username).await?;
         self.set_account(username, password, actor)
             .await
             .map(|_| ())
@@ -241,14 +243,7 @@ impl Staff {
         if username == by {
             return Err(StaffError::OwnAccount);
         }
-        if !self
-            .store
-            .staff_user_exists(username)
-            .await
-            .map_err(StaffError::Store)?
-        {
-            return Err(StaffError::NoSuchAccount(username.to_owned()));
-        }
+        self.existing(username).await?;
         self.store
             .set_staff_disabled(username, true, actor)
             .await
@@ -257,14 +252,7 @@ impl Staff {
 
     /// Lets a disabled account sign in again.
     pub async fn enable(&self, username: &str, actor: &Actor) -> Result<bool, StaffError> {
-        if !self
-            .store
-            .staff_user_exists(username)
-            .await
-            .map_err(StaffError::Store)?
-        {
-            return Err(StaffError::NoSuchAccount(username.to_owned()));
-        }
+        self.existing(username).await?;
         self.store
             .set_staff_disabled(username, false, actor)
             .await

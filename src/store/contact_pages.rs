@@ -138,16 +138,7 @@ impl Store {
         let rows = sqlx::query("SELECT status, n FROM contact_counts")
             .fetch_all(&self.pool)
             .await?;
-        let mut counts: Vec<(ContactStatus, i64)> =
-            ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
-        for row in rows {
-            let status: String = row.try_get("status")?;
-            let n: i64 = row.try_get("n")?;
-            if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
-                entry.1 = n;
-            }
-        }
-        Ok(counts)
+        super::contacts::counts_by_status(&rows)
     }
 
     /// A page of at most `size` contacts matching `filter`, in address order.

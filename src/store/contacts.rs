@@ -511,17 +511,22 @@ impl Store {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM contacts GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
-        let mut counts: Vec<(ContactStatus, i64)> =
-            ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
-        for row in rows {
-            let status: String = row.try_get("status")?;
-            let n: i64 = row.try_get("n")?;
-            if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
-                entry.1 = n;
-            }
-        }
-        Ok(counts)
+        counts_by_status(&rows)
     }
+}
+
+/// `(status, n)` rows as a count for each of the four statuses, zeros included.
+pub(super) fn counts_by_status(rows: &[AnyRow]) -> Result<Vec<(ContactStatus, i64)>> {
+    let mut counts: Vec<(ContactStatus, i64)> =
+        ContactStatus::ALL.iter().map(|s| (*s, 0)).collect();
+    for row in rows {
+        let status: String = row.try_get("status")?;
+        let n: i64 = row.try_get("n")?;
+        if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
+            entry.1 = n;
+        }
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]
