@@ -266,16 +266,19 @@ impl Store {
         sql: &str,
         binds: &[String],
     ) -> Result<Vec<sqlx::any::AnyRow>> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres && search.pattern.is_some() {
-            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-                .execute(&mut *tx)
-                .await?;
-        }
         let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
         for value in binds {
             query = query.bind(value.clone());
         }
+        // Only a search on PostgreSQL needs its own plan, and so a transaction to set it
+        // in; every other page reads straight from the pool.
+        if self.backend != Backend::Postgres || search.pattern.is_none() {
+            return Ok(query.fetch_all(&self.pool).await?);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(&mut *tx)
+            .await?;
         let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)

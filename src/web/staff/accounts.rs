@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::guard::{StaffForm, StaffUser};
+use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, failure, oslo_time, problem_page, render, shown};
 use crate::ops::StaffError;
 use crate::web::AppState;
@@ -151,9 +151,6 @@ pub async fn set_password(
         Err(e) => refused(e),
     }
 }
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Empty {}
 
 /// POST /admin/staff/{name}/disable
 pub async fn disable(

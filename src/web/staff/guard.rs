@@ -215,6 +215,10 @@ struct CsrfOnly {
     csrf: String,
 }
 
+/// The form of a change that carries nothing but its CSRF token (a button).
+#[derive(Debug, Default, Deserialize)]
+pub struct Empty {}
+
 /// A staff change: the signed-in user and the form, after every check.
 pub struct StaffForm<T> {
     pub user: StaffUser,

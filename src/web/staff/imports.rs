@@ -6,9 +6,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
-use super::guard::{StaffForm, StaffUpload, StaffUser};
+use super::guard::{Empty, StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, grouped, problem_page, render, shown};
 use crate::contact_csv::ProblemKind;
 use crate::ops::imports::{ImportChoice, ImportJob, JobState, MAX_IMPORT_BYTES, UploadError};
@@ -200,9 +199,6 @@ pub async fn show(
         None => not_found(),
     }
 }
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Empty {}
 
 /// POST /admin/contacts/import/{token}/confirm
 pub async fn confirm(

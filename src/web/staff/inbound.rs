@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::guard::{StaffForm, StaffUser};
+use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, actor_name, failure, grouped, oslo_time, problem_page, render, shown};
 use crate::domain::{ContactName, Organisation};
 use crate::ops::{ContactError, InboundOpsError};
@@ -106,9 +106,6 @@ pub async fn list(
         older,
     })
 }
-
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
 
 /// POST /admin/inbound/{id}/handled
 pub async fn mark_handled(

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::guard::{SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
+use super::guard::{Empty, SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
 use super::page::{failure, problem_page, render};
 use crate::ops::{LoginError, SecondFactorDue};
 use crate::web::AppState;
@@ -156,9 +156,6 @@ fn with_session_cookie(
     }
     response
 }
-
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
 
 /// POST /admin/logout
 pub async fn log_out(

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dashboard::{NoticeQuery, status_word};
+use super::guard::Empty;
 use super::guard::{StaffForm, StaffUser};
 use super::issues::{contacts_text, notice, slug_of};
-use super::login::Empty;
 use super::page::{
     Chrome, actor_name, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page,
     render,
