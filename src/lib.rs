@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod contact_csv;
 pub mod dispatch;
+pub mod docx;
 pub mod domain;
 pub mod inbound;
 pub mod mail;

@@ -24,6 +24,7 @@ on_both_backends!(
     a_second_account_must_approve_the_send,
     the_dashboard_says_when_a_send_waits_for_a_cap,
     an_issue_file_is_uploaded_or_shown_with_its_problems,
+    a_word_document_is_uploaded_with_what_was_not_carried_over,
     failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it,
     the_ledger_csv_holds_every_delivery_of_a_large_send,
 );
@@ -1075,8 +1076,20 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
     );
     assert_eq!(source_of(&app, "2024-q2").await, None);
 
-    // Too large: refused in words, after the browser has sent it all.
+    // Too large for an issue: refused in words.
     let huge = vec![b'a'; 10 * 1024 * 1024];
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("stor.md"), &huge),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 413);
+    assert!(response.text().await.unwrap().contains("høyst 1 MiB"));
+    // Too large for any upload: refused in words, after the browser has sent it all.
+    let huge = vec![b'a'; nyhetsbrev::web::staff::issues::MAX_ISSUE_UPLOAD_BYTES + 1];
     let response = upload(
         &kari,
         &[
@@ -1099,7 +1112,7 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
         &kari,
         &[
             ("csrf", None, csrf.as_bytes()),
-            ("file", Some("utgave.docx"), b"PK\x03\x04\xff\xfe\x00"),
+            ("file", Some("utgave.md"), b"\xff\xfe\x00"),
         ],
     )
     .await;
@@ -1111,6 +1124,145 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
             .unwrap()
             .contains("ikke tekst i UTF-8")
     );
+}
+
+const WORD_FIXTURE: &[u8] = include_bytes!("fixtures/docx/2024-q1-word.docx");
+
+async fn a_word_document_is_uploaded_with_what_was_not_carried_over(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let csrf = kari.csrf.clone();
+
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            (
+                "file",
+                Some("Nyhetsbrev januar-mars 2024.docx"),
+                WORD_FIXTURE,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/admin/issues/2024-q1?melding=word");
+    let page = kari.get_ok("/admin/issues/2024-q1?melding=word").await;
+    assert!(
+        page.contains("Word-dokumentet er lest og lagret som utkast"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Bunntekst «Nyhetsbrev fra KOM, side 1» på forsiden: ikke overført."),
+        "{page}"
+    );
+    assert!(
+        page.contains("Ingressen på forsiden: er laget av de første sakstitlene"),
+        "{page}"
+    );
+    assert!(
+        page.contains("### KOM-funksjonen er flyttet midlertidig til JD i 2024"),
+        "the Markdown is in the text area: {page}"
+    );
+    assert!(page.contains("value=\"januar–mars 2024\""), "{page}");
+    // Saved again from the form, the draft is the staff member's own: the report goes.
+    let source = source_of(&app, "2024-q1").await.unwrap();
+    let parts = nyhetsbrev::render::SourceParts::split(&source).unwrap();
+    let response = kari
+        .post(
+            "/admin/issues/2024-q1",
+            &[
+                ("subject", parts.subject.as_str()),
+                ("period", parts.period.as_str()),
+                ("preheader", "Det viktigste fra KOM i første kvartal"),
+                ("audience", parts.audience.as_str()),
+                ("date", "2024-04-15"),
+                ("body", parts.body.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = kari.get_ok("/admin/issues/2024-q1").await;
+    assert!(!page.contains("Fra Word-dokumentet"), "{page}");
+
+    // A file that is no Word document, or a hostile one: refused in words, nothing stored.
+    for (name, bytes, says) in [
+        (
+            "utgave.docx",
+            b"PK\x03\x04\xff\xfe\x00".to_vec(),
+            "ikke et Word-dokument (.docx)",
+        ),
+        (
+            "passord.docx",
+            [
+                &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+                &"EncryptedPackage"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<u8>>(),
+            ]
+            .concat(),
+            "beskyttet med passord",
+        ),
+    ] {
+        let response = upload(
+            &kari,
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some(name), &bytes),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 422, "{name}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(says) && page.contains("Ingenting ble lagret"),
+            "{page}"
+        );
+    }
+    assert_eq!(app.store.list_issues().await.unwrap().len(), 1);
+
+    // A document whose front page gives no period: the form, filled, with the problem
+    // at the field and what was not carried over.
+    let body = format!(
+        "{}{}{}{}",
+        common::docx::p("Title", &common::docx::r("Nyhetsbrev fra KOM")),
+        common::docx::p("Heading1", &common::docx::r("Verdt å merke seg")),
+        common::docx::p("Heading2", &common::docx::r("Ny veileder")),
+        common::docx::p(
+            "",
+            r#"<w:r><w:t xml:space="preserve">Fristen er </w:t></w:r><w:del w:id="1" w:author="Kari"><w:r><w:delText>1. mai</w:delText></w:r></w:del><w:ins w:id="2" w:author="Kari"><w:r><w:t>13. mai</w:t></w:r></w:ins>"#
+        ),
+    );
+    let tracked = common::docx::Package::word(&body).bytes();
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("file", Some("Uten periode.docx"), &tracked),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Perioden må fylles ut."), "{page}");
+    assert!(page.contains("Fristen er 1. mai"), "{page}");
+    assert!(page.contains("Sporet innsetting «13. mai»"), "{page}");
+    assert_eq!(app.store.list_issues().await.unwrap().len(), 1);
+
+    // With the box ticked, tracked changes are read as accepted.
+    let response = upload(
+        &kari,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("godta-endringer", None, b"ja"),
+            ("file", Some("Uten periode.docx"), &tracked),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Fristen er 13. mai"), "{page}");
 }
 
 async fn failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it(db: &TestDb) {

@@ -19,11 +19,17 @@ use crate::store::{DraftSaved, SendCounts, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum IssueCommand {
-    /// Import a Markdown issue as a draft (creates it, or replaces a draft with the same
-    /// slug; an issue already sent is never changed).
+    /// Import an issue as a draft from a Markdown file or a Word document (.docx):
+    /// creates it, or replaces a draft with the same slug; an issue already sent is
+    /// never changed. From Word, Heading 1 starts a section and Heading 2 an item; the
+    /// title, period and audience are read from the lines before the first heading, and
+    /// what the document holds that an issue cannot (images, tables, comments...) is
+    /// listed.
     Import {
-        /// The Markdown file, with front matter between +++ lines.
+        /// The Markdown file (with front matter between +++ lines) or the .docx file.
         file: PathBuf,
+        #[command(flatten)]
+        word: WordOptions,
     },
     /// List issues, newest first.
     List {
@@ -31,7 +37,12 @@ pub enum IssueCommand {
         json: bool,
     },
     /// Show an issue's status and outline.
-    Show { slug: String },
+    Show {
+        slug: String,
+        /// Print the issue's Markdown source instead (what a Word import became).
+        #[arg(long)]
+        source: bool,
+    },
     /// Fetch every link of the issue (as the web admin's checklist does) and list the
     /// broken ones with the item they are in. Exit code 1 if any is broken.
     Links {
@@ -81,6 +92,61 @@ pub enum IssueCommand {
     Cancel { slug: String },
 }
 
+/// What a Word document does not say about itself; each is read from the document when
+/// not given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WordOptions {
+    /// The issue's short name, e.g. 2025-q1 (default: from the period).
+    #[arg(long)]
+    slug: Option<String>,
+    /// The mail's subject (default: the title and the period).
+    #[arg(long)]
+    subject: Option<String>,
+    /// e.g. "januar–mars 2025" (default: the line that says it under the title).
+    #[arg(long)]
+    period: Option<String>,
+    /// The line mail clients show after the subject (default: the first other line of
+    /// the front page, else the first item titles).
+    #[arg(long)]
+    preheader: Option<String>,
+    /// e.g. "Til KOMs samarbeidsaktører".
+    #[arg(long)]
+    audience: Option<String>,
+    /// The issue's date, YYYY-MM-DD.
+    #[arg(long)]
+    date: Option<String>,
+    /// Read tracked changes as accepted (otherwise the text before them is read, and
+    /// each change is listed).
+    #[arg(long)]
+    accept_changes: bool,
+    /// Also write the Markdown the document became to FILE (even when it has problems).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+impl WordOptions {
+    fn any(&self) -> bool {
+        self.slug.is_some()
+            || self.subject.is_some()
+            || self.period.is_some()
+            || self.preheader.is_some()
+            || self.audience.is_some()
+            || self.date.is_some()
+            || self.accept_changes
+            || self.markdown.is_some()
+    }
+}
+
+/// A Word document: a zip (or an encrypted compound file) named .docx.
+fn is_word_document(path: &Path, head: &[u8]) -> bool {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    matches!(extension.as_deref(), Some("docx" | "docm" | "dotx" | "doc"))
+        || head.starts_with(b"PK\x03\x04")
+}
+
 /// Issue operations as this command line's settings set them up.
 fn issues(store: &Store, settings: &Settings) -> Issues {
     Issues::new(
@@ -127,9 +193,18 @@ async fn run_inner(
     let ops = issues(store, settings);
     let actor = super::actor();
     match command {
-        IssueCommand::Import { file } => {
-            let source = read_source(&file)?;
+        IssueCommand::Import { file, word } => {
             let label = file.display().to_string();
+            let head = read_head(&file)?;
+            if is_word_document(&file, &head) {
+                return import_word(&ops, &file, word, &actor).await;
+            }
+            if word.any() {
+                bail!(
+                    "--slug, --subject, --period, --preheader, --audience, --date, --accept-changes and --markdown are for Word documents: {label} is a Markdown file, whose front matter says these"
+                );
+            }
+            let source = read_source(&file)?;
             let imported = ops.import_draft(&label, &source, &actor).await?;
             for note in &imported.notes {
                 eprintln!("{label}:{note}");
@@ -169,8 +244,13 @@ async fn run_inner(
                 }
             }
         }
-        IssueCommand::Show { slug: raw } => {
+        IssueCommand::Show { slug: raw, source } => {
             let (stored, issue) = ops.get(&slug(&raw)?).await?;
+            if source {
+                print!("{}", stored.source);
+                io::stdout().flush()?;
+                return Ok(());
+            }
             out!("slug:      {}", stored.slug);
             out!("status:    {}", stored.status);
             out!("subject:   {}", issue.meta.subject);
@@ -415,6 +495,109 @@ async fn follow_send(
         out!("see why with `nyhetsbrev issue status {slug}`");
     }
     Ok(())
+}
+
+/// The first bytes of a file, to tell a Word document from Markdown.
+fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+    let mut head = Vec::with_capacity(8);
+    file.take(8)
+        .read_to_end(&mut head)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Ok(head)
+}
+
+async fn import_word(
+    ops: &Issues,
+    file: &Path,
+    word: WordOptions,
+    actor: &crate::store::Actor,
+) -> anyhow::Result<()> {
+    let label = file.display().to_string();
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    let max = crate::docx::MAX_DOCX_BYTES as u64;
+    let bytes = if size > max {
+        Vec::new()
+    } else {
+        let mut bytes = Vec::new();
+        std::fs::File::open(file)
+            .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+            .with_context(|| format!("could not read {label}"))?;
+        bytes
+    };
+    if size > max || bytes.len() as u64 > max {
+        return Err(IssueError::Docx {
+            label,
+            error: crate::docx::DocxError::TooLarge {
+                size: size.max(bytes.len() as u64) as usize,
+            },
+        }
+        .into());
+    }
+    let options = crate::docx::DocxOptions {
+        slug: word.slug,
+        subject: word.subject,
+        period: word.period,
+        preheader: word.preheader,
+        audience: word.audience,
+        date: word.date,
+        accept_changes: word.accept_changes,
+        file_name: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let write_markdown = |source: &str| -> anyhow::Result<()> {
+        if let Some(path) = &word.markdown {
+            std::fs::write(path, source)
+                .with_context(|| format!("could not write {}", path.display()))?;
+            eprintln!("wrote the Markdown to {}", path.display());
+        }
+        Ok(())
+    };
+    match ops.import_docx(&label, bytes, options, actor).await {
+        Ok(imported) => {
+            let stored = ops.get(&imported.draft.issue.meta.slug).await?.0;
+            write_markdown(&stored.source)?;
+            for omission in &imported.report {
+                eprintln!("{label}: {omission}");
+            }
+            let draft = &imported.draft;
+            let verb = if draft.saved == DraftSaved::Created {
+                "imported"
+            } else {
+                "updated"
+            };
+            out!(
+                "{verb} draft {} from Word ({} sections, {} items, {} links, HTML {} KB; {} things not carried over)",
+                draft.issue.meta.slug,
+                draft.issue.sections.len(),
+                draft.items(),
+                draft.issue.links().len(),
+                draft.html_bytes.div_ceil(1024),
+                imported.report.len()
+            );
+            out!(
+                "its Markdown: `nyhetsbrev issue show {} --source`",
+                draft.issue.meta.slug
+            );
+            Ok(())
+        }
+        Err(IssueError::ConvertedWithProblems { converted, error }) => {
+            write_markdown(&converted.source)?;
+            let problems: Vec<String> = error
+                .problems
+                .iter()
+                .map(|p| format!("{label} (as Markdown, line {}): {}", p.line, p.kind))
+                .collect();
+            bail!(
+                "{}\nnothing was stored: give what is missing with --slug, --subject, --period or --preheader, mend the document, or see the Markdown with --markdown FILE",
+                problems.join("\n")
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads an issue file, refusing one too large to be an issue before reading it whole

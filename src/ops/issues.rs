@@ -2,6 +2,7 @@
 //! test copy, queue it, cancel it, and tell how the send is going.
 
 use crate::dispatch::{DispatchError, Dispatcher};
+use crate::docx::{Converted, DocxError, DocxOptions, Omission};
 use crate::domain::{EmailAddress, Issue, Slug, Timestamp, TokenKey};
 use crate::render::{
     MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, RenderContext, RenderError, SourceError,
@@ -61,6 +62,16 @@ pub enum IssueError {
     /// Sending needs `token_key`; the text says how to make one.
     #[error("{0}")]
     NoTokenKey(String),
+    /// The Word document cannot be read; nothing is stored.
+    #[error("{label}: {error}")]
+    Docx { label: String, error: DocxError },
+    /// The Word document was read, but the issue it makes has problems (a missing
+    /// period, an empty section): the Markdown it became, to mend and save again.
+    #[error("{error}")]
+    ConvertedWithProblems {
+        converted: Box<Converted>,
+        error: SourceError,
+    },
     #[error(transparent)]
     Send(DispatchError),
     #[error(transparent)]
@@ -108,6 +119,17 @@ impl DraftImported {
         self.issue.sections.iter().map(|s| s.items.len()).sum()
     }
 }
+
+/// A draft made from a Word document, and what the document holds that the issue
+/// does not carry.
+#[derive(Debug, Clone)]
+pub struct DocxImported {
+    pub draft: DraftImported,
+    pub report: Vec<Omission>,
+}
+
+/// The audit action whose detail keeps a Word import's report with the draft.
+pub const DOCX_REPORT_ACTION: &str = "issue.import_docx";
 
 /// The mail's two parts for a sample recipient, and the web version.
 #[derive(Debug, Clone)]
@@ -192,6 +214,73 @@ impl Issues {
         })?;
         self.save(label, source, DraftMode::CreateOrReplace, actor)
             .await
+    }
+
+    /// Creates or replaces a draft from a Word document (.docx): the document becomes
+    /// the Markdown source staff could have written (stored as the draft's source, to
+    /// edit like any other), and the report of what it holds that the issue does not
+    /// carry is kept with this version of the draft ([`Issues::docx_report`]).
+    pub async fn import_docx(
+        &self,
+        label: &str,
+        bytes: Vec<u8>,
+        options: DocxOptions,
+        actor: &Actor,
+    ) -> Result<DocxImported, IssueError> {
+        // Reading a document is CPU work (tens of milliseconds for a long one).
+        let converted = tokio::task::spawn_blocking(move || crate::docx::convert(&bytes, &options))
+            .await
+            .map_err(|e| IssueError::Docx {
+                label: label.to_owned(),
+                error: DocxError::Damaged(e.to_string()),
+            })?
+            .map_err(|error| IssueError::Docx {
+                label: label.to_owned(),
+                error,
+            })?;
+        let draft = match self
+            .save(label, &converted.source, DraftMode::CreateOrReplace, actor)
+            .await
+        {
+            Ok(draft) => draft,
+            Err(IssueError::Source(error)) => {
+                return Err(IssueError::ConvertedWithProblems {
+                    converted: Box::new(converted),
+                    error,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let detail = serde_json::to_string(&converted.report).expect("a report serialises");
+        self.store
+            .log_action(
+                actor,
+                DOCX_REPORT_ACTION,
+                draft.issue.meta.slug.as_str(),
+                Some(detail),
+            )
+            .await?;
+        Ok(DocxImported {
+            draft,
+            report: converted.report,
+        })
+    }
+
+    /// What the Word document the current version of a draft was imported from holds
+    /// that the issue does not carry; empty when the draft was since saved otherwise.
+    pub async fn docx_report(&self, issue: &StoredIssue) -> Result<Vec<Omission>, IssueError> {
+        if issue.status != crate::store::IssueStatus::Draft {
+            return Ok(Vec::new());
+        }
+        let entries = self
+            .store
+            .audit_entries(DOCX_REPORT_ACTION, issue.slug.as_str(), issue.updated_at)
+            .await?;
+        Ok(entries
+            .first()
+            .and_then(|e| e.detail.as_deref())
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default())
     }
 
     /// Saves a draft written in a form: the fields become the front matter (staff never

@@ -27,7 +27,8 @@ pub use contacts::{ContactError, ContactListing, Contacts, PersonalDataFormat};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
-    DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
+    DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview,
+    SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use privacy::PersonalData;

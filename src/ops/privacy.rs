@@ -221,6 +221,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("contacts.import", "kontakter importert"),
     ("issue.create", "utgave opprettet"),
     ("issue.update", "utgave endret"),
+    ("issue.import_docx", "utgave lest inn fra Word"),
     ("issue.test_send", "prøveeksemplar sendt"),
     ("issue.send", "utsending startet"),
     ("issue.plan_send", "utsending planlagt"),

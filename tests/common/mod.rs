@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod docx;
 pub mod dovecot;
 pub mod links;
 pub mod smtp_sink;

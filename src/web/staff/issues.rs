@@ -22,6 +22,9 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "opprettet" => "Utkastet er opprettet.",
         "lagret" => "Utkastet er lagret.",
         "lastet-opp" => "Filen er lest og lagret som utkast.",
+        "word" => {
+            "Word-dokumentet er lest og lagret som utkast. Teksten under er utgaven slik den ble lest: les den gjennom, og rett den her om noe ble feil."
+        }
         "test" => "Testkopien er sendt. Sjekk innboksen.",
         "startet" => "Utsendingen er startet.",
         "pause" => "Utsendingen er satt på pause. Ingen nye e-poster går ut før du fortsetter.",
@@ -185,6 +188,8 @@ struct IssueFormPage {
     problems: Placed,
     /// What was carried over differently (raw HTML shown as text), by body line.
     notes: Vec<(usize, &'static str)>,
+    /// What the Word document this version came from holds that the issue does not.
+    word_report: Vec<String>,
 }
 
 fn notes_of(notes: &[SourceNote], body_offset: usize) -> Vec<(usize, &'static str)> {
@@ -204,6 +209,7 @@ pub async fn new_form(user: StaffUser) -> Response {
         fields: SourceParts::default(),
         problems: Placed::default(),
         notes: Vec::new(),
+        word_report: Vec::new(),
     })
 }
 
@@ -306,6 +312,7 @@ async fn save_parts(
         fields: parts,
         problems,
         notes: Vec::new(),
+        word_report: Vec::new(),
     });
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     response
@@ -334,8 +341,28 @@ pub async fn save(
     save_parts(&state, &user, parts, DraftMode::ReplaceOnly).await
 }
 
-/// POST /admin/issues/upload: an issue file (Markdown with its front matter).
-pub async fn upload(State(state): State<AppState>, upload: StaffUpload) -> Response {
+/// The largest issue upload: a Word document with its pictures.
+pub const MAX_ISSUE_UPLOAD_BYTES: usize = crate::docx::MAX_DOCX_BYTES + 64 * 1024;
+
+/// A Word document, by its name or its first bytes (a zip, or an encrypted one).
+fn is_word_document(file_name: &str, bytes: &[u8]) -> bool {
+    let lower = file_name.to_lowercase();
+    [".docx", ".docm", ".dotx", ".doc"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+        || bytes.starts_with(b"PK\x03\x04")
+        || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// POST /admin/issues/upload: an issue file, Markdown with its front matter or a Word
+/// document.
+pub async fn upload(
+    State(state): State<AppState>,
+    upload: StaffUpload<MAX_ISSUE_UPLOAD_BYTES>,
+) -> Response {
+    if is_word_document(&upload.file_name, &upload.bytes) {
+        return upload_word(&state, upload).await;
+    }
     let user = upload.user;
     let result = state
         .admin
@@ -365,29 +392,84 @@ pub async fn upload(State(state): State<AppState>, upload: StaffUpload) -> Respo
                 "En utgave kan være høyst 1 MiB. Ingenting ble lagret.",
             );
         }
-        Err(IssueError::Store(crate::store::StoreError::IssueNotDraft { .. })) => {
-            return problem_page(
-                axum::http::StatusCode::CONFLICT,
-                "Utgaven kan ikke endres",
-                "En utgave med samme kortnavn sendes eller er sendt. Gi filen et nytt kortnavn (slug) og last den opp igjen.",
-            );
-        }
-        Err(IssueError::TooLarge { size }) => {
-            return problem_page(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "Utgaven er for lang",
-                &format!(
-                    "E-posten ville blitt {} KB, over Gmails grense på {} KB. Gjør utgaven kortere. Ingenting ble lagret.",
-                    size / 1024,
-                    MAX_HTML_BYTES / 1024
-                ),
-            );
-        }
-        Err(e) => return failure(&e),
+        Err(e) => return upload_refused(&e),
     };
     // The file had problems: show its text in the form, so staff can mend it here.
     let text = String::from_utf8_lossy(&upload.bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    form_to_mend(&user, &text, &problems, Vec::new())
+}
+
+/// A Word document: read into a draft (the edit page then shows what was not carried
+/// over), or refused in words with nothing stored.
+async fn upload_word(state: &AppState, upload: StaffUpload<MAX_ISSUE_UPLOAD_BYTES>) -> Response {
+    let accept_changes = upload
+        .fields
+        .iter()
+        .any(|(name, value)| name == "godta-endringer" && value == "ja");
+    let options = crate::docx::DocxOptions {
+        accept_changes,
+        file_name: upload.file_name.clone(),
+        ..Default::default()
+    };
+    let user = upload.user;
+    let result = state
+        .admin
+        .issues
+        .import_docx(&upload.file_name, upload.bytes, options, &user.actor())
+        .await;
+    match result {
+        Ok(imported) => Redirect::to(&format!(
+            "/admin/issues/{}?melding=word",
+            imported.draft.issue.meta.slug
+        ))
+        .into_response(),
+        Err(IssueError::Docx { error, .. }) => problem_page(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Word-dokumentet kunne ikke leses",
+            &format!("{} Ingenting ble lagret.", error.norwegian()),
+        ),
+        Err(IssueError::ConvertedWithProblems { converted, error }) => {
+            let report = converted.report.iter().map(|o| o.norwegian()).collect();
+            form_to_mend(&user, &converted.source, &error, report)
+        }
+        Err(e) => upload_refused(&e),
+    }
+}
+
+/// Why an uploaded issue was not stored, for what both kinds of file share.
+fn upload_refused(error: &IssueError) -> Response {
+    match error {
+        IssueError::Store(crate::store::StoreError::IssueNotDraft { .. }) => problem_page(
+            axum::http::StatusCode::CONFLICT,
+            "Utgaven kan ikke endres",
+            "En utgave med samme kortnavn sendes eller er sendt. Gi filen et nytt kortnavn (slug) og last den opp igjen.",
+        ),
+        IssueError::Planned(_) => problem_page(
+            axum::http::StatusCode::CONFLICT,
+            "Utgaven kan ikke endres",
+            "Utsendingen av en utgave med samme kortnavn er planlagt. Avbryt planen på sendesiden først, eller gi filen et nytt kortnavn.",
+        ),
+        IssueError::TooLarge { size } => problem_page(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Utgaven er for lang",
+            &format!(
+                "E-posten ville blitt {} KB, over Gmails grense på {} KB. Gjør utgaven kortere. Ingenting ble lagret.",
+                size / 1024,
+                MAX_HTML_BYTES / 1024
+            ),
+        ),
+        e => failure(e),
+    }
+}
+
+/// The form with a file's text in it and every problem placed, nothing stored.
+fn form_to_mend(
+    user: &StaffUser,
+    text: &str,
+    problems: &SourceError,
+    word_report: Vec<String>,
+) -> Response {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (fields, offset) = match SourceParts::split(text) {
         Some(parts) => {
             let offset = text[..text.len() - parts.body.len()].matches('\n').count();
@@ -402,13 +484,14 @@ pub async fn upload(State(state): State<AppState>, upload: StaffUpload) -> Respo
         ),
     };
     let mut response = render(IssueFormPage {
-        chrome: Chrome::new(&user, None),
+        chrome: Chrome::new(user, None),
         slug: None,
         status: "Nytt utkast",
         locked: false,
         fields,
-        problems: Placed::from_source(&problems, offset),
+        problems: Placed::from_source(problems, offset),
         notes: Vec::new(),
+        word_report,
     });
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     response
@@ -437,6 +520,10 @@ pub async fn edit_form(
     let notes = parse_issue("utkast", &stored.source)
         .map(|parsed| notes_of(&parsed.notes, offset))
         .unwrap_or_default();
+    let word_report = match state.admin.issues.docx_report(&stored).await {
+        Ok(report) => report.iter().map(|o| o.norwegian()).collect(),
+        Err(e) => return failure(&e),
+    };
     render(IssueFormPage {
         chrome: Chrome::new(&user, notice(&query.melding)),
         slug: Some(slug.to_string()),
@@ -445,6 +532,7 @@ pub async fn edit_form(
         fields,
         problems: Placed::default(),
         notes,
+        word_report,
     })
 }
 

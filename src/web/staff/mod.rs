@@ -16,7 +16,7 @@ mod dashboard;
 mod guard;
 mod imports;
 mod inbound;
-mod issues;
+pub mod issues;
 mod login;
 mod page;
 mod second_factor;
@@ -56,7 +56,10 @@ pub fn router() -> Router<AppState> {
             "/admin/issues/new",
             get(issues::new_form).post(issues::create),
         )
-        .route("/admin/issues/upload", post(issues::upload))
+        .route(
+            "/admin/issues/upload",
+            post(issues::upload).layer(DefaultBodyLimit::max(issues::MAX_ISSUE_UPLOAD_BYTES)),
+        )
         .route(
             "/admin/issues/{slug}",
             get(issues::edit_form).post(issues::save),

@@ -1,0 +1,870 @@
+//! The document part, read into paragraphs of formatted text and links, with each thing
+//! the issue cannot carry noted where it is.
+
+use std::collections::HashMap;
+
+use super::package::{Package, rels_of, resolve};
+use super::styles::{ListLevel, Numbering, Relationship, Role, Styles, relationships};
+use super::xml::{Ev, Xml, attr, name, on};
+use super::{DocxError, Omission, OmissionKind, Place};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Piece {
+    Text {
+        text: String,
+        bold: bool,
+        italic: bool,
+        /// Index into [`Document::links`].
+        link: Option<usize>,
+    },
+    Break,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Para {
+    pub role: Role,
+    /// (level of nesting, its numbering, the list it belongs to)
+    pub list: Option<(u32, ListLevel, String)>,
+    pub pieces: Vec<Piece>,
+}
+
+impl Para {
+    pub fn plain(&self) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text { text, .. } => out.push_str(text),
+                Piece::Break => out.push(' '),
+            }
+        }
+        collapse_spaces(&out)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Link {
+    pub target: String,
+    pub place: Place,
+}
+
+pub(super) struct Document {
+    pub paras: Vec<Para>,
+    pub links: Vec<Link>,
+    pub omissions: Vec<Omission>,
+    /// The title in the document's properties (File → Info).
+    pub title: Option<String>,
+}
+
+/// Reads the main document of the package.
+pub(super) fn read(package: &mut Package<'_>, accept_changes: bool) -> Result<Document, DocxError> {
+    if package.has("mimetype") && !package.has("_rels/.rels") {
+        return Err(DocxError::OpenDocument);
+    }
+    let root_rels = match package.text("_rels/.rels")? {
+        Some(text) => relationships("_rels/.rels", &text)?,
+        None => HashMap::new(),
+    };
+    let main = root_rels
+        .values()
+        .find(|r| r.kind == "officeDocument")
+        .map(|r| resolve("", &r.target))
+        .or_else(|| {
+            package
+                .has("word/document.xml")
+                .then(|| "word/document.xml".to_owned())
+        })
+        .ok_or(DocxError::NotWord)?;
+    let title = match root_rels.values().find(|r| r.kind == "core-properties") {
+        Some(core) => {
+            let part = resolve("", &core.target);
+            match package.text(&part)? {
+                Some(text) => core_title(&part, &text)?,
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let rels_part = rels_of(&main);
+    let rels = match package.text(&rels_part)? {
+        Some(text) => relationships(&rels_part, &text)?,
+        None => HashMap::new(),
+    };
+    let mut part_of = |kind: &str| -> Result<Option<(String, String)>, DocxError> {
+        let Some(rel) = rels.values().find(|r| r.kind == kind && !r.external) else {
+            return Ok(None);
+        };
+        let part = resolve(&main, &rel.target);
+        Ok(package.text(&part)?.map(|text| (part, text)))
+    };
+    let styles = match part_of("styles")? {
+        Some((part, text)) => Styles::parse(&part, &text)?,
+        None => Styles::default(),
+    };
+    let numbering = match part_of("numbering")? {
+        Some((part, text)) => Numbering::parse(&part, &text)?,
+        None => Numbering::default(),
+    };
+    let footnotes = match part_of("footnotes")? {
+        Some((part, text)) => notes_text(&part, &text)?,
+        None => HashMap::new(),
+    };
+    let endnotes = match part_of("endnotes")? {
+        Some((part, text)) => notes_text(&part, &text)?,
+        None => HashMap::new(),
+    };
+    let Some(text) = package.text(&main)? else {
+        return Err(DocxError::NotWord);
+    };
+    let mut walker = Walker {
+        styles: &styles,
+        numbering: &numbering,
+        rels: &rels,
+        accept_changes,
+        doc: Document {
+            paras: Vec::new(),
+            links: Vec::new(),
+            omissions: Vec::new(),
+            title,
+        },
+        place: Place::default(),
+        sections: 0,
+        fields: Vec::new(),
+        page_parts: Vec::new(),
+        footnotes: &footnotes,
+        endnotes: &endnotes,
+    };
+    walker.document(&main, &text)?;
+    // Page headers and footers with text in them, once each.
+    let page_parts = std::mem::take(&mut walker.page_parts);
+    let mut seen = Vec::new();
+    for (kind, id) in page_parts {
+        let Some(rel) = rels.get(&id) else { continue };
+        let part = resolve(&main, &rel.target);
+        if seen.contains(&part) {
+            continue;
+        }
+        seen.push(part.clone());
+        if let Some(text) = package.text(&part)? {
+            let visible = visible_text(&part, &text)?;
+            if !visible.is_empty() {
+                walker.doc.omissions.push(Omission {
+                    kind,
+                    place: Place::default(),
+                    excerpt: Some(excerpt(&visible)),
+                });
+            }
+        }
+    }
+    Ok(walker.doc)
+}
+
+/// `dc:title` from `docProps/core.xml`.
+fn core_title(part: &str, text: &str) -> Result<Option<String>, DocxError> {
+    let mut xml = Xml::new(part, text);
+    loop {
+        match xml.next()? {
+            Ev::Start(e) if name(&e) == "title" => {
+                let title = xml.text_to_end()?;
+                return Ok(Some(title).filter(|t| !t.trim().is_empty()));
+            }
+            Ev::Eof => return Ok(None),
+            _ => {}
+        }
+    }
+}
+
+/// The text of each footnote or endnote, by its id.
+fn notes_text(part: &str, text: &str) -> Result<HashMap<String, String>, DocxError> {
+    let mut xml = Xml::new(part, text);
+    let mut out = HashMap::new();
+    loop {
+        match xml.next()? {
+            Ev::Start(e) if matches!(name(&e), "footnote" | "endnote") => {
+                let id = attr(&e, "id").unwrap_or_default();
+                let depth = xml.depth();
+                let mut text = String::new();
+                while xml.depth() >= depth {
+                    if let Ev::Start(t) = xml.next()?
+                        && name(&t) == "t"
+                    {
+                        text.push_str(&xml.text_to_end()?);
+                    }
+                }
+                out.insert(id, collapse_spaces(&text));
+            }
+            Ev::Eof => return Ok(out),
+            _ => {}
+        }
+    }
+}
+
+/// The text of every `w:t` in a part (a page header or footer).
+fn visible_text(part: &str, text: &str) -> Result<String, DocxError> {
+    let mut xml = Xml::new(part, text);
+    let mut out = String::new();
+    loop {
+        match xml.next()? {
+            Ev::Start(e) if name(&e) == "t" => {
+                out.push_str(&xml.text_to_end()?);
+                out.push(' ');
+            }
+            Ev::Eof => return Ok(collapse_spaces(&out)),
+            _ => {}
+        }
+    }
+}
+
+pub(super) fn collapse_spaces(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first words of a text, for a report line.
+pub(super) fn excerpt(text: &str) -> String {
+    const MAX: usize = 60;
+    let text = collapse_spaces(text);
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// How the text being read is formatted and where it belongs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ctx {
+    bold: bool,
+    italic: bool,
+    hidden: bool,
+    link: Option<usize>,
+    /// Inside a tracked deletion that is kept.
+    deleted: bool,
+}
+
+#[derive(Debug)]
+struct Field {
+    instruction: String,
+    /// Past `separate`: what follows is the field's result.
+    in_result: bool,
+    shows: FieldShows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldShows {
+    Result,
+    Link(usize),
+    Nothing,
+}
+
+struct Walker<'a> {
+    styles: &'a Styles,
+    numbering: &'a Numbering,
+    rels: &'a HashMap<String, Relationship>,
+    accept_changes: bool,
+    doc: Document,
+    place: Place,
+    sections: usize,
+    /// Open complex fields (`w:fldChar`), which may span runs and paragraphs.
+    fields: Vec<Field>,
+    /// (header or footer, relationship id) from each section's properties.
+    page_parts: Vec<(OmissionKind, String)>,
+    /// Footnotes' and endnotes' text by id, to show what was left out.
+    footnotes: &'a HashMap<String, String>,
+    endnotes: &'a HashMap<String, String>,
+}
+
+impl Walker<'_> {
+    fn document(&mut self, part: &str, text: &str) -> Result<(), DocxError> {
+        let mut xml = Xml::new(part, text);
+        loop {
+            match xml.next()? {
+                Ev::Start(e) => {
+                    if name(&e) != "document" {
+                        return Err(DocxError::NotWord);
+                    }
+                    break;
+                }
+                Ev::Eof => return Err(DocxError::NotWord),
+                _ => {}
+            }
+        }
+        loop {
+            match xml.next()? {
+                Ev::Start(e) if name(&e) == "body" => self.blocks(&mut xml)?,
+                Ev::Start(_) => xml.skip()?,
+                Ev::Eof => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    fn omit(&mut self, kind: OmissionKind, excerpt_of: Option<&str>) {
+        let excerpt = excerpt_of.map(excerpt).filter(|e| !e.is_empty());
+        self.doc.omissions.push(Omission {
+            kind,
+            place: self.place.clone(),
+            excerpt,
+        });
+    }
+
+    /// Block-level content to the end of the element just started.
+    fn blocks(&mut self, xml: &mut Xml<'_>) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            match name(&e) {
+                "p" => self.paragraph(xml)?,
+                "tbl" => {
+                    let text = xml.text_to_end()?;
+                    self.omit(OmissionKind::Table, Some(&text));
+                }
+                "sdtContent" | "customXml" | "sdt" | "ins" | "moveTo" => self.blocks(xml)?,
+                "sectPr" => self.section_properties(xml)?,
+                "altChunk" => {
+                    self.omit(OmissionKind::EmbeddedDocument, None);
+                    xml.skip()?;
+                }
+                "AlternateContent" => self.alternate(xml, |w, xml| w.blocks(xml))?,
+                _ => xml.skip()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// `mc:AlternateContent`: the first choice is read, the fallback (the same content
+    /// for older readers) is not.
+    fn alternate(
+        &mut self,
+        xml: &mut Xml<'_>,
+        mut read: impl FnMut(&mut Self, &mut Xml<'_>) -> Result<(), DocxError>,
+    ) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        let mut chosen = false;
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            if name(&e) == "Choice" && !chosen {
+                chosen = true;
+                read(self, xml)?;
+            } else {
+                xml.skip()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn section_properties(&mut self, xml: &mut Xml<'_>) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            let kind = match name(&e) {
+                "headerReference" => OmissionKind::PageHeader,
+                "footerReference" => OmissionKind::PageFooter,
+                _ => continue,
+            };
+            if let Some(id) = attr(&e, "id") {
+                self.page_parts.push((kind, id));
+            }
+        }
+        Ok(())
+    }
+
+    fn paragraph(&mut self, xml: &mut Xml<'_>) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        let mut style = None;
+        let mut outline = None;
+        let mut num: Option<(Option<String>, Option<u32>)> = None;
+        let mut para = Para {
+            role: Role::Body,
+            list: None,
+            pieces: Vec::new(),
+        };
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            if name(&e) == "pPr" {
+                let inner = xml.depth();
+                while xml.depth() >= inner {
+                    let Ev::Start(p) = xml.next()? else { continue };
+                    match name(&p) {
+                        "pStyle" => style = attr(&p, "val"),
+                        "outlineLvl" => outline = attr(&p, "val").and_then(|v| v.parse().ok()),
+                        "numId" => num.get_or_insert((None, None)).0 = attr(&p, "val"),
+                        "ilvl" => {
+                            num.get_or_insert((None, None)).1 =
+                                attr(&p, "val").and_then(|v| v.parse().ok())
+                        }
+                        "sectPr" => self.section_properties(xml)?,
+                        "rPr" | "pPrChange" => xml.skip()?,
+                        _ => {}
+                    }
+                }
+                para.role = self.styles.role(style.as_deref(), outline);
+                continue;
+            }
+            self.inline(xml, &e, Ctx::default(), &mut para.pieces)?;
+        }
+        let numbering = match num {
+            Some((Some(id), level)) => Some((id, level.unwrap_or(0))),
+            Some((None, Some(level))) => self
+                .styles
+                .numbering(style.as_deref())
+                .map(|(id, _)| (id, level)),
+            _ => self.styles.numbering(style.as_deref()),
+        };
+        if matches!(para.role, Role::Body)
+            && let Some((id, ilvl)) = numbering
+            && let Some(level) = self.numbering.level(&id, ilvl)
+        {
+            para.list = Some((ilvl, level, id));
+        }
+        match para.role {
+            Role::Heading(level) if level > 2 => {
+                let text = para.plain();
+                if !text.is_empty() {
+                    self.omit(OmissionKind::DeepHeading, Some(&text));
+                }
+            }
+            Role::Heading(1) => {
+                self.sections += 1;
+                self.place = Place {
+                    section: Some((self.sections, para.plain())),
+                    item: None,
+                };
+            }
+            Role::Heading(2) => self.place.item = Some(para.plain()),
+            _ => {}
+        }
+        self.doc.paras.push(para);
+        Ok(())
+    }
+
+    /// One element inside a paragraph (a run, a link, a field, a change...), read to its
+    /// end; its text goes to `out`.
+    fn inline(
+        &mut self,
+        xml: &mut Xml<'_>,
+        e: &quick_xml::events::BytesStart<'_>,
+        ctx: Ctx,
+        out: &mut Vec<Piece>,
+    ) -> Result<(), DocxError> {
+        match name(e) {
+            "r" => self.run(xml, ctx, out)?,
+            "hyperlink" => {
+                let mut inner = ctx;
+                match (attr(e, "id"), attr(e, "anchor")) {
+                    (Some(id), _) => match self.rels.get(&id) {
+                        Some(rel) => inner.link = Some(self.link(rel.target.clone())),
+                        None => self.omit(OmissionKind::LinkWithoutTarget, None),
+                    },
+                    (None, Some(_)) => self.omit(OmissionKind::InternalLink, None),
+                    (None, None) => {}
+                }
+                self.children(xml, inner, out)?;
+            }
+            "fldSimple" => {
+                let instruction = attr(e, "instr").unwrap_or_default();
+                match self.field_shows(&instruction) {
+                    FieldShows::Result => self.children(xml, ctx, out)?,
+                    FieldShows::Link(id) => self.children(
+                        xml,
+                        Ctx {
+                            link: Some(id),
+                            ..ctx
+                        },
+                        out,
+                    )?,
+                    FieldShows::Nothing => xml.skip()?,
+                }
+            }
+            "ins" | "moveTo" => {
+                if self.accept_changes {
+                    self.children(xml, ctx, out)?;
+                } else {
+                    let text = xml.text_to_end()?;
+                    self.omit(OmissionKind::TrackedInsertion, Some(&text));
+                }
+            }
+            "del" | "moveFrom" => {
+                if self.accept_changes {
+                    xml.skip()?;
+                } else {
+                    let mut kept = Vec::new();
+                    self.children(
+                        xml,
+                        Ctx {
+                            deleted: true,
+                            ..ctx
+                        },
+                        &mut kept,
+                    )?;
+                    let text: String = kept
+                        .iter()
+                        .filter_map(|p| match p {
+                            Piece::Text { text, .. } => Some(text.as_str()),
+                            Piece::Break => None,
+                        })
+                        .collect();
+                    self.omit(OmissionKind::TrackedDeletion, Some(&text));
+                    out.extend(kept);
+                }
+            }
+            "smartTag" | "customXml" | "sdt" | "sdtContent" | "dir" | "bdo" => {
+                self.children(xml, ctx, out)?
+            }
+            "oMath" | "oMathPara" => {
+                self.omit(OmissionKind::Equation, None);
+                xml.skip()?;
+            }
+            "AlternateContent" => {
+                let mut pieces = Vec::new();
+                self.alternate(xml, |w, xml| w.children(xml, ctx, &mut pieces))?;
+                out.extend(pieces);
+            }
+            // Bookmarks, comment ranges, proofing marks, properties.
+            _ => xml.skip()?,
+        }
+        Ok(())
+    }
+
+    /// Every child of the element just started, as inline content.
+    fn children(
+        &mut self,
+        xml: &mut Xml<'_>,
+        ctx: Ctx,
+        out: &mut Vec<Piece>,
+    ) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        while xml.depth() >= depth {
+            if let Ev::Start(e) = xml.next()? {
+                if name(&e) == "r" {
+                    self.run(xml, ctx, out)?;
+                } else {
+                    self.inline(xml, &e, ctx, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn link(&mut self, target: String) -> usize {
+        self.doc.links.push(Link {
+            target,
+            place: self.place.clone(),
+        });
+        self.doc.links.len() - 1
+    }
+
+    fn run(&mut self, xml: &mut Xml<'_>, ctx: Ctx, out: &mut Vec<Piece>) -> Result<(), DocxError> {
+        let depth = xml.depth();
+        let mut ctx = ctx;
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            match name(&e) {
+                "rPr" => ctx = self.run_properties(xml, ctx)?,
+                "t" | "delText" => {
+                    let text = xml.text_to_end()?;
+                    let deleted = name(&e) == "delText";
+                    if deleted == ctx.deleted {
+                        self.text(text, ctx, out);
+                    }
+                }
+                "tab" | "ptab" => {
+                    self.text(" ".into(), ctx, out);
+                    xml.skip()?;
+                }
+                "noBreakHyphen" => {
+                    self.text("-".into(), ctx, out);
+                    xml.skip()?;
+                }
+                "br" | "cr" => {
+                    // A page or column break ends nothing in a mail.
+                    let kind = attr(&e, "type");
+                    if !matches!(kind.as_deref(), Some("page" | "column")) && self.shows_text() {
+                        out.push(Piece::Break);
+                    }
+                    xml.skip()?;
+                }
+                "instrText" => {
+                    let text = xml.text_to_end()?;
+                    if let Some(field) = self.fields.last_mut()
+                        && !field.in_result
+                    {
+                        field.instruction.push_str(&text);
+                    }
+                }
+                "fldChar" => {
+                    self.field_char(attr(&e, "fldCharType").as_deref());
+                    xml.skip()?;
+                }
+                "drawing" | "pict" | "object" => {
+                    let (kind, text) = self.drawing(xml, name(&e) == "object")?;
+                    self.omit(kind, Some(&text));
+                }
+                "footnoteReference" | "endnoteReference" => {
+                    let (kind, notes) = if name(&e) == "footnoteReference" {
+                        (OmissionKind::Footnote, self.footnotes)
+                    } else {
+                        (OmissionKind::Endnote, self.endnotes)
+                    };
+                    let text = attr(&e, "id").and_then(|id| notes.get(&id));
+                    self.omit(kind, text.map(String::as_str));
+                    xml.skip()?;
+                }
+                "commentReference" => {
+                    self.omit(OmissionKind::Comment, None);
+                    xml.skip()?;
+                }
+                "sym" => {
+                    self.omit(OmissionKind::Symbol, None);
+                    xml.skip()?;
+                }
+                "AlternateContent" => {
+                    let mut pieces = Vec::new();
+                    self.alternate(xml, |w, xml| w.run_content(xml, ctx, &mut pieces))?;
+                    out.extend(pieces);
+                }
+                _ => xml.skip()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A run's content inside `mc:Choice` (a drawing, usually).
+    fn run_content(
+        &mut self,
+        xml: &mut Xml<'_>,
+        ctx: Ctx,
+        out: &mut Vec<Piece>,
+    ) -> Result<(), DocxError> {
+        // The choice's children are what a run would hold; read them as a run.
+        self.run(xml, ctx, out)
+    }
+
+    fn run_properties(&mut self, xml: &mut Xml<'_>, ctx: Ctx) -> Result<Ctx, DocxError> {
+        let depth = xml.depth();
+        let mut ctx = ctx;
+        let mut bold = None;
+        let mut italic = None;
+        let mut style = None;
+        while xml.depth() >= depth {
+            let Ev::Start(e) = xml.next()? else { continue };
+            match name(&e) {
+                "b" => bold = Some(on(&e)),
+                "i" => italic = Some(on(&e)),
+                "vanish" => ctx.hidden = on(&e),
+                "rStyle" => style = attr(&e, "val"),
+                "rPrChange" => xml.skip()?,
+                _ => {}
+            }
+        }
+        let (style_bold, style_italic) = style
+            .map(|s| self.styles.run_format(&s))
+            .unwrap_or_default();
+        ctx.bold = bold.or(style_bold).unwrap_or(ctx.bold);
+        ctx.italic = italic.or(style_italic).unwrap_or(ctx.italic);
+        Ok(ctx)
+    }
+
+    /// What a drawing, picture or object is, and the text or description it has.
+    fn drawing(
+        &mut self,
+        xml: &mut Xml<'_>,
+        object: bool,
+    ) -> Result<(OmissionKind, String), DocxError> {
+        let depth = xml.depth();
+        let (mut text_box, mut chart, mut image) = (false, false, false);
+        let mut description = String::new();
+        let mut text = String::new();
+        while xml.depth() >= depth {
+            match xml.next()? {
+                Ev::Start(e) => match name(&e) {
+                    "txbx" | "txbxContent" | "textbox" => text_box = true,
+                    "chart" => chart = true,
+                    "blip" | "imagedata" | "pic" => image = true,
+                    "docPr" => description = attr(&e, "descr").unwrap_or_default(),
+                    _ => {}
+                },
+                Ev::Text(t) => text.push_str(&t),
+                _ => {}
+            }
+        }
+        let kind = if object {
+            OmissionKind::EmbeddedObject
+        } else if text_box {
+            OmissionKind::TextBox
+        } else if chart {
+            OmissionKind::Chart
+        } else if image {
+            OmissionKind::Image
+        } else {
+            OmissionKind::Shape
+        };
+        let shown = if kind == OmissionKind::TextBox || description.trim().is_empty() {
+            text
+        } else {
+            description
+        };
+        Ok((kind, shown))
+    }
+
+    fn field_char(&mut self, kind: Option<&str>) {
+        match kind {
+            Some("begin") => self.fields.push(Field {
+                instruction: String::new(),
+                in_result: false,
+                shows: FieldShows::Result,
+            }),
+            Some("separate") => {
+                if let Some(mut field) = self.fields.pop() {
+                    field.in_result = true;
+                    field.shows = self.field_shows(&field.instruction);
+                    self.fields.push(field);
+                }
+            }
+            Some("end") => {
+                self.fields.pop();
+            }
+            _ => {}
+        }
+    }
+
+    /// What a field shows: a hyperlink's text as a link, a table of contents nothing
+    /// (the mail makes its own), any other field (a page number, a date) its result.
+    fn field_shows(&mut self, instruction: &str) -> FieldShows {
+        let mut words = field_words(instruction).into_iter();
+        let code = words.next().unwrap_or_default().to_ascii_uppercase();
+        match code.as_str() {
+            "HYPERLINK" => {
+                let mut target = None;
+                let mut anchor = false;
+                while let Some(word) = words.next() {
+                    match word.as_str() {
+                        "\\l" => {
+                            anchor = true;
+                            words.next();
+                        }
+                        w if w.starts_with('\\') => {
+                            // \o "tooltip", \t "frame": a switch with an argument.
+                            if matches!(w, "\\o" | "\\t") {
+                                words.next();
+                            }
+                        }
+                        _ if target.is_none() => target = Some(word),
+                        _ => {}
+                    }
+                }
+                match target {
+                    Some(target) => FieldShows::Link(self.link(target)),
+                    None => {
+                        if anchor {
+                            self.omit(OmissionKind::InternalLink, None);
+                        }
+                        FieldShows::Result
+                    }
+                }
+            }
+            "TOC" => {
+                self.omit(OmissionKind::TableOfContents, None);
+                FieldShows::Nothing
+            }
+            _ => FieldShows::Result,
+        }
+    }
+
+    /// Whether text read now is shown: not inside a field's instruction, nor in the
+    /// result of a field that shows nothing.
+    fn shows_text(&self) -> bool {
+        self.fields
+            .iter()
+            .all(|f| f.in_result && f.shows != FieldShows::Nothing)
+    }
+
+    fn field_link(&self) -> Option<usize> {
+        self.fields.iter().rev().find_map(|f| match f.shows {
+            FieldShows::Link(id) if f.in_result => Some(id),
+            _ => None,
+        })
+    }
+
+    fn text(&mut self, text: String, ctx: Ctx, out: &mut Vec<Piece>) {
+        if !self.shows_text() || text.is_empty() {
+            return;
+        }
+        if ctx.hidden {
+            self.omit(OmissionKind::HiddenText, Some(&text));
+            return;
+        }
+        let link = ctx.link.or(self.field_link());
+        if let Some(Piece::Text {
+            text: last,
+            bold,
+            italic,
+            link: last_link,
+        }) = out.last_mut()
+            && *bold == ctx.bold
+            && *italic == ctx.italic
+            && *last_link == link
+        {
+            last.push_str(&text);
+            return;
+        }
+        out.push(Piece::Text {
+            text,
+            bold: ctx.bold,
+            italic: ctx.italic,
+            link,
+        });
+    }
+}
+
+/// A field instruction's words; quoted words keep their spaces.
+fn field_words(instruction: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = instruction.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '"' {
+            chars.next();
+            for c in chars.by_ref() {
+                if c == '"' {
+                    break;
+                }
+                word.push(c);
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_instructions_split_into_words() {
+        assert_eq!(
+            field_words(r#" HYPERLINK "https://example.org/a b" \o "Tips" "#),
+            ["HYPERLINK", "https://example.org/a b", "\\o", "Tips"]
+        );
+        assert_eq!(field_words("PAGE"), ["PAGE"]);
+    }
+
+    #[test]
+    fn excerpts_are_short() {
+        assert_eq!(excerpt("  kort\n tekst "), "kort tekst");
+        let long = "ord ".repeat(40);
+        assert!(excerpt(&long).chars().count() <= 61);
+        assert!(excerpt(&long).ends_with('…'));
+    }
+}
