@@ -262,6 +262,34 @@ async fn quarterly_dispatch_in_the_browser() {
         .unwrap();
     wait_for_heading(&client, "Utgaver").await;
     check_page(&client, &axe, "admin-12-issues").await;
+
+    // The next issue, written in Word: uploaded, then read with what was not carried
+    // over.
+    client
+        .goto(&format!("{}/admin/issues/new", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Ny utgave").await;
+    let word = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/docx/2024-q1-word.docx"
+    );
+    client
+        .find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(word)
+        .await
+        .unwrap();
+    click(&client, "form[action='/admin/issues/upload'] button").await;
+    wait_for_heading(&client, "Utgave 2024-q1").await;
+    wait_for_text(&client, ".notice", "Word-dokumentet er lest", 5).await;
+    let report = text_of(&client, ".word-report").await;
+    assert!(
+        report.contains("Bunntekst «Nyhetsbrev fra KOM, side 1» på forsiden: ikke overført."),
+        "{report}"
+    );
+    check_page(&client, &axe, "admin-12b-issue-from-word").await;
     // Signing out.
     click(&client, "form.logout button").await;
     wait_for_heading(&client, "Logg inn").await;

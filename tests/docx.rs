@@ -167,7 +167,7 @@ fn what_an_issue_cannot_carry_is_reported_by_kind_and_place() {
         lines,
         [
             "page header \"KOM – internt\" on the front page: not carried over".to_owned(),
-            "preheader on the front page: made from the first item titles: change it if you like"
+            "the document has no preheader: it was made from the first item titles (change it, or give --preheader)"
                 .to_owned(),
             format!("image \"Forsiden av veilederen\" {place}: not carried over"),
             format!("table \"DomStraff\" {place}: not carried over"),
@@ -605,7 +605,7 @@ async fn a_word_import_keeps_its_markdown_and_its_report_with_the_draft(db: &Tes
         "{told}"
     );
     assert!(
-        told.contains("preheader on the front page: made from the first item titles"),
+        told.contains("the document has no preheader: it was made from the first item titles"),
         "{told}"
     );
 
@@ -667,4 +667,101 @@ async fn a_word_import_keeps_its_markdown_and_its_report_with_the_draft(db: &Tes
     let told = String::from_utf8_lossy(&empty_period.stderr);
     assert!(told.contains("subject must be one line"), "{told}");
     assert!(told.contains("nothing was stored"), "{told}");
+}
+
+/// A small deterministic random source, so that a failure can be replayed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn damaged_documents_give_an_answer_never_a_panic() {
+    let mut random = XorShift(0x5eed_1234_abcd_0042);
+    // Each answer is an issue or an error; both must occur, or the damage missed.
+    let (mut read, mut refused) = (0, 0);
+    let mut count = |result: Result<Converted, DocxError>| match result {
+        Ok(_) => read += 1,
+        Err(_) => refused += 1,
+    };
+    // Damaged packages: bytes of the zip changed.
+    for _ in 0..150 {
+        let mut bytes = WORD.to_vec();
+        for _ in 0..1 + random.below(8) {
+            let at = random.below(bytes.len());
+            bytes[at] = random.next() as u8;
+        }
+        count(convert(&bytes, &options()));
+    }
+    // Damaged XML in a sound package: characters of the document changed, cut or
+    // repeated, where Word's markup is.
+    let document = {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(WORD)).unwrap();
+        let mut text = String::new();
+        zip.by_name("word/document.xml")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let pieces = [
+        "<",
+        ">",
+        "/",
+        "\"",
+        "&",
+        "w:p",
+        "w:r",
+        "w:t",
+        "=",
+        " ",
+        "<w:fldChar w:fldCharType=\"begin\"/>",
+        "</w:p>",
+        "<w:p>",
+    ];
+    for _ in 0..150 {
+        let mut text = document.clone();
+        for _ in 0..1 + random.below(6) {
+            let mut at = random.below(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match random.below(3) {
+                0 => text.insert_str(at, pieces[random.below(pieces.len())]),
+                1 => {
+                    let mut end = (at + random.below(40)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+                _ => {
+                    let mut end = (at + random.below(200)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let copy = text[at..end].to_owned();
+                    text.insert_str(at, &copy);
+                }
+            }
+        }
+        let mut package = Package::word("");
+        package.files[2].1 = text.into_bytes();
+        count(convert(&package.bytes(), &options()));
+    }
+    assert!(
+        read >= 10 && refused >= 10,
+        "read {read}, refused {refused}"
+    );
 }

@@ -1157,7 +1157,7 @@ async fn a_word_document_is_uploaded_with_what_was_not_carried_over(db: &TestDb)
         "{page}"
     );
     assert!(
-        page.contains("Ingressen på forsiden: er laget av de første sakstitlene"),
+        page.contains("Dokumentet har ingen ingress: den er laget av de første sakstitlene."),
         "{page}"
     );
     assert!(

@@ -144,10 +144,7 @@ impl OmissionKind {
                 "text before the first Heading 1",
                 "not carried over (only the title, period, audience, date and a preheader are read there)",
             ),
-            PreheaderFromTitles => (
-                "preheader",
-                "made from the first item titles: change it if you like",
-            ),
+            PreheaderFromTitles => ("preheader", "made from the first item titles"),
         }
     }
 
@@ -190,10 +187,7 @@ impl OmissionKind {
                 "Tekst før første Overskrift 1",
                 "ikke overført (der leses bare tittel, periode, målgruppe, dato og ingress)",
             ),
-            PreheaderFromTitles => (
-                "Ingressen",
-                "er laget av de første sakstitlene: endre den gjerne",
-            ),
+            PreheaderFromTitles => ("Ingressen", "laget av de første sakstitlene"),
         }
     }
 }
@@ -219,6 +213,9 @@ impl Place {
 impl Omission {
     /// The line staff read in the web admin.
     pub fn norwegian(&self) -> String {
+        if self.kind == OmissionKind::PreheaderFromTitles {
+            return "Dokumentet har ingen ingress: den er laget av de første sakstitlene. Endre den gjerne.".into();
+        }
         let (what, outcome) = self.kind.norwegian();
         let excerpt = self
             .excerpt
@@ -231,6 +228,11 @@ impl Omission {
 
 impl fmt::Display for Omission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == OmissionKind::PreheaderFromTitles {
+            return f.write_str(
+                "the document has no preheader: it was made from the first item titles (change it, or give --preheader)",
+            );
+        }
         let (what, outcome) = self.kind.english();
         write!(f, "{what}")?;
         if let Some(excerpt) = &self.excerpt {
