@@ -765,3 +765,61 @@ fn damaged_documents_give_an_answer_never_a_panic() {
         "read {read}, refused {refused}"
     );
 }
+
+#[test]
+fn empty_headings_a_table_of_contents_and_long_front_text_are_handled_as_word_shows_them() {
+    let styles = r#"<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
+<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/></w:style>
+<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/><w:pPr><w:outlineLvl w:val="0"/></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading2"><w:name w:val="heading 2"/><w:pPr><w:outlineLvl w:val="1"/></w:pPr></w:style>
+<w:style w:type="paragraph" w:styleId="TOCHeading"><w:name w:val="TOC Heading"/><w:basedOn w:val="Heading1"/></w:style>
+</w:styles>"#;
+    let intro =
+        "KOM arbeider for at ofre for menneskehandel blir identifisert og får hjelp. ".repeat(4);
+    let toc_entry = |anchor: &str, text: &str| {
+        format!(
+            r#"<w:p><w:hyperlink w:anchor="{anchor}"><w:r><w:t>{text}</w:t></w:r></w:hyperlink></w:p>"#
+        )
+    };
+    let mut package = Package::word(&format!(
+        "{}{}{}{}{}{}{}{}{}{}{}{}",
+        p("", &r("Nyhetsbrev fra KOM")),
+        p("", &r("april - juni 2025")),
+        p("", &r(&intro)),
+        p("TOCHeading", &r("Innhold")),
+        r#"<w:sdt><w:sdtContent><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> TOC \o "1-2" \h </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r></w:p>"#,
+        toc_entry("_Toc1", "Verdt å merke seg"),
+        toc_entry("_Toc2", "Ny veileder"),
+        r#"<w:p><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:sdtContent></w:sdt>"#,
+        p("Heading1", ""),
+        p("Heading1", &r("Verdt å merke seg")),
+        p(
+            "Heading2",
+            r#"<w:hyperlink r:id="rVeileder"><w:r><w:t>Ny veileder</w:t></w:r></w:hyperlink>"#
+        ),
+        p("", &r("Tekst.")),
+    ));
+    package.files[3].1 = styles.as_bytes().to_vec();
+    let package = package.link("rVeileder", "https://example.org/veileder");
+    let converted = convert(&package.bytes(), &options()).unwrap();
+    assert_eq!(
+        kinds(&converted),
+        [
+            OmissionKind::TableOfContents,
+            OmissionKind::TableOfContents,
+            OmissionKind::FrontPageText,
+            OmissionKind::PreheaderFromTitles,
+            OmissionKind::LinkInHeading,
+        ],
+        "{:#?}",
+        converted.report
+    );
+    assert_eq!(converted.report[0].excerpt.as_deref(), Some("Innhold"));
+    let issue = issue_of(&converted);
+    assert_eq!(issue.sections.len(), 1, "the empty heading is a blank line");
+    assert_eq!(
+        Inline::plain(&issue.sections[0].items[0].title),
+        "Ny veileder"
+    );
+    assert_eq!(issue.meta.preheader, "Ny veileder");
+}

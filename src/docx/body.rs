@@ -409,6 +409,24 @@ impl Walker<'_> {
                 .map(|(id, _)| (id, level)),
             _ => self.styles.numbering(style.as_deref()),
         };
+        let text = para.plain();
+        if para.role != Role::Body && text.is_empty() {
+            // An empty line in a heading style: a blank line, as Word shows it.
+            para.role = Role::Body;
+        }
+        if para.role == Role::TocHeading {
+            // "Innhold" above a table of contents: the mail makes its own.
+            self.omit(OmissionKind::TableOfContents, Some(&text));
+            return Ok(());
+        }
+        if matches!(para.role, Role::Heading(_))
+            && para
+                .pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Text { link: Some(_), .. }))
+        {
+            self.omit(OmissionKind::LinkInHeading, Some(&text));
+        }
         if matches!(para.role, Role::Body)
             && let Some((id, ilvl)) = numbering
             && let Some(level) = self.numbering.level(&id, ilvl)
@@ -417,19 +435,16 @@ impl Walker<'_> {
         }
         match para.role {
             Role::Heading(level) if level > 2 => {
-                let text = para.plain();
-                if !text.is_empty() {
-                    self.omit(OmissionKind::DeepHeading, Some(&text));
-                }
+                self.omit(OmissionKind::DeepHeading, Some(&text));
             }
             Role::Heading(1) => {
                 self.sections += 1;
                 self.place = Place {
-                    section: Some((self.sections, para.plain())),
+                    section: Some((self.sections, text)),
                     item: None,
                 };
             }
-            Role::Heading(2) => self.place.item = Some(para.plain()),
+            Role::Heading(2) => self.place.item = Some(text),
             _ => {}
         }
         self.doc.paras.push(para);
@@ -454,7 +469,12 @@ impl Walker<'_> {
                         Some(rel) => inner.link = Some(self.link(rel.target.clone())),
                         None => self.omit(OmissionKind::LinkWithoutTarget, None),
                     },
-                    (None, Some(_)) => self.omit(OmissionKind::InternalLink, None),
+                    // A table of contents' entries link within the document: the
+                    // table is reported once, not each entry.
+                    (None, Some(_)) if self.shows_text() => {
+                        self.omit(OmissionKind::InternalLink, None)
+                    }
+                    (None, Some(_)) => {}
                     (None, None) => {}
                 }
                 self.children(xml, inner, out)?;

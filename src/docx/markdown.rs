@@ -150,8 +150,10 @@ impl FrontPage {
                 page.date = Some(date);
                 continue;
             }
-            if page.preheader.is_none() {
-                page.preheader = Some(label_removed(&["ingress:"]).unwrap_or(text));
+            // One more short line is the preheader; a longer text is not one.
+            let preheader = label_removed(&["ingress:"]).unwrap_or_else(|| text.clone());
+            if page.preheader.is_none() && preheader.chars().count() <= 200 {
+                page.preheader = Some(preheader);
                 continue;
             }
             omissions.push(Omission {

@@ -81,6 +81,7 @@ pub enum OmissionKind {
     TrackedDeletion,
     InternalLink,
     LinkWithoutTarget,
+    LinkInHeading,
     DeepHeading,
     FrontPageText,
     PreheaderFromTitles,
@@ -136,6 +137,7 @@ impl OmissionKind {
                 "link without a target",
                 "its text is kept, without the link",
             ),
+            LinkInHeading => ("link in a heading", "its text is kept, without the link"),
             DeepHeading => (
                 "heading below level 2",
                 "made bold text (Heading 1 is a section, Heading 2 an item)",
@@ -179,6 +181,7 @@ impl OmissionKind {
                 "teksten er med, uten lenken",
             ),
             LinkWithoutTarget => ("Lenke uten adresse", "teksten er med, uten lenken"),
+            LinkInHeading => ("Lenke i en overskrift", "teksten er med, uten lenken"),
             DeepHeading => (
                 "Overskrift under nivå 2",
                 "gjort om til fet tekst (Overskrift 1 er en seksjon, Overskrift 2 en sak)",

@@ -12,6 +12,8 @@ use super::xml::{Ev, Xml, attr, name, on};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
     Body,
+    /// "Innhold" above a table of contents.
+    TocHeading,
     Title,
     Subtitle,
     /// 1 for Heading 1 and up.
@@ -151,6 +153,12 @@ fn role_by_name(style_name: &str) -> Option<Role> {
     }
     if matches!(lower.as_str(), "subtitle" | "undertittel" | "undertitel") {
         return Some(Role::Subtitle);
+    }
+    if matches!(
+        lower.as_str(),
+        "toc heading" | "overskrift for innholdsfortegnelse" | "innholdsfortegnelse"
+    ) {
+        return Some(Role::TocHeading);
     }
     for prefix in ["heading", "overskrift", "rubrik", "überschrift"] {
         if let Some(rest) = lower.strip_prefix(prefix)
