@@ -823,3 +823,21 @@ fn empty_headings_a_table_of_contents_and_long_front_text_are_handled_as_word_sh
     );
     assert_eq!(issue.meta.preheader, "Ny veileder");
 }
+
+#[test]
+fn a_title_that_names_the_period_is_the_subject_as_it_stands() {
+    let package = Package::word(&format!(
+        "{}{}{}{}",
+        p("Title", &r("Nyhetsbrev fra KOM, juli - september 2025")),
+        p("Heading1", &r("Verdt å merke seg")),
+        p("Heading2", &r("Ny veileder")),
+        p("", &r("Tekst.")),
+    ));
+    let issue = issue_of(&convert(&package.bytes(), &options()).unwrap());
+    assert_eq!(
+        issue.meta.subject,
+        "Nyhetsbrev fra KOM, juli - september 2025"
+    );
+    assert_eq!(issue.meta.period, "juli–september 2025");
+    assert_eq!(issue.meta.slug.as_str(), "2025-q3");
+}

@@ -102,6 +102,8 @@ fn used_links(paras: &[Para]) -> Vec<(usize, String)> {
 #[derive(Default)]
 struct FrontPage {
     title: Option<String>,
+    /// The title ends with the period, so it is the subject as it stands.
+    title_has_period: bool,
     period: Option<(String, Option<String>)>,
     audience: Option<String>,
     date: Option<String>,
@@ -131,6 +133,13 @@ impl FrontPage {
                 && (para.role == Role::Title || lower.starts_with("nyhetsbrev"))
                 && period(&text).is_none()
             {
+                // "Nyhetsbrev fra KOM januar - mars 2024": the title says the period too.
+                if page.period.is_none()
+                    && let Some(found) = period_at_end(&text)
+                {
+                    page.period = Some(found);
+                    page.title_has_period = true;
+                }
                 page.title = Some(text);
                 continue;
             }
@@ -179,7 +188,7 @@ impl FrontPage {
             .unwrap_or_default();
         let subject = given(&options.subject).unwrap_or_else(|| {
             let title = self.title.unwrap_or_else(|| DEFAULT_TITLE.to_owned());
-            if period.is_empty() || title.contains(&period) {
+            if period.is_empty() || self.title_has_period || title.contains(&period) {
                 title
             } else {
                 format!("{title}, {period}")
@@ -231,6 +240,22 @@ fn period(text: &str) -> Option<(String, Option<String>)> {
     }
     let quarter = (from % 3 == 0 && to == from + 2).then(|| format!("{year}-q{}", from / 3 + 1));
     Some((format!("{}–{} {year}", MONTHS[from], MONTHS[to]), quarter))
+}
+
+/// A period that ends a longer line: "Nyhetsbrev fra KOM, januar - mars 2024".
+fn period_at_end(text: &str) -> Option<(String, Option<String>)> {
+    let words: Vec<(usize, &str)> = text
+        .char_indices()
+        .filter(|(i, c)| {
+            !c.is_whitespace() && (*i == 0 || text[..*i].ends_with(char::is_whitespace))
+        })
+        .map(|(i, _)| (i, &text[i..]))
+        .collect();
+    // The period is the last two to four words ("januar - mars 2024", "januar–mars 2024").
+    (2..=4).rev().find_map(|n| {
+        let (start, tail) = *words.get(words.len().checked_sub(n)?)?;
+        (start > 0).then(|| period(tail)).flatten()
+    })
 }
 
 fn period_slug(period: &str) -> Option<String> {
@@ -685,6 +710,15 @@ mod tests {
             Some(("januar–april 2025".into(), None))
         );
         assert_eq!(period("Til KOMs samarbeidsaktører"), None);
+        assert_eq!(
+            period_at_end("Nyhetsbrev fra KOM, januar - mars 2024"),
+            Some(("januar–mars 2024".into(), Some("2024-q1".into())))
+        );
+        assert_eq!(
+            period_at_end("Nyhetsbrev fra KOM juli–september 2025"),
+            Some(("juli–september 2025".into(), Some("2025-q3".into())))
+        );
+        assert_eq!(period_at_end("Nyhetsbrev fra KOM"), None);
         assert_eq!(period("mars - januar 2025"), None);
     }
 
