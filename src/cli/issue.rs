@@ -209,19 +209,8 @@ async fn run_inner(
             for note in &imported.notes {
                 eprintln!("{label}:{note}");
             }
-            let verb = if imported.saved == DraftSaved::Created {
-                "imported"
-            } else {
-                "updated"
-            };
-            out!(
-                "{verb} draft {} ({} sections, {} items, {} links, HTML {} KB)",
-                imported.issue.meta.slug,
-                imported.issue.sections.len(),
-                imported.items(),
-                imported.issue.links().len(),
-                imported.html_bytes.div_ceil(1024)
-            );
+            let (verb, outline) = saved_draft(&imported);
+            out!("{verb} draft {} ({outline})", imported.issue.meta.slug);
         }
         IssueCommand::List { json } => {
             let issues = ops.list().await?;
@@ -497,6 +486,23 @@ async fn follow_send(
     Ok(())
 }
 
+/// "imported" or "updated", and the draft's outline: sections, items, links, HTML size.
+fn saved_draft(draft: &crate::ops::DraftImported) -> (&'static str, String) {
+    let verb = if draft.saved == DraftSaved::Created {
+        "imported"
+    } else {
+        "updated"
+    };
+    let outline = format!(
+        "{} sections, {} items, {} links, HTML {} KB",
+        draft.issue.sections.len(),
+        draft.items(),
+        draft.issue.links().len(),
+        draft.html_bytes.div_ceil(1024)
+    );
+    (verb, outline)
+}
+
 /// The first bytes of a file, to tell a Word document from Markdown.
 fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
     let file =
@@ -563,24 +569,15 @@ async fn import_word(
             for omission in &imported.report {
                 eprintln!("{label}: {omission}");
             }
-            let draft = &imported.draft;
-            let verb = if draft.saved == DraftSaved::Created {
-                "imported"
-            } else {
-                "updated"
-            };
+            let (verb, outline) = saved_draft(&imported.draft);
             out!(
-                "{verb} draft {} from Word ({} sections, {} items, {} links, HTML {} KB; {} things not carried over)",
-                draft.issue.meta.slug,
-                draft.issue.sections.len(),
-                draft.items(),
-                draft.issue.links().len(),
-                draft.html_bytes.div_ceil(1024),
+                "{verb} draft {} from Word ({outline}; {} things not carried over)",
+                imported.draft.issue.meta.slug,
                 imported.report.len()
             );
             out!(
                 "its Markdown: `nyhetsbrev issue show {} --source`",
-                draft.issue.meta.slug
+                imported.draft.issue.meta.slug
             );
             Ok(())
         }

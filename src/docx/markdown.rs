@@ -299,18 +299,10 @@ fn file_slug(file_name: &str) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
-    let mut slug = String::new();
-    for c in stem.to_lowercase().chars() {
-        match c {
-            'æ' => slug.push_str("ae"),
-            'ø' => slug.push('o'),
-            'å' => slug.push('a'),
-            c if c.is_ascii_alphanumeric() => slug.push(c),
-            _ if !slug.ends_with('-') && !slug.is_empty() => slug.push('-'),
-            _ => {}
-        }
-    }
-    let slug: String = slug.trim_end_matches('-').chars().take(64).collect();
+    let slug: String = crate::domain::dashed_words(stem)
+        .chars()
+        .take(crate::domain::Slug::MAX_LEN)
+        .collect();
     let slug = slug.trim_end_matches('-').to_owned();
     if slug.is_empty() {
         "utgave".to_owned()

@@ -44,6 +44,24 @@ impl fmt::Debug for Slug {
     }
 }
 
+/// "Aktuelle norske tiltak" → "aktuelle-norske-tiltak": lower-case letters a–z and
+/// digits (æ, ø and å spelled ae, o, a), one dash for anything between words.
+pub fn dashed_words(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.to_lowercase().chars() {
+        match c {
+            'æ' => out.push_str("ae"),
+            'ø' => out.push('o'),
+            'å' => out.push('a'),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            _ if !out.ends_with('-') && !out.is_empty() => out.push('-'),
+            _ => {}
+        }
+    }
+    out.truncate(out.trim_end_matches('-').len());
+    out
+}
+
 /// What the front matter says about an issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueMeta {

@@ -919,18 +919,7 @@ impl Builder<'_> {
 
 /// "Aktuelle norske tiltak" → "aktuelle-norske-tiltak", unique within the issue.
 fn unique_anchor(title: &str, taken: &mut HashSet<String>) -> String {
-    let mut base = String::new();
-    for c in title.to_lowercase().chars() {
-        match c {
-            'æ' => base.push_str("ae"),
-            'ø' => base.push('o'),
-            'å' => base.push('a'),
-            c if c.is_ascii_alphanumeric() => base.push(c),
-            _ if !base.ends_with('-') && !base.is_empty() => base.push('-'),
-            _ => {}
-        }
-    }
-    let base = base.trim_end_matches('-').to_owned();
+    let base = crate::domain::dashed_words(title);
     let base = if base.is_empty() {
         "seksjon".to_owned()
     } else {
