@@ -455,6 +455,12 @@ fn hostile_files_are_refused_with_a_clear_error() {
         refused(&bomb),
         DocxError::PartTooLarge("word/document.xml".into())
     );
+    // Parts each under the limit, together over it.
+    let mut heavy = Package::word(&issue_with(""));
+    let padding = format!("<!-- {} -->", "x".repeat(12_000_000));
+    heavy.files[3].1.extend(padding.as_bytes());
+    heavy.files[4].1.extend(padding.as_bytes());
+    assert_eq!(refused(&heavy.bytes()), DocxError::TotalTooLarge);
     // Too many entries.
     let mut crowded = Package::word(&issue_with(""));
     for i in 0..MAX_ENTRIES {
