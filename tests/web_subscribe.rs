@@ -90,6 +90,14 @@ fn confirmation_link(raw: &[u8]) -> String {
 
 async fn subscribe_confirm_by_link_and_button(db: &TestDb) {
     let app = spawn_app(db).await;
+    // The service's own address leads to the form, which links to the archive.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = http.get(format!("{}/", app.address)).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/subscribe");
     let form = reqwest::get(format!("{}/subscribe", app.address))
         .await
         .unwrap()
@@ -101,6 +109,7 @@ async fn subscribe_confirm_by_link_and_button(db: &TestDb) {
         "name=\"name\"",
         "name=\"organisation\"",
         "<label for=\"email\">",
+        "<a href=\"/arkiv\">",
     ] {
         assert!(form.contains(field), "{field}");
     }

@@ -142,6 +142,11 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(inbound_limit));
     let mut router = Router::new()
         .route("/health", get(health))
+        // Someone who types the service's address lands on the sign-up page.
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/subscribe") }),
+        )
         .route("/arkiv", get(public::archive))
         .route("/arkiv/{slug}", get(public::archived_issue))
         .route("/static/stil.css", get(public::stylesheet))
