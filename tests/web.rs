@@ -145,6 +145,49 @@ async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
     .await;
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    // In words, in Norwegian, never the framework's English.
+    assert!(response.contains("For mye på én gang"), "{response}");
+    assert!(!response.contains("length limit exceeded"), "{response}");
+
+    // A form too large, and a body that is not a form, get the Norwegian page.
+    let http = reqwest::Client::new();
+    let large = http
+        .post(format!("{}/subscribe", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email={}", "a".repeat(200 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(large.status(), 413);
+    assert!(
+        large.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(large.text().await.unwrap().contains("For mye på én gang"));
+    let json = http
+        .post(format!("{}/subscribe", app.address))
+        .header("content-type", "application/json")
+        .body(r#"{"email":"kari@example.no"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+    let page = json.text().await.unwrap();
+    assert!(page.contains("Siden tar ikke imot dette"), "{page}");
+    assert!(!page.contains("Form requests must have"), "{page}");
+    // The admin API answers in JSON.
+    let api = http
+        .post(format!("{}/admin/api/inbound", app.address))
+        .body(vec![b'a'; 40 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let status = api.status();
+    let body = api.text().await.unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert!(body.starts_with("{\"error\":"), "{body}");
     // The service is still there.
     assert_eq!(
         reqwest::get(format!("{}/health", app.address))

@@ -76,6 +76,45 @@ pub async fn not_found() -> AppError {
     AppError::NotFound
 }
 
+/// The framework's own refusals (a body over the limit, a body that is not a form) are
+/// English plain text: the visitor gets the Norwegian page instead, and the admin API
+/// JSON.
+pub async fn rejection_in_words(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/admin/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain_text = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let (title, message, english) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "For mye på én gang",
+            "Det du sendte, var større enn siden tar imot. Gå tilbake og prøv igjen med mindre tekst.",
+            "the request body is larger than this endpoint accepts",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "Siden tar ikke imot dette",
+            "Siden tar bare imot skjemaer sendt fra nettleseren. Gå tilbake og send skjemaet derfra.",
+            "this endpoint takes a form (application/x-www-form-urlencoded) or the raw message it documents",
+        ),
+        _ => return response,
+    };
+    if !plain_text {
+        return response;
+    }
+    if api {
+        return (status, axum::Json(serde_json::json!({ "error": english }))).into_response();
+    }
+    let body = ErrorPage { title, message }
+        .render()
+        .unwrap_or_else(|_| title.to_owned());
+    (status, Html(body)).into_response()
+}
+
 // The cause is part of the message, not a `source`: an error chain printed with
 // `{:#}` names it once.
 crate::from_cause!(crate::mail::SendError => AppError::Send);

@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+        .layer(axum::middleware::from_fn(error::rejection_in_words))
         // A panic becomes a plain 500, never a stack trace to the client.
         .layer(CatchPanicLayer::new());
     for (name, value) in SECURITY_HEADERS {
