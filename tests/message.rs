@@ -107,7 +107,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
     let html = message.body_html(0).unwrap();
     assert!(
         text.contains(
-            "Du får denne e-posten fordi\naase@blåbær.example.no\nstår på KOMs kontaktliste."
+            "Du får denne e-posten fordi aase@blåbær.example.no står på KOMs\nkontaktliste."
         ),
         "address in text"
     );

@@ -252,6 +252,10 @@ fn the_text_part_is_wrapped_and_marks_headings() {
 #[test]
 fn snapshots_of_the_rendered_fixture() {
     let (_, rendered) = fixture();
+    // The footer's sentence is wrapped with the address inside it (issue 17).
+    assert!(rendered.text.fill(&personal()).contains(&format!(
+        "Du får denne e-posten fordi {EMAIL} står på KOMs\nkontaktliste."
+    )),);
     insta::assert_snapshot!("fixture_text", rendered.text.fill(&personal()));
     insta::assert_snapshot!("fixture_html", rendered.html.fill(&personal()));
     insta::assert_snapshot!("fixture_web", rendered.web);

@@ -179,13 +179,17 @@ pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
         out.push('\n');
     }
     heading("KOMs kontaktliste", '-', &mut out);
-    // The address gets a line of its own: its length is only known per recipient, and
-    // wrapping happens before.
-    let _ = writeln!(
-        out,
-        "Du får denne e-posten fordi\n{}\nstår på KOMs kontaktliste.",
-        Slot::Email.marker()
+    // The address is only known per recipient and wrapping happens before: the sentence
+    // is wrapped with room for a typical address where the slot goes.
+    let room = "\u{E002}".repeat(ADDRESS_ROOM);
+    let mut sentence = String::new();
+    wrap(
+        &format!("Du får denne e-posten fordi {room} står på KOMs kontaktliste."),
+        "",
+        "",
+        &mut sentence,
     );
+    out.push_str(&sentence.replace(&room, Slot::Email.marker()));
     wrap(
         "KOM sender jevnlig ut informasjon til alle på kontaktlisten: nyhetsbrev, oversikt over \
          rettsavgjørelser og tilstandsrapport.",
@@ -211,6 +215,9 @@ pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
     );
     out
 }
+
+/// The width kept for the recipient's address in the footer's sentence.
+const ADDRESS_ROOM: usize = 28;
 
 /// The same text as templates/partials/mandate.html.
 const MANDATE_TEXT: &str = "Koordineringsenheten for ofre for menneskehandel (KOM) er et av tiltakene i \
