@@ -218,6 +218,13 @@ async fn invalid_input_is_shown_again_with_a_message_per_field(db: &TestDb) {
     assert!(injected.contains(
         "id=\"email-error\">E-postadressen kan ikke inneholde mellomrom eller linjeskift."
     ));
+    // An address literal reaches no domain's mail server: refused in words (issue 17).
+    let (status, literal) = post_form(&app, "/subscribe", &[("email", "kari@[127.0.0.1]")]).await;
+    assert_eq!(status, 422);
+    assert!(
+        literal.contains("id=\"email-error\">Skriv e-postadressen med domenenavn etter @"),
+        "{literal}"
+    );
     assert!(
         app.settled_mails().await.is_empty(),
         "no mail for invalid input"

@@ -41,6 +41,10 @@ pub enum EmailError {
          most mail servers do not accept æ, ø, å or other letters there"
     )]
     NonAsciiLocalPart,
+    #[error(
+        "the e-mail address names a server by its IP address ([…]) instead of a domain: write it with the domain, such as navn@example.no"
+    )]
+    AddressLiteral,
     #[error("the e-mail address is not valid")]
     Invalid,
 }
@@ -63,6 +67,9 @@ impl EmailError {
             EmailError::Whitespace => "e-postadressen har et mellomrom".into(),
             EmailError::NonAsciiLocalPart => {
                 "delen foran @ kan bare ha bokstavene a–z, sifre og . _ - + (æ, ø og å tas ikke imot av de fleste e-posttjenere)".into()
+            }
+            EmailError::AddressLiteral => {
+                "e-postadressen har en IP-adresse i stedet for et domene: skriv den med domenet, som navn@example.no".into()
             }
             EmailError::Invalid => "e-postadressen er ikke gyldig".into(),
         }
@@ -93,6 +100,11 @@ impl EmailAddress {
         }
         if domain.is_empty() {
             return Err(EmailError::NoDomain);
+        }
+        // validator accepts address literals ("user@[127.0.0.1]"): they bypass the
+        // domain's MX and policy, and are never how a partner organisation is reached.
+        if domain.starts_with('[') {
+            return Err(EmailError::AddressLiteral);
         }
         // validator accepts single-label domains ("a@localhost"); for a mailing list
         // those are always typos such as "ola@gmailcom".
@@ -182,6 +194,8 @@ mod tests {
             ("a<b>@c.no", EmailError::Invalid),
             ("åse@example.no", EmailError::NonAsciiLocalPart),
             ("a@-c.no", EmailError::Invalid),
+            ("user@[127.0.0.1]", EmailError::AddressLiteral),
+            ("user@[IPv6:2001:db8::1]", EmailError::AddressLiteral),
         ];
         for (input, expected) in cases {
             assert_eq!(EmailAddress::parse(input), Err(expected), "input {input:?}");

@@ -72,6 +72,9 @@ fn email_message(error: &EmailError) -> &'static str {
         EmailError::NonAsciiLocalPart => {
             "Delen før @ kan bare inneholde a–z, tall og . _ - +, ikke æ, ø eller å."
         }
+        EmailError::AddressLiteral => {
+            "Skriv e-postadressen med domenenavn etter @, for eksempel navn@example.no, ikke en IP-adresse."
+        }
         EmailError::Invalid => "E-postadressen er ikke gyldig.",
     }
 }
