@@ -21,6 +21,9 @@ pub const EX_DATAERR: u8 = 65;
 /// sysexits(3): try again later (the MTA keeps the message and retries).
 pub const EX_TEMPFAIL: u8 = 75;
 
+/// How long `inbound` waits for the database before it asks the MTA to retry.
+const DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct InboundArgs {
@@ -102,9 +105,17 @@ pub(super) async fn from_stdin(config: Option<&Path>, args: &InboundArgs) -> Exi
         eprintln!("error: the message is larger than {max} bytes (inbound_max_size); refused");
         return ExitCode::from(EX_DATAERR);
     }
-    let store = match crate::startup::store(&settings).await {
-        Ok(store) => store,
-        Err(e) => return tempfail("could not open the database", &e),
+    // The MTA holds its delivery while we wait: a database that does not answer is
+    // given up on soon, and the MTA retries later.
+    let store = match tokio::time::timeout(DATABASE_WAIT, crate::startup::store(&settings)).await {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => return tempfail("could not open the database", &e),
+        Err(_) => {
+            return tempfail(
+                "could not open the database",
+                &format!("no answer in {} s", DATABASE_WAIT.as_secs()),
+            );
+        }
     };
     let mail = match mail_ops(&store, &settings) {
         Ok(mail) => mail,
