@@ -35,6 +35,63 @@ async fn import(db: &TestDb, app: &common::TestApp, slug: &str, sent_at: Option<
     }
 }
 
+/// Each entry of an Atom feed: (title, link, updated, summary).
+fn atom_entries(xml: &str) -> Vec<(String, String, String, String)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut entries = Vec::new();
+    let mut current: Option<(String, String, String, String)> = None;
+    let mut field = String::new();
+    let mut saw_feed = false;
+    loop {
+        match reader.read_event().expect("the feed is well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                match name.as_str() {
+                    "feed" => saw_feed = true,
+                    "entry" => current = Some(Default::default()),
+                    "link" => {
+                        if let Some(entry) = current.as_mut() {
+                            let href = e
+                                .attributes()
+                                .flatten()
+                                .find(|a| a.key.as_ref() == "href")
+                                .unwrap();
+                            entry.1 = href
+                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned();
+                        }
+                    }
+                    _ => {}
+                }
+                field = name;
+            }
+            Event::Text(text) => {
+                if let Some(entry) = current.as_mut() {
+                    let text = text.xml10_content().into_owned();
+                    match field.as_str() {
+                        "title" => entry.0.push_str(&text),
+                        "updated" => entry.2.push_str(&text),
+                        "summary" => entry.3.push_str(&text),
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(e) => {
+                if e.local_name().as_ref() == "entry" {
+                    entries.push(current.take().unwrap());
+                }
+                field.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(saw_feed, "{xml}");
+    entries
+}
+
 async fn the_archive_lists_sent_issues_only_and_shows_their_web_version(db: &TestDb) {
     let app = spawn_app(db).await;
     let empty = reqwest::get(format!("{}/arkiv", app.address))
@@ -59,6 +116,35 @@ async fn the_archive_lists_sent_issues_only_and_shows_their_web_version(db: &Tes
     let older = html.find("/arkiv/2023-q4").expect("2023-q4 listed");
     assert!(newest < older, "newest first");
     assert!(!html.contains("2024-q2"), "drafts are never listed");
+
+    // The Atom feed of the same issues (issue 17), read back with an XML parser.
+    let feed = reqwest::get(format!("{}/arkiv/feed.xml", app.address))
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    assert_eq!(
+        feed.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let entries = atom_entries(&feed.text().await.unwrap());
+    let base = "https://nyhetsbrev.example.org";
+    assert_eq!(
+        entries,
+        [
+            (
+                "Nyhetsbrev fra KOM, januar–mars 2024".to_owned(),
+                format!("{base}/arkiv/2024-q1"),
+                "1970-01-01T00:00:02Z".to_owned(),
+                "januar–mars 2024".to_owned()
+            ),
+            (
+                "Nyhetsbrev fra KOM, januar–mars 2024".to_owned(),
+                format!("{base}/arkiv/2023-q4"),
+                "1970-01-01T00:00:01Z".to_owned(),
+                "januar–mars 2024".to_owned()
+            ),
+        ]
+    );
 
     let issue = reqwest::get(format!("{}/arkiv/2024-q1", app.address))
         .await

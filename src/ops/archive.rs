@@ -41,6 +41,11 @@ impl Archive {
         }
     }
 
+    /// The service's public address, for links that leave the site (the Atom feed).
+    pub fn base_url(&self) -> &str {
+        self.render.base_url.trim_end_matches('/')
+    }
+
     /// Public issues (see `IssueStatus::is_public`), newest first.
     pub async fn issues(&self) -> Result<Vec<StoredIssue>, ArchiveError> {
         Ok(self.store.public_issues().await?)

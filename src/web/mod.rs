@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
             get(|| async { axum::response::Redirect::to("/subscribe") }),
         )
         .route("/arkiv", get(public::archive))
+        .route("/arkiv/feed.xml", get(public::feed))
         .route("/arkiv/{slug}", get(public::archived_issue))
         .route("/static/stil.css", get(public::stylesheet))
         .route("/subscribe", get(subscribe::form).post(subscribe::submit))

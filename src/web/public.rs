@@ -23,6 +23,54 @@ pub async fn archive(State(state): State<AppState>) -> Result<Html<String>, AppE
     Ok(Html(ArchivePage { issues }.render()?))
 }
 
+#[derive(Template)]
+#[template(path = "pages/feed.xml")]
+struct Feed {
+    base: String,
+    updated: String,
+    entries: Vec<FeedEntry>,
+}
+
+struct FeedEntry {
+    slug: String,
+    subject: String,
+    period: String,
+    updated: String,
+}
+
+/// GET /arkiv/feed.xml: the public issues as an Atom feed (RFC 4287), newest first.
+pub async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    let issues = state.archive.issues().await?;
+    let entries: Vec<FeedEntry> = issues
+        .iter()
+        .map(|issue| FeedEntry {
+            slug: issue.slug.to_string(),
+            subject: issue.subject.clone(),
+            period: issue.period.clone(),
+            updated: issue
+                .sent_at
+                .or(issue.send_started_at)
+                .unwrap_or(issue.updated_at)
+                .to_rfc3339(),
+        })
+        .collect();
+    let updated = entries
+        .iter()
+        .map(|e| e.updated.clone())
+        .max()
+        .unwrap_or_else(|| crate::domain::Timestamp::from_unix_ms(0).to_rfc3339());
+    let body = Feed {
+        base: state.archive.base_url().to_owned(),
+        updated,
+        entries,
+    }
+    .render()?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    ))
+}
+
 /// GET /arkiv/{slug}: the web version of a public issue.
 pub async fn archived_issue(
     State(state): State<AppState>,
