@@ -212,7 +212,11 @@ impl Dispatcher {
         let (result_tx, result_rx) = mpsc::unbounded_channel::<Done>();
         let stopping = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let departures = Arc::new(Departures::default());
+        // A lease bounds how long a claimed delivery can wait to be sent; a minute more
+        // covers the watcher's own lag.
+        let departures = Arc::new(Departures::new(
+            settings.lease + std::time::Duration::from_secs(60),
+        ));
         let limiter = settings.rate.map(|rate| Arc::new(rate_limiter(rate)));
         tracing::info!(owner = %self.owner, transport = %self.outgoing.transport.describe(), "worker started");
 

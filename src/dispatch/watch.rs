@@ -1,29 +1,58 @@
 //! Watching: contacts who left and issues that were cancelled, seen every quarter
 //! second, so a job not yet handed to the relay is dropped instead of sent.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::Timestamp;
 use crate::store::{ClaimedDelivery, Store};
 
-/// What the watcher has seen leave.
-#[derive(Default)]
+/// What the watcher has seen leave, and when. A departure matters only to deliveries
+/// claimed before it, which are all sent or given up within a lease: it is forgotten
+/// after `keep` (a lease and a margin), so the sets stay small for the life of a worker.
 pub(super) struct Departures {
-    contacts: RwLock<HashSet<i64>>,
-    issues: RwLock<HashSet<i64>>,
+    contacts: RwLock<HashMap<i64, Instant>>,
+    issues: RwLock<HashMap<i64, Instant>>,
+    keep: Duration,
 }
 
 impl Departures {
+    pub(super) fn new(keep: Duration) -> Self {
+        Departures {
+            contacts: RwLock::default(),
+            issues: RwLock::default(),
+            keep,
+        }
+    }
+
     pub(super) fn reason(&self, delivery: &ClaimedDelivery) -> Option<&'static str> {
-        if self.issues.read().unwrap().contains(&delivery.issue_id) {
+        if self.issues.read().unwrap().contains_key(&delivery.issue_id) {
             Some("the issue was cancelled")
-        } else if self.contacts.read().unwrap().contains(&delivery.contact_id) {
+        } else if self
+            .contacts
+            .read()
+            .unwrap()
+            .contains_key(&delivery.contact_id)
+        {
             Some("the contact left the list before it went out")
         } else {
             None
         }
+    }
+
+    /// Records what left, seen at `now`, and forgets what left longer ago than `keep`.
+    fn remember(&self, contacts: Vec<i64>, issues: Vec<i64>, now: Instant) {
+        for (set, ids) in [(&self.contacts, contacts), (&self.issues, issues)] {
+            let mut set = set.write().unwrap();
+            set.extend(ids.into_iter().map(|id| (id, now)));
+            set.retain(|_, seen| now.duration_since(*seen) <= self.keep);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.contacts.read().unwrap().len() + self.issues.read().unwrap().len()
     }
 }
 
@@ -33,8 +62,7 @@ pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) 
         let checked_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1000);
         match store.departures_since(since).await {
             Ok((contacts, issues)) => {
-                departures.contacts.write().unwrap().extend(contacts);
-                departures.issues.write().unwrap().extend(issues);
+                departures.remember(contacts, issues, Instant::now());
                 // Overlap by a second: a change committed just after the query started
                 // but stamped just before is not missed.
                 since = checked_at;
@@ -42,5 +70,24 @@ pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) 
             Err(e) => tracing::warn!(error = %e, "could not check for departures"),
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn departures_are_forgotten_once_no_claimed_delivery_can_need_them() {
+        let departures = Departures::new(Duration::from_secs(60));
+        let start = Instant::now();
+        departures.remember((0..10_000).collect(), vec![7], start);
+        assert_eq!(departures.len(), 10_001);
+        // Within the keep time they are all there, with what left since.
+        departures.remember(vec![20_000], Vec::new(), start + Duration::from_secs(30));
+        assert_eq!(departures.len(), 10_002);
+        // After it, only the newer ones.
+        departures.remember(Vec::new(), Vec::new(), start + Duration::from_secs(61));
+        assert_eq!(departures.len(), 1);
     }
 }
