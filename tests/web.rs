@@ -210,17 +210,12 @@ async fn every_response_carries_the_security_headers(db: &TestDb) {
     }
 }
 
-async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
+/// POSTs headers announcing `length` bytes and sends none of them; the answer as text.
+async fn announced(host: &str, path: &str, headers: &str, length: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app(db).await;
-    // Announce 10 MB and send none of it: the refusal must come from the headers alone,
-    // before anything reads (or buffers) the body.
-    let host = app.address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
     let request = format!(
-        "POST /arkiv HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        10 * 1024 * 1024
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {length}\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
@@ -229,7 +224,21 @@ async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
         stream.read_to_end(&mut response),
     )
     .await;
-    let response = String::from_utf8_lossy(&response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
+    let app = spawn_app(db).await;
+    // Announce 10 MB and send none of it: the refusal must come from the headers alone,
+    // before anything reads (or buffers) the body.
+    let host = app.address.trim_start_matches("http://");
+    let response = announced(
+        host,
+        "/arkiv",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        10 * 1024 * 1024,
+    )
+    .await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     // In words, in Norwegian, never the framework's English.
     assert!(response.contains("For mye på én gang"), "{response}");
@@ -254,19 +263,7 @@ async fn oversized_requests_are_refused_before_any_handler(db: &TestDb) {
     assert!(!page.contains("Form requests must have"), "{page}");
     // The admin API answers in JSON (the body announced, never sent: the answer comes
     // from the headers, as above).
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!(
-        "POST /admin/api/inbound HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        400 * 1024 * 1024
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut api = Vec::new();
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stream.read_to_end(&mut api),
-    )
-    .await;
-    let api = String::from_utf8_lossy(&api);
+    let api = announced(host, "/admin/api/inbound", "", 400 * 1024 * 1024).await;
     assert!(api.starts_with("HTTP/1.1 413"), "{api}");
     assert!(api.contains("content-type: application/json"), "{api}");
     assert!(api.contains("{\"error\":"), "{api}");

@@ -137,16 +137,6 @@ impl WordOptions {
     }
 }
 
-/// A Word document: a zip (or an encrypted compound file) named .docx.
-fn is_word_document(path: &Path, head: &[u8]) -> bool {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    matches!(extension.as_deref(), Some("docx" | "docm" | "dotx" | "doc"))
-        || head.starts_with(b"PK\x03\x04")
-}
-
 /// Issue operations as this command line's settings set them up.
 fn issues(store: &Store, settings: &Settings) -> Issues {
     Issues::new(
@@ -196,7 +186,7 @@ async fn run_inner(
         IssueCommand::Import { file, word } => {
             let label = file.display().to_string();
             let head = read_head(&file)?;
-            if is_word_document(&file, &head) {
+            if crate::docx::is_word_document(&file.to_string_lossy(), &head) {
                 return import_word(&ops, &file, word, &actor).await;
             }
             if word.any() {

@@ -361,6 +361,17 @@ impl DocxError {
     }
 }
 
+/// Whether an uploaded or named file is meant as a Word document: by its name, or by its
+/// first bytes (a zip, or the compound file of an encrypted or old document).
+pub fn is_word_document(file_name: &str, head: &[u8]) -> bool {
+    let lower = file_name.to_lowercase();
+    [".docx", ".docm", ".dotx", ".doc"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+        || head.starts_with(b"PK\x03\x04")
+        || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
 /// Reads a .docx into an issue source and the report of what was not carried over.
 pub fn convert(bytes: &[u8], options: &DocxOptions) -> Result<Converted, DocxError> {
     let mut package = package::Package::open(bytes)?;

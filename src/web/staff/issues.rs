@@ -344,23 +344,13 @@ pub async fn save(
 /// The largest issue upload: a Word document with its pictures.
 pub const MAX_ISSUE_UPLOAD_BYTES: usize = crate::docx::MAX_DOCX_BYTES + 64 * 1024;
 
-/// A Word document, by its name or its first bytes (a zip, or an encrypted one).
-fn is_word_document(file_name: &str, bytes: &[u8]) -> bool {
-    let lower = file_name.to_lowercase();
-    [".docx", ".docm", ".dotx", ".doc"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
-        || bytes.starts_with(b"PK\x03\x04")
-        || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
-}
-
 /// POST /admin/issues/upload: an issue file, Markdown with its front matter or a Word
 /// document.
 pub async fn upload(
     State(state): State<AppState>,
     upload: StaffUpload<MAX_ISSUE_UPLOAD_BYTES>,
 ) -> Response {
-    if is_word_document(&upload.file_name, &upload.bytes) {
+    if crate::docx::is_word_document(&upload.file_name, &upload.bytes) {
         return upload_word(&state, upload).await;
     }
     let user = upload.user;
