@@ -24,6 +24,7 @@ pub mod docx;
 pub mod domain;
 pub mod inbound;
 pub mod mail;
+pub mod metrics;
 pub mod notices;
 pub mod ops;
 pub mod render;

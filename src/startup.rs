@@ -186,7 +186,7 @@ pub fn admin_parts(
         settings.token_key().map_err(|e| e.to_string()),
     )
     .with_send_approval(settings.send_approval);
-    let contacts = crate::ops::Contacts::new(store.clone());
+    let contacts = crate::ops::Contacts::new(store.clone()).with_key(settings.token_key_if_set()?);
     let inbound = crate::ops::InboundRecord::new(store.clone());
     let audit = crate::ops::AuditLog::new(store.clone());
     let imports = crate::ops::imports::ImportJobs::new(
@@ -227,6 +227,25 @@ pub struct Service {
     pub state: AppState,
     pub worker: Option<Dispatcher>,
     pub mailbox: Option<(ImapMailbox, Duration)>,
+    pub backups: Option<crate::ops::backup::BackupSchedule>,
+    pub retention: crate::ops::Retention,
+    pub metrics: crate::ops::metrics::Metrics,
+    /// Where `GET /metrics` is served (`metrics_bind`), bound by the caller.
+    pub metrics_listener: Option<tokio::net::TcpListener>,
+}
+
+/// How often `serve` applies the retention rules.
+const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// The retention rules from settings.
+pub fn retention(store: Store, settings: &Settings) -> crate::ops::Retention {
+    crate::ops::Retention::new(
+        store,
+        crate::ops::RetentionRules {
+            inbound_days: settings.inbound_retention_days,
+            pending_days: settings.pending_retention_days,
+        },
+    )
 }
 
 impl Service {
@@ -258,10 +277,35 @@ impl Service {
                 Duration::from_secs_f64(settings.imap_poll_interval),
             )
         });
+        let backups = match (&settings.backup_dir, settings.backup_every_hours) {
+            (Some(dir), Some(hours)) => Some(crate::ops::backup::BackupSchedule {
+                backups: crate::ops::Backups::new(store.clone(), settings.database_url.clone()),
+                dir: dir.clone(),
+                every: Duration::from_secs(u64::from(hours) * 3600),
+                keep: settings.backup_keep,
+            }),
+            _ => None,
+        };
+        let metrics = crate::ops::metrics::Metrics::new(
+            store.clone(),
+            settings
+                .relay()?
+                .is_some()
+                .then(|| state.admin.dashboard.clone()),
+            crate::ops::metrics::Caps {
+                hourly: settings.hourly_cap,
+                daily: settings.daily_cap,
+                rate: settings.send_rate,
+            },
+        );
         Ok(Self {
+            metrics,
+            metrics_listener: None,
+            retention: retention(store.clone(), settings),
             state,
             worker,
             mailbox,
+            backups,
         })
     }
 
@@ -302,7 +346,34 @@ impl Service {
                 }
             }
         });
+        let backups = self.backups.map(|schedule| {
+            let shutdown = shutdown.clone();
+            tokio::spawn(schedule.run(shutdown))
+        });
+        let retention = tokio::spawn(self.retention.run_every(RETENTION_EVERY, shutdown.clone()));
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::web::metrics_router(self.metrics);
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics server stopped");
+                }
+            })
+        });
         crate::web::serve(listener, self.state, shutdown).await?;
+        retention.await?;
+        if let Some(metrics) = metrics {
+            metrics.await?;
+        }
+        if let Some(backups) = backups {
+            backups.await?;
+        }
         notices.await?;
         sweeper.await?;
         if let Some(worker) = worker {

@@ -207,6 +207,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "contacts",
         "deliveries",
         "delivery_counts",
+        "erased_addresses",
         "inbound_messages",
         "issues",
         "login_attempts",

@@ -247,9 +247,13 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
-pub(super) async fn run(store: &Store, command: ContactsCommand) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    store: &Store,
+    settings: &crate::config::Settings,
+    command: ContactsCommand,
+) -> anyhow::Result<ExitCode> {
     let actor = super::actor();
-    let ops = Contacts::new(store.clone());
+    let ops = Contacts::new(store.clone()).with_key(settings.token_key_if_set()?);
     match command {
         ContactsCommand::Add(args) => {
             let consent_at = match &args.consent_date {
@@ -269,7 +273,15 @@ pub(super) async fn run(store: &Store, command: ContactsCommand) -> anyhow::Resu
                     note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
                 },
             };
-            let contact = ops.add(&new, &actor).await?;
+            let added = ops.add(&new, &actor).await?;
+            if let Some(erased) = added.erased_on {
+                eprintln!(
+                    "warning: {} was erased at the person's request on {}: keep it only if they asked to be added again",
+                    added.contact.email,
+                    erased.to_rfc3339().get(..10).unwrap_or_default()
+                );
+            }
+            let contact = added.contact;
             if args.json {
                 out!("{}", contact_json(&contact));
             } else {
@@ -378,6 +390,8 @@ async fn import(ops: &Contacts, args: ImportArgs, actor: &Actor) -> anyhow::Resu
         status: args.status.into(),
         source: args.source.into(),
         note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
+        // The operation adds token_key, so erased addresses are recognised.
+        erased_key: None,
     };
     let (source, size, label): (Box<dyn Read + Send>, Option<u64>, String) =
         if args.file == Path::new("-") {

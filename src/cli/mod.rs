@@ -20,6 +20,7 @@ macro_rules! out {
     };
 }
 
+mod backup;
 mod contacts;
 mod inbound;
 mod issue;
@@ -67,6 +68,22 @@ pub enum Command {
     Staff(StaffCommand),
     /// Print a fresh random secret for the token_key setting (sending needs one).
     NewTokenKey,
+    /// Write a checked copy of the database to FILE, while the service runs and sends
+    /// (SQLite: a new database file; PostgreSQL: a pg_dump in the custom format).
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
+    /// Apply the retention rules now (serve does it every six hours): remove the bytes
+    /// of inbound mail older than inbound_retention_days and the contacts who never
+    /// confirmed within pending_retention_days.
+    Retention,
+    /// Put a backup in place of the database, once checked. SQLite: only while no
+    /// service uses the file, which is kept beside it. PostgreSQL: into an empty database.
+    Restore {
+        /// A file made by `nyhetsbrev backup`.
+        file: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
@@ -85,6 +102,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         &settings,
         matches!(cli.command, Command::Serve | Command::Worker),
     );
+    if let Command::Restore { file } = &cli.command {
+        return backup::restore(&settings, file).await;
+    }
     tracing::debug!(?settings, "settings loaded");
     let store = crate::startup::store(&settings)
         .await
@@ -96,11 +116,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve => service::serve(&store, &settings).await?,
         Command::Worker => service::worker(&store, &settings).await?,
-        Command::Contacts(command) => contacts::run(&store, command).await?,
+        Command::Contacts(command) => contacts::run(&store, &settings, command).await?,
         Command::Issue(command) => issue::run(&store, &settings, command).await?,
         Command::Inbound(args) => inbound::run(&store, &settings, args.command).await?,
         Command::Staff(command) => staff::run(&store, command).await?,
-        Command::NewTokenKey => unreachable!("answered before the settings are read"),
+        Command::Backup { file } => backup::backup(&store, &settings, &file).await?,
+        Command::Retention => backup::retention(&store, &settings).await?,
+        Command::NewTokenKey | Command::Restore { .. } => {
+            unreachable!("answered before the database is opened")
+        }
     };
     store.close().await;
     Ok(code)

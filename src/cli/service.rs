@@ -19,7 +19,18 @@ pub(super) async fn serve(store: &Store, settings: &Settings) -> anyhow::Result<
             )
         })?;
     eprintln!("nyhetsbrev listening on http://{}", listener.local_addr()?);
-    let service = Service::build(store.clone(), settings)?;
+    let mut service = Service::build(store.clone(), settings)?;
+    if let Some(address) = settings.metrics_bind {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| {
+                format!(
+                    "could not listen on metrics_bind {address} (set it to a free address:port)"
+                )
+            })?;
+        eprintln!("metrics on http://{}/metrics", metrics.local_addr()?);
+        service.metrics_listener = Some(metrics);
+    }
     if let Err(e) = settings.token_key() {
         eprintln!("not sending issues: {e}");
     }

@@ -71,6 +71,12 @@ pub const KEYS: &[&str] = &[
     "send_approval",
     "schedule_grace_minutes",
     "staff_require_totp",
+    "backup_dir",
+    "backup_every_hours",
+    "backup_keep",
+    "inbound_retention_days",
+    "pending_retention_days",
+    "metrics_bind",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -175,6 +181,22 @@ pub struct Settings {
     /// A planned send found later than this many minutes is not started but shown to
     /// staff.
     pub schedule_grace_minutes: u32,
+    /// Folder where `serve` writes its own backups (`nyhetsbrev-DATE.db`, or `.pgdump`
+    /// on PostgreSQL).
+    pub backup_dir: Option<PathBuf>,
+    /// Hours between the backups `serve` makes; unset: none (make them with
+    /// `nyhetsbrev backup FILE` from cron or a timer instead).
+    pub backup_every_hours: Option<u32>,
+    /// How many of its own backups `serve` keeps in `backup_dir`; older ones are removed.
+    pub backup_keep: u32,
+    /// Days the bytes of an inbound message are kept; after that only what it was taken
+    /// for and what was done with it stay.
+    pub inbound_retention_days: u32,
+    /// Days a contact who never confirmed stays on the list as pending.
+    pub pending_retention_days: u32,
+    /// Address and port of `GET /metrics` (Prometheus); unset: no metrics. Its own
+    /// address, so that it is never public by accident.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -224,6 +246,12 @@ impl Default for Settings {
             send_approval: false,
             staff_require_totp: false,
             schedule_grace_minutes: 60,
+            backup_dir: None,
+            backup_every_hours: None,
+            backup_keep: 14,
+            inbound_retention_days: 90,
+            pending_retention_days: 30,
+            metrics_bind: None,
         }
     }
 }
@@ -277,6 +305,12 @@ impl fmt::Debug for Settings {
             .field("send_approval", &self.send_approval)
             .field("staff_require_totp", &self.staff_require_totp)
             .field("schedule_grace_minutes", &self.schedule_grace_minutes)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_every_hours", &self.backup_every_hours)
+            .field("backup_keep", &self.backup_keep)
+            .field("inbound_retention_days", &self.inbound_retention_days)
+            .field("pending_retention_days", &self.pending_retention_days)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -404,7 +438,11 @@ impl Settings {
                 | "http_body_timeout"
                 | "http_max_connections"
                 | "session_idle_minutes"
-                | "schedule_grace_minutes" => parse_number(&raw).unwrap_or(Value::from(raw)),
+                | "schedule_grace_minutes"
+                | "backup_every_hours"
+                | "backup_keep"
+                | "inbound_retention_days"
+                | "pending_retention_days" => parse_number(&raw).unwrap_or(Value::from(raw)),
                 "link_check_allow_private" | "send_approval" | "staff_require_totp" => {
                     match raw.trim() {
                         "true" | "1" | "yes" => Value::from(true),
@@ -444,7 +482,26 @@ impl Settings {
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
         // or silently stop the worker instead of being refused here.
-        let whole: [(&str, Option<u64>, u64, u64); 12] = [
+        let whole: [(&str, Option<u64>, u64, u64); 16] = [
+            (
+                "inbound_retention_days",
+                Some(self.inbound_retention_days.into()),
+                1,
+                3650,
+            ),
+            (
+                "pending_retention_days",
+                Some(self.pending_retention_days.into()),
+                1,
+                3650,
+            ),
+            (
+                "backup_every_hours",
+                self.backup_every_hours.map(u64::from),
+                1,
+                24 * 31,
+            ),
+            ("backup_keep", Some(self.backup_keep.into()), 1, 10_000),
             (
                 "subscribe_limit_per_hour",
                 Some(self.subscribe_limit_per_hour.into()),
@@ -578,6 +635,30 @@ impl Settings {
                  message is started only in the first half of its lease",
                 self.lease_time, self.smtp_timeout
             )));
+        }
+        if self.pending_retention_days < self.confirm_valid_days {
+            return Err(ConfigError::Invalid(format!(
+                "pending_retention_days ({}) must be at least confirm_valid_days ({}): a person \
+                 must not be removed while their confirmation link still works",
+                self.pending_retention_days, self.confirm_valid_days
+            )));
+        }
+        if let Some(metrics) = self.metrics_bind
+            && (metrics == self.bind
+                || (metrics.port() == self.bind.port()
+                    && (metrics.ip().is_unspecified() || self.bind.ip().is_unspecified())))
+            && metrics.port() != 0
+        {
+            return Err(ConfigError::Invalid(format!(
+                "metrics_bind ({metrics}) is the web service's address (bind = {}): give the \
+                 metrics an address of their own, such as 127.0.0.1:9090",
+                self.bind
+            )));
+        }
+        if self.backup_every_hours.is_some() && self.backup_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "backup_every_hours needs backup_dir: the folder where the backups go".into(),
+            ));
         }
         self.token_key_if_set()?;
         self.trusted_proxies()?;

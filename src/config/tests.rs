@@ -157,3 +157,57 @@ fn secrets_never_show_in_debug() {
     );
     assert!(settings.database_url.expose().contains("hemmelig-db"));
 }
+
+#[test]
+fn the_metrics_get_an_address_of_their_own() {
+    let same = load_with(
+        Some("bind = \"127.0.0.1:8080\"\nmetrics_bind = \"127.0.0.1:8080\"\n"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        same.contains("metrics_bind (127.0.0.1:8080) is the web service's address"),
+        "{same}"
+    );
+    assert!(same.contains("such as 127.0.0.1:9090"), "{same}");
+    // 0.0.0.0:8080 takes 127.0.0.1:8080 too.
+    let all = load_with(
+        Some("bind = \"0.0.0.0:8080\"\nmetrics_bind = \"127.0.0.1:8080\"\n"),
+        &[],
+    );
+    assert!(all.is_err());
+    let own = load_with(Some("metrics_bind = \"127.0.0.1:9090\"\n"), &[]).unwrap();
+    assert_eq!(own.metrics_bind.unwrap().to_string(), "127.0.0.1:9090");
+}
+
+#[test]
+fn retention_and_backups_are_checked() {
+    let short = load_with(Some("pending_retention_days = 3\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        short.contains("must be at least confirm_valid_days (7)"),
+        "{short}"
+    );
+    let no_dir = load_with(Some("backup_every_hours = 24\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        no_dir.contains("backup_every_hours needs backup_dir"),
+        "{no_dir}"
+    );
+    let env = load_with(
+        None,
+        &[
+            ("NYHETSBREV_BACKUP_DIR", "/var/backups/nyhetsbrev"),
+            ("NYHETSBREV_BACKUP_EVERY_HOURS", "6"),
+            ("NYHETSBREV_INBOUND_RETENTION_DAYS", "30"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(env.backup_every_hours, Some(6));
+    assert_eq!(env.backup_keep, 14);
+    assert_eq!(env.inbound_retention_days, 30);
+    assert_eq!(env.pending_retention_days, 30);
+}

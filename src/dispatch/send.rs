@@ -197,7 +197,25 @@ impl Dispatcher {
             from: Some(bounce),
             to,
         };
-        match connection.send(&envelope, &message).await {
+        let sent = connection.send(&envelope, &message).await;
+        let counters = crate::metrics::counters();
+        match &sent {
+            Ok(()) => {
+                counters.messages_sent.inc();
+            }
+            Err(e) => {
+                let class = match e {
+                    SendError::Unavailable(_) => "unavailable",
+                    SendError::Transient(_) => "transient",
+                    SendError::Permanent(_) => "permanent",
+                };
+                counters
+                    .send_failures
+                    .get_or_create(&vec![("class", class.to_owned())])
+                    .inc();
+            }
+        }
+        match sent {
             Ok(()) => Outcome::Sent { message_id },
             Err(SendError::Permanent(error)) => Outcome::Failed {
                 error,

@@ -86,6 +86,15 @@ impl TokenKey {
     }
 }
 
+impl TokenKey {
+    /// The keyed hash by which an erased address is remembered (`email_key`: the
+    /// lower-cased address). Without the key it cannot be turned back into the address
+    /// nor checked against a guess.
+    pub fn erased_address_hash(&self, email_key: &str) -> String {
+        hex(self.sign("erased-address", email_key.as_bytes()).as_ref())
+    }
+}
+
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey([REDACTED])")

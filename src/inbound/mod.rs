@@ -176,6 +176,10 @@ impl Inbound {
             })
             .await?;
         tracing::info!(id, kind = kind.as_str(), result = %action.result, "inbound message handled");
+        crate::metrics::counters()
+            .inbound_handled
+            .get_or_create(&vec![("kind", kind.as_str().to_owned())])
+            .inc();
         self.send_queued().await;
         Ok(Handled {
             id,

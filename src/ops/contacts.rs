@@ -7,7 +7,8 @@ use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
 use crate::domain::{
-    ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact,
+    ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact, Timestamp,
+    TokenKey,
 };
 use crate::store::{
     Actor, ContactFilter, ContactPage, ContactRecord, MatchCount, PageStart, Store, StoreError,
@@ -64,19 +65,63 @@ impl From<StoreError> for ContactError {
     }
 }
 
+/// A contact added, and whether the address had been erased at the person's request
+/// before (staff should check that the person asked to be added again).
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub contact: Contact,
+    pub erased_on: Option<Timestamp>,
+}
+
 /// The contact operations; cheap to clone.
 #[derive(Clone)]
 pub struct Contacts {
     store: Store,
+    /// `token_key`: erased addresses are remembered as its keyed hash. Without it no
+    /// address is remembered (and none can be recognised).
+    key: Option<TokenKey>,
 }
 
 impl Contacts {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, key: None }
     }
 
-    pub async fn add(&self, new: &NewContact, actor: &Actor) -> Result<Contact, ContactError> {
-        Ok(self.store.add_contact(new, actor).await?)
+    /// With `token_key`, so that erasures are remembered and recognised.
+    pub fn with_key(mut self, key: Option<TokenKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    pub async fn add(&self, new: &NewContact, actor: &Actor) -> Result<Added, ContactError> {
+        let contact = self.store.add_contact(new, actor).await?;
+        let erased_on = self.erased_on(&new.email).await?;
+        Ok(Added { contact, erased_on })
+    }
+
+    /// When this address was erased at the person's request, if it was.
+    pub async fn erased_on(&self, email: &EmailAddress) -> Result<Option<Timestamp>, ContactError> {
+        match &self.key {
+            Some(key) => Ok(self
+                .store
+                .erased_at(&key.erased_address_hash(&email.key()))
+                .await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Remembers an erased address by its keyed hash only.
+    async fn remember_erased(&self, email: &EmailAddress) -> Result<(), ContactError> {
+        match &self.key {
+            Some(key) => Ok(self
+                .store
+                .remember_erased(&key.erased_address_hash(&email.key()), Timestamp::now())
+                .await?),
+            None => {
+                tracing::warn!("no token_key: an erased address cannot be remembered");
+                Ok(())
+            }
+        }
     }
 
     /// Contacts matching `filter`, at most `limit` of them.
@@ -118,6 +163,7 @@ impl Contacts {
     ) -> Result<Contact, ContactError> {
         let contact = self.store.existing_contact(email).await?;
         self.store.remove_contact(email, actor).await?;
+        self.remember_erased(&contact.email).await?;
         Ok(contact)
     }
 
@@ -228,6 +274,7 @@ impl Contacts {
                 "contact #{id}"
             ))));
         }
+        self.remember_erased(&contact.email).await?;
         Ok(contact)
     }
 
@@ -266,7 +313,11 @@ impl Contacts {
         actor: &Actor,
         on_event: impl FnMut(ImportEvent<'_>),
     ) -> Result<ImportSummary, ContactError> {
-        contact_csv::import_csv(&self.store, source, label, options, actor, on_event)
+        let mut options = options.clone();
+        if options.erased_key.is_none() {
+            options.erased_key = self.key.clone();
+        }
+        contact_csv::import_csv(&self.store, source, label, &options, actor, on_event)
             .await
             .map_err(ContactError::Import)
     }

@@ -10,20 +10,25 @@
 
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod contacts;
 pub mod dashboard;
+pub mod health;
 pub mod imports;
 pub mod inbound;
 pub mod issues;
 pub mod links;
+pub mod metrics;
 pub mod privacy;
+pub mod retention;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
 
 pub use archive::{Archive, ArchiveError};
 pub use audit::AuditLog;
-pub use contacts::{ContactError, ContactListing, Contacts, PersonalDataFormat};
+pub use backup::{BackupError, BackupMade, Backups, Restored};
+pub use contacts::{Added, ContactError, ContactListing, Contacts, PersonalDataFormat};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
@@ -32,6 +37,7 @@ pub use issues::{
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use privacy::PersonalData;
+pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
 pub use subscriptions::Subscriptions;

@@ -81,6 +81,15 @@ impl Store {
         Ok(())
     }
 
+    /// When `action` was last recorded, if ever.
+    pub async fn last_action_at(&self, action: &str) -> Result<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT max(at) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(at.map(Timestamp::from_unix_ms))
+    }
+
     /// Entries of one action about one subject since `since`, newest first (the test
     /// copies of an issue's current version, say).
     pub async fn audit_entries(

@@ -41,6 +41,8 @@ pub struct InboundEntry {
     /// When staff marked it handled, and who.
     pub handled_at: Option<Timestamp>,
     pub handled_by: Option<String>,
+    /// When the message's bytes were removed (after `inbound_retention_days`).
+    pub raw_removed_at: Option<Timestamp>,
 }
 
 /// A delivery a bounce report points at.
@@ -77,7 +79,7 @@ pub enum AddressUnsubscribed {
 }
 
 const ENTRY_COLUMNS: &str = "id, received_at, channel, size, from_address, subject, message_id, \
-     kind, result, contact_id, delivery_id, handled_at, handled_by";
+     kind, result, contact_id, delivery_id, handled_at, handled_by, raw_removed_at";
 
 fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
     Ok(InboundEntry {
@@ -99,6 +101,9 @@ fn entry(row: &sqlx::any::AnyRow) -> Result<InboundEntry> {
             .try_get::<Option<i64>, _>("handled_at")?
             .map(Timestamp::from_unix_ms),
         handled_by: row.try_get("handled_by")?,
+        raw_removed_at: row
+            .try_get::<Option<i64>, _>("raw_removed_at")?
+            .map(Timestamp::from_unix_ms),
     })
 }
 

@@ -5,6 +5,7 @@
 //! [`Backend`]. Times are stored as Unix milliseconds (see `domain::Timestamp`).
 
 mod audit;
+mod backup;
 mod contact_pages;
 mod contacts;
 mod deliveries;
@@ -12,8 +13,10 @@ mod import;
 mod inbound;
 mod issues;
 mod leases;
+mod metrics;
 mod notices;
 mod plans;
+mod retention;
 mod staff;
 mod tokens;
 
@@ -28,6 +31,10 @@ use crate::config::DatabaseUrl;
 use crate::domain::EmailError;
 
 pub use audit::{Actor, AuditEntry, AuditFilter};
+pub use backup::{
+    COUNTED_TABLES, CopyContents, CopyError, RowCounts, SchemaState, pg_dump, pg_restore,
+    read_pg_dump, read_sqlite_copy,
+};
 pub use contact_pages::{
     BouncedContact, ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord,
     MatchCount, PageStart, SEARCH_COUNT_LIMIT,
@@ -38,6 +45,7 @@ pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
 pub use issues::{DraftMode, DraftSaved, IssueStatus, SendPlan, StoredIssue};
 pub use leases::{ClaimedDelivery, Outcome};
+pub use metrics::MetricsSnapshot;
 pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
     NoticeQueued,
@@ -110,6 +118,10 @@ pub enum StoreError {
     Corrupt(String),
     // The cause is written into the message and not given as `source`, so an error
     // chain printed with `{:#}` says it once.
+    #[error(
+        "the database {0} is being restored from a backup: wait for `nyhetsbrev restore` to finish"
+    )]
+    BeingRestored(String),
     #[error("database migration failed: {0}")]
     Migrate(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -146,6 +158,42 @@ pub struct Store {
     /// that made the slowest requests wait tens of milliseconds. Writers of this process
     /// queue here instead, without sleeping. PostgreSQL needs no such queue.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// A shared lock on the SQLite file for as long as this store lives, so that
+    /// `restore` can tell that the database is in use (it takes the lock exclusively).
+    _in_use: Option<Arc<InUse>>,
+}
+
+/// A lock (`flock`) on a SQLite database file. SQLite's own locks are POSIX record
+/// locks, which `flock` does not touch, so the two never interfere.
+#[derive(Debug)]
+pub struct InUse(#[allow(dead_code)] std::fs::File);
+
+impl InUse {
+    /// Marks the file as in use by this process (several may share it).
+    pub fn shared(path: &std::path::Path) -> Result<Option<InUse>> {
+        let Ok(file) = std::fs::File::open(path) else {
+            return Ok(None);
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(InUse(file))),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(StoreError::BeingRestored(path.display().to_string()))
+            }
+            // A file system without locks: nothing to mark, nothing to refuse.
+            Err(std::fs::TryLockError::Error(_)) => Ok(None),
+        }
+    }
+
+    /// Takes the file for this process alone; `None` while anything else has it open
+    /// through a store.
+    pub fn exclusive(path: &std::path::Path) -> std::io::Result<Option<InUse>> {
+        let file = std::fs::File::open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(InUse(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
 }
 
 /// Held for the length of a write on SQLite (see `Store::sqlite_writer`).
@@ -185,10 +233,22 @@ impl Store {
             .await?;
         let sqlite_writer =
             (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        // The pool has made the file by now (its first connection is opened eagerly).
+        let in_use = match url.sqlite_path() {
+            Some(path) => match InUse::shared(&path) {
+                Ok(lock) => lock.map(Arc::new),
+                Err(e) => {
+                    pool.close().await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         Ok(Store {
             pool,
             backend,
             sqlite_writer,
+            _in_use: in_use,
         })
     }
 

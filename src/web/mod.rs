@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(inbound_limit));
     let mut router = Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         // Someone who types the service's address lands on the sign-up page.
         .route(
             "/",
@@ -168,6 +170,7 @@ pub fn router(state: AppState) -> Router {
             state.http.body_timeout,
         ))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(count_request))
         // One span per request: method and the matched route (never the path itself,
         // which can hold a personal token), the status and latency when it ends.
         .layer(
@@ -197,6 +200,61 @@ pub fn router(state: AppState) -> Router {
     router
 }
 
+/// Counts every request by its matched route (never the path itself, which can hold a
+/// personal token) and status, with its latency, for the metrics.
+async fn count_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)", axum::extract::MatchedPath::as_str)
+        .to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let counters = crate::metrics::counters();
+    counters
+        .http_requests
+        .get_or_create(&vec![
+            ("route", route.clone()),
+            ("status", response.status().as_u16().to_string()),
+        ])
+        .inc();
+    counters
+        .http_duration
+        .get_or_create(&vec![("route", route)])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The metrics, on their own address (`metrics_bind`): never on the public one.
+pub fn metrics_router(metrics: crate::ops::metrics::Metrics) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                match metrics.render().await {
+                    Ok(text) => (
+                        StatusCode::OK,
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                        .into_response(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics: database unreachable");
+                        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+                    }
+                }
+            }
+        }),
+    )
+}
+
 /// For load balancers: 200 when the database answers, 503 when it does not.
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     match state.store.ping().await {
@@ -209,6 +267,23 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             )
         }
     }
+}
+
+/// For load balancers and deploys: 200 once the database answers and its schema is
+/// current, else 503 with the reasons.
+async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    let readiness = crate::ops::health::readiness(&state.store).await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if readiness.ready { "ready" } else { "not ready" },
+        "reasons": readiness.reasons,
+        "schema": readiness.schema,
+    });
+    (status, Json(body))
 }
 
 /// What the server allows a connection (from settings).

@@ -53,6 +53,16 @@ impl TestDb {
         }
     }
 
+    /// An existing SQLite file (a backup, say), to query as a test database.
+    pub fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb {
+            kind: Kind::Sqlite,
+            url: DatabaseUrl::new(format!("sqlite://{}", path.display())),
+            dir: tempfile::tempdir().expect("temporary directory"),
+            pg: None,
+        }
+    }
+
     /// `None` (with a message) when no PostgreSQL server is configured outside CI.
     pub async fn postgres() -> Option<TestDb> {
         let Ok(admin) = std::env::var(PG_ENV) else {
@@ -111,6 +121,8 @@ impl TestDb {
         conn.execute(AssertSqlSafe(sql.to_owned()))
             .await
             .expect("the statement runs");
+        // Closed, not dropped: the server then knows at once that it is gone.
+        conn.close().await.ok();
     }
 
     /// The first column of every row a query returns, as text: for tests that check
@@ -120,10 +132,12 @@ impl TestDb {
         let mut conn = AnyConnection::connect(self.url.expose())
             .await
             .expect("connect to the test database");
-        sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+        let rows = sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
             .fetch_all(&mut conn)
             .await
-            .expect("the query runs")
+            .expect("the query runs");
+        conn.close().await.ok();
+        rows
     }
 
     /// A scratch directory that lives as long as the database.

@@ -49,6 +49,9 @@ pub struct ImportOptions {
     pub source: ConsentSource,
     /// Consent note of rows without a consent_note cell.
     pub note: Option<ConsentNote>,
+    /// `token_key`, to recognise addresses erased at the person's request (kept only as
+    /// its keyed hash): such rows are skipped and reported, never added back in bulk.
+    pub erased_key: Option<crate::domain::TokenKey>,
 }
 
 impl Default for ImportOptions {
@@ -61,6 +64,7 @@ impl Default for ImportOptions {
             status: ContactStatus::Confirmed,
             source: ConsentSource::Import,
             note: None,
+            erased_key: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum ProblemKind {
     AlreadyOnList,
     /// Already on the list; name or organisation updated (`--update`).
     Updated,
+    /// The address was erased at the person's request before: skipped.
+    ErasedBefore,
 }
 
 impl fmt::Display for Problem {
@@ -107,6 +113,10 @@ impl fmt::Display for Problem {
                 "skipped: {email} is already on the list (use --update to update name and organisation)"
             ),
             ProblemKind::Updated => write!(f, "updated: {email} (name/organisation)"),
+            ProblemKind::ErasedBefore => write!(
+                f,
+                "skipped: {email} was erased at the person's request; add it by hand only if they asked to be added again"
+            ),
         }
     }
 }
@@ -136,6 +146,8 @@ pub struct ImportSummary {
     pub already_on_list: u64,
     pub duplicates_in_file: u64,
     pub rejected: u64,
+    /// Rows skipped because the person had asked to be erased.
+    pub erased_before: u64,
     pub blank_rows: u64,
     pub dry_run: bool,
 }
@@ -159,6 +171,13 @@ impl fmt::Display for ImportSummary {
             self.duplicates_in_file,
             self.rejected
         )?;
+        if self.erased_before > 0 {
+            write!(
+                f,
+                ", skipped {} the people had asked to be erased",
+                self.erased_before
+            )?;
+        }
         if self.dry_run {
             write!(f, " (dry run: nothing was written)")?;
         }
@@ -327,6 +346,11 @@ pub async fn import_csv<R: Read + Send + 'static>(
         dry_run: options.dry_run,
         ..Default::default()
     };
+    // Erasures are rare: all their hashes fit in memory, and each row costs one HMAC.
+    let erased = match &options.erased_key {
+        Some(key) => Some((key, store.erased_hashes().await?)),
+        None => None,
+    };
     let mut session = None;
     let mut failure = None;
     while let Some(message) = rx.recv().await {
@@ -349,9 +373,27 @@ pub async fn import_csv<R: Read + Send + 'static>(
                 let Some(session) = session.as_mut() else {
                     continue;
                 };
-                let results = session.insert_batch(&batch.rows, options.update).await?;
                 let mut problems = batch.problems;
-                for (row, result) in batch.rows.iter().zip(results) {
+                let mut rows = batch.rows;
+                if let Some((key, hashes)) = &erased
+                    && !hashes.is_empty()
+                {
+                    rows.retain(|row| {
+                        let hash = key.erased_address_hash(&row.contact.email.key());
+                        if !hashes.contains(&hash) {
+                            return true;
+                        }
+                        summary.erased_before += 1;
+                        problems.push(Problem {
+                            line: row.line,
+                            email: Some(row.contact.email.to_string()),
+                            kind: ProblemKind::ErasedBefore,
+                        });
+                        false
+                    });
+                }
+                let results = session.insert_batch(&rows, options.update).await?;
+                for (row, result) in rows.iter().zip(results) {
                     let kind = match result {
                         RowResult::Inserted => {
                             summary.inserted += 1;

@@ -25,6 +25,10 @@ const MAX_SEARCH_CHARS: usize = 200;
 fn notice(code: &str) -> Option<&'static str> {
     Some(match code {
         "lagt-til" => "Kontakten er lagt til.",
+        "lagt-til-etter-sletting" => {
+            "Kontakten er lagt til. Merk: denne adressen er slettet tidligere fordi personen \
+             ba om det. Legg den bare til igjen hvis personen selv har bedt om å stå på listen."
+        }
         "endret" => "Endringene er lagret.",
         "tilbake" => "Kontakten står på listen igjen og får neste utgave.",
         "slettet" => {
@@ -485,8 +489,18 @@ pub async fn create(
         },
     };
     match state.admin.contacts.add(&new, &user.actor()).await {
-        Ok(contact) => Redirect::to(&format!("/admin/contacts/{}?melding=lagt-til", contact.id))
-            .into_response(),
+        Ok(added) => {
+            let notice = if added.erased_on.is_some() {
+                "lagt-til-etter-sletting"
+            } else {
+                "lagt-til"
+            };
+            Redirect::to(&format!(
+                "/admin/contacts/{}?melding={notice}",
+                added.contact.id
+            ))
+            .into_response()
+        }
         Err(ContactError::Store(StoreError::ContactExists(_))) => {
             problems.email = Some(
                 "Denne adressen står allerede på listen. Søk etter den i kontaktlisten.".into(),

@@ -157,11 +157,13 @@ fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
             .filter(|p| {
                 matches!(
                     p.kind,
-                    ProblemKind::Rejected { .. } | ProblemKind::DuplicateInFile { .. }
+                    ProblemKind::Rejected { .. }
+                        | ProblemKind::DuplicateInFile { .. }
+                        | ProblemKind::ErasedBefore
                 )
             })
             .count() as u64;
-        let all = s.rejected + s.duplicates_in_file;
+        let all = s.rejected + s.duplicates_in_file + s.erased_before;
         if all > shown_problems {
             view.more_problems = grouped((all - shown_problems) as i64);
         }
@@ -174,6 +176,10 @@ fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
                     ProblemKind::DuplicateInFile { first_line } => {
                         format!("Hoppet over: adressen står også på linje {first_line}")
                     }
+                    ProblemKind::ErasedBefore => "Hoppet over: personen har tidligere bedt om å \
+                        bli slettet. Legg adressen til for hånd bare hvis personen selv har bedt \
+                        om å stå på listen igjen."
+                        .to_owned(),
                     _ => return None,
                 };
                 Some(ProblemRow {

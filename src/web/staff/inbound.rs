@@ -310,6 +310,8 @@ struct MessagePage {
     text: String,
     cut: bool,
     unreadable: bool,
+    /// When the bytes were removed by the retention rule, in Oslo time.
+    removed: Option<String>,
     attachments: Vec<(String, String)>,
 }
 
@@ -340,14 +342,25 @@ pub async fn show(
             crate::domain::InboundKind::Other | crate::domain::InboundKind::Unreadable
         ),
         handled: entry.handled_at.is_some(),
-        from: shown(&message.from),
+        // Once the bytes are gone, what was recorded when it came is all there is.
+        from: match (&entry.raw_removed_at, &entry.from_address) {
+            (Some(_), Some(from)) => shown(from),
+            _ => shown(&message.from),
+        },
         to: shown(&message.to),
         date: shown(&message.date),
-        subject: shown(&message.subject),
-        message_id: shown(&message.message_id),
+        subject: match (&entry.raw_removed_at, &entry.subject) {
+            (Some(_), Some(subject)) => shown(subject),
+            _ => shown(&message.subject),
+        },
+        message_id: match (&entry.raw_removed_at, &entry.message_id) {
+            (Some(_), Some(id)) => shown(id),
+            _ => shown(&message.message_id),
+        },
         text: shown(&message.text),
         cut: message.cut,
-        unreadable: message.unreadable,
+        unreadable: message.unreadable && entry.raw_removed_at.is_none(),
+        removed: entry.raw_removed_at.map(oslo_time),
         attachments: message
             .attachments
             .iter()
