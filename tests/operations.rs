@@ -867,6 +867,26 @@ async fn metrics_are_served_on_their_own_address_and_every_line_parses(db: &Test
     assert!(value("nyhetsbrev_http_request_duration_seconds_count{route=\"/ready\"}") >= 1.0);
     assert!(samples.contains_key("nyhetsbrev_messages_sent_total"));
 
+    // Three messages go out (as a worker would record them): the next scrape, over a
+    // second later, shows a rate from the change of the sent total.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    db.execute(&format!(
+        "UPDATE deliveries SET status = 'sent', sent_at = {} WHERE status = 'queued'",
+        nyhetsbrev::domain::Timestamp::now().unix_ms()
+    ))
+    .await;
+    let text = reqwest::get(format!("{metrics_address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = parse_scrape(&text);
+    let rate = samples["nyhetsbrev_send_rate_per_second"];
+    assert!(rate > 0.0 && rate <= 3.0, "{rate}");
+    assert_eq!(samples["nyhetsbrev_queue_depth"], 0.0);
+    assert_eq!(samples["nyhetsbrev_deliveries{status=\"sent\"}"], 3.0);
+
     // A relay nobody answers at: relay_up is 0.
     stop.send(true).unwrap();
     running.await.unwrap().unwrap();

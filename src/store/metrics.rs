@@ -17,8 +17,6 @@ pub struct MetricsSnapshot {
     pub contacts: Vec<(String, i64)>,
     /// How long the oldest delivery that is due has waited, in seconds (0: none due).
     pub oldest_due_seconds: f64,
-    /// Issue messages sent in the last minute.
-    pub sent_last_minute: i64,
     /// Inbound messages recorded, per kind.
     pub inbound: Vec<(String, i64)>,
     /// Mails that answer a request (confirmation, leave link), per purpose and status.
@@ -60,11 +58,6 @@ impl Store {
         .bind(now.unix_ms())
         .fetch_one(&mut *conn)
         .await?;
-        let sent_last_minute: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
-                .bind(now.unix_ms() - 60_000)
-                .fetch_one(&mut *conn)
-                .await?;
         let inbound = sqlx::query(
             "SELECT kind, COUNT(*) AS n FROM inbound_messages GROUP BY kind ORDER BY kind",
         )
@@ -97,11 +90,21 @@ impl Store {
             contacts,
             oldest_due_seconds: oldest_due
                 .map_or(0.0, |at| (now.unix_ms() - at).max(0) as f64 / 1000.0),
-            sent_last_minute,
             inbound,
             notices,
             last_backup: last_backup.map(Timestamp::from_unix_ms),
         })
+    }
+
+    /// Issue messages sent since `since` (a count over the `sent_at` index: cheap for a
+    /// short window only).
+    pub async fn sent_since_count(&self, since: Timestamp) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
+                .bind(since.unix_ms())
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Connections the pool holds, and how many of them are idle.
