@@ -11,16 +11,7 @@ use common::{Kind, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
 
-fn nyhetsbrev(db: &TestDb) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .current_dir(db.dir())
-        .env("NYHETSBREV_DATABASE_URL", db.url.expose())
-        .env("NYHETSBREV_TOKEN_KEY", common::TEST_TOKEN_KEY)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    command
-}
+use common::nyhetsbrev;
 
 fn run(db: &TestDb, args: &[&str]) -> Output {
     nyhetsbrev(db).args(args).output().expect("run nyhetsbrev")

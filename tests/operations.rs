@@ -26,8 +26,6 @@ on_both_backends!(
     metrics_are_served_on_their_own_address_and_every_line_parses,
 );
 
-const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
-
 fn actor() -> Actor {
     Actor::new("cli:test")
 }
@@ -903,16 +901,7 @@ async fn metrics_are_served_on_their_own_address_and_every_line_parses(db: &Test
 
 // The command line, as an operator runs it.
 
-fn nyhetsbrev(db: &TestDb) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .current_dir(db.dir())
-        .env("NYHETSBREV_DATABASE_URL", db.url.expose())
-        .env("NYHETSBREV_TOKEN_KEY", common::TEST_TOKEN_KEY)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    command
-}
+use common::nyhetsbrev;
 
 fn text(output: &Output) -> (String, String) {
     (

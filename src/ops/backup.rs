@@ -310,10 +310,7 @@ fn claim_target(target: &Path, example_name: &str) -> Result<(), BackupError> {
     if target.symlink_metadata().is_ok() {
         return Err(BackupError::Exists(target.to_owned()));
     }
-    let folder = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let folder = folder_of(target);
     if !folder.is_dir() {
         return Err(BackupError::NoFolder(folder));
     }
@@ -412,10 +409,7 @@ pub async fn restore(
 /// and `-shm`) are renamed aside, the backup is copied in under a temporary name, made
 /// durable, and renamed into place. Any failure puts the live file back.
 fn put_sqlite_in_place(backup: &Path, live: &Path) -> Result<Option<PathBuf>, BackupError> {
-    let folder = match live.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let folder = folder_of(live);
     if !folder.is_dir() {
         return Err(BackupError::NoFolder(folder));
     }
@@ -487,6 +481,14 @@ fn put_sqlite_in_place(backup: &Path, live: &Path) -> Result<Option<PathBuf>, Ba
         let _ = dir.sync_all();
     }
     Ok(replaced)
+}
+
+/// The folder a file is (to be) in; `.` for a bare file name.
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// `path` with `suffix` added to its file name.

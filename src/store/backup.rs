@@ -231,6 +231,28 @@ impl Store {
     }
 }
 
+/// What a file is, by its first bytes.
+enum CopyKind {
+    Sqlite,
+    PgDump,
+    Other,
+}
+
+fn copy_kind(path: &Path) -> std::io::Result<CopyKind> {
+    use std::io::Read;
+    let mut header = Vec::with_capacity(16);
+    std::fs::File::open(path)?
+        .take(16)
+        .read_to_end(&mut header)?;
+    Ok(if header == b"SQLite format 3\0" {
+        CopyKind::Sqlite
+    } else if header.starts_with(b"PGDMP") {
+        CopyKind::PgDump
+    } else {
+        CopyKind::Other
+    })
+}
+
 /// Reads a SQLite copy without changing it: its header, `PRAGMA integrity_check`, its
 /// schema and its rows.
 pub async fn read_sqlite_copy(path: &Path) -> Result<CopyContents, CopyError> {
@@ -242,17 +264,14 @@ pub async fn read_sqlite_copy(path: &Path) -> Result<CopyContents, CopyError> {
         path: path.to_owned(),
         reason,
     };
-    let mut header = [0u8; 16];
-    {
-        use std::io::Read;
-        let mut file = std::fs::File::open(path).map_err(|e| not_a_backup(&e.to_string()))?;
-        if file.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
-            return Err(not_a_backup(if header.starts_with(b"PGDMP") {
-                "it is a PostgreSQL dump: restore it with a postgres:// database_url"
-            } else {
-                "it is not a SQLite database"
-            }));
+    match copy_kind(path).map_err(|e| not_a_backup(&e.to_string()))? {
+        CopyKind::Sqlite => {}
+        CopyKind::PgDump => {
+            return Err(not_a_backup(
+                "it is a PostgreSQL dump: restore it with a postgres:// database_url",
+            ));
         }
+        CopyKind::Other => return Err(not_a_backup("it is not a SQLite database")),
     }
     let path_text = path.to_str().ok_or_else(|| not_a_backup("not UTF-8"))?;
     sqlx::any::install_default_drivers();
@@ -394,28 +413,19 @@ fn last_line(text: &str) -> Option<String> {
 /// counting the rows of every table and reading its migrations: a dump that cannot be
 /// read to the end is damaged.
 pub async fn read_pg_dump(path: &Path) -> Result<CopyContents, CopyError> {
-    let mut magic = [0u8; 5];
-    {
-        use std::io::Read;
-        let mut file = std::fs::File::open(path).map_err(|e| CopyError::NotABackup {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        if file.read_exact(&mut magic).is_err() || &magic != b"PGDMP" {
-            let mut header = [0u8; 16];
-            let sqlite = std::fs::File::open(path)
-                .and_then(|mut f| f.read_exact(&mut header))
-                .is_ok()
-                && &header == b"SQLite format 3\0";
-            return Err(CopyError::NotABackup {
-                path: path.to_owned(),
-                reason: if sqlite {
-                    "it is a SQLite database: restore it with a sqlite:// database_url".into()
-                } else {
-                    "it is not a pg_dump file in the custom format".into()
-                },
-            });
+    let reason = match copy_kind(path) {
+        Ok(CopyKind::PgDump) => None,
+        Ok(CopyKind::Sqlite) => {
+            Some("it is a SQLite database: restore it with a sqlite:// database_url".into())
         }
+        Ok(CopyKind::Other) => Some("it is not a pg_dump file in the custom format".into()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(reason) = reason {
+        return Err(CopyError::NotABackup {
+            path: path.to_owned(),
+            reason,
+        });
     }
     let mut child = match tokio::process::Command::new("pg_restore")
         .arg("--data-only")

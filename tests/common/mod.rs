@@ -196,6 +196,18 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The built binary, run in the database's folder against it, as an operator runs it.
+pub fn nyhetsbrev(db: &TestDb) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nyhetsbrev"));
+    command
+        .current_dir(db.dir())
+        .env("NYHETSBREV_DATABASE_URL", db.url.expose())
+        .env("NYHETSBREV_TOKEN_KEY", TEST_TOKEN_KEY)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
 pub fn email(s: &str) -> EmailAddress {
     EmailAddress::parse(s).expect("test address is valid")
 }
