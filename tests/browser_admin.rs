@@ -476,6 +476,49 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
             .is_none()
     );
 
+    // A later import that has the erased person in it skips the row, and says why.
+    click(&client, "nav a[href='/admin/contacts']").await;
+    wait_for_heading(&client, "Kontakter").await;
+    click(&client, "a[href='/admin/contacts/import']").await;
+    wait_for_heading(&client, "Importer kontakter fra en fil").await;
+    let old_list = db.dir().join("gammel-liste.csv");
+    std::fs::write(
+        &old_list,
+        "email,name\nPer.Andersen@example.no,Per Andersen\nny3@example.no,Ny Tre\n",
+    )
+    .unwrap();
+    client
+        .find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(old_list.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, "main", "Filen er sjekket", 20).await;
+    let checked = text_of(&client, "main table").await;
+    assert!(
+        checked.contains("tidligere bedt om å bli slettet") && checked.contains("Per.Andersen"),
+        "{checked}"
+    );
+    check_page(&client, &axe, "contacts-09a-import-skips-erased").await;
+
+    // Adding the person again by hand is allowed, with a warning.
+    click(&client, "nav a[href='/admin/contacts']").await;
+    wait_for_heading(&client, "Kontakter").await;
+    click(&client, "a[href='/admin/contacts/new']").await;
+    wait_for_heading(&client, "Legg til kontakt").await;
+    fill(&client, "email", "per.andersen@example.no").await;
+    fill(
+        &client,
+        "note",
+        "ba selv om å komme tilbake, e-post 02.12.2026",
+    )
+    .await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "slettet tidligere fordi personen", 10).await;
+    check_page(&client, &axe, "contacts-09b-added-after-erasure").await;
+
     // A request kept for staff: read it, and add its sender as a contact.
     let asking = app
         .store
@@ -509,6 +552,19 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
     click(&client, "main form button[type=submit]").await;
     wait_for_text(&client, ".notice", "Kontakten er lagt til.", 10).await;
     assert!(text_of(&client, "main").await.contains("siri-1@example.no"));
+
+    // After inbound_retention_days the message's bytes are gone; what it was stays.
+    let now = nyhetsbrev::domain::Timestamp::now();
+    let later = nyhetsbrev::domain::Timestamp::from_unix_ms(now.unix_ms() + 1000);
+    assert!(app.store.forget_inbound_bytes(later, now).await.unwrap() >= 1);
+    client
+        .goto(&format!("{}/admin/inbound/{asking}", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "E-post: Nyhetsbrev").await;
+    wait_for_text(&client, ".notice", "Selve e-posten ble slettet", 10).await;
+    assert!(!text_of(&client, "main").await.contains("Kan jeg få"));
+    check_page(&client, &axe, "contacts-10e-mail-bytes-removed").await;
     client
         .goto(&format!("{}/admin/bounces", app.address))
         .await

@@ -22,6 +22,7 @@ macro_rules! out {
 
 mod backup;
 mod contacts;
+mod doctor;
 mod inbound;
 mod issue;
 mod service;
@@ -78,6 +79,10 @@ pub enum Command {
     /// of inbound mail older than inbound_retention_days and the contacts who never
     /// confirmed within pending_retention_days.
     Retention,
+    /// Check the installation without sending anything: settings, database, relay,
+    /// IMAP mailbox, DKIM key (and the DNS records to publish), base_url, folders. Exits
+    /// 1 if any check failed.
+    Doctor,
     /// Put a backup in place of the database, once checked. SQLite: only while no
     /// service uses the file, which is kept beside it. PostgreSQL: into an empty database.
     Restore {
@@ -96,6 +101,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::NewTokenKey = cli.command {
         out!("{}", crate::domain::TokenKey::generate_secret());
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Doctor = cli.command {
+        return doctor::run(cli.config.as_deref()).await;
     }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(
@@ -122,7 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff(command) => staff::run(&store, command).await?,
         Command::Backup { file } => backup::backup(&store, &settings, &file).await?,
         Command::Retention => backup::retention(&store, &settings).await?,
-        Command::NewTokenKey | Command::Restore { .. } => {
+        Command::NewTokenKey | Command::Doctor | Command::Restore { .. } => {
             unreachable!("answered before the database is opened")
         }
     };

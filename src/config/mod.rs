@@ -400,6 +400,24 @@ impl Settings {
     /// Loads settings. With `file` given it must exist; otherwise `nyhetsbrev.toml` in
     /// the working directory is read if present.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings: Settings = Self::figment(file)?
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Reads the settings as [`Settings::load`] does, without checking them, and with
+    /// every error found while reading rather than the first (for `nyhetsbrev doctor`).
+    pub fn read_unchecked(file: Option<&Path>) -> Result<Self, Vec<String>> {
+        Self::figment(file)
+            .map_err(|e| vec![e.to_string()])?
+            .extract()
+            .map_err(|errors| errors.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    /// Where the settings come from: the file, then the environment over it.
+    fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
         let mut figment = Figment::new();
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::Missing(path.to_owned())),
@@ -461,23 +479,30 @@ impl Settings {
             };
             figment = figment.merge(Serialized::default(key, value));
         }
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        settings.check()?;
-        Ok(settings)
+        Ok(figment)
     }
 
+    /// Refuses the settings with their first problem (see [`Settings::problems`]).
     fn check(&self) -> Result<(), ConfigError> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(ConfigError::Invalid(problem)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem of these settings, one sentence each (`nyhetsbrev doctor` lists
+    /// them all; loading stops at the first).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres:")
             || url.starts_with("postgresql:"))
         {
-            return Err(ConfigError::Invalid(format!(
+            problems.push(format!(
                 "database_url {} is neither sqlite://FILE nor postgres://…",
                 self.database_url
-            )));
+            ));
         }
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
@@ -564,9 +589,9 @@ impl Settings {
             if let Some(value) = value
                 && !(min..=max).contains(&value)
             {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(format!(
                     "{key} must be between {min} and {max}, not {value}"
-                )));
+                ));
             }
         }
         let seconds: [(&str, Option<f64>, f64, f64, &str); 7] = [
@@ -624,24 +649,24 @@ impl Settings {
             if let Some(value) = value
                 && !(value >= min && value <= max)
             {
-                return Err(ConfigError::Invalid(format!(
+                problems.push(format!(
                     "{key} is in {unit} and must be between {min} and {max}, not {value}"
-                )));
+                ));
             }
         }
         if self.lease_time < 2.0 * self.smtp_timeout + 5.0 {
-            return Err(ConfigError::Invalid(format!(
+            problems.push(format!(
                 "lease_time ({} s) must be at least twice smtp_timeout ({} s) plus 5 s: a \
                  message is started only in the first half of its lease",
                 self.lease_time, self.smtp_timeout
-            )));
+            ));
         }
         if self.pending_retention_days < self.confirm_valid_days {
-            return Err(ConfigError::Invalid(format!(
+            problems.push(format!(
                 "pending_retention_days ({}) must be at least confirm_valid_days ({}): a person \
                  must not be removed while their confirmation link still works",
                 self.pending_retention_days, self.confirm_valid_days
-            )));
+            ));
         }
         if let Some(metrics) = self.metrics_bind
             && (metrics == self.bind
@@ -649,22 +674,28 @@ impl Settings {
                     && (metrics.ip().is_unspecified() || self.bind.ip().is_unspecified())))
             && metrics.port() != 0
         {
-            return Err(ConfigError::Invalid(format!(
+            problems.push(format!(
                 "metrics_bind ({metrics}) is the web service's address (bind = {}): give the \
                  metrics an address of their own, such as 127.0.0.1:9090",
                 self.bind
-            )));
-        }
-        if self.backup_every_hours.is_some() && self.backup_dir.is_none() {
-            return Err(ConfigError::Invalid(
-                "backup_every_hours needs backup_dir: the folder where the backups go".into(),
             ));
         }
-        self.token_key_if_set()?;
-        self.trusted_proxies()?;
-        self.relay()?;
-        self.dkim()?;
-        Ok(())
+        if self.backup_every_hours.is_some() && self.backup_dir.is_none() {
+            problems.push(
+                "backup_every_hours needs backup_dir: the folder where the backups go".into(),
+            );
+        }
+        let parsed = [
+            self.token_key_if_set().err(),
+            self.trusted_proxies().err(),
+            self.relay().err(),
+            self.dkim().err(),
+        ];
+        problems.extend(parsed.into_iter().flatten().map(|e| match e {
+            ConfigError::Invalid(problem) => problem,
+            other => other.to_string(),
+        }));
+        problems
     }
 
     /// `trusted_proxies`, parsed.

@@ -70,6 +70,19 @@ pub struct PollReport {
     pub deferred: usize,
 }
 
+/// What `ImapMailbox::check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxCheck {
+    /// Every folder the account has.
+    pub folders: Vec<String>,
+    /// Whether the folder read (the URL's path, `INBOX` by default) exists.
+    pub folder_exists: bool,
+    /// Whether `imap_processed_folder` exists (or none is set); the first poll makes it.
+    pub processed_exists: bool,
+    /// Messages in the read folder now.
+    pub waiting: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error("imap_url: {0}")]
@@ -171,6 +184,11 @@ impl ImapMailbox {
         })
     }
 
+    /// The same mailbox with another limit per step.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self { timeout, ..self }
+    }
+
     /// `imap[s]://user@host:port/folder`, without the password.
     pub fn describe(&self) -> String {
         let scheme = if self.tls == TlsMode::Implicit {
@@ -224,6 +242,42 @@ impl ImapMailbox {
             .login(&self.user, self.password.expose_secret())
             .await
             .map_err(|(e, _)| ImapError::Login(format!("{} ({e})", self.user)))
+    }
+
+    /// Logs in and looks at the folders without changing anything (for `nyhetsbrev
+    /// doctor`): the read folder opened read-only (EXAMINE), the processed one only listed.
+    pub async fn check(&self) -> Result<MailboxCheck, ImapError> {
+        let deadline = self.timeout * 3;
+        tokio::time::timeout(deadline, self.check_inner())
+            .await
+            .map_err(|_| ImapError::Timeout(deadline))?
+    }
+
+    async fn check_inner(&self) -> Result<MailboxCheck, ImapError> {
+        let mut session = self.session().await?;
+        let folders: Vec<String> = session
+            .list(None, Some("*"))
+            .await?
+            .map_ok(|name| name.name().to_owned())
+            .try_collect()
+            .await?;
+        let same = |a: &str, b: &str| {
+            a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
+        };
+        let has = |wanted: &str| folders.iter().any(|f| same(f, wanted));
+        let waiting = if has(&self.folder) {
+            Some(session.examine(&self.folder).await?.exists)
+        } else {
+            None
+        };
+        let processed_exists = self.processed_folder.is_empty() || has(&self.processed_folder);
+        let _ = session.logout().await;
+        Ok(MailboxCheck {
+            folder_exists: waiting.is_some(),
+            processed_exists,
+            waiting: waiting.unwrap_or(0),
+            folders,
+        })
     }
 
     /// Handles every message waiting in the folder (up to [`MESSAGES_PER_POLL`]).

@@ -53,13 +53,33 @@ impl DkimSigner {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
             other => return Err(format!("the DKIM key is a {other}, not an RSA private key")),
         }
-        .map_err(|e| format!("the DKIM key cannot be used: {e}"))?;
+        .map_err(|e| match e.to_string().as_str() {
+            "TooSmall" => "the DKIM key has fewer than 2048 bits, too few to sign with today: \
+                           make a 2048-bit key"
+                .to_owned(),
+            _ => format!("the DKIM key cannot be used: {e}"),
+        })?;
         Ok(DkimSigner {
             domain: domain.to_owned(),
             selector: selector.to_owned(),
             key,
             rng: ring::rand::SystemRandom::new(),
         })
+    }
+
+    /// The key's size in bits.
+    pub fn key_bits(&self) -> usize {
+        self.key.public().modulus_len() * 8
+    }
+
+    /// The DNS TXT record that publishes this key: its name
+    /// (`selector._domainkey.domain`) and its text (`v=DKIM1; k=rsa; p=…`, the public key
+    /// as a SubjectPublicKeyInfo, the form `openssl rsa -pubout` writes and every
+    /// verifier reads).
+    pub fn dns_record(&self) -> (String, String) {
+        let name = format!("{}._domainkey.{}", self.selector, self.domain);
+        let spki = subject_public_key_info(self.key.public().as_ref());
+        (name, format!("v=DKIM1; k=rsa; p={}", STANDARD.encode(spki)))
     }
 
     /// The message with a `DKIM-Signature` header in front.
@@ -111,6 +131,37 @@ impl DkimSigner {
         out.extend_from_slice(message);
         Ok(out)
     }
+}
+
+/// Wraps a DER `RSAPublicKey` (what ring gives) in a `SubjectPublicKeyInfo` with the
+/// rsaEncryption algorithm.
+fn subject_public_key_info(rsa_public_key: &[u8]) -> Vec<u8> {
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|&b| b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    // SEQUENCE { OID 1.2.840.113549.1.1.1, NULL }
+    const RSA_ENCRYPTION: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut bits = vec![0u8]; // no unused bits
+    bits.extend_from_slice(rsa_public_key);
+    let mut body = RSA_ENCRYPTION.to_vec();
+    body.extend(der(0x03, &bits));
+    der(0x30, &body)
 }
 
 fn pem_body(pem: &str) -> Option<(String, Vec<u8>)> {

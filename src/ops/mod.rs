@@ -13,6 +13,7 @@ pub mod audit;
 pub mod backup;
 pub mod contacts;
 pub mod dashboard;
+pub mod doctor;
 pub mod health;
 pub mod imports;
 pub mod inbound;
