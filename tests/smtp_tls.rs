@@ -258,3 +258,83 @@ async fn text_injected_before_the_handshake_is_refused() {
     assert!(refused.to_string().contains("injected"), "{refused}");
     assert!(fake.received.lock().unwrap().is_empty());
 }
+
+/// `nyhetsbrev doctor` against the same relay: a valid certificate passes and says so;
+/// an untrusted CA, a wrong host name and a relay without STARTTLS each fail with a fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_checks_the_relays_tls() {
+    use nyhetsbrev::ops::doctor::{self, Status};
+    let honest = FakeRelay::start(Script::Honest).await;
+    let stripped = FakeRelay::start(Script::NoStartTls).await;
+    let dir = tempfile::tempdir().unwrap();
+    let relay_finding = |url: String, ca: Option<&std::path::Path>| {
+        let file = dir.path().join("nyhetsbrev.toml");
+        let mut text = format!(
+            "database_url = \"sqlite://{}\"\ntoken_key = \"{}\"\nsmtp_url = \"{url}\"\n",
+            dir.path().join("n.db").display(),
+            common::TEST_TOKEN_KEY
+        );
+        if let Some(ca) = ca {
+            text.push_str(&format!("smtp_ca_file = \"{}\"\n", ca.display()));
+        }
+        std::fs::write(&file, text).unwrap();
+        async move {
+            doctor::examine(Some(&file))
+                .await
+                .findings
+                .into_iter()
+                .find(|f| f.check == "relay")
+                .unwrap()
+        }
+    };
+
+    let ok = relay_finding(
+        format!("smtp://localhost:{}", honest.port),
+        Some(&honest.ca),
+    )
+    .await;
+    assert_eq!(ok.status, Status::Ok, "{ok:?}");
+    assert!(
+        ok.detail
+            .contains("STARTTLS): connected, EHLO, TLS certificate valid"),
+        "{ok:?}"
+    );
+    assert!(
+        honest.received.lock().unwrap().is_empty(),
+        "nothing was sent"
+    );
+
+    let untrusted = relay_finding(format!("smtp://localhost:{}", honest.port), None).await;
+    assert_eq!(untrusted.status, Status::Fail, "{untrusted:?}");
+    assert!(
+        untrusted.fix.as_deref().unwrap().contains("smtp_ca_file"),
+        "{untrusted:?}"
+    );
+
+    // 127.0.0.2 reaches the relay, but its certificate does not name it.
+    let wrong_name = relay_finding(
+        format!("smtp://127.0.0.2:{}", honest.port),
+        Some(&honest.ca),
+    )
+    .await;
+    assert_eq!(wrong_name.status, Status::Fail, "{wrong_name:?}");
+    assert!(
+        wrong_name.fix.as_deref().unwrap().contains("certificate"),
+        "{wrong_name:?}"
+    );
+
+    let no_starttls = relay_finding(
+        format!("smtp://localhost:{}", stripped.port),
+        Some(&stripped.ca),
+    )
+    .await;
+    assert_eq!(no_starttls.status, Status::Fail, "{no_starttls:?}");
+    assert!(
+        no_starttls.detail.contains("does not offer STARTTLS"),
+        "{no_starttls:?}"
+    );
+    assert!(
+        no_starttls.fix.as_deref().unwrap().contains("smtps://"),
+        "{no_starttls:?}"
+    );
+}
