@@ -10,13 +10,17 @@
 #   RATE_TEST=1 benches/send.sh 0      only the 20-messages-a-second pacing check
 #   BACKENDS=postgres benches/send.sh  one backend only
 #   DKIM=1 benches/send.sh             sign every message (a fresh RSA-2048 key)
+#   TLS=1 benches/send.sh              each send twice, in turn: plain text, then implicit
+#                                      TLS through stunnel in front of the same sink (a
+#                                      throwaway CA trusted through smtp_ca_file); prints
+#                                      the TLS ÷ plain ratio per backend
 #   BINS="old/nyhetsbrev target/release/nyhetsbrev" ROUNDS=2 benches/send.sh
 #                                      two builds in turn against the same sink, each
 #                                      backend ROUNDS times (before/after a change)
 #
 # Needs: postfix (smtp-sink, smtp-source; install with debconf preseed
 # `postfix postfix/main_mailer_type select No configuration`), PostgreSQL on
-# 127.0.0.1:5432 with trust auth, GNU time.
+# 127.0.0.1:5432 with trust auth, GNU time; with TLS=1, stunnel4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-100000}")
@@ -34,6 +38,25 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 smtp-sink -u nobody 127.0.0.1:$port 1024 &
 sleep 0.5
+
+transports=(plain)
+if [ -n "${TLS:-}" ]; then
+  # ../shared/recipes/tls-relay-for-benchmarks.md: stunnel terminates implicit TLS on
+  # 4650 and hands the plain dialogue to the same smtp-sink.
+  tls_port=4650
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
+    -days 2 -subj "/CN=relay.test" -addext "subjectAltName=DNS:relay.test,IP:127.0.0.1" 2>/dev/null
+  printf 'foreground = yes\npid =\n[smtps]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+    "$tls_port" "$port" "$work/cert.pem" "$work/key.pem" > "$work/stunnel.conf"
+  stunnel "$work/stunnel.conf" > "$work/stunnel.log" 2>&1 &
+  sleep 0.5
+  export NYHETSBREV_SMTP_CA_FILE="$work/cert.pem"
+  transports=(plain tls)
+  echo "TLS: implicit TLS through stunnel $(stunnel -version 2>&1 | head -n1 | awk '{print $2}') on 127.0.0.1:$tls_port"
+fi
+relay_url() { # transport
+  if [ "$1" = tls ]; then echo "smtps://127.0.0.1:$tls_port"; else echo "smtp://127.0.0.1:$port?tls=none"; fi
+}
 
 # Runs `nyhetsbrev` in the work folder against the database in $db_url: the build being
 # measured (`setup_bin`), so its own migrations make the schema it sends with.
@@ -67,14 +90,17 @@ if [ -n "${DKIM:-}" ]; then
   echo "DKIM: every message signed (rsa-sha256, 2048-bit key)"
 fi
 
-printf '| build | backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| build | transport | backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
+printf '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+: > "$work/rates"
 for n in "${sizes[@]}"; do
   [ "$n" -gt 0 ] || continue
   contacts_csv "$n"
   for backend in ${BACKENDS:-sqlite postgres}; do
   for _round in $(seq "${ROUNDS:-1}"); do
   for send_bin in "${bins[@]}"; do
+  for transport in "${transports[@]}"; do
+    export NYHETSBREV_SMTP_URL; NYHETSBREV_SMTP_URL=$(relay_url "$transport")
     setup_bin=$send_bin
     fresh_db "$backend"
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
@@ -85,12 +111,22 @@ for n in "${sizes[@]}"; do
       > "$work/follow.log" 2>&1 </dev/null || { cat "$work/follow.log"; exit 1; }
     read -r wall user sys rss_kb < "$work/time"
     sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
-    awk -v build="$send_bin" -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
-      'BEGIN { printf "| %s | %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", build, b, n, w, n / w, u + s, r / 1024, sent }'
+    awk -v build="$send_bin" -v t="$transport" -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
+      'BEGIN { printf "| %s | %s | %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", build, t, b, n, w, n / w, u + s, r / 1024, sent }'
+    echo "$backend $transport $n $wall" >> "$work/rates"
+  done
   done
   done
   done
 done
+if [ -n "${TLS:-}" ]; then
+  # Mean rate per backend and transport, then TLS ÷ plain.
+  awk '{ rate[$1 " " $2] += $3 / $4; runs[$1 " " $2]++ }
+       END { for (k in rate) { split(k, p, " "); if (p[2] == "plain") backends[p[1]] = 1 }
+             for (b in backends) printf "TLS ÷ plain on %s: %.0f ÷ %.0f msg/s = %.2f\n", b,
+               rate[b " tls"] / runs[b " tls"], rate[b " plain"] / runs[b " plain"],
+               (rate[b " tls"] / runs[b " tls"]) / (rate[b " plain"] / runs[b " plain"]) }' "$work/rates"
+fi
 
 # The sink's own ceiling: smtp-source at our message size, over as many connections.
 size=$( (cd "$work" && NYHETSBREV_DATABASE_URL="sqlite://$work/size.db" "$bin" issue import "$OLDPWD/examples/2024-q1.md" >/dev/null \

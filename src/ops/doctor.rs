@@ -157,6 +157,12 @@ pub async fn examine(file: Option<&Path>) -> Report {
 fn token_key(settings: &Settings) -> Finding {
     match settings.token_key() {
         Ok(_) => Finding::ok("token_key", "set, and long enough"),
+        Err(_) if settings.token_key.is_none() => Finding::fail(
+            "token_key",
+            "not set: sending, leave links and bounce addresses need it",
+            "make one with `nyhetsbrev new-token-key` and set token_key (keep it secret, \
+             and keep it: links already mailed are signed with it)",
+        ),
         Err(e) => Finding::fail(
             "token_key",
             plain(e),
