@@ -44,15 +44,22 @@ if [ -n "${TLS:-}" ]; then
   # ../shared/recipes/tls-relay-for-benchmarks.md: stunnel terminates implicit TLS on
   # 4650 and hands the plain dialogue to the same smtp-sink.
   tls_port=4650
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
-    -days 2 -subj "/CN=relay.test" -addext "subjectAltName=DNS:relay.test,IP:127.0.0.1" 2>/dev/null
+  # A throwaway CA and a server certificate it signed: rustls refuses a self-signed CA
+  # certificate as the server's own (CaUsedAsEndEntity).
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca-key.pem" -out "$work/ca.pem" \
+    -days 2 -subj "/CN=benchmark CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/req.pem" \
+    -subj "/CN=relay.test" 2>/dev/null
+  printf 'subjectAltName=DNS:relay.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$work/ext"
+  openssl x509 -req -in "$work/req.pem" -CA "$work/ca.pem" -CAkey "$work/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$work/ext" -out "$work/cert.pem" 2>/dev/null
   printf 'foreground = yes\npid =\n[smtps]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
     "$tls_port" "$port" "$work/cert.pem" "$work/key.pem" > "$work/stunnel.conf"
   stunnel "$work/stunnel.conf" > "$work/stunnel.log" 2>&1 &
   sleep 0.5
-  export NYHETSBREV_SMTP_CA_FILE="$work/cert.pem"
+  export NYHETSBREV_SMTP_CA_FILE="$work/ca.pem"
   transports=(plain tls)
-  echo "TLS: implicit TLS through stunnel $(stunnel -version 2>&1 | head -n1 | awk '{print $2}') on 127.0.0.1:$tls_port"
+  echo "TLS: implicit TLS through $(stunnel -version 2>&1 | grep -o 'stunnel [0-9.]*' | head -n1) on 127.0.0.1:$tls_port"
 fi
 relay_url() { # transport
   if [ "$1" = tls ]; then echo "smtps://127.0.0.1:$tls_port"; else echo "smtp://127.0.0.1:$port?tls=none"; fi
