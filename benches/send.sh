@@ -9,7 +9,10 @@
 #   CONNECTIONS=8 benches/send.sh      relay connections (default 8)
 #   RATE_TEST=1 benches/send.sh 0      only the 20-messages-a-second pacing check
 #   BACKENDS=postgres benches/send.sh  one backend only
-#   DKIM=1 benches/send.sh             sign every message (a fresh RSA-2048 key)
+#   DKIM=1 benches/send.sh             each send twice, in turn: unsigned, then every
+#                                      message signed (a fresh RSA-2048 key); prints the
+#                                      signed ÷ unsigned ratio, the CPU a signature added
+#                                      per message, and `openssl speed rsa2048` beside it
 #   TLS=1 benches/send.sh              each send twice, in turn: plain text, then implicit
 #                                      TLS through stunnel in front of the same sink (a
 #                                      throwaway CA trusted through smtp_ca_file); prints
@@ -64,6 +67,13 @@ fi
 relay_url() { # transport
   if [ "$1" = tls ]; then echo "smtps://127.0.0.1:$tls_port"; else echo "smtp://127.0.0.1:$port?tls=none"; fi
 }
+signing() { # transport: the DKIM settings for a dkim run, none otherwise
+  if [ "$1" = dkim ]; then
+    export NYHETSBREV_DKIM_SELECTOR=bench NYHETSBREV_DKIM_KEY_FILE="$work/dkim.pem"
+  else
+    unset NYHETSBREV_DKIM_SELECTOR NYHETSBREV_DKIM_KEY_FILE
+  fi
+}
 
 # Runs `nyhetsbrev` in the work folder against the database in $db_url: the build being
 # measured (`setup_bin`), so its own migrations make the schema it sends with.
@@ -93,8 +103,8 @@ export NYHETSBREV_TOKEN_KEY=${NYHETSBREV_TOKEN_KEY:-benchmark-token-key-01234567
 
 if [ -n "${DKIM:-}" ]; then
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null
-  export NYHETSBREV_DKIM_SELECTOR=bench NYHETSBREV_DKIM_KEY_FILE="$work/dkim.pem"
-  echo "DKIM: every message signed (rsa-sha256, 2048-bit key)"
+  transports+=(dkim)
+  echo "DKIM: the dkim runs sign every message (rsa-sha256, 2048-bit key)"
 fi
 
 printf '| build | transport | backend | contacts | wall s | msg/s | CPU s (user+sys) | peak RSS MB | sent in table |\n'
@@ -108,6 +118,7 @@ for n in "${sizes[@]}"; do
   for send_bin in "${bins[@]}"; do
   for transport in "${transports[@]}"; do
     export NYHETSBREV_SMTP_URL; NYHETSBREV_SMTP_URL=$(relay_url "$transport")
+    signing "$transport"
     setup_bin=$send_bin
     fresh_db "$backend"
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
@@ -120,19 +131,23 @@ for n in "${sizes[@]}"; do
     sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
     awk -v build="$send_bin" -v t="$transport" -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
       'BEGIN { printf "| %s | %s | %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", build, t, b, n, w, n / w, u + s, r / 1024, sent }'
-    echo "$backend $transport $n $wall" >> "$work/rates"
+    echo "$backend $transport $n $wall $user $sys" >> "$work/rates"
   done
   done
   done
   done
 done
-if [ -n "${TLS:-}" ]; then
-  # Mean rate per backend and transport, then TLS ÷ plain.
-  awk '{ rate[$1 " " $2] += $3 / $4; runs[$1 " " $2]++ }
-       END { for (k in rate) { split(k, p, " "); if (p[2] == "plain") backends[p[1]] = 1 }
-             for (b in backends) printf "TLS ÷ plain on %s: %.0f ÷ %.0f msg/s = %.2f\n", b,
-               rate[b " tls"] / runs[b " tls"], rate[b " plain"] / runs[b " plain"],
-               (rate[b " tls"] / runs[b " tls"]) / (rate[b " plain"] / runs[b " plain"]) }' "$work/rates"
+if [ "${#transports[@]}" -gt 1 ]; then
+  # Mean rate and CPU per message per backend and kind of run, then each ÷ plain.
+  awk '{ k = $1 " " $2; rate[k] += $3 / $4; cpu[k] += ($5 + $6) / $3; runs[k]++; kinds[$2] = 1; backends[$1] = 1 }
+       END { for (b in backends) for (t in kinds) if (t != "plain" && runs[b " " t]) {
+               p = b " plain"; k = b " " t
+               printf "%s ÷ plain on %s: %.0f ÷ %.0f msg/s = %.2f; CPU a message %.0f against %.0f µs (+%.0f µs)\n",
+                 t, b, rate[k] / runs[k], rate[p] / runs[p], (rate[k] / runs[k]) / (rate[p] / runs[p]),
+                 cpu[k] / runs[k] * 1e6, cpu[p] / runs[p] * 1e6, (cpu[k] / runs[k] - cpu[p] / runs[p]) * 1e6 } }' "$work/rates"
+fi
+if [ -n "${DKIM:-}" ]; then
+  openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "openssl speed rsa2048, same run: %.0f µs a signature\n", $4 * 1e6 }'
 fi
 
 # The sink's own ceiling: smtp-source at our message size, over as many connections.

@@ -79,9 +79,18 @@ pub fn dkim_signer(settings: &Settings) -> Result<Option<Arc<DkimSigner>>, Confi
         .map_err(|e| ConfigError::Invalid(e.to_string()))?
         .domain()
         .to_owned();
-    DkimSigner::from_pem(&domain, selector, &pem)
-        .map(|signer| Some(Arc::new(signer)))
-        .map_err(|e| bad(&e))
+    let signer = DkimSigner::from_pem(&domain, selector, &pem).map_err(|e| bad(&e))?;
+    let signer = match settings.dkim_ed25519()? {
+        Some((selector, file)) => {
+            let bad = |e: &dyn std::fmt::Display| {
+                ConfigError::Invalid(format!("dkim_ed25519_key_file {}: {e}", file.display()))
+            };
+            let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
+            signer.with_ed25519(&selector, &pem).map_err(|e| bad(&e))?
+        }
+        None => signer,
+    };
+    Ok(Some(Arc::new(signer)))
 }
 
 /// Transport, sender and signer together: what every outgoing mail needs.

@@ -606,3 +606,129 @@ async fn the_relay_login_is_used_and_starttls_is_required_by_default(db: &TestDb
     assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
     assert_eq!(s.sink.count(), 1, "nothing sent in the clear");
 }
+
+/// With `dkim_ed25519_key_file` a second signature (ed25519-sha256, RFC 8463) goes beside
+/// the RSA one; dkimpy checks each against the record `nyhetsbrev doctor` prints for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify() {
+    use std::process::{Command, Stdio};
+    let db = TestDb::sqlite().await;
+    let genkey = |name: &str, args: &[&str]| {
+        let key = db.dir().join(name);
+        let made = Command::new("openssl")
+            .arg("genpkey")
+            .args(args)
+            .arg("-out")
+            .arg(&key)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is installed");
+        assert!(made.success());
+        key
+    };
+    let rsa = genkey(
+        "dkim.pem",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    );
+    let ed25519 = genkey("dkim-ed25519.pem", &["-algorithm", "ed25519"]);
+
+    let mut s = setup(&db, 2).await;
+    s.settings.dkim_selector = Some("kom2026".into());
+    s.settings.dkim_key_file = Some(rsa);
+    s.settings.dkim_ed25519_key_file = Some(ed25519);
+    // The records to publish, as the doctor gives them.
+    let signer = nyhetsbrev::startup::dkim_signer(&s.settings)
+        .unwrap()
+        .expect("a signer");
+    let (rsa_name, rsa_record) = signer.dns_record();
+    let (ed_name, ed_record) = signer.ed25519_dns_record().expect("the Ed25519 record");
+    assert_eq!(ed_name, "kom2026-ed25519._domainkey.example.no");
+    assert!(
+        ed_record.starts_with("v=DKIM1; k=ed25519; p="),
+        "{ed_record}"
+    );
+    s.enqueue().await;
+    s.send_until_done(|_| {}).await;
+    let received = s.sink.received();
+    assert_eq!(received.len(), 2);
+
+    // Each signature by its index; `records` is what DNS answers for each name.
+    let verify = |message: &[u8], records: &[(&str, &str)]| -> Vec<String> {
+        let answers: String = records
+            .iter()
+            .map(|(name, record)| format!("b'{name}.': b'{record}', "))
+            .collect();
+        let script = format!(
+            "import sys, dkim\n\
+             records = {{{answers}}}\n\
+             def dns(name, timeout=5):\n\
+             \x20   return records.get(name)\n\
+             message = sys.stdin.buffer.read()\n\
+             d = dkim.DKIM(message)\n\
+             for i in range(2):\n\
+             \x20   ok = d.verify(idx=i, dnsfunc=dns)\n\
+             \x20   print(d.signature_fields.get(b'a').decode(), ok)\n"
+        );
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 with python3-dkim is installed");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), message).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let both = [
+        (rsa_name.as_str(), rsa_record.as_str()),
+        (ed_name.as_str(), ed_record.as_str()),
+    ];
+    for r in &received {
+        let results = verify(&r.data, &both);
+        assert!(
+            results.contains(&"rsa-sha256 True".to_owned()),
+            "{results:?}"
+        );
+        assert!(
+            results.contains(&"ed25519-sha256 True".to_owned()),
+            "{results:?}"
+        );
+    }
+    // The Ed25519 signature stands on its own: against another Ed25519 key it fails
+    // while the RSA one still holds.
+    let other = genkey("other-ed25519.pem", &["-algorithm", "ed25519"]);
+    let other_signer = nyhetsbrev::mail::DkimSigner::from_pem(
+        "example.no",
+        "kom2026",
+        &std::fs::read_to_string(db.dir().join("dkim.pem")).unwrap(),
+    )
+    .unwrap()
+    .with_ed25519("kom2026-ed25519", &std::fs::read_to_string(other).unwrap())
+    .unwrap();
+    let (_, other_record) = other_signer.ed25519_dns_record().unwrap();
+    let results = verify(
+        &received[0].data,
+        &[
+            (rsa_name.as_str(), rsa_record.as_str()),
+            (ed_name.as_str(), other_record.as_str()),
+        ],
+    );
+    assert!(
+        results.contains(&"rsa-sha256 True".to_owned()),
+        "{results:?}"
+    );
+    assert!(
+        results.contains(&"ed25519-sha256 False".to_owned()),
+        "{results:?}"
+    );
+}

@@ -39,6 +39,8 @@ pub const KEYS: &[&str] = &[
     "token_key",
     "dkim_selector",
     "dkim_key_file",
+    "dkim_ed25519_selector",
+    "dkim_ed25519_key_file",
     "log_format",
     "contact_address",
     "from_name",
@@ -101,6 +103,11 @@ pub struct Settings {
     pub token_key: Option<SecretString>,
     pub dkim_selector: Option<String>,
     pub dkim_key_file: Option<PathBuf>,
+    /// A second DKIM signature, Ed25519-SHA256 (RFC 8463), beside the RSA one: a key in
+    /// PEM (`openssl genpkey -algorithm ed25519`).
+    pub dkim_ed25519_key_file: Option<PathBuf>,
+    /// Its selector; default `<dkim_selector>-ed25519`.
+    pub dkim_ed25519_selector: Option<String>,
     /// `text` (default) or `json` logs on stderr.
     pub log_format: LogFormat,
     /// Where readers write with questions ("Kontakt oss" in every issue); default
@@ -214,6 +221,8 @@ impl Default for Settings {
             token_key: None,
             dkim_selector: None,
             dkim_key_file: None,
+            dkim_ed25519_key_file: None,
+            dkim_ed25519_selector: None,
             log_format: LogFormat::Text,
             contact_address: None,
             from_name: "KOM".into(),
@@ -273,6 +282,8 @@ impl fmt::Debug for Settings {
             .field("token_key", &self.token_key)
             .field("dkim_selector", &self.dkim_selector)
             .field("dkim_key_file", &self.dkim_key_file)
+            .field("dkim_ed25519_key_file", &self.dkim_ed25519_key_file)
+            .field("dkim_ed25519_selector", &self.dkim_ed25519_selector)
             .field("log_format", &self.log_format)
             .field("contact_address", &self.contact_address)
             .field("from_name", &self.from_name)
@@ -384,6 +395,37 @@ impl Settings {
     /// `smtp_timeout` as a duration.
     pub fn smtp_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.smtp_timeout)
+    }
+
+    /// The Ed25519 signature's selector and key file, when one is set; it needs the RSA
+    /// signature beside it (receivers that do not know Ed25519 check that one).
+    pub fn dkim_ed25519(&self) -> Result<Option<(String, &Path)>, ConfigError> {
+        let Some(file) = &self.dkim_ed25519_key_file else {
+            if self.dkim_ed25519_selector.is_some() {
+                return Err(ConfigError::Invalid(
+                    "dkim_ed25519_selector is set without dkim_ed25519_key_file".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let Some((rsa_selector, _)) = self.dkim()? else {
+            return Err(ConfigError::Invalid(
+                "dkim_ed25519_key_file adds a second signature beside the RSA one: set \
+                 dkim_selector and dkim_key_file too (many receivers do not check Ed25519 yet)"
+                    .into(),
+            ));
+        };
+        let selector = self
+            .dkim_ed25519_selector
+            .clone()
+            .unwrap_or_else(|| format!("{rsa_selector}-ed25519"));
+        if selector == rsa_selector {
+            return Err(ConfigError::Invalid(
+                "dkim_ed25519_selector must differ from dkim_selector: each key has its own DNS record"
+                    .into(),
+            ));
+        }
+        Ok(Some((selector, file)))
     }
 
     /// `dkim_selector` and `dkim_key_file`, both or neither.
@@ -690,6 +732,7 @@ impl Settings {
             self.trusted_proxies().err(),
             self.relay().err(),
             self.dkim().err(),
+            self.dkim_ed25519().err(),
         ];
         problems.extend(parsed.into_iter().flatten().map(|e| match e {
             ConfigError::Invalid(problem) => problem,

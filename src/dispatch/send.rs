@@ -189,15 +189,15 @@ impl Dispatcher {
                 Ok(message_id) => message_id,
                 Err(e) => return fail(e.to_string()),
             };
-        let message = match self.outgoing.sign(buffer.as_bytes()) {
-            Ok(message) => message,
-            Err(e) => return fail(e.to_string()),
-        };
+        if let Err(e) = self.outgoing.sign_in_place(buffer).await {
+            return fail(e.to_string());
+        }
+        let message = buffer.as_bytes();
         let envelope = Envelope {
             from: Some(bounce),
             to,
         };
-        let sent = connection.send(&envelope, &message).await;
+        let sent = connection.send(&envelope, message).await;
         let counters = crate::metrics::counters();
         match &sent {
             Ok(()) => {

@@ -267,6 +267,16 @@ impl Outgoing {
         }
     }
 
+    /// Signs the message in `buffer` in place, on the signing pool (see
+    /// [`DkimSigner::sign_in_place`]), when a signer is configured: the sending path's
+    /// way, which keeps the runtime's threads free for the connections.
+    pub async fn sign_in_place(&self, buffer: &mut String) -> Result<(), MailError> {
+        match &self.dkim {
+            Some(signer) => signer.sign_in_place(buffer).await.map_err(MailError::Build),
+            None => Ok(()),
+        }
+    }
+
     /// Signs and sends one service mail (not an issue) from `from_address` to `to`.
     pub async fn send_one(
         &self,

@@ -503,10 +503,19 @@ fn dkim(settings: &Settings) -> (Finding, Vec<DnsRecord>) {
                 value,
                 note: "DKIM: the public half of dkim_key_file; receivers check each signature against it".into(),
             });
-            Finding::ok(
-                CHECK,
-                format!("{bits}-bit RSA key for {domain}, published as {name}"),
-            )
+            let mut detail = format!("{bits}-bit RSA key for {domain}, published as {name}");
+            if let Some((name, value)) = signer.ed25519_dns_record() {
+                detail.push_str(&format!("; and an Ed25519 key, published as {name}"));
+                dns.push(DnsRecord {
+                    name,
+                    kind: "TXT",
+                    value,
+                    note:
+                        "DKIM: the public half of dkim_ed25519_key_file, for the second signature"
+                            .into(),
+                });
+            }
+            Finding::ok(CHECK, detail)
         }
     };
     let bounce_domain = settings
