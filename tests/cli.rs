@@ -239,6 +239,16 @@ async fn bad_input_is_refused_in_one_line_and_nothing_is_written(db: &TestDb) {
                 "contacts",
                 "add",
                 "ola@example.org",
+                "--name",
+                "Ola \u{202e}gro.elpmaxe",
+            ],
+            "name contains a bidirectional control character",
+        ),
+        (
+            vec![
+                "contacts",
+                "add",
+                "ola@example.org",
                 "--consent-date",
                 "i går",
             ],

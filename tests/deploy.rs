@@ -40,8 +40,8 @@ fn the_example_settings_name_every_key_and_load_as_shipped_and_uncommented() {
     );
     assert_eq!(settings.backup_every_hours, Some(24));
 
-    // Every example value, taken at once, is a valid setting too (the token key is the
-    // one line that must be filled in).
+    // Every example value, taken at once, is a valid setting too (the token keys are
+    // the lines that must be filled in).
     let uncommented: String = example
         .lines()
         .map(|line| match line.strip_prefix('#') {
@@ -50,8 +50,11 @@ fn the_example_settings_name_every_key_and_load_as_shipped_and_uncommented() {
                     .iter()
                     .any(|k| rest.strip_prefix(k).is_some_and(|r| r.starts_with(" = "))) =>
             {
-                if rest.starts_with("token_key") {
+                if rest.starts_with("token_key = ") {
                     "token_key = \"an example key of more than thirty-two characters\"".to_owned()
+                } else if rest.starts_with("token_key_previous = ") {
+                    "token_key_previous = \"the example key it replaced, also long enough\""
+                        .to_owned()
                 } else {
                     rest.to_owned()
                 }

@@ -157,6 +157,12 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
     assert_eq!((sent.total, sent.sent, sent.queued), (1000, 1000, 0));
     let stored = s.store.existing_issue(&s.slug).await.unwrap();
     assert_eq!(stored.status.as_str(), "sent");
+    // Leave links prove themselves: nothing was written for them (issue 17).
+    assert_eq!(
+        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM tokens")
+            .await,
+        vec!["0".to_owned()]
+    );
 
     // Every message, parsed back.
     let mut message_ids = std::collections::HashSet::new();

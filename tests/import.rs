@@ -17,6 +17,7 @@ on_both_backends!(
     a_file_without_an_email_column_writes_nothing,
     a_wrong_delimiter_is_explained,
     broken_quoting_is_reported_by_line_and_the_rest_imported,
+    disguising_direction_controls_are_refused_by_line_and_field,
     latin1_bytes_are_refused_or_decoded_on_request,
     empty_files_are_refused,
     a_hundred_thousand_rows_with_a_thousand_bad_ones,
@@ -215,6 +216,29 @@ async fn broken_quoting_is_reported_by_line_and_the_rest_imported(db: &TestDb) {
     );
     assert!(
         reason(&run.problems[1]).contains("lines 4–5"),
+        "{:?}",
+        run.problems[1]
+    );
+    assert_eq!((summary.inserted, summary.rejected), (1, 2));
+    assert_eq!(count(&store).await, 1);
+}
+
+async fn disguising_direction_controls_are_refused_by_line_and_field(db: &TestDb) {
+    let store = db.store().await;
+    let file = "email,name,organisation\n\
+                ola@example.org,Ola,KOM\n\
+                kari@example.org,Kari \u{202e}nnamdroN,KOM\n\
+                per@example.org,Per,\u{2066}Politiet\u{2069}\n";
+    let run = import(&store, file).await;
+    let summary = run.result.unwrap();
+    assert_eq!(rejected_lines(&run.problems), [3, 4]);
+    assert!(
+        reason(&run.problems[0]).contains("the name contains a bidirectional control character"),
+        "{:?}",
+        run.problems[0]
+    );
+    assert!(
+        reason(&run.problems[1]).contains("the organisation contains a bidirectional"),
         "{:?}",
         run.problems[1]
     );

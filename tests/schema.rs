@@ -202,9 +202,11 @@ async fn both_migration_folders_describe_the_same_schema() {
     let sqlite_schema = sqlite_schema(&mut conn).await;
 
     let expected_tables = [
+        "address_duplicates",
         "audit_log",
         "contact_counts",
         "contacts",
+        "data_migrations",
         "deliveries",
         "delivery_counts",
         "erased_addresses",

@@ -10,7 +10,10 @@ use nyhetsbrev::domain::{ConsentSource, ContactStatus, Slug, TokenSecret};
 use nyhetsbrev::store::{Actor, ContactFilter, PageStart, Store, UnsubscribeOutcome};
 use sqlx::{AnyConnection, Connection};
 
-on_both_backends!(a_database_of_the_first_release_upgrades_with_nothing_lost,);
+on_both_backends!(
+    a_database_of_the_first_release_upgrades_with_nothing_lost,
+    one_mailbox_written_two_ways_is_reported_not_merged,
+);
 
 /// The first released schema: migration 20261124000001_initial.
 const FIRST_RELEASE: i64 = 20261124000001;
@@ -19,8 +22,8 @@ const DAY: i64 = 86_400_000;
 /// 1 November 2026, in Unix milliseconds.
 const T0: i64 = 1_793_491_200_000;
 
-async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb) {
-    // The empty database (on SQLite: the file) and the first schema only.
+/// The empty database (on SQLite: the file) with the first schema only.
+async fn first_release_schema(db: &TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     let backend = store.backend();
     store.close().await;
@@ -32,6 +35,10 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         .await
         .unwrap();
     conn.close().await.unwrap();
+}
+
+async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb) {
+    first_release_schema(db).await;
     let version = db
         .query_strings("SELECT CAST(MAX(version) AS TEXT) FROM _sqlx_migrations")
         .await;
@@ -49,7 +56,7 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
               'kari.nordmann@example.no kari nordmann støttesenteret', 'confirmed', 'web', {t}, NULL, {t1}, 0, {t}, {t1}), \
              ('ola@example.org', 'ola@example.org', 'Ola Ærlig', NULL, 'ola@example.org ola ærlig', \
               'confirmed', 'import', {t}, 'Liste fra 2024-samlingen', {t}, 1, {t}, {t}), \
-             ('borte@example.org', 'borte@example.org', NULL, 'Politiet', 'borte@example.org politiet', \
+             ('borte@example.org', 'borte@example.org', NULL, 'Poli\u{2066}tiet\u{202e}', 'borte@example.org politiet', \
               'unsubscribed', 'staff', {t}, NULL, {t}, 0, {t}, {t2}), \
              ('venter@example.org', 'venter@example.org', NULL, NULL, 'venter@example.org', \
               'pending', 'web', {t2}, NULL, NULL, 0, {t2}, {t2})",
@@ -128,6 +135,14 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         "Liste fra 2024-samlingen"
     );
     assert_eq!(ola.bounce_count, 1);
+    // Bidirectional controls, accepted then and refused now, are gone from what was
+    // stored, so the contact still reads.
+    let borte = store
+        .contact(&common::email("borte@example.org"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(borte.organisation.unwrap().as_str(), "Politiet");
 
     // The counts later migrations keep by trigger start from the old rows.
     let mut counts = store.contact_counts().await.unwrap();
@@ -201,5 +216,140 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         .query_strings("SELECT message_id FROM deliveries WHERE status = 'sent'")
         .await;
     assert_eq!(ids, vec!["<d1.2026-q3@example.org>".to_owned()]);
+    store.close().await;
+}
+
+/// Before issue 17 an address's key was its text lower-cased, so a mailbox written with
+/// its domain in Unicode and as an A-label could be two contacts. The upgrade gives every
+/// key the A-label form, and reports the contacts it cannot (another has the mailbox)
+/// without merging them.
+async fn one_mailbox_written_two_ways_is_reported_not_merged(db: &TestDb) {
+    first_release_schema(db).await;
+    let row = |email: &str, key: &str, name: &str| {
+        format!(
+            "('{email}', '{key}', '{name}', NULL, '{key}', 'confirmed', 'import', {T0}, NULL, {T0}, 0, {T0}, {T0})"
+        )
+    };
+    db.execute(&format!(
+        "INSERT INTO contacts (email, email_key, name, organisation, search_text, status, \
+         consent_source, consent_at, consent_note, confirmed_at, bounce_count, created_at, updated_at) VALUES {}, {}, {}, {}",
+        row("User@xn--bcher-kva.example", "user@xn--bcher-kva.example", "Første"),
+        row("user@bücher.example", "user@bücher.example", "Andre"),
+        row("post@blåbær.example.no", "post@blåbær.example.no", "Blåbær"),
+        row("ola@example.org", "ola@example.org", "Ola"),
+    ))
+    .await;
+    db.execute(&format!(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES \
+         ({T0}, 'cli:root', 'contact.add', 'post@blåbær.example.no', 'source=import')"
+    ))
+    .await;
+
+    let store = Store::open(&db.url).await.expect("the upgrade migrates");
+    // The later contact is reported, both kept.
+    let duplicates = store.address_duplicates().await.unwrap();
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert_eq!(
+        (duplicates[0].contact_id, duplicates[0].same_as),
+        (2, 1),
+        "{duplicates:?}"
+    );
+    assert_eq!(duplicates[0].email, "user@bücher.example");
+    let audit = store.audit_log(50).await.unwrap();
+    let reported = audit
+        .iter()
+        .find(|e| e.action == "contact.duplicate_address")
+        .expect("the duplicate is in the log");
+    assert!(
+        reported
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("contact #1"),
+        "{reported:?}"
+    );
+    let page = store
+        .contact_page(&ContactFilter::default(), &PageStart::First, 50)
+        .await
+        .unwrap();
+    assert_eq!(page.contacts.len(), 4, "nothing merged");
+    // Staff see it on the dashboard.
+    let dashboard = nyhetsbrev::ops::Dashboard::new(
+        store.clone(),
+        nyhetsbrev::mail::Transport::Outbox(std::env::temp_dir()),
+        true,
+    );
+    let warnings = dashboard.overview().await.unwrap().warnings;
+    assert!(
+        warnings.contains(&nyhetsbrev::ops::dashboard::Warning::SameMailbox {
+            contact_id: 2,
+            email: "user@bücher.example".into(),
+            same_as: 1
+        }),
+        "{warnings:?}"
+    );
+    // Either spelling finds the first contact, shown in Unicode.
+    for spelling in ["user@bücher.example", "USER@xn--bcher-kva.example"] {
+        let found = store
+            .contact(&common::email(spelling))
+            .await
+            .unwrap()
+            .expect(spelling);
+        assert_eq!(found.id, 1, "{spelling}");
+        assert_eq!(found.email.as_str(), "User@bücher.example");
+    }
+    // A contact alone with its mailbox gets the A-label key; its log entry follows it;
+    // a search by either form finds it.
+    let keys = db
+        .query_strings("SELECT email_key FROM contacts WHERE id = 3")
+        .await;
+    assert_eq!(keys, vec!["post@xn--blbr-roah.example.no".to_owned()]);
+    assert!(
+        store
+            .audit_log(50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.subject.as_deref() == Some("post@xn--blbr-roah.example.no"))
+    );
+    for search in ["blåbær", "xn--blbr"] {
+        let found = store
+            .contact_page(
+                &ContactFilter {
+                    search: Some(search.into()),
+                    ..ContactFilter::default()
+                },
+                &PageStart::First,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.contacts.len(), 1, "search {search}");
+    }
+    // A new contact in the other spelling is the same mailbox: refused as existing.
+    let added = store
+        .add_contact(
+            &common::new_contact("post@XN--BLBR-ROAH.example.no", ContactStatus::Confirmed),
+            &Actor::new("test"),
+        )
+        .await;
+    assert!(added.is_err(), "{added:?}");
+    // Opening again rewrites nothing more.
+    store.close().await;
+    let store = Store::open(&db.url).await.unwrap();
+    assert_eq!(store.address_duplicates().await.unwrap().len(), 1);
+    // Staff remove the duplicate by its number: the other contact stays.
+    assert!(
+        store
+            .remove_contact_by_id(2, &Actor::new("test"))
+            .await
+            .unwrap()
+    );
+    assert!(store.address_duplicates().await.unwrap().is_empty());
+    let first = store
+        .contact(&common::email("user@bücher.example"))
+        .await
+        .unwrap();
+    assert_eq!(first.map(|c| c.id), Some(1));
     store.close().await;
 }

@@ -225,6 +225,21 @@ async fn invalid_input_is_shown_again_with_a_message_per_field(db: &TestDb) {
         literal.contains("id=\"email-error\">Skriv e-postadressen med domenenavn etter @"),
         "{literal}"
     );
+    // A bidirectional override in the organisation: refused at its field (issue 17).
+    let (status, disguised) = post_form(
+        &app,
+        "/subscribe",
+        &[
+            ("email", "kari@example.no"),
+            ("organisation", "KOM \u{202e}fdp.exe"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        disguised.contains("id=\"organisation-error\">Teksten har et usynlig tegn"),
+        "{disguised}"
+    );
     assert!(
         app.settled_mails().await.is_empty(),
         "no mail for invalid input"

@@ -11,6 +11,7 @@ on_both_backends!(
     the_link_shows_a_button_and_the_button_unsubscribes,
     one_click_unsubscribes_without_a_page_or_redirect,
     forged_links_change_nothing,
+    signed_links_work_without_a_stored_row_and_across_a_key_change,
     someone_who_left_can_subscribe_again,
 );
 
@@ -162,5 +163,99 @@ async fn someone_who_left_can_subscribe_again(db: &TestDb) {
     assert_eq!(
         status_of(&app, "anne@example.org").await,
         ContactStatus::Confirmed
+    );
+}
+
+/// Issue mail carries a leave link signed with `token_key` (nothing stored for it).
+/// After the key is replaced, with the old one as `token_key_previous`, links signed
+/// with either work; a link changed in any part, or signed with another key, does not.
+async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &TestDb) {
+    use nyhetsbrev::domain::TokenKey;
+    const NEW_KEY: &str = "the-replacement-key-0123456789abcdef01234";
+    let mut settings = common::test_settings(db);
+    settings.token_key = Some(NEW_KEY.into());
+    settings.token_key_previous = Some(common::TEST_TOKEN_KEY.into());
+    let app = common::spawn_app_with(db, settings, None).await;
+    let mut ids = Vec::new();
+    for address in ["gammel@example.org", "ny@example.org", "urort@example.org"] {
+        let contact = app
+            .store
+            .add_contact(
+                &new_contact(address, ContactStatus::Confirmed),
+                &Actor::new("test"),
+            )
+            .await
+            .unwrap();
+        ids.push(contact.id);
+    }
+    let old_key = TokenKey::parse(common::TEST_TOKEN_KEY).unwrap();
+    let new_key = TokenKey::parse(NEW_KEY).unwrap();
+    let stranger = TokenKey::parse("a-key-this-service-never-had-0123456789").unwrap();
+
+    // Forged: another contact's number with a valid link's signature, a changed
+    // signature, a link signed with a key the service never had.
+    let valid = new_key.leave_token(ids[2], 1);
+    let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
+    parts[0] = ids[0].to_string();
+    let other_contact = parts.join(".");
+    let last = if valid.ends_with('0') { '1' } else { '0' };
+    let flipped = format!("{}{last}", &valid[..valid.len() - 1]);
+    for token in [other_contact, flipped, stranger.leave_token(ids[2], 1)] {
+        let path = format!("/avmeld/{token}");
+        let page = reqwest::get(format!("{}{path}", app.address))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 404, "{token}");
+        assert_eq!(post(&app, &path, "").await.status(), 404, "{token}");
+        assert_eq!(
+            post(&app, &path, "List-Unsubscribe=One-Click")
+                .await
+                .status(),
+            404,
+            "{token}"
+        );
+    }
+    for address in ["gammel@example.org", "urort@example.org"] {
+        assert_eq!(status_of(&app, address).await, ContactStatus::Confirmed);
+    }
+
+    // A link from mail sent before the key changed: the page, then the button.
+    let old_link = format!("/avmeld/{}", old_key.leave_token(ids[0], 1));
+    let page = reqwest::get(format!("{}{old_link}", app.address))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(&format!("action=\"{old_link}\""))
+    );
+    assert_eq!(post(&app, &old_link, "").await.status(), 200);
+    assert_eq!(
+        status_of(&app, "gammel@example.org").await,
+        ContactStatus::Unsubscribed
+    );
+    // A link signed with the new key, by one click.
+    let new_link = format!("/avmeld/{}", new_key.leave_token(ids[1], 2));
+    assert_eq!(
+        post(&app, &new_link, "List-Unsubscribe=One-Click")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        status_of(&app, "ny@example.org").await,
+        ContactStatus::Unsubscribed
+    );
+    assert_eq!(
+        status_of(&app, "urort@example.org").await,
+        ContactStatus::Confirmed
+    );
+    // Nothing was stored for any of it.
+    assert_eq!(
+        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM tokens")
+            .await,
+        vec!["0".to_owned()]
     );
 }

@@ -37,6 +37,7 @@ pub const KEYS: &[&str] = &[
     "send_rate",
     "daily_cap",
     "token_key",
+    "token_key_previous",
     "dkim_selector",
     "dkim_key_file",
     "dkim_ed25519_selector",
@@ -101,6 +102,9 @@ pub struct Settings {
     pub daily_cap: Option<u64>,
     /// Key for signing tokens. Secret.
     pub token_key: Option<SecretString>,
+    /// The key `token_key` replaced: leave links and bounce addresses it signed are still
+    /// honoured while it is set. Secret.
+    pub token_key_previous: Option<SecretString>,
     pub dkim_selector: Option<String>,
     pub dkim_key_file: Option<PathBuf>,
     /// A second DKIM signature, Ed25519-SHA256 (RFC 8463), beside the RSA one: a key in
@@ -219,6 +223,7 @@ impl Default for Settings {
             send_rate: None,
             daily_cap: None,
             token_key: None,
+            token_key_previous: None,
             dkim_selector: None,
             dkim_key_file: None,
             dkim_ed25519_key_file: None,
@@ -280,6 +285,7 @@ impl fmt::Debug for Settings {
             .field("send_rate", &self.send_rate)
             .field("daily_cap", &self.daily_cap)
             .field("token_key", &self.token_key)
+            .field("token_key_previous", &self.token_key_previous)
             .field("dkim_selector", &self.dkim_selector)
             .field("dkim_key_file", &self.dkim_key_file)
             .field("dkim_ed25519_key_file", &self.dkim_ed25519_key_file)
@@ -722,6 +728,11 @@ impl Settings {
                 self.bind
             ));
         }
+        if self.token_key_previous.is_some() && self.token_key.is_none() {
+            problems.push(
+                "token_key_previous is set without token_key: it is the key token_key replaced, and only checks what that key signed".into(),
+            );
+        }
         if self.backup_every_hours.is_some() && self.backup_dir.is_none() {
             problems.push(
                 "backup_every_hours needs backup_dir: the folder where the backups go".into(),
@@ -759,8 +770,19 @@ impl Settings {
                 crate::domain::KeyError::Missing.to_string(),
             ));
         };
-        crate::domain::TokenKey::parse(secret.expose_secret())
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+        let key = crate::domain::TokenKey::parse(secret.expose_secret())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        match &self.token_key_previous {
+            None => Ok(key),
+            Some(previous) if previous.expose_secret().trim() == secret.expose_secret().trim() => {
+                Err(ConfigError::Invalid(
+                    "token_key_previous is the same as token_key: set it to the key token_key replaced, or remove it".into(),
+                ))
+            }
+            Some(previous) => key.with_previous(previous.expose_secret()).map_err(|e| {
+                ConfigError::Invalid(format!("token_key_previous: {}", e.to_string().replacen("token_key", "the key", 1)))
+            }),
+        }
     }
 
     /// The key when one is set (inbound mail can verify bounce addresses with it);

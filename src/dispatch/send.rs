@@ -159,7 +159,7 @@ impl Dispatcher {
         let unsubscribe_url = format!(
             "{}/avmeld/{}",
             self.render.base_url,
-            delivery.unsubscribe.as_str()
+            self.key.leave_token(delivery.contact_id, delivery.issue_id)
         );
         let fail = |error: String| Outcome::Failed {
             error,

@@ -9,12 +9,20 @@ pub const MAX_EMAIL_LEN: usize = 254;
 
 /// A syntactically valid e-mail address, normalised: surrounding whitespace trimmed and
 /// the domain lower-cased (the local part keeps its case, because a few servers still
-/// treat it as significant when delivering).
+/// treat it as significant when delivering). An internationalised domain is shown to
+/// people in its Unicode form (`bücher.example`) however it was written.
 ///
-/// Uniqueness on the list is case-insensitive: [`EmailAddress::key`] is the value that
-/// the store keeps unique.
+/// Uniqueness on the list is case-insensitive and by the domain's ASCII form (the
+/// A-label, `xn--bcher-kva.example`): [`EmailAddress::key`] is the value that the store
+/// keeps unique, so `user@bücher.example` and `user@xn--bcher-kva.example` are one
+/// contact.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct EmailAddress(String);
+pub struct EmailAddress {
+    /// As shown: the local part as written, the domain lower-case in Unicode.
+    shown: String,
+    /// The identity: the local part lower-cased, the domain as its A-label.
+    key: String,
+}
 
 /// Why a string is not an acceptable address. The messages are shown to staff and, via
 /// the web form, to the public, so they say what to fix.
@@ -116,42 +124,74 @@ impl EmailAddress {
         if !local.is_ascii() {
             return Err(EmailError::NonAsciiLocalPart);
         }
-        let normalised = format!("{local}@{}", domain.to_lowercase());
-        if !normalised.validate_email() {
+        // One form of the domain for identity (the A-label, which is also what goes on
+        // the wire) and one for people (Unicode): UTS 46 maps case and compatibility
+        // forms, so every way of writing the domain gives the same two.
+        let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| EmailError::Invalid)?;
+        let (shown_domain, decoded) = idna::domain_to_unicode(&ascii_domain);
+        if decoded.is_err() {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(normalised))
+        let key = format!("{}@{ascii_domain}", local.to_ascii_lowercase());
+        if !key.validate_email() {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self {
+            shown: format!("{local}@{shown_domain}"),
+            key,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.shown
     }
 
-    /// The case-insensitive identity of the address: what the store keeps unique.
+    /// The case-insensitive identity of the address, with the domain as its A-label:
+    /// what the store keeps unique.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        self.key.clone()
     }
 
+    /// The domain as people read it (Unicode).
     pub fn domain(&self) -> &str {
-        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+        self.shown
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or_default()
+    }
+
+    /// The domain as its A-label: ASCII, as it goes in headers and on the wire.
+    pub fn ascii_domain(&self) -> &str {
+        self.key
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or_default()
+    }
+
+    /// The local part as written.
+    pub fn local_part(&self) -> &str {
+        self.shown
+            .rsplit_once('@')
+            .map(|(l, _)| l)
+            .unwrap_or_default()
     }
 }
 
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.shown)
     }
 }
 
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EmailAddress({:?})", self.0)
+        write!(f, "EmailAddress({:?})", self.shown)
     }
 }
 
 impl AsRef<str> for EmailAddress {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.shown
     }
 }
 
@@ -178,6 +218,37 @@ mod tests {
     fn accepts_internationalised_domains() {
         let e = EmailAddress::parse("post@BLÅBÆR.example.no").unwrap();
         assert_eq!(e.as_str(), "post@blåbær.example.no");
+        assert_eq!(e.key(), "post@xn--blbr-roah.example.no");
+        assert_eq!(e.ascii_domain(), "xn--blbr-roah.example.no");
+    }
+
+    /// Every spelling of one mailbox has one key, and people see the Unicode form.
+    #[test]
+    fn one_mailbox_has_one_key_however_its_domain_is_written() {
+        let forms = [
+            "user@bücher.example",
+            "user@xn--bcher-kva.example",
+            "User@XN--BCHER-KVA.example",
+            "user@BÜCHER.EXAMPLE",
+            // "ü" as u and a combining diaeresis: UTS 46 composes it.
+            "user@bu\u{308}cher.example",
+        ];
+        for form in forms {
+            let e = EmailAddress::parse(form).unwrap();
+            assert_eq!(e.key(), "user@xn--bcher-kva.example", "{form}");
+            assert_eq!(e.domain(), "bücher.example", "{form}");
+        }
+        assert_eq!(
+            EmailAddress::parse("Ola@xn--bcher-kva.example")
+                .unwrap()
+                .as_str(),
+            "Ola@bücher.example"
+        );
+        // A label that claims to be punycode but is not.
+        assert_eq!(
+            EmailAddress::parse("user@xn--zz.example"),
+            Err(EmailError::Invalid)
+        );
     }
 
     #[test]

@@ -12,9 +12,61 @@ pub const MIN_KEY_CHARS: usize = 32;
 pub const HOW_TO_MAKE_A_KEY: &str = "make one with `nyhetsbrev new-token-key` (or `openssl rand -hex 32`) \
      and set it as token_key in nyhetsbrev.toml or as NYHETSBREV_TOKEN_KEY";
 
-/// A validated secret key. Its `Debug` shows nothing of it.
+/// A validated secret key, and the key it replaced while links signed with that one
+/// are still honoured. Everything is signed with the current key; what comes back
+/// (leave links, bounce addresses) is checked against both. Its `Debug` shows nothing
+/// of either.
 #[derive(Clone)]
-pub struct TokenKey(hmac::Key);
+pub struct TokenKey {
+    current: SigningKey,
+    previous: Option<SigningKey>,
+}
+
+#[derive(Clone)]
+struct SigningKey {
+    key: hmac::Key,
+    /// Names the key in a leave link, so a link says which key to check it with
+    /// (8 hex digits of an HMAC: says nothing about the key).
+    id: String,
+}
+
+impl SigningKey {
+    fn new(secret: &str) -> Self {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let id = hex(&hmac::sign(&key, b"key-id").as_ref()[..4]);
+        Self { key, id }
+    }
+
+    /// HMAC-SHA256 over `purpose` and `data`, kept apart so that a signature made for
+    /// one purpose is never valid for another.
+    fn sign(&self, purpose: &str, data: &[u8]) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(&self.key);
+        context.update(purpose.as_bytes());
+        context.update(&[0]);
+        context.update(data);
+        context.sign()
+    }
+
+    fn bounce_tag(&self, delivery_id: i64) -> String {
+        let tag = self.sign("bounce-address", delivery_id.to_string().as_bytes());
+        hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
+    }
+
+    fn leave_tag(&self, contact_id: i64, issue_id: i64) -> String {
+        let tag = self.sign("leave-link", format!("{contact_id}\0{issue_id}").as_bytes());
+        hex(&tag.as_ref()[..LEAVE_TAG_HEX / 2])
+    }
+}
+
+/// What a verified leave link names: whose it is and which issue's mail carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaveLink {
+    pub contact_id: i64,
+    pub issue_id: i64,
+}
+
+/// Length of the signature in a leave link, in hex digits (128 bits).
+const LEAVE_TAG_HEX: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -38,7 +90,24 @@ impl TokenKey {
         if chars < MIN_KEY_CHARS {
             return Err(KeyError::TooShort(chars));
         }
-        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes())))
+        Ok(Self {
+            current: SigningKey::new(secret),
+            previous: None,
+        })
+    }
+
+    /// Also honours what `previous` signed (`token_key_previous`): set it to the old key
+    /// when `token_key` is replaced, for as long as mail signed with it may still be
+    /// answered (a leave link is clicked months later; a bounce comes within days).
+    pub fn with_previous(mut self, previous: &str) -> Result<Self, KeyError> {
+        let previous = Self::parse(previous)?.current;
+        self.previous = Some(previous);
+        Ok(self)
+    }
+
+    /// The current key, then the previous one.
+    fn keys(&self) -> impl Iterator<Item = &SigningKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
     }
 
     /// A fresh random key as 64 hex digits.
@@ -48,42 +117,77 @@ impl TokenKey {
         hex(&bytes)
     }
 
-    /// HMAC-SHA256 over `purpose` and `data`, kept apart so that a signature made for
-    /// one purpose is never valid for another.
-    fn sign(&self, purpose: &str, data: &[u8]) -> hmac::Tag {
-        let mut context = hmac::Context::with_key(&self.0);
-        context.update(purpose.as_bytes());
-        context.update(&[0]);
-        context.update(data);
-        context.sign()
-    }
-
     /// The signature in delivery `id`'s bounce address (lower-case hex: mail servers may
     /// change the case of an address).
     pub fn bounce_tag(&self, delivery_id: i64) -> String {
-        let tag = self.sign("bounce-address", delivery_id.to_string().as_bytes());
-        hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
+        self.current.bounce_tag(delivery_id)
     }
 
-    /// Whether `tag` is delivery `id`'s bounce signature, compared in constant time.
+    /// Whether `tag` is delivery `id`'s bounce signature by either key, compared in
+    /// constant time.
     pub fn verify_bounce_tag(&self, delivery_id: i64, tag: &str) -> bool {
-        let expected = self.bounce_tag(delivery_id);
         let tag = tag.to_ascii_lowercase();
-        expected.len() == tag.len()
-            && expected
-                .bytes()
-                .zip(tag.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        self.keys()
+            .any(|key| same_text(&key.bounce_tag(delivery_id), &tag))
+    }
+
+    /// The personal part of a leave link in issue `issue_id`'s mail to `contact_id`:
+    /// `contact.issue.key-id.signature`. Nothing is stored for it; the link proves
+    /// itself, and works for as long as its key is current or previous.
+    pub fn leave_token(&self, contact_id: i64, issue_id: i64) -> String {
+        format!(
+            "{contact_id}.{issue_id}.{}.{}",
+            self.current.id,
+            self.current.leave_tag(contact_id, issue_id)
+        )
+    }
+
+    /// What a leave link names, if `token` is one this service signed (with the
+    /// current or the previous key); the signature compared in constant time. `None`
+    /// for anything else, including a stored-secret link from before derived links.
+    pub fn verify_leave_token(&self, token: &str) -> Option<LeaveLink> {
+        let mut parts = token.split('.');
+        let (Some(contact), Some(issue), Some(key_id), Some(tag), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let number = |text: &str| {
+            (!text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| text.parse::<i64>().ok())
+                .flatten()
+        };
+        let (contact_id, issue_id) = (number(contact)?, number(issue)?);
+        let key = self.keys().find(|key| key.id == key_id)?;
+        same_text(&key.leave_tag(contact_id, issue_id), tag).then_some(LeaveLink {
+            contact_id,
+            issue_id,
+        })
     }
 
     /// The unguessable part of the Message-ID of issue `slug` to contact `contact_id`:
     /// the same for every attempt, so a duplicate can still be recognised, but nobody
     /// without the key can name another person's message.
     pub fn message_id_tag(&self, slug: &str, contact_id: i64) -> String {
-        let tag = self.sign("message-id", format!("{slug}\0{contact_id}").as_bytes());
+        let tag = self
+            .current
+            .sign("message-id", format!("{slug}\0{contact_id}").as_bytes());
         hex(&tag.as_ref()[..12])
     }
+}
+
+/// Whether two strings are equal, in time that depends on their length only.
+fn same_text(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 impl TokenKey {
@@ -91,7 +195,28 @@ impl TokenKey {
     /// lower-cased address). Without the key it cannot be turned back into the address
     /// nor checked against a guess.
     pub fn erased_address_hash(&self, email_key: &str) -> String {
-        hex(self.sign("erased-address", email_key.as_bytes()).as_ref())
+        hex(self
+            .current
+            .sign("erased-address", email_key.as_bytes())
+            .as_ref())
+    }
+
+    /// The hashes an erased address may be remembered by: under the current key and,
+    /// while it is set, the previous one; of its key and, for an internationalised
+    /// domain, of the Unicode form keys had before they held the A-label.
+    pub fn erased_address_hashes(&self, email: &crate::domain::EmailAddress) -> Vec<String> {
+        let mut forms = vec![email.key()];
+        let before_a_labels = email.as_str().to_lowercase();
+        if before_a_labels != forms[0] {
+            forms.push(before_a_labels);
+        }
+        self.keys()
+            .flat_map(|key| {
+                forms
+                    .iter()
+                    .map(|form| hex(key.sign("erased-address", form.as_bytes()).as_ref()))
+            })
+            .collect()
     }
 }
 
@@ -133,6 +258,60 @@ mod tests {
         assert!(!b.verify_bounce_tag(42, &tag));
         assert!(!a.verify_bounce_tag(42, &tag[..15]));
         assert!(!a.verify_bounce_tag(42, ""));
+    }
+
+    #[test]
+    fn leave_links_prove_themselves_and_survive_a_key_change() {
+        let old = key("a-test-key-that-is-long-enough-0001");
+        let token = old.leave_token(1234, 7);
+        assert_eq!(
+            old.verify_leave_token(&token),
+            Some(LeaveLink {
+                contact_id: 1234,
+                issue_id: 7
+            })
+        );
+        // Another contact, another issue, a changed signature or key id: refused.
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 4, "{token}");
+        for forged in [
+            format!("1235.7.{}.{}", parts[2], parts[3]),
+            format!("1234.8.{}.{}", parts[2], parts[3]),
+            format!("1234.7.{}.{}0", parts[2], &parts[3][1..]),
+            format!("1234.7.00000000.{}", parts[3]),
+            format!("1234.7.{}.{}", parts[2], &parts[3][..31]),
+            format!("1234.7.{}.{}.x", parts[2], parts[3]),
+            format!("+1234.7.{}.{}", parts[2], parts[3]),
+            "1234.7".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(old.verify_leave_token(&forged), None, "{forged}");
+        }
+        // A new key alone does not know the old links; with the old one as previous it
+        // does, and signs new links with the new key.
+        let new = key("a-test-key-that-is-long-enough-0002");
+        assert_eq!(new.verify_leave_token(&token), None);
+        let rotated = new
+            .clone()
+            .with_previous("a-test-key-that-is-long-enough-0001")
+            .unwrap();
+        assert!(rotated.verify_leave_token(&token).is_some());
+        let fresh = rotated.leave_token(1234, 7);
+        assert_ne!(fresh, token);
+        assert!(
+            key("a-test-key-that-is-long-enough-0002")
+                .verify_leave_token(&fresh)
+                .is_some()
+        );
+        assert_eq!(old.verify_leave_token(&fresh), None);
+        // Bounce tags too.
+        assert!(rotated.verify_bounce_tag(42, &old.bounce_tag(42)));
+        assert!(!new.verify_bounce_tag(42, &old.bounce_tag(42)));
+        // And an address erased under the old key, in the key form before A-labels.
+        let email = crate::domain::EmailAddress::parse("ola@bücher.example").unwrap();
+        let remembered = old.erased_address_hash("ola@bücher.example");
+        assert!(rotated.erased_address_hashes(&email).contains(&remembered));
+        assert!(!new.erased_address_hashes(&email).contains(&remembered));
     }
 
     #[test]

@@ -18,8 +18,10 @@ pub use contact::{
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
-pub use key::{HOW_TO_MAKE_A_KEY, KeyError, MIN_KEY_CHARS, TokenKey};
+pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, TokenKey};
 pub use status::{DeliveryStatus, InboundKind};
-pub use text::{ConsentNote, ContactName, Organisation, TextError, is_direction_override};
+pub use text::{
+    ConsentNote, ContactName, Organisation, TextError, is_bidi_control, is_direction_override,
+};
 pub use timestamp::{BadDate, Timestamp};
 pub use token::{TokenHash, TokenSecret};

@@ -9,6 +9,10 @@ pub enum TextError {
     TooLong { field: &'static str, max: usize },
     #[error("the {field} contains a line break or another control character")]
     ControlCharacter { field: &'static str },
+    #[error(
+        "the {field} contains a bidirectional control character (U+202A–U+202E or U+2066–U+2069), which can make text show as something else: remove it"
+    )]
+    DirectionControl { field: &'static str },
 }
 
 impl TextError {
@@ -27,6 +31,10 @@ impl TextError {
             TextError::ControlCharacter { field: f } => {
                 format!("{} har et linjeskift eller et annet kontrolltegn", field(f))
             }
+            TextError::DirectionControl { field: f } => format!(
+                "{} har et usynlig tegn som snur skriveretningen (U+202A–U+202E eller U+2066–U+2069) og kan få teksten til å se ut som noe annet: fjern det",
+                field(f)
+            ),
         }
     }
 }
@@ -42,6 +50,11 @@ fn clean(input: &str, field: &'static str, max: usize) -> Result<Option<String>,
     // there is a header injection, and other control characters are never intended.
     if trimmed.chars().any(char::is_control) {
         return Err(TextError::ControlCharacter { field });
+    }
+    // Not control characters to Unicode (they are format characters), but able to make
+    // a staff page or a mail client show a name as something it is not.
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(TextError::DirectionControl { field });
     }
     if trimmed.chars().count() > max {
         return Err(TextError::TooLong { field, max });
@@ -101,6 +114,14 @@ bounded_text!(
     500
 );
 
+/// Bidirectional embedding, override and isolate characters (U+202A–U+202E,
+/// U+2066–U+2069): invisible, and able to make text display as something else. Refused
+/// in every field a person types; the marks U+200E and U+200F, which only nudge
+/// neutral characters, are allowed in names.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A bidirectional mark or override: invisible, and able to make text read other than it
 /// is ("fdp.exe" shown as "exe.pdf"). Dropped or escaped wherever outside text is shown.
 pub fn is_direction_override(c: char) -> bool {
@@ -116,6 +137,40 @@ mod tests {
         assert_eq!(ContactName::parse("   ").unwrap(), None);
         let name = ContactName::parse("  Åse Ødegård ").unwrap().unwrap();
         assert_eq!(name.as_str(), "Åse Ødegård");
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_with_the_field_named() {
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}',
+        ] {
+            let input = format!("Ola {c}fdp.exe");
+            assert_eq!(
+                ContactName::parse(&input),
+                Err(TextError::DirectionControl { field: "name" })
+            );
+            let error = Organisation::parse(&input).unwrap_err();
+            assert_eq!(
+                error,
+                TextError::DirectionControl {
+                    field: "organisation"
+                }
+            );
+            assert!(error.to_string().contains("organisation"), "{error}");
+            assert!(
+                error.norwegian().starts_with("organisasjonen"),
+                "{}",
+                error.norwegian()
+            );
+            assert!(ConsentNote::parse(&input).is_err());
+        }
+        // A right-to-left mark only nudges neutral characters: allowed.
+        assert!(
+            ContactName::parse("\u{5d0}\u{5d1} \u{200f}(KOM)")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -102,10 +102,14 @@ impl Contacts {
     /// When this address was erased at the person's request, if it was.
     pub async fn erased_on(&self, email: &EmailAddress) -> Result<Option<Timestamp>, ContactError> {
         match &self.key {
-            Some(key) => Ok(self
-                .store
-                .erased_at(&key.erased_address_hash(&email.key()))
-                .await?),
+            Some(key) => {
+                for hash in key.erased_address_hashes(email) {
+                    if let Some(at) = self.store.erased_at(&hash).await? {
+                        return Ok(Some(at));
+                    }
+                }
+                Ok(None)
+            }
             None => Ok(None),
         }
     }
@@ -269,7 +273,7 @@ impl Contacts {
     /// the same contact finds nobody and changes nothing.
     pub async fn erase(&self, id: i64, actor: &Actor) -> Result<Contact, ContactError> {
         let contact = self.by_id(id).await?;
-        if !self.store.remove_contact(&contact.email, actor).await? {
+        if !self.store.remove_contact_by_id(id, actor).await? {
             return Err(ContactError::Store(StoreError::ContactNotFound(format!(
                 "contact #{id}"
             ))));

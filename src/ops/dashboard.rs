@@ -43,6 +43,13 @@ pub enum Warning {
     WaitingForCap { daily: bool, cap: u64 },
     /// Mail kept for staff that nobody has marked handled yet.
     MailWaiting(i64),
+    /// Two contacts are one mailbox written two ways (found when address keys moved to
+    /// the A-label form): both get every mail until staff remove one.
+    SameMailbox {
+        contact_id: i64,
+        email: String,
+        same_as: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +183,13 @@ impl Dashboard {
         let waiting = self.store.inbound_waiting().await?;
         if waiting > 0 {
             warnings.push(Warning::MailWaiting(waiting));
+        }
+        for duplicate in self.store.address_duplicates().await? {
+            warnings.push(Warning::SameMailbox {
+                contact_id: duplicate.contact_id,
+                email: duplicate.email,
+                same_as: duplicate.same_as,
+            });
         }
         Ok(Overview { issues, warnings })
     }

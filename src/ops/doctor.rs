@@ -333,8 +333,44 @@ async fn database(settings: &Settings) -> Vec<Finding> {
             ),
         ),
     };
+    let current = finding.status == Status::Ok;
+    let mut findings = vec![finding];
+    if current {
+        findings.push(address_duplicates(&store).await);
+    }
     store.close().await;
-    vec![finding]
+    findings
+}
+
+/// Contacts the upgrade to A-label address keys found to be one mailbox written two
+/// ways: kept apart (each has its own consent) until staff remove one.
+async fn address_duplicates(store: &Store) -> Finding {
+    const CHECK: &str = "addresses";
+    match store.address_duplicates().await {
+        Err(e) => Finding::fail(
+            CHECK,
+            format!("the list of duplicate addresses cannot be read: {e}"),
+            "check that the database user may read every table",
+        ),
+        Ok(duplicates) if duplicates.is_empty() => {
+            Finding::ok(CHECK, "no mailbox is on the list twice")
+        }
+        Ok(duplicates) => Finding::warn(
+            CHECK,
+            duplicates
+                .iter()
+                .map(|d| {
+                    format!(
+                        "contact #{} ({}) is the same mailbox as contact #{} ({})",
+                        d.contact_id, d.email, d.same_as, d.same_as_email
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            "both get every mail: remove the one you do not want on its contact page \
+             (Kontakter → the contact → Slett)",
+        ),
+    }
 }
 
 async fn relay(settings: &Settings) -> Vec<Finding> {

@@ -41,4 +41,4 @@ pub use privacy::PersonalData;
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
-pub use subscriptions::Subscriptions;
+pub use subscriptions::{LeaveToken, Subscriptions};

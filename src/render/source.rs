@@ -348,11 +348,7 @@ impl SourceParts {
     }
 }
 
-/// Bidirectional embedding, override and isolate characters (U+202A–U+202E,
-/// U+2066–U+2069): invisible, and able to make text display as something else.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub use crate::domain::is_bidi_control;
 
 /// `value` as a TOML basic string.
 fn toml_string(value: &str) -> String {

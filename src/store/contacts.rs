@@ -97,6 +97,12 @@ pub(super) fn search_text(
     organisation: Option<&Organisation>,
 ) -> String {
     let mut text = email.key();
+    // An internationalised domain is found by either form: the key holds the A-label,
+    // people type the Unicode one.
+    if !email.domain().is_ascii() {
+        text.push('\n');
+        text.push_str(&email.as_str().to_lowercase());
+    }
     for part in [
         name.map(ContactName::as_str),
         organisation.map(Organisation::as_str),
@@ -260,9 +266,19 @@ impl Store {
     /// is [`StoreError::ContactExists`] and changes nothing.
     pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let contact = insert_contact(&mut tx, new, actor, None).await?;
-        tx.commit().await?;
-        Ok(contact)
+        match insert_contact(&mut tx, new, actor, None).await {
+            Ok(contact) => {
+                tx.commit().await?;
+                Ok(contact)
+            }
+            Err(e) => {
+                // Ended before the write turn passes on: a transaction left to sqlx's
+                // deferred rollback keeps SQLite's write lock on an idle connection,
+                // and the next writer on another connection is refused.
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// Adds the sender of a kept message as a contact, the message being the consent's
@@ -276,7 +292,14 @@ impl Store {
         actor: &Actor,
     ) -> Result<Contact> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let contact = insert_contact(&mut tx, new, actor, reference).await?;
+        let contact = match insert_contact(&mut tx, new, actor, reference).await {
+            Ok(contact) => contact,
+            Err(e) => {
+                // As in add_contact: ended before the write turn passes on.
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
         sqlx::query(
             "UPDATE inbound_messages SET contact_id = $2, \
              handled_at = COALESCE(handled_at, $3), handled_by = COALESCE(handled_by, $4) WHERE id = $1",
@@ -428,28 +451,49 @@ impl Store {
     /// keeps that staff acted, but the address is replaced by the contact's number.
     /// Returns false if the address was not on the list.
     pub async fn remove_contact(&self, email: &EmailAddress, actor: &Actor) -> Result<bool> {
-        let key = email.key();
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
+            .bind(email.key())
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some(id) => self.remove_contact_by_id(id, actor).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Erases contact `id` as [`Store::remove_contact`] does. By number, because two
+    /// contacts found by the address-key migration to be one mailbox share an address
+    /// until staff remove one of them.
+    pub async fn remove_contact_by_id(&self, id: i64, actor: &Actor) -> Result<bool> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("DELETE FROM contacts WHERE email_key = $1 RETURNING id")
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(id) = id else {
+        let row = sqlx::query("DELETE FROM contacts WHERE id = $1 RETURNING email, email_key")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
             return Ok(false);
         };
-        // Mail from the address that was never linked to the contact (a question, a
-        // request that came before the contact existed) is theirs too: erased with it.
-        // Linked mail goes by the foreign key.
-        sqlx::query("DELETE FROM inbound_messages WHERE lower(from_address) = $1")
-            .bind(&key)
-            .execute(&mut *tx)
-            .await?;
-        // A request from the web form not yet turned into a pending contact.
-        sqlx::query("DELETE FROM subscription_requests WHERE lower(email) = $1")
-            .bind(&key)
-            .execute(&mut *tx)
-            .await?;
+        let stored_key: String = row.try_get("email_key")?;
+        let mut keys = vec![stored_key.clone()];
+        if let Ok(email) = EmailAddress::parse(&row.try_get::<String, _>("email")?) {
+            keys.push(email.key());
+            keys.push(email.as_str().to_lowercase());
+        }
+        keys.dedup();
+        for key in &keys {
+            // Mail from the address that was never linked to the contact (a question, a
+            // request that came before the contact existed) is theirs too: erased with
+            // it. Linked mail goes by the foreign key.
+            sqlx::query("DELETE FROM inbound_messages WHERE lower(from_address) = $1")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            // A request from the web form not yet turned into a pending contact.
+            sqlx::query("DELETE FROM subscription_requests WHERE lower(email) = $1")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
         // The log keeps what was done and by whom; a staff note about the person goes.
         let erased = format!("contact #{id} (erased)");
         sqlx::query(
@@ -457,7 +501,7 @@ impl Store {
              detail = CASE WHEN action = $3 THEN NULL ELSE detail END WHERE subject = $2",
         )
         .bind(&erased)
-        .bind(&key)
+        .bind(&stored_key)
         .bind(RESET_BOUNCE_ACTION)
         .execute(&mut *tx)
         .await?;

@@ -7,7 +7,7 @@ use super::audit::Actor;
 use super::deliveries::hard_bounce;
 use super::import::{list_placeholders, values_placeholders};
 use super::{Backend, Result, Store, StoreError};
-use crate::domain::{ContactName, EmailAddress, Timestamp, TokenSecret};
+use crate::domain::{ContactName, EmailAddress, Timestamp};
 
 /// A delivery a worker holds a lease on, with what its message needs.
 #[derive(Debug, Clone)]
@@ -19,8 +19,6 @@ pub struct ClaimedDelivery {
     pub attempts: i64,
     pub email: EmailAddress,
     pub name: Option<ContactName>,
-    /// The personal unsubscribe secret for this message's links.
-    pub unsubscribe: TokenSecret,
 }
 
 /// The end of one attempt.
@@ -72,8 +70,9 @@ impl Store {
     /// id walked all of them (a million-row send slowed to a third). A worker passes the
     /// last id it claimed, and 0 when that finds nothing, to pick up retries and rows
     /// released by others. Rows of contacts who are no longer
-    /// confirmed are marked skipped instead of returned. Each returned row gets a fresh
-    /// personal unsubscribe secret, stored (hashed) before any mail carries it.
+    /// confirmed are marked skipped instead of returned. Nothing is written for the
+    /// message's leave link: it is derived from the contact and the issue (see
+    /// [`crate::domain::TokenKey::leave_token`]).
     pub async fn claim_deliveries(
         &self,
         owner: &str,
@@ -146,7 +145,6 @@ impl Store {
                         email: EmailAddress::parse(email)?,
                         name: ContactName::parse(name.as_deref().unwrap_or_default())
                             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        unsubscribe: TokenSecret::generate(),
                     })
                 }
                 Some((_, _, status)) => gone.push((id, format!("the contact is {status}"))),
@@ -163,23 +161,6 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        }
-        if !ready.is_empty() {
-            let sql = format!(
-                "INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES {}",
-                values_placeholders(self.backend, ready.len(), 4)
-            );
-            // Not kept in the statement cache: its text varies with the batch size, and
-            // each cached variant would stay prepared on every connection.
-            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-            for delivery in &ready {
-                query = query
-                    .bind(delivery.unsubscribe.hash().as_str().to_owned())
-                    .bind(delivery.contact_id)
-                    .bind("unsubscribe")
-                    .bind(now);
-            }
-            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(ready)

@@ -4,6 +4,7 @@
 //! placeholders work on both). The few places where the dialects differ are in
 //! [`Backend`]. Times are stored as Unix milliseconds (see `domain::Timestamp`).
 
+mod address_keys;
 mod audit;
 mod backup;
 mod contact_pages;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use crate::config::DatabaseUrl;
 use crate::domain::EmailError;
 
+pub use address_keys::{AddressDuplicate, AddressKeyRewrite};
 pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use backup::{
     COUNTED_TABLES, CopyContents, CopyError, RowCounts, SchemaState, pg_dump, pg_restore,
@@ -262,6 +264,22 @@ impl Store {
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> Result<()> {
         self.backend.migrator().run(&self.pool).await?;
+        if let Some(rewrite) = self.rewrite_address_keys().await? {
+            tracing::info!(
+                rewritten = rewrite.rewritten,
+                duplicates = rewrite.duplicates.len(),
+                "address keys rewritten to the A-label form"
+            );
+            for duplicate in &rewrite.duplicates {
+                tracing::warn!(
+                    "contact #{} ({}) is the same mailbox as contact #{} ({}): not merged; remove one of them",
+                    duplicate.contact_id,
+                    duplicate.email,
+                    duplicate.same_as,
+                    duplicate.same_as_email
+                );
+            }
+        }
         Ok(())
     }
 

@@ -288,35 +288,50 @@ impl Store {
         secret: &TokenSecret,
         actor: &Actor,
     ) -> Result<UnsubscribeOutcome> {
+        let contact: Option<i64> = sqlx::query_scalar(
+            "SELECT contact_id FROM tokens WHERE token_hash = $1 AND purpose = 'unsubscribe'",
+        )
+        .bind(secret.hash().as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        match contact {
+            Some(contact_id) => self.unsubscribe_contact(contact_id, actor).await,
+            None => Ok(UnsubscribeOutcome::Unknown),
+        }
+    }
+
+    /// Takes contact `contact_id` off the list, as a leave link does (the link already
+    /// verified: a signed one names the contact, a stored one was looked up): unsubscribed
+    /// unless already out, queued deliveries skipped, audited.
+    pub async fn unsubscribe_contact(
+        &self,
+        contact_id: i64,
+        actor: &Actor,
+    ) -> Result<UnsubscribeOutcome> {
         let now = Timestamp::now().unix_ms();
-        let hash = secret.hash();
         let (_turn, mut tx) = self.begin_write().await?;
         // The write comes first (see confirm_subscription for why).
-        let changed = sqlx::query(
+        let changed: Option<String> = sqlx::query_scalar(
             "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-             WHERE id = (SELECT contact_id FROM tokens WHERE token_hash = $2 AND purpose = 'unsubscribe') \
-             AND status <> 'unsubscribed' RETURNING id, email",
+             WHERE id = $2 AND status <> 'unsubscribed' RETURNING email",
         )
         .bind(now)
-        .bind(hash.as_str())
+        .bind(contact_id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(changed) = changed else {
             tx.rollback().await?;
-            let known: Option<String> = sqlx::query_scalar(
-                "SELECT c.email FROM tokens t JOIN contacts c ON c.id = t.contact_id \
-                 WHERE t.token_hash = $1 AND t.purpose = 'unsubscribe'",
-            )
-            .bind(hash.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT email FROM contacts WHERE id = $1")
+                    .bind(contact_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
             return Ok(match known {
                 Some(email) => UnsubscribeOutcome::AlreadyOut(EmailAddress::parse(&email)?),
                 None => UnsubscribeOutcome::Unknown,
             });
         };
-        let email = EmailAddress::parse(&changed.try_get::<String, _>("email")?)?;
-        let contact_id: i64 = changed.try_get("id")?;
+        let email = EmailAddress::parse(&changed)?;
         super::deliveries::skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now)
             .await?;
         audit::record(

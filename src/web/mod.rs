@@ -95,7 +95,11 @@ impl AppState {
         Ok(Self {
             admin: Arc::new(admin),
             archive: crate::ops::Archive::new(store.clone(), render),
-            subscriptions: crate::ops::Subscriptions::new(store.clone(), notices.clone()),
+            subscriptions: crate::ops::Subscriptions::new(
+                store.clone(),
+                notices.clone(),
+                settings.token_key_if_set()?,
+            ),
             staff: crate::ops::Staff::new(store.clone()),
             sessions: crate::ops::Sessions::new(
                 store.clone(),

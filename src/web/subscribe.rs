@@ -85,6 +85,9 @@ fn text_message(error: &TextError) -> &'static str {
         TextError::ControlCharacter { .. } => {
             "Teksten kan ikke inneholde linjeskift eller kontrolltegn."
         }
+        TextError::DirectionControl { .. } => {
+            "Teksten har et usynlig tegn som snur skriveretningen: skriv den inn på nytt uten det."
+        }
     }
 }
 

@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::error::AppError;
 use super::subscribe::MessagePage;
-use crate::domain::TokenSecret;
 use crate::store::UnsubscribeOutcome;
 
 #[derive(Template)]
@@ -38,14 +37,12 @@ fn page(status: StatusCode, page: impl Template) -> Result<Response, AppError> {
 }
 
 /// GET /avmeld/{token}
-pub async fn confirm_page(Path(token): Path<String>) -> Result<Response, AppError> {
-    match TokenSecret::parse(&token) {
-        Some(secret) => page(
-            StatusCode::OK,
-            UnsubscribePage {
-                token: secret.as_str().to_owned(),
-            },
-        ),
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match state.subscriptions.leave_token(&token) {
+        Some(_) => page(StatusCode::OK, UnsubscribePage { token }),
         None => page(StatusCode::NOT_FOUND, invalid_link()),
     }
 }
@@ -59,14 +56,14 @@ pub async fn unsubscribe(
     let one_click = body
         .split('&')
         .any(|pair| pair.trim() == "List-Unsubscribe=One-Click");
-    let Some(secret) = TokenSecret::parse(&token) else {
+    let Some(token) = state.subscriptions.leave_token(&token) else {
         return if one_click {
             Ok(StatusCode::NOT_FOUND.into_response())
         } else {
             page(StatusCode::NOT_FOUND, invalid_link())
         };
     };
-    let outcome = state.subscriptions.unsubscribe(&secret).await?;
+    let outcome = state.subscriptions.unsubscribe(&token).await?;
     if one_click {
         return Ok(match outcome {
             UnsubscribeOutcome::Unknown => StatusCode::NOT_FOUND.into_response(),

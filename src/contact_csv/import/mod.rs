@@ -379,8 +379,11 @@ pub async fn import_csv<R: Read + Send + 'static>(
                     && !hashes.is_empty()
                 {
                     rows.retain(|row| {
-                        let hash = key.erased_address_hash(&row.contact.email.key());
-                        if !hashes.contains(&hash) {
+                        let erased_before = key
+                            .erased_address_hashes(&row.contact.email)
+                            .iter()
+                            .any(|hash| hashes.contains(hash));
+                        if !erased_before {
                             return true;
                         }
                         summary.erased_before += 1;

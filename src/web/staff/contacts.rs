@@ -327,6 +327,9 @@ fn text_problem(e: &crate::domain::TextError) -> String {
         crate::domain::TextError::ControlCharacter { .. } => {
             "Teksten kan ikke ha linjeskift eller usynlige kontrolltegn.".to_owned()
         }
+        crate::domain::TextError::DirectionControl { .. } => {
+            "Teksten har et usynlig tegn som snur skriveretningen og kan få den til å se ut som noe annet: fjern det (skriv teksten inn på nytt).".to_owned()
+        }
     }
 }
 

@@ -100,6 +100,13 @@ fn warning_text(warning: &Warning) -> String {
             "{} e-poster til staben venter på behandling (under «E-post»).",
             grouped(*n)
         ),
+        Warning::SameMailbox {
+            contact_id,
+            email,
+            same_as,
+        } => format!(
+            "Kontakt nr. {contact_id} ({email}) er samme e-postadresse som kontakt nr. {same_as}, skrevet på en annen måte. Begge får alt som sendes: slett den du ikke vil ha (under «Kontakter»)."
+        ),
     }
 }
 
