@@ -80,10 +80,11 @@ async fn claim_all(store: &Store, issue_id: i64) -> usize {
             .claim_deliveries("bench", BATCH, lease_until, Some(issue_id), after)
             .await
             .unwrap();
-        let Some(last) = batch.last() else {
+        // As the worker does: RETURNING gives no order on PostgreSQL.
+        let Some(last) = batch.iter().map(|d| d.id).max() else {
             return claimed;
         };
-        after = last.id;
+        after = last;
         claimed += batch.len();
     }
 }

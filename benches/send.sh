@@ -17,6 +17,9 @@
 #                                      TLS through stunnel in front of the same sink (a
 #                                      throwaway CA trusted through smtp_ca_file); prints
 #                                      the TLS ÷ plain ratio per backend
+#   PERF=DIR benches/send.sh           each send under `perf record -g` (Debian's
+#                                      linux-perf), one DIR/BACKEND-KIND.data per run, for
+#                                      `perf report`; its figures include perf's overhead
 #   BINS="old/nyhetsbrev target/release/nyhetsbrev" ROUNDS=2 benches/send.sh
 #                                      two builds in turn against the same sink, each
 #                                      backend ROUNDS times (before/after a change)
@@ -124,8 +127,13 @@ for n in "${sizes[@]}"; do
     nb issue import "$PWD/examples/2024-q1.md" >/dev/null
     nb contacts import contacts.csv >/dev/null
     nb issue send 2024-q1 >/dev/null
+    profile=()
+    if [ -n "${PERF:-}" ]; then
+      mkdir -p "$PERF"
+      profile=(perf record -q -F 999 -g -o "$PERF/$backend-$transport.data" --)
+    fi
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
-      env NYHETSBREV_DATABASE_URL="$db_url" "$send_bin" issue send 2024-q1 --follow \
+      "${profile[@]}" env NYHETSBREV_DATABASE_URL="$db_url" "$send_bin" issue send 2024-q1 --follow \
       > "$work/follow.log" 2>&1 </dev/null || { cat "$work/follow.log"; exit 1; }
     read -r wall user sys rss_kb < "$work/time"
     sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
@@ -156,8 +164,13 @@ size=$( (cd "$work" && NYHETSBREV_DATABASE_URL="sqlite://$work/size.db" "$bin" i
   && wc -c < "$(ls outbox/*.eml | head -n1)") )
 count=50000
 start=$(date +%s.%N)
-smtp-source -s "$connections" -l "$size" -m "$count" -f nyhetsbrev@example.no -t kontakt@example.org 127.0.0.1:$port
+/usr/bin/time -f '%U %S' -o "$work/source-time" \
+  smtp-source -s "$connections" -l "$size" -m "$count" -f nyhetsbrev@example.no -t kontakt@example.org 127.0.0.1:$port
 end=$(date +%s.%N)
+# The CPU a message costs the blaster, beside what it cost `issue send` above (the issue's
+# goal: no more than smtp-source).
+awk -v c="$count" '{ printf "smtp-source CPU a message: %.0f µs (user %.0f, system %.0f)\n", ($1 + $2) / c * 1e6, $1 / c * 1e6, $2 / c * 1e6 }' "$work/source-time"
+awk '{ printf "issue send CPU a message (%s %s): %.0f µs (user %.0f, system %.0f)\n", $1, $2, ($5 + $6) / $3 * 1e6, $5 / $3 * 1e6, $6 / $3 * 1e6 }' "$work/rates"
 awk -v c="$count" -v s="$start" -v e="$end" -v size="$size" -v k="$connections" \
   'BEGIN { printf "\nsmtp-source ceiling: %d messages of %d bytes over %d connections in %.2f s = %.0f msg/s\n", c, size, k, e - s, c / (e - s) }'
 
