@@ -267,7 +267,7 @@ fn pem_body(pem: &str) -> Option<(String, Vec<u8>)> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// Header fields as (name, raw value with folding), in order.
@@ -356,10 +356,7 @@ fn relaxed_body_hash(body: &[u8]) -> ring::digest::Digest {
     let mut clean_from = 0;
     let mut pos = 0;
     loop {
-        let newline = content[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| pos + i);
+        let newline = memchr::memchr(b'\n', &content[pos..]).map(|i| pos + i);
         let line_end = newline.unwrap_or(content.len());
         let has_cr = line_end > pos && content[line_end - 1] == b'\r';
         let text_end = if has_cr { line_end - 1 } else { line_end };
@@ -367,13 +364,12 @@ fn relaxed_body_hash(body: &[u8]) -> ring::digest::Digest {
             .iter()
             .rposition(|&b| !wsp(b))
             .map_or(pos, |p| pos + p + 1);
-        let mut i = pos;
-        while i < trimmed_end {
-            if !wsp(content[i]) {
-                i += 1;
-                continue;
-            }
-            let run = i;
+        // White space found by memchr, not byte by byte: a single space (most of them)
+        // stays as it is; a tab or a run becomes one space.
+        let mut search = pos;
+        while let Some(found) = memchr::memchr2(b' ', b'\t', &content[search..trimmed_end]) {
+            let run = search + found;
+            let mut i = run + 1;
             while wsp(content[i]) {
                 i += 1;
             }
@@ -382,6 +378,7 @@ fn relaxed_body_hash(body: &[u8]) -> ring::digest::Digest {
                 hash.update(b" ");
                 clean_from = i;
             }
+            search = i;
         }
         let verbatim_line_end = trimmed_end == text_end && has_cr && newline.is_some();
         if !verbatim_line_end {
