@@ -53,6 +53,8 @@ sql "INSERT INTO contacts (email, email_key, search_text, status, consent_source
      SELECT 'k' || i || '@example.org', 'k' || i || '@example.org', 'k' || i || '@example.org',
             'confirmed', 'import', 0, 0, 0 FROM ($series) AS s"
 sql "UPDATE issues SET status = 'sending', send_started_at = 1 WHERE slug = '2024-q1'"
+sql "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at)
+     SELECT c.id, p.id, 'import', 0 FROM contacts c CROSS JOIN publications p"
 sql "INSERT INTO deliveries (issue_id, contact_id, status, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at)
      SELECT (SELECT id FROM issues WHERE slug = '2024-q1'), c.id,
        CASE WHEN c.id % 1000 < 600 THEN 'sent' WHEN c.id % 1000 < 610 THEN 'failed'

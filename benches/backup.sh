@@ -62,6 +62,8 @@ sql "INSERT INTO contacts (email, email_key, name, organisation, search_text, st
             'kontakt' || i || '@example.org kontakt ' || i, 'confirmed', 'import', 0, 'importert fra liste.csv', 0, 0, 0
      FROM ($series) AS s"
 sql "UPDATE issues SET status = 'sent', send_started_at = 1, sent_at = 2 WHERE slug = '2024-q1'"
+sql "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at)
+     SELECT c.id, p.id, 'import', 0 FROM contacts c CROSS JOIN publications p"
 sql "INSERT INTO deliveries (issue_id, contact_id, status, attempts, next_attempt_at, message_id, created_at, updated_at, sent_at)
      SELECT (SELECT id FROM issues WHERE slug = '2024-q1'), c.id, 'sent', 1, 0,
             '<2024-q1.' || c.id || '@example.no>', 0, 0, 1 FROM contacts c"

@@ -46,6 +46,7 @@ async fn queued_send(url: &DatabaseUrl) -> (Store, i64) {
                 at: Timestamp::now(),
                 note: None,
             },
+            publications: nyhetsbrev::domain::PublicationChoice::All,
         };
         store.add_contact(&contact, &actor).await.unwrap();
     }

@@ -68,6 +68,8 @@ sql "INSERT INTO contacts (email, email_key, name, organisation, search_text, st
             'k' || i || '@example.org' || $nl || $first_lc || ' ' || $last_lc || i || $nl || $org_lc,
             CASE WHEN i % 50 = 0 THEN 'unsubscribed' ELSE 'confirmed' END, 'import', 0, 0, 0
      FROM ($(series "$n")) AS s"
+sql "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at)
+     SELECT c.id, p.id, 'import', 0 FROM contacts c CROSS JOIN publications p WHERE c.status <> 'unsubscribed'"
 sql "UPDATE issues SET status = 'sent', send_started_at = 1, sent_at = 2 WHERE slug = '2024-q1'"
 sql "INSERT INTO deliveries (issue_id, contact_id, status, attempts, next_attempt_at, created_at, updated_at, sent_at)
      SELECT (SELECT id FROM issues WHERE slug = '2024-q1'), c.id, 'sent', 1, 0, 0, 0, 1 FROM contacts c"

@@ -10,6 +10,10 @@ use nyhetsbrev::render::{Personal, RenderContext, RenderedIssue, parse_issue, re
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 
+#[path = "../tests/common/publications.rs"]
+mod publications;
+use publications::newsletter;
+
 fn main() {
     divan::main();
 }
@@ -20,7 +24,7 @@ fn rendered() -> (nyhetsbrev::domain::Issue, RenderedIssue) {
         base_url: "https://nyhetsbrev.example.org".into(),
         contact_address: "kom@example.no".into(),
     };
-    let rendered = render(&issue, &context).unwrap();
+    let rendered = render(&issue, &newsletter(), &context).unwrap();
     (issue, rendered)
 }
 
@@ -41,7 +45,8 @@ fn key() -> nyhetsbrev::domain::TokenKey {
 #[divan::bench]
 fn complete_mime_message(bencher: Bencher) {
     let (issue, rendered) = rendered();
-    let prepared = PreparedIssue::prepare(&issue, &rendered, &sender(), &key()).unwrap();
+    let prepared =
+        PreparedIssue::prepare(&issue, &newsletter(), &rendered, &sender(), &key()).unwrap();
     let email = EmailAddress::parse("ase.odegard@example.org").unwrap();
     let name = ContactName::parse("Åse Ødegård").unwrap().unwrap();
     let url = "https://nyhetsbrev.example.org/avmeld/3f9a0c1e5b7d4a2c8e6f1b3d5a7c9e0f";
@@ -53,6 +58,7 @@ fn complete_mime_message(bencher: Bencher) {
             name: Some(&name),
             contact_id: 4711,
             unsubscribe_url: url,
+            preferences_url: url,
             return_path: None,
         };
         let message = prepared.message(black_box(&recipient), date).unwrap();
@@ -69,6 +75,7 @@ fn fill_html_slots(bencher: Bencher) {
     let personal = Personal {
         email: "ase.odegard@example.org",
         unsubscribe_url: "https://nyhetsbrev.example.org/avmeld/x",
+        preferences_url: "https://nyhetsbrev.example.org/innstillinger/x",
     };
     bencher.bench_local(|| rendered.html.fill(black_box(&personal)));
 }
@@ -79,6 +86,6 @@ fn prepare_issue_once(bencher: Bencher) {
     let sender = sender();
     bencher.bench_local(|| {
         let (issue, rendered) = rendered();
-        PreparedIssue::prepare(&issue, &rendered, &sender, &key()).unwrap()
+        PreparedIssue::prepare(&issue, &newsletter(), &rendered, &sender, &key()).unwrap()
     });
 }

@@ -104,23 +104,32 @@ impl Notices {
             if requests.is_empty() {
                 return Ok(());
             }
-            for (id, email, name, organisation) in &requests {
+            for request in &requests {
                 let outcome = self
                     .store
                     .request_subscription(
-                        email,
-                        name.as_ref(),
-                        organisation.as_ref(),
+                        &request.email,
+                        request.name.as_ref(),
+                        request.organisation.as_ref(),
+                        &request.publications,
                         self.per_hour,
                         &crate::store::Actor::new("web:subscribe"),
                     )
-                    .await?;
-                if outcome == crate::store::SubscribeOutcome::HourlyCapReached {
-                    tracing::warn!(
+                    .await;
+                match outcome {
+                    Ok(crate::store::SubscribeOutcome::HourlyCapReached) => tracing::warn!(
                         "confirmations_per_hour reached: a subscription request got no mail"
-                    );
+                    ),
+                    Ok(_) => {}
+                    // The form offers only publications that exist, and none is ever
+                    // removed; a request naming another cannot be carried out.
+                    Err(StoreError::PublicationNotFound(which)) => tracing::warn!(
+                        publications = %which,
+                        "a subscription request named publications that do not exist: dropped"
+                    ),
+                    Err(e) => return Err(e),
                 }
-                self.store.forget_subscription_request(*id).await?;
+                self.store.forget_subscription_request(request.id).await?;
             }
         }
     }

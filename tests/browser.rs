@@ -161,7 +161,7 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
         .goto(&format!("{}/avmeld/{}", app.address, secret.as_str()))
         .await
         .unwrap();
-    wait_for_heading(&client, "Meld deg av KOMs kontaktliste").await;
+    wait_for_heading(&client, "Meld deg av").await;
     screenshot(&client, "5-unsubscribe-page").await;
     assert_accessible(&client, &axe, "5-unsubscribe-page").await;
     client
@@ -183,5 +183,186 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
         ContactStatus::Unsubscribed
     );
 
+    client.close().await.unwrap();
+}
+
+/// Publications (issue 18): a court-decision mail, its leave page with "bare dette" and
+/// "alt", and the page for choosing what one gets: shown, saved, and refused when
+/// nothing is ticked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn choosing_publications_in_a_browser() {
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let app = spawn_app(&db).await;
+    let actor = nyhetsbrev::store::Actor::new("test");
+    let contact = app
+        .store
+        .add_contact(
+            &common::new_contact("aase@example.no", ContactStatus::Confirmed),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let court = include_str!("../examples/2025-04-rettsavgjorelser.md");
+    let parsed = nyhetsbrev::render::parse_issue_as(
+        "court.md",
+        court,
+        nyhetsbrev::domain::PublicationKind::Announcement,
+    )
+    .unwrap();
+    app.store
+        .save_draft(&parsed.issue, court, &actor)
+        .await
+        .unwrap();
+    let stored = app
+        .store
+        .existing_issue(&parsed.issue.meta.slug)
+        .await
+        .unwrap();
+    let publication = app
+        .store
+        .publication_by_id(stored.publication_id)
+        .await
+        .unwrap();
+    let token = common::test_key().leave_token(contact.id, stored.id);
+
+    // The mail as the contact gets it: the publication's masthead, both personal links.
+    let context = nyhetsbrev::render::RenderContext {
+        base_url: app.address.clone(),
+        contact_address: "kom@example.no".into(),
+    };
+    let rendered = nyhetsbrev::render::render(&parsed.issue, &publication, &context).unwrap();
+    let sender = nyhetsbrev::mail::Sender {
+        from_address: email("nyhetsbrev@example.no"),
+        from_name: "KOM".into(),
+        list_id: "nyhetsbrev.example.no".into(),
+        unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
+    };
+    let prepared = nyhetsbrev::mail::PreparedIssue::prepare(
+        &parsed.issue,
+        &publication,
+        &rendered,
+        &sender,
+        &common::test_key(),
+    )
+    .unwrap();
+    let leave_url = format!("{}/avmeld/{token}", app.address);
+    let preferences_url = format!("{}/innstillinger/{token}", app.address);
+    let raw = prepared
+        .message(
+            &nyhetsbrev::mail::Recipient {
+                email: &contact.email,
+                name: None,
+                contact_id: contact.id,
+                unsubscribe_url: &leave_url,
+                preferences_url: &preferences_url,
+                return_path: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    let client = browser(&webdriver).await;
+    show_mail(
+        &client,
+        &raw,
+        "mail-court-decisions",
+        "Oversikt over rettsavgjørelser",
+    )
+    .await;
+    client.goto(&leave_url).await.unwrap();
+    wait_for_heading(&client, "Meld deg av").await;
+    screenshot(&client, "p1-leave-this-or-all").await;
+    assert_accessible(&client, &axe, "p1-leave-this-or-all").await;
+    client
+        .find(Locator::LinkText("Velg heller hva du vil få"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Velg hva du får").await;
+    screenshot(&client, "p2-preferences").await;
+    assert_accessible(&client, &axe, "p2-preferences").await;
+
+    // Untick the status report (by its label, as a person would) and save.
+    client
+        .find(Locator::Css("label[for=p-tilstandsrapport]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[value=lagre]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Velg hva du får").await;
+    let notice = client
+        .find(Locator::Css("[role=status]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("Lagret."), "{notice}");
+    screenshot(&client, "p3-preferences-saved").await;
+    assert_accessible(&client, &axe, "p3-preferences-saved").await;
+    let gets: Vec<String> = app
+        .store
+        .subscriptions(contact.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.left_at.is_none())
+        .map(|s| s.publication.to_string())
+        .collect();
+    assert_eq!(gets, ["nyhetsbrev", "rettsavgjorelser"]);
+
+    // Nothing ticked: told so, nothing changed.
+    for slug in ["nyhetsbrev", "rettsavgjorelser"] {
+        client
+            .find(Locator::Css(&format!("label[for=p-{slug}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("button[value=lagre]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Velg hva du får").await;
+    let alert = client
+        .find(Locator::Css("[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alert.contains("Du har ikke krysset av for noe"), "{alert}");
+    screenshot(&client, "p4-preferences-nothing-ticked").await;
+    assert_accessible(&client, &axe, "p4-preferences-nothing-ticked").await;
+    assert_eq!(
+        app.store
+            .subscriptions(contact.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.left_at.is_none())
+            .count(),
+        2
+    );
     client.close().await.unwrap();
 }

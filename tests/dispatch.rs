@@ -192,7 +192,7 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
                 .trim()
                 .to_owned()
         };
-        assert!(header("List-Id").contains("<nyhetsbrev.example.org>"));
+        assert!(header("List-Id").contains("<nyhetsbrev.nyhetsbrev.example.org>"));
         let unsubscribe = header("List-Unsubscribe");
         assert!(
             unsubscribe.starts_with("<https://nyhetsbrev.example.org/avmeld/")
@@ -228,9 +228,23 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // One-click leaves the list the message belongs to (RFC 8058): the newsletter.
     let owner = &received[0].rcpt_to[0];
     let contact = s.store.existing_contact(&email(owner)).await.unwrap();
-    assert_eq!(contact.status, ContactStatus::Unsubscribed);
+    let newsletter = s
+        .store
+        .subscriptions(contact.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|sub| sub.publication.as_str() == "nyhetsbrev")
+        .unwrap();
+    assert!(newsletter.left_at.is_some(), "{newsletter:?}");
+    assert_eq!(
+        s.store.count_unqueued(&s.slug).await.unwrap(),
+        0,
+        "and is not queued for it again"
+    );
 }
 
 /// Three issues queued together: one claim holds deliveries of several issues for the

@@ -42,10 +42,11 @@ fn mail(issue: &Issue) -> (String, String) {
         base_url: "https://nyhetsbrev.example.org".into(),
         contact_address: "kom@example.org".into(),
     };
-    let rendered = render(issue, &context).unwrap();
+    let rendered = render(issue, &common::publications::newsletter(), &context).unwrap();
     let personal = Personal {
         email: "kari@example.org",
         unsubscribe_url: "https://nyhetsbrev.example.org/avmeld/abc",
+        preferences_url: "https://nyhetsbrev.example.org/innstillinger/abc",
     };
     (rendered.html.fill(&personal), rendered.text.fill(&personal))
 }

@@ -6,6 +6,9 @@ use nyhetsbrev::mail::{PreparedIssue, Recipient, Sender};
 use nyhetsbrev::render::{RenderContext, parse_issue, render};
 use time::macros::datetime;
 
+#[path = "common/publications.rs"]
+mod publications;
+
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 
 fn prepared() -> PreparedIssue {
@@ -14,7 +17,7 @@ fn prepared() -> PreparedIssue {
         base_url: "https://nyhetsbrev.example.org".into(),
         contact_address: "kom@example.no".into(),
     };
-    let rendered = render(&issue, &context).unwrap();
+    let rendered = render(&issue, &publications::newsletter(), &context).unwrap();
     let sender = Sender {
         from_address: EmailAddress::parse("nyhetsbrev@example.no").unwrap(),
         from_name: "KOM – Koordineringsenheten mot menneskehandel".into(),
@@ -22,7 +25,14 @@ fn prepared() -> PreparedIssue {
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
     };
     let key = nyhetsbrev::domain::TokenKey::parse("a-test-key-that-is-long-enough-0001").unwrap();
-    PreparedIssue::prepare(&issue, &rendered, &sender, &key).unwrap()
+    PreparedIssue::prepare(
+        &issue,
+        &publications::newsletter(),
+        &rendered,
+        &sender,
+        &key,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -37,6 +47,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
         name: Some(&name),
         contact_id: 4711,
         unsubscribe_url: unsubscribe,
+        preferences_url: "https://nyhetsbrev.example.org/innstillinger/AbC=123_xyz",
         return_path: Some("bounces+d9@example.no"),
     };
     let bytes = prepared()
@@ -89,7 +100,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
     };
     assert_eq!(
         header("List-Id"),
-        "Nyhetsbrev fra KOM <nyhetsbrev.example.no>"
+        "Nyhetsbrev fra KOM <nyhetsbrev.nyhetsbrev.example.no>"
     );
     assert_eq!(
         header("List-Unsubscribe"),
@@ -112,8 +123,12 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
         "address in text"
     );
     assert!(
-        text.contains(&format!("Meld deg av kontaktlisten:\n{unsubscribe}")),
+        text.contains(&format!("Meld deg av:\n{unsubscribe}")),
         "unsubscribe link in text"
+    );
+    assert!(
+        text.contains("Velg hva du får:\nhttps://nyhetsbrev.example.org/innstillinger/AbC=123_xyz"),
+        "preferences link in text"
     );
     assert!(text.contains("Østersjørådet") && html.contains("Østersjørådet"));
     assert!(
@@ -137,6 +152,7 @@ fn each_recipient_gets_their_own_values_and_message_id() {
                     name: None,
                     contact_id: id,
                     unsubscribe_url: url,
+                    preferences_url: url,
                     return_path: None,
                 },
                 datetime!(2024-04-15 09:30 UTC),

@@ -6,8 +6,12 @@ use nyhetsbrev::render::{
     MAX_HTML_BYTES, Personal, RenderContext, RenderedIssue, parse_issue, render,
 };
 
+#[path = "common/publications.rs"]
+mod publications;
+
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 const UNSUBSCRIBE: &str = "https://nyhetsbrev.example.org/avmeld/AbC-123_xyz";
+const PREFERENCES: &str = "https://nyhetsbrev.example.org/innstillinger/AbC-123_xyz";
 const EMAIL: &str = "ola.nordmann@example.org";
 
 fn context() -> RenderContext {
@@ -20,7 +24,8 @@ fn context() -> RenderContext {
 fn fixture() -> (Issue, RenderedIssue) {
     let parsed = parse_issue("examples/2024-q1.md", FIXTURE).expect("the fixture parses");
     assert!(parsed.notes.is_empty(), "{:?}", parsed.notes);
-    let rendered = render(&parsed.issue, &context()).expect("the fixture renders");
+    let rendered = render(&parsed.issue, &publications::newsletter(), &context())
+        .expect("the fixture renders");
     (parsed.issue, rendered)
 }
 
@@ -28,6 +33,7 @@ fn personal() -> Personal<'static> {
     Personal {
         email: EMAIL,
         unsubscribe_url: UNSUBSCRIBE,
+        preferences_url: PREFERENCES,
     }
 }
 
@@ -220,13 +226,22 @@ fn personal_parts_go_to_the_mail_only() {
     );
     assert!(html.contains(EMAIL));
     assert!(text.contains(UNSUBSCRIBE) && text.contains(EMAIL));
+    // Every mail carries the personal page for choosing what one gets.
     assert!(
-        !rendered.web.contains("avmeld") && !rendered.web.contains('\u{E000}'),
+        html.contains(&format!("href=\"{PREFERENCES}\"")) && html.contains(">Velg hva du får</a>"),
+        "preferences link in HTML"
+    );
+    assert!(text.contains(&format!("Velg hva du får:\n{PREFERENCES}")));
+    assert!(
+        !rendered.web.contains("avmeld")
+            && !rendered.web.contains("innstillinger")
+            && !rendered.web.contains('\u{E000}'),
         "web version is impersonal"
     );
     let other = rendered.html.fill(&Personal {
         email: "kari@example.no",
         unsubscribe_url: "https://x.test/u",
+        preferences_url: "https://x.test/p",
     });
     assert!(!other.contains(EMAIL) && other.contains("kari@example.no"));
     assert!(
@@ -383,7 +398,7 @@ fn raw_html_is_shown_as_text_with_a_note() {
             )
         ]
     );
-    let rendered = render(&parsed.issue, &context()).unwrap();
+    let rendered = render(&parsed.issue, &publications::newsletter(), &context()).unwrap();
     let html = rendered.html.fill(&personal());
     assert!(
         !html.contains("<script") && !html.contains("<div onclick"),
@@ -455,6 +470,9 @@ fn form_fields_make_a_source_and_read_back_unchanged() {
         preheader: "Det viktigste = +++ dette kvartalet".into(),
         audience: "Til KOMs samarbeidsaktører".into(),
         date: "2025-04-10".into(),
+        publication: "rettsavgjorelser".into(),
+        link: String::new(),
+        link_text: String::new(),
         body: "## A\n### Sak\nTekst.\n".into(),
     };
     let source = parts.to_source();
@@ -463,6 +481,7 @@ fn form_fields_make_a_source_and_read_back_unchanged() {
     assert_eq!(parsed.issue.meta.subject, parts.subject);
     assert_eq!(parsed.issue.meta.preheader, parts.preheader);
     assert_eq!(parsed.issue.meta.date.unwrap().to_string(), "2025-04-10");
+    assert_eq!(parsed.issue.meta.publication.as_str(), "rettsavgjorelser");
     // A header injection typed into a field stays a problem of that field.
     let injected = SourceParts {
         subject: "Hei\r\nBcc: x@example.org".into(),
@@ -478,4 +497,105 @@ fn form_fields_make_a_source_and_read_back_unchanged() {
     };
     let error = parse_issue("skjema", &broken.to_source()).unwrap_err();
     assert_eq!(error.problems[0].line - broken.body_line_offset(), 3);
+}
+
+const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
+
+/// An announcement (issue 18): the court-decision overview as KOM describes it, a short
+/// mail with its paragraphs and one prominent link, no table of contents.
+#[test]
+fn an_announcement_is_its_paragraphs_and_one_prominent_link() {
+    use nyhetsbrev::domain::PublicationKind;
+    let parsed =
+        nyhetsbrev::render::parse_issue_as("court.md", COURT, PublicationKind::Announcement)
+            .unwrap();
+    let court = publications::publication(
+        "rettsavgjorelser",
+        "Oversikt over rettsavgjørelser",
+        PublicationKind::Announcement,
+    );
+    let issue = &parsed.issue;
+    assert!(issue.sections.is_empty());
+    assert_eq!(issue.intro.len(), 3);
+    let link = issue.meta.link.as_ref().unwrap();
+    assert_eq!(link.text, "Last ned oversikten (PDF)");
+    assert_eq!(issue.links(), [link.url.as_str()]);
+
+    let rendered = render(issue, &court, &context()).unwrap();
+    let html = rendered.html.fill(&personal());
+    let text = rendered.text.fill(&personal());
+    assert!(html.contains(">Oversikt over rettsavgjørelser</h1>"));
+    assert!(html.contains("KOMs oversikt over rettsavgjørelser per 30. april 2025</h2>"));
+    assert!(html.contains("sammendrag av to fellende lagmannsrettsdommer"));
+    assert!(!html.contains("I denne utgaven"), "no table of contents");
+    assert!(
+        html.contains("href=\"https://example.org/kom/rettsavgjorelser-2025-04-30.pdf\" style=")
+            && html.contains(">Last ned oversikten (PDF)</a>"),
+        "the prominent link"
+    );
+    assert!(html.len() < MAX_HTML_BYTES / 4, "a short mail");
+    assert!(!text.contains("I denne utgaven"));
+    assert!(text.starts_with(
+        "Koordineringsenheten mot menneskehandel\n\nOversikt over rettsavgjørelser, per 30. april 2025\n"
+    ));
+    assert!(text.contains(
+        "Last ned oversikten (PDF):\nhttps://example.org/kom/rettsavgjorelser-2025-04-30.pdf\n"
+    ));
+    assert!(rendered.web.contains("<a class=\"cta\" href=\"https://example.org/kom/rettsavgjorelser-2025-04-30.pdf\">Last ned oversikten (PDF)</a>"));
+    assert!(!rendered.web.contains("I denne utgaven"));
+}
+
+#[test]
+fn an_announcement_needs_its_link_and_a_newsletter_has_none() {
+    use nyhetsbrev::domain::PublicationKind::{Announcement, Newsletter};
+    use nyhetsbrev::render::{Problem, parse_issue_as};
+    let kinds = |source: &str, kind| {
+        parse_issue_as("f.md", source, kind)
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| (p.line, p.kind))
+            .collect::<Vec<_>>()
+    };
+    let without_link = COURT
+        .lines()
+        .filter(|l| !l.starts_with("link"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        kinds(&without_link, Announcement),
+        [(1, Problem::NoAnnouncementLink)]
+    );
+    for bad in [
+        "rapport.pdf",
+        "ftp://example.org/r.pdf",
+        "javascript:alert(1)",
+    ] {
+        let source = COURT.replace(
+            "https://example.org/kom/rettsavgjorelser-2025-04-30.pdf",
+            bad,
+        );
+        assert_eq!(
+            kinds(&source, Announcement),
+            [(9, Problem::BadAnnouncementLink(bad.to_owned()))],
+            "{bad}"
+        );
+    }
+    let empty = COURT.split("+++\n\n").next().unwrap().to_owned() + "+++\n";
+    assert_eq!(
+        kinds(&empty, Announcement),
+        [(12, Problem::EmptyAnnouncement)]
+    );
+    // As a newsletter the same source is refused twice over: it has a link, and text
+    // before its first section.
+    let problems = kinds(COURT, Newsletter);
+    assert!(
+        problems.contains(&(9, Problem::LinkInNewsletter)),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(_, p)| *p == Problem::TextBeforeSection)
+    );
 }

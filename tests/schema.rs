@@ -214,10 +214,12 @@ async fn both_migration_folders_describe_the_same_schema() {
         "issues",
         "login_attempts",
         "notices",
+        "publications",
         "staff_recovery_codes",
         "staff_sessions",
         "staff_users",
         "subscription_requests",
+        "subscriptions",
         "tokens",
     ];
     assert_eq!(

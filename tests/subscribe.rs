@@ -49,6 +49,7 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
                 &email("Kari@Example.no"),
                 name.as_ref(),
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -103,6 +104,7 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
                 &email("ola@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -116,6 +118,7 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             &email("OLA@example.org"),
             None,
             None,
+            &nyhetsbrev::domain::PublicationChoice::All,
             PER_HOUR,
             &Actor::new("web:subscribe"),
         )
@@ -131,6 +134,7 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             &email("ola@example.org"),
             None,
             None,
+            &nyhetsbrev::domain::PublicationChoice::All,
             PER_HOUR,
             &Actor::new("web:subscribe"),
         )
@@ -151,6 +155,7 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
                 &email("ola@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -189,6 +194,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 &email("per@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -224,6 +230,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 &email("per@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -264,6 +271,7 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
                 &email("ola@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
@@ -302,6 +310,7 @@ async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
                 &email("ola@example.org"),
                 None,
                 None,
+                &nyhetsbrev::domain::PublicationChoice::All,
                 PER_HOUR,
                 &Actor::new("web:subscribe"),
             )

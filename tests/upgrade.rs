@@ -142,7 +142,7 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(borte.organisation.unwrap().as_str(), "Politiet");
+    assert_eq!(borte.organisation.as_ref().unwrap().as_str(), "Politiet");
 
     // The counts later migrations keep by trigger start from the old rows.
     let mut counts = store.contact_counts().await.unwrap();
@@ -171,6 +171,43 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         ),
         (3, 1, 1, 1, 1)
     );
+    // Publications (issue 18): the old issue is a newsletter; everyone still on the
+    // list gets all three, with the consent they gave ("alt KOM sender"); who left
+    // gets nothing.
+    let newsletter = store
+        .existing_publication(&nyhetsbrev::domain::PublicationSlug::default_publication())
+        .await
+        .unwrap();
+    assert_eq!(issue.publication_id, newsletter.id);
+    let subscribed = |subscriptions: Vec<nyhetsbrev::domain::Subscription>| {
+        subscriptions
+            .into_iter()
+            .filter(|s| s.left_at.is_none())
+            .map(|s| {
+                (
+                    s.publication.to_string(),
+                    s.consent.source,
+                    s.consent.at.unix_ms(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        subscribed(store.subscriptions(ola.id).await.unwrap()),
+        ["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"].map(|p| (
+            p.to_owned(),
+            ConsentSource::Import,
+            T0
+        ))
+    );
+    assert_eq!(
+        subscribed(store.subscriptions(kari.id).await.unwrap()).len(),
+        3
+    );
+    assert!(subscribed(store.subscriptions(borte.id).await.unwrap()).is_empty());
+    // So the send that was under way goes on to the same people.
+    assert_eq!(store.count_unqueued(&issue.slug).await.unwrap(), 0);
+
     // The search index covers the old rows.
     let found = store
         .contact_page(

@@ -27,6 +27,7 @@ on_both_backends!(
     a_word_document_is_uploaded_with_what_was_not_carried_over,
     failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it,
     the_ledger_csv_holds_every_delivery_of_a_large_send,
+    an_announcement_is_written_for_its_publication,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1332,6 +1333,11 @@ async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
     .await;
     db.execute("UPDATE contacts SET email = '=HYPERLINK(1)@example.org' WHERE id = 1")
         .await;
+    db.execute(
+        "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at) \
+         SELECT c.id, p.id, 'import', 0 FROM contacts c CROSS JOIN publications p",
+    )
+    .await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     assert_eq!(
         kari.post("/admin/issues/new", &with_body(GOOD_BODY))
@@ -1362,5 +1368,120 @@ async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
     assert!(
         csv.contains("\n'=HYPERLINK(1)@example.org,"),
         "no formula from an address"
+    );
+}
+
+/// Issue 18: an issue belongs to a publication chosen in the form; an announcement has
+/// its paragraphs and one link, each problem shown at its field.
+async fn an_announcement_is_written_for_its_publication(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let new = kari.get_ok("/admin/issues/new").await;
+    assert!(
+        new.contains("<option value=\"nyhetsbrev\" selected>Nyhetsbrev fra KOM</option>"),
+        "the newsletter is the default: {new}"
+    );
+    assert!(new.contains(
+        "<option value=\"rettsavgjorelser\">Oversikt over rettsavgjørelser (kunngjøring)</option>"
+    ));
+    let fields = |publication: &'static str, link: &'static str| {
+        vec![
+            ("slug", "2025-04-rettsavgjorelser"),
+            ("publication", publication),
+            (
+                "subject",
+                "KOMs oversikt over rettsavgjørelser per 30. april 2025",
+            ),
+            ("period", "per 30. april 2025"),
+            (
+                "preheader",
+                "Oppdatert oversikt med sammendrag av to fellende lagmannsrettsdommer",
+            ),
+            ("link", link),
+            ("link_text", "Last ned oversikten (PDF)"),
+            (
+                "body",
+                "KOM har oppdatert oversikten over rettsavgjørelser om menneskehandel.\r\n\r\nDenne gangen med sammendrag av to fellende lagmannsrettsdommer.\r\n",
+            ),
+        ]
+    };
+    // Without its link; with a link that is not an address; for a publication that does
+    // not exist (a changed form): each refused at its field, nothing stored.
+    for (publication, link, says) in [
+        (
+            "rettsavgjorelser",
+            "",
+            "En kunngjøring har én tydelig lenke",
+        ),
+        (
+            "rettsavgjorelser",
+            "oversikt.pdf",
+            "er ikke en hel nettadresse",
+        ),
+        (
+            "domstolene",
+            "https://example.org/r.pdf",
+            "Publikasjonen «domstolene» finnes ikke",
+        ),
+    ] {
+        let response = kari
+            .post("/admin/issues/new", &fields(publication, link))
+            .await;
+        assert_eq!(response.status(), 422, "{publication} {link}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(says), "{says}: {page}");
+        assert_eq!(source_of(&app, "2025-04-rettsavgjorelser").await, None);
+    }
+    let response = kari
+        .post(
+            "/admin/issues/new",
+            &fields(
+                "rettsavgjorelser",
+                "https://example.org/kom/oversikt-2025-04.pdf",
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let source = source_of(&app, "2025-04-rettsavgjorelser").await.unwrap();
+    assert!(
+        source.contains("publication = \"rettsavgjorelser\"\n"),
+        "{source}"
+    );
+    let edit = kari.get_ok("/admin/issues/2025-04-rettsavgjorelser").await;
+    assert!(edit.contains("<option value=\"rettsavgjorelser\" selected>"));
+    assert!(edit.contains("value=\"https://example.org/kom/oversikt-2025-04.pdf\""));
+    let preview = kari
+        .get_ok("/admin/issues/2025-04-rettsavgjorelser/preview")
+        .await;
+    assert!(
+        preview.contains("Oversikt over rettsavgjørelser"),
+        "{preview}"
+    );
+    // Only those who chose the court decisions count as its recipients.
+    let publication = app
+        .store
+        .existing_publication(
+            &nyhetsbrev::domain::PublicationSlug::parse("rettsavgjorelser").unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut only_news = common::new_contact(
+        "nytt@example.org",
+        nyhetsbrev::domain::ContactStatus::Confirmed,
+    );
+    only_news.publications =
+        nyhetsbrev::domain::PublicationChoice::parse_list("nyhetsbrev").unwrap();
+    app.store
+        .add_contact(&only_news, &nyhetsbrev::store::Actor::new("test"))
+        .await
+        .unwrap();
+    common::add_confirmed(&app.store, 0..2).await;
+    assert_eq!(
+        app.store
+            .count_unqueued(&Slug::parse("2025-04-rettsavgjorelser").unwrap())
+            .await
+            .unwrap(),
+        2,
+        "{publication:?}"
     );
 }

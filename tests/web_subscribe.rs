@@ -20,6 +20,7 @@ on_both_backends!(
     the_hourly_cap_holds_for_all_addresses_together,
     confirmations_count_toward_the_relays_caps,
     per_client_limits_follow_trusted_proxies_and_ipv6_blocks,
+    the_form_offers_each_publication_and_takes_what_is_ticked,
 );
 
 async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
@@ -527,5 +528,98 @@ async fn per_client_limits_follow_trusted_proxies_and_ipv6_blocks(db: &TestDb) {
     assert_eq!(
         post_from(app.address.clone(), "198.51.100.3", 10).await,
         429
+    );
+}
+
+/// Issue 18: the form shows the publications as checkboxes, all ticked; what is ticked
+/// is what the confirmation starts; nothing ticked, or a publication that is not
+/// offered, is shown again with its message and nothing is queued.
+async fn the_form_offers_each_publication_and_takes_what_is_ticked(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let form = reqwest::get(format!("{}/subscribe", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for slug in ["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"] {
+        assert!(
+            form.contains(&format!("name=\"publikasjon\" value=\"{slug}\" checked")),
+            "{slug}: {form}"
+        );
+    }
+    assert!(
+        form.contains("<label for=\"p-rettsavgjorelser\">Oversikt over rettsavgjørelser</label>")
+    );
+
+    for (fields, says) in [
+        (vec![("valg", "1")], "Kryss av for minst én"),
+        (
+            vec![("valg", "1"), ("publikasjon", "domstolene")],
+            "Velg blant publikasjonene",
+        ),
+        (
+            vec![
+                ("valg", "1"),
+                ("publikasjon", "nyhetsbrev"),
+                ("publikasjon", "../x"),
+            ],
+            "Velg blant publikasjonene",
+        ),
+    ] {
+        let mut all = vec![("email", "ola@example.org")];
+        all.extend(fields.iter().copied());
+        let (status, page) = post_form(&app, "/subscribe", &all).await;
+        assert_eq!(status, 422, "{fields:?}");
+        assert!(page.contains(says), "{says}: {page}");
+        assert!(
+            page.contains("value=\"ola@example.org\""),
+            "what was typed is kept"
+        );
+    }
+    assert_eq!(
+        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM subscription_requests")
+            .await,
+        ["0"],
+        "nothing queued"
+    );
+
+    let (status, _) = post_form(
+        &app,
+        "/subscribe",
+        &[
+            ("email", "kari@example.no"),
+            ("valg", "1"),
+            ("publikasjon", "rettsavgjorelser"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mails = app.settled_mails().await;
+    assert_eq!(mails.len(), 1);
+    let path = common::confirmation_path(&mails[0]);
+    let (status, _) = post_form(&app, &path, &[]).await;
+    assert_eq!(status, 200);
+    let contact = app
+        .store
+        .existing_contact(&email("kari@example.no"))
+        .await
+        .unwrap();
+    assert_eq!(contact.status, ContactStatus::Confirmed);
+    let gets: Vec<(String, nyhetsbrev::domain::ConsentSource)> = app
+        .store
+        .subscriptions(contact.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.left_at.is_none())
+        .map(|s| (s.publication.to_string(), s.consent.source))
+        .collect();
+    assert_eq!(
+        gets,
+        [(
+            "rettsavgjorelser".to_owned(),
+            nyhetsbrev::domain::ConsentSource::Web
+        )]
     );
 }

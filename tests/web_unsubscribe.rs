@@ -58,9 +58,13 @@ async fn the_link_shows_a_button_and_the_button_unsubscribes(db: &TestDb) {
         .text()
         .await
         .unwrap();
+    // A link that names no issue (mailed before publications, or on request) offers
+    // leaving everything, and choosing instead.
     assert!(
-        page.contains("<button type=\"submit\">Meld meg av</button>")
+        page.contains("value=\"alt\">Meld meg av alt fra KOM</button>")
             && page.contains(&format!("action=\"{path}\""))
+            && !page.contains("value=\"dette\""),
+        "{page}"
     );
     assert_eq!(
         status_of(&app, "ola@example.org").await,
@@ -72,7 +76,11 @@ async fn the_link_shows_a_button_and_the_button_unsubscribes(db: &TestDb) {
     assert_eq!(response.status(), 200);
     let receipt = response.text().await.unwrap();
     assert!(
-        receipt.contains("Du er meldt av") && receipt.contains("href=\"/subscribe\""),
+        receipt.contains("Du er meldt av")
+            && receipt.contains(&format!(
+                "href=\"{}\"",
+                path.replace("/avmeld/", "/innstillinger/")
+            )),
         "{receipt}"
     );
     let contact = app

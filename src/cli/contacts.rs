@@ -107,6 +107,10 @@ pub struct AddArgs {
     /// When consent was given (2025-03-12 or 12.03.2025); default now.
     #[arg(long, value_name = "DATE")]
     pub consent_date: Option<String>,
+    /// The publications the person asked for, by slug, comma-separated (default: all;
+    /// `nyhetsbrev publications list` shows them).
+    #[arg(long, value_name = "SLUGS")]
+    pub publications: Option<String>,
     /// Print the contact as JSON.
     #[arg(long)]
     pub json: bool,
@@ -272,6 +276,9 @@ pub(super) async fn run(
                     at: consent_at,
                     note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
                 },
+                publications: crate::domain::PublicationChoice::parse_list(
+                    args.publications.as_deref().unwrap_or_default(),
+                )?,
             };
             let added = ops.add(&new, &actor).await?;
             if let Some(erased) = added.erased_on {
@@ -300,10 +307,29 @@ pub(super) async fn run(
         }
         ContactsCommand::Show(args) => {
             let contact = ops.get(&parse_email(&args.email)?).await?;
+            let subscriptions = ops.subscriptions(contact.id).await?;
             if args.json {
-                out!("{}", contact_json(&contact));
+                let mut value = contact_json(&contact);
+                value["publications"] = subscriptions
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "publication": s.publication.as_str(),
+                            "name": s.name.as_str(),
+                            "consent": {
+                                "source": s.consent.source,
+                                "at": s.consent.at,
+                                "note": s.consent.note.as_ref().map(ConsentNote::as_str),
+                            },
+                            "left_at": s.left_at,
+                        })
+                    })
+                    .collect();
+                out!("{value}");
             } else {
-                print_contact(&mut io::stdout().lock(), &contact)?;
+                let mut out = io::stdout().lock();
+                print_contact(&mut out, &contact)?;
+                print_subscriptions(&mut out, &subscriptions)?;
             }
         }
         ContactsCommand::Edit(args) => {
@@ -561,6 +587,31 @@ fn print_table(out: &mut impl Write, contacts: &[Contact]) -> io::Result<()> {
         contacts.len(),
         if contacts.len() == 1 { "" } else { "s" }
     )
+}
+
+fn print_subscriptions(
+    out: &mut impl Write,
+    subscriptions: &[crate::domain::Subscription],
+) -> io::Result<()> {
+    if subscriptions.is_empty() {
+        return writeln!(out, "publications:  none");
+    }
+    writeln!(out, "publications:")?;
+    for s in subscriptions {
+        let state = match s.left_at {
+            Some(at) => format!("left {at}"),
+            None => "subscribed".to_owned(),
+        };
+        writeln!(
+            out,
+            "  {:<22} {:<26} {} at {}",
+            s.publication.as_str(),
+            state,
+            s.consent.source,
+            s.consent.at
+        )?;
+    }
+    Ok(())
 }
 
 fn print_contact(out: &mut impl Write, c: &Contact) -> io::Result<()> {

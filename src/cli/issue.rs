@@ -115,6 +115,10 @@ pub struct WordOptions {
     /// The date, YYYY-MM-DD.
     #[arg(long)]
     date: Option<String>,
+    /// The publication it belongs to, by slug (default: nyhetsbrev; `nyhetsbrev
+    /// publications list` shows them).
+    #[arg(long)]
+    publication: Option<String>,
     /// Read tracked changes as accepted (otherwise the text before them is read, and
     /// each change is listed).
     #[arg(long)]
@@ -132,6 +136,7 @@ impl WordOptions {
             || self.preheader.is_some()
             || self.audience.is_some()
             || self.date.is_some()
+            || self.publication.is_some()
             || self.accept_changes
             || self.markdown.is_some()
     }
@@ -191,7 +196,7 @@ async fn run_inner(
             }
             if word.any() {
                 bail!(
-                    "--slug, --subject, --period, --preheader, --audience, --date, --accept-changes and --markdown are for Word documents: {label} is a Markdown file, whose front matter says these"
+                    "--slug, --subject, --period, --preheader, --audience, --date, --publication, --accept-changes and --markdown are for Word documents: {label} is a Markdown file, whose front matter says these"
                 );
             }
             let source = read_source(&file)?;
@@ -538,6 +543,7 @@ async fn import_word(
         preheader: word.preheader,
         audience: word.audience,
         date: word.date,
+        publication: word.publication,
         accept_changes: word.accept_changes,
         file_name: file
             .file_name()

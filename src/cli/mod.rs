@@ -25,12 +25,14 @@ mod contacts;
 mod doctor;
 mod inbound;
 mod issue;
+mod publications;
 mod service;
 mod staff;
 
 pub use contacts::{ContactsCommand, EXIT_ROWS_REJECTED};
 pub use inbound::{EX_DATAERR, EX_TEMPFAIL, InboundArgs, InboundCommand};
 pub use issue::IssueCommand;
+pub use publications::PublicationsCommand;
 pub use staff::StaffCommand;
 
 /// Newsletter contact list, issues and sending for KOM.
@@ -60,6 +62,9 @@ pub enum Command {
     /// Import, inspect and preview quarterly issues.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// The publications the list gets (newsletter, court decisions, status report).
+    #[command(subcommand)]
+    Publications(PublicationsCommand),
     /// Read inbound mail. Without a subcommand: handle one raw message from standard
     /// input (for an MTA pipe); exit 0 when handled or ignored, 75 (EX_TEMPFAIL) when it
     /// could not be recorded so the MTA retries, 65 (EX_DATAERR) when refused.
@@ -126,6 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker => service::worker(&store, &settings).await?,
         Command::Contacts(command) => contacts::run(&store, &settings, command).await?,
         Command::Issue(command) => issue::run(&store, &settings, command).await?,
+        Command::Publications(command) => publications::run(&store, command).await?,
         Command::Inbound(args) => inbound::run(&store, &settings, args.command).await?,
         Command::Staff(command) => staff::run(&store, command).await?,
         Command::Backup { file } => backup::backup(&store, &settings, &file).await?,

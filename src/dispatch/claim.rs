@@ -172,7 +172,8 @@ impl Dispatcher {
     /// The per-issue work, done once: parse the stored source, render, encode.
     async fn prepare(&self, issue_id: i64) -> Result<PreparedIssue, DispatchError> {
         let stored = self.store.issue_by_id(issue_id).await?;
-        self.prepare_stored(&stored, "")
+        let publication = self.store.publication_by_id(stored.publication_id).await?;
+        self.prepare_stored(&stored, &publication, "")
     }
 
     /// A stored issue made ready to personalise, its subject after `subject_prefix`
@@ -180,6 +181,7 @@ impl Dispatcher {
     pub(super) fn prepare_stored(
         &self,
         stored: &StoredIssue,
+        publication: &crate::domain::Publication,
         subject_prefix: &str,
     ) -> Result<PreparedIssue, DispatchError> {
         let fail = |cause: PrepareError| DispatchError::Prepare {
@@ -188,8 +190,14 @@ impl Dispatcher {
         };
         let mut issue = stored.model().map_err(|e| fail(e.into()))?;
         issue.meta.subject.insert_str(0, subject_prefix);
-        let rendered = render(&issue, &self.render).map_err(|e| fail(e.into()))?;
-        PreparedIssue::prepare(&issue, &rendered, &self.outgoing.sender, &self.key)
-            .map_err(|e| fail(e.into()))
+        let rendered = render(&issue, publication, &self.render).map_err(|e| fail(e.into()))?;
+        PreparedIssue::prepare(
+            &issue,
+            publication,
+            &rendered,
+            &self.outgoing.sender,
+            &self.key,
+        )
+        .map_err(|e| fail(e.into()))
     }
 }

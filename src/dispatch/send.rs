@@ -57,8 +57,10 @@ impl Dispatcher {
             issue: stored.id,
             cause: cause.into(),
         };
-        let prepared = self.prepare_stored(&stored, "[TEST] ")?;
+        let publication = self.store.publication_by_id(stored.publication_id).await?;
+        let prepared = self.prepare_stored(&stored, &publication, "[TEST] ")?;
         let unsubscribe_url = format!("{}/avmeld/TESTKOPI", self.render.base_url);
+        let preferences_url = format!("{}/innstillinger/TESTKOPI", self.render.base_url);
         let message = prepared
             .message(
                 &Recipient {
@@ -66,6 +68,7 @@ impl Dispatcher {
                     name: None,
                     contact_id: 0,
                     unsubscribe_url: &unsubscribe_url,
+                    preferences_url: &preferences_url,
                     return_path: None,
                 },
                 time::OffsetDateTime::now_utc(),
@@ -156,11 +159,10 @@ impl Dispatcher {
         buffer: &mut String,
     ) -> Outcome {
         let delivery = &job.delivery;
-        let unsubscribe_url = format!(
-            "{}/avmeld/{}",
-            self.render.base_url,
-            self.key.leave_token(delivery.contact_id, delivery.issue_id)
-        );
+        // One signed token opens both personal pages: leaving and choosing.
+        let token = self.key.leave_token(delivery.contact_id, delivery.issue_id);
+        let unsubscribe_url = format!("{}/avmeld/{token}", self.render.base_url);
+        let preferences_url = format!("{}/innstillinger/{token}", self.render.base_url);
         let fail = |error: String| Outcome::Failed {
             error,
             hard_bounce: false,
@@ -179,6 +181,7 @@ impl Dispatcher {
             name: delivery.name.as_ref(),
             contact_id: delivery.contact_id,
             unsubscribe_url: &unsubscribe_url,
+            preferences_url: &preferences_url,
             return_path: Some(&return_path),
         };
         let message_id =

@@ -1,5 +1,6 @@
-//! Watching: contacts who left and issues that were cancelled, seen every quarter
-//! second, so a job not yet handed to the relay is dropped instead of sent.
+//! Watching: contacts who left (the list, or one publication) and issues that were
+//! cancelled, seen every quarter second, so a job not yet handed to the relay is dropped
+//! instead of sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -14,6 +15,8 @@ use crate::store::{ClaimedDelivery, Store};
 pub(super) struct Departures {
     contacts: RwLock<HashMap<i64, Instant>>,
     issues: RwLock<HashMap<i64, Instant>>,
+    /// (contact, issue): the contact left the issue's publication, not the list.
+    left_publication: RwLock<HashMap<(i64, i64), Instant>>,
     keep: Duration,
 }
 
@@ -22,6 +25,7 @@ impl Departures {
         Departures {
             contacts: RwLock::default(),
             issues: RwLock::default(),
+            left_publication: RwLock::default(),
             keep,
         }
     }
@@ -36,33 +40,69 @@ impl Departures {
             .contains_key(&delivery.contact_id)
         {
             Some("the contact left the list before it went out")
+        } else if self
+            .left_publication
+            .read()
+            .unwrap()
+            .contains_key(&(delivery.contact_id, delivery.issue_id))
+        {
+            Some("the contact left this publication before it went out")
         } else {
             None
         }
     }
 
     /// Records what left, seen at `now`, and forgets what left longer ago than `keep`.
-    fn remember(&self, contacts: Vec<i64>, issues: Vec<i64>, now: Instant) {
+    fn remember(
+        &self,
+        contacts: Vec<i64>,
+        issues: Vec<i64>,
+        left_publication: Vec<(i64, i64)>,
+        now: Instant,
+    ) {
         for (set, ids) in [(&self.contacts, contacts), (&self.issues, issues)] {
-            let mut set = set.write().unwrap();
-            set.extend(ids.into_iter().map(|id| (id, now)));
-            set.retain(|_, seen| now.duration_since(*seen) <= self.keep);
+            remember_in(&mut set.write().unwrap(), ids, now, self.keep);
         }
+        remember_in(
+            &mut self.left_publication.write().unwrap(),
+            left_publication,
+            now,
+            self.keep,
+        );
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.contacts.read().unwrap().len() + self.issues.read().unwrap().len()
+        self.contacts.read().unwrap().len()
+            + self.issues.read().unwrap().len()
+            + self.left_publication.read().unwrap().len()
     }
+}
+
+fn remember_in<K: std::hash::Hash + Eq>(
+    set: &mut HashMap<K, Instant>,
+    keys: Vec<K>,
+    now: Instant,
+    keep: Duration,
+) {
+    set.extend(keys.into_iter().map(|key| (key, now)));
+    set.retain(|_, seen| now.duration_since(*seen) <= keep);
 }
 
 pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) {
     let mut since = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1000);
     loop {
         let checked_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1000);
-        match store.departures_since(since).await {
-            Ok((contacts, issues)) => {
-                departures.remember(contacts, issues, Instant::now());
+        let seen = match store.departures_since(since).await {
+            Ok((contacts, issues)) => store
+                .publication_departures_since(since)
+                .await
+                .map(|pairs| (contacts, issues, pairs)),
+            Err(e) => Err(e),
+        };
+        match seen {
+            Ok((contacts, issues, left_publication)) => {
+                departures.remember(contacts, issues, left_publication, Instant::now());
                 // Overlap by a second: a change committed just after the query started
                 // but stamped just before is not missed.
                 since = checked_at;
@@ -81,13 +121,23 @@ mod tests {
     fn departures_are_forgotten_once_no_claimed_delivery_can_need_them() {
         let departures = Departures::new(Duration::from_secs(60));
         let start = Instant::now();
-        departures.remember((0..10_000).collect(), vec![7], start);
-        assert_eq!(departures.len(), 10_001);
-        // Within the keep time they are all there, with what left since.
-        departures.remember(vec![20_000], Vec::new(), start + Duration::from_secs(30));
+        departures.remember((0..10_000).collect(), vec![7], vec![(1, 2)], start);
         assert_eq!(departures.len(), 10_002);
+        // Within the keep time they are all there, with what left since.
+        departures.remember(
+            vec![20_000],
+            Vec::new(),
+            vec![(3, 4)],
+            start + Duration::from_secs(30),
+        );
+        assert_eq!(departures.len(), 10_004);
         // After it, only the newer ones.
-        departures.remember(Vec::new(), Vec::new(), start + Duration::from_secs(61));
-        assert_eq!(departures.len(), 1);
+        departures.remember(
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            start + Duration::from_secs(61),
+        );
+        assert_eq!(departures.len(), 2);
     }
 }

@@ -217,6 +217,9 @@ impl FrontPage {
                 .or(self.audience)
                 .unwrap_or_default(),
             date: given(&options.date).or(self.date).unwrap_or_default(),
+            publication: given(&options.publication).unwrap_or_default(),
+            link: String::new(),
+            link_text: String::new(),
             body: body_text,
         }
     }

@@ -32,6 +32,8 @@ pub struct DocxOptions {
     pub audience: Option<String>,
     /// `YYYY-MM-DD`.
     pub date: Option<String>,
+    /// The publication's slug; the newsletter when not given.
+    pub publication: Option<String>,
     /// Read tracked changes as accepted; otherwise the text before them is read and
     /// each change is reported.
     pub accept_changes: bool,

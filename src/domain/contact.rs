@@ -150,6 +150,8 @@ pub struct NewContact {
     pub organisation: Option<Organisation>,
     pub status: ContactStatus,
     pub consent: Consent,
+    /// The publications the contact gets, each with this consent.
+    pub publications: super::PublicationChoice,
 }
 
 /// A contact as stored.

@@ -66,6 +66,9 @@ pub fn dashed_words(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueMeta {
     pub slug: Slug,
+    /// The publication it belongs to (its front matter's `publication`, else the
+    /// newsletter).
+    pub publication: super::PublicationSlug,
     /// The mail's subject: one line, no control characters (it becomes a header).
     pub subject: String,
     /// "januar–mars 2024".
@@ -75,11 +78,24 @@ pub struct IssueMeta {
     /// "Til KOMs samarbeidsaktører".
     pub audience: Option<String>,
     pub date: Option<time::Date>,
+    /// An announcement's one prominent link (the report's PDF); newsletters have none.
+    pub link: Option<CallToAction>,
+}
+
+/// The prominent link of an announcement: "Last ned oversikten (PDF)".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallToAction {
+    pub text: String,
+    /// An absolute http(s) address.
+    pub url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub meta: IssueMeta,
+    /// Text before the first section: an announcement's paragraphs (a newsletter has
+    /// none; its text starts with a section).
+    pub intro: Vec<Block>,
     pub sections: Vec<Section>,
 }
 
@@ -183,6 +199,20 @@ impl Issue {
             }
         }
         let mut out = Vec::new();
+        let mut urls = Vec::new();
+        blocks(&self.intro, &mut urls);
+        out.extend(urls.into_iter().map(|url| LocatedLink {
+            url,
+            section: &self.meta.subject,
+            item: None,
+        }));
+        if let Some(link) = &self.meta.link {
+            out.push(LocatedLink {
+                url: &link.url,
+                section: &self.meta.subject,
+                item: Some(link.text.clone()),
+            });
+        }
         for section in &self.sections {
             let mut urls = Vec::new();
             blocks(&section.intro, &mut urls);

@@ -6,6 +6,7 @@ mod email;
 mod ip_block;
 mod issue;
 mod key;
+mod publication;
 mod status;
 mod text;
 mod timestamp;
@@ -17,8 +18,13 @@ pub use contact::{
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
-pub use issue::{Block, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
+pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, TokenKey};
+pub use publication::{
+    DEFAULT_PUBLICATION, NewPublication, Publication, PublicationChanges, PublicationChoice,
+    PublicationDescription, PublicationError, PublicationKind, PublicationName, PublicationSlug,
+    Subscription,
+};
 pub use status::{DeliveryStatus, InboundKind};
 pub use text::{
     ConsentNote, ContactName, Organisation, TextError, is_bidi_control, is_direction_override,

@@ -317,6 +317,7 @@ impl Inbound {
             source: ConsentSource::EmailRequest,
             note: ConsentNote::parse(&note).ok().flatten(),
             actor: Actor::new("inbound:subscribe"),
+            publications: crate::domain::PublicationChoice::All,
         };
         let (contact_id, outcome) = self
             .store

@@ -11,7 +11,7 @@ use lettre::message::{Mailbox, Mailboxes};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
-use crate::domain::{ContactName, EmailAddress, Issue, TokenKey};
+use crate::domain::{ContactName, EmailAddress, Issue, Publication, TokenKey};
 use crate::render::{Personal, RenderedIssue, Segment, Slot};
 
 /// Who the mail is from and how the list is named.
@@ -44,6 +44,8 @@ pub struct Recipient<'a> {
     /// recognised.
     pub contact_id: i64,
     pub unsubscribe_url: &'a str,
+    /// Their page for choosing publications (the same token as the leave link).
+    pub preferences_url: &'a str,
     /// The bounce address for this message (`Return-Path`), when there is one.
     pub return_path: Option<&'a str>,
 }
@@ -84,6 +86,29 @@ pub fn header_address(email: &EmailAddress) -> Result<lettre::Address, MailError
         .map_err(|e| MailError::Address(email.to_string(), e.to_string()))
 }
 
+/// A publication's list identifier (RFC 2919): `<slug>.<list_id>`, so a reader's mail
+/// filter can tell the court-decision overview from the newsletter.
+pub fn list_id(publication: &Publication, list_id: &str) -> String {
+    format!("{}.{list_id}", publication.slug)
+}
+
+/// The `List-Id` phrase: the publication's name as it is when it is plain ASCII words,
+/// otherwise an RFC 2047 encoded word ("Oversikt over rettsavgjørelser").
+fn list_id_phrase(name: &str) -> String {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '!' | '\'' | '+'))
+    {
+        name.to_owned()
+    } else {
+        use base64::Engine;
+        format!(
+            "=?utf-8?b?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(name)
+        )
+    }
+}
+
 fn encode_part<'a>(segments: impl Iterator<Item = Segment<'a>>) -> Vec<Chunk> {
     segments
         .map(|segment| match segment {
@@ -107,6 +132,7 @@ fn qp_block(text: &str) -> String {
 impl PreparedIssue {
     pub fn prepare(
         issue: &Issue,
+        publication: &Publication,
         rendered: &RenderedIssue,
         sender: &Sender,
         key: &TokenKey,
@@ -122,9 +148,10 @@ impl PreparedIssue {
         // "=_" can never occur in a quoted-printable body, so the boundary is safe.
         let boundary = format!("=_nyhetsbrev_{}", issue.meta.slug);
         common_headers.push_str(&format!(
-            "List-Id: Nyhetsbrev fra KOM <{list}>\r\nPrecedence: bulk\r\nMIME-Version: 1.0\r\n\
+            "List-Id: {phrase} <{list}>\r\nPrecedence: bulk\r\nMIME-Version: 1.0\r\n\
              Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n",
-            list = sender.list_id
+            phrase = list_id_phrase(publication.name.as_str()),
+            list = list_id(publication, &sender.list_id)
         ));
         let domain = header_address(&sender.from_address)?.domain().to_owned();
         let text = encode_part(rendered.text.segments());
@@ -216,6 +243,7 @@ impl PreparedIssue {
         let personal = Personal {
             email: to.email.as_str(),
             unsubscribe_url: to.unsubscribe_url,
+            preferences_url: to.preferences_url,
         };
         for (content_type, chunks) in [("text/plain", &self.text), ("text/html", &self.html)] {
             out.push_str("--");

@@ -63,7 +63,12 @@ impl Archive {
         if !stored.status.is_public() {
             return Ok(None);
         }
-        let page = Bytes::from(crate::render::render_web(&stored.model()?, &self.render)?);
+        let publication = self.store.publication_by_id(stored.publication_id).await?;
+        let page = Bytes::from(crate::render::render_web(
+            &stored.model()?,
+            &publication,
+            &self.render,
+        )?);
         // A sent issue never changes, so its page is rendered once per process. One that
         // is still sending can be cancelled, which must take it down at once: not cached.
         if stored.status == IssueStatus::Sent {

@@ -145,6 +145,14 @@ impl Contacts {
         Ok(self.store.existing_contact(email).await?)
     }
 
+    /// The publications a contact gets or left, each with its consent.
+    pub async fn subscriptions(
+        &self,
+        contact_id: i64,
+    ) -> Result<Vec<crate::domain::Subscription>, ContactError> {
+        Ok(self.store.subscriptions(contact_id).await?)
+    }
+
     /// Applies `changes` (the status rule is `Contact::with_changes`'s). No change at
     /// all is refused, so a mistyped command does not pass for a success.
     pub async fn edit(

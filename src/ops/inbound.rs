@@ -154,6 +154,7 @@ impl InboundRecord {
                 at: sender.asked_at,
                 note: ConsentNote::parse(&sender.note).ok().flatten(),
             },
+            publications: crate::domain::PublicationChoice::All,
         };
         Ok(self
             .store

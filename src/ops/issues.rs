@@ -6,7 +6,7 @@ use crate::docx::{Converted, DocxError, DocxOptions, Omission};
 use crate::domain::{EmailAddress, Issue, Slug, Timestamp, TokenKey};
 use crate::render::{
     MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, RenderContext, RenderError, SourceError,
-    SourceNote, SourceParts, parse_issue, render,
+    SourceNote, SourceParts, parse_issue_as, render,
 };
 use crate::store::{
     Actor, AuditEntry, DeliveryProblem, DraftMode, DraftSaved, Enqueued, SendCounts, Store,
@@ -36,6 +36,11 @@ pub enum IssueError {
     TooLarge { size: usize },
     #[error(transparent)]
     Render(RenderError),
+    /// The front matter names a publication that does not exist; nothing is stored.
+    #[error(
+        "{label}: front matter: there is no publication {publication:?}: `nyhetsbrev publications list` shows them"
+    )]
+    UnknownPublication { label: String, publication: String },
     /// A new issue was given the slug of one that exists.
     #[error("issue {0} exists already: choose another slug")]
     Exists(String),
@@ -86,6 +91,10 @@ impl From<StoreError> for IssueError {
             StoreError::IssuePlanned(slug) => IssueError::Planned(slug),
             StoreError::NoPlan(slug) => IssueError::NoPlan(slug),
             StoreError::OwnApproval => IssueError::OwnApproval,
+            StoreError::PublicationNotFound(publication) => IssueError::UnknownPublication {
+                label: "issue".to_owned(),
+                publication,
+            },
             other => IssueError::Store(other),
         }
     }
@@ -310,8 +319,22 @@ impl Issues {
         mode: DraftMode,
         actor: &Actor,
     ) -> Result<DraftImported, IssueError> {
-        let parsed = parse_issue(label, source)?;
-        let rendered = render(&parsed.issue, &self.render)?;
+        // The publication decides how the source reads (sections, or an announcement's
+        // paragraphs and link), so it is found first. A front matter that cannot be read
+        // is parsed as a newsletter, which reports its problems.
+        let named = SourceParts::split(source)
+            .map(|parts| parts.publication)
+            .filter(|p| !p.trim().is_empty())
+            .and_then(|p| crate::domain::PublicationSlug::parse(&p).ok())
+            .unwrap_or_else(crate::domain::PublicationSlug::default_publication);
+        let publication = self.store.publication(&named).await?.ok_or_else(|| {
+            IssueError::UnknownPublication {
+                label: label.to_owned(),
+                publication: named.to_string(),
+            }
+        })?;
+        let parsed = parse_issue_as(label, source, publication.kind)?;
+        let rendered = render(&parsed.issue, &publication, &self.render)?;
         let html_bytes = rendered.html.literal_len();
         if html_bytes > MAX_HTML_BYTES {
             return Err(IssueError::TooLarge { size: html_bytes });
@@ -326,6 +349,11 @@ impl Issues {
             notes: parsed.notes,
             html_bytes,
         })
+    }
+
+    /// The publications an issue can belong to, for the form's choice.
+    pub async fn publications(&self) -> Result<Vec<crate::domain::Publication>, IssueError> {
+        Ok(self.store.publications().await?)
     }
 
     /// Every issue, newest first.
@@ -344,11 +372,14 @@ impl Issues {
     /// nowhere), and the web version.
     pub async fn preview(&self, slug: &Slug) -> Result<Preview, IssueError> {
         let (stored, issue) = self.get(slug).await?;
-        let rendered = render(&issue, &self.render)?;
+        let publication = self.store.publication_by_id(stored.publication_id).await?;
+        let rendered = render(&issue, &publication, &self.render)?;
         let unsubscribe = format!("{}/avmeld/FORHANDSVISNING", self.render.base_url);
+        let preferences = format!("{}/innstillinger/FORHANDSVISNING", self.render.base_url);
         let personal = Personal {
             email: PREVIEW_EMAIL,
             unsubscribe_url: &unsubscribe,
+            preferences_url: &preferences,
         };
         Ok(Preview {
             html: rendered.html.fill(&personal),

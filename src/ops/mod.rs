@@ -21,6 +21,7 @@ pub mod issues;
 pub mod links;
 pub mod metrics;
 pub mod privacy;
+pub mod publications;
 pub mod retention;
 pub mod sessions;
 pub mod staff;
@@ -41,4 +42,7 @@ pub use privacy::PersonalData;
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
-pub use subscriptions::{LeaveToken, Subscriptions};
+pub use subscriptions::{
+    LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,
+    ticked_choice,
+};

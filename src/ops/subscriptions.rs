@@ -1,9 +1,15 @@
 //! What a subscriber does on the public pages: ask to join, confirm, leave. Each is
 //! recorded as done by the web (`web:subscribe`, `web:confirm`, `web:unsubscribe`).
 
-use crate::domain::{ContactName, EmailAddress, LeaveLink, Organisation, TokenKey, TokenSecret};
+use crate::domain::{
+    ContactName, ContactStatus, EmailAddress, LeaveLink, Organisation, Publication,
+    PublicationChoice, PublicationSlug, TokenKey, TokenSecret,
+};
 use crate::notices::Notices;
-use crate::store::{Actor, ConfirmOutcome, Store, StoreError, UnsubscribeOutcome};
+use crate::store::{
+    Actor, ConfirmOutcome, PublicationLeft, PublicationsChosen, Store, StoreError,
+    UnsubscribeOutcome,
+};
 
 #[derive(Clone)]
 pub struct Subscriptions {
@@ -53,12 +59,18 @@ impl Subscriptions {
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
+        publications: &PublicationChoice,
     ) -> Result<(), StoreError> {
         self.store
-            .queue_subscription_request(email, name, organisation)
+            .queue_subscription_request(email, name, organisation, publications)
             .await?;
         self.notices.wake();
         Ok(())
+    }
+
+    /// The publications a person can choose, in order.
+    pub async fn publications(&self) -> Result<Vec<Publication>, StoreError> {
+        self.store.publications().await
     }
 
     /// Uses a confirmation link (once).
@@ -78,6 +90,237 @@ impl Subscriptions {
                     .await
             }
             LeaveToken::Stored(secret) => self.store.unsubscribe(secret, &actor).await,
+        }
+    }
+}
+
+/// What a leave link leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveScope {
+    /// The publication the mail came from ("bare dette"; RFC 8058 one-click).
+    ThisPublication,
+    /// The whole list ("alt").
+    Everything,
+}
+
+/// What leaving by link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaveDone {
+    /// Left one publication; the person still gets others.
+    LeftPublication {
+        email: EmailAddress,
+        publication: Publication,
+    },
+    /// Off the list: every publication left (or the last one).
+    LeftEverything { email: EmailAddress },
+    /// Had left that publication, or the list, before.
+    AlreadyOut { email: EmailAddress },
+    /// The link names no contact (erased since).
+    Unknown,
+}
+
+/// The personal page for choosing publications, as the link's owner sees it.
+#[derive(Debug, Clone)]
+pub struct PreferencesView {
+    pub email: EmailAddress,
+    /// Whether the person is on the list (confirmed); otherwise they get nothing now.
+    pub on_list: bool,
+    /// Every publication, and whether the person gets it.
+    pub publications: Vec<(Publication, bool)>,
+}
+
+/// What a person ticked on a public form (the sign-up form, the preferences page),
+/// checked against what the form offers: each slug one of `offered`, at least one.
+/// Every one ticked is `All`.
+pub fn ticked_choice(
+    offered: &[Publication],
+    ticked: &[String],
+) -> Result<PublicationChoice, PreferencesError> {
+    let mut chosen: Vec<PublicationSlug> = Vec::with_capacity(ticked.len());
+    for slug in ticked {
+        let publication = offered
+            .iter()
+            .find(|p| p.slug.as_str() == slug)
+            .ok_or_else(|| PreferencesError::NotOffered(slug.clone()))?;
+        if !chosen.contains(&publication.slug) {
+            chosen.push(publication.slug.clone());
+        }
+    }
+    if chosen.is_empty() {
+        return Err(PreferencesError::NoneChosen);
+    }
+    if offered.iter().all(|p| chosen.contains(&p.slug)) {
+        return Ok(PublicationChoice::All);
+    }
+    PublicationChoice::only(chosen).map_err(|_| PreferencesError::NoneChosen)
+}
+
+/// Why a choice from a public form was not taken; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PreferencesError {
+    /// Not a link this service made, or its contact is gone.
+    #[error("the link is not valid")]
+    InvalidLink,
+    /// A publication the page did not offer (a tampered or outdated form).
+    #[error("publication {0:?} is not offered")]
+    NotOffered(String),
+    /// Nothing ticked: leaving everything is its own button.
+    #[error("no publication was ticked")]
+    NoneChosen,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who a leave link names, and the issue it came with (signed links only).
+struct LinkOwner {
+    contact_id: i64,
+    issue_id: Option<i64>,
+}
+
+impl Subscriptions {
+    async fn owner(&self, token: &LeaveToken) -> Result<Option<LinkOwner>, StoreError> {
+        Ok(match token {
+            LeaveToken::Signed(link) => Some(LinkOwner {
+                contact_id: link.contact_id,
+                issue_id: Some(link.issue_id),
+            }),
+            LeaveToken::Stored(secret) => {
+                self.store
+                    .contact_of_leave_secret(secret)
+                    .await?
+                    .map(|contact_id| LinkOwner {
+                        contact_id,
+                        issue_id: None,
+                    })
+            }
+        })
+    }
+
+    /// The publication of the issue a leave link came with; `None` for a link that
+    /// names no issue (from before publications, or mailed on request) or an issue
+    /// that is gone.
+    pub async fn publication_of(
+        &self,
+        token: &LeaveToken,
+    ) -> Result<Option<Publication>, StoreError> {
+        let Some(LinkOwner {
+            issue_id: Some(issue_id),
+            ..
+        }) = self.owner(token).await?
+        else {
+            return Ok(None);
+        };
+        match self.store.issue_by_id(issue_id).await {
+            Ok(issue) => Ok(Some(
+                self.store.publication_by_id(issue.publication_id).await?,
+            )),
+            Err(StoreError::IssueNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Leaves by link: the mail's own publication, or everything. A link that names no
+    /// publication leaves everything.
+    pub async fn leave(
+        &self,
+        token: &LeaveToken,
+        scope: LeaveScope,
+    ) -> Result<LeaveDone, StoreError> {
+        let actor = Actor::new("web:unsubscribe");
+        let publication = match scope {
+            LeaveScope::ThisPublication => self.publication_of(token).await?,
+            LeaveScope::Everything => None,
+        };
+        let Some(publication) = publication else {
+            return Ok(match self.unsubscribe(token).await? {
+                UnsubscribeOutcome::Unsubscribed(email) => LeaveDone::LeftEverything { email },
+                UnsubscribeOutcome::AlreadyOut(email) => LeaveDone::AlreadyOut { email },
+                UnsubscribeOutcome::Unknown => LeaveDone::Unknown,
+            });
+        };
+        let Some(owner) = self.owner(token).await? else {
+            return Ok(LeaveDone::Unknown);
+        };
+        Ok(
+            match self
+                .store
+                .leave_publication(owner.contact_id, &publication, &actor)
+                .await?
+            {
+                PublicationLeft::Left { email, .. } => {
+                    LeaveDone::LeftPublication { email, publication }
+                }
+                PublicationLeft::LeftEverything { email } => LeaveDone::LeftEverything { email },
+                PublicationLeft::NotSubscribed { email } => LeaveDone::AlreadyOut { email },
+                PublicationLeft::Unknown => LeaveDone::Unknown,
+            },
+        )
+    }
+
+    /// The page for choosing publications; `None` when the link names nobody.
+    pub async fn preferences(
+        &self,
+        token: &LeaveToken,
+    ) -> Result<Option<PreferencesView>, StoreError> {
+        let Some(owner) = self.owner(token).await? else {
+            return Ok(None);
+        };
+        let Some(contact) = self.store.contact_by_id(owner.contact_id).await? else {
+            return Ok(None);
+        };
+        let on_list = contact.status == ContactStatus::Confirmed;
+        let subscribed: Vec<PublicationSlug> = self
+            .store
+            .subscriptions(contact.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.left_at.is_none())
+            .map(|s| s.publication)
+            .collect();
+        let publications = self
+            .store
+            .publications()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let gets = on_list && subscribed.contains(&p.slug);
+                (p, gets)
+            })
+            .collect();
+        Ok(Some(PreferencesView {
+            email: contact.email,
+            on_list,
+            publications,
+        }))
+    }
+
+    /// Saves what the person ticked (slugs as the form sent them). Every slug must be
+    /// one the page offers, and at least one ticked; otherwise nothing changes.
+    pub async fn save_preferences(
+        &self,
+        token: &LeaveToken,
+        ticked: &[String],
+    ) -> Result<PublicationsChosen, PreferencesError> {
+        let owner = self
+            .owner(token)
+            .await?
+            .ok_or(PreferencesError::InvalidLink)?;
+        let offered = self.store.publications().await?;
+        let chosen: Vec<i64> = match ticked_choice(&offered, ticked)? {
+            PublicationChoice::All => offered.iter().map(|p| p.id).collect(),
+            PublicationChoice::Only(slugs) => offered
+                .iter()
+                .filter(|p| slugs.contains(&p.slug))
+                .map(|p| p.id)
+                .collect(),
+        };
+        match self
+            .store
+            .choose_publications(owner.contact_id, &chosen, &Actor::new("web:preferences"))
+            .await?
+        {
+            PublicationsChosen::Unknown => Err(PreferencesError::InvalidLink),
+            saved => Ok(saved),
         }
     }
 }

@@ -3,7 +3,7 @@
 use askama::Template;
 
 use super::{RenderContext, RenderError, Slot};
-use crate::domain::{Block, Inline, Issue};
+use crate::domain::{Block, Inline, Issue, Publication, PublicationKind};
 
 /// Escapes text for HTML content and attribute values.
 pub(super) fn escape(text: &str, out: &mut String) {
@@ -129,6 +129,13 @@ struct ItemView {
     body_html: String,
 }
 
+/// An announcement's paragraphs before any section.
+fn intro_html(issue: &Issue) -> String {
+    let mut out = String::new();
+    blocks(&issue.intro, &mut out);
+    out
+}
+
 fn sections(issue: &Issue) -> Vec<SectionView> {
     issue
         .sections
@@ -163,30 +170,46 @@ fn sections(issue: &Issue) -> Vec<SectionView> {
 #[template(path = "mail/issue.html")]
 struct MailTemplate<'a> {
     issue: &'a Issue,
+    publication: &'a str,
+    /// An announcement: no table of contents; paragraphs and one prominent link.
+    announcement: bool,
+    intro_html: String,
     sections: Vec<SectionView>,
     web_url: String,
     contact_address: &'a str,
     email: &'static str,
     unsubscribe_url: &'static str,
+    preferences_url: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "web/issue.html")]
 struct WebTemplate<'a> {
     issue: &'a Issue,
+    publication: &'a str,
+    announcement: bool,
+    intro_html: String,
     sections: Vec<SectionView>,
     contact_address: &'a str,
 }
 
 /// The HTML mail, CSS inlined, with slot markers for the personal parts.
-pub(super) fn mail(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
+pub(super) fn mail(
+    issue: &Issue,
+    publication: &Publication,
+    context: &RenderContext,
+) -> Result<String, RenderError> {
     let page = MailTemplate {
         issue,
+        publication: publication.name.as_str(),
+        announcement: publication.kind == PublicationKind::Announcement,
+        intro_html: intro_html(issue),
         sections: sections(issue),
         web_url: context.web_url(issue),
         contact_address: &context.contact_address,
         email: Slot::Email.marker(),
         unsubscribe_url: Slot::UnsubscribeUrl.marker(),
+        preferences_url: Slot::PreferencesUrl.marker(),
     }
     .render()?;
     // Mail clients drop <style> blocks or parts of them; only what cannot be inline
@@ -199,9 +222,16 @@ pub(super) fn mail(issue: &Issue, context: &RenderContext) -> Result<String, Ren
         .map_err(|e| RenderError::Css(e.to_string()))
 }
 
-pub(super) fn web(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
+pub(super) fn web(
+    issue: &Issue,
+    publication: &Publication,
+    context: &RenderContext,
+) -> Result<String, RenderError> {
     Ok(WebTemplate {
         issue,
+        publication: publication.name.as_str(),
+        announcement: publication.kind == PublicationKind::Announcement,
+        intro_html: intro_html(issue),
         sections: sections(issue),
         contact_address: &context.contact_address,
     }

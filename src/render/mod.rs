@@ -10,10 +10,10 @@ mod text;
 
 pub use source::{
     MAX_SOURCE_BYTES, NoteKind, Parsed, Problem, SourceError, SourceNote, SourceParts,
-    SourceProblem, parse_issue,
+    SourceProblem, parse_issue, parse_issue_as,
 };
 
-use crate::domain::Issue;
+use crate::domain::{Issue, Publication};
 
 /// Mail clients (Gmail) clip HTML larger than 102 KB; a rendered issue must stay under.
 pub const MAX_HTML_BYTES: usize = 102 * 1024;
@@ -44,6 +44,8 @@ pub enum Slot {
     Email,
     /// Their personal unsubscribe page.
     UnsubscribeUrl,
+    /// Their personal page for choosing the publications they get.
+    PreferencesUrl,
 }
 
 impl Slot {
@@ -53,10 +55,11 @@ impl Slot {
         match self {
             Slot::Email => "\u{E000}email\u{E001}",
             Slot::UnsubscribeUrl => "\u{E000}unsubscribe\u{E001}",
+            Slot::PreferencesUrl => "\u{E000}preferences\u{E001}",
         }
     }
 
-    const ALL: [Slot; 2] = [Slot::Email, Slot::UnsubscribeUrl];
+    const ALL: [Slot; 3] = [Slot::Email, Slot::UnsubscribeUrl, Slot::PreferencesUrl];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +87,7 @@ pub enum Segment<'a> {
 pub struct Personal<'a> {
     pub email: &'a str,
     pub unsubscribe_url: &'a str,
+    pub preferences_url: &'a str,
 }
 
 impl Personal<'_> {
@@ -91,6 +95,7 @@ impl Personal<'_> {
         match slot {
             Slot::Email => self.email,
             Slot::UnsubscribeUrl => self.unsubscribe_url,
+            Slot::PreferencesUrl => self.preferences_url,
         }
     }
 }
@@ -174,17 +179,27 @@ pub enum RenderError {
     Css(String),
 }
 
-pub fn render(issue: &Issue, context: &RenderContext) -> Result<RenderedIssue, RenderError> {
+/// Renders an issue of `publication`: its name is the masthead and the text twin's
+/// title.
+pub fn render(
+    issue: &Issue,
+    publication: &Publication,
+    context: &RenderContext,
+) -> Result<RenderedIssue, RenderError> {
     Ok(RenderedIssue {
-        html: Personalisable::from_marked(&html::mail(issue, context)?),
-        text: Personalisable::from_marked(&text::mail(issue, context)),
-        web: html::web(issue, context)?,
+        html: Personalisable::from_marked(&html::mail(issue, publication, context)?),
+        text: Personalisable::from_marked(&text::mail(issue, publication, context)),
+        web: html::web(issue, publication, context)?,
     })
 }
 
 /// Only the web version, for the archive.
-pub fn render_web(issue: &Issue, context: &RenderContext) -> Result<String, RenderError> {
-    html::web(issue, context)
+pub fn render_web(
+    issue: &Issue,
+    publication: &Publication,
+    context: &RenderContext,
+) -> Result<String, RenderError> {
+    html::web(issue, publication, context)
 }
 
 #[cfg(test)]
@@ -194,20 +209,22 @@ mod tests {
     #[test]
     fn slots_are_filled_in_place() {
         let marked = format!(
-            "a{}b{}{}c",
+            "a{}b{}{}c{}",
             Slot::Email.marker(),
             Slot::UnsubscribeUrl.marker(),
-            Slot::Email.marker()
+            Slot::Email.marker(),
+            Slot::PreferencesUrl.marker()
         );
         let template = Personalisable::from_marked(&marked);
         assert_eq!(template.literal_len(), 3);
         let personal = Personal {
             email: "ola@example.org",
             unsubscribe_url: "https://x.test/u/1",
+            preferences_url: "https://x.test/p/1",
         };
         assert_eq!(
             template.fill(&personal),
-            "aola@example.orgbhttps://x.test/u/1ola@example.orgc"
+            "aola@example.orgbhttps://x.test/u/1ola@example.orgchttps://x.test/p/1"
         );
     }
 }

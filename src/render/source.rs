@@ -11,7 +11,10 @@ use std::fmt;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
-use crate::domain::{Block, Inline, Issue, IssueMeta, Item, Section, Slug};
+use crate::domain::{
+    Block, CallToAction, Inline, Issue, IssueMeta, Item, PublicationKind, PublicationSlug, Section,
+    Slug,
+};
 
 /// Why a source file cannot become an issue: every problem found, in line order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +63,17 @@ pub enum Problem {
     FieldBidi(&'static str),
     BodyBidi,
     BadSlug(String),
+    BadPublication(String),
     BadDate,
     NoSections,
+    /// An announcement with neither paragraphs nor sections.
+    EmptyAnnouncement,
+    /// An announcement without its prominent link.
+    NoAnnouncementLink,
+    /// `link` in a newsletter, which has none.
+    LinkInNewsletter,
+    /// The announcement's link is not an absolute http(s) address.
+    BadAnnouncementLink(String),
     TitleHeading,
     EmptySectionHeading,
     EmptyItemHeading,
@@ -91,6 +103,10 @@ impl Problem {
             }
             Problem::FieldTooLong(key, _) => Some(key),
             Problem::BadSlug(_) => Some("slug"),
+            Problem::BadPublication(_) => Some("publication"),
+            Problem::NoAnnouncementLink
+            | Problem::LinkInNewsletter
+            | Problem::BadAnnouncementLink(_) => Some("link"),
             Problem::BadDate => Some("date"),
             _ => None,
         }
@@ -104,6 +120,8 @@ impl Problem {
             "period" => "Perioden",
             "preheader" => "Ingressen",
             "audience" => "Målgruppen",
+            "link" => "Lenken",
+            "link_text" => "Lenketeksten",
             _ => "Feltet",
         };
         match self {
@@ -135,10 +153,26 @@ impl Problem {
                 "Kortnavnet kan bare ha små bokstaver a–z, tall og bindestrek (1–{} tegn), for eksempel «2025-q1».",
                 Slug::MAX_LEN
             ),
+            Problem::BadPublication(slug) => format!(
+                "Publikasjonen «{slug}» finnes ikke: velg en av publikasjonene, for eksempel «{}».",
+                crate::domain::DEFAULT_PUBLICATION
+            ),
             Problem::BadDate => "Datoen må være en dag, for eksempel 2025-04-10.".into(),
             Problem::NoSections => {
                 "Utgaven har ingen seksjoner: begynn en med en overskrift på formen «## Tittel».".into()
             }
+            Problem::EmptyAnnouncement => {
+                "Kunngjøringen har ingen tekst: skriv noen avsnitt om det du sender ut.".into()
+            }
+            Problem::NoAnnouncementLink => {
+                "En kunngjøring har én tydelig lenke, for eksempel til rapporten som PDF: fyll inn lenken.".into()
+            }
+            Problem::LinkInNewsletter => {
+                "Nyhetsbrev har ingen egen hovedlenke (den er for kunngjøringer): legg lenken i teksten.".into()
+            }
+            Problem::BadAnnouncementLink(url) => format!(
+                "Lenken «{url}» er ikke en hel nettadresse: skriv den med https:// foran."
+            ),
             Problem::TitleHeading => {
                 "Overskrifter med én # brukes ikke (emnet er tittelen): bruk ## for seksjoner og ### for saker.".into()
             }
@@ -183,8 +217,13 @@ impl fmt::Display for Problem {
             Problem::FieldBidi(key) => write!(f, "front matter: {key} holds bidirectional override characters, which can disguise text: remove them"),
             Problem::BodyBidi => f.write_str("the line holds bidirectional override characters, which can disguise text: remove them"),
             Problem::BadSlug(message) => write!(f, "front matter: {message}"),
+            Problem::BadPublication(slug) => write!(f, "front matter: publication {slug:?} must be a publication's slug, such as \"{}\" (`nyhetsbrev publications list` shows them)", crate::domain::DEFAULT_PUBLICATION),
             Problem::BadDate => f.write_str("front matter: date must be a day such as 2024-04-15"),
             Problem::NoSections => f.write_str("the issue has no sections: start one with a ## heading"),
+            Problem::EmptyAnnouncement => f.write_str("the announcement has no text: write a few paragraphs about what it announces"),
+            Problem::NoAnnouncementLink => f.write_str("front matter: an announcement needs its link (link = \"https://…\", and link_text), such as the report's PDF"),
+            Problem::LinkInNewsletter => f.write_str("front matter: link and link_text are for announcements; a newsletter's links go in its text"),
+            Problem::BadAnnouncementLink(url) => write!(f, "front matter: link {url:?} must be a full http or https address"),
             Problem::TitleHeading => f.write_str("# headings are not used: the subject is the title; use ## for sections and ### for items"),
             Problem::EmptySectionHeading => f.write_str("a ## section heading is empty"),
             Problem::EmptyItemHeading => f.write_str("a ### item heading is empty"),
@@ -252,6 +291,11 @@ struct FrontMatter {
     preheader: String,
     audience: Option<String>,
     date: Option<DateValue>,
+    /// The publication's slug; the newsletter when absent.
+    publication: Option<String>,
+    /// An announcement's prominent link, and its text.
+    link: Option<String>,
+    link_text: Option<String>,
 }
 
 /// A date as TOML writes one, or text that should have been one (refused with its line,
@@ -272,6 +316,11 @@ pub struct SourceParts {
     pub period: String,
     pub preheader: String,
     pub audience: String,
+    /// The publication's slug; empty is the newsletter.
+    pub publication: String,
+    /// An announcement's prominent link and its text; empty for a newsletter.
+    pub link: String,
+    pub link_text: String,
     /// `YYYY-MM-DD`, or empty.
     pub date: String,
     pub body: String,
@@ -289,6 +338,9 @@ impl SourceParts {
             period: front.period,
             preheader: front.preheader,
             audience: front.audience.unwrap_or_default(),
+            publication: front.publication.unwrap_or_default(),
+            link: front.link.unwrap_or_default(),
+            link_text: front.link_text.unwrap_or_default(),
             date: match front.date {
                 Some(DateValue::Date(d)) => d.to_string(),
                 Some(DateValue::Text(t)) => t,
@@ -326,6 +378,16 @@ impl SourceParts {
         }
         if !self.audience.trim().is_empty() {
             out.push_str(&format!("audience = {}\n", toml_string(&self.audience)));
+        }
+        // The newsletter is the default: its sources stay as they always were.
+        let publication = self.publication.trim();
+        if !publication.is_empty() && publication != crate::domain::DEFAULT_PUBLICATION {
+            out.push_str(&format!("publication = {}\n", toml_string(publication)));
+        }
+        for (key, value) in [("link", &self.link), ("link_text", &self.link_text)] {
+            if !value.trim().is_empty() {
+                out.push_str(&format!("{key} = {}\n", toml_string(value)));
+            }
         }
         let date = self.date.trim();
         if !date.is_empty() {
@@ -403,7 +465,19 @@ impl Problems {
     }
 }
 
+/// Parses a newsletter's source (the default publication's kind).
 pub fn parse_issue(file: &str, source: &str) -> Result<Parsed, SourceError> {
+    parse_issue_as(file, source, PublicationKind::Newsletter)
+}
+
+/// Parses a source for a publication of `kind`: a newsletter is sections with items;
+/// an announcement is paragraphs (sections allowed) and one prominent link.
+pub fn parse_issue_as(
+    file: &str,
+    source: &str,
+    kind: PublicationKind,
+) -> Result<Parsed, SourceError> {
+    let announcement = kind == PublicationKind::Announcement;
     let mut problems = Problems {
         file: file.to_owned(),
         found: Vec::new(),
@@ -424,7 +498,7 @@ pub fn parse_issue(file: &str, source: &str) -> Result<Parsed, SourceError> {
     };
     let front_text = &source[front_start..front_end];
     let line_of = |byte: usize| source[..byte.min(source.len())].matches('\n').count() + 1;
-    let meta = front_matter(front_text, front_start, &line_of, &mut problems);
+    let meta = front_matter(front_text, front_start, &line_of, &mut problems, kind);
 
     // The body is read even when the front matter has problems: all are shown at once.
     let body = &source[body_start..];
@@ -440,14 +514,25 @@ pub fn parse_issue(file: &str, source: &str) -> Result<Parsed, SourceError> {
         line_of: &line_of,
         problems: &mut problems,
         notes: &mut notes,
+        intro: announcement.then(Vec::new),
     };
     let sections = builder.sections(nodes);
-    if sections.is_empty() && problems.found.is_empty() {
-        problems.add(line_of(body_start), Problem::NoSections);
+    let intro = builder.intro.take().unwrap_or_default();
+    if sections.is_empty() && intro.is_empty() && problems.found.is_empty() {
+        let problem = if announcement {
+            Problem::EmptyAnnouncement
+        } else {
+            Problem::NoSections
+        };
+        problems.add(line_of(body_start), problem);
     }
     match meta {
         Some(meta) if problems.found.is_empty() => Ok(Parsed {
-            issue: Issue { meta, sections },
+            issue: Issue {
+                meta,
+                intro,
+                sections,
+            },
             notes,
         }),
         _ => Err(problems.into_error()),
@@ -460,6 +545,7 @@ fn front_matter(
     front_start: usize,
     line_of: &dyn Fn(usize) -> usize,
     problems: &mut Problems,
+    kind: PublicationKind,
 ) -> Option<IssueMeta> {
     let front: FrontMatter = match toml::from_str(front_text) {
         Ok(front) => front,
@@ -475,7 +561,11 @@ fn front_matter(
     let key_line = |key: &str| {
         front_text
             .lines()
-            .position(|l| l.trim_start().starts_with(key))
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
             .map_or(2, |i| i + 2)
     };
     let before = problems.found.len();
@@ -501,9 +591,49 @@ fn front_matter(
     let period = one_line("period", front.period, 100);
     let preheader = one_line("preheader", front.preheader, 200);
     let audience = front.audience.map(|a| one_line("audience", a, 200));
+    let link_text = front
+        .link_text
+        .map(|t| one_line("link_text", t, 100))
+        .filter(|t| !t.is_empty());
     let slug = Slug::parse(&front.slug)
         .map_err(|m| problems.add(key_line("slug"), Problem::BadSlug(m)))
         .ok();
+    let link = match (kind, front.link) {
+        (PublicationKind::Newsletter, None) => {
+            if link_text.is_some() {
+                problems.add(key_line("link_text"), Problem::LinkInNewsletter);
+            }
+            None
+        }
+        (PublicationKind::Newsletter, Some(_)) => {
+            problems.add(key_line("link"), Problem::LinkInNewsletter);
+            None
+        }
+        (PublicationKind::Announcement, None) => {
+            problems.add(1, Problem::NoAnnouncementLink);
+            None
+        }
+        (PublicationKind::Announcement, Some(url)) => {
+            let url = url.trim().to_owned();
+            let absolute = url::Url::parse(&url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if absolute && !url.chars().any(char::is_control) {
+                Some(CallToAction {
+                    text: link_text.unwrap_or_else(|| "Les mer".to_owned()),
+                    url,
+                })
+            } else {
+                problems.add(key_line("link"), Problem::BadAnnouncementLink(url));
+                None
+            }
+        }
+    };
+    let publication = match front.publication {
+        None => Some(PublicationSlug::default_publication()),
+        Some(p) => PublicationSlug::parse(&p)
+            .map_err(|_| problems.add(key_line("publication"), Problem::BadPublication(p)))
+            .ok(),
+    };
     let date = front
         .date
         .map(|d| match d {
@@ -528,11 +658,13 @@ fn front_matter(
     }
     Some(IssueMeta {
         slug: slug?,
+        publication: publication?,
         subject,
         period,
         preheader,
         audience,
         date,
+        link,
     })
 }
 /// A Markdown element with its children, and where it starts in the file.
@@ -654,6 +786,9 @@ struct Builder<'a> {
     line_of: &'a dyn Fn(usize) -> usize,
     problems: &'a mut Problems,
     notes: &'a mut Vec<SourceNote>,
+    /// An announcement's text before any section; `None` for a newsletter, whose text
+    /// must start with a section.
+    intro: Option<Vec<Block>>,
 }
 
 impl Builder<'_> {
@@ -711,6 +846,10 @@ impl Builder<'_> {
                         continue;
                     };
                     let Some((_, section)) = sections.last_mut() else {
+                        if let Some(intro) = &mut self.intro {
+                            intro.push(block);
+                            continue;
+                        }
                         // Once is enough: the rest of the text before it is the same mistake.
                         if !self
                             .problems

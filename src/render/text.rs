@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{RenderContext, Slot};
-use crate::domain::{Block, Inline, Issue};
+use crate::domain::{Block, Inline, Issue, Publication, PublicationKind};
 
 /// Lines are wrapped at 76 columns; a URL longer than that stays whole on its own line.
 const WIDTH: usize = 76;
@@ -125,12 +125,12 @@ fn heading(title: &str, underline: char, out: &mut String) {
 }
 
 /// The text mail, with slot markers for the personal parts.
-pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
+pub(super) fn mail(issue: &Issue, publication: &Publication, context: &RenderContext) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let meta = &issue.meta;
     out.push_str("Koordineringsenheten mot menneskehandel\n\n");
     heading(
-        &format!("Nyhetsbrev fra KOM, {}", meta.period),
+        &format!("{}, {}", publication.name.as_str(), meta.period),
         '=',
         &mut out,
     );
@@ -138,11 +138,20 @@ pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
         let _ = writeln!(out, "{audience}\n");
     }
     let _ = writeln!(out, "Vis i nettleser: {}\n", context.web_url(issue));
-    out.push_str("I denne utgaven:\n");
-    for section in &issue.sections {
-        wrap(&section.title, "- ", "  ", &mut out);
+    if publication.kind == PublicationKind::Announcement {
+        // A short mail: its title, its paragraphs, then the one link that matters.
+        heading(&meta.subject, '-', &mut out);
+        blocks(&issue.intro, "", &mut out);
+        if let Some(link) = &meta.link {
+            let _ = writeln!(out, "{}:\n{}\n", link.text, link.url);
+        }
+    } else {
+        out.push_str("I denne utgaven:\n");
+        for section in &issue.sections {
+            wrap(&section.title, "- ", "  ", &mut out);
+        }
+        out.push('\n');
     }
-    out.push('\n');
     for section in &issue.sections {
         out.push('\n');
         heading(&section.title.to_uppercase(), '=', &mut out);
@@ -210,7 +219,8 @@ pub(super) fn mail(issue: &Issue, context: &RenderContext) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        "Meld deg av kontaktlisten:\n{}",
+        "Velg hva du får:\n{}\n\nMeld deg av:\n{}",
+        Slot::PreferencesUrl.marker(),
         Slot::UnsubscribeUrl.marker()
     );
     out

@@ -216,6 +216,7 @@ pub(super) fn status_times(
 /// Inserts a new contact with its audit entry inside the caller's transaction.
 async fn insert_contact(
     tx: &mut sqlx::Transaction<'static, Any>,
+    backend: super::Backend,
     new: &NewContact,
     actor: &Actor,
     reference: Option<&str>,
@@ -243,6 +244,7 @@ async fn insert_contact(
     let Some(id) = id else {
         return Err(StoreError::ContactExists(new.email.to_string()));
     };
+    super::publications::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
     let detail = format!("status={} source={}", new.status, new.consent.source);
     audit::record(tx, actor, "contact.add", Some(&key), Some(detail)).await?;
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
@@ -266,7 +268,7 @@ impl Store {
     /// is [`StoreError::ContactExists`] and changes nothing.
     pub async fn add_contact(&self, new: &NewContact, actor: &Actor) -> Result<Contact> {
         let (_turn, mut tx) = self.begin_write().await?;
-        match insert_contact(&mut tx, new, actor, None).await {
+        match insert_contact(&mut tx, self.backend, new, actor, None).await {
             Ok(contact) => {
                 tx.commit().await?;
                 Ok(contact)
@@ -292,7 +294,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<Contact> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let contact = match insert_contact(&mut tx, new, actor, reference).await {
+        let contact = match insert_contact(&mut tx, self.backend, new, actor, reference).await {
             Ok(contact) => contact,
             Err(e) => {
                 // As in add_contact: ended before the write turn passes on.

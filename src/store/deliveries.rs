@@ -177,7 +177,10 @@ pub(super) async fn enqueue_in(
         .await?;
     let added = sqlx::query(
         "INSERT INTO deliveries (issue_id, contact_id, status, attempts, next_attempt_at, created_at, updated_at) \
-         SELECT $1, c.id, 'queued', 0, $2, $2, $2 FROM contacts c WHERE c.status = 'confirmed' \
+         SELECT $1, c.id, 'queued', 0, $2, $2, $2 FROM contacts c \
+         JOIN subscriptions s ON s.contact_id = c.id AND s.left_at IS NULL \
+         WHERE c.status = 'confirmed' \
+         AND s.publication_id = (SELECT publication_id FROM issues WHERE id = $1) \
          ON CONFLICT (issue_id, contact_id) DO NOTHING",
     )
     .bind(id)
@@ -252,10 +255,13 @@ impl Store {
     pub async fn count_unqueued(&self, slug: &Slug) -> Result<i64> {
         let issue = self.existing_issue(slug).await?;
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM contacts c WHERE c.status = 'confirmed' AND NOT EXISTS \
+            "SELECT COUNT(*) FROM contacts c JOIN subscriptions s ON s.contact_id = c.id \
+             AND s.left_at IS NULL AND s.publication_id = $2 \
+             WHERE c.status = 'confirmed' AND NOT EXISTS \
              (SELECT 1 FROM deliveries d WHERE d.issue_id = $1 AND d.contact_id = c.id)",
         )
         .bind(issue.id)
+        .bind(issue.publication_id)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -521,6 +527,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(at.map(Timestamp::from_unix_ms))
+    }
+
+    /// A contact's leaving of a publication since `since`, as the (contact, issue)
+    /// pairs of that publication's issues being sent: a worker drops those messages
+    /// that have not gone out yet, and no others of the contact.
+    pub async fn publication_departures_since(&self, since: Timestamp) -> Result<Vec<(i64, i64)>> {
+        sqlx::query(
+            "SELECT s.contact_id, i.id FROM subscriptions s \
+             JOIN issues i ON i.publication_id = s.publication_id AND i.status = 'sending' \
+             WHERE s.left_at >= $1",
+        )
+        .bind(since.unix_ms())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
     }
 
     /// Contacts no longer confirmed whose record changed since `since`, and issues

@@ -244,12 +244,35 @@ impl ImportSession {
                 Some(reference),
             );
         }
-        query
+        let inserted: HashSet<String> = query
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
             .map(|row| Ok(row.try_get("email_key")?))
-            .collect()
+            .collect::<Result<_>>()?;
+        // Each new contact's publications, one statement per distinct choice (nearly
+        // always one: all of them).
+        let mut by_choice: Vec<(&crate::domain::PublicationChoice, Vec<String>)> = Vec::new();
+        for &i in which {
+            let contact = &rows[i].contact;
+            let key = contact.email.key();
+            if !inserted.contains(&key) {
+                continue;
+            }
+            match by_choice
+                .iter_mut()
+                .find(|(choice, _)| **choice == contact.publications)
+            {
+                Some((_, keys)) => keys.push(key),
+                None => by_choice.push((&contact.publications, vec![key])),
+            }
+        }
+        for (choice, keys) in by_choice {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            super::publications::subscribe_new_contacts(&mut self.tx, self.backend, &keys, choice)
+                .await?;
+        }
+        Ok(inserted)
     }
 
     async fn update_existing(

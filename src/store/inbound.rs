@@ -375,6 +375,7 @@ impl Store {
             });
         };
         skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now).await?;
+        super::publications::leave_all(&mut tx, contact_id, now).await?;
         audit::record(
             &mut tx,
             actor,

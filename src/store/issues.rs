@@ -68,6 +68,10 @@ pub struct StoredIssue {
     pub slug: Slug,
     pub subject: String,
     pub period: String,
+    /// The publication it belongs to, and that publication's kind (how the source
+    /// reads).
+    pub publication_id: i64,
+    pub publication_kind: crate::domain::PublicationKind,
     pub status: IssueStatus,
     /// The Markdown file as imported.
     pub source: String,
@@ -99,7 +103,12 @@ impl StoredIssue {
     /// The issue model, rebuilt from the stored source: the one way every reader
     /// (sending, test copies, previews, the archive) gets it.
     pub fn model(&self) -> std::result::Result<Issue, crate::render::SourceError> {
-        crate::render::parse_issue(&format!("issue {}", self.slug), &self.source).map(|p| p.issue)
+        crate::render::parse_issue_as(
+            &format!("issue {}", self.slug),
+            &self.source,
+            self.publication_kind,
+        )
+        .map(|p| p.issue)
     }
 }
 
@@ -124,7 +133,8 @@ pub enum DraftSaved {
 /// The columns `issue_from_row` reads, as a literal so queries stay `&'static str`.
 macro_rules! issue_columns {
     () => {
-        "id, slug, subject, period, status, source, created_at, updated_at, sent_at, send_started_at, paused_at, \
+        "id, slug, subject, period, publication_id, \
+         (SELECT kind FROM publications p WHERE p.id = issues.publication_id) AS publication_kind, status, source, created_at, updated_at, sent_at, send_started_at, paused_at, \
          send_at, send_requested_by, send_approved_by, send_missed_at"
     };
 }
@@ -136,6 +146,14 @@ fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
         slug: Slug::parse(&slug).map_err(StoreError::Corrupt)?,
         subject: row.try_get("subject")?,
         period: row.try_get("period")?,
+        publication_id: row
+            .try_get::<Option<i64>, _>("publication_id")?
+            .ok_or_else(|| StoreError::Corrupt(format!("issue {slug} has no publication")))?,
+        publication_kind: crate::domain::PublicationKind::parse(
+            &row.try_get::<Option<String>, _>("publication_kind")?
+                .unwrap_or_default(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         status: IssueStatus::parse(&row.try_get::<String, _>("status")?)?,
         source: row.try_get("source")?,
         created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
@@ -190,6 +208,17 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let date = meta.date.map(|d| d.to_string());
         let (_turn, mut tx) = self.begin_write().await?;
+        let publication_id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM publications WHERE slug = $1")
+                .bind(meta.publication.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(publication_id) = publication_id else {
+            tx.rollback().await?;
+            return Err(StoreError::PublicationNotFound(
+                meta.publication.to_string(),
+            ));
+        };
         let found = sqlx::query("SELECT status, send_at FROM issues WHERE slug = $1")
             .bind(meta.slug.as_str())
             .fetch_optional(&mut *tx)
@@ -213,7 +242,7 @@ impl Store {
             None => {
                 sqlx::query(
                     "INSERT INTO issues (slug, subject, period, preheader, audience, issue_date, source, status, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $8)",
+                     created_at, updated_at, publication_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $8, $9)",
                 )
                 .bind(meta.slug.as_str())
                 .bind(&meta.subject)
@@ -223,6 +252,7 @@ impl Store {
                 .bind(date)
                 .bind(source)
                 .bind(now)
+                .bind(publication_id)
                 .execute(&mut *tx)
                 .await?;
                 DraftSaved::Created
@@ -230,7 +260,7 @@ impl Store {
             Some(IssueStatus::Draft) => {
                 let updated = sqlx::query(
                     "UPDATE issues SET subject = $1, period = $2, preheader = $3, audience = $4, issue_date = $5, \
-                     source = $6, updated_at = $7 WHERE slug = $8 AND status = 'draft'",
+                     source = $6, updated_at = $7, publication_id = $9 WHERE slug = $8 AND status = 'draft'",
                 )
                 .bind(&meta.subject)
                 .bind(&meta.period)
@@ -240,6 +270,7 @@ impl Store {
                 .bind(source)
                 .bind(now)
                 .bind(meta.slug.as_str())
+                .bind(publication_id)
                 .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {

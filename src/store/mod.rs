@@ -17,6 +17,7 @@ mod leases;
 mod metrics;
 mod notices;
 mod plans;
+mod publications;
 mod retention;
 mod staff;
 mod tokens;
@@ -50,8 +51,9 @@ pub use leases::{ClaimedDelivery, Outcome};
 pub use metrics::MetricsSnapshot;
 pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
-    NoticeQueued,
+    NoticeQueued, QueuedRequest,
 };
+pub use publications::{PublicationCount, PublicationLeft, PublicationsChosen};
 pub use staff::{SessionLine, StaffAccount, StaffSession, TotpState};
 pub use tokens::{
     ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
@@ -110,7 +112,11 @@ pub enum StoreError {
         "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
     )]
     IssueNotDraft { slug: String, status: String },
-    #[error("issue {0} has no one to go to: no contact is confirmed")]
+    #[error("publication {0} exists already: choose another slug")]
+    PublicationExists(String),
+    #[error("there is no publication {0}: `nyhetsbrev publications list` shows them")]
+    PublicationNotFound(String),
+    #[error("issue {0} has no one to go to: no confirmed contact is subscribed to its publication")]
     NothingToSend(String),
     #[error(transparent)]
     Refused(#[from] crate::domain::ChangeError),

@@ -82,6 +82,17 @@ pub(super) struct ConsentCarried<'a> {
     pub note: Option<&'a str>,
 }
 
+/// A request from the web form, waiting for the notice sender.
+#[derive(Debug, Clone)]
+pub struct QueuedRequest {
+    pub id: i64,
+    pub email: EmailAddress,
+    pub name: Option<crate::domain::ContactName>,
+    pub organisation: Option<crate::domain::Organisation>,
+    /// What was ticked.
+    pub publications: crate::domain::PublicationChoice,
+}
+
 impl Store {
     /// Queues a notice for `contact_id` unless a cap holds it back: one per address per
     /// ten minutes and [`NOTICES_PER_DAY`] a day (both purposes together), and
@@ -292,16 +303,28 @@ impl Store {
         email: &EmailAddress,
         name: Option<&crate::domain::ContactName>,
         organisation: Option<&crate::domain::Organisation>,
+        publications: &crate::domain::PublicationChoice,
     ) -> Result<()> {
+        let publications = match publications {
+            crate::domain::PublicationChoice::All => None,
+            crate::domain::PublicationChoice::Only(slugs) => Some(
+                slugs
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        };
         let _turn = self.write_turn().await;
         sqlx::query(
-            "INSERT INTO subscription_requests (email, name, organisation, requested_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO subscription_requests (email, name, organisation, requested_at, publications) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(email.as_str())
         .bind(name.map(|n| n.as_str()))
         .bind(organisation.map(|o| o.as_str()))
         .bind(Timestamp::now().unix_ms())
+        .bind(publications)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -311,20 +334,10 @@ impl Store {
     /// by [`Store::request_subscription`], then forgotten with
     /// [`Store::forget_subscription_request`]. Two senders may take the same request;
     /// the per-address cap makes the second one send nothing.
-    #[allow(clippy::type_complexity)]
-    pub async fn queued_subscription_requests(
-        &self,
-        limit: i64,
-    ) -> Result<
-        Vec<(
-            i64,
-            EmailAddress,
-            Option<crate::domain::ContactName>,
-            Option<crate::domain::Organisation>,
-        )>,
-    > {
+    pub async fn queued_subscription_requests(&self, limit: i64) -> Result<Vec<QueuedRequest>> {
         let rows = sqlx::query(
-            "SELECT id, email, name, organisation FROM subscription_requests ORDER BY id LIMIT $1",
+            "SELECT id, email, name, organisation, publications FROM subscription_requests \
+             ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -332,22 +345,28 @@ impl Store {
         let mut requests = Vec::with_capacity(rows.len());
         for row in &rows {
             let corrupt = |e: crate::domain::TextError| StoreError::Corrupt(e.to_string());
-            requests.push((
-                row.try_get::<i64, _>("id")?,
-                EmailAddress::parse(&row.try_get::<String, _>("email")?)?,
-                crate::domain::ContactName::parse(
+            requests.push(QueuedRequest {
+                id: row.try_get::<i64, _>("id")?,
+                email: EmailAddress::parse(&row.try_get::<String, _>("email")?)?,
+                name: crate::domain::ContactName::parse(
                     row.try_get::<Option<String>, _>("name")?
                         .as_deref()
                         .unwrap_or(""),
                 )
                 .map_err(corrupt)?,
-                crate::domain::Organisation::parse(
+                organisation: crate::domain::Organisation::parse(
                     row.try_get::<Option<String>, _>("organisation")?
                         .as_deref()
                         .unwrap_or(""),
                 )
                 .map_err(corrupt)?,
-            ));
+                publications: crate::domain::PublicationChoice::parse_list(
+                    row.try_get::<Option<String>, _>("publications")?
+                        .as_deref()
+                        .unwrap_or(""),
+                )
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            });
         }
         Ok(requests)
     }

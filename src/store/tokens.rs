@@ -7,7 +7,7 @@ use super::notices::{ConsentCarried, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
-    Timestamp, TokenSecret,
+    PublicationChoice, Timestamp, TokenSecret,
 };
 
 /// Appended to the consent note when a confirmation link is used.
@@ -21,6 +21,8 @@ pub struct RequestedBy {
     pub note: Option<crate::domain::ConsentNote>,
     /// Who the audit log names for a contact created by the request.
     pub actor: Actor,
+    /// What the person asked to get.
+    pub publications: PublicationChoice,
 }
 
 /// What a subscription request leads to. The visitor sees the same page in every case.
@@ -83,6 +85,7 @@ impl Store {
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
+        publications: &PublicationChoice,
         per_hour: u32,
         actor: &Actor,
     ) -> Result<SubscribeOutcome> {
@@ -94,6 +97,7 @@ impl Store {
                 source: ConsentSource::Web,
                 note: None,
                 actor: actor.clone(),
+                publications: publications.clone(),
             },
             per_hour,
         )
@@ -125,10 +129,32 @@ impl Store {
                 at: now,
                 note: by.note.clone(),
             },
+            publications: by.publications.clone(),
         };
         let contact = match self.add_contact(&new, &by.actor).await {
             Ok(contact) => contact,
-            Err(StoreError::ContactExists(_)) => self.existing_contact(email).await?,
+            Err(StoreError::ContactExists(_)) => {
+                let contact = self.existing_contact(email).await?;
+                if contact.status == ContactStatus::Confirmed {
+                    // A confirmed person changes what they get on their own page: a
+                    // request in their name (from anyone) changes nothing.
+                    return Ok((contact.id, SubscribeOutcome::AlreadyConfirmed));
+                }
+                // Not confirmed (yet, or any more): what was ticked this time is what
+                // the confirmation link will start.
+                let (_turn, mut tx) = self.begin_write().await?;
+                super::publications::set_choice(
+                    &mut tx,
+                    self.backend,
+                    contact.id,
+                    &by.publications,
+                    &new.consent,
+                    now.unix_ms(),
+                )
+                .await?;
+                tx.commit().await?;
+                contact
+            }
             Err(e) => return Err(e),
         };
         if contact.status == ContactStatus::Confirmed {
@@ -219,10 +245,12 @@ impl Store {
         )
         .bind(now)
         .bind(contact_id)
-        .bind(source)
-        .bind(note)
+        .bind(&source)
+        .bind(&note)
         .fetch_one(&mut *tx)
         .await?;
+        super::publications::confirm_subscriptions(&mut tx, contact_id, &source, &note, now)
+            .await?;
         let email = EmailAddress::parse(&email)?;
         audit::record(&mut tx, actor, "contact.confirm", Some(&email.key()), None).await?;
         tx.commit().await?;
@@ -334,6 +362,7 @@ impl Store {
         let email = EmailAddress::parse(&changed)?;
         super::deliveries::skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now)
             .await?;
+        super::publications::leave_all(&mut tx, contact_id, now).await?;
         audit::record(
             &mut tx,
             actor,

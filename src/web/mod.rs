@@ -166,6 +166,10 @@ pub fn router(state: AppState) -> Router {
             "/avmeld/{token}",
             get(unsubscribe::confirm_page).post(unsubscribe::unsubscribe),
         )
+        .route(
+            "/innstillinger/{token}",
+            get(unsubscribe::preferences_page).post(unsubscribe::save_preferences),
+        )
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .merge(admin)
         .merge(staff::router())

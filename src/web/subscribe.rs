@@ -7,10 +7,9 @@
 use askama::Template;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::extract::{ConnectInfo, Path, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
 
 use super::AppState;
 use super::error::AppError;
@@ -23,10 +22,32 @@ struct SubscribePage {
     email: String,
     name: String,
     organisation: String,
+    /// The publications, as checkboxes.
+    choices: Vec<Choice>,
     has_errors: bool,
     email_error: Option<&'static str>,
     name_error: Option<&'static str>,
     organisation_error: Option<&'static str>,
+    publications_error: Option<&'static str>,
+}
+
+/// One publication as a checkbox on a public form.
+pub(super) struct Choice {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub ticked: bool,
+}
+
+impl Choice {
+    pub fn of(publication: &crate::domain::Publication, ticked: bool) -> Self {
+        Choice {
+            slug: publication.slug.to_string(),
+            name: publication.name.as_str().to_owned(),
+            description: publication.description.as_str().to_owned(),
+            ticked,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -43,16 +64,12 @@ struct ConfirmPage {
     token: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub struct SubscribeForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     organisation: String,
     /// The honeypot: hidden from people, filled in by naive bots.
-    #[serde(default)]
     nettside: String,
 }
 
@@ -95,9 +112,19 @@ fn html(page: impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(page.render()?))
 }
 
-/// GET /subscribe
-pub async fn form() -> Result<Html<String>, AppError> {
-    html(SubscribePage::default())
+/// GET /subscribe: every publication ticked (what the list always meant).
+pub async fn form(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+    let choices = state
+        .subscriptions
+        .publications()
+        .await?
+        .iter()
+        .map(|p| Choice::of(p, true))
+        .collect();
+    html(SubscribePage {
+        choices,
+        ..SubscribePage::default()
+    })
 }
 
 fn check_your_inbox() -> MessagePage {
@@ -116,8 +143,26 @@ pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
-    Form(form): Form<SubscribeForm>,
+    RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
+    // Read by hand: the checkboxes repeat one name, which a struct cannot hold.
+    let mut form = SubscribeForm::default();
+    let mut ticked: Vec<String> = Vec::new();
+    // Set by the form that has the checkboxes; a form without it (a page from before
+    // there was a choice) asks for everything, as it said.
+    let mut has_choice = false;
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        let value = value.into_owned();
+        match &*key {
+            "email" => form.email = value,
+            "name" => form.name = value,
+            "organisation" => form.organisation = value,
+            "nettside" => form.nettside = value,
+            "publikasjon" => ticked.push(value),
+            "valg" => has_choice = true,
+            _ => {}
+        }
+    }
     // Per client (an IPv6 client by its /64; behind a proxy named in trusted_proxies,
     // the address it forwarded). Checked before anything is looked up or written.
     let client = super::client::client_key(peer, &headers, &state.trusted_proxies);
@@ -146,15 +191,33 @@ pub async fn submit(
     let email = EmailAddress::parse(&form.email);
     let name = ContactName::parse(&form.name);
     let organisation = Organisation::parse(&form.organisation);
-    let (Ok(email), Ok(name), Ok(organisation)) = (&email, &name, &organisation) else {
+    let offered = state.subscriptions.publications().await?;
+    let publications = if has_choice || !ticked.is_empty() {
+        crate::ops::ticked_choice(&offered, &ticked)
+    } else {
+        Ok(crate::domain::PublicationChoice::All)
+    };
+    let (Ok(email), Ok(name), Ok(organisation), Ok(publications)) =
+        (&email, &name, &organisation, &publications)
+    else {
         let page = SubscribePage {
             email: form.email.trim().to_owned(),
             name: form.name.trim().to_owned(),
             organisation: form.organisation.trim().to_owned(),
+            choices: offered
+                .iter()
+                .map(|p| Choice::of(p, ticked.iter().any(|t| t == p.slug.as_str())))
+                .collect(),
             has_errors: true,
             email_error: email.as_ref().err().map(email_message),
             name_error: name.as_ref().err().map(text_message),
             organisation_error: organisation.as_ref().err().map(text_message),
+            publications_error: publications.as_ref().err().map(|e| match e {
+                crate::ops::PreferencesError::NoneChosen => {
+                    "Kryss av for minst én av publikasjonene."
+                }
+                _ => "Velg blant publikasjonene i listen.",
+            }),
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
     };
@@ -162,7 +225,7 @@ pub async fn submit(
     // sender decides what it leads to, so every request is answered in the same time.
     state
         .subscriptions
-        .request(email, name.as_ref(), organisation.as_ref())
+        .request(email, name.as_ref(), organisation.as_ref(), publications)
         .await?;
     Ok(html(check_your_inbox())?.into_response())
 }
@@ -200,7 +263,7 @@ pub async fn confirm(
             MessagePage {
                 title: "Du står nå på KOMs kontaktliste",
                 paragraphs: vec![format!(
-                    "Takk! {email} får heretter Nyhetsbrev fra KOM og KOMs andre publikasjoner. Hver e-post har en lenke nederst for å melde seg av."
+                    "Takk! {email} står nå på KOMs kontaktliste og får det du valgte. Nederst i hver e-post er det lenker for å endre hva du får, eller melde deg av."
                 )],
                 link: Some(("/arkiv", "Les tidligere nyhetsbrev")),
             },

@@ -1,9 +1,11 @@
-//! Leaving the list: the personal link in every mail, and RFC 8058 one-click.
+//! Leaving and choosing: the personal links in every mail, and RFC 8058 one-click.
 //!
-//! GET shows a page with one button and changes nothing (link scanners follow GETs).
-//! POST unsubscribes. A POST with the body `List-Unsubscribe=One-Click` comes from a
-//! mail client's unsubscribe button: it is answered without a page, cookie, CSRF token
-//! or redirect, as RFC 8058 asks.
+//! GET shows a page and changes nothing (link scanners follow GETs). On `/avmeld` a
+//! POST leaves the publication the mail came from ("bare dette") or everything ("alt").
+//! A POST with the body `List-Unsubscribe=One-Click` comes from a mail client's
+//! unsubscribe button: it leaves the mail's own publication (RFC 8058: the list the
+//! message belongs to), answered without a page, cookie, CSRF token or redirect.
+//! `/innstillinger` is the page for choosing publications, reached with the same token.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -13,12 +15,50 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::error::AppError;
 use super::subscribe::MessagePage;
-use crate::store::UnsubscribeOutcome;
+use crate::ops::{LeaveDone, LeaveScope, PreferencesError, PreferencesView};
+use crate::store::PublicationsChosen;
 
 #[derive(Template)]
 #[template(path = "pages/unsubscribe.html")]
 struct UnsubscribePage {
     token: String,
+    /// The name of the publication the mail came from, when the link says.
+    publication: Option<String>,
+}
+
+use super::subscribe::Choice;
+
+#[derive(Template)]
+#[template(path = "pages/preferences.html")]
+struct PreferencesPage {
+    token: String,
+    email: String,
+    on_list: bool,
+    choices: Vec<Choice>,
+    saved: Option<String>,
+    problem: Option<&'static str>,
+}
+
+impl PreferencesPage {
+    fn new(token: String, view: PreferencesView) -> Self {
+        PreferencesPage {
+            token,
+            email: view.email.to_string(),
+            on_list: view.on_list,
+            choices: view
+                .publications
+                .into_iter()
+                .map(|(p, ticked)| Choice {
+                    slug: p.slug.to_string(),
+                    name: p.name.as_str().to_owned(),
+                    description: p.description.as_str().to_owned(),
+                    ticked,
+                })
+                .collect(),
+            saved: None,
+            problem: None,
+        }
+    }
 }
 
 fn invalid_link() -> MessagePage {
@@ -41,48 +81,194 @@ pub async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    match state.subscriptions.leave_token(&token) {
-        Some(_) => page(StatusCode::OK, UnsubscribePage { token }),
-        None => page(StatusCode::NOT_FOUND, invalid_link()),
-    }
+    let Some(leave) = state.subscriptions.leave_token(&token) else {
+        return page(StatusCode::NOT_FOUND, invalid_link());
+    };
+    let publication = state
+        .subscriptions
+        .publication_of(&leave)
+        .await?
+        .map(|p| p.name.as_str().to_owned());
+    page(StatusCode::OK, UnsubscribePage { token, publication })
 }
 
-/// POST /avmeld/{token}: the page's button, or a mail client's one-click request.
+/// A page of words and one link, for the outcomes of leaving and choosing.
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+struct OutcomePage {
+    title: &'static str,
+    paragraphs: Vec<String>,
+    link: Option<(String, &'static str)>,
+}
+
+/// POST /avmeld/{token}: the page's buttons, or a mail client's one-click request.
 pub async fn unsubscribe(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    Path(token_text): Path<String>,
     body: String,
 ) -> Result<Response, AppError> {
     let one_click = body
         .split('&')
         .any(|pair| pair.trim() == "List-Unsubscribe=One-Click");
-    let Some(token) = state.subscriptions.leave_token(&token) else {
+    let Some(token) = state.subscriptions.leave_token(&token_text) else {
         return if one_click {
             Ok(StatusCode::NOT_FOUND.into_response())
         } else {
             page(StatusCode::NOT_FOUND, invalid_link())
         };
     };
-    let outcome = state.subscriptions.unsubscribe(&token).await?;
+    // The page's "bare dette" and a mail client's one-click leave the mail's own
+    // publication; "alt", and a form from before there was a choice, leave everything.
+    let this_only = one_click
+        || url::form_urlencoded::parse(body.as_bytes()).any(|(k, v)| k == "hva" && v == "dette");
+    let scope = if this_only {
+        LeaveScope::ThisPublication
+    } else {
+        LeaveScope::Everything
+    };
+    let done = state.subscriptions.leave(&token, scope).await?;
     if one_click {
-        return Ok(match outcome {
-            UnsubscribeOutcome::Unknown => StatusCode::NOT_FOUND.into_response(),
+        return Ok(match done {
+            LeaveDone::Unknown => StatusCode::NOT_FOUND.into_response(),
             _ => (StatusCode::OK, "Du er meldt av.").into_response(),
         });
     }
-    let email = match outcome {
-        UnsubscribeOutcome::Unsubscribed(email) | UnsubscribeOutcome::AlreadyOut(email) => email,
-        UnsubscribeOutcome::Unknown => return page(StatusCode::NOT_FOUND, invalid_link()),
+    let choose_again = Some((format!("/innstillinger/{token_text}"), "Velg hva du får"));
+    let first = match done {
+        LeaveDone::Unknown => return page(StatusCode::NOT_FOUND, invalid_link()),
+        LeaveDone::LeftPublication { email, publication } => {
+            format!(
+                "{email} får ikke lenger {}. Det andre du har valgt, får du fortsatt.",
+                publication.name.as_str()
+            )
+        }
+        LeaveDone::LeftEverything { email } => format!(
+            "{email} står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss."
+        ),
+        LeaveDone::AlreadyOut { email } => {
+            format!("{email} var meldt av dette fra før. Ingenting er endret.")
+        }
     };
     page(
         StatusCode::OK,
-        MessagePage {
+        OutcomePage {
             title: "Du er meldt av",
             paragraphs: vec![
-                format!("{email} står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss."),
-                "Meldte du deg av ved en feil? Du kan melde deg på igjen; du får da en e-post du må bekrefte.".into(),
+                first,
+                "Meldte du deg av ved en feil, eller vil du velge noe annet? Det kan du gjøre på siden under.".into(),
             ],
-            link: Some(("/subscribe", "Meld deg på igjen")),
+            link: choose_again,
         },
     )
+}
+
+/// The page for a link that names nobody any more (erased, or a key retired).
+fn link_gone() -> MessagePage {
+    MessagePage {
+        title: "Lenken virker ikke lenger",
+        paragraphs: vec![
+            "Vi finner ikke deg på KOMs kontaktliste med denne lenken. Ingenting er endret.".into(),
+            "Vil du ha e-post fra KOM, kan du melde deg på igjen.".into(),
+        ],
+        link: Some(("/subscribe", "Meld deg på")),
+    }
+}
+
+/// GET /innstillinger/{token}: the publications, the person's ticked.
+pub async fn preferences_page(
+    State(state): State<AppState>,
+    Path(token_text): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(token) = state.subscriptions.leave_token(&token_text) else {
+        return page(StatusCode::NOT_FOUND, invalid_link());
+    };
+    match state.subscriptions.preferences(&token).await? {
+        Some(view) => page(StatusCode::OK, PreferencesPage::new(token_text, view)),
+        None => page(StatusCode::NOT_FOUND, link_gone()),
+    }
+}
+
+/// POST /innstillinger/{token}: save what is ticked, or leave everything.
+pub async fn save_preferences(
+    State(state): State<AppState>,
+    Path(token_text): Path<String>,
+    body: String,
+) -> Result<Response, AppError> {
+    let Some(token) = state.subscriptions.leave_token(&token_text) else {
+        return page(StatusCode::NOT_FOUND, invalid_link());
+    };
+    let mut ticked = Vec::new();
+    let mut leave_all = false;
+    for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
+        match &*key {
+            "publikasjon" => ticked.push(value.into_owned()),
+            "handling" if value == "meld-av-alt" => leave_all = true,
+            _ => {}
+        }
+    }
+    if leave_all {
+        return match state
+            .subscriptions
+            .leave(&token, LeaveScope::Everything)
+            .await?
+        {
+            LeaveDone::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
+            _ => page(
+                StatusCode::OK,
+                OutcomePage {
+                    title: "Du er meldt av",
+                    paragraphs: vec![
+                        "Du står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss.".into(),
+                        "Meldte du deg av ved en feil? Du kan velge på nytt på siden under.".into(),
+                    ],
+                    link: Some((format!("/innstillinger/{token_text}"), "Velg hva du får")),
+                },
+            ),
+        };
+    }
+    let (saved, problem) = match state.subscriptions.save_preferences(&token, &ticked).await {
+        Ok(PublicationsChosen::Saved {
+            joined,
+            left,
+            back_on_list,
+            ..
+        }) => {
+            let said = if joined.is_empty() && left.is_empty() {
+                "Ingen endringer: du får det samme som før.".to_owned()
+            } else if back_on_list {
+                "Du står på kontaktlisten igjen og får det som er krysset av under.".to_owned()
+            } else {
+                "Fra nå av får du det som er krysset av under.".to_owned()
+            };
+            (Some(said), None)
+        }
+        Ok(PublicationsChosen::Unknown) | Err(PreferencesError::InvalidLink) => {
+            return page(StatusCode::NOT_FOUND, link_gone());
+        }
+        Err(PreferencesError::NoneChosen) => (
+            None,
+            Some(
+                "Du har ikke krysset av for noe. Kryss av for minst én, eller trykk «Meld meg av alt» hvis du ikke vil ha noe mer fra oss.",
+            ),
+        ),
+        Err(PreferencesError::NotOffered(_)) => (
+            None,
+            Some(
+                "Skjemaet hadde et valg som ikke finnes (kanskje en gammel side). Ingenting er endret: velg på nytt og lagre.",
+            ),
+        ),
+        Err(PreferencesError::Store(e)) => return Err(e.into()),
+    };
+    let Some(view) = state.subscriptions.preferences(&token).await? else {
+        return page(StatusCode::NOT_FOUND, link_gone());
+    };
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut shown = PreferencesPage::new(token_text, view);
+    shown.saved = saved;
+    shown.problem = problem;
+    page(status, shown)
 }

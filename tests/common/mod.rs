@@ -10,6 +10,7 @@ pub mod browser;
 pub mod docx;
 pub mod dovecot;
 pub mod links;
+pub mod publications;
 pub mod smtp_sink;
 pub mod staff;
 pub mod tls;
@@ -223,6 +224,7 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
             at: Timestamp::now(),
             note: None,
         },
+        publications: nyhetsbrev::domain::PublicationChoice::All,
     }
 }
 

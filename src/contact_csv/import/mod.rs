@@ -697,6 +697,7 @@ fn parse_row(
             organisation,
             status,
             consent: Consent { source, at, note },
+            publications: crate::domain::PublicationChoice::All,
         },
     })
 }

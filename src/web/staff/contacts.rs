@@ -490,6 +490,7 @@ pub async fn create(
             at,
             note: Some(note),
         },
+        publications: crate::domain::PublicationChoice::All,
     };
     match state.admin.contacts.add(&new, &user.actor()).await {
         Ok(added) => {

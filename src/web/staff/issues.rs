@@ -12,7 +12,7 @@ use super::guard::{StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, failure, grouped, not_found, problem_page, render};
 use crate::domain::Slug;
 use crate::ops::{IssueError, IssueLine};
-use crate::render::{MAX_HTML_BYTES, SourceError, SourceNote, SourceParts, parse_issue};
+use crate::render::{MAX_HTML_BYTES, SourceError, SourceNote, SourceParts, parse_issue_as};
 use crate::store::{DraftMode, IssueStatus};
 use crate::web::AppState;
 
@@ -81,6 +81,9 @@ pub async fn list(
 #[derive(Default)]
 struct Placed {
     slug: Option<String>,
+    publication: Option<String>,
+    link: Option<String>,
+    link_text: Option<String>,
     subject: Option<String>,
     period: Option<String>,
     preheader: Option<String>,
@@ -94,6 +97,9 @@ struct Placed {
 impl Placed {
     fn any(&self) -> bool {
         self.slug.is_some()
+            || self.publication.is_some()
+            || self.link.is_some()
+            || self.link_text.is_some()
             || self.subject.is_some()
             || self.period.is_some()
             || self.preheader.is_some()
@@ -106,6 +112,9 @@ impl Placed {
     fn count(&self) -> usize {
         [
             &self.slug,
+            &self.publication,
+            &self.link,
+            &self.link_text,
             &self.subject,
             &self.period,
             &self.preheader,
@@ -125,11 +134,14 @@ impl Placed {
         let mut out = Vec::new();
         for (id, label, problem) in [
             ("slug", "Kortnavn", &self.slug),
+            ("publication", "Publikasjon", &self.publication),
             ("subject", "Emne", &self.subject),
             ("period", "Periode", &self.period),
             ("preheader", "Ingress", &self.preheader),
             ("audience", "Målgruppe", &self.audience),
             ("date", "Dato", &self.date),
+            ("link", "Lenke", &self.link),
+            ("link_text", "Lenketekst", &self.link_text),
         ] {
             if let Some(problem) = problem {
                 out.push((id, format!("{label}: {problem}")));
@@ -148,6 +160,9 @@ impl Placed {
             let text = problem.kind.norwegian();
             let slot = match problem.kind.field() {
                 Some("slug") => &mut placed.slug,
+                Some("publication") => &mut placed.publication,
+                Some("link") => &mut placed.link,
+                Some("link_text") => &mut placed.link_text,
                 Some("subject") => &mut placed.subject,
                 Some("period") => &mut placed.period,
                 Some("preheader") => &mut placed.preheader,
@@ -190,6 +205,43 @@ struct IssueFormPage {
     notes: Vec<(usize, &'static str)>,
     /// What the Word document this version came from holds that the issue does not.
     word_report: Vec<String>,
+    /// The publications the issue can belong to.
+    publications: Vec<PublicationOption>,
+}
+
+/// One choice of the form's publication select.
+struct PublicationOption {
+    slug: String,
+    name: String,
+    announcement: bool,
+}
+
+impl IssueFormPage {
+    /// Whether `slug` is the publication the form's fields name (empty is the
+    /// newsletter).
+    fn is_chosen(&self, slug: &str) -> bool {
+        let chosen = self.fields.publication.trim();
+        if chosen.is_empty() {
+            slug == crate::domain::DEFAULT_PUBLICATION
+        } else {
+            slug == chosen
+        }
+    }
+}
+
+/// The publications for the form, or the failure page.
+async fn publication_options(state: &AppState) -> Result<Vec<PublicationOption>, Response> {
+    match state.admin.issues.publications().await {
+        Ok(list) => Ok(list
+            .into_iter()
+            .map(|p| PublicationOption {
+                announcement: p.kind == crate::domain::PublicationKind::Announcement,
+                slug: p.slug.to_string(),
+                name: p.name.as_str().to_owned(),
+            })
+            .collect()),
+        Err(e) => Err(failure(&e)),
+    }
 }
 
 fn notes_of(notes: &[SourceNote], body_offset: usize) -> Vec<(usize, &'static str)> {
@@ -200,8 +252,13 @@ fn notes_of(notes: &[SourceNote], body_offset: usize) -> Vec<(usize, &'static st
 }
 
 /// GET /admin/issues/new
-pub async fn new_form(user: StaffUser) -> Response {
+pub async fn new_form(State(state): State<AppState>, user: StaffUser) -> Response {
+    let publications = match publication_options(&state).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
     render(IssueFormPage {
+        publications,
         chrome: Chrome::new(&user, None),
         slug: None,
         status: "Nytt utkast",
@@ -228,6 +285,12 @@ pub struct IssueFields {
     #[serde(default)]
     date: String,
     #[serde(default)]
+    publication: String,
+    #[serde(default)]
+    link: String,
+    #[serde(default)]
+    link_text: String,
+    #[serde(default)]
     body: String,
 }
 
@@ -241,6 +304,9 @@ impl IssueFields {
             preheader: self.preheader,
             audience: self.audience,
             date: self.date,
+            publication: self.publication,
+            link: self.link,
+            link_text: self.link_text,
             body: self.body.replace("\r\n", "\n"),
         }
     }
@@ -296,11 +362,22 @@ async fn save_parts(
         Err(IssueError::Planned(_)) => Placed::general(
             "Utsendingen av utgaven er planlagt, så den kan ikke endres nå. Avbryt planen på sendesiden først.".into(),
         ),
+        Err(IssueError::UnknownPublication { publication, .. }) => Placed {
+            publication: Some(format!(
+                "Publikasjonen «{publication}» finnes ikke. Velg en av publikasjonene i listen."
+            )),
+            ..Default::default()
+        },
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };
     let slug = (mode != DraftMode::CreateOnly).then(|| parts.slug.clone());
+    let publications = match publication_options(state).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
     let mut response = render(IssueFormPage {
+        publications,
         chrome: Chrome::new(user, None),
         status: if slug.is_some() {
             "Utkast"
@@ -386,7 +463,7 @@ pub async fn upload(
     };
     // The file had problems: show its text in the form, so staff can mend it here.
     let text = String::from_utf8_lossy(&upload.bytes);
-    form_to_mend(&user, &text, &problems, Vec::new())
+    form_to_mend(&state, &user, &text, &problems, Vec::new()).await
 }
 
 /// A Word document: read into a draft (the edit page then shows what was not carried
@@ -420,7 +497,7 @@ async fn upload_word(state: &AppState, upload: StaffUpload<MAX_ISSUE_UPLOAD_BYTE
         ),
         Err(IssueError::ConvertedWithProblems { converted, error }) => {
             let report = converted.report.iter().map(|o| o.norwegian()).collect();
-            form_to_mend(&user, &converted.source, &error, report)
+            form_to_mend(state, &user, &converted.source, &error, report).await
         }
         Err(e) => upload_refused(&e),
     }
@@ -453,7 +530,8 @@ fn upload_refused(error: &IssueError) -> Response {
 }
 
 /// The form with a file's text in it and every problem placed, nothing stored.
-fn form_to_mend(
+async fn form_to_mend(
+    state: &AppState,
     user: &StaffUser,
     text: &str,
     problems: &SourceError,
@@ -473,7 +551,12 @@ fn form_to_mend(
             0,
         ),
     };
+    let publications = match publication_options(state).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
     let mut response = render(IssueFormPage {
+        publications,
         chrome: Chrome::new(user, None),
         slug: None,
         status: "Nytt utkast",
@@ -507,14 +590,19 @@ pub async fn edit_form(
     let fields = SourceParts::split(&stored.source).unwrap_or_default();
     let offset = stored.source.len().saturating_sub(fields.body.len());
     let offset = stored.source[..offset].matches('\n').count();
-    let notes = parse_issue("utkast", &stored.source)
+    let notes = parse_issue_as("utkast", &stored.source, stored.publication_kind)
         .map(|parsed| notes_of(&parsed.notes, offset))
         .unwrap_or_default();
     let word_report = match state.admin.issues.docx_report(&stored).await {
         Ok(report) => report.iter().map(|o| o.norwegian()).collect(),
         Err(e) => return failure(&e),
     };
+    let publications = match publication_options(&state).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
     render(IssueFormPage {
+        publications,
         chrome: Chrome::new(&user, notice(&query.melding)),
         slug: Some(slug.to_string()),
         status: super::dashboard::status_word(stored.status, stored.paused_at.is_some()),
