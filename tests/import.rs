@@ -25,6 +25,7 @@ on_both_backends!(
     a_dry_run_writes_nothing,
     an_interrupted_import_keeps_nothing,
     an_export_neutralises_formulas_and_imports_back_unchanged,
+    a_publications_column_chooses_and_unknown_ones_are_refused_by_line,
 );
 
 struct Run {
@@ -532,4 +533,61 @@ async fn an_export_neutralises_formulas_and_imports_back_unchanged(db: &TestDb) 
             "consent time kept to the second"
         );
     }
+}
+
+/// Issue 18: a `publications` column names what each person gets (empty: all); a cell
+/// naming publications that do not exist refuses its row, by line, and writes nothing
+/// of it.
+async fn a_publications_column_chooses_and_unknown_ones_are_refused_by_line(db: &TestDb) {
+    let store = db.store().await;
+    let file = "email;name;publikasjoner\n\
+                nytt@example.org;Nora;nyhetsbrev\n\
+                alt@example.org;Anne;\n\
+                to@example.org;Tore;nyhetsbrev, rettsavgjorelser\n\
+                feil@example.org;Frida;domstolene\n\
+                stor@example.org;Stig;Nyhetsbrev\n\
+                sti@example.org;Sti;../rettsavgjorelser\n";
+    let run = import(&store, file).await;
+    let summary = run.result.unwrap();
+    assert_eq!(rejected_lines(&run.problems), [5, 6, 7]);
+    for problem in &run.problems {
+        assert!(
+            reason(problem)
+                .contains("name publications from nyhetsbrev, rettsavgjorelser, tilstandsrapport"),
+            "{problem:?}"
+        );
+    }
+    assert_eq!((summary.inserted, summary.rejected), (3, 3));
+    let gets = |address: &'static str| {
+        let store = store.clone();
+        async move {
+            let contact = store.existing_contact(&email(address)).await.unwrap();
+            store
+                .subscriptions(contact.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| {
+                    assert_eq!(s.consent.source, nyhetsbrev::domain::ConsentSource::Import);
+                    s.publication.to_string()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(gets("nytt@example.org").await, ["nyhetsbrev"]);
+    assert_eq!(
+        gets("alt@example.org").await,
+        ["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"]
+    );
+    assert_eq!(
+        gets("to@example.org").await,
+        ["nyhetsbrev", "rettsavgjorelser"]
+    );
+    assert!(
+        store
+            .contact(&email("feil@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -25,6 +25,7 @@ on_both_backends!(
     a_relay_that_is_down_delays_the_confirmation,
     a_large_attachment_is_handled_and_an_oversized_message_refused,
     erasing_a_contact_erases_every_mail_from_the_address,
+    a_request_by_mail_joins_all_or_the_publication_it_names,
 );
 
 fn fixture_dir() -> &'static Path {
@@ -824,4 +825,51 @@ async fn erasing_a_contact_erases_every_mail_from_the_address(db: &TestDb) {
     let left = store.list_inbound(None, 10).await.unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].from_address.as_deref(), Some("kari@example.org"));
+}
+
+/// Issue 18: a request to join by mail asks for everything, unless it names a
+/// publication (by its name or its short name); then only that one.
+async fn a_request_by_mail_joins_all_or_the_publication_it_names(db: &TestDb) {
+    let (store, _sink, _settings, inbound) = setup(db).await;
+    let requests: [(&str, &str, &[&str]); 4] = [
+        (
+            "alt@example.org",
+            "Subject: Meld meg p\u{e5}\r\n\r\nJeg vil gjerne st\u{e5} p\u{e5} kontaktlisten.\r\n",
+            &["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"],
+        ),
+        (
+            "dommer@example.org",
+            "Subject: P\u{e5}melding\r\n\r\nKan jeg f\u{e5} Oversikt over rettsavgj\u{f8}relser tilsendt?\r\n",
+            &["rettsavgjorelser"],
+        ),
+        (
+            "rapport@example.org",
+            "Subject: Meld meg p\u{e5} tilstandsrapport\r\n\r\n",
+            &["tilstandsrapport"],
+        ),
+        (
+            // "nyhetsbrevet" is how people speak of the whole list: no one publication.
+            "brevet@example.org",
+            "Subject: Meld meg p\u{e5} nyhetsbrevet\r\n\r\n",
+            &["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"],
+        ),
+    ];
+    for (i, (address, rest, expected)) in requests.iter().enumerate() {
+        let raw = format!("From: {address}\r\nMessage-ID: <r{i}@example.org>\r\n{rest}");
+        let handled = handle(&inbound, raw.as_bytes()).await;
+        assert_eq!(handled.kind, "subscribe", "{address}: {}", handled.result);
+        let contact = store.existing_contact(&email(address)).await.unwrap();
+        let chosen: Vec<String> = store
+            .subscriptions(contact.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.left_at.is_none())
+            .map(|s| {
+                assert_eq!(s.consent.source, ConsentSource::EmailRequest);
+                s.publication.to_string()
+            })
+            .collect();
+        assert_eq!(chosen, *expected, "{address}");
+    }
 }

@@ -35,7 +35,8 @@ pub enum ContactsCommand {
     /// Erase a contact and its history for good.
     Remove(RemoveArgs),
     /// Import contacts from a CSV file (columns by header: email, name, organisation,
-    /// optional status, consent_date, consent_source, consent_note).
+    /// optional status, consent_date, consent_source, consent_note, publications: slugs
+    /// separated by commas, empty for all).
     ///
     /// The whole file is one transaction: if the import is interrupted, nothing of it is
     /// kept and it can simply be run again. Exit code 3 means the import was committed

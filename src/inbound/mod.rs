@@ -193,8 +193,8 @@ impl Inbound {
         Ok(match &parsed.kind {
             Kind::Subscribe {
                 address,
-                name,
                 forwarded_by: Some(forwarder),
+                ..
             } if !same_address(forwarder, address) => Action {
                 // Answering would let anyone direct our mail at a third party: staff
                 // read it and answer it if it is genuine (`inbound answer ID`).
@@ -211,10 +211,12 @@ impl Inbound {
                 address,
                 name,
                 forwarded_by,
+                request,
             } => {
                 self.queue_confirmation(
                     address,
                     name.as_deref(),
+                    request,
                     request_note(&parsed.summary, forwarded_by.as_deref()),
                 )
                 .await?
@@ -310,21 +312,35 @@ impl Inbound {
         &self,
         address: &EmailAddress,
         name: Option<&str>,
+        request: &str,
         note: String,
     ) -> Result<Action, InboundError> {
         let name = name.and_then(|n| ContactName::parse(n).ok().flatten());
+        let publications = named_publications(request, &self.store.publications().await?);
         let by = RequestedBy {
             source: ConsentSource::EmailRequest,
             note: ConsentNote::parse(&note).ok().flatten(),
             actor: Actor::new("inbound:subscribe"),
-            publications: crate::domain::PublicationChoice::All,
+            publications: publications.clone(),
         };
         let (contact_id, outcome) = self
             .store
             .request_subscription_by(address, name.as_ref(), None, by, self.notices.per_hour())
             .await?;
         let result = match outcome {
-            SubscribeOutcome::Queued { .. } => format!("confirmation link to {address} queued"),
+            SubscribeOutcome::Queued { .. } => match &publications {
+                crate::domain::PublicationChoice::All => {
+                    format!("confirmation link to {address} queued")
+                }
+                crate::domain::PublicationChoice::Only(slugs) => format!(
+                    "confirmation link to {address} queued, for {}",
+                    slugs
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
             SubscribeOutcome::AlreadyConfirmed => {
                 format!("{address} is already on the list; nothing sent")
             }
@@ -359,6 +375,7 @@ impl Inbound {
             address,
             name,
             forwarded_by: Some(forwarder),
+            request,
         } = &parsed.kind
         else {
             return Err(AnswerError::NotARequest(id));
@@ -369,7 +386,7 @@ impl Inbound {
         let mut note = request_note(&parsed.summary, Some(forwarder));
         note.push_str(&format!(", besvart av {}", clip(staff.as_str(), 60)));
         let action = self
-            .queue_confirmation(address, name.as_deref(), note)
+            .queue_confirmation(address, name.as_deref(), request, note)
             .await?;
         self.store
             .update_inbound_result(
@@ -564,3 +581,25 @@ fn hex(bytes: &[u8]) -> String {
 // `{:#}` names it once.
 crate::from_cause!(StoreError => AnswerError::Store);
 crate::from_cause!(StoreError => InboundError::Store);
+
+/// The publications a request by mail names: a publication's whole name ("Oversikt over
+/// rettsavgjørelser") or its slug as a word ("tilstandsrapport"), in any case. A request
+/// that names none asks for everything (what the list always meant).
+fn named_publications(
+    request: &str,
+    publications: &[crate::domain::Publication],
+) -> crate::domain::PublicationChoice {
+    let text = request.to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let named: Vec<crate::domain::PublicationSlug> = publications
+        .iter()
+        .filter(|p| {
+            text.contains(&p.name.as_str().to_lowercase()) || words.contains(&p.slug.as_str())
+        })
+        .map(|p| p.slug.clone())
+        .collect();
+    crate::domain::PublicationChoice::only(named).unwrap_or_default()
+}

@@ -20,7 +20,7 @@ mod read;
 use super::strip_spreadsheet_guard;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact,
-    Organisation, Timestamp,
+    Organisation, PublicationChoice, PublicationSlug, Timestamp,
 };
 use crate::store::{Actor, IMPORT_BATCH_ROWS, ImportRow, RowResult, Store, StoreError};
 use read::*;
@@ -256,6 +256,7 @@ enum Field {
     ConsentDate,
     ConsentSource,
     ConsentNote,
+    Publications,
 }
 
 impl Field {
@@ -273,6 +274,7 @@ impl Field {
             "consent_date" | "consent_at" | "samtykkedato" | "samtykke_dato" => Field::ConsentDate,
             "consent_source" | "samtykkekilde" => Field::ConsentSource,
             "consent_note" | "samtykke" | "samtykkenotat" => Field::ConsentNote,
+            "publications" | "publikasjoner" => Field::Publications,
             _ => return None,
         })
     }
@@ -286,6 +288,7 @@ impl Field {
             Field::ConsentDate => "consent_date",
             Field::ConsentSource => "consent_source",
             Field::ConsentNote => "consent_note",
+            Field::Publications => "publications",
         }
     }
 }
@@ -301,6 +304,7 @@ struct Columns {
     consent_date: Option<usize>,
     consent_source: Option<usize>,
     consent_note: Option<usize>,
+    publications: Option<usize>,
     ignored: Vec<String>,
 }
 
@@ -340,7 +344,15 @@ pub async fn import_csv<R: Read + Send + 'static>(
             .ok()
             .flatten();
     }
-    let reader = tokio::task::spawn_blocking(move || read_file(source, &parse_options, &tx));
+    // The publications a `publications` cell may name.
+    let known: Vec<PublicationSlug> = store
+        .publications()
+        .await?
+        .into_iter()
+        .map(|p| p.slug)
+        .collect();
+    let reader =
+        tokio::task::spawn_blocking(move || read_file(source, &parse_options, &known, &tx));
 
     let mut summary = ImportSummary {
         dry_run: options.dry_run,
@@ -465,8 +477,13 @@ pub async fn import_csv<R: Read + Send + 'static>(
 }
 
 /// Runs on a blocking thread: reads the file and sends the header, then batches.
-fn read_file<R: Read>(source: R, options: &ImportOptions, tx: &mpsc::Sender<Parsed>) {
-    if let Err(error) = read_file_inner(source, options, tx) {
+fn read_file<R: Read>(
+    source: R,
+    options: &ImportOptions,
+    known: &[PublicationSlug],
+    tx: &mpsc::Sender<Parsed>,
+) {
+    if let Err(error) = read_file_inner(source, options, known, tx) {
         let _ = tx.blocking_send(Parsed::Failed(error));
     }
 }
@@ -474,6 +491,7 @@ fn read_file<R: Read>(source: R, options: &ImportOptions, tx: &mpsc::Sender<Pars
 fn read_file_inner<R: Read>(
     source: R,
     options: &ImportOptions,
+    known: &[PublicationSlug],
     tx: &mpsc::Sender<Parsed>,
 ) -> Result<(), ImportError> {
     let mut input = BufReader::with_capacity(64 * 1024, source);
@@ -551,7 +569,7 @@ fn read_file_inner<R: Read>(
                 batch.blank_rows += 1;
             } else {
                 batch.rows_read += 1;
-                match parse_row(&record, &columns, line, delimiter, options, now) {
+                match parse_row(&record, &columns, line, delimiter, options, known, now) {
                     Ok(row) => batch.rows.push(row),
                     Err(problem) => batch.problems.push(problem),
                 }
@@ -592,6 +610,7 @@ fn parse_row(
     line: u64,
     delimiter: u8,
     options: &ImportOptions,
+    known: &[PublicationSlug],
     now: Timestamp,
 ) -> Result<ImportRow, Problem> {
     let raw_email = record
@@ -689,6 +708,31 @@ fn parse_row(
         s if s.is_empty() => options.note.clone(),
         s => ConsentNote::parse(&s).map_err(text_problem)?,
     };
+    // "nyhetsbrev, rettsavgjorelser": the ones named; an empty cell, all of them.
+    let publications_cell = cell(columns.publications)?;
+    let publications = PublicationChoice::parse_list(&publications_cell)
+        .ok()
+        .filter(|choice| match choice {
+            PublicationChoice::All => true,
+            PublicationChoice::Only(slugs) => {
+                slugs.iter().all(|s| known.contains(s))
+            }
+        })
+        .ok_or_else(|| {
+            let known = known
+                .iter()
+                .map(PublicationSlug::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            reject(
+                format!(
+                    "publications {publications_cell:?}: name publications from {known}, separated by commas (empty is all)"
+                ),
+                format!(
+                    "publikasjonene «{publications_cell}» finnes ikke: bruk {known}, skilt med komma (tom celle betyr alle)"
+                ),
+            )
+        })?;
     Ok(ImportRow {
         line,
         contact: NewContact {
@@ -697,7 +741,7 @@ fn parse_row(
             organisation,
             status,
             consent: Consent { source, at, note },
-            publications: crate::domain::PublicationChoice::All,
+            publications,
         },
     })
 }

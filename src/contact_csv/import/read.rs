@@ -124,6 +124,7 @@ pub(super) fn parse_header(
             Field::ConsentDate => &mut columns.consent_date,
             Field::ConsentSource => &mut columns.consent_source,
             Field::ConsentNote => &mut columns.consent_note,
+            Field::Publications => &mut columns.publications,
         };
         if slot.replace(i).is_some() {
             return Err(ImportError::DuplicateColumn(field.label()));

@@ -102,6 +102,9 @@ pub enum Kind {
         name: Option<String>,
         /// Set when a forwarded request is taken for its original sender.
         forwarded_by: Option<String>,
+        /// What the request says (subject and first lines), where it may name the one
+        /// publication it asks for.
+        request: String,
     },
     /// A person asks to leave: unsubscribe the address at once when the receiving server
     /// vouches for the sender (`authenticated`, with its evidence), else mail the
@@ -361,6 +364,7 @@ fn classify_message(
             address,
             name: requester_name,
             forwarded_by,
+            request: text,
         },
         Intent::Leave if forwarded_by.is_some() => Kind::Other {
             reason: "a forwarded request to leave: staff should check who asked".into(),
