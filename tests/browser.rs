@@ -364,5 +364,39 @@ async fn choosing_publications_in_a_browser() {
             .count(),
         2
     );
+
+    // The archive: every publication, then one publication's page, once its issue is
+    // out (sending makes it public).
+    app.store
+        .enqueue_issue(&parsed.issue.meta.slug, &actor)
+        .await
+        .unwrap();
+    client
+        .goto(&format!("{}/arkiv", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Arkiv").await;
+    screenshot(&client, "p5-archive").await;
+    assert_accessible(&client, &axe, "p5-archive").await;
+    client
+        .find(Locator::LinkText("Oversikt over rettsavgjørelser"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Oversikt over rettsavgjørelser").await;
+    screenshot(&client, "p6-publication-archive").await;
+    assert_accessible(&client, &axe, "p6-publication-archive").await;
+    client
+        .find(Locator::LinkText("KOMs oversikt over rettsavgjørelser per 30. april 2025"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Oversikt over rettsavgjørelser").await;
+    screenshot(&client, "p7-announcement-web").await;
+    assert_accessible(&client, &axe, "p7-announcement-web").await;
     client.close().await.unwrap();
 }

@@ -12,6 +12,7 @@ on_both_backends!(
     every_response_carries_the_security_headers,
     oversized_requests_are_refused_before_any_handler,
     a_cancelled_issue_leaves_the_archive_at_once,
+    each_publication_has_its_archive_and_feed,
 );
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
@@ -297,4 +298,128 @@ async fn a_cancelled_issue_leaves_the_archive_at_once(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+}
+
+const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
+
+/// Issue 18: `/arkiv` lists each publication with its issues, `/arkiv/{publication}`
+/// one publication's, and each has an Atom feed of its own; an issue cannot take a
+/// publication's slug, and the other way round.
+async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
+    let app = spawn_app(db).await;
+    import(db, &app, "2024-q1", Some(1_000)).await;
+    let court = nyhetsbrev::render::parse_issue_as(
+        "court.md",
+        COURT,
+        nyhetsbrev::domain::PublicationKind::Announcement,
+    )
+    .unwrap()
+    .issue;
+    app.store
+        .save_draft(&court, COURT, &Actor::new("test"))
+        .await
+        .unwrap();
+    let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
+    sqlx::query(
+        "UPDATE issues SET status = 'sent', sent_at = 2000 WHERE slug = '2025-04-rettsavgjorelser'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let get = |path: &'static str| {
+        let address = app.address.clone();
+        async move {
+            let response = reqwest::get(format!("{address}{path}")).await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, all) = get("/arkiv").await;
+    assert_eq!(status, 200);
+    let news = all
+        .find("<h2 id=\"nyhetsbrev\">")
+        .expect("the newsletter's part");
+    let decisions = all
+        .find("<h2 id=\"rettsavgjorelser\">")
+        .expect("the court decisions' part");
+    let report = all
+        .find("<h2 id=\"tilstandsrapport\">")
+        .expect("the status report's part");
+    assert!(news < decisions && decisions < report);
+    let at = |slug: &str| all.find(&format!("href=\"/arkiv/{slug}\">")).unwrap();
+    assert!(news < at("2024-q1") && at("2024-q1") < decisions);
+    assert!(decisions < at("2025-04-rettsavgjorelser") && at("2025-04-rettsavgjorelser") < report);
+    assert!(all[report..].contains("Ingen utgaver er sendt ennå."));
+
+    let (status, page) = get("/arkiv/rettsavgjorelser").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<h1>Oversikt over rettsavgjørelser</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/arkiv/2025-04-rettsavgjorelser\""));
+    assert!(!page.contains("2024-q1"));
+    let (status, web) = get("/arkiv/2025-04-rettsavgjorelser").await;
+    assert_eq!(status, 200);
+    assert!(web.contains("Last ned oversikten (PDF)"), "{web}");
+
+    let base = "https://nyhetsbrev.example.org";
+    let (status, feed) = get("/arkiv/rettsavgjorelser/feed.xml").await;
+    assert_eq!(status, 200);
+    assert!(feed.contains("<title>Oversikt over rettsavgjørelser</title>"));
+    assert!(feed.contains(&format!("href=\"{base}/arkiv/rettsavgjorelser/feed.xml\"")));
+    assert_eq!(
+        atom_entries(&feed),
+        [(
+            "KOMs oversikt over rettsavgjørelser per 30. april 2025".to_owned(),
+            format!("{base}/arkiv/2025-04-rettsavgjorelser"),
+            "1970-01-01T00:00:02Z".to_owned(),
+            "per 30. april 2025".to_owned()
+        )]
+    );
+    let (_, news_feed) = get("/arkiv/nyhetsbrev/feed.xml").await;
+    assert_eq!(atom_entries(&news_feed).len(), 1);
+    let (_, everything) = get("/arkiv/feed.xml").await;
+    assert_eq!(atom_entries(&everything).len(), 2);
+    for path in [
+        "/arkiv/finnes-ikke/feed.xml",
+        "/arkiv/..%2Fetc/feed.xml",
+        "/arkiv/Nyhetsbrev/feed.xml",
+    ] {
+        assert_eq!(get(path).await.0, 404, "{path}");
+    }
+
+    // The archive's paths are shared: neither can take the other's slug.
+    let named_like_publication =
+        FIXTURE.replacen("slug = \"2024-q1\"", "slug = \"tilstandsrapport\"", 1);
+    let issue = parse_issue("x.md", &named_like_publication).unwrap().issue;
+    let refused = app
+        .store
+        .save_draft(&issue, &named_like_publication, &Actor::new("test"))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(nyhetsbrev::store::StoreError::SlugIsPublication(_))
+        ),
+        "{refused:?}"
+    );
+    let refused = app
+        .store
+        .add_publication(
+            &nyhetsbrev::domain::NewPublication {
+                slug: nyhetsbrev::domain::PublicationSlug::parse("2024-q1").unwrap(),
+                name: nyhetsbrev::domain::PublicationName::parse("X").unwrap(),
+                description: nyhetsbrev::domain::PublicationDescription::parse("Y").unwrap(),
+                kind: nyhetsbrev::domain::PublicationKind::Newsletter,
+            },
+            &Actor::new("test"),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(nyhetsbrev::store::StoreError::SlugIsIssue(_))),
+        "{refused:?}"
+    );
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
-use crate::domain::Slug;
+use crate::domain::{Publication, PublicationSlug, Slug};
 use crate::render::{RenderContext, RenderError, SourceError};
 use crate::store::{IssueStatus, Store, StoreError, StoredIssue};
 
@@ -44,6 +44,50 @@ impl Archive {
     /// The service's public address, for links that leave the site (the Atom feed).
     pub fn base_url(&self) -> &str {
         self.render.base_url.trim_end_matches('/')
+    }
+
+    /// Every publication with its public issues, newest first (publications in the
+    /// order they were added).
+    pub async fn by_publication(
+        &self,
+    ) -> Result<Vec<(Publication, Vec<StoredIssue>)>, ArchiveError> {
+        let issues = self.store.public_issues().await?;
+        Ok(self
+            .store
+            .publications()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let of = issues
+                    .iter()
+                    .filter(|i| i.publication_id == p.id)
+                    .cloned()
+                    .collect();
+                (p, of)
+            })
+            .collect())
+    }
+
+    /// One publication and its public issues, newest first; `None` when `slug` names
+    /// no publication.
+    pub async fn publication(
+        &self,
+        slug: &str,
+    ) -> Result<Option<(Publication, Vec<StoredIssue>)>, ArchiveError> {
+        let Ok(slug) = PublicationSlug::parse(slug) else {
+            return Ok(None);
+        };
+        let Some(publication) = self.store.publication(&slug).await? else {
+            return Ok(None);
+        };
+        let issues = self
+            .store
+            .public_issues()
+            .await?
+            .into_iter()
+            .filter(|i| i.publication_id == publication.id)
+            .collect();
+        Ok(Some((publication, issues)))
     }
 
     /// Public issues (see `IssueStatus::is_public`), newest first.

@@ -36,6 +36,9 @@ pub enum IssueError {
     TooLarge { size: usize },
     #[error(transparent)]
     Render(RenderError),
+    /// A new issue's slug is a publication's (they share the archive's paths).
+    #[error("{0} is the slug of a publication: give the issue another")]
+    SlugIsPublication(String),
     /// The front matter names a publication that does not exist; nothing is stored.
     #[error(
         "{label}: front matter: there is no publication {publication:?}: `nyhetsbrev publications list` shows them"
@@ -91,6 +94,7 @@ impl From<StoreError> for IssueError {
             StoreError::IssuePlanned(slug) => IssueError::Planned(slug),
             StoreError::NoPlan(slug) => IssueError::NoPlan(slug),
             StoreError::OwnApproval => IssueError::OwnApproval,
+            StoreError::SlugIsPublication(slug) => IssueError::SlugIsPublication(slug),
             StoreError::PublicationNotFound(publication) => IssueError::UnknownPublication {
                 label: "issue".to_owned(),
                 publication,

@@ -14,6 +14,8 @@ pub enum PublicationOpsError {
     Invalid(#[from] PublicationError),
     #[error("publication {0} exists already: choose another slug")]
     Exists(String),
+    #[error("{0} is the slug of an issue (they share the archive's paths): choose another")]
+    SlugIsIssue(String),
     #[error("there is no publication {0}")]
     NotFound(String),
     #[error("nothing to change: give a new name, description or kind")]
@@ -26,6 +28,7 @@ impl From<StoreError> for PublicationOpsError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::PublicationExists(slug) => PublicationOpsError::Exists(slug),
+            StoreError::SlugIsIssue(slug) => PublicationOpsError::SlugIsIssue(slug),
             StoreError::PublicationNotFound(slug) => PublicationOpsError::NotFound(slug),
             other => PublicationOpsError::Store(other),
         }

@@ -240,6 +240,15 @@ impl Store {
                 return Err(StoreError::IssueExists(meta.slug.to_string()));
             }
             None => {
+                let publication_slug: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM publications WHERE slug = $1")
+                        .bind(meta.slug.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if publication_slug.is_some() {
+                    tx.rollback().await?;
+                    return Err(StoreError::SlugIsPublication(meta.slug.to_string()));
+                }
                 sqlx::query(
                     "INSERT INTO issues (slug, subject, period, preheader, audience, issue_date, source, status, \
                      created_at, updated_at, publication_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $8, $9)",

@@ -114,6 +114,11 @@ pub enum StoreError {
     IssueNotDraft { slug: String, status: String },
     #[error("publication {0} exists already: choose another slug")]
     PublicationExists(String),
+    /// Issues and publications share the archive's paths (`/arkiv/{slug}`).
+    #[error("{0} is the slug of a publication: an issue needs another")]
+    SlugIsPublication(String),
+    #[error("{0} is the slug of an issue: a publication needs another")]
+    SlugIsIssue(String),
     #[error("there is no publication {0}: `nyhetsbrev publications list` shows them")]
     PublicationNotFound(String),
     #[error("issue {0} has no one to go to: no confirmed contact is subscribed to its publication")]

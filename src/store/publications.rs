@@ -285,6 +285,14 @@ impl Store {
     ) -> Result<Publication> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
+        let issue: Option<i64> = sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
+            .bind(new.slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if issue.is_some() {
+            tx.rollback().await?;
+            return Err(StoreError::SlugIsIssue(new.slug.to_string()));
+        }
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO publications (slug, name, description, kind, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING id",

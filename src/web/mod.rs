@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/arkiv", get(public::archive))
         .route("/arkiv/feed.xml", get(public::feed))
         .route("/arkiv/{slug}", get(public::archived_issue))
+        .route("/arkiv/{slug}/feed.xml", get(public::publication_feed))
         .route("/static/stil.css", get(public::stylesheet))
         .route("/subscribe", get(subscribe::form).post(subscribe::submit))
         .route(

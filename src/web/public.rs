@@ -8,25 +8,61 @@ use axum::response::{Html, IntoResponse};
 
 use super::AppState;
 use super::error::AppError;
-use crate::domain::Slug;
+use crate::domain::{Publication, Slug};
 use crate::store::StoredIssue;
+
+/// One publication's part of the archive.
+struct Shelf {
+    slug: String,
+    name: String,
+    description: String,
+    issues: Vec<StoredIssue>,
+}
+
+impl Shelf {
+    fn new(publication: Publication, issues: Vec<StoredIssue>) -> Self {
+        Shelf {
+            slug: publication.slug.to_string(),
+            name: publication.name.as_str().to_owned(),
+            description: publication.description.as_str().to_owned(),
+            issues,
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "pages/archive.html")]
 struct ArchivePage {
-    issues: Vec<StoredIssue>,
+    shelves: Vec<Shelf>,
 }
 
-/// GET /arkiv: public issues, newest first. Drafts are never listed.
+#[derive(Template)]
+#[template(path = "pages/publication_archive.html")]
+struct PublicationPage {
+    shelf: Shelf,
+}
+
+/// GET /arkiv: every publication with its public issues, newest first. Drafts are
+/// never listed.
 pub async fn archive(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    let issues = state.archive.issues().await?;
-    Ok(Html(ArchivePage { issues }.render()?))
+    let shelves = state
+        .archive
+        .by_publication()
+        .await?
+        .into_iter()
+        .map(|(p, issues)| Shelf::new(p, issues))
+        .collect();
+    Ok(Html(ArchivePage { shelves }.render()?))
 }
 
 #[derive(Template)]
 #[template(path = "pages/feed.xml")]
 struct Feed {
     base: String,
+    /// The archive page the feed follows: `/arkiv` or `/arkiv/{publication}`.
+    page: String,
+    title: String,
+    subtitle: String,
     updated: String,
     entries: Vec<FeedEntry>,
 }
@@ -38,9 +74,44 @@ struct FeedEntry {
     updated: String,
 }
 
-/// GET /arkiv/feed.xml: the public issues as an Atom feed (RFC 4287), newest first.
+/// GET /arkiv/feed.xml: every public issue as an Atom feed (RFC 4287), newest first.
 pub async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let issues = state.archive.issues().await?;
+    atom(
+        &state,
+        "/arkiv".to_owned(),
+        "KOMs kontaktliste".to_owned(),
+        "Det Koordineringsenheten mot menneskehandel (KOM) sender til kontaktlisten: nyhetsbrev, oversikt over rettsavgjørelser og tilstandsrapport.".to_owned(),
+        &issues,
+    )
+}
+
+/// GET /arkiv/{publication}/feed.xml: one publication's public issues.
+pub async fn publication_feed(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let (publication, issues) = state
+        .archive
+        .publication(&slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    atom(
+        &state,
+        format!("/arkiv/{}", publication.slug),
+        publication.name.as_str().to_owned(),
+        publication.description.as_str().to_owned(),
+        &issues,
+    )
+}
+
+fn atom(
+    state: &AppState,
+    page: String,
+    title: String,
+    subtitle: String,
+    issues: &[StoredIssue],
+) -> Result<impl IntoResponse + use<>, AppError> {
     let entries: Vec<FeedEntry> = issues
         .iter()
         .map(|issue| FeedEntry {
@@ -61,6 +132,9 @@ pub async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, Ap
         .unwrap_or_else(|| crate::domain::Timestamp::from_unix_ms(0).to_rfc3339());
     let body = Feed {
         base: state.archive.base_url().to_owned(),
+        page,
+        title,
+        subtitle,
         updated,
         entries,
     }
@@ -71,11 +145,19 @@ pub async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, Ap
     ))
 }
 
-/// GET /arkiv/{slug}: the web version of a public issue.
+/// GET /arkiv/{slug}: a publication's page of issues, or the web version of a public
+/// issue (publication and issue slugs never coincide).
 pub async fn archived_issue(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Html<Bytes>, AppError> {
+    if let Some((publication, issues)) = state.archive.publication(&slug).await? {
+        let page = PublicationPage {
+            shelf: Shelf::new(publication, issues),
+        }
+        .render()?;
+        return Ok(Html(Bytes::from(page)));
+    }
     let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
     let page = state.archive.page(&slug).await?.ok_or(AppError::NotFound)?;
     Ok(Html(page))

@@ -340,6 +340,12 @@ async fn save_parts(
             .into_response();
         }
         Err(IssueError::Source(error)) => Placed::from_source(&error, offset),
+        Err(IssueError::SlugIsPublication(slug)) => Placed {
+            slug: Some(format!(
+                "«{slug}» er kortnavnet til en publikasjon. Velg et annet kortnavn for utgaven."
+            )),
+            ..Default::default()
+        },
         Err(IssueError::Exists(slug)) => Placed {
             slug: Some(format!(
                 "Det finnes allerede en utgave med kortnavnet «{slug}». Velg et annet."
