@@ -198,6 +198,7 @@ pub fn admin_parts(
     let contacts = crate::ops::Contacts::new(store.clone()).with_key(settings.token_key_if_set()?);
     let inbound = crate::ops::InboundRecord::new(store.clone());
     let audit = crate::ops::AuditLog::new(store.clone());
+    let publications = crate::ops::publications::Publications::new(store.clone());
     let imports = crate::ops::imports::ImportJobs::new(
         contacts.clone(),
         std::env::temp_dir().join(format!("nyhetsbrev-imports-{}", std::process::id())),
@@ -217,6 +218,7 @@ pub fn admin_parts(
         imports,
         inbound,
         dashboard,
+        publications,
         links: crate::ops::LinkChecker::new(settings.link_check_allow_private),
         test_sender,
         origin: crate::web::staff::origin_of(settings.base_url()),

@@ -389,7 +389,9 @@ async fn choosing_publications_in_a_browser() {
     screenshot(&client, "p6-publication-archive").await;
     assert_accessible(&client, &axe, "p6-publication-archive").await;
     client
-        .find(Locator::LinkText("KOMs oversikt over rettsavgjørelser per 30. april 2025"))
+        .find(Locator::LinkText(
+            "KOMs oversikt over rettsavgjørelser per 30. april 2025",
+        ))
         .await
         .unwrap()
         .click()

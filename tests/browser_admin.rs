@@ -290,6 +290,29 @@ async fn quarterly_dispatch_in_the_browser() {
         "{report}"
     );
     check_page(&client, &axe, "admin-12b-issue-from-word").await;
+
+    // Publications (issue 18): the list, a refused addition, a publication's page.
+    client
+        .goto(&format!("{}/admin/publications", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Publikasjoner").await;
+    check_page(&client, &axe, "admin-12c-publications").await;
+    fill(&client, "slug", "Års-rapport").await;
+    fill(&client, "name", "KOMs årsrapport").await;
+    fill(&client, "description", "Én gang i året.").await;
+    click(&client, "form[action='/admin/publications'] button").await;
+    wait_for_text(&client, "#slug-error", "Kortnavnet «Års-rapport»", 5).await;
+    check_page(&client, &axe, "admin-12d-publication-refused").await;
+    client
+        .goto(&format!(
+            "{}/admin/publications/rettsavgjorelser",
+            app.address
+        ))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Oversikt over rettsavgjørelser").await;
+    check_page(&client, &axe, "admin-12e-publication").await;
     // Signing out.
     click(&client, "form.logout button").await;
     wait_for_heading(&client, "Logg inn").await;

@@ -498,6 +498,7 @@ async fn an_export_neutralises_formulas_and_imports_back_unchanged(db: &TestDb) 
     let confirmed = ContactFilter {
         status: Some(ContactStatus::Confirmed),
         search: None,
+        publication: None,
     };
     let mut only_confirmed = Vec::new();
     export_csv(&store, &confirmed, &mut only_confirmed, |_| {})

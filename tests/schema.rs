@@ -313,6 +313,7 @@ async fn contact_counts_and_the_search_index_follow_every_change(db: &TestDb) {
             let filter = ContactFilter {
                 status: None,
                 search: Some(text.to_owned()),
+                publication: None,
             };
             store
                 .contact_page(&filter, &PageStart::First, 100)

@@ -152,6 +152,7 @@ async fn lists_filter_by_status_and_search_text(db: &TestDb) {
     let confirmed = ContactFilter {
         status: Some(ContactStatus::Confirmed),
         search: None,
+        publication: None,
     };
     assert_eq!(
         addresses(store.list_contacts(&confirmed, None).await.unwrap()),
@@ -162,6 +163,7 @@ async fn lists_filter_by_status_and_search_text(db: &TestDb) {
     let search = |text: &str| ContactFilter {
         status: None,
         search: Some(text.into()),
+        publication: None,
     };
     assert_eq!(
         addresses(store.list_contacts(&search("øST"), None).await.unwrap()),
@@ -192,6 +194,7 @@ async fn lists_filter_by_status_and_search_text(db: &TestDb) {
     let both = ContactFilter {
         status: Some(ContactStatus::Pending),
         search: Some("øst".into()),
+        publication: None,
     };
     assert_eq!(
         addresses(store.list_contacts(&both, None).await.unwrap()),

@@ -23,6 +23,7 @@ on_both_backends!(
     bounced_contacts_are_listed_with_the_last_reason,
     a_csv_file_is_checked_then_imported,
     hostile_csv_files_are_refused_in_words_and_write_nothing,
+    staff_see_and_manage_publications_and_who_gets_them,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1290,4 +1291,160 @@ async fn hostile_csv_files_are_refused_in_words_and_write_nothing(db: &TestDb) {
         303
     );
     assert_eq!(contacts_on_list(&app).await, 0);
+}
+
+/// Issue 18 in the staff admin: the publications page (list, add, change, with the
+/// refusals at their fields), the dashboard's counts per publication, the contact
+/// page's subscriptions with their consent, and the contacts list filtered by
+/// publication.
+async fn staff_see_and_manage_publications_and_who_gets_them(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let mut only_court = new_contact("dommer@example.org", ContactStatus::Confirmed);
+    only_court.publications =
+        nyhetsbrev::domain::PublicationChoice::parse_list("rettsavgjorelser").unwrap();
+    app.store.add_contact(&only_court, &cli()).await.unwrap();
+    common::add_confirmed(&app.store, 0..2).await;
+
+    let list = kari.get_ok("/admin/publications").await;
+    for (slug, count) in [
+        ("nyhetsbrev", "2"),
+        ("rettsavgjorelser", "3"),
+        ("tilstandsrapport", "2"),
+    ] {
+        assert!(
+            list.contains(&format!(
+                "<a href=\"/admin/contacts?status=confirmed&amp;publikasjon={slug}\">{count}</a>"
+            )),
+            "{slug}: {list}"
+        );
+    }
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(dashboard.contains(
+        "<a href=\"/admin/publications/rettsavgjorelser\">Oversikt over rettsavgjørelser</a>"
+    ));
+
+    // Refused, each at its field, nothing written.
+    for (fields, says) in [
+        (
+            [
+                ("slug", "../x"),
+                ("name", "X"),
+                ("description", "D"),
+                ("kind", "announcement"),
+            ],
+            "Kortnavnet «../x» må være",
+        ),
+        (
+            [
+                ("slug", "nyhetsbrev"),
+                ("name", "X"),
+                ("description", "D"),
+                ("kind", "newsletter"),
+            ],
+            "finnes allerede en publikasjon",
+        ),
+        (
+            [
+                ("slug", "arsrapport"),
+                ("name", " "),
+                ("description", "D"),
+                ("kind", "newsletter"),
+            ],
+            "Navnet mangler",
+        ),
+        (
+            [
+                ("slug", "arsrapport"),
+                ("name", "X"),
+                ("description", "D"),
+                ("kind", "ukentlig"),
+            ],
+            "Typen «ukentlig» finnes ikke",
+        ),
+    ] {
+        let response = kari.post("/admin/publications", &fields).await;
+        assert_eq!(response.status(), 422, "{fields:?}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(says), "{says}: {page}");
+        assert!(page.contains("class=\"field-error\" id="), "at its field");
+    }
+    assert_eq!(app.store.publications().await.unwrap().len(), 3);
+
+    let response = kari
+        .post(
+            "/admin/publications",
+            &[
+                ("slug", "arsrapport"),
+                ("name", "KOMs årsrapport"),
+                ("description", "Én gang i året: hva KOM har gjort."),
+                ("kind", "announcement"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/admin/publications?melding=lagt-til");
+    let list = kari.get_ok("/admin/publications?melding=lagt-til").await;
+    assert!(list.contains("Ingen får den før de selv velger den."));
+    assert!(list.contains("<a href=\"/admin/publications/arsrapport\">KOMs årsrapport</a>"));
+
+    let edit = kari.get_ok("/admin/publications/arsrapport").await;
+    assert!(edit.contains("value=\"announcement\" checked"));
+    let response = kari
+        .post(
+            "/admin/publications/arsrapport",
+            &[
+                ("name", "KOMs årsmelding"),
+                ("description", "Én gang i året."),
+                ("kind", "announcement"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let changed = app
+        .store
+        .existing_publication(&nyhetsbrev::domain::PublicationSlug::parse("arsrapport").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(changed.name.as_str(), "KOMs årsmelding");
+    assert_eq!(
+        kari.get("/admin/publications/finnes-ikke").await.status(),
+        404
+    );
+    // Without the session's token, nothing is added.
+    let forged = http()
+        .post(format!("{}/admin/publications", app.address))
+        .form(&[
+            ("slug", "falsk"),
+            ("name", "X"),
+            ("description", "D"),
+            ("kind", "newsletter"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.status().is_client_error() || forged.status().is_redirection());
+    assert_eq!(app.store.publications().await.unwrap().len(), 4);
+
+    // The contact's page: what they get, with the consent for each.
+    let id = id_of(&app, "dommer@example.org").await;
+    let page = kari.get_ok(&format!("/admin/contacts/{id}")).await;
+    let section = &page[page
+        .find("id=\"publikasjoner\"")
+        .expect("a section of publications")..];
+    assert!(
+        section.contains("<td>Oversikt over rettsavgjørelser</td>\n<td>Ja</td>"),
+        "{section}"
+    );
+    assert!(!section[..section.find("</table>").unwrap()].contains("Nyhetsbrev fra KOM"));
+
+    // The list by publication.
+    let newsletter = kari.get_ok("/admin/contacts?publikasjon=nyhetsbrev").await;
+    assert!(!newsletter.contains("dommer@example.org"));
+    assert!(newsletter.contains("kontakt00000@example.org"));
+    let court = kari
+        .get_ok("/admin/contacts?publikasjon=rettsavgjorelser&q=dommer")
+        .await;
+    assert!(court.contains("dommer@example.org"));
+    assert!(court.contains("<option value=\"rettsavgjorelser\" selected>"));
 }

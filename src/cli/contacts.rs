@@ -125,14 +125,22 @@ pub struct FilterArgs {
     /// Only contacts whose address, name or organisation contains this text (any case).
     #[arg(long)]
     pub search: Option<String>,
+    /// Only contacts who get this publication (its slug).
+    #[arg(long, value_name = "SLUG")]
+    pub publication: Option<String>,
 }
 
 impl FilterArgs {
-    fn filter(&self) -> ContactFilter {
-        ContactFilter {
+    fn filter(&self) -> anyhow::Result<ContactFilter> {
+        Ok(ContactFilter {
             status: self.status.map(Into::into),
             search: self.search.clone().filter(|s| !s.trim().is_empty()),
-        }
+            publication: self
+                .publication
+                .as_deref()
+                .map(crate::domain::PublicationSlug::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -297,7 +305,7 @@ pub(super) async fn run(
             }
         }
         ContactsCommand::List(args) => {
-            let contacts = ops.list(&args.filter.filter(), args.limit).await?;
+            let contacts = ops.list(&args.filter.filter()?, args.limit).await?;
             let mut out = io::stdout().lock();
             if args.json {
                 let list: Vec<_> = contacts.iter().map(contact_json).collect();
@@ -494,7 +502,7 @@ async fn import(ops: &Contacts, args: ImportArgs, actor: &Actor) -> anyhow::Resu
 }
 
 async fn export(ops: &Contacts, args: ExportArgs) -> anyhow::Result<()> {
-    let filter = args.filter.filter();
+    let filter = args.filter.filter()?;
     match &args.output {
         None => {
             let stdout = BufWriter::new(io::stdout().lock());

@@ -27,6 +27,8 @@ pub struct ContactListing {
     pub counts: Vec<(ContactStatus, i64)>,
     /// How many the search found, when there is one.
     pub matches: Option<MatchCount>,
+    /// The publications, for the filter.
+    pub publications: Vec<crate::domain::Publication>,
 }
 
 /// The format of a person's copy of their data.
@@ -191,10 +193,12 @@ impl Contacts {
             .contact_page_with_count(filter, start, PAGE_SIZE)
             .await?;
         let counts = self.store.contact_counts().await?;
+        let publications = self.store.publications().await?;
         Ok(ContactListing {
             page,
             counts,
             matches,
+            publications,
         })
     }
 

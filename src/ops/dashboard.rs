@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use crate::domain::Timestamp;
 use crate::mail::Transport;
-use crate::store::{IssueStatus, SendCounts, Store, StoreError, StoredIssue};
+use crate::store::{IssueStatus, PublicationCount, SendCounts, Store, StoreError, StoredIssue};
 
 /// The relay is tried at most this often for the dashboard (each try is a connection).
 const RELAY_PROBE_EVERY: Duration = Duration::from_secs(60);
@@ -56,7 +56,13 @@ pub enum Warning {
 pub struct Overview {
     pub issues: Vec<IssueLine>,
     pub warnings: Vec<Warning>,
+    /// Each publication with how many confirmed contacts get it (counted at most once a
+    /// minute: a count over every subscription is not free on a large list).
+    pub publications: Vec<PublicationCount>,
 }
+
+/// How long the dashboard's publication counts are kept.
+const PUBLICATION_COUNTS_FOR: Duration = Duration::from_secs(60);
 
 /// A send in progress: counts, the rate over the last minute, and the time left.
 #[derive(Debug, Clone)]
@@ -68,6 +74,9 @@ pub struct Progress {
     /// At the current rate; `None` when nothing was sent in the last minute.
     pub seconds_left: Option<i64>,
 }
+
+/// When the publications were last counted, and the counts.
+type CountedPublications = (Instant, Vec<PublicationCount>);
 
 /// When the relay was last tried, and its problem then (`None`: it answered).
 type RelayProbe = (Instant, Option<String>);
@@ -82,6 +91,7 @@ pub struct Dashboard {
     hourly_cap: Option<u64>,
     daily_cap: Option<u64>,
     probe: Arc<Mutex<Option<RelayProbe>>>,
+    publication_counts: Arc<Mutex<Option<CountedPublications>>>,
 }
 
 impl Dashboard {
@@ -95,6 +105,7 @@ impl Dashboard {
             hourly_cap: None,
             daily_cap: None,
             probe: Arc::new(Mutex::new(None)),
+            publication_counts: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -191,7 +202,24 @@ impl Dashboard {
                 same_as: duplicate.same_as,
             });
         }
-        Ok(Overview { issues, warnings })
+        let publications = self.publication_counts().await?;
+        Ok(Overview {
+            issues,
+            warnings,
+            publications,
+        })
+    }
+
+    /// The publications with their subscribers, from a count at most a minute old.
+    async fn publication_counts(&self) -> Result<Vec<PublicationCount>, StoreError> {
+        if let Some((at, counts)) = &*self.publication_counts.lock().await
+            && at.elapsed() < PUBLICATION_COUNTS_FOR
+        {
+            return Ok(counts.clone());
+        }
+        let counts = self.store.publication_counts().await?;
+        *self.publication_counts.lock().await = Some((Instant::now(), counts.clone()));
+        Ok(counts)
     }
 
     /// Whether the relay answers now (at most one try a minute, shared by every page).

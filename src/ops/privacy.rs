@@ -19,6 +19,8 @@ pub struct PersonalData {
     pub behandlingsansvarlig: &'static str,
     pub kontakt: ContactData,
     pub samtykke: ConsentData,
+    /// Each publication the person gets or left, with the consent for it.
+    pub publikasjoner: Vec<SubscriptionData>,
     pub utsendelser: Vec<DeliveryData>,
     pub svar_pa_foresporsler: Vec<NoticeData>,
     pub epost_fra_deg: Vec<InboundData>,
@@ -37,6 +39,15 @@ pub struct ContactData {
     pub bekreftet: Option<Timestamp>,
     pub meldt_av: Option<Timestamp>,
     pub avvisninger: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionData {
+    pub publikasjon: String,
+    pub hvordan: &'static str,
+    pub tidspunkt: Timestamp,
+    pub notat: Option<String>,
+    pub meldt_av: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +132,17 @@ impl PersonalData {
                 registrert_av: record.evidence.recorded_by.clone(),
                 kilde: record.evidence.reference.clone(),
             },
+            publikasjoner: record
+                .subscriptions
+                .iter()
+                .map(|s| SubscriptionData {
+                    publikasjon: s.name.as_str().to_owned(),
+                    hvordan: s.consent.source.norwegian(),
+                    tidspunkt: s.consent.at,
+                    notat: s.consent.note.as_ref().map(|n| n.as_str().to_owned()),
+                    meldt_av: s.left_at,
+                })
+                .collect(),
             utsendelser: record
                 .deliveries
                 .iter()

@@ -90,6 +90,8 @@ pub struct ContactRecord {
     pub inbound: Vec<InboundEntry>,
     /// The audit log's entries about the contact, newest first.
     pub audit: Vec<AuditEntry>,
+    /// The publications the contact gets or left, each with its consent.
+    pub subscriptions: Vec<crate::domain::Subscription>,
 }
 
 /// A bounced contact with the last reason given.
@@ -182,6 +184,7 @@ impl Store {
             binds.push(status.as_str().to_owned());
             conditions.push(format!("status = ${}", binds.len()));
         }
+        publication_condition(filter, &mut conditions, &mut binds);
         search.conditions(&mut conditions, &mut binds);
         let backwards = matches!(start, PageStart::Before(_));
         match start {
@@ -239,6 +242,7 @@ impl Store {
             binds.push(status.as_str().to_owned());
             conditions.push(format!("status = ${}", binds.len()));
         }
+        publication_condition(filter, &mut conditions, &mut binds);
         search.conditions(&mut conditions, &mut binds);
         let sql = format!(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts {} LIMIT {}) AS hits",
@@ -354,6 +358,7 @@ impl Store {
         let key = contact.email.key();
         let inbound = self.inbound_of_contact(id, &key, max_rows).await?;
         let audit = self.audit_about(&key, max_rows).await?;
+        let subscriptions = self.subscriptions(id).await?;
         Ok(Some(ContactRecord {
             contact,
             evidence,
@@ -361,6 +366,7 @@ impl Store {
             notices,
             inbound,
             audit,
+            subscriptions,
         }))
     }
 }
@@ -385,6 +391,19 @@ fn delivery_from_row(row: &sqlx::any::AnyRow) -> Result<ContactDelivery> {
         bounced_at: at("bounced_at")?,
         bounce_report: row.try_get("bounce_report")?,
     })
+}
+
+/// [`ContactFilter::publication`] as a condition with its bind.
+fn publication_condition(
+    filter: &ContactFilter,
+    conditions: &mut Vec<String>,
+    binds: &mut Vec<String>,
+) {
+    if let Some(publication) = &filter.publication {
+        binds.push(publication.as_str().to_owned());
+        conditions
+            .push(super::contacts::in_publication!("{}").replace("{}", &binds.len().to_string()));
+    }
 }
 
 fn where_clause(conditions: &[String]) -> String {

@@ -33,7 +33,22 @@ pub struct ContactFilter {
     pub status: Option<ContactStatus>,
     /// Case-insensitive text searched in address, name and organisation.
     pub search: Option<String>,
+    /// Only contacts subscribed to this publication (and not left it).
+    pub publication: Option<crate::domain::PublicationSlug>,
 }
+
+/// The condition for [`ContactFilter::publication`], its slug bound as `$n`.
+macro_rules! in_publication {
+    ($n:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM subscriptions s JOIN publications p ON p.id = s.publication_id \
+             WHERE s.contact_id = contacts.id AND s.left_at IS NULL AND p.slug = $",
+            $n,
+            ")"
+        )
+    };
+}
+pub(super) use in_publication;
 
 impl ContactFilter {
     /// The SQL for this filter's shape. Four fixed texts rather than one built at run
@@ -41,7 +56,7 @@ impl ContactFilter {
     /// cache in ../shared/ENGINEERING.md) and stays a `&'static str`.
     fn sql(&self, count: bool) -> &'static str {
         macro_rules! select {
-            ($where:literal) => {
+            ($where:expr) => {
                 if count {
                     concat!("SELECT COUNT(*) AS n FROM contacts ", $where)
                 } else {
@@ -55,11 +70,29 @@ impl ContactFilter {
                 }
             };
         }
-        match (self.status.is_some(), self.search.is_some()) {
-            (false, false) => select!(""),
-            (true, false) => select!("WHERE status = $1"),
-            (false, true) => select!("WHERE search_text LIKE $1 ESCAPE '\\'"),
-            (true, true) => select!("WHERE status = $1 AND search_text LIKE $2 ESCAPE '\\'"),
+        match (
+            self.status.is_some(),
+            self.search.is_some(),
+            self.publication.is_some(),
+        ) {
+            (false, false, false) => select!(""),
+            (true, false, false) => select!("WHERE status = $1"),
+            (false, true, false) => select!("WHERE search_text LIKE $1 ESCAPE '\\'"),
+            (true, true, false) => {
+                select!("WHERE status = $1 AND search_text LIKE $2 ESCAPE '\\'")
+            }
+            (false, false, true) => select!(concat!("WHERE ", in_publication!("1"))),
+            (true, false, true) => {
+                select!(concat!("WHERE status = $1 AND ", in_publication!("2")))
+            }
+            (false, true, true) => select!(concat!(
+                "WHERE search_text LIKE $1 ESCAPE '\\' AND ",
+                in_publication!("2")
+            )),
+            (true, true, true) => select!(concat!(
+                "WHERE status = $1 AND search_text LIKE $2 ESCAPE '\\' AND ",
+                in_publication!("3")
+            )),
         }
     }
 
@@ -70,6 +103,9 @@ impl ContactFilter {
         }
         if let Some(search) = &self.search {
             query = query.bind(like_pattern(search));
+        }
+        if let Some(publication) = &self.publication {
+            query = query.bind(publication.as_str().to_owned());
         }
         query
     }

@@ -67,6 +67,8 @@ pub struct AdminParts {
     /// Mail kept for staff, read.
     pub inbound: crate::ops::InboundRecord,
     pub dashboard: crate::ops::Dashboard,
+    /// What the list gets besides the newsletter: list, add, change.
+    pub publications: crate::ops::publications::Publications,
     /// Fetches an issue's links before a send.
     pub links: crate::ops::LinkChecker,
     /// Sends test copies; `None` without `token_key`.

@@ -70,6 +70,8 @@ pub struct ListQuery {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    publikasjon: String,
+    #[serde(default)]
     etter: String,
     #[serde(default)]
     foer: String,
@@ -100,6 +102,10 @@ struct ContactsPage {
     chrome: Chrome,
     q: String,
     status: String,
+    /// The publication filtered by (its slug), or empty.
+    publication: String,
+    /// (slug, name) of every publication, for the filter.
+    publications: Vec<(String, String)>,
     counts: Vec<StatusCount>,
     total: String,
     matches: Option<String>,
@@ -109,14 +115,17 @@ struct ContactsPage {
     export: String,
 }
 
-/// `?q=…&status=…` plus `extra`, URL-encoded.
-fn list_query(q: &str, status: &str, extra: Option<(&str, &str)>) -> String {
+/// `?q=…&status=…&publikasjon=…` plus `extra`, URL-encoded.
+fn list_query(q: &str, status: &str, publication: &str, extra: Option<(&str, &str)>) -> String {
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     if !q.is_empty() {
         pairs.push(("q", q));
     }
     if !status.is_empty() {
         pairs.push(("status", status));
+    }
+    if !publication.is_empty() {
+        pairs.push(("publikasjon", publication));
     }
     pairs.extend(extra);
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
@@ -131,9 +140,15 @@ pub async fn list(
     let q: String = query.q.trim().chars().take(MAX_SEARCH_CHARS).collect();
     let status = query.status.parse::<ContactStatus>().ok();
     let status_word = status.map(ContactStatus::as_str).unwrap_or_default();
+    let publication = crate::domain::PublicationSlug::parse(&query.publikasjon).ok();
+    let publication_word = publication
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let filter = ContactFilter {
         status,
         search: (!q.is_empty()).then(|| q.clone()),
+        publication,
     };
     let start = if !query.etter.is_empty() {
         PageStart::After(query.etter.chars().take(300).collect())
@@ -193,15 +208,21 @@ pub async fn list(
             .page
             .next
             .as_deref()
-            .map(|key| list_query(&q, status_word, Some(("etter", key)))),
+            .map(|key| list_query(&q, status_word, &publication_word, Some(("etter", key)))),
         previous: listing
             .page
             .previous
             .as_deref()
-            .map(|key| list_query(&q, status_word, Some(("foer", key)))),
-        export: list_query(&q, status_word, None),
+            .map(|key| list_query(&q, status_word, &publication_word, Some(("foer", key)))),
+        export: list_query(&q, status_word, &publication_word, None),
         q,
         status: status_word.to_owned(),
+        publications: listing
+            .publications
+            .iter()
+            .map(|p| (p.slug.to_string(), p.name.as_str().to_owned()))
+            .collect(),
+        publication: publication_word,
         counts,
         total: grouped(total),
         matches,
@@ -231,6 +252,7 @@ pub async fn export_csv(
     let filter = ContactFilter {
         status: query.status.parse::<ContactStatus>().ok(),
         search: (!q.is_empty()).then_some(q),
+        publication: crate::domain::PublicationSlug::parse(&query.publikasjon).ok(),
     };
     let header = futures_util::stream::once(async {
         super::send::csv_lines(|w| w.write_record(crate::contact_csv::EXPORT_HEADER))
@@ -566,10 +588,21 @@ struct ContactPageView {
     consent_by: String,
     consent_ref: String,
     request_mail: Vec<InboundRow>,
+    subscriptions: Vec<SubscriptionRow>,
     deliveries: Vec<DeliveryRow>,
     notices: Vec<NoticeRow>,
     inbound: Vec<InboundRow>,
     log: Vec<LogRow>,
+}
+
+/// A publication on the contact's page: whether they get it, and its consent.
+struct SubscriptionRow {
+    name: String,
+    gets: bool,
+    how: &'static str,
+    at: String,
+    note: String,
+    left: String,
 }
 
 fn optional_time(at: Option<Timestamp>) -> String {
@@ -657,6 +690,23 @@ pub async fn show(
             .map(shown)
             .unwrap_or_default(),
         request_mail,
+        subscriptions: record
+            .subscriptions
+            .iter()
+            .map(|s| SubscriptionRow {
+                name: s.name.as_str().to_owned(),
+                gets: s.left_at.is_none(),
+                how: s.consent.source.norwegian(),
+                at: oslo_time(s.consent.at),
+                note: s
+                    .consent
+                    .note
+                    .as_ref()
+                    .map(|n| shown(n.as_str()))
+                    .unwrap_or_default(),
+                left: optional_time(s.left_at),
+            })
+            .collect(),
         deliveries: record
             .deliveries
             .iter()

@@ -60,6 +60,8 @@ struct DashboardPage {
     warnings: Vec<String>,
     sending: Vec<IssueRow>,
     issues: Vec<IssueRow>,
+    /// (slug, name, confirmed subscribers).
+    publications: Vec<(String, String, String)>,
 }
 
 fn warning_text(warning: &Warning) -> String {
@@ -138,5 +140,16 @@ pub async fn show(
         warnings: overview.warnings.iter().map(warning_text).collect(),
         sending,
         issues: rows,
+        publications: overview
+            .publications
+            .iter()
+            .map(|line| {
+                (
+                    line.publication.slug.to_string(),
+                    line.publication.name.as_str().to_owned(),
+                    grouped(line.subscribers),
+                )
+            })
+            .collect(),
     })
 }

@@ -19,6 +19,7 @@ mod inbound;
 pub mod issues;
 mod login;
 mod page;
+mod publications;
 mod second_factor;
 mod send;
 
@@ -127,6 +128,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/bounces", get(inbound::bounces))
         .route("/admin/audit", get(audit::list))
+        .route(
+            "/admin/publications",
+            get(publications::list).post(publications::add),
+        )
+        .route(
+            "/admin/publications/{slug}",
+            get(publications::edit_form).post(publications::save),
+        )
         .route("/admin/staff", get(accounts::list).post(accounts::add))
         .route("/admin/staff/{name}/password", post(accounts::set_password))
         .route("/admin/staff/{name}/disable", post(accounts::disable))
