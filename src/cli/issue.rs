@@ -236,11 +236,15 @@ async fn run_inner(
                 return Ok(());
             }
             out!("slug:      {}", stored.slug);
+            out!("publication: {}", issue.meta.publication);
             out!("status:    {}", stored.status);
             out!("subject:   {}", issue.meta.subject);
             out!("period:    {}", issue.meta.period);
             out!("preheader: {}", issue.meta.preheader);
             out!("updated:   {}", stored.updated_at);
+            if let Some(link) = &issue.meta.link {
+                out!("link:      {} <{}>", link.text, link.url);
+            }
             for section in &issue.sections {
                 out!("\n## {}", section.title);
                 for item in &section.items {
