@@ -14,6 +14,7 @@ on_both_backends!(
     the_preferences_page_shows_and_saves_what_a_person_gets,
     bad_preferences_input_changes_nothing,
     a_person_who_left_everything_can_choose_again_with_their_link,
+    a_link_signed_with_a_retired_key_changes_nothing,
 );
 
 const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
@@ -325,4 +326,47 @@ async fn a_person_who_left_everything_can_choose_again_with_their_link(db: &Test
     assert_eq!(status, 200);
     assert!(page.contains("Du står på kontaktlisten igjen"), "{page}");
     assert_eq!(gets(&app, id).await, ["rettsavgjorelser"]);
+}
+
+/// A personal link lives as long as its key: after `token_key` is replaced and the old
+/// one is no longer kept as `token_key_previous`, a page saved from an old mail is
+/// refused, and nothing changes.
+async fn a_link_signed_with_a_retired_key_changes_nothing(db: &TestDb) {
+    const NEW_KEY: &str = "the-replacement-key-0123456789abcdef01234";
+    let mut settings = common::test_settings(db);
+    settings.token_key = Some(NEW_KEY.into());
+    settings.token_key_previous = None;
+    let app = common::spawn_app_with(db, settings, None).await;
+    let (id, old_token) = contact_with_court_mail(&app, "kari@example.no").await;
+    for (path, body) in [
+        (
+            format!("/innstillinger/{old_token}"),
+            "publikasjon=nyhetsbrev&handling=lagre",
+        ),
+        (
+            format!("/innstillinger/{old_token}"),
+            "handling=meld-av-alt",
+        ),
+        (format!("/avmeld/{old_token}"), "hva=alt"),
+        (format!("/avmeld/{old_token}"), "List-Unsubscribe=One-Click"),
+    ] {
+        let (status, _) = post(&app, &path, body).await;
+        assert_eq!(status, 404, "{path} {body}");
+    }
+    assert_eq!(
+        get(&app, &format!("/innstillinger/{old_token}")).await.0,
+        404
+    );
+    assert_eq!(
+        gets(&app, id).await,
+        ["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"]
+    );
+    // A link signed with the key in use works.
+    let new_token = nyhetsbrev::domain::TokenKey::parse(NEW_KEY)
+        .unwrap()
+        .leave_token(id, 1);
+    assert_eq!(
+        get(&app, &format!("/innstillinger/{new_token}")).await.0,
+        200
+    );
 }
