@@ -22,6 +22,7 @@ on_both_backends!(
     leaving_the_last_publication_leaves_the_list,
     a_request_to_join_sets_what_the_confirmation_starts,
     a_contact_added_with_unknown_publications_is_not_added,
+    staff_putting_back_someone_who_left_restores_what_they_had,
 );
 
 const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
@@ -638,4 +639,88 @@ async fn a_contact_added_with_unknown_publications_is_not_added(db: &TestDb) {
         .collect();
     assert_eq!(publications, ["nyhetsbrev", "tilstandsrapport"]);
     assert_eq!(shown["publications"][0]["consent"]["source"], "staff");
+}
+
+/// A person who left everything asks to come back and staff put them back (new consent):
+/// they get again what they had when they left, not what they had left before that.
+async fn staff_putting_back_someone_who_left_restores_what_they_had(db: &TestDb) {
+    let store = db.store().await;
+    let id = add(&store, "tilbake@example.org", None).await;
+    let court = store
+        .existing_publication(&slug("rettsavgjorelser"))
+        .await
+        .unwrap();
+    store.leave_publication(id, &court, &actor()).await.unwrap();
+    // Left later, everything at once.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .unsubscribe_contact(id, &Actor::new("web:unsubscribe"))
+        .await
+        .unwrap();
+    let out = nyhetsbrev(db)
+        .args([
+            "contacts",
+            "edit",
+            "tilbake@example.org",
+            "--status",
+            "confirmed",
+            "--consent-note",
+            "ba om å komme tilbake på e-post 3.12.2026",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let subscriptions = store.subscriptions(id).await.unwrap();
+    let gets: Vec<&str> = subscriptions
+        .iter()
+        .filter(|s| s.left_at.is_none())
+        .map(|s| s.publication.as_str())
+        .collect();
+    assert_eq!(gets, ["nyhetsbrev", "tilstandsrapport"]);
+    let news = subscriptions
+        .iter()
+        .find(|s| s.publication.as_str() == "nyhetsbrev")
+        .unwrap();
+    assert_eq!(
+        news.consent.note.as_ref().unwrap().as_str(),
+        "ba om å komme tilbake på e-post 3.12.2026"
+    );
+    let (news_slug, _) = common::sample_draft(&store).await;
+    assert_eq!(store.count_unqueued(&news_slug).await.unwrap(), 1);
+
+    // Someone imported as having left, with no publication, gets every one.
+    let mut gone = new_contact("aldri@example.org", ContactStatus::Unsubscribed);
+    gone.publications = PublicationChoice::All;
+    let gone = store.add_contact(&gone, &actor()).await.unwrap();
+    db.execute(&format!(
+        "DELETE FROM subscriptions WHERE contact_id = {}",
+        gone.id
+    ))
+    .await;
+    store
+        .update_contact(
+            &gone.email,
+            &nyhetsbrev::domain::ContactChanges {
+                status: Some(ContactStatus::Confirmed),
+                consent: Some(nyhetsbrev::domain::Consent {
+                    source: nyhetsbrev::domain::ConsentSource::Staff,
+                    at: nyhetsbrev::domain::Timestamp::now(),
+                    note: nyhetsbrev::domain::ConsentNote::parse("ringte og ba om det").unwrap(),
+                }),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .subscriptions(gone.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.left_at.is_none())
+            .count(),
+        3
+    );
 }

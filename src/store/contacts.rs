@@ -469,6 +469,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if next.status == ContactStatus::Confirmed && current.status != ContactStatus::Confirmed {
+            // Staff put back someone who left everything: with nothing left to get they
+            // would be "confirmed" and receive nothing.
+            super::publications::resume_all_if_none(&mut tx, current.id, &next.consent).await?;
+        }
         let mut detail = format!("fields={}", changes.field_names().join(","));
         if next.status != current.status {
             detail.push_str(&format!(" status={}->{}", current.status, next.status));

@@ -199,6 +199,54 @@ pub(super) async fn confirm_subscriptions(
     Ok(())
 }
 
+/// For a contact put back on the list who gets no publication: what they had when they
+/// left is taken up again (with the new consent), or, for a contact who never had any,
+/// every publication.
+pub(super) async fn resume_all_if_none(
+    tx: &mut Transaction<'static, Any>,
+    contact_id: i64,
+    consent: &Consent,
+) -> Result<()> {
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM subscriptions WHERE contact_id = $1 AND left_at IS NULL",
+    )
+    .bind(contact_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if active > 0 {
+        return Ok(());
+    }
+    let note = consent.note.as_ref().map(|n| n.as_str().to_owned());
+    // What they had when they left is what was left last, all at one moment; ones left
+    // earlier, one by one, stay left.
+    let resumed = sqlx::query(
+        "UPDATE subscriptions SET left_at = NULL, consent_source = $2, consent_at = $3, \
+         consent_note = $4 WHERE contact_id = $1 AND left_at = \
+         (SELECT MAX(left_at) FROM subscriptions WHERE contact_id = $1)",
+    )
+    .bind(contact_id)
+    .bind(consent.source.as_str())
+    .bind(consent.at.unix_ms())
+    .bind(note.clone())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if resumed == 0 {
+        sqlx::query(
+            "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at, consent_note) \
+             SELECT $1, p.id, $2, $3, $4 FROM publications p WHERE 1 = 1 \
+             ON CONFLICT (contact_id, publication_id) DO NOTHING",
+        )
+        .bind(contact_id)
+        .bind(consent.source.as_str())
+        .bind(consent.at.unix_ms())
+        .bind(note)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Marks every subscription of a contact that leaves the list as left.
 pub(super) async fn leave_all(
     tx: &mut Transaction<'static, Any>,
