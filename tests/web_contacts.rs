@@ -1438,6 +1438,48 @@ async fn staff_see_and_manage_publications_and_who_gets_them(db: &TestDb) {
     );
     assert!(!section[..section.find("</table>").unwrap()].contains("Nyhetsbrev fra KOM"));
 
+    // Staff add someone who asked for the court decisions only: the add form has the
+    // publications as checkboxes, all ticked; nothing ticked is refused at its place.
+    let form = kari.get_ok("/admin/contacts/new").await;
+    assert!(form.contains("name=\"publikasjon\" value=\"tilstandsrapport\" checked"));
+    let asked = |ticked: &'static [&'static str]| {
+        let mut fields = vec![
+            ("email", "bare-dommer@example.org"),
+            ("source", "email-request"),
+            ("asked_on", "2025-03-12"),
+            (
+                "note",
+                "e-post 12.03.2025: vil ha oversikten over rettsavgjørelser",
+            ),
+            ("valg", "1"),
+        ];
+        fields.extend(ticked.iter().map(|slug| ("publikasjon", *slug)));
+        fields
+    };
+    let refused = kari.post("/admin/contacts/new", &asked(&[])).await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Kryss av for minst én publikasjon")
+    );
+    let added = kari
+        .post("/admin/contacts/new", &asked(&["rettsavgjorelser"]))
+        .await;
+    assert_eq!(added.status(), 303);
+    let added_id = id_of(&app, "bare-dommer@example.org").await;
+    let gets: Vec<String> = app
+        .store
+        .subscriptions(added_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.publication.to_string())
+        .collect();
+    assert_eq!(gets, ["rettsavgjorelser"]);
+
     // The list by publication.
     let newsletter = kari.get_ok("/admin/contacts?publikasjon=nyhetsbrev").await;
     assert!(!newsletter.contains("dommer@example.org"));

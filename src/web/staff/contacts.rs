@@ -283,29 +283,50 @@ pub async fn export_csv(
     response
 }
 
-/// The fields of the add and edit forms, as typed.
+/// The fields of the add and edit forms, as typed. Read from the form's pairs, since
+/// the publication checkboxes repeat one name.
 #[derive(Debug, Default, Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
 pub struct ContactForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     organisation: String,
-    #[serde(default)]
     source: String,
-    #[serde(default)]
     asked_on: String,
-    #[serde(default)]
     note: String,
-    #[serde(default)]
     status: String,
+    /// The publications ticked (the add form).
+    publications: Vec<String>,
+    /// Set by a form that shows the publications.
+    choosing: bool,
+}
+
+impl From<Vec<(String, String)>> for ContactForm {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        let mut form = ContactForm::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "email" => form.email = value,
+                "name" => form.name = value,
+                "organisation" => form.organisation = value,
+                "source" => form.source = value,
+                "asked_on" => form.asked_on = value,
+                "note" => form.note = value,
+                "status" => form.status = value,
+                "publikasjon" => form.publications.push(value),
+                "valg" => form.choosing = true,
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 /// What was wrong with a contact form, field by field, in bokmål.
 #[derive(Debug, Default)]
 struct FormProblems {
     email: Option<String>,
+    publications: Option<String>,
     name: Option<String>,
     organisation: Option<String>,
     asked_on: Option<String>,
@@ -317,6 +338,7 @@ struct FormProblems {
 impl FormProblems {
     fn any(&self) -> bool {
         self.email.is_some()
+            || self.publications.is_some()
             || self.name.is_some()
             || self.organisation.is_some()
             || self.asked_on.is_some()
@@ -372,6 +394,8 @@ struct ContactFormPage {
     today: String,
     /// The stored name or organisation held direction overrides, left out of the form.
     cleaned: bool,
+    /// The publications as checkboxes (the add form only).
+    choices: Vec<crate::web::subscribe::Choice>,
 }
 
 fn consent_sources() -> Vec<(&'static str, &'static str)> {
@@ -398,6 +422,7 @@ fn form_page(
     id: Option<i64>,
     mut fields: ContactForm,
     problems: FormProblems,
+    choices: Vec<crate::web::subscribe::Choice>,
 ) -> Response {
     // A field holds the stored text, to be saved again: direction overrides, which would
     // make it read other than it is, are left out of it (and so out of what is saved).
@@ -426,6 +451,7 @@ fn form_page(
         statuses: statuses(),
         today: today(),
         cleaned,
+        choices,
     });
     if response.status() == StatusCode::OK {
         *response.status_mut() = status;
@@ -433,14 +459,39 @@ fn form_page(
     response
 }
 
+/// The publications as the add form's checkboxes: all ticked for a new form, else as
+/// they were sent.
+async fn publication_choices(
+    state: &AppState,
+    form: &ContactForm,
+) -> Result<Vec<crate::web::subscribe::Choice>, Response> {
+    let offered = state
+        .admin
+        .issues
+        .publications()
+        .await
+        .map_err(|e| failure(&e))?;
+    Ok(offered
+        .iter()
+        .map(|p| {
+            let ticked = !form.choosing || form.publications.iter().any(|t| t == p.slug.as_str());
+            crate::web::subscribe::Choice::of(p, ticked)
+        })
+        .collect())
+}
+
 /// GET /admin/contacts/new
-pub async fn new_form(user: StaffUser) -> Response {
+pub async fn new_form(State(state): State<AppState>, user: StaffUser) -> Response {
     let fields = ContactForm {
         source: "email-request".into(),
         asked_on: today(),
         ..Default::default()
     };
-    form_page(&user, None, fields, FormProblems::default())
+    let choices = match publication_choices(&state, &fields).await {
+        Ok(choices) => choices,
+        Err(response) => return response,
+    };
+    form_page(&user, None, fields, FormProblems::default(), choices)
 }
 
 /// The optional text fields of a form, or their problems.
@@ -499,8 +550,32 @@ pub async fn create(
             None
         }
     };
-    let (Some(email), Some(at), Some(note), false) = (email, asked_at, note, problems.any()) else {
-        return form_page(&user, None, form, problems);
+    let offered = match state.admin.issues.publications().await {
+        Ok(offered) => offered,
+        Err(e) => return failure(&e),
+    };
+    let publications = if form.choosing {
+        crate::ops::ticked_choice(&offered, &form.publications)
+            .map_err(|e| {
+                problems.publications = Some(match e {
+                    crate::ops::PreferencesError::NoneChosen => {
+                        "Kryss av for minst én publikasjon personen skal få.".to_owned()
+                    }
+                    _ => "Velg blant publikasjonene i listen.".to_owned(),
+                })
+            })
+            .ok()
+    } else {
+        Some(crate::domain::PublicationChoice::All)
+    };
+    let (Some(email), Some(at), Some(note), Some(publications), false) =
+        (email, asked_at, note, publications, problems.any())
+    else {
+        let choices = match publication_choices(&state, &form).await {
+            Ok(choices) => choices,
+            Err(response) => return response,
+        };
+        return form_page(&user, None, form, problems, choices);
     };
     let new = NewContact {
         email,
@@ -512,7 +587,7 @@ pub async fn create(
             at,
             note: Some(note),
         },
-        publications: crate::domain::PublicationChoice::All,
+        publications,
     };
     match state.admin.contacts.add(&new, &user.actor()).await {
         Ok(added) => {
@@ -531,7 +606,11 @@ pub async fn create(
             problems.email = Some(
                 "Denne adressen står allerede på listen. Søk etter den i kontaktlisten.".into(),
             );
-            form_page(&user, None, form, problems)
+            let choices = match publication_choices(&state, &form).await {
+                Ok(choices) => choices,
+                Err(response) => return response,
+            };
+            form_page(&user, None, form, problems, choices)
         }
         Err(e) => failure(&e),
     }
@@ -775,7 +854,7 @@ pub async fn edit_form(
         status: contact.status.as_str().to_owned(),
         ..Default::default()
     };
-    form_page(&user, Some(id), fields, FormProblems::default())
+    form_page(&user, Some(id), fields, FormProblems::default(), Vec::new())
 }
 
 /// POST /admin/contacts/{id}/edit
@@ -819,7 +898,7 @@ pub async fn save(
         );
     }
     let (Some(email), Some(status), false) = (email, status, problems.any()) else {
-        return form_page(&user, Some(id), form, problems);
+        return form_page(&user, Some(id), form, problems, Vec::new());
     };
     let mut changes = ContactChanges::default();
     if email != current.email {
@@ -853,19 +932,19 @@ pub async fn save(
         Ok(_) => Redirect::to(&format!("/admin/contacts/{id}?melding=endret")).into_response(),
         Err(ContactError::Store(StoreError::ContactExists(_))) => {
             problems.email = Some("En annen kontakt har allerede denne adressen.".into());
-            form_page(&user, Some(id), form, problems)
+            form_page(&user, Some(id), form, problems, Vec::new())
         }
         Err(ContactError::Store(StoreError::ConcurrentChange(_))) => {
             problems.general = Some(
                 "Kontakten ble endret av noen andre (eller meldte seg av) mens du skrev. Ingenting er lagret. Se over kontakten og prøv igjen.".into(),
             );
-            form_page(&user, Some(id), form, problems)
+            form_page(&user, Some(id), form, problems, Vec::new())
         }
         Err(ContactError::Store(StoreError::Refused(_))) => {
             problems.status = Some(
                 "Denne statusendringen er ikke lov: en som har meldt seg av eller er avvist, kan bare bekreftes med nytt samtykke.".into(),
             );
-            form_page(&user, Some(id), form, problems)
+            form_page(&user, Some(id), form, problems, Vec::new())
         }
         Err(e) => refused(e),
     }
