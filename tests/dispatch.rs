@@ -490,21 +490,7 @@ async fn a_test_copy_goes_to_any_address_marked_as_a_test(db: &TestDb) {
 async fn dkim_signatures_verify_with_the_public_key_and_cover_the_list_headers() {
     use std::process::{Command, Stdio};
     let db = TestDb::sqlite().await;
-    let key = db.dir().join("dkim.pem");
-    let generated = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&key)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed");
-    assert!(generated.success());
+    let key = common::dkim_key(db.dir(), "dkim.pem", common::DkimAlgorithm::Rsa(2048));
     let public = Command::new("openssl")
         .args(["pkey", "-pubout", "-outform", "DER", "-in"])
         .arg(&key)
@@ -633,24 +619,8 @@ async fn the_relay_login_is_used_and_starttls_is_required_by_default(db: &TestDb
 async fn an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify() {
     use std::process::{Command, Stdio};
     let db = TestDb::sqlite().await;
-    let genkey = |name: &str, args: &[&str]| {
-        let key = db.dir().join(name);
-        let made = Command::new("openssl")
-            .arg("genpkey")
-            .args(args)
-            .arg("-out")
-            .arg(&key)
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl is installed");
-        assert!(made.success());
-        key
-    };
-    let rsa = genkey(
-        "dkim.pem",
-        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-    );
-    let ed25519 = genkey("dkim-ed25519.pem", &["-algorithm", "ed25519"]);
+    let rsa = common::dkim_key(db.dir(), "dkim.pem", common::DkimAlgorithm::Rsa(2048));
+    let ed25519 = common::dkim_key(db.dir(), "dkim-ed25519.pem", common::DkimAlgorithm::Ed25519);
 
     let mut s = setup(&db, 2).await;
     s.settings.dkim_selector = Some("kom2026".into());
@@ -726,7 +696,11 @@ async fn an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify() {
     }
     // The Ed25519 signature stands on its own: against another Ed25519 key it fails
     // while the RSA one still holds.
-    let other = genkey("other-ed25519.pem", &["-algorithm", "ed25519"]);
+    let other = common::dkim_key(
+        db.dir(),
+        "other-ed25519.pem",
+        common::DkimAlgorithm::Ed25519,
+    );
     let other_signer = nyhetsbrev::mail::DkimSigner::from_pem(
         "example.no",
         "kom2026",

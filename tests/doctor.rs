@@ -51,17 +51,11 @@ fn one<'a>(report: &'a Report, check: &str) -> &'a Finding {
 }
 
 fn dkim_key(dir: &Path, name: &str, bits: u32) -> PathBuf {
-    let key = dir.join(format!("{name}.pem"));
-    let made = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
-        .arg(format!("rsa_keygen_bits:{bits}"))
-        .arg("-out")
-        .arg(&key)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed");
-    assert!(made.success());
-    key
+    common::dkim_key(
+        dir,
+        &format!("{name}.pem"),
+        common::DkimAlgorithm::Rsa(bits),
+    )
 }
 
 /// A message signed with `key`, checked by dkimpy against `record` as the DNS answer

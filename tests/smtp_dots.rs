@@ -6,17 +6,23 @@ mod common;
 
 use std::sync::Arc;
 
+use common::smtp_sink::SmtpSink;
 use nyhetsbrev::mail::{Envelope, SmtpRelay, Transport};
 
-#[tokio::test]
-async fn dots_at_the_start_of_lines_arrive_unchanged() {
-    let sink = common::smtp_sink::SmtpSink::start().await;
+/// The sink, our relay client pointed at it, and one envelope for every message.
+async fn sink_and_relay() -> (SmtpSink, Transport, Envelope) {
+    let sink = SmtpSink::start().await;
     let relay = SmtpRelay::from_url(&sink.url(), std::time::Duration::from_secs(5)).unwrap();
-    let transport = Transport::Smtp(Arc::new(relay));
     let envelope = Envelope {
         from: Some("nyhetsbrev@example.no".parse().unwrap()),
         to: "kari@example.org".parse().unwrap(),
     };
+    (sink, Transport::Smtp(Arc::new(relay)), envelope)
+}
+
+#[tokio::test]
+async fn dots_at_the_start_of_lines_arrive_unchanged() {
+    let (sink, transport, envelope) = sink_and_relay().await;
     let mut body = String::from("Subject: prikker\r\n\r\n.\r\n..\r\n...tre\r\nmidt. i. linja\r\n");
     body.push_str(".start\r\nbare CR\r.ikke linjestart\r\nbare LF\n.heller ikke\r\n");
     // A long run without dots, then one at a line start far into the message.
@@ -49,13 +55,7 @@ async fn dots_at_the_start_of_lines_arrive_unchanged() {
 /// every dot that starts a line is doubled on the wire and undone by the sink, no other.
 #[tokio::test]
 async fn random_lines_of_dots_arrive_unchanged() {
-    let sink = common::smtp_sink::SmtpSink::start().await;
-    let relay = SmtpRelay::from_url(&sink.url(), std::time::Duration::from_secs(5)).unwrap();
-    let transport = Transport::Smtp(Arc::new(relay));
-    let envelope = Envelope {
-        from: Some("nyhetsbrev@example.no".parse().unwrap()),
-        to: "kari@example.org".parse().unwrap(),
-    };
+    let (sink, transport, envelope) = sink_and_relay().await;
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = || {
         state ^= state << 13;

@@ -15,15 +15,20 @@ on_both_backends!(
     someone_who_left_can_subscribe_again,
 );
 
-async fn confirmed_contact_with_link(app: &TestApp, address: &str) -> String {
-    let contact = app
-        .store
+async fn confirmed_contact(app: &TestApp, address: &str) -> nyhetsbrev::domain::Contact {
+    app.store
         .add_contact(
             &new_contact(address, ContactStatus::Confirmed),
             &Actor::new("test"),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A confirmed contact and the path of a stored-secret leave link for them (as mailed
+/// before links were derived, and on request).
+async fn confirmed_contact_with_link(app: &TestApp, address: &str) -> String {
+    let contact = confirmed_contact(app, address).await;
     let secret = app.store.issue_unsubscribe_token(contact.id).await.unwrap();
     format!("/avmeld/{}", secret.as_str())
 }
@@ -186,15 +191,7 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
     let app = common::spawn_app_with(db, settings, None).await;
     let mut ids = Vec::new();
     for address in ["gammel@example.org", "ny@example.org", "urort@example.org"] {
-        let contact = app
-            .store
-            .add_contact(
-                &new_contact(address, ContactStatus::Confirmed),
-                &Actor::new("test"),
-            )
-            .await
-            .unwrap();
-        ids.push(contact.id);
+        ids.push(confirmed_contact(&app, address).await.id);
     }
     let old_key = TokenKey::parse(common::TEST_TOKEN_KEY).unwrap();
     let new_key = TokenKey::parse(NEW_KEY).unwrap();

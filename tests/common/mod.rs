@@ -421,3 +421,36 @@ pub fn confirmation_path(raw: &[u8]) -> String {
     );
     path
 }
+
+/// A DKIM key's algorithm, for [`dkim_key`].
+#[derive(Debug, Clone, Copy)]
+pub enum DkimAlgorithm {
+    /// RSA with this many bits.
+    Rsa(u32),
+    Ed25519,
+}
+
+/// A private key made by openssl as `dir/file_name` (PEM), as an operator makes one.
+pub fn dkim_key(
+    dir: &std::path::Path,
+    file_name: &str,
+    algorithm: DkimAlgorithm,
+) -> std::path::PathBuf {
+    let key = dir.join(file_name);
+    let mut command = std::process::Command::new("openssl");
+    command.arg("genpkey");
+    match algorithm {
+        DkimAlgorithm::Rsa(bits) => command
+            .args(["-algorithm", "RSA", "-pkeyopt"])
+            .arg(format!("rsa_keygen_bits:{bits}")),
+        DkimAlgorithm::Ed25519 => command.args(["-algorithm", "ed25519"]),
+    };
+    let made = command
+        .arg("-out")
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(made.success(), "openssl made the key");
+    key
+}
