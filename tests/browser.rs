@@ -304,7 +304,13 @@ async fn choosing_publications_in_a_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_heading(&client, "Velg hva du får").await;
+    // The same heading before and after: wait for what only the answer has.
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("[role=status]"))
+        .await
+        .unwrap();
     let notice = client
         .find(Locator::Css("[role=status]"))
         .await
@@ -343,7 +349,12 @@ async fn choosing_publications_in_a_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_heading(&client, "Velg hva du får").await;
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
     let alert = client
         .find(Locator::Css("[role=alert]"))
         .await
@@ -397,7 +408,13 @@ async fn choosing_publications_in_a_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_heading(&client, "Oversikt over rettsavgjørelser").await;
+    // The publication's page has the same heading: wait for the announcement's link.
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("a.cta"))
+        .await
+        .unwrap();
     screenshot(&client, "p7-announcement-web").await;
     assert_accessible(&client, &axe, "p7-announcement-web").await;
     client.close().await.unwrap();
