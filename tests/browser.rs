@@ -290,34 +290,7 @@ async fn choosing_publications_in_a_browser() {
     assert_accessible(&client, &axe, "p2-preferences").await;
 
     // Untick the status report (by its label, as a person would) and save.
-    client
-        .find(Locator::Css("label[for=p-tilstandsrapport]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[value=lagre]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // The same heading before and after: wait for what only the answer has.
-    client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css("[role=status]"))
-        .await
-        .unwrap();
-    let notice = client
-        .find(Locator::Css("[role=status]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = untick_and_save(&client, &["tilstandsrapport"], "[role=status]").await;
     assert!(notice.contains("Lagret."), "{notice}");
     screenshot(&client, "p3-preferences-saved").await;
     assert_accessible(&client, &axe, "p3-preferences-saved").await;
@@ -333,35 +306,7 @@ async fn choosing_publications_in_a_browser() {
     assert_eq!(gets, ["nyhetsbrev", "rettsavgjorelser"]);
 
     // Nothing ticked: told so, nothing changed.
-    for slug in ["nyhetsbrev", "rettsavgjorelser"] {
-        client
-            .find(Locator::Css(&format!("label[for=p-{slug}]")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-    client
-        .find(Locator::Css("button[value=lagre]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap();
-    let alert = client
-        .find(Locator::Css("[role=alert]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alert = untick_and_save(&client, &["nyhetsbrev", "rettsavgjorelser"], "[role=alert]").await;
     assert!(alert.contains("Du har ikke krysset av for noe"), "{alert}");
     screenshot(&client, "p4-preferences-nothing-ticked").await;
     assert_accessible(&client, &axe, "p4-preferences-nothing-ticked").await;
@@ -418,4 +363,34 @@ async fn choosing_publications_in_a_browser() {
     screenshot(&client, "p7-announcement-web").await;
     assert_accessible(&client, &axe, "p7-announcement-web").await;
     client.close().await.unwrap();
+}
+
+/// On the preferences page: unticks these publications by their labels, saves, and
+/// returns the text of `answer`, waited for (the page before has the same heading).
+async fn untick_and_save(client: &fantoccini::Client, slugs: &[&str], answer: &str) -> String {
+    for slug in slugs {
+        client
+            .find(Locator::Css(&format!("label[for=p-{slug}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("button[value=lagre]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(answer))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

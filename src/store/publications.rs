@@ -90,18 +90,20 @@ pub(super) async fn chosen_ids(
         .map(Some)
 }
 
-/// `AND p.id IN (…)` for a choice of some (the ids are our own integers, so they are
-/// written into the statement).
+/// Publication ids as an SQL list, `1, 3`: they are our own integers, so they are
+/// written into the statement rather than bound one by one.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `AND p.id IN (…)` for a choice of some.
 fn publication_filter(ids: &Option<Vec<i64>>) -> String {
     match ids {
         None => String::new(),
-        Some(ids) => format!(
-            " AND p.id IN ({})",
-            ids.iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Some(ids) => format!(" AND p.id IN ({})", id_list(ids)),
     }
 }
 
@@ -149,10 +151,7 @@ pub(super) async fn set_choice(
         let sql = format!(
             "UPDATE subscriptions SET left_at = $2 WHERE contact_id = $1 AND left_at IS NULL \
              AND publication_id NOT IN ({})",
-            ids.iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            id_list(ids)
         );
         sqlx::query(AssertSqlSafe(sql))
             .bind(contact_id)
@@ -592,11 +591,7 @@ impl Store {
     ) -> Result<PublicationsChosen> {
         assert!(!chosen.is_empty(), "leaving everything is unsubscribing");
         let now = Timestamp::now().unix_ms();
-        let ids = chosen
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ids = id_list(chosen);
         let (_turn, mut tx) = self.begin_write().await?;
         // The first statement writes (see confirm_subscription for why).
         let back_on_list = sqlx::query(

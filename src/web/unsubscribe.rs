@@ -48,12 +48,7 @@ impl PreferencesPage {
             choices: view
                 .publications
                 .into_iter()
-                .map(|(p, ticked)| Choice {
-                    slug: p.slug.to_string(),
-                    name: p.name.as_str().to_owned(),
-                    description: p.description.as_str().to_owned(),
-                    ticked,
-                })
+                .map(|(p, ticked)| Choice::of(&p, ticked))
                 .collect(),
             saved: None,
             problem: None,
