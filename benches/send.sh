@@ -139,7 +139,9 @@ for n in "${sizes[@]}"; do
     sent=$(nb issue status 2024-q1 --json | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
     awk -v build="$send_bin" -v t="$transport" -v b="$backend" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v sent="$sent" \
       'BEGIN { printf "| %s | %s | %s | %d | %.2f | %.0f | %.2f | %.1f | %d |\n", build, t, b, n, w, n / w, u + s, r / 1024, sent }'
-    echo "$backend $transport $n $wall $user $sys" >> "$work/rates"
+    # With two builds, each ratio is taken within one build.
+    label=$backend; [ "${#bins[@]}" -eq 1 ] || label="$backend:$send_bin"
+    echo "$label $transport $n $wall $user $sys" >> "$work/rates"
   done
   done
   done
