@@ -96,6 +96,22 @@ pub enum Command {
     },
 }
 
+impl Cli {
+    /// How many threads the async runtime gets: one for a process that only sends
+    /// (`worker`, `issue send --follow`), the machine's cores (tokio's default) for the
+    /// rest. A send's async work (the SMTP dialogues, assembling each message, claiming
+    /// and recording) is about 100 µs of CPU a message, so one thread carries thousands
+    /// a second; a second thread added only wake-ups between the two (measured on two
+    /// cores: 195–246 µs of CPU a message with two threads, 179–184 µs with one, at the
+    /// same rate). DKIM signing has its own pool, one signature per core.
+    pub fn runtime_threads(&self) -> Option<usize> {
+        match &self.command {
+            Command::Worker | Command::Issue(IssueCommand::Send { follow: true, .. }) => Some(1),
+            _ => None,
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Inbound(args) = &cli.command
@@ -189,4 +205,24 @@ pub(crate) fn confirm(question: &str) -> anyhow::Result<bool> {
         answer.trim().to_lowercase().as_str(),
         "y" | "yes" | "j" | "ja"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads(args: &[&str]) -> Option<usize> {
+        let cli = Cli::try_parse_from(std::iter::once("nyhetsbrev").chain(args.iter().copied()))
+            .expect("a valid command line");
+        cli.runtime_threads()
+    }
+
+    #[test]
+    fn only_the_processes_that_send_run_on_one_thread() {
+        assert_eq!(threads(&["worker"]), Some(1));
+        assert_eq!(threads(&["issue", "send", "2024-q1", "--follow"]), Some(1));
+        assert_eq!(threads(&["issue", "send", "2024-q1"]), None);
+        assert_eq!(threads(&["serve"]), None);
+        assert_eq!(threads(&["contacts", "list"]), None);
+    }
 }
