@@ -98,14 +98,7 @@ async fn gets(app: &TestApp, contact_id: i64) -> Vec<String> {
     if !on_list {
         return Vec::new();
     }
-    app.store
-        .subscriptions(contact_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.left_at.is_none())
-        .map(|s| s.publication.to_string())
-        .collect()
+    common::subscribed_to(&app.store, contact_id).await
 }
 
 async fn one_click_leaves_only_the_publication_the_mail_came_from(db: &TestDb) {

@@ -209,6 +209,18 @@ pub fn nyhetsbrev(db: &TestDb) -> std::process::Command {
     command
 }
 
+/// The publications a contact is subscribed to now (not left), by slug.
+pub async fn subscribed_to(store: &Store, contact_id: i64) -> Vec<String> {
+    store
+        .subscriptions(contact_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.left_at.is_none())
+        .map(|s| s.publication.to_string())
+        .collect()
+}
+
 pub fn email(s: &str) -> EmailAddress {
     EmailAddress::parse(s).expect("test address is valid")
 }
