@@ -327,6 +327,11 @@ impl Service {
         listener: tokio::net::TcpListener,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ServeError> {
+        // Second-factor secrets written in clear by an earlier version, or sealed with
+        // a key that has since been replaced, are sealed with the current key.
+        if let Err(e) = self.state.staff.seal_stored_secrets().await {
+            tracing::warn!(error = %e, "could not seal the stored second-factor secrets");
+        }
         let worker = self.worker.map(|dispatcher| {
             let shutdown = shutdown.clone();
             tokio::spawn(async move { dispatcher.run(shutdown).await })

@@ -88,6 +88,18 @@ async fn the_internal_network_is_not_probed() {
         "http://10.0.0.1/".to_owned(),
         "http://192.168.1.1/admin".to_owned(),
         "http://0.0.0.0/".to_owned(),
+        // The reserved ranges the IANA registries mark not globally reachable, one per
+        // range the trust review found counted as public.
+        "http://192.0.0.8/".to_owned(),
+        "http://192.0.2.1/".to_owned(),
+        "http://198.18.0.1/".to_owned(),
+        "http://198.51.100.1/".to_owned(),
+        "http://203.0.113.1/".to_owned(),
+        "http://240.0.0.1/".to_owned(),
+        format!("http://[64:ff9b::7f00:1]:{port}/ok"),
+        format!("http://[64:ff9b:1::7f00:1]:{port}/ok"),
+        format!("http://[2002:7f00:1::1]:{port}/ok"),
+        "http://[fec0::1]/".to_owned(),
     ] {
         assert_eq!(
             checker.check(&url).await,

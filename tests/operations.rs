@@ -998,3 +998,163 @@ async fn a_missing_pg_dump_names_the_package() {
     assert!(err.contains("apt install postgresql-client"), "{err}");
     assert!(!db.dir().join("kopi.pgdump").exists());
 }
+
+/// The mode bits of a file, as `ls -l` shows them in octal.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The command line run under `umask 000`, the worst an operator's shell can have: a
+/// file the program leaves to the umask comes out 0666.
+fn under_open_umask(db: &TestDb, args: &str) -> Output {
+    let binary = env!("CARGO_BIN_EXE_nyhetsbrev");
+    let template = nyhetsbrev(db);
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("umask 000; exec '{binary}' {args}"))
+        .current_dir(db.dir())
+        .stdin(Stdio::null());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    shell.output().unwrap()
+}
+
+/// Backups hold every address, the staff's password hashes and their second factors:
+/// made under an open umask, a backup (SQLite copy or pg_dump file) is still 0600, and
+/// a restored SQLite database is 0600 even when the backup file itself was left 0644.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_and_restored_databases_are_private_whatever_the_umask() {
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        let Some(db) = TestDb::of(kind).await else {
+            continue;
+        };
+        let store = db.store().await;
+        add_confirmed(&store, 0..2).await;
+        store.close().await;
+        drop(store);
+        let name = format!("kopi.{}", extension(&db));
+        let made = under_open_umask(&db, &format!("backup {name}"));
+        let (_, err) = text(&made);
+        assert!(made.status.success(), "{kind:?}: {err}");
+        assert_eq!(mode_of(&db.dir().join(&name)), 0o600, "{kind:?} backup");
+        if kind == Kind::Sqlite {
+            // A backup copied around and left readable by everyone.
+            std::fs::set_permissions(
+                db.dir().join(&name),
+                std::os::unix::fs::PermissionsExt::from_mode(0o644),
+            )
+            .unwrap();
+            let restored = under_open_umask(&db, &format!("restore {name}"));
+            let (_, err) = text(&restored);
+            assert!(restored.status.success(), "{err}");
+            let live = db.url.sqlite_path().unwrap();
+            assert_eq!(mode_of(&live), 0o600, "the restored database");
+        }
+    }
+}
+
+/// The bytes of a SQLite database as they lie on disk: the file and its write-ahead log.
+fn database_bytes(db: &TestDb) -> Vec<u8> {
+    let live = db.url.sqlite_path().unwrap();
+    let mut bytes = std::fs::read(&live).unwrap();
+    let mut wal = live.clone().into_os_string();
+    wal.push("-wal");
+    if let Ok(log) = std::fs::read(&wal) {
+        bytes.extend(log);
+    }
+    bytes
+}
+
+fn holds(bytes: &[u8], needle: &str) -> bool {
+    memchr::memmem::find(bytes, needle.as_bytes()).is_some()
+}
+
+/// An erasure and a retention run leave nothing of the person in the database file's
+/// bytes: not in free pages, not in the write-ahead log, not in the search index (the
+/// review found 147 of 150 lines of "removed" mail and an erased person's name, address
+/// and organisation in the file). Each value is first shown to be in the file, so the
+/// test would see it if it stayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_person_and_expired_mail_leave_no_bytes_in_the_sqlite_file() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    let settings = common::test_settings(&db);
+    let contacts = nyhetsbrev::ops::Contacts::new(store.clone()).with_key(Some(common::test_key()));
+    let address = "ingrid.saerpreg@example.no";
+    let mut new = common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed);
+    new.name = nyhetsbrev::domain::ContactName::parse("Ingrid Særpreg-Olsen").unwrap();
+    new.organisation =
+        nyhetsbrev::domain::Organisation::parse("Frelsesarmeen Testavdelingen").unwrap();
+    let added = contacts.add(&new, &actor()).await.unwrap();
+    add_confirmed(&store, 0..50).await;
+    // Mail she sent, and mail from someone else that only expires.
+    let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
+    let envelope = nyhetsbrev::inbound::Envelope::default();
+    let from_her = format!(
+        "From: Ingrid <{address}>\r\nTo: nyhetsbrev@example.no\r\nSubject: Hei\r\n\
+         Message-ID: <ingrid@example.no>\r\n\r\nMitt telefonnummer er 99887766.\r\n"
+    );
+    let body: String = (0..150)
+        .map(|n| format!("Linje {n:03} av en fortrolig melding om en sak.\r\n"))
+        .collect();
+    let expiring = format!(
+        "From: Ola <ola@example.org>\r\nTo: nyhetsbrev@example.no\r\nSubject: Sak\r\n\
+         Message-ID: <sak@example.org>\r\n\r\n{body}"
+    );
+    for raw in [&from_her, &expiring] {
+        inbound
+            .handle(
+                raw.as_bytes(),
+                nyhetsbrev::inbound::Channel::Stdin,
+                &envelope,
+            )
+            .await
+            .unwrap();
+    }
+    let values = [
+        address,
+        "Ingrid Særpreg-Olsen",
+        "ingrid særpreg-olsen",
+        "Frelsesarmeen Testavdelingen",
+        "99887766",
+    ];
+    store.scrub_deleted().await.unwrap();
+    let before = database_bytes(&db);
+    for value in values {
+        assert!(
+            holds(&before, value),
+            "{value} is in the file to begin with"
+        );
+    }
+    assert!(holds(&before, "Linje 077 av en fortrolig melding"));
+
+    contacts.erase(added.contact.id, &actor()).await.unwrap();
+    let now = nyhetsbrev::domain::Timestamp::now().unix_ms();
+    db.execute(&format!(
+        "UPDATE inbound_messages SET received_at = {} WHERE subject = 'Sak'",
+        now - 91 * DAY_MS
+    ))
+    .await;
+    let run = nyhetsbrev::startup::retention(store.clone(), &settings)
+        .run(nyhetsbrev::domain::Timestamp::now(), &actor())
+        .await
+        .unwrap();
+    assert_eq!(run.inbound_emptied, 1);
+
+    let after = database_bytes(&db);
+    for value in values {
+        assert!(!holds(&after, value), "{value} is still in the file");
+    }
+    let lines = (0..150)
+        .filter(|n| holds(&after, &format!("Linje {n:03} av en fortrolig")))
+        .count();
+    assert_eq!(lines, 0, "lines of the expired mail still in the file");
+    // The rest of the list is untouched.
+    assert_eq!(count(&db, "contacts").await, 50);
+}

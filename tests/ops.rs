@@ -12,6 +12,7 @@ on_both_backends!(
     a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report,
     a_draft_that_cannot_be_an_issue_is_refused_before_anything_is_stored,
     a_test_copy_is_audited_with_who_sent_it_and_to_whom,
+    second_factor_secrets_are_kept_sealed_in_the_database,
 );
 
 fn issues(store: &Store) -> Issues {
@@ -160,4 +161,70 @@ fn an_error_chain_names_each_cause_once() {
         1,
         "the cause is printed once: {shown}"
     );
+}
+
+/// A backup or a copy of the database used to hold every staff member's TOTP secret in
+/// clear, enough to make their codes. The secret is stored sealed with a key derived
+/// from `token_key`; one stored in clear by an earlier version is sealed at the next
+/// start and still works; without the key, no second factor is set up at all.
+async fn second_factor_secrets_are_kept_sealed_in_the_database(db: &TestDb) {
+    let store = db.store().await;
+    common::staff::add_staff(&store, "kari").await;
+    let staff = nyhetsbrev::ops::Staff::new(store.clone()).with_key(Some(common::test_key()));
+    let enrolment = staff.totp_enrolment("kari").await.unwrap();
+    let secret = enrolment.secret.clone();
+    let stored = || async move {
+        db.query_strings("SELECT totp_secret FROM staff_users WHERE username = 'kari'")
+            .await
+            .remove(0)
+    };
+    let sealed = stored().await;
+    assert!(sealed.starts_with("sealed1."), "{sealed}");
+    assert!(!sealed.contains(&secret), "{sealed}");
+    staff
+        .confirm_totp(
+            "kari",
+            &common::staff::totp_code(&secret, 0),
+            &Actor::new("web:kari"),
+        )
+        .await
+        .unwrap();
+    assert!(!stored().await.contains(&secret));
+    staff
+        .check_second_factor("kari", &common::staff::totp_code(&secret, 30))
+        .await
+        .unwrap();
+
+    // As an earlier version left it: in clear. The start seals it; codes keep working.
+    db.execute(&format!(
+        "UPDATE staff_users SET totp_secret = '{secret}', totp_last_step = NULL WHERE username = 'kari'"
+    ))
+    .await;
+    assert_eq!(staff.seal_stored_secrets().await.unwrap(), 1);
+    assert_eq!(staff.seal_stored_secrets().await.unwrap(), 0, "once");
+    let resealed = stored().await;
+    assert!(resealed.starts_with("sealed1.") && !resealed.contains(&secret));
+    staff
+        .check_second_factor("kari", &common::staff::totp_code(&secret, -30))
+        .await
+        .unwrap();
+
+    // Someone with the database but not the key cannot use it: another key opens nothing.
+    let other_key =
+        nyhetsbrev::domain::TokenKey::parse("another-key-0123456789abcdefghijklmnop").unwrap();
+    let stranger = nyhetsbrev::ops::Staff::new(store.clone()).with_key(Some(other_key));
+    assert!(matches!(
+        stranger
+            .check_second_factor("kari", &common::staff::totp_code(&secret, 0))
+            .await,
+        Err(nyhetsbrev::ops::SecondFactorError::NoKey)
+    ));
+    // No key, no enrolment (rather than a secret in clear).
+    common::staff::add_staff(&store, "ola").await;
+    assert!(matches!(
+        nyhetsbrev::ops::Staff::new(store.clone())
+            .totp_enrolment("ola")
+            .await,
+        Err(nyhetsbrev::ops::SecondFactorError::NoKey)
+    ));
 }

@@ -220,6 +220,86 @@ impl TokenKey {
     }
 }
 
+/// The start of a value sealed by [`TokenKey::seal`]: a stored value without it was
+/// written before secrets were sealed.
+pub const SEALED_PREFIX: &str = "sealed1.";
+
+const NONCE_BYTES: usize = 12;
+
+impl SigningKey {
+    /// An AES-256-GCM key for `purpose`, derived from this key (HMAC-SHA256 of the
+    /// purpose): one key a purpose, none of them the HMAC key itself.
+    fn sealing_key(&self, purpose: &str) -> ring::aead::LessSafeKey {
+        let derived = self.sign("sealing-key", purpose.as_bytes());
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, derived.as_ref())
+            .expect("an HMAC-SHA256 tag is an AES-256 key's length");
+        ring::aead::LessSafeKey::new(unbound)
+    }
+}
+
+impl TokenKey {
+    /// Encrypts a secret the service must read back (a staff member's TOTP secret), so
+    /// that the database and its backups do not hold it in clear. The result names the
+    /// key it was sealed with, so a value sealed before a key change still opens while
+    /// `token_key_previous` is set; the purpose is bound in as associated data.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+        use base64::Engine;
+        let mut nonce = [0u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).expect("the system's random source");
+        let mut sealed = plaintext.as_bytes().to_vec();
+        self.current
+            .sealing_key(purpose)
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(purpose.as_bytes()),
+                &mut sealed,
+            )
+            .expect("a short secret fits AES-GCM's limits");
+        let mut bytes = nonce.to_vec();
+        bytes.extend(sealed);
+        format!(
+            "{SEALED_PREFIX}{}.{}",
+            self.current.id,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        )
+    }
+
+    /// Opens what [`TokenKey::seal`] made for `purpose`, with the key it names (the
+    /// current or the previous one); `None` when it is not sealed, was sealed with
+    /// another key or for another purpose, or was changed.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Option<String> {
+        use base64::Engine;
+        let (key_id, data) = sealed.strip_prefix(SEALED_PREFIX)?.split_once('.')?;
+        let key = self.keys().find(|k| k.id == key_id)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(data)
+            .ok()?;
+        if bytes.len() < NONCE_BYTES {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let mut buffer = ciphertext.to_vec();
+        let plain = key
+            .sealing_key(purpose)
+            .open_in_place(
+                ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
+                ring::aead::Aad::from(purpose.as_bytes()),
+                &mut buffer,
+            )
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+
+    /// Whether a sealed value was sealed with the current key (a value sealed with the
+    /// previous one is sealed again when read).
+    pub fn sealed_with_current(&self, sealed: &str) -> bool {
+        sealed
+            .strip_prefix(SEALED_PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(id, _)| id == self.current.id)
+    }
+}
+
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey([REDACTED])")
@@ -233,6 +313,46 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key_and_purpose() {
+        let key = key("k-abcdefghijklmnopqrstuvwxyz0123456789");
+        let sealed = key.seal("totp-secret", "JBSWY3DPEHPK3PXP");
+        assert!(sealed.starts_with(SEALED_PREFIX));
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_ne!(
+            sealed,
+            key.seal("totp-secret", "JBSWY3DPEHPK3PXP"),
+            "a fresh nonce"
+        );
+        assert_eq!(
+            key.open("totp-secret", &sealed).as_deref(),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        assert_eq!(key.open("another-purpose", &sealed), None);
+        let other = super::TokenKey::parse("another-key-0123456789abcdefghijklmnop").unwrap();
+        assert_eq!(other.open("totp-secret", &sealed), None);
+        // A changed byte is refused, not opened into something else.
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            key.open("totp-secret", &String::from_utf8(tampered).unwrap()),
+            None
+        );
+        assert_eq!(key.open("totp-secret", "JBSWY3DPEHPK3PXP"), None);
+        // After a key change the old value still opens while the old key is kept.
+        let rotated = super::TokenKey::parse("another-key-0123456789abcdefghijklmnop")
+            .unwrap()
+            .with_previous("k-abcdefghijklmnopqrstuvwxyz0123456789")
+            .unwrap();
+        assert_eq!(
+            rotated.open("totp-secret", &sealed).as_deref(),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        assert!(!rotated.sealed_with_current(&sealed));
+        assert!(key.sealed_with_current(&sealed));
+    }
 
     fn key(secret: &str) -> TokenKey {
         TokenKey::parse(secret).unwrap()

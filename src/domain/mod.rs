@@ -19,7 +19,7 @@ pub use contact::{
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
-pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, TokenKey};
+pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, SEALED_PREFIX, TokenKey};
 pub use publication::{
     DEFAULT_PUBLICATION, NewPublication, Publication, PublicationChanges, PublicationChoice,
     PublicationDescription, PublicationError, PublicationKind, PublicationName, PublicationSlug,

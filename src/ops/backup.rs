@@ -6,6 +6,7 @@
 //! checks the backup first, goes ahead only when nothing is using the database, and
 //! keeps the file it replaces. On a refusal the live database is not touched.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -139,6 +140,15 @@ impl Backups {
                 });
             }
         };
+        // pg_dump and SQLite write into the file we made, but a tool that replaced it
+        // would have left it to the umask: the copy is made private again either way.
+        if let Err(e) = make_private(target) {
+            let _ = std::fs::remove_file(target);
+            return Err(BackupError::NotWritable {
+                path: target.to_owned(),
+                reason: e.to_string(),
+            });
+        }
         let bytes = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
         let made = BackupMade {
             path: std::path::absolute(target).unwrap_or_else(|_| target.to_owned()),
@@ -314,9 +324,12 @@ fn claim_target(target: &Path, example_name: &str) -> Result<(), BackupError> {
     if !folder.is_dir() {
         return Err(BackupError::NoFolder(folder));
     }
+    // Made private from its first byte, whatever the umask: a backup holds every
+    // address, the staff's password hashes and their second factors.
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(PRIVATE_FILE)
         .open(target)
     {
         Ok(_) => Ok(()),
@@ -430,9 +443,18 @@ fn put_sqlite_in_place(backup: &Path, live: &Path) -> Result<Option<PathBuf>, Ba
         None
     };
     let incoming = sibling(live, ".restoring");
-    let copied = std::fs::copy(backup, &incoming).and_then(|_| {
-        let file = std::fs::OpenOptions::new().write(true).open(&incoming)?;
-        file.sync_all()
+    // Copied into a file that is private from the start (never `fs::copy`, which takes
+    // the backup's own mode): the restored database is 0600 whatever the umask and
+    // whatever mode the backup file had.
+    let _ = std::fs::remove_file(&incoming);
+    let copied = std::fs::File::open(backup).and_then(|mut from| {
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_FILE)
+            .open(&incoming)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()
     });
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&incoming);
@@ -481,6 +503,14 @@ fn put_sqlite_in_place(backup: &Path, live: &Path) -> Result<Option<PathBuf>, Ba
         let _ = dir.sync_all();
     }
     Ok(replaced)
+}
+
+/// Backups and restored databases: read and written by the service's own user only.
+pub const PRIVATE_FILE: u32 = 0o600;
+
+/// Sets `path` to [`PRIVATE_FILE`].
+fn make_private(path: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(PRIVATE_FILE))
 }
 
 /// The folder a file is (to be) in; `.` for a bare file name.

@@ -177,6 +177,7 @@ impl Contacts {
     ) -> Result<Contact, ContactError> {
         let contact = self.store.existing_contact(email).await?;
         self.store.remove_contact(email, actor).await?;
+        self.store.scrub_deleted().await?;
         self.remember_erased(&contact.email).await?;
         Ok(contact)
     }
@@ -290,6 +291,7 @@ impl Contacts {
                 "contact #{id}"
             ))));
         }
+        self.store.scrub_deleted().await?;
         self.remember_erased(&contact.email).await?;
         Ok(contact)
     }

@@ -74,31 +74,71 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Whether an address is on the public internet: not loopback, private, link-local,
-/// shared (CGNAT), unique local, multicast or unspecified.
+/// IPv4 ranges that the IANA IPv4 Special-Purpose Address Registry marks not globally
+/// reachable (or that are not unicast at all), as (network, prefix length). The two
+/// anycast addresses inside 192.0.0.0/24 that the registry marks reachable are refused
+/// with their block: no newsletter link points at them.
+pub const NON_PUBLIC_V4: &[([u8; 4], u8)] = &[
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // private use
+    ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link local
+    ([172, 16, 0, 0], 12),   // private use
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
+    ([192, 88, 99, 0], 24),  // deprecated 6to4 relay anycast
+    ([192, 168, 0, 0], 16),  // private use
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
+    ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, and the limited broadcast address
+];
+
+/// IPv6 ranges inside global unicast (2000::/3) that the IANA IPv6 Special-Purpose
+/// Address Registry marks not globally reachable. Everything outside 2000::/3 is
+/// refused as a whole: loopback, unspecified, IPv4-compatible, NAT64 (64:ff9b::/96 and
+/// 64:ff9b:1::/48, which can wrap a private IPv4 address), discard-only, unique local,
+/// link local, site local (fec0::/10) and multicast all lie there.
+pub const NON_PUBLIC_V6: &[([u16; 8], u8)] = &[
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, Teredo, benchmarking
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
+    ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16), // segment routing SIDs
+];
+
+fn v4_in(ip: std::net::Ipv4Addr, (net, len): ([u8; 4], u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    u32::from(ip) & mask == u32::from_be_bytes(net) & mask
+}
+
+fn v6_in(ip: std::net::Ipv6Addr, (net, len): ([u16; 8], u8)) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    u128::from(ip) & mask == u128::from(std::net::Ipv6Addr::from(net)) & mask
+}
+
+/// Whether an address is on the public internet: not in any range the IANA
+/// special-purpose registries mark not globally reachable. An IPv6 address that carries
+/// an IPv4 one (IPv4-mapped, 6to4) is judged by the address it carries.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
+        IpAddr::V4(v4) => !NON_PUBLIC_V4.iter().any(|&range| v4_in(v4, range)),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+            let segments = v6.segments();
+            if segments[0] & 0xe000 != 0x2000 {
+                return false;
+            }
+            if segments[0] == 0x2002 {
+                // 6to4: 2002:AABB:CCDD::/48 routes to the IPv4 address AA.BB.CC.DD.
+                let [a, b] = segments[1].to_be_bytes();
+                let [c, d] = segments[2].to_be_bytes();
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)));
+            }
+            !NON_PUBLIC_V6.iter().any(|&range| v6_in(v6, range))
         }
     }
 }
@@ -301,29 +341,113 @@ fn classify_error(e: &reqwest::Error) -> LinkState {
 mod tests {
     use super::*;
 
+    /// One address from inside each refused range (its first, its last and one in
+    /// the middle), and addresses just outside, so a wrong mask shows.
     #[test]
-    fn only_public_addresses_are_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "224.0.0.1",
+    fn every_range_the_registries_mark_not_globally_reachable_is_refused() {
+        for (range, refused) in [
+            ("0.0.0.0/8", ["0.0.0.0", "0.1.2.3", "0.255.255.255"]),
+            ("10.0.0.0/8", ["10.0.0.0", "10.1.2.3", "10.255.255.255"]),
+            (
+                "100.64.0.0/10",
+                ["100.64.0.0", "100.100.1.1", "100.127.255.255"],
+            ),
+            ("127.0.0.0/8", ["127.0.0.1", "127.1.2.3", "127.255.255.255"]),
+            (
+                "169.254.0.0/16",
+                ["169.254.0.0", "169.254.169.254", "169.254.255.255"],
+            ),
+            (
+                "172.16.0.0/12",
+                ["172.16.0.0", "172.20.1.1", "172.31.255.255"],
+            ),
+            ("192.0.0.0/24", ["192.0.0.0", "192.0.0.170", "192.0.0.255"]),
+            ("192.0.2.0/24", ["192.0.2.0", "192.0.2.55", "192.0.2.255"]),
+            (
+                "192.88.99.0/24",
+                ["192.88.99.0", "192.88.99.1", "192.88.99.255"],
+            ),
+            (
+                "192.168.0.0/16",
+                ["192.168.0.0", "192.168.1.1", "192.168.255.255"],
+            ),
+            (
+                "198.18.0.0/15",
+                ["198.18.0.0", "198.18.200.1", "198.19.255.255"],
+            ),
+            (
+                "198.51.100.0/24",
+                ["198.51.100.0", "198.51.100.7", "198.51.100.255"],
+            ),
+            (
+                "203.0.113.0/24",
+                ["203.0.113.0", "203.0.113.9", "203.0.113.255"],
+            ),
+            ("224.0.0.0/4", ["224.0.0.1", "230.1.2.3", "239.255.255.255"]),
+            ("240.0.0.0/4", ["240.0.0.0", "250.1.2.3", "255.255.255.255"]),
+            ("::/128, ::1/128", ["::", "::1", "::0.0.0.2"]),
+            (
+                "IPv4-mapped private",
+                ["::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:192.0.2.1"],
+            ),
+            (
+                "64:ff9b::/96 (NAT64)",
+                ["64:ff9b::", "64:ff9b::a00:1", "64:ff9b::8.8.8.8"],
+            ),
+            (
+                "64:ff9b:1::/48 (local NAT64)",
+                ["64:ff9b:1::", "64:ff9b:1::a00:1", "64:ff9b:1:ffff::1"],
+            ),
+            (
+                "100::/64 (discard)",
+                ["100::", "100::1", "100::ffff:ffff:ffff:ffff"],
+            ),
+            (
+                "2001::/23",
+                ["2001::", "2001:0:4136:e378::1", "2001:1ff:ffff::1"],
+            ),
+            (
+                "2001:db8::/32",
+                ["2001:db8::", "2001:db8:1::1", "2001:db8:ffff::1"],
+            ),
+            (
+                "2002::/16 with a private IPv4 inside",
+                ["2002:a00:1::1", "2002:7f00:1::", "2002:c0a8:101::1"],
+            ),
+            ("3fff::/20", ["3fff::", "3fff:1::1", "3fff:fff:ffff::1"]),
+            ("5f00::/16", ["5f00::", "5f00:1::1", "5f00:ffff::1"]),
+            ("fc00::/7", ["fc00::", "fd00::1", "fdff:ffff::1"]),
+            ("fe80::/10", ["fe80::", "fe80::1", "febf:ffff::1"]),
+            (
+                "fec0::/10 (site local)",
+                ["fec0::", "fec0::1", "feff:ffff::1"],
+            ),
+            ("ff00::/8", ["ff00::", "ff02::1", "ffff:ffff::1"]),
         ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
+            for address in refused {
+                assert!(!is_public(address.parse().unwrap()), "{address} in {range}");
+            }
         }
         for public in [
             "93.184.216.34",
-            "2606:2800:220:1:248:1893:25c8:1946",
             "8.8.8.8",
+            "1.1.1.1",
+            "9.255.255.255",
+            "11.0.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.1.1",
+            "192.0.3.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "2001:200::1",
+            "2002:808:808::1",
+            "2a01:4f8::1",
+            "::ffff:8.8.8.8",
         ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }

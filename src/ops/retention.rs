@@ -69,6 +69,9 @@ impl Retention {
                 break;
             }
         }
+        if run != RetentionRun::default() {
+            self.store.scrub_deleted().await?;
+        }
         tracing::info!(
             inbound_emptied = run.inbound_emptied,
             unconfirmed_removed = run.unconfirmed_removed,

@@ -69,16 +69,84 @@ pub struct Staff {
     /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each): one
     /// per core, since the process also serves the public pages and sends.
     password_checks: Arc<tokio::sync::Semaphore>,
+    /// `token_key`: second-factor secrets are stored sealed with a key derived from it.
+    key: Option<crate::domain::TokenKey>,
 }
+
+/// What a TOTP secret is sealed for (see `TokenKey::seal`).
+const TOTP_SEAL: &str = "staff-totp-secret";
 
 impl Staff {
     pub fn new(store: Store) -> Self {
         Self {
+            key: None,
             store,
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         }
+    }
+
+    /// With `token_key`, which second factors need: their secrets are kept sealed.
+    pub fn with_key(mut self, key: Option<crate::domain::TokenKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The TOTP secret an account's stored value holds: sealed (opened with the key),
+    /// or in clear as versions before sealing wrote it (sealed at the next start). A
+    /// sealed secret that no key here opens is [`SecondFactorError::NoKey`].
+    fn totp_secret_of(&self, stored: Option<&str>) -> Result<Option<String>, SecondFactorError> {
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        if !stored.starts_with(crate::domain::SEALED_PREFIX) {
+            return Ok(Some(stored.to_owned()));
+        }
+        match self
+            .key
+            .as_ref()
+            .and_then(|key| key.open(TOTP_SEAL, stored))
+        {
+            Some(secret) => Ok(Some(secret)),
+            None => {
+                tracing::error!(
+                    "a second-factor secret cannot be opened: was token_key changed without \
+                     keeping the old one as token_key_previous?"
+                );
+                Err(SecondFactorError::NoKey)
+            }
+        }
+    }
+
+    /// Seals every second-factor secret still stored in clear (written before this
+    /// version) or sealed with a previous `token_key`; `serve` does it at start.
+    /// Returns how many were sealed.
+    pub async fn seal_stored_secrets(&self) -> Result<u64, StoreError> {
+        let Some(key) = &self.key else {
+            return Ok(0);
+        };
+        let mut sealed = 0;
+        for (username, stored) in self.store.stored_totp_secrets().await? {
+            if key.sealed_with_current(&stored) {
+                continue;
+            }
+            let Ok(Some(secret)) = self.totp_secret_of(Some(&stored)) else {
+                continue;
+            };
+            let resealed = key.seal(TOTP_SEAL, &secret);
+            if self
+                .store
+                .replace_totp_secret(&username, &stored, &resealed)
+                .await?
+            {
+                sealed += 1;
+            }
+        }
+        if sealed > 0 {
+            tracing::info!(sealed, "second-factor secrets sealed with token_key");
+        }
+        Ok(sealed)
     }
 
     /// Checks a login from `client` and returns the account's name. The attempt is
@@ -365,6 +433,11 @@ pub enum SecondFactorError {
     TooManyTries,
     #[error("this account has no second factor set up")]
     NotEnrolled,
+    #[error(
+        "the second factor's secret is sealed with token_key, and no key here opens it (or \
+         token_key is not set): set token_key, or the key it replaced as token_key_previous"
+    )]
+    NoKey,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -452,15 +525,25 @@ impl Staff {
 
     /// Starts (or shows again) setting up an authenticator app: a new secret unless
     /// one is waiting for its first code.
-    pub async fn totp_enrolment(&self, username: &str) -> Result<Enrolment, StoreError> {
+    pub async fn totp_enrolment(&self, username: &str) -> Result<Enrolment, SecondFactorError> {
+        let Some(key) = &self.key else {
+            return Err(SecondFactorError::NoKey);
+        };
         let state = self.store.totp_state(username).await?.unwrap_or_default();
-        let secret = match state.secret.filter(|_| !state.enabled) {
+        // A waiting secret that cannot be opened is replaced by a new one: nothing
+        // depends on it yet.
+        let waiting = self
+            .totp_secret_of(state.secret.as_deref().filter(|_| !state.enabled))
+            .unwrap_or(None);
+        let secret = match waiting {
             Some(secret) => secret,
             None => {
                 let mut bytes = vec![0u8; 20];
                 getrandom::fill(&mut bytes).expect("the system's random source");
                 let secret = totp_rs::Secret::from(bytes).to_base32();
-                self.store.set_totp_secret(username, &secret).await?;
+                self.store
+                    .set_totp_secret(username, &key.seal(TOTP_SEAL, &secret))
+                    .await?;
                 secret
             }
         };
@@ -497,7 +580,11 @@ impl Staff {
         actor: &Actor,
     ) -> Result<Vec<String>, SecondFactorError> {
         let state = self.store.totp_state(username).await?.unwrap_or_default();
-        let Some(totp) = state.secret.as_deref().and_then(totp_of) else {
+        let Some(totp) = self
+            .totp_secret_of(state.secret.as_deref())?
+            .as_deref()
+            .and_then(totp_of)
+        else {
             return Err(SecondFactorError::NotEnrolled);
         };
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
@@ -531,10 +618,9 @@ impl Staff {
             return Err(SecondFactorError::TooManyTries);
         };
         let state = self.store.totp_state(username).await?.unwrap_or_default();
-        let Some(totp) = state
-            .secret
+        let Some(totp) = self
+            .totp_secret_of(state.secret.as_deref().filter(|_| state.enabled))?
             .as_deref()
-            .filter(|_| state.enabled)
             .and_then(totp_of)
         else {
             return Err(SecondFactorError::NotEnrolled);

@@ -238,6 +238,9 @@ impl Store {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // What is deleted (an erased person, mail past its retention)
+                        // is overwritten with zeros, not left in free space.
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                     }
                     Ok(())
                 })
@@ -274,6 +277,9 @@ impl Store {
 
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            self.vacuum_incrementally().await?;
+        }
         self.backend.migrator().run(&self.pool).await?;
         if let Some(rewrite) = self.rewrite_address_keys().await? {
             tracing::info!(
@@ -290,6 +296,25 @@ impl Store {
                     duplicate.same_as_email
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// Switches a SQLite file to incremental auto-vacuum, so that the pages an erasure
+    /// frees can be given back (`Store::scrub_deleted`). The mode of an existing file
+    /// changes only with a whole `VACUUM`, done once, at the first start of this
+    /// version; it also rewrites away whatever earlier deletions left in free pages.
+    async fn vacuum_incrementally(&self) -> Result<()> {
+        const INCREMENTAL: i64 = 2;
+        let _turn = self.write_turn().await;
+        let mut conn = self.pool.acquire().await?;
+        let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&mut *conn)
+            .await?;
+        if mode != INCREMENTAL {
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL").await?;
+            conn.execute("VACUUM").await?;
+            tracing::info!("the database file now gives freed pages back (incremental vacuum)");
         }
         Ok(())
     }

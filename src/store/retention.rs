@@ -1,10 +1,67 @@
 //! Keeping personal data no longer than needed: the bytes of inbound mail, contacts who
 //! never confirmed, and the keyed hashes of erased addresses.
 
-use super::{Result, Store};
+use sqlx::{Executor, Row};
+
+use super::{Backend, Result, Store};
 use crate::domain::{EmailAddress, Timestamp};
 
+/// The PostgreSQL tables an erasure or a retention run deletes from or rewrites.
+const TABLES_HOLDING_PERSONS: &[&str] = &[
+    "contacts",
+    "subscriptions",
+    "deliveries",
+    "tokens",
+    "notices",
+    "inbound_messages",
+    "subscription_requests",
+    "audit_log",
+];
+
 impl Store {
+    /// Makes what was just deleted unreadable in the database's files, after an erasure
+    /// or a retention run. SQLite overwrites deleted content with zeros as it goes
+    /// (`secure_delete` on every connection; the search index's own `secure-delete`),
+    /// but the pages it wrote still sit in the write-ahead log and freed pages in the
+    /// file: the incremental vacuum gives the free pages back and the checkpoint copies
+    /// the zeroed pages into the file and empties the log. PostgreSQL keeps dead rows
+    /// until a vacuum of their table.
+    pub async fn scrub_deleted(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                let _turn = self.write_turn().await;
+                let mut conn = self.pool.acquire().await?;
+                conn.execute("PRAGMA incremental_vacuum").await?;
+                // A reader still on an older snapshot keeps the log's frames; it ends
+                // soon (requests are short), so try again for a little while.
+                for _ in 0..50 {
+                    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if row.try_get::<i64, _>(0)? == 0 {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                tracing::warn!(
+                    "the write-ahead log could not be emptied after an erasure: readers kept it; \
+                     the next checkpoint will"
+                );
+            }
+            Backend::Postgres => {
+                for table in TABLES_HOLDING_PERSONS {
+                    // VACUUM cannot run in a transaction, nor be prepared: sent as it is.
+                    self.pool
+                        .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "VACUUM {table}"
+                        ))))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the bytes of the inbound messages received before `before`; what each
     /// was taken for and what was done stay. Returns how many lost their bytes.
     pub async fn forget_inbound_bytes(&self, before: Timestamp, now: Timestamp) -> Result<u64> {

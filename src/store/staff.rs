@@ -397,6 +397,34 @@ impl Store {
         .transpose()
     }
 
+    /// Every account's stored second-factor secret (sealed, or in clear from before
+    /// sealing), by user name.
+    pub async fn stored_totp_secrets(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT username, totp_secret FROM staff_users WHERE totp_secret IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("username")?, row.try_get("totp_secret")?)))
+            .collect()
+    }
+
+    /// Replaces a stored second-factor secret by the same secret stored another way
+    /// (sealed), unless it changed meanwhile. Whether it was replaced.
+    pub async fn replace_totp_secret(&self, username: &str, old: &str, new: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "UPDATE staff_users SET totp_secret = $3 WHERE username = $1 AND totp_secret = $2",
+        )
+        .bind(username)
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Starts enrolment: the secret the person's app will hold (not in force yet).
     pub async fn set_totp_secret(&self, username: &str, secret: &str) -> Result<()> {
         let _turn = self.write_turn().await;

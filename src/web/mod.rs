@@ -102,7 +102,7 @@ impl AppState {
                 notices.clone(),
                 settings.token_key_if_set()?,
             ),
-            staff: crate::ops::Staff::new(store.clone()),
+            staff: crate::ops::Staff::new(store.clone()).with_key(settings.token_key_if_set()?),
             sessions: crate::ops::Sessions::new(
                 store.clone(),
                 std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),

@@ -65,6 +65,7 @@ pub async fn check_code(
             "For mange feil koder. Vent 15 minutter og prøv igjen.",
         ),
         Err(SecondFactorError::NotEnrolled) => return Redirect::to("/admin").into_response(),
+        Err(SecondFactorError::NoKey) => return no_key_page(),
         Err(SecondFactorError::Store(e)) => return failure(&e),
     };
     let mut response = render(CodePage {
@@ -115,6 +116,7 @@ async fn enrol_page(
     } else {
         match state.staff.totp_enrolment(name).await {
             Ok(enrolment) => (grouped_secret(&enrolment.secret), enrolment.qr_svg),
+            Err(SecondFactorError::NoKey) => return no_key_page(),
             Err(e) => return failure(&e),
         }
     };
@@ -188,6 +190,19 @@ pub async fn enrol(
             Some("For mange feil koder. Vent 15 minutter og prøv igjen."),
         )
         .await,
+        Err(SecondFactorError::NoKey) => no_key_page(),
         Err(SecondFactorError::Store(e)) => failure(&e),
     }
+}
+
+/// The second factor's secret is sealed with `token_key`, and the service has no key
+/// that opens it: an operator's matter, said so.
+fn no_key_page() -> Response {
+    super::page::problem_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Tofaktor kan ikke brukes akkurat nå",
+        "Tjenesten mangler den hemmelige nøkkelen (token_key) som tofaktor-hemmelighetene er \
+         låst med i databasen. Be den som drifter tjenesten om å sette den (eller den forrige \
+         nøkkelen som token_key_previous), og prøv igjen.",
+    )
 }
