@@ -199,10 +199,7 @@ pub fn admin_parts(
     let inbound = crate::ops::InboundRecord::new(store.clone());
     let audit = crate::ops::AuditLog::new(store.clone());
     let publications = crate::ops::publications::Publications::new(store.clone());
-    let imports = crate::ops::imports::ImportJobs::new(
-        contacts.clone(),
-        std::env::temp_dir().join(format!("nyhetsbrev-imports-{}", std::process::id())),
-    );
+    let imports = crate::ops::imports::ImportJobs::new(contacts.clone(), std::env::temp_dir());
     let dashboard =
         crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
             .with_rules(

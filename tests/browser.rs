@@ -188,7 +188,7 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
 
 /// Publications (issue 18): a court-decision mail, its leave page with "bare dette" and
 /// "alt", and the page for choosing what one gets: shown, saved, and refused when
-/// nothing is ticked.
+/// nothing is ticked; for someone off the list, the offer of a mailed link instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choosing_publications_in_a_browser() {
     let Some((_driver, webdriver)) = start_chromedriver() else {
@@ -350,6 +350,44 @@ async fn choosing_publications_in_a_browser() {
         .unwrap();
     screenshot(&client, "p7-announcement-web").await;
     assert_accessible(&client, &axe, "p7-announcement-web").await;
+
+    // Off the list: the page from the old mail offers only a link mailed to the
+    // address, shown masked; it never puts the person back by itself.
+    app.store
+        .unsubscribe_contact(contact.id, &actor)
+        .await
+        .unwrap();
+    client.goto(&preferences_url).await.unwrap();
+    wait_for_heading(&client, "Velg hva du får").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains("a***@example.no"), "{source}");
+    assert!(
+        !source.contains("aase@example.no"),
+        "never the whole address"
+    );
+    assert!(!source.contains("type=\"checkbox\""));
+    screenshot(&client, "p8-preferences-off-list").await;
+    assert_accessible(&client, &axe, "p8-preferences-off-list").await;
+    client
+        .find(Locator::Css("button[value=meld-paa-igjen]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Sjekk e-posten din").await;
+    screenshot(&client, "p9-come-back-link-mailed").await;
+    assert_accessible(&client, &axe, "p9-come-back-link-mailed").await;
+    assert_eq!(
+        app.store
+            .contact_by_id(contact.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ContactStatus::Unsubscribed,
+        "back only when the mailed link is used"
+    );
     client.close().await.unwrap();
 }
 

@@ -24,6 +24,9 @@ on_both_backends!(
     a_csv_file_is_checked_then_imported,
     hostile_csv_files_are_refused_in_words_and_write_nothing,
     staff_see_and_manage_publications_and_who_gets_them,
+    every_export_of_the_list_is_a_post_in_the_log_and_on_the_dashboard,
+    an_upload_is_kept_private_and_imported_only_as_checked,
+    abandoned_uploads_and_leftover_folders_are_removed,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -128,6 +131,7 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         "/admin/contacts/new".to_owned(),
         format!("/admin/inbound/{mail}/handled"),
         format!("/admin/inbound/{mail}/add-contact"),
+        "/admin/contacts/export.csv".to_owned(),
     ] {
         let fields = [
             ("csrf", "feil"),
@@ -161,6 +165,11 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
     );
     let exports = app.store.audit_about("ola@example.no", 10).await.unwrap();
     assert!(exports.iter().all(|e| e.action != "contact.export"));
+    let log = app.store.audit_log(100).await.unwrap();
+    assert!(
+        log.iter().all(|e| e.action != "contacts.export"),
+        "no export without the token"
+    );
     assert_eq!(
         app.store.inbound_waiting().await.unwrap(),
         1,
@@ -266,13 +275,15 @@ async fn contacts_are_found_by_any_part_and_paged_by_address(db: &TestDb) {
     assert_eq!(addresses_on(&middle), pages[1].1, "back to the second page");
 
     // The export of the current filter.
-    let csv = kari.get("/admin/contacts/export.csv?q=ndersen").await;
+    let csv = kari
+        .post("/admin/contacts/export.csv", &[("q", "ndersen")])
+        .await;
     assert_eq!(csv.status(), 200);
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.contains("per.andersen@politiet.example.no"));
     let all = kari
-        .get("/admin/contacts/export.csv")
+        .post("/admin/contacts/export.csv", &[])
         .await
         .text()
         .await
@@ -1216,7 +1227,7 @@ async fn a_csv_file_is_checked_then_imported(db: &TestDb) {
     assert_eq!(imports, 1, "imported once");
     // A formula is kept as text, and never leaves as a formula.
     let export = kari
-        .get("/admin/contacts/export.csv?q=formel")
+        .post("/admin/contacts/export.csv", &[("q", "formel")])
         .await
         .text()
         .await
@@ -1490,4 +1501,329 @@ async fn staff_see_and_manage_publications_and_who_gets_them(db: &TestDb) {
         .await;
     assert!(court.contains("dommer@example.org"));
     assert!(court.contains("<option value=\"rettsavgjorelser\" selected>"));
+}
+
+/// The attack: the whole list leaves without trace. A GET (a link, an image, a
+/// prefetch) exports nothing; a POST without the token is refused; every export is in
+/// the log with who, the filter and the rows, and on the dashboard.
+async fn every_export_of_the_list_is_a_post_in_the_log_and_on_the_dashboard(db: &TestDb) {
+    let app = app(db).await;
+    for address in [
+        "per@politiet.example.no",
+        "liv@example.no",
+        "ola@example.no",
+    ] {
+        app.store
+            .add_contact(&new_contact(address, ContactStatus::Confirmed), &cli())
+            .await
+            .unwrap();
+    }
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let dashboard = kari.get_ok("/admin").await;
+    assert!(dashboard.contains("Siste eksporter"));
+    assert!(dashboard.contains("Ingen har lastet ned kontaktlisten"));
+    // The list's button carries the filter and the token.
+    let list = kari
+        .get_ok("/admin/contacts?q=politiet&status=confirmed")
+        .await;
+    assert!(list.contains("<form method=\"post\" action=\"/admin/contacts/export.csv\">"));
+    assert!(list.contains("name=\"q\" value=\"politiet\""), "{list}");
+    assert!(list.contains("name=\"status\" value=\"confirmed\""));
+    assert!(
+        !list.contains("href=\"/admin/contacts/export.csv"),
+        "no export link"
+    );
+
+    // A GET hands out nothing: back to the list with the filter.
+    let by_get = kari.get("/admin/contacts/export.csv?q=politiet").await;
+    assert_eq!(by_get.status(), 303);
+    assert_eq!(location(&by_get), "/admin/contacts?q=politiet");
+    assert!(!by_get.text().await.unwrap().contains("@"), "no address");
+    let exports = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            store
+                .audit_log(100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action == "contacts.export")
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(exports(&app).await.is_empty(), "a GET is no export");
+
+    // The export with the filter: in the log with who, the filter and the rows written.
+    let csv = kari
+        .post(
+            "/admin/contacts/export.csv",
+            &[("q", "politiet"), ("status", "confirmed")],
+        )
+        .await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    let all = kari.post("/admin/contacts/export.csv", &[]).await;
+    assert_eq!(all.text().await.unwrap().lines().count(), 4);
+    let logged = exports(&app).await;
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert!(logged.iter().all(|e| e.actor == "web:kari"));
+    assert_eq!(
+        logged[1].detail.as_deref(),
+        Some("1 kontakt; utvalg: status bekreftet, søk «politiet»")
+    );
+    assert_eq!(
+        logged[0].detail.as_deref(),
+        Some("3 kontakter; utvalg: hele listen")
+    );
+    // The log reads it in words.
+    let audit = kari.get_ok("/admin/audit?handling=contacts.export").await;
+    assert!(audit.contains("kontaktlisten eksportert"), "{audit}");
+
+    // The dashboard: newest first, when, who, rows, filter.
+    let dashboard = kari.get_ok("/admin").await;
+    let recent = &dashboard[dashboard.find("Siste eksporter").unwrap()..];
+    let whole = recent.find("hele listen").expect("the second export");
+    let filtered = recent
+        .find("status bekreftet, søk «politiet»")
+        .expect("the first export");
+    assert!(whole < filtered, "newest first: {recent}");
+    assert!(
+        recent.contains("<td><bdi>kari</bdi></td><td>3</td>"),
+        "{recent}"
+    );
+
+    // The command line: the same entry, as `cli:<user>`.
+    let out = db.dir().join("eksport.csv");
+    let status = common::nyhetsbrev(db)
+        .args(["contacts", "export", "--status", "confirmed", "-o"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
+    let logged = exports(&app).await;
+    assert_eq!(logged.len(), 3);
+    assert!(logged[0].actor.starts_with("cli:"), "{:?}", logged[0]);
+    assert_eq!(
+        logged[0].detail.as_deref(),
+        Some("3 kontakter; utvalg: status bekreftet")
+    );
+}
+
+/// Waits until the job is no longer working; its state then.
+async fn job_settled(
+    jobs: &nyhetsbrev::ops::imports::ImportJobs,
+    token: &str,
+) -> nyhetsbrev::ops::imports::JobState {
+    use nyhetsbrev::ops::imports::JobState;
+    for _ in 0..400 {
+        let state = jobs.get("kari", token).expect("the job").state;
+        if !matches!(
+            state,
+            JobState::Checking { .. } | JobState::Importing { .. }
+        ) {
+            return state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the import job did not finish in 10 s");
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The attacks on an upload by another local user: read the list from a predictable,
+/// world-readable folder (or one they made in advance), or swap the file between the
+/// check staff saw and the import. The folder is new, random and 0700, the file 0600
+/// (with umask 022), and a swapped file is refused with nothing imported.
+async fn an_upload_is_kept_private_and_imported_only_as_checked(db: &TestDb) {
+    use nyhetsbrev::ops::imports::{FILE_CHANGED, ImportChoice, ImportJobs, JobState};
+    // SAFETY: umask only sets the process's file creation mask.
+    unsafe { libc::umask(0o022) };
+    let parent = db.dir().join("tmp");
+    std::fs::create_dir_all(&parent).unwrap();
+    // Made in advance by someone else at the old, predictable name: never used.
+    let planted = parent.join(format!("nyhetsbrev-imports-{}", std::process::id()));
+    std::fs::create_dir_all(&planted).unwrap();
+    let store = db.store().await;
+    let jobs = ImportJobs::new(
+        nyhetsbrev::ops::Contacts::new(store.clone()),
+        parent.clone(),
+    );
+    let checked = b"email;navn\nliv@example.no;Liv\n".to_vec();
+    let token = jobs
+        .start(
+            "kari",
+            "liste.csv",
+            checked,
+            ImportChoice {
+                latin1: false,
+                update: false,
+            },
+        )
+        .unwrap();
+    let folder = jobs.upload_folder().expect("the upload folder");
+    assert_ne!(folder, planted, "a folder that was there is never taken");
+    assert!(folder.starts_with(&parent));
+    assert_eq!(mode_of(&folder), 0o700, "the folder is ours alone");
+    let file = folder.join(format!("import-{}.csv", &token[..16]));
+    assert_eq!(mode_of(&file), 0o600, "the file is ours alone");
+    assert!(std::fs::read_dir(&planted).unwrap().next().is_none());
+    assert!(matches!(
+        job_settled(&jobs, &token).await,
+        JobState::Checked(_)
+    ));
+
+    // The swap: another list in the checked file's place.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&file, b"email;navn\nangriper@example.org;Falsk\n").unwrap();
+    assert!(jobs.confirm("kari", &token));
+    match job_settled(&jobs, &token).await {
+        JobState::Failed(words) => assert_eq!(words, FILE_CHANGED),
+        other => panic!("a swapped file is refused: {other:?}"),
+    }
+    assert!(
+        store
+            .contact(&email("angriper@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .contact(&email("liv@example.no"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!file.exists(), "the refused file is removed");
+    let imports = store.audit_log(50).await.unwrap();
+    assert!(imports.iter().all(|e| e.action != "contacts.import"));
+
+    // Untouched, the checked bytes are imported.
+    let token = jobs
+        .start(
+            "kari",
+            "liste.csv",
+            b"email;navn\nliv@example.no;Liv\n".to_vec(),
+            ImportChoice {
+                latin1: false,
+                update: false,
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        job_settled(&jobs, &token).await,
+        JobState::Checked(_)
+    ));
+    assert!(jobs.confirm("kari", &token));
+    assert!(matches!(
+        job_settled(&jobs, &token).await,
+        JobState::Imported(_)
+    ));
+    assert!(
+        store
+            .contact(&email("liv@example.no"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        std::fs::read_dir(&folder).unwrap().next().is_none(),
+        "nothing left"
+    );
+}
+
+/// Uploads nobody confirms, cancelled ones, and the folders of a process that died are
+/// not left lying about.
+async fn abandoned_uploads_and_leftover_folders_are_removed(db: &TestDb) {
+    use nyhetsbrev::ops::imports::{ImportChoice, ImportJobs, JobState};
+    let parent = db.dir().join("tmp");
+    std::fs::create_dir_all(&parent).unwrap();
+    // A process that is gone (no such pid) left a list behind; a running one has its own.
+    let dead = parent.join("nyhetsbrev-imports-4294967-gammel");
+    std::fs::create_dir_all(&dead).unwrap();
+    std::fs::write(dead.join("import-x.csv"), b"email\nliv@example.no\n").unwrap();
+    let old_style = parent.join("nyhetsbrev-imports-4294966");
+    std::fs::create_dir_all(&old_style).unwrap();
+    let live = parent.join(format!("nyhetsbrev-imports-{}-annen", std::process::id()));
+    std::fs::create_dir_all(&live).unwrap();
+    let store = db.store().await;
+    let jobs = ImportJobs::new(
+        nyhetsbrev::ops::Contacts::new(store.clone()),
+        parent.clone(),
+    );
+    assert!(
+        !dead.exists() && !old_style.exists(),
+        "leftovers removed at start"
+    );
+    assert!(live.exists(), "a running process's folder is left alone");
+
+    let choice = ImportChoice {
+        latin1: false,
+        update: false,
+    };
+    let abandoned = jobs
+        .start("kari", "a.csv", b"email\nliv@example.no\n".to_vec(), choice)
+        .unwrap();
+    let cancelled = jobs
+        .start("kari", "b.csv", b"email\nper@example.no\n".to_vec(), choice)
+        .unwrap();
+    let folder = jobs.upload_folder().unwrap();
+    let file_of = |token: &str| folder.join(format!("import-{}.csv", &token[..16]));
+    assert!(matches!(
+        job_settled(&jobs, &abandoned).await,
+        JobState::Checked(_)
+    ));
+    assert!(matches!(
+        job_settled(&jobs, &cancelled).await,
+        JobState::Checked(_)
+    ));
+    assert!(jobs.cancel("kari", &cancelled));
+    assert!(
+        !file_of(&cancelled).exists(),
+        "a cancelled upload is removed"
+    );
+    assert!(file_of(&abandoned).exists());
+    // Younger than an hour: kept.
+    assert_eq!(
+        jobs.forget_older_than(nyhetsbrev::ops::imports::JOB_LIFETIME),
+        0
+    );
+    assert!(file_of(&abandoned).exists());
+    // Past its age: forgotten, and its file gone.
+    assert_eq!(jobs.forget_older_than(std::time::Duration::ZERO), 2);
+    assert!(
+        !file_of(&abandoned).exists(),
+        "an abandoned upload is removed"
+    );
+    assert!(jobs.get("kari", &abandoned).is_none());
+    assert!(!jobs.confirm("kari", &abandoned), "nothing left to import");
+    assert_eq!(
+        store
+            .contact_counts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>(),
+        0
+    );
+    // The folder goes with the last handle on the jobs (a finished check's task may
+    // hold one for a moment longer).
+    drop(jobs);
+    for _ in 0..100 {
+        if !folder.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!folder.exists(), "the upload folder is removed");
 }

@@ -1,6 +1,8 @@
 //! Choosing what one gets (issue 18) over HTTP: the leave page's "bare dette" and "alt",
 //! RFC 8058 one-click leaving the mail's own publication, and the personal page for
-//! choosing publications, with its bad input. On SQLite and PostgreSQL.
+//! choosing publications, with its bad input; an old link never puts back a contact who
+//! is off the list (only a confirmation mailed to the address does). On SQLite and
+//! PostgreSQL.
 
 mod common;
 
@@ -13,7 +15,9 @@ on_both_backends!(
     the_leave_page_offers_this_publication_or_everything,
     the_preferences_page_shows_and_saves_what_a_person_gets,
     bad_preferences_input_changes_nothing,
-    a_person_who_left_everything_can_choose_again_with_their_link,
+    an_old_preferences_link_never_puts_back_a_contact_who_left,
+    an_old_preferences_link_never_puts_back_a_contact_staff_took_off,
+    the_way_back_is_a_confirmation_mailed_to_the_address,
     a_link_signed_with_a_retired_key_changes_nothing,
 );
 
@@ -169,7 +173,8 @@ async fn the_preferences_page_shows_and_saves_what_a_person_gets(db: &TestDb) {
     let path = format!("/innstillinger/{token}");
     let (status, page) = get(&app, &path).await;
     assert_eq!(status, 200);
-    assert!(page.contains("Velg hva du får") && page.contains("kari@example.no"));
+    assert!(page.contains("Velg hva du får") && page.contains("k***@example.no"));
+    assert!(!page.contains("kari@example.no"), "never the whole address");
     for slug in ["nyhetsbrev", "rettsavgjorelser", "tilstandsrapport"] {
         assert!(
             page.contains(&format!("value=\"{slug}\" checked")),
@@ -305,20 +310,158 @@ async fn bad_preferences_input_changes_nothing(db: &TestDb) {
     assert_eq!(gets(&app, id).await, all);
 }
 
-async fn a_person_who_left_everything_can_choose_again_with_their_link(db: &TestDb) {
+/// Every subscription row of a contact as it stands (publication, left or not, consent
+/// source and time): what "nothing changed" compares.
+async fn subscription_rows(app: &TestApp, contact_id: i64) -> Vec<String> {
+    app.store
+        .subscriptions(contact_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} left={:?} {} {}",
+                s.publication,
+                s.left_at.map(|t| t.unix_ms()),
+                s.consent.source,
+                s.consent.at.unix_ms()
+            )
+        })
+        .collect()
+}
+
+/// The attack: the preferences link from an old mail (kept, forwarded, found) used to
+/// put a contact who is off the list back on it. By GET or by POSTing the checkboxes,
+/// nothing changes; the page shows the address masked and offers only a mailed link.
+async fn an_old_link_cannot_put_back(app: &TestApp, id: i64, token: &str) {
+    let status_before = app.store.contact_by_id(id).await.unwrap().unwrap().status;
+    assert_ne!(status_before, ContactStatus::Confirmed);
+    let rows_before = subscription_rows(app, id).await;
+    let path = format!("/innstillinger/{token}");
+    let (status, page) = get(app, &path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("står ikke på KOMs kontaktliste nå"), "{page}");
+    assert!(!page.contains("type=\"checkbox\""), "no choices: {page}");
+    assert!(page.contains("Send meg en lenke for å melde meg på igjen"));
+    assert!(page.contains("k***@example.no"), "{page}");
+    assert!(!page.contains("kari@example.no"), "never the whole address");
+    for body in [
+        "publikasjon=rettsavgjorelser&handling=lagre",
+        "publikasjon=nyhetsbrev&publikasjon=rettsavgjorelser&publikasjon=tilstandsrapport&handling=lagre",
+        "publikasjon=nyhetsbrev",
+    ] {
+        let (status, page) = post(app, &path, body).await;
+        assert_eq!(status, 409, "{body}: {page}");
+        assert!(page.contains("Ingenting er endret"), "{page}");
+        assert!(!page.contains("kari@example.no"));
+    }
+    let contact = app.store.contact_by_id(id).await.unwrap().unwrap();
+    assert_eq!(contact.status, status_before, "still off the list");
+    assert!(gets(app, id).await.is_empty());
+    assert_eq!(
+        subscription_rows(app, id).await,
+        rows_before,
+        "subscriptions unchanged"
+    );
+    assert!(app.settled_mails().await.is_empty(), "nothing mailed");
+    let audit = app
+        .store
+        .audit_page(&Default::default(), None, 50)
+        .await
+        .unwrap()
+        .0;
+    assert!(
+        audit.iter().all(|e| e.action != "contact.publications"),
+        "no choice recorded"
+    );
+}
+
+async fn an_old_preferences_link_never_puts_back_a_contact_who_left(db: &TestDb) {
     let app = spawn_app(db).await;
     let (id, token) = contact_with_court_mail(&app, "kari@example.no").await;
     post(&app, &format!("/avmeld/{token}"), "hva=alt").await;
-    assert!(gets(&app, id).await.is_empty());
+    assert_eq!(
+        app.store.contact_by_id(id).await.unwrap().unwrap().status,
+        ContactStatus::Unsubscribed
+    );
+    an_old_link_cannot_put_back(&app, id, &token).await;
+}
+
+async fn an_old_preferences_link_never_puts_back_a_contact_staff_took_off(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let (id, token) = contact_with_court_mail(&app, "kari@example.no").await;
+    app.store
+        .update_contact(
+            &email("kari@example.no"),
+            &nyhetsbrev::domain::ContactChanges {
+                status: Some(ContactStatus::Unsubscribed),
+                ..Default::default()
+            },
+            &Actor::new("web:ola"),
+        )
+        .await
+        .unwrap();
+    an_old_link_cannot_put_back(&app, id, &token).await;
+    // A bounced address is off the list the same way.
+    db.execute(&format!(
+        "UPDATE contacts SET status = 'bounced' WHERE id = {id}"
+    ))
+    .await;
+    an_old_link_cannot_put_back(&app, id, &token).await;
+}
+
+/// The way back: the page's button queues a confirmation mail to the address (the
+/// sign-up form's capped path) and changes nothing else; only the link in that mail
+/// puts the person back, with what they had.
+async fn the_way_back_is_a_confirmation_mailed_to_the_address(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let (id, token) = contact_with_court_mail(&app, "kari@example.no").await;
     let path = format!("/innstillinger/{token}");
-    let (status, page) = get(&app, &path).await;
+    post(&app, &path, "publikasjon=rettsavgjorelser&handling=lagre").await;
+    post(&app, &format!("/avmeld/{token}"), "hva=alt").await;
+    let (status, page) = post(&app, &path, "handling=meld-paa-igjen").await;
     assert_eq!(status, 200);
-    assert!(page.contains("Nå får du ingenting fra oss"), "{page}");
-    assert!(!page.contains(" checked"));
-    let (status, page) = post(&app, &path, "publikasjon=rettsavgjorelser&handling=lagre").await;
-    assert_eq!(status, 200);
-    assert!(page.contains("Du står på kontaktlisten igjen"), "{page}");
+    assert!(page.contains("Sjekk e-posten din"), "{page}");
+    assert!(page.contains("k***@example.no"), "{page}");
+    assert!(!page.contains("kari@example.no"));
+    let mails = app.settled_mails().await;
+    assert_eq!(mails.len(), 1, "one confirmation mail");
+    let sink = app.sink.as_ref().unwrap().received();
+    assert_eq!(
+        sink[0].rcpt_to,
+        ["kari@example.no"],
+        "to the address itself"
+    );
+    // Until the link is used, the person is off the list.
+    assert_eq!(
+        app.store.contact_by_id(id).await.unwrap().unwrap().status,
+        ContactStatus::Unsubscribed
+    );
+    assert!(gets(&app, id).await.is_empty());
+    // Pressing again at once mails nothing more (the sign-up form's caps).
+    post(&app, &path, "handling=meld-paa-igjen").await;
+    assert_eq!(app.settled_mails().await.len(), 1);
+    // The link in the mail puts them back, with what they had when they left.
+    let link = common::confirmation_path(&mails[0]);
+    let response = client()
+        .post(format!("{}{link}", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        app.store.contact_by_id(id).await.unwrap().unwrap().status,
+        ContactStatus::Confirmed
+    );
     assert_eq!(gets(&app, id).await, ["rettsavgjorelser"]);
+    // Now the page shows the choices again.
+    let (_, page) = get(&app, &path).await;
+    assert!(
+        page.contains("value=\"rettsavgjorelser\" checked"),
+        "{page}"
+    );
 }
 
 /// A personal link lives as long as its key: after `token_key` is replaced and the old

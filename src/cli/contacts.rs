@@ -393,7 +393,7 @@ pub(super) async fn run(
             out!("removed {}", contact.email);
         }
         ContactsCommand::Import(args) => return import(&ops, args, &actor).await,
-        ContactsCommand::Export(args) => export(&ops, args).await?,
+        ContactsCommand::Export(args) => export(&ops, args, &actor).await?,
         ContactsCommand::ExportPerson(args) => {
             let email = parse_email(&args.email)?;
             let data = ops
@@ -501,12 +501,13 @@ async fn import(ops: &Contacts, args: ImportArgs, actor: &Actor) -> anyhow::Resu
     })
 }
 
-async fn export(ops: &Contacts, args: ExportArgs) -> anyhow::Result<()> {
+/// Writes the export; the operation records it in the audit log (who, filter, rows).
+async fn export(ops: &Contacts, args: ExportArgs, actor: &Actor) -> anyhow::Result<()> {
     let filter = args.filter.filter()?;
     match &args.output {
         None => {
             let stdout = BufWriter::new(io::stdout().lock());
-            ops.export(&filter, stdout, |_| {}).await?;
+            ops.export(&filter, stdout, |_| {}, actor).await?;
         }
         Some(path) => {
             // Written beside the target and renamed at the end, so a failed export never
@@ -523,11 +524,16 @@ async fn export(ops: &Contacts, args: ExportArgs) -> anyhow::Result<()> {
                 progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
             let result = ops
-                .export(&filter, BufWriter::new(file), |n| {
-                    if n % 1000 == 0 {
-                        progress.set_position(n);
-                    }
-                })
+                .export(
+                    &filter,
+                    BufWriter::new(file),
+                    |n| {
+                        if n % 1000 == 0 {
+                            progress.set_position(n);
+                        }
+                    },
+                    actor,
+                )
                 .await;
             progress.finish_and_clear();
             let written = match result {

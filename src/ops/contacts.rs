@@ -296,28 +296,50 @@ impl Contacts {
         Ok(contact)
     }
 
-    /// The contacts matching `filter` a page at a time in address order (for a
-    /// download that streams: memory stays flat at any size).
-    pub fn pages(
+    /// The CSV export of the contacts matching `filter` as a stream of chunks (the
+    /// header, then a page of rows at a time in address order, so memory stays flat at
+    /// any size), for a download. The export is written to the audit log as `actor`'s
+    /// with the filter and the rows handed out: when the last page is out, or, if the
+    /// download stops before that, with the rows out by then.
+    pub fn export_stream(
         &self,
         filter: ContactFilter,
-    ) -> impl futures_util::Stream<Item = Result<Vec<Contact>, ContactError>> + Send + 'static {
+        actor: Actor,
+    ) -> impl futures_util::Stream<Item = Result<Vec<u8>, ContactError>> + Send + 'static {
         const EXPORT_PAGE: usize = 2_000;
-        let store = self.store.clone();
-        futures_util::stream::try_unfold(Some(PageStart::First), move |start| {
-            let store = store.clone();
-            let filter = filter.clone();
-            async move {
-                let Some(start) = start else {
-                    return Ok(None);
-                };
-                let page = store.contact_page(&filter, &start, EXPORT_PAGE).await?;
-                let next = page.next.clone().map(PageStart::After);
-                if page.contacts.is_empty() {
-                    return Ok(None);
-                }
-                Ok(Some((page.contacts, next)))
+        let audit = ExportAudit::new(self.store.clone(), actor, &filter);
+        let state = ExportState {
+            audit,
+            filter,
+            next: Some(PageStart::First),
+            header_sent: false,
+        };
+        futures_util::stream::try_unfold(state, move |mut state| async move {
+            if !state.header_sent {
+                state.header_sent = true;
+                let header = csv_chunk(|w| w.write_record(contact_csv::EXPORT_HEADER))?;
+                return Ok(Some((header, state)));
             }
+            if let Some(start) = state.next.take() {
+                let page = state
+                    .audit
+                    .store
+                    .contact_page(&state.filter, &start, EXPORT_PAGE)
+                    .await?;
+                if !page.contacts.is_empty() {
+                    let chunk = csv_chunk(|w| {
+                        for contact in &page.contacts {
+                            w.write_record(contact_csv::export_record(contact))?;
+                        }
+                        Ok(())
+                    })?;
+                    state.audit.rows += page.contacts.len() as u64;
+                    state.next = page.next.clone().map(PageStart::After);
+                    return Ok(Some((chunk, state)));
+                }
+            }
+            state.audit.record(true).await?;
+            Ok::<_, ContactError>(None)
         })
     }
 
@@ -340,15 +362,172 @@ impl Contacts {
             .map_err(ContactError::Import)
     }
 
-    /// Writes the contacts matching `filter` as CSV; returns how many.
+    /// Writes the contacts matching `filter` as CSV; returns how many. The export is
+    /// written to the audit log as `actor`'s, with the filter and the rows written
+    /// (those written before a failure, too).
     pub async fn export<W: Write>(
         &self,
         filter: &ContactFilter,
         out: W,
-        on_row: impl FnMut(u64),
+        mut on_row: impl FnMut(u64),
+        actor: &Actor,
     ) -> Result<u64, ContactError> {
-        contact_csv::export_csv(&self.store, filter, out, on_row)
+        let mut audit = ExportAudit::new(self.store.clone(), actor.clone(), filter);
+        let mut written = 0;
+        let result = contact_csv::export_csv(&self.store, filter, out, |n| {
+            written = n;
+            on_row(n);
+        })
+        .await
+        .map_err(ContactError::Export);
+        audit.rows = written;
+        audit.record(result.is_ok()).await?;
+        result
+    }
+}
+
+/// An export's audit entry, written once: by [`ExportAudit::record`], or, when a
+/// download is dropped before it ends, from `Drop` with the rows handed out by then.
+struct ExportAudit {
+    store: Store,
+    actor: Actor,
+    filter: String,
+    rows: u64,
+    recorded: bool,
+}
+
+impl ExportAudit {
+    fn new(store: Store, actor: Actor, filter: &ContactFilter) -> Self {
+        Self {
+            store,
+            actor,
+            filter: filter_in_words(filter),
+            rows: 0,
+            recorded: false,
+        }
+    }
+
+    async fn record(&mut self, finished: bool) -> Result<(), StoreError> {
+        self.recorded = true;
+        self.store
+            .log_action(
+                &self.actor,
+                EXPORT_ACTION,
+                "",
+                Some(export_detail(self.rows, finished, &self.filter)),
+            )
             .await
-            .map_err(ContactError::Export)
+    }
+}
+
+impl Drop for ExportAudit {
+    fn drop(&mut self) {
+        if self.recorded {
+            return;
+        }
+        let (store, actor) = (self.store.clone(), self.actor.clone());
+        let detail = export_detail(self.rows, false, &self.filter);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = store
+                        .log_action(&actor, EXPORT_ACTION, "", Some(detail.clone()))
+                        .await
+                    {
+                        tracing::error!(error = %e, %detail, "an export stopped early and could not be audited");
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::error!(%detail, "an export stopped early outside the runtime: not audited");
+            }
+        }
+    }
+}
+
+/// The state of a streamed export between chunks.
+struct ExportState {
+    audit: ExportAudit,
+    filter: ContactFilter,
+    next: Option<PageStart>,
+    header_sent: bool,
+}
+
+/// CSV records written by `write`, as one chunk.
+fn csv_chunk(
+    write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> Result<(), csv::Error>,
+) -> Result<Vec<u8>, ContactError> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    write(&mut writer).map_err(|e| ContactError::Export(ExportError::Write(e)))?;
+    writer
+        .into_inner()
+        .map_err(|e| ContactError::Export(ExportError::Io(e.into_error())))
+}
+
+/// The audit action of an export of the contact list.
+pub const EXPORT_ACTION: &str = "contacts.export";
+
+/// How an export's filter reads in the audit log and on the dashboard.
+pub fn filter_in_words(filter: &ContactFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(status) = filter.status {
+        parts.push(format!(
+            "status {}",
+            match status {
+                ContactStatus::Pending => "venter på bekreftelse",
+                ContactStatus::Confirmed => "bekreftet",
+                ContactStatus::Unsubscribed => "meldt av",
+                ContactStatus::Bounced => "avvist",
+            }
+        ));
+    }
+    if let Some(publication) = &filter.publication {
+        parts.push(format!("får {publication}"));
+    }
+    if let Some(search) = &filter.search {
+        let search: String = search.chars().take(100).collect();
+        parts.push(format!("søk «{search}»"));
+    }
+    if parts.is_empty() {
+        "hele listen".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `1 234 kontakter; utvalg: …` (with «avbrutt» when the export stopped early).
+fn export_detail(rows: u64, finished: bool, filter: &str) -> String {
+    format!(
+        "{rows} {}{}; utvalg: {filter}",
+        if rows == 1 { "kontakt" } else { "kontakter" },
+        if finished { "" } else { " (avbrutt)" }
+    )
+}
+
+/// An export as the audit log holds it (the dashboard's «Siste eksporter»).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRecord {
+    pub at: Timestamp,
+    pub actor: String,
+    /// The rows written; `None` if the entry cannot be read.
+    pub rows: Option<u64>,
+    /// Stopped before the end.
+    pub stopped: bool,
+    /// The filter in words.
+    pub filter: String,
+}
+
+impl ExportRecord {
+    pub fn from_entry(entry: &crate::store::AuditEntry) -> Self {
+        let detail = entry.detail.as_deref().unwrap_or_default();
+        let (count, filter) = detail.split_once("; utvalg: ").unwrap_or((detail, ""));
+        let digits: String = count.chars().take_while(char::is_ascii_digit).collect();
+        Self {
+            at: entry.at,
+            actor: entry.actor.clone(),
+            rows: digits.parse().ok(),
+            stopped: count.contains("(avbrutt)"),
+            filter: filter.to_owned(),
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+use super::contacts::ExportRecord;
 use crate::domain::Timestamp;
 use crate::mail::Transport;
 use crate::store::{IssueStatus, PublicationCount, SendCounts, Store, StoreError, StoredIssue};
@@ -59,7 +60,14 @@ pub struct Overview {
     /// Each publication with how many confirmed contacts get it (counted at most once a
     /// minute: a count over every subscription is not free on a large list).
     pub publications: Vec<PublicationCount>,
+    /// The newest exports of the contact list (the last [`EXPORTS_WINDOW_DAYS`] days).
+    pub exports: Vec<ExportRecord>,
 }
+
+/// The dashboard's «Siste eksporter»: exports of the contact list over this window…
+pub const EXPORTS_WINDOW_DAYS: i64 = 30;
+/// …at most this many, newest first.
+pub const EXPORTS_SHOWN: i64 = 5;
 
 /// How long the dashboard's publication counts are kept.
 const PUBLICATION_COUNTS_FOR: Duration = Duration::from_secs(60);
@@ -203,10 +211,21 @@ impl Dashboard {
             });
         }
         let publications = self.publication_counts().await?;
+        let since = Timestamp::from_unix_ms(
+            Timestamp::now().unix_ms() - EXPORTS_WINDOW_DAYS * 24 * 3_600_000,
+        );
+        let exports = self
+            .store
+            .recent_actions(super::contacts::EXPORT_ACTION, since, EXPORTS_SHOWN)
+            .await?
+            .iter()
+            .map(ExportRecord::from_entry)
+            .collect();
         Ok(Overview {
             issues,
             warnings,
             publications,
+            exports,
         })
     }
 

@@ -3,11 +3,23 @@
 //! confirm, each step in the background with its progress, so a large file neither
 //! holds a request open nor leaves the page blank. The same rules as `contacts import`:
 //! one transaction, nothing half-written.
+//!
+//! An uploaded file waits in a folder this process made for itself (a fresh random
+//! name, mode 0700; never a folder that was there before), as a file only we can read
+//! (0600). The check reads the bytes as uploaded and keeps their SHA-256; the confirmed
+//! import reads the file back and imports it only if it still has that hash, so what is
+//! imported is exactly what staff saw checked. Files of imports cancelled, finished or
+//! forgotten (an hour after upload) are removed, and so, at start-up, are the folders
+//! of processes that are gone.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use super::contacts::Contacts;
 use crate::contact_csv::{Encoding, ImportEvent, ImportOptions, ImportSummary, Problem};
@@ -19,7 +31,12 @@ pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 /// Problems kept for the report; the counts hold them all.
 const MAX_PROBLEMS_SHOWN: usize = 1_000;
 /// An unfinished or unconfirmed import is forgotten (and its file deleted) after this.
-const JOB_LIFETIME: Duration = Duration::from_secs(3600);
+pub const JOB_LIFETIME: Duration = Duration::from_secs(3600);
+/// The start of the name of every upload folder: `nyhetsbrev-imports-<pid>-<random>`.
+const FOLDER_PREFIX: &str = "nyhetsbrev-imports-";
+/// What staff read when the file changed between the check and the import.
+pub const FILE_CHANGED: &str =
+    "Filen er endret etter at den ble sjekket, så ingenting er importert. Last den opp på nytt.";
 
 /// What staff chose for an import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +84,47 @@ pub struct ImportJob {
 struct Job {
     owner: String,
     path: PathBuf,
+    /// The SHA-256 of the bytes uploaded and checked: the import takes only these.
+    checked_hash: [u8; 32],
     started: Instant,
     view: ImportJob,
+}
+
+type Jobs = Mutex<HashMap<String, Job>>;
+
+/// The upload folder of this process, removed with everything in it when the last
+/// [`ImportJobs`] goes.
+struct UploadFolder {
+    path: PathBuf,
+    /// Device and inode when we made it: a folder at the path that is not this one
+    /// (ours was cleaned away, and someone made another by that name) is not used.
+    identity: (u64, u64),
+}
+
+impl UploadFolder {
+    fn still_ours(&self) -> bool {
+        std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.is_dir() && (m.dev(), m.ino()) == self.identity)
+    }
+}
+
+impl Drop for UploadFolder {
+    fn drop(&mut self) {
+        if self.still_ours() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 /// The imports in progress in this process; cheap to clone.
 #[derive(Clone)]
 pub struct ImportJobs {
     contacts: Contacts,
-    dir: PathBuf,
-    jobs: Arc<Mutex<HashMap<String, Job>>>,
+    /// Where the upload folder is made (the system's temporary folder).
+    parent: PathBuf,
+    /// Made at the first upload.
+    folder: Arc<Mutex<Option<UploadFolder>>>,
+    jobs: Arc<Jobs>,
 }
 
 /// Why an upload was not taken.
@@ -91,13 +139,60 @@ pub enum UploadError {
 }
 
 impl ImportJobs {
-    /// Uploaded files wait in `dir` (created if missing) until imported or forgotten.
-    pub fn new(contacts: Contacts, dir: PathBuf) -> Self {
+    /// Uploaded files wait in a folder of their own made under `parent` at the first
+    /// upload, until imported or forgotten. Upload folders under `parent` left by
+    /// processes that are gone (killed before they could clean up) are removed now.
+    pub fn new(contacts: Contacts, parent: PathBuf) -> Self {
+        remove_leftover_folders(&parent);
         Self {
             contacts,
-            dir,
+            parent,
+            folder: Arc::new(Mutex::new(None)),
             jobs: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The folder uploads wait in, once the first one came.
+    pub fn upload_folder(&self) -> Option<PathBuf> {
+        self.folder
+            .lock()
+            .expect("upload folder")
+            .as_ref()
+            .map(|f| f.path.clone())
+    }
+
+    /// The upload folder, made now if it is not there yet: a new random name under
+    /// `parent`, mode 0700 whatever the umask. A name that exists is never taken.
+    fn folder(&self) -> std::io::Result<PathBuf> {
+        let mut folder = self.folder.lock().expect("upload folder");
+        if let Some(folder) = &*folder
+            && folder.still_ours()
+        {
+            return Ok(folder.path.clone());
+        }
+        let mut attempt = 0;
+        let path = loop {
+            let random = crate::domain::TokenSecret::generate();
+            let path = self.parent.join(format!(
+                "{FOLDER_PREFIX}{}-{}",
+                std::process::id(),
+                &random.as_str()[..20]
+            ));
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 5 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        let made = std::fs::symlink_metadata(&path)?;
+        *folder = Some(UploadFolder {
+            path: path.clone(),
+            identity: (made.dev(), made.ino()),
+        });
+        Ok(path)
     }
 
     /// Keeps an uploaded file and starts checking it; returns the job's token (only
@@ -115,11 +210,12 @@ impl ImportJobs {
         if bytes.is_empty() {
             return Err(UploadError::Empty);
         }
-        self.forget_old();
+        self.forget_older_than(JOB_LIFETIME);
         let token = crate::domain::TokenSecret::generate().as_str().to_owned();
-        std::fs::create_dir_all(&self.dir).map_err(UploadError::Keep)?;
-        let path = self.dir.join(format!("import-{}.csv", &token[..16]));
-        std::fs::write(&path, &bytes).map_err(UploadError::Keep)?;
+        let folder = self.folder().map_err(UploadError::Keep)?;
+        let path = folder.join(format!("import-{}.csv", &token[..16]));
+        keep_file(&path, &bytes).map_err(UploadError::Keep)?;
+        let checked_hash: [u8; 32] = Sha256::digest(&bytes).into();
         let file_name: String = file_name
             .chars()
             .filter(|c| !c.is_control() && !crate::domain::is_direction_override(*c))
@@ -136,16 +232,25 @@ impl ImportJobs {
             Job {
                 owner: owner.to_owned(),
                 path,
+                checked_hash,
                 started: Instant::now(),
                 view,
             },
         );
-        self.run(&token, true);
+        // Forgotten an hour on even if nobody uploads or looks again.
+        let jobs = Arc::downgrade(&self.jobs);
+        tokio::spawn(async move {
+            tokio::time::sleep(JOB_LIFETIME + Duration::from_secs(1)).await;
+            forget_in(&jobs, JOB_LIFETIME);
+        });
+        // The check reads the bytes as uploaded: the hash above is of what it saw.
+        self.run(&token, true, Some(bytes));
         Ok(token)
     }
 
     /// The job `token` of `owner`, as its page shows it.
     pub fn get(&self, owner: &str, token: &str) -> Option<ImportJob> {
+        self.forget_older_than(JOB_LIFETIME);
         let jobs = self.jobs.lock().expect("import jobs");
         jobs.get(token)
             .filter(|job| job.owner == owner)
@@ -165,7 +270,8 @@ impl ImportJobs {
             }
             job.view.state = JobState::Importing { bytes: 0 };
         }
-        self.run(token, false);
+        // The import reads the file back, and takes it only as it was checked.
+        self.run(token, false, None);
         true
     }
 
@@ -183,30 +289,23 @@ impl ImportJobs {
         true
     }
 
-    fn forget_old(&self) {
-        let mut jobs = self.jobs.lock().expect("import jobs");
-        jobs.retain(|_, job| {
-            let busy = matches!(
-                job.view.state,
-                JobState::Checking { .. } | JobState::Importing { .. }
-            );
-            let keep = busy || job.started.elapsed() < JOB_LIFETIME;
-            if !keep {
-                let _ = std::fs::remove_file(&job.path);
-            }
-            keep
-        });
+    /// Forgets the jobs uploaded longer than `age` ago that are not running, and
+    /// removes their files; returns how many. (Done by itself after [`JOB_LIFETIME`].)
+    pub fn forget_older_than(&self, age: Duration) -> usize {
+        forget_older(&self.jobs, age)
     }
 
-    /// Runs the check (`dry_run`) or the import in the background, updating the job.
-    fn run(&self, token: &str, dry_run: bool) {
-        let (path, label, choice, owner) = {
+    /// Runs the check (`dry_run`, on the uploaded bytes) or the import (of the file
+    /// read back, if it is still the one checked) in the background, updating the job.
+    fn run(&self, token: &str, dry_run: bool, uploaded: Option<Vec<u8>>) {
+        let (path, checked_hash, label, choice, owner) = {
             let jobs = self.jobs.lock().expect("import jobs");
             let Some(job) = jobs.get(token) else {
                 return;
             };
             (
                 job.path.clone(),
+                job.checked_hash,
                 job.view.file_name.clone(),
                 job.view.choice,
                 job.owner.clone(),
@@ -225,16 +324,16 @@ impl ImportJobs {
                 dry_run,
                 ..ImportOptions::default()
             };
-            let file = match std::fs::File::open(&path) {
-                Ok(file) => file,
-                Err(e) => {
-                    tracing::error!(error = %e, "an uploaded import file is gone");
-                    this.set(
-                        &token,
-                        JobState::Failed("Filen er borte. Last den opp på nytt.".into()),
-                    );
-                    return;
-                }
+            let bytes = match uploaded {
+                Some(bytes) => bytes,
+                None => match read_checked(path.clone(), checked_hash).await {
+                    Ok(bytes) => bytes,
+                    Err(words) => {
+                        this.set(&token, JobState::Failed(words.into()));
+                        let _ = std::fs::remove_file(&path);
+                        return;
+                    }
+                },
             };
             let mut problems: Vec<Problem> = Vec::new();
             let mut ignored: Vec<String> = Vec::new();
@@ -243,7 +342,7 @@ impl ImportJobs {
             let result = this
                 .contacts
                 .import(
-                    std::io::BufReader::new(file),
+                    std::io::Cursor::new(bytes),
                     &label,
                     &options,
                     &Actor::new(format!("web:{owner}")),
@@ -308,6 +407,114 @@ impl ImportJobs {
     fn set(&self, token: &str, state: JobState) {
         if let Some(job) = self.jobs.lock().expect("import jobs").get_mut(token) {
             job.view.state = state;
+        }
+    }
+}
+
+/// Writes an upload as a new file only this user can read (0600 whatever the umask);
+/// an existing file (or a link planted in its place) is never written through.
+fn keep_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+/// The kept file's bytes if they are still the ones checked (their SHA-256 is
+/// `checked_hash`); otherwise what staff read.
+async fn read_checked(path: PathBuf, checked_hash: [u8; 32]) -> Result<Vec<u8>, &'static str> {
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(MAX_IMPORT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    })
+    .await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "an uploaded import file is gone");
+            return Err("Filen er borte. Last den opp på nytt.");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading an uploaded import file failed");
+            return Err("Filen er borte. Last den opp på nytt.");
+        }
+    };
+    let hash: [u8; 32] = Sha256::digest(&bytes).into();
+    if hash != checked_hash {
+        tracing::warn!("an uploaded import file changed between its check and the import: refused");
+        return Err(FILE_CHANGED);
+    }
+    Ok(bytes)
+}
+
+/// Forgets jobs older than `age` that are not running, removing their files.
+fn forget_older(jobs: &Jobs, age: Duration) -> usize {
+    let mut jobs = jobs.lock().expect("import jobs");
+    let before = jobs.len();
+    jobs.retain(|_, job| {
+        let busy = matches!(
+            job.view.state,
+            JobState::Checking { .. } | JobState::Importing { .. }
+        );
+        let keep = busy || job.started.elapsed() < age;
+        if !keep {
+            let _ = std::fs::remove_file(&job.path);
+        }
+        keep
+    });
+    before - jobs.len()
+}
+
+/// [`forget_older`] for a timer that must not keep the jobs alive.
+fn forget_in(jobs: &Weak<Jobs>, age: Duration) {
+    if let Some(jobs) = jobs.upgrade() {
+        forget_older(&jobs, age);
+    }
+}
+
+/// Removes the upload folders under `parent` of processes that are gone (a process
+/// killed before it could clean up): named like ours, owned by this user, not a link,
+/// and the process id in the name runs no process. Only where `/proc` tells which
+/// processes run; otherwise nothing is touched.
+fn remove_leftover_folders(parent: &Path) {
+    let Ok(me) = std::fs::metadata("/proc/self") else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(FOLDER_PREFIX)) else {
+            continue;
+        };
+        let Ok(pid) = rest.split('-').next().unwrap_or_default().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != me.uid() {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::info!(folder = %path.display(), "removed the uploads of a process that is gone")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, folder = %path.display(), "could not remove an old upload folder")
+            }
         }
     }
 }

@@ -43,6 +43,6 @@ pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
 pub use subscriptions::{
-    LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,
-    ticked_choice,
+    ComeBack, LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,
+    masked_address, ticked_choice,
 };

@@ -241,6 +241,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("contact.unsubscribe", "meldt av"),
     ("contact.bounced", "adressen avvist"),
     ("contacts.import", "kontakter importert"),
+    ("contacts.export", "kontaktlisten eksportert"),
     ("issue.create", "utgave opprettet"),
     ("issue.update", "utgave endret"),
     ("issue.import_docx", "utgave lest inn fra Word"),

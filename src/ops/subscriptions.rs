@@ -119,14 +119,42 @@ pub enum LeaveDone {
     Unknown,
 }
 
-/// The personal page for choosing publications, as the link's owner sees it.
+/// The personal page for choosing publications, as whoever holds the link sees it (the
+/// link may be in an old or forwarded mail).
 #[derive(Debug, Clone)]
 pub struct PreferencesView {
-    pub email: EmailAddress,
-    /// Whether the person is on the list (confirmed); otherwise they get nothing now.
+    /// The address masked (`k***@politiet.no`): never the whole address.
+    pub masked_email: String,
+    /// Whether the person is on the list (confirmed). Only then can the page change
+    /// anything; otherwise it offers a confirmation link mailed to the address.
     pub on_list: bool,
-    /// Every publication, and whether the person gets it.
+    /// Every publication, and whether the person gets it (empty when not on the list).
     pub publications: Vec<(Publication, bool)>,
+}
+
+/// What asking for a link back onto the list did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComeBack {
+    /// A confirmation link is on its way to the address (within the caps that hold for
+    /// every request to join; the page says the same either way).
+    Requested { masked_email: String },
+    /// The person is on the list already: nothing to do.
+    OnList,
+    /// The link names nobody any more.
+    Unknown,
+}
+
+/// An address as a page reached by a personal link shows it: the first character of the
+/// local part, `***`, and the domain (`k***@politiet.no`).
+pub fn masked_address(email: &EmailAddress) -> String {
+    let shown = email.as_str();
+    match shown.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
 }
 
 /// What a person ticked on a public form (the sign-up form, the preferences page),
@@ -164,6 +192,9 @@ pub enum PreferencesError {
     /// A publication the page did not offer (a tampered or outdated form).
     #[error("publication {0:?} is not offered")]
     NotOffered(String),
+    /// The person is not on the list: only a new confirmation puts them back.
+    #[error("the contact is not on the list")]
+    NotOnList,
     /// Nothing ticked: leaving everything is its own button.
     #[error("no publication was ticked")]
     NoneChosen,
@@ -257,7 +288,8 @@ impl Subscriptions {
         )
     }
 
-    /// The page for choosing publications; `None` when the link names nobody.
+    /// The page for choosing publications; `None` when the link names nobody. Only a
+    /// confirmed contact's choices are shown (and can be changed).
     pub async fn preferences(
         &self,
         token: &LeaveToken,
@@ -268,7 +300,14 @@ impl Subscriptions {
         let Some(contact) = self.store.contact_by_id(owner.contact_id).await? else {
             return Ok(None);
         };
-        let on_list = contact.status == ContactStatus::Confirmed;
+        let masked_email = masked_address(&contact.email);
+        if contact.status != ContactStatus::Confirmed {
+            return Ok(Some(PreferencesView {
+                masked_email,
+                on_list: false,
+                publications: Vec::new(),
+            }));
+        }
         let subscribed: Vec<PublicationSlug> = self
             .store
             .subscriptions(contact.id)
@@ -283,19 +322,59 @@ impl Subscriptions {
             .await?
             .into_iter()
             .map(|p| {
-                let gets = on_list && subscribed.contains(&p.slug);
+                let gets = subscribed.contains(&p.slug);
                 (p, gets)
             })
             .collect();
         Ok(Some(PreferencesView {
-            email: contact.email,
-            on_list,
+            masked_email,
+            on_list: true,
             publications,
         }))
     }
 
+    /// For a person who is not on the list: queues a request to join for the link's
+    /// address, exactly as the sign-up form does (the same capped confirmation mail),
+    /// for what they had when they left. Nothing else changes: they are back only when
+    /// the link in that mail is used, so only the mailbox's owner can come back.
+    pub async fn come_back(&self, token: &LeaveToken) -> Result<ComeBack, StoreError> {
+        let Some(owner) = self.owner(token).await? else {
+            return Ok(ComeBack::Unknown);
+        };
+        let Some(contact) = self.store.contact_by_id(owner.contact_id).await? else {
+            return Ok(ComeBack::Unknown);
+        };
+        if contact.status == ContactStatus::Confirmed {
+            return Ok(ComeBack::OnList);
+        }
+        let subscriptions = self.store.subscriptions(contact.id).await?;
+        let current: Vec<String> = subscriptions
+            .iter()
+            .filter(|s| s.left_at.is_none())
+            .map(|s| s.publication.to_string())
+            .collect();
+        // What they had when they left: what was left last, all at one moment.
+        let had = if current.is_empty() {
+            let last = subscriptions.iter().filter_map(|s| s.left_at).max();
+            subscriptions
+                .iter()
+                .filter(|s| last.is_some() && s.left_at == last)
+                .map(|s| s.publication.to_string())
+                .collect()
+        } else {
+            current
+        };
+        let offered = self.store.publications().await?;
+        let choice = ticked_choice(&offered, &had).unwrap_or(PublicationChoice::All);
+        self.request(&contact.email, None, None, &choice).await?;
+        Ok(ComeBack::Requested {
+            masked_email: masked_address(&contact.email),
+        })
+    }
+
     /// Saves what the person ticked (slugs as the form sent them). Every slug must be
-    /// one the page offers, and at least one ticked; otherwise nothing changes.
+    /// one the page offers, and at least one ticked; otherwise nothing changes. Only a
+    /// confirmed contact's choice changes: for anyone else nothing does (`NotOnList`).
     pub async fn save_preferences(
         &self,
         token: &LeaveToken,
@@ -320,6 +399,7 @@ impl Subscriptions {
             .await?
         {
             PublicationsChosen::Unknown => Err(PreferencesError::InvalidLink),
+            PublicationsChosen::NotOnList => Err(PreferencesError::NotOnList),
             saved => Ok(saved),
         }
     }

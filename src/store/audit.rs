@@ -90,6 +90,26 @@ impl Store {
         Ok(at.map(Timestamp::from_unix_ms))
     }
 
+    /// The newest entries of one action since `since`, at most `limit`, newest first
+    /// (the dashboard's recent exports; read through the index on action and time).
+    pub async fn recent_actions(
+        &self,
+        action: &str,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log \
+             WHERE action = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(action)
+        .bind(since.unix_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
     /// Entries of one action about one subject since `since`, newest first (the test
     /// copies of an issue's current version, say).
     pub async fn audit_entries(

@@ -556,9 +556,10 @@ pub enum PublicationsChosen {
         /// Publications newly chosen, and those left, by slug.
         joined: Vec<String>,
         left: Vec<String>,
-        /// The contact had left the list and is on it again.
-        back_on_list: bool,
     },
+    /// The contact is not on the list (left, taken off by staff, bounced, never
+    /// confirmed): nothing changed; only a new confirmation puts them back.
+    NotOnList,
     /// No such contact (erased since the link was mailed).
     Unknown,
 }
@@ -578,10 +579,10 @@ impl Store {
         .await?)
     }
 
-    /// Sets the publications a person gets to exactly `chosen` (ids, never empty), as
-    /// they ticked them on their own page, reached by the personal link in a mail: the
-    /// link proves the address, so a person who had left the list is on it again.
-    /// Publications kept keep their consent; new ones get the web page as theirs; the
+    /// Sets the publications a confirmed person gets to exactly `chosen` (ids, never
+    /// empty), as they ticked them on their own page, reached by the personal link in a
+    /// mail. The link may be old or forwarded, so it never puts anyone back on the list:
+    /// for a contact who is not confirmed nothing changes (`NotOnList`). Publications kept keep their consent; new ones get the web page as theirs; the
     /// ones dropped are left, and their queued deliveries skipped.
     pub async fn choose_publications(
         &self,
@@ -593,10 +594,11 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let ids = id_list(chosen);
         let (_turn, mut tx) = self.begin_write().await?;
-        // The first statement writes (see confirm_subscription for why).
-        let back_on_list = sqlx::query(
-            "UPDATE contacts SET status = 'confirmed', confirmed_at = $2, unsubscribed_at = NULL, \
-             updated_at = $2 WHERE id = $1 AND status = 'unsubscribed'",
+        // The first statement writes (see confirm_subscription for why). Only a
+        // confirmed contact's choice changes here: one who left, was taken off by
+        // staff, bounced or never confirmed comes back only through a new confirmation.
+        let on_list = sqlx::query(
+            "UPDATE contacts SET updated_at = $2 WHERE id = $1 AND status = 'confirmed'",
         )
         .bind(contact_id)
         .bind(now)
@@ -612,6 +614,10 @@ impl Store {
             tx.rollback().await?;
             return Ok(PublicationsChosen::Unknown);
         };
+        if !on_list {
+            tx.rollback().await?;
+            return Ok(PublicationsChosen::NotOnList);
+        }
         let email = EmailAddress::parse(&contact.try_get::<String, _>("email")?)?;
         let email_key: String = contact.try_get("email_key")?;
         let slugs_where = |condition: String| {
@@ -668,7 +674,7 @@ impl Store {
             "contact.publications",
             Some(&email_key),
             Some(format!(
-                "joined: {}; left: {}{}",
+                "joined: {}; left: {}",
                 if joined.is_empty() {
                     "-".to_owned()
                 } else {
@@ -679,11 +685,6 @@ impl Store {
                 } else {
                     left.join(", ")
                 },
-                if back_on_list {
-                    "; back on the list"
-                } else {
-                    ""
-                }
             )),
         )
         .await?;
@@ -692,7 +693,6 @@ impl Store {
             email,
             joined,
             left,
-            back_on_list,
         })
     }
 }

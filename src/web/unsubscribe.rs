@@ -15,7 +15,9 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::error::AppError;
 use super::subscribe::MessagePage;
-use crate::ops::{LeaveDone, LeaveScope, PreferencesError, PreferencesView};
+use crate::ops::{
+    ComeBack, LeaveDone, LeaveScope, PreferencesError, PreferencesView, masked_address,
+};
 use crate::store::PublicationsChosen;
 
 #[derive(Template)]
@@ -32,7 +34,9 @@ use super::subscribe::Choice;
 #[template(path = "pages/preferences.html")]
 struct PreferencesPage {
     token: String,
+    /// The address masked (`k***@politiet.no`).
     email: String,
+    /// Confirmed: the choices; otherwise the offer of a confirmation link.
     on_list: bool,
     choices: Vec<Choice>,
     saved: Option<String>,
@@ -43,7 +47,7 @@ impl PreferencesPage {
     fn new(token: String, view: PreferencesView) -> Self {
         PreferencesPage {
             token,
-            email: view.email.to_string(),
+            email: view.masked_email,
             on_list: view.on_list,
             choices: view
                 .publications
@@ -129,19 +133,25 @@ pub async fn unsubscribe(
         });
     }
     let choose_again = Some((format!("/innstillinger/{token_text}"), "Velg hva du får"));
+    // The address masked, as on the preferences page: the link may be in a forwarded mail.
     let first = match done {
         LeaveDone::Unknown => return page(StatusCode::NOT_FOUND, invalid_link()),
         LeaveDone::LeftPublication { email, publication } => {
             format!(
-                "{email} får ikke lenger {}. Det andre du har valgt, får du fortsatt.",
+                "{} får ikke lenger {}. Det andre du har valgt, får du fortsatt.",
+                masked_address(&email),
                 publication.name.as_str()
             )
         }
         LeaveDone::LeftEverything { email } => format!(
-            "{email} står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss."
+            "{} står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss.",
+            masked_address(&email)
         ),
         LeaveDone::AlreadyOut { email } => {
-            format!("{email} var meldt av dette fra før. Ingenting er endret.")
+            format!(
+                "{} var meldt av dette fra før. Ingenting er endret.",
+                masked_address(&email)
+            )
         }
     };
     page(
@@ -194,12 +204,35 @@ pub async fn save_preferences(
     };
     let mut ticked = Vec::new();
     let mut leave_all = false;
+    let mut come_back = false;
     for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
         match &*key {
             "publikasjon" => ticked.push(value.into_owned()),
             "handling" if value == "meld-av-alt" => leave_all = true,
+            "handling" if value == "meld-paa-igjen" => come_back = true,
             _ => {}
         }
+    }
+    if come_back {
+        return match state.subscriptions.come_back(&token).await? {
+            ComeBack::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
+            ComeBack::Requested { masked_email } => page(
+                StatusCode::OK,
+                OutcomePage {
+                    title: "Sjekk e-posten din",
+                    paragraphs: vec![
+                        format!("Vi sender en e-post med en lenke til {masked_email}. Du kommer på KOMs kontaktliste igjen når du trykker på lenken i den e-posten."),
+                        "Får du ingen e-post i løpet av noen minutter, kan du se i søppelpostmappen, eller melde deg på igjen fra siden for påmelding.".into(),
+                    ],
+                    link: Some(("/subscribe".to_owned(), "Til påmeldingen")),
+                },
+            ),
+            // On the list already: the page shows the choices.
+            ComeBack::OnList => match state.subscriptions.preferences(&token).await? {
+                Some(view) => page(StatusCode::OK, PreferencesPage::new(token_text, view)),
+                None => page(StatusCode::NOT_FOUND, link_gone()),
+            },
+        };
     }
     if leave_all {
         return match state
@@ -222,16 +255,9 @@ pub async fn save_preferences(
         };
     }
     let (saved, problem) = match state.subscriptions.save_preferences(&token, &ticked).await {
-        Ok(PublicationsChosen::Saved {
-            joined,
-            left,
-            back_on_list,
-            ..
-        }) => {
+        Ok(PublicationsChosen::Saved { joined, left, .. }) => {
             let said = if joined.is_empty() && left.is_empty() {
                 "Ingen endringer: du får det samme som før.".to_owned()
-            } else if back_on_list {
-                "Du står på kontaktlisten igjen og får det som er krysset av under.".to_owned()
             } else {
                 "Fra nå av får du det som er krysset av under.".to_owned()
             };
@@ -240,6 +266,13 @@ pub async fn save_preferences(
         Ok(PublicationsChosen::Unknown) | Err(PreferencesError::InvalidLink) => {
             return page(StatusCode::NOT_FOUND, link_gone());
         }
+        // Not on the list: nothing changed; the page offers the way back.
+        Ok(PublicationsChosen::NotOnList) | Err(PreferencesError::NotOnList) => (
+            None,
+            Some(
+                "Ingenting er endret: adressen står ikke på kontaktlisten nå. Vil du ha e-post fra oss igjen, kan du be om en lenke under.",
+            ),
+        ),
         Err(PreferencesError::NoneChosen) => (
             None,
             Some(
@@ -257,10 +290,10 @@ pub async fn save_preferences(
     let Some(view) = state.subscriptions.preferences(&token).await? else {
         return page(StatusCode::NOT_FOUND, link_gone());
     };
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+    let status = match (problem.is_some(), view.on_list) {
+        (false, _) => StatusCode::OK,
+        (true, true) => StatusCode::UNPROCESSABLE_ENTITY,
+        (true, false) => StatusCode::CONFLICT,
     };
     let mut shown = PreferencesPage::new(token_text, view);
     shown.saved = saved;

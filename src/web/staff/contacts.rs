@@ -112,7 +112,6 @@ struct ContactsPage {
     rows: Vec<ContactRow>,
     next: Option<String>,
     previous: Option<String>,
-    export: String,
 }
 
 /// `?q=…&status=…&publikasjon=…` plus `extra`, URL-encoded.
@@ -214,7 +213,6 @@ pub async fn list(
             .previous
             .as_deref()
             .map(|key| list_query(&q, status_word, &publication_word, Some(("foer", key)))),
-        export: list_query(&q, status_word, &publication_word, None),
         q,
         status: status_word.to_owned(),
         publications: listing
@@ -240,12 +238,22 @@ fn status_label(status: ContactStatus) -> &'static str {
     }
 }
 
-/// GET /admin/contacts/export.csv: the contacts of the current filter, streamed a page
-/// at a time.
+/// GET /admin/contacts/export.csv: never an export (a GET changes and hands out
+/// nothing): back to the list with the same filter, where the button is.
+pub async fn export_by_get(_user: StaffUser, Query(query): Query<ListQuery>) -> Response {
+    Redirect::to(&format!(
+        "/admin/contacts?{}",
+        list_query(&query.q, &query.status, &query.publikasjon, None)
+    ))
+    .into_response()
+}
+
+/// POST /admin/contacts/export.csv: the contacts of the current filter, streamed a
+/// page at a time. A POST with the CSRF token, since the operation writes the export
+/// to the audit log (who, the filter, the rows).
 pub async fn export_csv(
     State(state): State<AppState>,
-    _user: StaffUser,
-    Query(query): Query<ListQuery>,
+    StaffForm { user, form: query }: StaffForm<ListQuery>,
 ) -> Response {
     use futures_util::StreamExt;
     let q: String = query.q.trim().chars().take(MAX_SEARCH_CHARS).collect();
@@ -254,23 +262,18 @@ pub async fn export_csv(
         search: (!q.is_empty()).then_some(q),
         publication: crate::domain::PublicationSlug::parse(&query.publikasjon).ok(),
     };
-    let header = futures_util::stream::once(async {
-        super::send::csv_lines(|w| w.write_record(crate::contact_csv::EXPORT_HEADER))
-    });
-    let rows = state.admin.contacts.pages(filter).map(|page| match page {
-        Ok(contacts) => super::send::csv_lines(|w| {
-            for contact in &contacts {
-                w.write_record(crate::contact_csv::export_record(contact))?;
-            }
-            Ok(())
-        }),
-        Err(e) => {
-            // Headers are gone already: the download ends short, and the log says why.
-            tracing::error!(error = %e, "the contact export stopped");
-            Err(std::io::Error::other("the contacts could not be read"))
-        }
-    });
-    let mut response = axum::body::Body::from_stream(header.chain(rows)).into_response();
+    let chunks = state
+        .admin
+        .contacts
+        .export_stream(filter, user.actor())
+        .map(|chunk| {
+            chunk.map_err(|e| {
+                // Headers are gone already: the download ends short, and the log says why.
+                tracing::error!(error = %e, "the contact export stopped");
+                std::io::Error::other("the contacts could not be read")
+            })
+        });
+    let mut response = axum::body::Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, actor_name, failure, grouped, oslo_time, render};
+use super::page::{Chrome, actor_name, failure, grouped, oslo_time, render, shown};
 use crate::ops::{IssueLine, Warning};
 use crate::store::IssueStatus;
 use crate::web::AppState;
@@ -62,6 +62,16 @@ struct DashboardPage {
     issues: Vec<IssueRow>,
     /// (slug, name, confirmed subscribers).
     publications: Vec<(String, String, String)>,
+    /// The newest exports of the contact list.
+    exports: Vec<ExportRow>,
+}
+
+/// An export of the contact list as the dashboard lists it.
+struct ExportRow {
+    when: String,
+    who: String,
+    rows: String,
+    filter: String,
 }
 
 fn warning_text(warning: &Warning) -> String {
@@ -149,6 +159,20 @@ pub async fn show(
                     line.publication.name.as_str().to_owned(),
                     grouped(line.subscribers),
                 )
+            })
+            .collect(),
+        exports: overview
+            .exports
+            .iter()
+            .map(|export| ExportRow {
+                when: oslo_time(export.at),
+                who: shown(actor_name(&export.actor)),
+                rows: match export.rows {
+                    Some(rows) if export.stopped => format!("{} (avbrutt)", grouped(rows as i64)),
+                    Some(rows) => grouped(rows as i64),
+                    None => "–".to_owned(),
+                },
+                filter: shown(&export.filter),
             })
             .collect(),
     })

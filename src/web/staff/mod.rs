@@ -85,7 +85,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/issues/{slug}/resume", post(send::resume))
         .route("/admin/issues/{slug}/retry", post(send::retry_failed))
         .route("/admin/contacts", get(contacts::list))
-        .route("/admin/contacts/export.csv", get(contacts::export_csv))
+        .route(
+            "/admin/contacts/export.csv",
+            get(contacts::export_by_get).post(contacts::export_csv),
+        )
         .route(
             "/admin/contacts/new",
             get(contacts::new_form).post(contacts::create),
