@@ -643,6 +643,33 @@ async fn a_second_factor_in_the_browser() {
     wait_for_heading(&client, "Din konto").await;
     check_page(&client, &axe, "staff-02-own-account").await;
 
+    // The admin API's tokens, from the accounts page: made (its secret shown once),
+    // then revoked.
+    client
+        .goto(&format!("{}/admin/staff", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Stabskontoer").await;
+    click(&client, "main a[href='/admin/api-tokens']").await;
+    wait_for_heading(&client, "API-nøkler").await;
+    check_page(&client, &axe, "staff-02a-api-tokens").await;
+    fill(&client, "name", "Postmottak hos leverandøren").await;
+    click(&client, "main form[action='/admin/api-tokens'] button").await;
+    wait_for_text(&client, "main", "Kopier nøkkelen nå", 10).await;
+    check_page(&client, &axe, "staff-02b-api-token-made").await;
+    click(
+        &client,
+        "main form[action='/admin/api-tokens/revoke'] button",
+    )
+    .await;
+    wait_for_text(&client, "main", "Trukket tilbake", 10).await;
+    check_page(&client, &axe, "staff-02c-api-token-revoked").await;
+    client
+        .goto(&format!("{}/admin/account", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Din konto").await;
+
     click(&client, "a[href='/admin/totp']").await;
     wait_for_heading(&client, "Tofaktor-innlogging").await;
     check_page(&client, &axe, "staff-03-totp-enrol").await;

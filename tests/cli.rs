@@ -48,6 +48,7 @@ on_both_backends!(
     a_forwarded_request_waits_for_staff,
     sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
+    api_tokens_are_made_listed_and_revoked_on_the_command_line,
     login_names_never_reach_the_log_raw,
     attacker_text_never_runs_in_a_staff_terminal,
     a_persons_data_is_exported_from_the_command_line,
@@ -1193,9 +1194,128 @@ fn start_serve(
     (child, address, lines)
 }
 
+/// `staff api-token add|list|revoke` end to end with the real binary: the secret is
+/// printed once by `add` and opens the API of a running `serve`; `list` never shows
+/// it; after `revoke` it opens nothing. Nothing of it reaches the service's log.
+async fn api_tokens_are_made_listed_and_revoked_on_the_command_line(db: &TestDb) {
+    let bad = run(db, &["staff", "api-token", "add", "a/b"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("1–64"), "{}", stderr(&bad));
+    let bad_scope = run(
+        db,
+        &[
+            "staff",
+            "api-token",
+            "add",
+            "Postmottak",
+            "--scope",
+            "admin",
+        ],
+    );
+    assert!(!bad_scope.status.success());
+    assert!(
+        stderr(&bad_scope).contains("inbound"),
+        "{}",
+        stderr(&bad_scope)
+    );
+
+    let added = run(
+        db,
+        &[
+            "staff",
+            "api-token",
+            "add",
+            "Postmottak",
+            "--scope",
+            "inbound",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let printed = stdout(&added);
+    assert!(printed.contains("shown this once"), "{printed}");
+    let token = printed
+        .lines()
+        .find(|l| l.starts_with("nbk_"))
+        .expect("the secret on a line of its own")
+        .to_owned();
+    assert_eq!(token.len(), 47);
+    let taken = run(db, &["staff", "api-token", "add", "Postmottak"]);
+    assert_eq!(taken.status.code(), Some(1));
+    assert!(stderr(&taken).contains("already"), "{}", stderr(&taken));
+
+    let (mut child, address, lines) = start_serve(db, "info");
+    let post = |authorization: &str| {
+        let body = "From: ola@example.org\r\nSubject: Meld meg pa\r\n\r\nHei\r\n";
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "POST /admin/api/inbound HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: {authorization}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let accepted = post(&format!("Bearer {token}"));
+    assert!(accepted.starts_with("HTTP/1.1 200"), "{accepted}");
+
+    let list = run(db, &["staff", "api-token", "list"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let listed = stdout(&list);
+    assert!(
+        listed.starts_with("Postmottak ")
+            && listed.contains("inbound")
+            && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains("never"), "it was used: {listed}");
+    let json = run(db, &["staff", "api-token", "list", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "Postmottak");
+    assert_eq!(rows[0]["scope"], "inbound");
+    assert!(rows[0]["created_by"].as_str().unwrap().starts_with("cli:"));
+    assert!(rows[0]["last_used_at"].is_string());
+    assert!(rows[0]["revoked_at"].is_null());
+    for shown in [&listed, &stdout(&json)] {
+        assert!(
+            !shown.contains(&token[4..]),
+            "no secret in the list: {shown}"
+        );
+    }
+
+    let revoked = run(db, &["staff", "api-token", "revoke", "Postmottak"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(stdout(&revoked).contains("revoked"));
+    let again = run(db, &["staff", "api-token", "revoke", "Postmottak"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("revoked already"),
+        "{}",
+        stderr(&again)
+    );
+    let unknown = run(db, &["staff", "api-token", "revoke", "Ingen"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let refused = post(&format!("Bearer {token}"));
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let list = stdout(&run(db, &["staff", "api-token", "list"]));
+    assert!(list.contains("revoked "), "{list}");
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let _ = child.0.wait();
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let log = log.join("\n");
+    assert!(log.contains("inbound message posted"), "{log}");
+    assert!(!log.contains(&token[4..]), "no secret in the log: {log}");
+}
+
 /// What a Basic-auth name holds is the client's to choose: a line break and escape
 /// codes (a forged log line), or a password typed into the wrong field. Neither may
-/// reach the log as it was sent.
+/// reach the log as it was sent (the API takes no passwords: they are not even read).
 async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     use base64::Engine;
     let added = run_with_input(
@@ -1228,7 +1348,7 @@ async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     let _ = child.0.wait();
     let log: Vec<String> = lines.map_while(Result::ok).collect();
     let log = log.join("\n");
-    assert!(log.contains("admin login refused"), "{log}");
+    assert!(log.contains("admin API refused"), "{log}");
     // Each line carries its request's span: the method and the route, not the path.
     assert!(
         log.contains(r#"http{method=POST route="/admin/api/inbound"}"#),

@@ -348,22 +348,24 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
     assert_eq!(mailed, asked);
 }
 
-/// The app with staff account `kom` (password "et langt passord 123"), and the URL of
-/// its inbound-mail API.
-async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String) {
+/// The app with staff account `kom` (password "et langt passord 123") and an API
+/// token for posting inbound mail: the app, the URL of its inbound-mail API, the
+/// token's secret.
+async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String, String) {
     let app = common::spawn_app(db).await;
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     app.store
         .set_staff_user("kom", &hash, &Actor::new("cli:test"))
         .await
         .unwrap();
+    let token = common::api_token(&app.store, "Postmottak").await;
     let url = format!("{}/admin/api/inbound", app.address);
-    (app, url)
+    (app, url, token)
 }
 
 async fn a_request_by_mail_is_confirmed_only_by_the_link(db: &TestDb) {
     // Through the admin API, as a provider posting inbound mail would.
-    let (app, url) = app_with_staff_account(db).await;
+    let (app, url, token) = app_with_staff_account(db).await;
     let client = reqwest::Client::new();
     let raw = fixture("subscribe-bokmal.eml");
     let refused = client.post(&url).body(raw.clone()).send().await.unwrap();
@@ -371,12 +373,21 @@ async fn a_request_by_mail_is_confirmed_only_by_the_link(db: &TestDb) {
     assert!(refused.headers().contains_key("www-authenticate"));
     let wrong = client
         .post(&url)
-        .basic_auth("kom", Some("feil passord"))
+        .bearer_auth(format!("nbk_{:0>43}", 1))
         .body(raw.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
+    // A staff account's right password opens nothing either.
+    let password = client
+        .post(&url)
+        .basic_auth("kom", Some("et langt passord 123"))
+        .body(raw.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(password.status(), 401);
     assert!(
         app.settled_mails().await.is_empty(),
         "nothing handled without a login"
@@ -384,7 +395,7 @@ async fn a_request_by_mail_is_confirmed_only_by_the_link(db: &TestDb) {
 
     let response = client
         .post(&url)
-        .basic_auth("kom", Some("et langt passord 123"))
+        .bearer_auth(&token)
         .header("content-type", "message/rfc822")
         .body(raw)
         .send()

@@ -203,6 +203,7 @@ async fn both_migration_folders_describe_the_same_schema() {
 
     let expected_tables = [
         "address_duplicates",
+        "api_tokens",
         "audit_log",
         "contact_counts",
         "contacts",

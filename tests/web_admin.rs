@@ -1,7 +1,7 @@
 //! The admin API under attack, against the real server (our accept loop, on a real
-//! port): who is asking is settled from the headers before a body is read, password
-//! checks are bounded and counted before they run, and slow or many connections are cut
-//! off. On SQLite and PostgreSQL where the login count is stored.
+//! port): who is asking is settled from the headers before a body is read, token
+//! checks are counted before they run, and slow or many connections are cut off. On
+//! SQLite and PostgreSQL where the attempt count is stored.
 
 mod common;
 
@@ -9,68 +9,68 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::{TestApp, TestDb};
-use nyhetsbrev::store::Actor;
 
 on_both_backends!(
-    guessing_the_admin_password_is_cut_off,
+    guessing_an_api_token_is_cut_off,
     parallel_guesses_are_counted_before_they_are_checked,
 );
 
-const PASSWORD: &str = "et langt passord 123";
-
-async fn app_with_staff(
+/// The app with an API token for posting inbound mail: the app and the token's
+/// secret.
+async fn app_with_token(
     db: &TestDb,
     change: impl FnOnce(&mut nyhetsbrev::config::Settings),
-) -> TestApp {
+) -> (TestApp, String) {
     let mut settings = common::test_settings(db);
     change(&mut settings);
     let app = common::spawn_app_with(db, settings, None).await;
-    let hash = nyhetsbrev::auth::hash_password(PASSWORD).unwrap();
-    app.store
-        .set_staff_user("kom", &hash, &Actor::new("cli:test"))
-        .await
-        .unwrap();
-    app
+    let token = common::api_token(&app.store, "Postmottak").await;
+    (app, token)
+}
+
+/// A guess of the token's shape, never a real one.
+fn guess(i: usize) -> String {
+    format!("nbk_{i:0>43}")
 }
 
 fn inbound_url(app: &TestApp) -> String {
     format!("{}/admin/api/inbound", app.address)
 }
 
-async fn guessing_the_admin_password_is_cut_off(db: &TestDb) {
-    let app = app_with_staff(db, |_| {}).await;
+async fn guessing_an_api_token_is_cut_off(db: &TestDb) {
+    let (app, token) = app_with_token(db, |_| {}).await;
     let client = reqwest::Client::new();
-    let post = |password: &'static str| {
+    let post = |token: String| {
         client
             .post(inbound_url(&app))
-            .basic_auth("kom", Some(password))
+            .bearer_auth(token)
             .body("From: a@example.org\r\nSubject: x\r\n\r\n")
             .send()
     };
-    // A right password does not count as a failure.
-    assert_eq!(post(PASSWORD).await.unwrap().status(), 200);
-    for _ in 0..nyhetsbrev::web::MAX_LOGIN_FAILURES {
-        assert_eq!(post("gjetting").await.unwrap().status(), 401);
+    // A right token does not count as a failure.
+    assert_eq!(post(token.clone()).await.unwrap().status(), 200);
+    for i in 0..nyhetsbrev::web::MAX_LOGIN_FAILURES as usize {
+        assert_eq!(post(guess(i)).await.unwrap().status(), 401);
     }
-    // Now even the right password is refused, unchecked, for a while.
-    let blocked = post(PASSWORD).await.unwrap();
+    // Now even the right token is refused, unchecked, for a while.
+    let blocked = post(token).await.unwrap();
     assert_eq!(blocked.status(), 429);
     assert!(blocked.headers().contains_key("retry-after"));
     assert_eq!(app.store.list_inbound(None, 10).await.unwrap().len(), 1);
 }
 
-/// Thirty wrong passwords at once: only the allowance is checked by argon2, the rest
-/// are refused without a check (the count used to come after the check, so all thirty
-/// were checked at once, 19 MiB each).
+/// Thirty wrong tokens at once: only the allowance is looked up, the rest are refused
+/// without a check (each attempt is counted before its lookup, in one statement, so
+/// parallel guesses cannot all slip through).
 async fn parallel_guesses_are_counted_before_they_are_checked(db: &TestDb) {
-    let app = app_with_staff(db, |_| {}).await;
+    let (app, _token) = app_with_token(db, |_| {}).await;
     let guesses: Vec<_> = (0..30)
         .map(|i| {
             let url = inbound_url(&app);
             tokio::spawn(async move {
                 reqwest::Client::new()
                     .post(url)
-                    .basic_auth("kom", Some(format!("gjetting {i}")))
+                    .bearer_auth(guess(i))
                     .body("x")
                     .send()
                     .await
@@ -126,7 +126,7 @@ fn exchange(address: &str, request: &[u8], wait: Duration) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_body_is_read_before_the_login() {
     let db = TestDb::sqlite().await;
-    let app = app_with_staff(&db, |_| {}).await;
+    let (app, _token) = app_with_token(&db, |_| {}).await;
     let address = app.address.clone();
     let response = tokio::task::spawn_blocking(move || {
         exchange(
@@ -139,19 +139,27 @@ async fn no_body_is_read_before_the_login() {
     .unwrap();
     let response = response.expect("answered without the body");
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
-    // With the right password, a body over the limit is refused as it is read.
+    // With the right token, a body over the limit is refused as it is read.
     let big = vec![b'x'; 1024 * 1024 + 10];
     let other = TestDb::sqlite().await;
-    let small = app_with_staff(&other, |s| s.inbound_max_size = 1024 * 1024).await;
+    let (small, token) = app_with_token(&other, |s| s.inbound_max_size = 1024 * 1024).await;
     let refused = reqwest::Client::new()
         .post(inbound_url(&small))
-        .basic_auth("kom", Some(PASSWORD))
+        .bearer_auth(token)
         .body(big)
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), 413);
     assert!(small.store.list_inbound(None, 10).await.unwrap().is_empty());
+    // The refused post is in the log as the token's all the same.
+    let log = small.store.audit_log(10).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "inbound.api_post"
+            && e.actor == "api:Postmottak"
+            && e.detail.as_deref().is_some_and(|d| d.contains("for stor"))),
+        "{log:#?}"
+    );
 }
 
 /// Half-sent headers, or a body that trickles in, are cut off by the timeouts; more
@@ -159,7 +167,7 @@ async fn no_body_is_read_before_the_login() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_surplus_connections_are_cut_off() {
     let db = TestDb::sqlite().await;
-    let app = app_with_staff(&db, |s| {
+    let (app, _token) = app_with_token(&db, |s| {
         s.http_header_timeout = 1.5;
         s.http_body_timeout = 1.0;
         s.http_max_connections = 3;

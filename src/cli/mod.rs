@@ -20,6 +20,7 @@ macro_rules! out {
     };
 }
 
+mod api_tokens;
 mod backup;
 mod contacts;
 mod doctor;

@@ -23,6 +23,9 @@ pub enum StaffCommand {
     Disable { username: String },
     /// Let a disabled account sign in again.
     Enable { username: String },
+    /// API tokens: the admin API's credentials, one per integration.
+    #[command(subcommand)]
+    ApiToken(super::api_tokens::ApiTokenCommand),
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -92,6 +95,7 @@ pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<
                 out!("{} was disabled already", username.trim());
             }
         }
+        StaffCommand::ApiToken(command) => return super::api_tokens::run(store, command).await,
         StaffCommand::Enable { username } => {
             if staff.enable(username.trim(), &actor).await? {
                 out!("{} can sign in again", username.trim());

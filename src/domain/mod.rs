@@ -1,6 +1,7 @@
 //! Validated domain types. Parse, don't validate: a value of one of these types is valid
 //! by construction, so code that receives one never checks it again.
 
+mod api_token;
 mod contact;
 mod email;
 mod ip_block;
@@ -12,6 +13,7 @@ mod text;
 mod timestamp;
 mod token;
 
+pub use api_token::{API_ACTOR_PREFIX, ApiScope, ApiSecret, ApiTokenName};
 pub use contact::{
     ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
     UnknownConsentSource, UnknownStatus,

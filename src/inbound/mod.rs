@@ -119,12 +119,29 @@ impl Inbound {
         self.max_size
     }
 
+    /// The store the handler records in (for the operations that audit around it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Reads one raw message, acts on it and records it.
     pub async fn handle(
         &self,
         raw: &[u8],
         channel: Channel,
         envelope: &Envelope,
+    ) -> Result<Handled, InboundError> {
+        self.handle_by(raw, channel, envelope, None).await
+    }
+
+    /// [`Inbound::handle`] for a message someone handed in (an API token's holder):
+    /// the changes it makes are audited as done by `poster` instead of `inbound:…`.
+    pub async fn handle_by(
+        &self,
+        raw: &[u8],
+        channel: Channel,
+        envelope: &Envelope,
+        poster: Option<&Actor>,
     ) -> Result<Handled, InboundError> {
         if raw.len() > self.max_size {
             return Err(InboundError::TooLarge {
@@ -145,7 +162,7 @@ impl Inbound {
         // async workers.
         let parsed = {
             let raw = raw.to_vec();
-            let own = self.own.clone();
+            let own = self.own_for(channel);
             let envelope = envelope.clone();
             tokio::task::spawn_blocking(move || classify(&raw, &own, &envelope))
                 .await
@@ -156,7 +173,7 @@ impl Inbound {
                     },
                 })
         };
-        let action = self.act(&parsed).await?;
+        let action = self.act(&parsed, poster).await?;
         let kind = action.kind.unwrap_or(parsed.kind.kind());
         let summary = &parsed.summary;
         let id = self
@@ -189,7 +206,24 @@ impl Inbound {
         })
     }
 
-    async fn act(&self, parsed: &Classified) -> Result<Action, InboundError> {
+    /// Our addresses as classifying mail from `channel` needs them. Mail posted to the
+    /// API went through no receiving server of ours: an `Authentication-Results` in
+    /// its bytes is the poster's own word, so no sender of it counts as verified.
+    fn own_for(&self, channel: Channel) -> OwnAddresses {
+        let mut own = self.own.clone();
+        if channel == Channel::Api {
+            own.trusted_authserv_id = None;
+        }
+        own
+    }
+
+    async fn act(
+        &self,
+        parsed: &Classified,
+        poster: Option<&Actor>,
+    ) -> Result<Action, InboundError> {
+        // Who the audit log names for what this mail changes.
+        let actor = |door: &str| poster.cloned().unwrap_or_else(|| Actor::new(door));
         Ok(match &parsed.kind {
             Kind::Subscribe {
                 address,
@@ -218,6 +252,7 @@ impl Inbound {
                     name.as_deref(),
                     request,
                     request_note(&parsed.summary, forwarded_by.as_deref()),
+                    actor("inbound:subscribe"),
                 )
                 .await?
             }
@@ -227,7 +262,7 @@ impl Inbound {
             } => {
                 let outcome = self
                     .store
-                    .unsubscribe_address(address, &Actor::new("inbound:unsubscribe"))
+                    .unsubscribe_address(address, &actor("inbound:unsubscribe"))
                     .await?;
                 let (result, contact_id) = match outcome {
                     AddressUnsubscribed::Unsubscribed { contact_id } => (
@@ -258,6 +293,16 @@ impl Inbound {
                     .store
                     .request_leave_link(address, self.notices.per_hour())
                     .await?;
+                if let LeaveLinkOutcome::Queued { .. } = outcome {
+                    self.store
+                        .log_action(
+                            &actor("inbound:unsubscribe"),
+                            "contact.leave_link",
+                            &address.key(),
+                            None,
+                        )
+                        .await?;
+                }
                 let (result, contact_id) = match outcome {
                     LeaveLinkOutcome::Queued { contact_id } => (
                         format!(
@@ -295,7 +340,7 @@ impl Inbound {
                     kind: None,
                 }
             }
-            Kind::Bounce(report) => self.bounce(report).await?,
+            Kind::Bounce(report) => self.bounce(report, actor("inbound:bounce")).await?,
             Kind::Automatic { reason } => {
                 Action::note(format!("ignored: automatic mail ({reason})"))
             }
@@ -314,13 +359,14 @@ impl Inbound {
         name: Option<&str>,
         request: &str,
         note: String,
+        actor: Actor,
     ) -> Result<Action, InboundError> {
         let name = name.and_then(|n| ContactName::parse(n).ok().flatten());
         let publications = named_publications(request, &self.store.publications().await?);
         let by = RequestedBy {
             source: ConsentSource::EmailRequest,
             note: ConsentNote::parse(&note).ok().flatten(),
-            actor: Actor::new("inbound:subscribe"),
+            actor,
             publications: publications.clone(),
         };
         let (contact_id, outcome) = self
@@ -386,7 +432,13 @@ impl Inbound {
         let mut note = request_note(&parsed.summary, Some(forwarder));
         note.push_str(&format!(", besvart av {}", clip(staff.as_str(), 60)));
         let action = self
-            .queue_confirmation(address, name.as_deref(), request, note)
+            .queue_confirmation(
+                address,
+                name.as_deref(),
+                request,
+                note,
+                Actor::new("inbound:subscribe"),
+            )
             .await?;
         self.store
             .update_inbound_result(
@@ -420,7 +472,7 @@ impl Inbound {
     /// anyone can write a delivery report, but only the receiving side of a message saw
     /// its bounce address. Anything else that claims a delivery of ours is recorded as
     /// forged and counts nothing.
-    async fn bounce(&self, report: &BounceReport) -> Result<Action, InboundError> {
+    async fn bounce(&self, report: &BounceReport, actor: Actor) -> Result<Action, InboundError> {
         let Some(delivery_id) = report.signed_delivery() else {
             let by_message_id = match &report.original_message_id {
                 Some(id) => self.store.delivery_for_bounce(None, Some(id)).await?,
@@ -495,7 +547,7 @@ impl Inbound {
                 recipient.hard,
                 &detail,
                 self.bounce_threshold,
-                &Actor::new("inbound:bounce"),
+                &actor,
             )
             .await?;
         let result = match recorded {

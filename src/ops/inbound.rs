@@ -2,8 +2,8 @@
 //! list what was handled, read one, answer a forwarded request to join.
 
 use crate::domain::{
-    Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus, EmailAddress,
-    InboundKind, NewContact, Organisation,
+    ApiTokenName, Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus,
+    EmailAddress, InboundKind, NewContact, Organisation,
 };
 use crate::inbound::{
     AnswerError, Channel, Envelope, Handled, Inbound, InboundError,
@@ -209,6 +209,62 @@ impl InboundMail {
         envelope: &Envelope,
     ) -> Result<Handled, InboundError> {
         self.inbound.handle(raw, channel, envelope).await
+    }
+
+    /// Handles a message posted to the admin API with the token `token`: as any other
+    /// door, except that nothing in its bytes verifies its sender (it came through no
+    /// receiving server of ours), and that the post and every change it makes are in
+    /// the audit log as the token's (`api:<name>`).
+    pub async fn handle_posted(
+        &self,
+        raw: &[u8],
+        envelope: &Envelope,
+        token: &ApiTokenName,
+    ) -> Result<Handled, InboundError> {
+        let actor = Actor::new(token.actor());
+        let handled = self
+            .inbound
+            .handle_by(raw, Channel::Api, envelope, Some(&actor))
+            .await;
+        let (subject, detail) = match &handled {
+            Ok(h) if h.duplicate => (
+                format!("inbound #{}", h.id),
+                format!(
+                    "tolket som {}; samme e-post var mottatt før, ingenting gjort på nytt",
+                    h.kind.norwegian()
+                ),
+            ),
+            Ok(h) => (
+                format!("inbound #{}", h.id),
+                format!("tolket som {}", h.kind.norwegian()),
+            ),
+            Err(InboundError::TooLarge { size, limit }) => (
+                String::new(),
+                format!("avvist: {size} byte, grensen er {limit} (inbound_max_size)"),
+            ),
+            // Nothing was recorded: the poster is told to try again.
+            Err(InboundError::Store(_)) => return handled,
+        };
+        self.note_post(token, &subject, detail).await;
+        handled
+    }
+
+    /// A post to the admin API whose message never arrived whole (too large, too
+    /// slow), in the audit log as the token's.
+    pub async fn post_not_read(&self, token: &ApiTokenName, why: &str) {
+        self.note_post(token, "", format!("avvist: {why}")).await;
+    }
+
+    async fn note_post(&self, token: &ApiTokenName, subject: &str, detail: String) {
+        let actor = Actor::new(token.actor());
+        if let Err(e) = self
+            .inbound
+            .store()
+            .log_action(&actor, "inbound.api_post", subject, Some(detail))
+            .await
+        {
+            tracing::error!(error = %e, "could not write an API post to the audit log");
+        }
     }
 
     /// Mails the confirmation link to the person who wrote a forwarded request that

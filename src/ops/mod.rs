@@ -8,6 +8,7 @@
 //! of clap, axum, terminals or HTML; hints that name a command or a page belong to the
 //! front end.
 
+pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod backup;
@@ -27,6 +28,7 @@ pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
 
+pub use api_tokens::{ApiAuthError, ApiTokenError, ApiTokens, NewApiToken};
 pub use archive::{Archive, ArchiveError};
 pub use audit::AuditLog;
 pub use backup::{BackupError, BackupMade, Backups, Restored};

@@ -268,6 +268,13 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("staff.login_failed", "mislykket innlogging"),
     ("inbound.answer", "e-post besvart av staben"),
     ("inbound.handled", "e-post behandlet av staben"),
+    ("inbound.api_post", "e-post levert gjennom API-et"),
+    (
+        "contact.leave_link",
+        "ba om å melde seg av på e-post: lenke for å gjøre det sendes til adressen",
+    ),
+    ("api_token.add", "API-nøkkel laget"),
+    ("api_token.revoke", "API-nøkkel trukket tilbake"),
 ];
 
 /// An audit action as staff and the person read it; an action this version does not

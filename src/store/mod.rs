@@ -5,6 +5,7 @@
 //! [`Backend`]. Times are stored as Unix milliseconds (see `domain::Timestamp`).
 
 mod address_keys;
+mod api_tokens;
 mod audit;
 mod backup;
 mod contact_pages;
@@ -33,6 +34,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::EmailError;
 
 pub use address_keys::{AddressDuplicate, AddressKeyRewrite};
+pub use api_tokens::{ApiTokenAdded, ApiTokenFound, ApiTokenLine, ApiTokenRevoked};
 pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use backup::{
     COUNTED_TABLES, CopyContents, CopyError, RowCounts, SchemaState, pg_dump, pg_restore,

@@ -1,36 +1,41 @@
-//! The admin API: staff only (HTTP Basic with a staff account; passwords argon2).
+//! The admin API: integrations only, each with its own API token made by staff
+//! (`Authorization: Bearer nbk_…`). A staff password never opens it: a password can be
+//! phished, and the API has no second factor.
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
 use std::net::{IpAddr, SocketAddr};
 
 use super::AppState;
-use crate::inbound::{Channel, Envelope, InboundError};
+use crate::domain::{ApiScope, ApiTokenName};
+use crate::inbound::{Envelope, InboundError};
+use crate::ops::ApiAuthError;
 
+use crate::ops::staff::FAILURE_WINDOW;
 pub use crate::ops::staff::MAX_LOGIN_FAILURES;
-use crate::ops::staff::{FAILURE_WINDOW, LoginError};
 
-/// The staff account a request authenticates as, or the 401 (or 429, 503) to answer.
-/// Works from the headers alone: nothing of a body has been read yet.
-async fn staff_user(
+/// The longest `Authorization` value looked at; a token is 47 characters.
+const MAX_CREDENTIAL_CHARS: usize = 200;
+
+/// The API token a request authenticates with, if it may do `scope`, or the 401 (or
+/// 403, 429, 503) to answer. Works from the headers alone: nothing of a body has been
+/// read yet.
+async fn api_token(
     state: &AppState,
     client: IpAddr,
     headers: &HeaderMap,
-) -> Result<String, Response> {
-    let unauthorised = || {
+    scope: ApiScope,
+) -> Result<ApiTokenName, Response> {
+    let unauthorised = |error: &str| {
         (
             StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"nyhetsbrev\", charset=\"UTF-8\"",
-            )],
-            Json(json!({ "error": "log in with a staff account (HTTP Basic)" })),
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"nyhetsbrev\"")],
+            Json(json!({ "error": error })),
         )
             .into_response()
     };
@@ -42,39 +47,55 @@ async fn staff_user(
         )
             .into_response()
     };
-    let credentials = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
-        .and_then(|raw| String::from_utf8(raw).ok());
-    let Some((username, password)) = credentials
-        .as_deref()
-        .and_then(|c| c.split_once(':'))
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
+        .map(str::trim)
+        .unwrap_or_default();
+    let scheme = authorization
+        .split_once(' ')
+        .map_or(authorization, |(scheme, _)| scheme);
+    if scheme.eq_ignore_ascii_case("basic") {
+        // Not even looked at: the password is never checked, so it is not counted.
+        tracing::warn!(%client, "admin API refused: HTTP Basic (a staff password) instead of an API token");
+        return Err(unauthorised(
+            "staff passwords do not open the API: send an API token made by staff \
+             (nyhetsbrev staff api-token add, or the admin's API tokens page) as \
+             Authorization: Bearer <token>",
+        ));
+    }
+    let Some(presented) = authorization
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .map(|_| &authorization[7..])
+        .filter(|token| token.len() <= MAX_CREDENTIAL_CHARS)
     else {
-        return Err(unauthorised());
+        return Err(unauthorised(
+            "send an API token made by staff as Authorization: Bearer <token>",
+        ));
     };
     match state
-        .staff
-        .log_in(&client.to_string(), &username, &password)
+        .api_tokens
+        .authenticate(&client.to_string(), presented, scope)
         .await
     {
-        Ok(username) => Ok(username),
-        Err(LoginError::Refused) => Err(unauthorised()),
-        Err(e @ (LoginError::TooManyFailures | LoginError::AccountThrottled)) => Err((
+        Ok(name) => Ok(name),
+        Err(ApiAuthError::Refused) => Err(unauthorised(
+            "the API token is wrong or revoked: ask staff for a new one",
+        )),
+        Err(e @ ApiAuthError::OutOfScope { .. }) => Err((
+            StatusCode::FORBIDDEN,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response()),
+        Err(e @ ApiAuthError::TooManyFailures) => Err((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
             Json(json!({ "error": e.to_string() })),
         )
             .into_response()),
-        Err(LoginError::Busy) => Err(unavailable("too many logins at once")),
-        Err(LoginError::Unavailable(e)) => {
-            tracing::error!(error = %e, "admin login: database unavailable");
+        Err(ApiAuthError::Unavailable(e)) => {
+            tracing::error!(error = %e, "admin API: database unavailable");
             Err(unavailable("the database is not available"))
         }
     }
@@ -88,9 +109,10 @@ pub struct InboundQuery {
     recipient: Option<String>,
 }
 
-/// POST /admin/api/inbound: one raw RFC 5322 message as the body. The credentials
-/// are checked from the headers before a byte of the body is read; the body is then
-/// read up to the limit and within the body timeout.
+/// POST /admin/api/inbound: one raw RFC 5322 message as the body, with an API token
+/// of the `inbound` scope. The token is checked from the headers before a byte of the
+/// body is read; the body is then read up to the limit and within the body timeout.
+/// Every post that gets past the token is in the audit log as the token's.
 pub async fn inbound(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -99,8 +121,8 @@ pub async fn inbound(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let client = super::client::client_key(peer, &parts.headers, &state.trusted_proxies);
-    let user = match staff_user(&state, client, &parts.headers).await {
-        Ok(user) => user,
+    let token = match api_token(&state, client, &parts.headers, ApiScope::Inbound).await {
+        Ok(token) => token,
         Err(response) => return response,
     };
     let limit = state.inbound.handler().max_size();
@@ -114,6 +136,17 @@ pub async fn inbound(
                 too_large |= error.is::<http_body_util::LengthLimitError>();
                 cause = error.source();
             }
+            state
+                .inbound
+                .post_not_read(
+                    &token,
+                    if too_large {
+                        "for stor"
+                    } else {
+                        "kom ikke fram i tide"
+                    },
+                )
+                .await;
             let (status, error) = if too_large {
                 (
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -132,9 +165,9 @@ pub async fn inbound(
         sender: query.sender,
         recipient: query.recipient,
     };
-    match state.inbound.handle(&body, Channel::Api, &envelope).await {
+    match state.inbound.handle_posted(&body, &envelope, &token).await {
         Ok(handled) => {
-            tracing::info!(user = %user, id = handled.id, "inbound message posted");
+            tracing::info!(token = ?token.as_str(), id = handled.id, "inbound message posted");
             Json(json!({
                 "id": handled.id,
                 "kind": handled.kind,

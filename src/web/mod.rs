@@ -48,6 +48,8 @@ pub struct AppState {
     pub admin: Arc<AdminParts>,
     /// Handles mail posted to the admin API.
     pub inbound: crate::ops::InboundMail,
+    /// The admin API's credentials: checked there, made and revoked on a staff page.
+    pub api_tokens: crate::ops::ApiTokens,
     /// Queues confirmation mails; `serve` runs its sender.
     pub notices: crate::notices::Notices,
     /// Subscription requests per client (see `client::client_key`).
@@ -108,6 +110,7 @@ impl AppState {
                 std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),
             ),
             inbound: crate::ops::InboundMail::new(inbound),
+            api_tokens: crate::ops::ApiTokens::new(store.clone()),
             store,
             notices,
             subscribe_limiter: Arc::new(governor::RateLimiter::keyed(subscribe_quota(

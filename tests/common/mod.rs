@@ -466,3 +466,19 @@ pub fn dkim_key(
     assert!(made.success(), "openssl made the key");
     key
 }
+
+/// Makes an API token that may post inbound mail, through the same operation as
+/// `nyhetsbrev staff api-token add NAME`; returns its secret (shown once).
+pub async fn api_token(store: &Store, name: &str) -> String {
+    nyhetsbrev::ops::ApiTokens::new(store.clone())
+        .add(
+            name,
+            nyhetsbrev::domain::ApiScope::Inbound,
+            &nyhetsbrev::store::Actor::new("cli:test"),
+        )
+        .await
+        .expect("API token")
+        .secret
+        .expose()
+        .to_owned()
+}

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, actor_name, failure, from_oslo_local, oslo_time, render, shown};
+use super::page::{Chrome, actor_words, failure, from_oslo_local, oslo_time, render, shown};
 use crate::ops::privacy::{AUDIT_ACTIONS, audit_action_norwegian};
 use crate::store::AuditFilter;
 use crate::web::AppState;
@@ -128,7 +128,7 @@ pub async fn list(
         .iter()
         .map(|e| Row {
             at: oslo_time(e.at),
-            who: shown(actor_name(&e.actor)),
+            who: shown(&actor_words(&e.actor)),
             what: audit_action_norwegian(&e.action),
             about: shown(&subject_words(e.subject.as_deref().unwrap_or_default())),
             detail: shown(e.detail.as_deref().unwrap_or_default()),

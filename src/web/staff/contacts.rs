@@ -821,7 +821,7 @@ pub async fn show(
             .iter()
             .map(|entry| LogRow {
                 at: oslo_time(entry.at),
-                who: shown(super::page::actor_name(&entry.actor)),
+                who: shown(&super::page::actor_words(&entry.actor)),
                 what: audit_action_norwegian(&entry.action),
                 detail: shown(entry.detail.as_deref().unwrap_or_default()),
             })

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod api_tokens;
 mod audit;
 mod contacts;
 mod dashboard;
@@ -143,6 +144,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/staff/{name}/password", post(accounts::set_password))
         .route("/admin/staff/{name}/disable", post(accounts::disable))
         .route("/admin/staff/{name}/enable", post(accounts::enable))
+        .route(
+            "/admin/api-tokens",
+            get(api_tokens::list).post(api_tokens::add),
+        )
+        .route("/admin/api-tokens/revoke", post(api_tokens::revoke))
         .route("/admin/account", get(accounts::own))
         .route(
             "/admin/account/password",

@@ -76,6 +76,15 @@ pub fn actor_name(actor: &str) -> &str {
         .unwrap_or(actor)
 }
 
+/// An audit actor as staff read it: the person (see [`actor_name`]), or
+/// `API-nøkkel «navn»` for what an API token's holder did.
+pub fn actor_words(actor: &str) -> String {
+    match actor.strip_prefix(crate::domain::API_ACTOR_PREFIX) {
+        Some(token) => format!("API-nøkkel «{token}»"),
+        None => actor_name(actor).to_owned(),
+    }
+}
+
 /// Text from outside (a name, a subject, an address) as a page shows it: bidirectional
 /// marks and overrides, which can make text read other than it is, become a visible
 /// replacement character. Askama escapes the rest.
