@@ -30,6 +30,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use guard::{SESSION_COOKIE, origin_of, safe_next, same_origin};
+pub use page::oslo_time;
 
 use super::AppState;
 
@@ -140,6 +141,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/staff/{name}/password", post(accounts::set_password))
         .route("/admin/staff/{name}/disable", post(accounts::disable))
         .route("/admin/staff/{name}/enable", post(accounts::enable))
+        .route(
+            "/admin/staff/{name}/second-factor/reset",
+            post(accounts::reset_second_factor),
+        )
         .route("/admin/account", get(accounts::own))
         .route(
             "/admin/account/password",
