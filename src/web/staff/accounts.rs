@@ -201,7 +201,10 @@ async fn staff_page(
             let toggle_errors = errors_for(Sent::Toggle(a.username.clone()));
             let reset_errors = errors_for(Sent::Reset(a.username.clone()));
             AccountRow {
-                open: password_errors.any() || toggle_errors.any() || reset_errors.any(),
+                // Only rows with forms show a refusal (not one's own, nor without the role).
+                open: admin
+                    && &a.username != me
+                    && (password_errors.any() || toggle_errors.any() || reset_errors.any()),
                 username: shown(&a.username),
                 created: oslo_time(a.created_at),
                 disabled: a.disabled_at.map(oslo_time).unwrap_or_default(),
