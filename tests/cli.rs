@@ -1291,7 +1291,11 @@ async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
     let password = b"et langt passord 123\n";
     let first = run_with_input(nyhetsbrev(db), &["staff", "add", "kari"], password);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("as an administrator"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("as an administrator"),
+        "{}",
+        stdout(&first)
+    );
     let plain = run_with_input(
         nyhetsbrev(db),
         &["staff", "add", "ola", "--email", "ola@example.no"],
@@ -1303,14 +1307,22 @@ async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
         &["staff", "add", "--admin", "per"],
         password,
     );
-    assert!(stdout(&admin).contains("as an administrator"), "{}", stdout(&admin));
+    assert!(
+        stdout(&admin).contains("as an administrator"),
+        "{}",
+        stdout(&admin)
+    );
     let bad = run_with_input(
         nyhetsbrev(db),
         &["staff", "add", "lise", "--email", "ikke en adresse"],
         password,
     );
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("not a valid e-mail"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("not a valid e-mail"),
+        "{}",
+        stderr(&bad)
+    );
 
     let store = db.store().await;
     let accounts = store.staff_accounts().await.unwrap();
@@ -1319,7 +1331,10 @@ async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
     assert!(!of("ola").is_admin);
     assert_eq!(of("ola").email.as_deref(), Some("ola@example.no"));
     assert!(of("per").is_admin);
-    assert!(!accounts.iter().any(|a| a.username == "lise"), "nothing made");
+    assert!(
+        !accounts.iter().any(|a| a.username == "lise"),
+        "nothing made"
+    );
     // An existing account is made an administrator with `--admin`.
     let promoted = run_with_input(
         nyhetsbrev(db),
@@ -1333,7 +1348,8 @@ async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
     assert!(store.staff_is_admin("ola").await.unwrap());
     let list = stdout(&run(db, &["staff", "list"]));
     assert!(
-        list.lines().any(|l| l.starts_with("ola ") && l.ends_with("administrator")),
+        list.lines()
+            .any(|l| l.starts_with("ola ") && l.ends_with("administrator")),
         "{list}"
     );
 }

@@ -164,10 +164,7 @@ async fn a_colleague_whose_password_the_requester_set_cannot_approve_and_is_told
             &[("password", "et passord kari kan")],
         )
         .await;
-    assert_eq!(
-        location(&response),
-        "/admin/staff?melding=passord-varslet"
-    );
+    assert_eq!(location(&response), "/admin/staff?melding=passord-varslet");
     assert!(
         kari.get_ok("/admin/staff?melding=passord-varslet")
             .await
@@ -312,7 +309,11 @@ async fn a_non_administrator_cannot_manage_accounts(db: &TestDb) {
         let response = ola.post_reauth(path, &fields).await;
         assert_eq!(response.status(), 403, "{path}");
         assert!(
-            response.text().await.unwrap().contains("Bare for administratorer"),
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Bare for administratorer"),
             "{path}"
         );
     }
@@ -405,7 +406,11 @@ async fn account_changes_need_the_administrators_own_password_and_code(db: &Test
     assert!(kari.get_ok("/admin/staff").await.contains("Kode fra appen"));
     // The code used at enrolment (or, if the clock moved on since, the step before the
     // one in use) is refused: a code works once, and never an older one.
-    for code in [None, Some("000000".to_owned()), Some(totp_code(&secret, -30))] {
+    for code in [
+        None,
+        Some("000000".to_owned()),
+        Some(totp_code(&secret, -30)),
+    ] {
         let mut fields = vec![];
         if let Some(code) = &code {
             fields.push(("my_code", code.as_str()));

@@ -129,12 +129,16 @@ async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
     let own = kari.post_reauth("/admin/staff/kari/disable", &[]).await;
     assert_eq!(own.status(), 422);
     assert!(own.text().await.unwrap().contains("din egen konto"));
-    let unknown = kari.post_reauth("/admin/staff/finnes-ikke/disable", &[]).await;
+    let unknown = kari
+        .post_reauth("/admin/staff/finnes-ikke/disable", &[])
+        .await;
     assert_eq!(unknown.status(), 422);
 
     // Enabled again, then a new password: ola's sessions end, the new one works.
     assert_eq!(
-        kari.post_reauth("/admin/staff/ola/enable", &[]).await.status(),
+        kari.post_reauth("/admin/staff/ola/enable", &[])
+            .await
+            .status(),
         303
     );
     let ola = sign_in(&app, "ola", "olas lange passord")

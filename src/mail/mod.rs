@@ -459,7 +459,10 @@ pub fn account_changed_message(
     let message = lettre::Message::builder()
         .from(from)
         .to(Mailbox::new(None, header_address(to)?))
-        .subject(format!("{} for kontoen din i Nyhetsbrev fra KOM", notice.what))
+        .subject(format!(
+            "{} for kontoen din i Nyhetsbrev fra KOM",
+            notice.what
+        ))
         .header(header::ContentType::TEXT_PLAIN)
         .body(text)
         .map_err(|e| MailError::Build(e.to_string()))?;

@@ -34,9 +34,8 @@ pub use contacts::{Added, ContactError, ContactListing, Contacts, PersonalDataFo
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
-    ApprovalBar, DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues, PREVIEW_EMAIL,
-    Preview,
-    SendRequested, SendStatus,
+    ApprovalBar, DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues,
+    PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use privacy::PersonalData;

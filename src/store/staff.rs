@@ -104,7 +104,11 @@ impl Store {
     /// Adds a staff account, or replaces its password if it exists; true when it was
     /// added. The first account ever made is an administrator. Who did it is noted in
     /// `staff_account_changes` in the same transaction.
-    pub async fn write_staff_user(&self, write: &StaffUserWrite<'_>, actor: &Actor) -> Result<bool> {
+    pub async fn write_staff_user(
+        &self,
+        write: &StaffUserWrite<'_>,
+        actor: &Actor,
+    ) -> Result<bool> {
         let username = write.username;
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;

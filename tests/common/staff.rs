@@ -27,7 +27,13 @@ pub async fn add_admin(store: &nyhetsbrev::store::Store, name: &str, email: Opti
 /// first one.
 pub async fn add_staff_with_email(store: &nyhetsbrev::store::Store, name: &str, email: &str) {
     nyhetsbrev::ops::Staff::new(store.clone())
-        .set_account_from_shell(name, STAFF_PASSWORD, false, Some(email), &Actor::new("cli:test"))
+        .set_account_from_shell(
+            name,
+            STAFF_PASSWORD,
+            false,
+            Some(email),
+            &Actor::new("cli:test"),
+        )
         .await
         .expect("staff account");
 }

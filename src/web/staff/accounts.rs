@@ -250,7 +250,12 @@ async fn staff_page(
 
 /// A refused account change: the page again with the refusal at its field, or the
 /// administrators-only page.
-async fn refused_on_page(state: &AppState, user: &StaffUser, sent: Sent, e: StaffError) -> Response {
+async fn refused_on_page(
+    state: &AppState,
+    user: &StaffUser,
+    sent: Sent,
+    e: StaffError,
+) -> Response {
     if matches!(e, StaffError::NotAdmin) {
         return not_admin();
     }
