@@ -20,6 +20,7 @@ on_both_backends!(
     a_non_administrator_cannot_manage_accounts,
     account_changes_need_the_administrators_own_password_and_code,
     resetting_a_second_factor_ends_sessions_and_asks_for_enrolment,
+    an_owner_mail_that_cannot_be_sent_is_shown_and_the_change_stands,
 );
 
 /// The app with `send_approval` on, sending through the SMTP sink.
@@ -501,4 +502,41 @@ async fn resetting_a_second_factor_ends_sessions_and_asks_for_enrolment(db: &Tes
         csrf: String::new(),
     };
     assert_eq!(location(&again.get("/admin").await), "/admin/login/kode");
+}
+
+/// The relay refuses the owner's address: the administrator is told the owner was not
+/// told, and the reset stands.
+async fn an_owner_mail_that_cannot_be_sent_is_shown_and_the_change_stands(db: &TestDb) {
+    let app = approval_app(db).await;
+    add_staff_with_email(&app.store, "ola", "ola@example.no").await;
+    app.sink.as_ref().unwrap().set(|b| {
+        b.rcpt_always
+            .insert("ola@example.no".to_owned(), "550 5.1.1 no such mailbox");
+    });
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let response = kari
+        .post_reauth("/admin/staff/ola/second-factor/reset", &[])
+        .await;
+    assert_eq!(
+        location(&response),
+        "/admin/staff?melding=tofaktor-varsel-feilet"
+    );
+    assert!(
+        kari.get_ok("/admin/staff?melding=tofaktor-varsel-feilet")
+            .await
+            .contains("kunne ikke sendes. Si fra selv.")
+    );
+    assert_eq!(app.mails().len(), 0);
+    let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
+    let half = StaffClient {
+        http: http(),
+        base: app.address.clone(),
+        cookie,
+        csrf: String::new(),
+    };
+    assert_eq!(
+        location(&half.get("/admin").await),
+        "/admin/totp",
+        "the reset stands: ola sets up a second factor"
+    );
 }
