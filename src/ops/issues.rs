@@ -708,3 +708,60 @@ impl Issues {
         Ok(self.store.send_counts(issue_id).await?)
     }
 }
+
+#[cfg(test)]
+mod approval_rule_tests {
+    use super::{APPROVAL_QUARANTINE_MS, ApprovalBar, approval_bar};
+    use crate::domain::Timestamp;
+    use crate::store::{AccountChange, AccountChangeKind};
+
+    fn change(kind: AccountChangeKind, by: Option<&str>, hours_ago: i64) -> AccountChange {
+        AccountChange {
+            kind,
+            by: by.map(str::to_owned),
+            at: Timestamp::from_unix_ms(NOW - hours_ago * 3600 * 1000),
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn the_requester_never_vouches_for_an_account_they_made_or_changed() {
+        let now = Timestamp::from_unix_ms(NOW);
+        for (kind, bar) in [
+            (AccountChangeKind::Created, ApprovalBar::CreatedByRequester),
+            (
+                AccountChangeKind::Password,
+                ApprovalBar::PasswordByRequester,
+            ),
+            (
+                AccountChangeKind::SecondFactorReset,
+                ApprovalBar::SecondFactorResetByRequester,
+            ),
+        ] {
+            // A year ago still counts.
+            let changes = [change(kind, Some("kari"), 24 * 365)];
+            assert_eq!(approval_bar(&changes, Some("kari"), now), Some(bar));
+            // By a third person a year ago: fine.
+            assert_eq!(approval_bar(&changes, Some("per"), now), None);
+        }
+    }
+
+    #[test]
+    fn a_change_by_someone_else_waits_a_day_and_the_shell_does_not() {
+        let now = Timestamp::from_unix_ms(NOW);
+        let recent = [change(AccountChangeKind::Password, Some("per"), 23)];
+        assert_eq!(
+            approval_bar(&recent, Some("kari"), now),
+            Some(ApprovalBar::ChangedRecently)
+        );
+        let old = [change(AccountChangeKind::Created, Some("per"), 25)];
+        assert_eq!(approval_bar(&old, Some("kari"), now), None);
+        assert_eq!(APPROVAL_QUARANTINE_MS, 24 * 3600 * 1000);
+        // The command line (the operator's shell) made it an hour ago: no wait.
+        let shell = [change(AccountChangeKind::Created, None, 1)];
+        assert_eq!(approval_bar(&shell, Some("kari"), now), None);
+        // A requester who is not a web account (none known) is matched with nobody.
+        assert_eq!(approval_bar(&old, None, now), None);
+    }
+}
