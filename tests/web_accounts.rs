@@ -54,6 +54,7 @@ async fn account_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         "/admin/staff",
         "/admin/staff/ola/password",
         "/admin/staff/ola/disable",
+        "/admin/staff/ola/second-factor/reset",
         "/admin/account/password",
         "/admin/account/sessions/end",
     ] {
