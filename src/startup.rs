@@ -219,6 +219,7 @@ pub fn admin_parts(
         links: crate::ops::LinkChecker::new(settings.link_check_allow_private),
         test_sender,
         origin: crate::web::staff::origin_of(settings.base_url()),
+        account_mail: outgoing.clone(),
         secure_cookies: settings.base_url().starts_with("https://"),
         require_totp: settings.staff_require_totp,
         from_line: format!("{} <{}>", settings.from_name, from),

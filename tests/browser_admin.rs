@@ -636,6 +636,10 @@ async fn a_second_factor_in_the_browser() {
     click(&client, "nav a[href='/admin/staff']").await;
     wait_for_heading(&client, "Stabskontoer").await;
     check_page(&client, &axe, "staff-01-accounts").await;
+    // An administrator's actions on another account, each asking for her own password.
+    click(&client, "details summary").await;
+    wait_for_text(&client, "main", "Nullstill tofaktor", 10).await;
+    check_page(&client, &axe, "staff-01b-account-actions").await;
     client
         .goto(&format!("{}/admin/account", app.address))
         .await

@@ -49,6 +49,7 @@ on_both_backends!(
     sending_needs_a_token_key,
     staff_accounts_take_their_password_on_stdin,
     api_tokens_are_made_listed_and_revoked_on_the_command_line,
+    staff_add_makes_administrators_and_keeps_an_address,
     login_names_never_reach_the_log_raw,
     attacker_text_never_runs_in_a_staff_terminal,
     a_persons_data_is_exported_from_the_command_line,
@@ -1109,7 +1110,11 @@ async fn staff_accounts_take_their_password_on_stdin(db: &TestDb) {
         b"et langt passord 123\n",
     );
     assert!(added.status.success(), "{}", stderr(&added));
-    assert_eq!(stdout(&added), "staff account kom added\n");
+    assert_eq!(
+        stdout(&added),
+        "staff account kom added as an administrator (it manages accounts in the web admin)\n",
+        "the first account is an administrator"
+    );
     let again = run_with_input(
         nyhetsbrev(db),
         &["staff", "add", "kom"],
@@ -1398,4 +1403,73 @@ async fn attacker_text_never_runs_in_a_staff_terminal(db: &TestDb) {
     assert!(!seen.contains('\x1b'), "{seen:?}");
     assert!(seen.contains("\\u{1b}[31m"), "{seen:?}");
     assert!(seen.contains("Message-ID: <esc@example.org>"), "{seen:?}");
+}
+
+/// `staff add`: the first account is an administrator, later ones only with `--admin`;
+/// `--email` keeps the address the owner is told at (a bad one is refused).
+async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
+    let password = b"et langt passord 123\n";
+    let first = run_with_input(nyhetsbrev(db), &["staff", "add", "kari"], password);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("as an administrator"),
+        "{}",
+        stdout(&first)
+    );
+    let plain = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "ola", "--email", "ola@example.no"],
+        password,
+    );
+    assert_eq!(stdout(&plain), "staff account ola added\n");
+    let admin = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "--admin", "per"],
+        password,
+    );
+    assert!(
+        stdout(&admin).contains("as an administrator"),
+        "{}",
+        stdout(&admin)
+    );
+    let bad = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "lise", "--email", "ikke en adresse"],
+        password,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("not a valid e-mail"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let store = db.store().await;
+    let accounts = store.staff_accounts().await.unwrap();
+    let of = |name: &str| accounts.iter().find(|a| a.username == name).unwrap();
+    assert!(of("kari").is_admin);
+    assert!(!of("ola").is_admin);
+    assert_eq!(of("ola").email.as_deref(), Some("ola@example.no"));
+    assert!(of("per").is_admin);
+    assert!(
+        !accounts.iter().any(|a| a.username == "lise"),
+        "nothing made"
+    );
+    // An existing account is made an administrator with `--admin`.
+    let promoted = run_with_input(
+        nyhetsbrev(db),
+        &["staff", "add", "--admin", "ola"],
+        password,
+    );
+    assert_eq!(
+        stdout(&promoted),
+        "new password set for ola, now an administrator\n"
+    );
+    assert!(store.staff_is_admin("ola").await.unwrap());
+    let list = stdout(&run(db, &["staff", "list"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("ola ") && l.ends_with("administrator")),
+        "{list}"
+    );
 }

@@ -216,6 +216,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "login_attempts",
         "notices",
         "publications",
+        "staff_account_changes",
         "staff_recovery_codes",
         "staff_sessions",
         "staff_users",

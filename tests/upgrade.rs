@@ -88,7 +88,7 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         ),
         format!(
             "INSERT INTO staff_users (username, password_hash, created_at, updated_at) VALUES \
-             ('kom', '{password_hash}', {T0}, {T0})"
+             ('kom', '{password_hash}', {T0}, {T0}), ('ola', '{password_hash}', {T0}, {T0})"
         ),
         format!(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES \
@@ -248,6 +248,9 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         .await
         .expect("the old password works");
     assert_eq!(name, "kom");
+    // The earliest account manages accounts after the upgrade; the others do not.
+    assert!(store.staff_is_admin("kom").await.unwrap());
+    assert!(!store.staff_is_admin("ola").await.unwrap());
     // And the sent message's Message-ID is still the ledger's.
     let ids = db
         .query_strings("SELECT message_id FROM deliveries WHERE status = 'sent'")

@@ -54,6 +54,7 @@ async fn account_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         "/admin/staff",
         "/admin/staff/ola/password",
         "/admin/staff/ola/disable",
+        "/admin/staff/ola/second-factor/reset",
         "/admin/account/password",
         "/admin/account/sessions/end",
     ] {
@@ -85,7 +86,7 @@ async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
         ("kari", "et langt nok passord", "finnes allerede"),
     ] {
         let response = kari
-            .post(
+            .post_reauth(
                 "/admin/staff",
                 &[("username", name), ("password", password)],
             )
@@ -94,7 +95,7 @@ async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
         assert!(response.text().await.unwrap().contains(message), "{name}");
     }
     let response = kari
-        .post(
+        .post_reauth(
             "/admin/staff",
             &[("username", "ola"), ("password", "olas lange passord")],
         )
@@ -119,29 +120,33 @@ async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
     assert_eq!(olas_page(ola.clone()).await, 200);
 
     // Disabling ends ola's session at once, and ola cannot sign in.
-    let response = kari.post("/admin/staff/ola/disable", &[]).await;
+    let response = kari.post_reauth("/admin/staff/ola/disable", &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(olas_page(ola.clone()).await, 303, "the session ended");
     assert_eq!(sign_in(&app, "ola", "olas lange passord").await, Err(401));
     let page = kari.get_ok("/admin/staff").await;
     assert!(page.contains("Deaktivert"), "{page}");
     // Nobody disables themselves.
-    let own = kari.post("/admin/staff/kari/disable", &[]).await;
+    let own = kari.post_reauth("/admin/staff/kari/disable", &[]).await;
     assert_eq!(own.status(), 422);
     assert!(own.text().await.unwrap().contains("din egen konto"));
-    let unknown = kari.post("/admin/staff/finnes-ikke/disable", &[]).await;
+    let unknown = kari
+        .post_reauth("/admin/staff/finnes-ikke/disable", &[])
+        .await;
     assert_eq!(unknown.status(), 422);
 
     // Enabled again, then a new password: ola's sessions end, the new one works.
     assert_eq!(
-        kari.post("/admin/staff/ola/enable", &[]).await.status(),
+        kari.post_reauth("/admin/staff/ola/enable", &[])
+            .await
+            .status(),
         303
     );
     let ola = sign_in(&app, "ola", "olas lange passord")
         .await
         .expect("enabled");
     let response = kari
-        .post(
+        .post_reauth(
             "/admin/staff/ola/password",
             &[("password", "et helt nytt passord")],
         )

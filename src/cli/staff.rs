@@ -14,8 +14,19 @@ pub enum StaffCommand {
     /// List the accounts: name, when made, whether disabled, open sessions.
     List,
     /// Add a staff account, or set a new password for one. The password is read from
-    /// the first line of standard input (at least 12 characters).
-    Add { username: String },
+    /// the first line of standard input (at least 12 characters). The first account
+    /// ever made is an administrator.
+    Add {
+        username: String,
+        /// Make the account an administrator: it adds, disables and changes other
+        /// accounts in the web admin (also for an existing account).
+        #[arg(long)]
+        admin: bool,
+        /// Where to tell the owner when someone else changes their password or second
+        /// factor (a user name that is an address is used without it).
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+    },
     /// Set a new password for an existing account (read from the first line of
     /// standard input); its sessions end.
     Passwd { username: String },
@@ -56,23 +67,39 @@ pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<
                     None => "active".to_owned(),
                 };
                 out!(
-                    "{:<32} added {}  {}  {} session(s)",
+                    "{:<32} added {}  {}  {} session(s){}",
                     account.username.escape_debug(),
                     account.created_at.to_rfc3339(),
                     state,
-                    account.sessions
+                    account.sessions,
+                    if account.is_admin {
+                        "  administrator"
+                    } else {
+                        ""
+                    }
                 );
             }
         }
-        StaffCommand::Add { username } => {
+        StaffCommand::Add {
+            username,
+            admin,
+            email,
+        } => {
             let password = read_password()?;
             let saved = staff
-                .set_account(&username, &password, &actor)
+                .set_account_from_shell(&username, &password, admin, email.as_deref(), &actor)
                 .await
                 .map_err(with_stdin_hint)?;
             let username = username.trim();
+            let is_admin = staff.is_admin(username).await?;
             match saved {
+                AccountSaved::Added if is_admin => out!(
+                    "staff account {username} added as an administrator (it manages accounts in the web admin)"
+                ),
                 AccountSaved::Added => out!("staff account {username} added"),
+                AccountSaved::PasswordChanged if admin => {
+                    out!("new password set for {username}, now an administrator")
+                }
                 AccountSaved::PasswordChanged => out!("new password set for {username}"),
             }
         }

@@ -411,6 +411,64 @@ pub fn leave_link_message(
     )
 }
 
+#[derive(askama::Template)]
+#[template(path = "mail/account_changed.txt")]
+struct AccountChangedText<'a> {
+    username: &'a str,
+    what: &'a str,
+    when: &'a str,
+    by: &'a str,
+    next: &'a str,
+}
+
+/// What someone else changed on a staff account, for the mail to its owner.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountChangedNotice<'a> {
+    pub username: &'a str,
+    /// «Passordet er endret», «Tofaktor er nullstilt».
+    pub what: &'a str,
+    /// When, in Norwegian time.
+    pub when: &'a str,
+    /// Who did it.
+    pub by: &'a str,
+    /// What the owner does now.
+    pub next: &'a str,
+}
+
+/// The plain-text mail that tells a staff account's owner that someone else set its
+/// password or reset its second factor.
+pub fn account_changed_message(
+    sender: &Sender,
+    to: &EmailAddress,
+    notice: &AccountChangedNotice<'_>,
+) -> Result<Vec<u8>, MailError> {
+    use askama::Template;
+    let text = AccountChangedText {
+        username: notice.username,
+        what: notice.what,
+        when: notice.when,
+        by: notice.by,
+        next: notice.next,
+    }
+    .render()
+    .map_err(|e| MailError::Build(e.to_string()))?;
+    let from = Mailbox::new(
+        Some(sender.from_name.clone()),
+        header_address(&sender.from_address)?,
+    );
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(Mailbox::new(None, header_address(to)?))
+        .subject(format!(
+            "{} for kontoen din i Nyhetsbrev fra KOM",
+            notice.what
+        ))
+        .header(header::ContentType::TEXT_PLAIN)
+        .body(text)
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(message.formatted())
+}
+
 /// A text + HTML mail from the service to one address.
 fn two_part_message(
     sender: &Sender,

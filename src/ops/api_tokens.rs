@@ -71,10 +71,13 @@ impl ApiTokens {
     /// The one place that decides who manages API tokens. `actor` is `cli:<user>` (at
     /// the server, with the database's settings) or `web:<account>`.
     async fn may_manage(&self, actor: &Actor) -> Result<(), ApiTokenError> {
-        // TODO(lead): administrators only: refuse a `web:` account without the
-        // administrator role with `ApiTokenError::NotAllowed`.
-        let _ = actor;
-        Ok(())
+        // The command line is the operator's shell, which may do anything; in the web
+        // admin only an administrator (as for staff accounts: a token is a credential).
+        match actor.as_str().strip_prefix("web:") {
+            None => Ok(()),
+            Some(username) if self.store.staff_is_admin(username).await? => Ok(()),
+            Some(_) => Err(ApiTokenError::NotAllowed),
+        }
     }
 
     /// Makes a token named `name` that may do `scope`; the secret is in the answer only.

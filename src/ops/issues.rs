@@ -64,6 +64,10 @@ pub enum IssueError {
     NoPlan(String),
     #[error("a send must be approved by another staff member than the one who asked for it")]
     OwnApproval,
+    /// The approving account was made or changed by the one who asked for the send, or
+    /// changed by someone else lately: its approval does not count.
+    #[error("this approval does not count: {0}")]
+    ApprovalRefused(ApprovalBar),
     /// Pause and resume apply only to an issue that is sending.
     #[error("issue {0} is not sending: there is nothing to pause or resume")]
     NotSending(String),
@@ -171,6 +175,74 @@ pub enum SendRequested {
     Started(Enqueued),
     /// Planned for `at`; `needs_approval`: another account must approve first.
     Planned { at: Timestamp, needs_approval: bool },
+}
+
+/// How long after someone else made an account, set its password or reset its second
+/// factor its approvals do not count: a colleague has a day to notice the owner mail.
+pub const APPROVAL_QUARANTINE_MS: i64 = 24 * 3600 * 1000;
+
+/// Why an account's approval of a send does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalBar {
+    #[error("the account was made by the one who asked for the send")]
+    CreatedByRequester,
+    #[error("the account's password was set by the one who asked for the send")]
+    PasswordByRequester,
+    #[error("the account's second factor was reset by the one who asked for the send")]
+    SecondFactorResetByRequester,
+    #[error("someone else made or changed the account in the last 24 hours")]
+    ChangedRecently,
+}
+
+impl ApprovalBar {
+    /// The reason as staff read it on the page.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            ApprovalBar::CreatedByRequester => {
+                "Kontoen din ble laget av den som ba om utsendingen, så godkjenningen din teller ikke. En annen kollega må godkjenne."
+            }
+            ApprovalBar::PasswordByRequester => {
+                "Passordet ditt ble satt av den som ba om utsendingen, så godkjenningen din teller ikke. En annen kollega må godkjenne."
+            }
+            ApprovalBar::SecondFactorResetByRequester => {
+                "Tofaktoren din ble nullstilt av den som ba om utsendingen, så godkjenningen din teller ikke. En annen kollega må godkjenne."
+            }
+            ApprovalBar::ChangedRecently => {
+                "Kontoen din ble laget, fikk nytt passord eller fikk tofaktor nullstilt av en annen det siste døgnet, så godkjenningen din teller ikke ennå. En annen kollega må godkjenne, eller prøv igjen når det har gått 24 timer."
+            }
+        }
+    }
+}
+
+/// The rule for a second approval, in one place: an approval by an account does not
+/// count if the one who asked for the send (`requester`) ever made it, set its password
+/// or reset its second factor, or if anyone else did any of these in the last 24 hours.
+/// `changes` are those made to the approving account by others (the command line, the
+/// operator's shell, counts only as a maker of accounts, never as the requester: its
+/// changes need no quarantine).
+pub fn approval_bar(
+    changes: &[crate::store::AccountChange],
+    requester: Option<&str>,
+    now: Timestamp,
+) -> Option<ApprovalBar> {
+    use crate::store::AccountChangeKind;
+    if let Some(requester) = requester {
+        for change in changes {
+            if change.by.as_deref() == Some(requester) {
+                return Some(match change.kind {
+                    AccountChangeKind::Created => ApprovalBar::CreatedByRequester,
+                    AccountChangeKind::Password => ApprovalBar::PasswordByRequester,
+                    AccountChangeKind::SecondFactorReset => {
+                        ApprovalBar::SecondFactorResetByRequester
+                    }
+                });
+            }
+        }
+    }
+    changes
+        .iter()
+        .any(|c| c.by.is_some() && c.at.unix_ms() > now.unix_ms() - APPROVAL_QUARANTINE_MS)
+        .then_some(ApprovalBar::ChangedRecently)
 }
 
 /// The issue operations; cheap to clone.
@@ -498,8 +570,8 @@ impl Issues {
         })
     }
 
-    /// Approves a planned send (never by the account that asked for it). A plan that
-    /// is due starts at once.
+    /// Approves a planned send (never by the account that asked for it, nor by one that
+    /// account made or changed: see [`approval_bar`]). A plan that is due starts at once.
     pub async fn approve_send(
         &self,
         slug: &Slug,
@@ -507,6 +579,26 @@ impl Issues {
     ) -> Result<SendRequested, IssueError> {
         if let Err(why) = &self.token_key {
             return Err(IssueError::NoTokenKey(why.clone()));
+        }
+        let planned = self.store.existing_issue(slug).await?;
+        if let (Some(plan), Some(approver)) = (
+            planned.plan.as_ref(),
+            crate::ops::staff::staff_name_of(actor.as_str()),
+        ) && plan.requested_by != actor.as_str()
+        {
+            let changes = self.store.account_changes_by_others(approver).await?;
+            let requester = crate::ops::staff::staff_name_of(&plan.requested_by);
+            if let Some(bar) = approval_bar(&changes, requester, Timestamp::now()) {
+                self.store
+                    .log_action(
+                        actor,
+                        "staff.approval_refused",
+                        slug.as_str(),
+                        Some(bar.norwegian().to_owned()),
+                    )
+                    .await?;
+                return Err(IssueError::ApprovalRefused(bar));
+            }
         }
         let issue = self.store.approve_send(slug, actor).await?;
         let Some(plan) = issue.plan.clone() else {
@@ -614,5 +706,62 @@ impl Issues {
 
     pub async fn counts(&self, issue_id: i64) -> Result<SendCounts, IssueError> {
         Ok(self.store.send_counts(issue_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod approval_rule_tests {
+    use super::{APPROVAL_QUARANTINE_MS, ApprovalBar, approval_bar};
+    use crate::domain::Timestamp;
+    use crate::store::{AccountChange, AccountChangeKind};
+
+    fn change(kind: AccountChangeKind, by: Option<&str>, hours_ago: i64) -> AccountChange {
+        AccountChange {
+            kind,
+            by: by.map(str::to_owned),
+            at: Timestamp::from_unix_ms(NOW - hours_ago * 3600 * 1000),
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn the_requester_never_vouches_for_an_account_they_made_or_changed() {
+        let now = Timestamp::from_unix_ms(NOW);
+        for (kind, bar) in [
+            (AccountChangeKind::Created, ApprovalBar::CreatedByRequester),
+            (
+                AccountChangeKind::Password,
+                ApprovalBar::PasswordByRequester,
+            ),
+            (
+                AccountChangeKind::SecondFactorReset,
+                ApprovalBar::SecondFactorResetByRequester,
+            ),
+        ] {
+            // A year ago still counts.
+            let changes = [change(kind, Some("kari"), 24 * 365)];
+            assert_eq!(approval_bar(&changes, Some("kari"), now), Some(bar));
+            // By a third person a year ago: fine.
+            assert_eq!(approval_bar(&changes, Some("per"), now), None);
+        }
+    }
+
+    #[test]
+    fn a_change_by_someone_else_waits_a_day_and_the_shell_does_not() {
+        let now = Timestamp::from_unix_ms(NOW);
+        let recent = [change(AccountChangeKind::Password, Some("per"), 23)];
+        assert_eq!(
+            approval_bar(&recent, Some("kari"), now),
+            Some(ApprovalBar::ChangedRecently)
+        );
+        let old = [change(AccountChangeKind::Created, Some("per"), 25)];
+        assert_eq!(approval_bar(&old, Some("kari"), now), None);
+        assert_eq!(APPROVAL_QUARANTINE_MS, 24 * 3600 * 1000);
+        // The command line (the operator's shell) made it an hour ago: no wait.
+        let shell = [change(AccountChangeKind::Created, None, 1)];
+        assert_eq!(approval_bar(&shell, Some("kari"), now), None);
+        // A requester who is not a web account (none known) is matched with nobody.
+        assert_eq!(approval_bar(&old, None, now), None);
     }
 }

@@ -36,14 +36,17 @@ pub use contacts::{Added, ContactError, ContactListing, Contacts, PersonalDataFo
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
-    DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues, PREVIEW_EMAIL, Preview,
-    SendRequested, SendStatus,
+    ApprovalBar, DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues,
+    PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
 pub use privacy::PersonalData;
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
-pub use staff::{AccountSaved, Enrolment, LoginError, SecondFactorError, Staff, StaffError};
+pub use staff::{
+    AccountSaved, Enrolment, LoginError, NewAccount, OwnerTold, Reauth, SecondFactorError, Staff,
+    StaffError,
+};
 pub use subscriptions::{
     ComeBack, LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,
     masked_address, ticked_choice,

@@ -266,6 +266,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("staff.totp_failed", "feil tofaktor-kode"),
     ("staff.login", "logget inn"),
     ("staff.login_failed", "mislykket innlogging"),
+    ("staff.second_factor_reset", "tofaktor nullstilt"),
+    ("staff.approval_refused", "godkjenning avvist"),
     ("inbound.answer", "e-post besvart av staben"),
     ("inbound.handled", "e-post behandlet av staben"),
     ("inbound.api_post", "e-post levert gjennom API-et"),

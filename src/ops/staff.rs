@@ -50,6 +50,18 @@ pub enum StaffError {
     Mismatch,
     #[error("the password must be at least {MIN_PASSWORD_CHARS} characters")]
     ShortPassword,
+    #[error("only an administrator manages other accounts")]
+    NotAdmin,
+    #[error("your own password is wrong")]
+    ReauthPassword,
+    #[error("the code from your authenticator app is missing, wrong or used already")]
+    ReauthCode,
+    #[error("too many wrong tries; wait 15 minutes")]
+    ReauthThrottled,
+    #[error("the address is not a valid e-mail address")]
+    BadEmail,
+    #[error("your second factor cannot be checked: {0}")]
+    SecondFactorUnavailable(String),
     #[error("could not hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -63,9 +75,45 @@ pub enum AccountSaved {
     PasswordChanged,
 }
 
+/// The acting administrator proving again who they are before managing an account:
+/// what they typed, and the client it came from (wrong tries count like failed logins).
+#[derive(Debug, Clone, Copy)]
+pub struct Reauth<'a> {
+    pub client: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    /// From the authenticator app (or a recovery code); needed when the acting account
+    /// has a second factor.
+    pub code: &'a str,
+}
+
+/// Whether the owner of an account someone else changed was told by mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerTold {
+    /// Mailed to this address.
+    Mailed(String),
+    /// The account has no address, and its name is none.
+    NoAddress,
+    /// The mail could not be sent (logged); the change stands.
+    Failed(String),
+}
+
+/// A new account from the web admin.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// Optional: where to tell the owner things.
+    pub email: &'a str,
+    pub admin: bool,
+}
+
 #[derive(Clone)]
 pub struct Staff {
     store: Store,
+    /// Mails the owner of an account someone else changed; `None` in processes that
+    /// send no mail (the command line, whose operator is the owner's administrator).
+    owner_mail: Option<crate::mail::Outgoing>,
     /// Password checks at once (argon2 takes 19 MiB and tens of milliseconds each): one
     /// per core, since the process also serves the public pages and sends.
     password_checks: Arc<tokio::sync::Semaphore>,
@@ -81,6 +129,7 @@ impl Staff {
         Self {
             key: None,
             store,
+            owner_mail: None,
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -147,6 +196,12 @@ impl Staff {
             tracing::info!(sealed, "second-factor secrets sealed with token_key");
         }
         Ok(sealed)
+    }
+
+    /// Mails owners through `outgoing` when someone else changes their account.
+    pub fn with_owner_mail(mut self, outgoing: crate::mail::Outgoing) -> Self {
+        self.owner_mail = Some(outgoing);
+        self
     }
 
     /// Checks a login from `client` and returns the account's name. The attempt is
@@ -380,13 +435,65 @@ impl Staff {
         password: &str,
         actor: &Actor,
     ) -> Result<AccountSaved, StaffError> {
+        // The account itself (a web actor changing its own password) or the command line.
+        let by = staff_name_of(actor.as_str()).filter(|name| *name == username.trim());
+        self.write_account(username, password, false, None, by, actor)
+            .await
+    }
+}
+
+/// The staff user name behind an audit actor (`web:kari`), if it is one.
+pub fn staff_name_of(actor: &str) -> Option<&str> {
+    actor.strip_prefix("web:")
+}
+
+/// A user name as an account may have it.
+fn valid_username(username: &str) -> bool {
+    !username.is_empty()
+        && username.len() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_alphanumeric() || ".-_@".contains(c))
+}
+
+/// Managing accounts from the web admin: only administrators, each time proving again
+/// who they are (their password, and their code when they have a second factor), so an
+/// unattended session cannot make or take over accounts.
+impl Staff {
+    /// Adds an account, or sets a new password for one, from the command line (the
+    /// operator's shell: no re-authentication). `admin` makes it an administrator;
+    /// `email` is where to tell its owner things.
+    pub async fn set_account_from_shell(
+        &self,
+        username: &str,
+        password: &str,
+        admin: bool,
+        email: Option<&str>,
+        actor: &Actor,
+    ) -> Result<AccountSaved, StaffError> {
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => Some(
+                crate::domain::EmailAddress::parse(e)
+                    .map_err(|_| StaffError::BadEmail)?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        self.write_account(username, password, admin, email.as_deref(), None, actor)
+            .await
+    }
+
+    async fn write_account(
+        &self,
+        username: &str,
+        password: &str,
+        admin: bool,
+        email: Option<&str>,
+        by: Option<&str>,
+        actor: &Actor,
+    ) -> Result<AccountSaved, StaffError> {
         let username = username.trim();
-        if username.is_empty()
-            || username.len() > 64
-            || !username
-                .chars()
-                .all(|c| c.is_alphanumeric() || ".-_@".contains(c))
-        {
+        if !valid_username(username) {
             return Err(StaffError::BadUsername);
         }
         if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -395,7 +502,16 @@ impl Staff {
         let hash = crate::auth::hash_password(password).map_err(StaffError::Hash)?;
         let added = self
             .store
-            .set_staff_user(username, &hash, actor)
+            .write_staff_user(
+                &crate::store::StaffUserWrite {
+                    username,
+                    password_hash: &hash,
+                    admin,
+                    email,
+                    by,
+                },
+                actor,
+            )
             .await
             .map_err(StaffError::Store)?;
         Ok(if added {
@@ -403,6 +519,254 @@ impl Staff {
         } else {
             AccountSaved::PasswordChanged
         })
+    }
+
+    /// Whether the account may manage other accounts.
+    pub async fn is_admin(&self, username: &str) -> Result<bool, StaffError> {
+        self.store
+            .staff_is_admin(username)
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// The acting account must be an administrator and type its password (and code)
+    /// again. Wrong passwords count as failed logins from the client and for the
+    /// account; wrong codes as wrong second-factor codes.
+    async fn authorise(&self, reauth: &Reauth<'_>) -> Result<(), StaffError> {
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        match self
+            .log_in(reauth.client, reauth.username, reauth.password)
+            .await
+        {
+            Ok(_) => {}
+            Err(LoginError::Unavailable(e)) => return Err(StaffError::Store(e)),
+            Err(LoginError::Refused) => return Err(StaffError::ReauthPassword),
+            Err(LoginError::TooManyFailures | LoginError::AccountThrottled | LoginError::Busy) => {
+                return Err(StaffError::ReauthThrottled);
+            }
+        }
+        let (enrolled, _) = self
+            .second_factor(reauth.username)
+            .await
+            .map_err(StaffError::Store)?;
+        if enrolled {
+            if reauth.code.trim().is_empty() {
+                return Err(StaffError::ReauthCode);
+            }
+            match self.check_second_factor(reauth.username, reauth.code).await {
+                Ok(()) => {}
+                Err(SecondFactorError::TooManyTries) => return Err(StaffError::ReauthThrottled),
+                Err(SecondFactorError::WrongCode | SecondFactorError::NotEnrolled) => {
+                    return Err(StaffError::ReauthCode);
+                }
+                Err(e @ SecondFactorError::NoKey) => {
+                    return Err(StaffError::SecondFactorUnavailable(e.to_string()));
+                }
+                Err(SecondFactorError::Store(e)) => return Err(StaffError::Store(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn actor_of(reauth: &Reauth<'_>) -> Actor {
+        Actor::new(format!("web:{}", reauth.username))
+    }
+
+    /// An administrator adds an account.
+    pub async fn admin_add(
+        &self,
+        reauth: &Reauth<'_>,
+        new: &NewAccount<'_>,
+    ) -> Result<(), StaffError> {
+        let username = new.username.trim();
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        if !valid_username(username) {
+            return Err(StaffError::BadUsername);
+        }
+        if new.password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(StaffError::ShortPassword);
+        }
+        let email = match new.email.trim() {
+            "" => None,
+            e => Some(
+                crate::domain::EmailAddress::parse(e)
+                    .map_err(|_| StaffError::BadEmail)?
+                    .to_string(),
+            ),
+        };
+        if self
+            .store
+            .staff_user_exists(username)
+            .await
+            .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::Exists(username.to_owned()));
+        }
+        self.authorise(reauth).await?;
+        self.write_account(
+            username,
+            new.password,
+            new.admin,
+            email.as_deref(),
+            Some(reauth.username),
+            &Self::actor_of(reauth),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// An administrator sets another account's password: its sessions end, and its
+    /// owner is told by mail (`None` when it was the administrator's own).
+    pub async fn admin_set_password(
+        &self,
+        reauth: &Reauth<'_>,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<OwnerTold>, StaffError> {
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        self.existing(username).await?;
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(StaffError::ShortPassword);
+        }
+        self.authorise(reauth).await?;
+        self.write_account(
+            username,
+            password,
+            false,
+            None,
+            Some(reauth.username),
+            &Self::actor_of(reauth),
+        )
+        .await?;
+        if username == reauth.username {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.tell_owner(
+                username,
+                reauth.username,
+                "Passordet er endret",
+                "Du er logget ut overalt. Logg inn med passordet du har fått fra den som endret det, og bytt det til ditt eget under «Din konto».",
+            )
+            .await,
+        ))
+    }
+
+    /// An administrator disables an account (never their own).
+    pub async fn admin_disable(
+        &self,
+        reauth: &Reauth<'_>,
+        username: &str,
+    ) -> Result<bool, StaffError> {
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        if username == reauth.username {
+            return Err(StaffError::OwnAccount);
+        }
+        self.existing(username).await?;
+        self.authorise(reauth).await?;
+        self.store
+            .set_staff_disabled(username, true, &Self::actor_of(reauth))
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// An administrator lets a disabled account sign in again.
+    pub async fn admin_enable(
+        &self,
+        reauth: &Reauth<'_>,
+        username: &str,
+    ) -> Result<bool, StaffError> {
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        self.existing(username).await?;
+        self.authorise(reauth).await?;
+        self.store
+            .set_staff_disabled(username, false, &Self::actor_of(reauth))
+            .await
+            .map_err(StaffError::Store)
+    }
+
+    /// An administrator resets another account's second factor (a lost phone): its
+    /// sessions end, it sets one up again at its next sign-in, and its owner is told.
+    pub async fn admin_reset_second_factor(
+        &self,
+        reauth: &Reauth<'_>,
+        username: &str,
+    ) -> Result<Option<OwnerTold>, StaffError> {
+        if !self.is_admin(reauth.username).await? {
+            return Err(StaffError::NotAdmin);
+        }
+        self.existing(username).await?;
+        self.authorise(reauth).await?;
+        self.store
+            .reset_second_factor(username, Some(reauth.username), &Self::actor_of(reauth))
+            .await
+            .map_err(StaffError::Store)?;
+        if username == reauth.username {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.tell_owner(
+                username,
+                reauth.username,
+                "Tofaktor er nullstilt",
+                "Du er logget ut overalt. Neste gang du logger inn, må du sette opp tofaktor på nytt med appen på telefonen.",
+            )
+            .await,
+        ))
+    }
+
+    /// Mails the owner of `username` that `by` changed their account. A failure is
+    /// logged and returned; the change stands.
+    async fn tell_owner(&self, username: &str, by: &str, what: &str, next: &str) -> OwnerTold {
+        let stored = match self.store.staff_email(username).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a staff account's address");
+                None
+            }
+        };
+        let Some(to) = stored
+            .as_deref()
+            .or(Some(username))
+            .and_then(|a| crate::domain::EmailAddress::parse(a).ok())
+        else {
+            return OwnerTold::NoAddress;
+        };
+        let Some(outgoing) = &self.owner_mail else {
+            return OwnerTold::Failed("this process sends no mail".to_owned());
+        };
+        let when = crate::web::staff::oslo_time(crate::domain::Timestamp::now());
+        let notice = crate::mail::AccountChangedNotice {
+            username,
+            what,
+            when: &when,
+            by,
+            next,
+        };
+        let sent = match crate::mail::account_changed_message(&outgoing.sender, &to, &notice) {
+            Ok(message) => outgoing
+                .send_one(&to, &message)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match sent {
+            Ok(()) => OwnerTold::Mailed(to.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, user = ?username, "could not mail a staff account's owner");
+                OwnerTold::Failed(e)
+            }
+        }
     }
 }
 
@@ -508,7 +872,7 @@ impl Staff {
         let state = self.store.totp_state(username).await?.unwrap_or_default();
         Ok(if state.enabled {
             SecondFactorDue::Code
-        } else if require {
+        } else if require || self.store.staff_must_enrol(username).await? {
             SecondFactorDue::Enrolment
         } else {
             SecondFactorDue::Nothing

@@ -56,7 +56,10 @@ pub use notices::{
     NoticeQueued, QueuedRequest,
 };
 pub use publications::{PublicationCount, PublicationLeft, PublicationsChosen};
-pub use staff::{SessionLine, StaffAccount, StaffSession, TotpState};
+pub use staff::{
+    AccountChange, AccountChangeKind, SessionLine, StaffAccount, StaffSession, StaffUserWrite,
+    TotpState,
+};
 pub use tokens::{
     ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
 };

@@ -7,6 +7,80 @@ use super::{Result, Store, StoreError};
 
 use crate::domain::{Timestamp, TokenHash};
 
+/// What kind of change someone made to an account (`staff_account_changes.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChangeKind {
+    Created,
+    Password,
+    SecondFactorReset,
+}
+
+impl AccountChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountChangeKind::Created => "created",
+            AccountChangeKind::Password => "password",
+            AccountChangeKind::SecondFactorReset => "second_factor_reset",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => AccountChangeKind::Created,
+            "password" => AccountChangeKind::Password,
+            "second_factor_reset" => AccountChangeKind::SecondFactorReset,
+            _ => return None,
+        })
+    }
+}
+
+/// A change made to an account: what, by which account (`None`: the command line) and
+/// when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChange {
+    pub kind: AccountChangeKind,
+    pub by: Option<String>,
+    pub at: Timestamp,
+}
+
+/// How an account is written: its new password hash, and for a new account (or with
+/// `admin` for an existing one) its role and address.
+#[derive(Debug, Clone, Default)]
+pub struct StaffUserWrite<'a> {
+    pub username: &'a str,
+    /// An argon2 PHC string (see `crate::auth`).
+    pub password_hash: &'a str,
+    /// Make the account an administrator (the first account ever made is one anyway).
+    pub admin: bool,
+    /// The address to tell the owner things; kept when `None`.
+    pub email: Option<&'a str>,
+    /// The account that does it; `None`: the command line.
+    pub by: Option<&'a str>,
+}
+
+/// Notes a change to the account `username` made by the account `by` (`None`: the
+/// command line), in the caller's transaction.
+async fn record_change(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    username: &str,
+    kind: AccountChangeKind,
+    by: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO staff_account_changes (staff_user_id, kind, by_staff_user_id, at) \
+         SELECT u.id, $2, (SELECT b.id FROM staff_users b WHERE b.username = $3), $4 \
+         FROM staff_users u WHERE u.username = $1",
+    )
+    .bind(username)
+    .bind(kind.as_str())
+    .bind(by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Adds a staff account, or replaces its password if it exists. `password_hash` is
     /// an argon2 PHC string (see `crate::auth`).
@@ -16,25 +90,53 @@ impl Store {
         password_hash: &str,
         actor: &Actor,
     ) -> Result<bool> {
+        self.write_staff_user(
+            &StaffUserWrite {
+                username,
+                password_hash,
+                ..Default::default()
+            },
+            actor,
+        )
+        .await
+    }
+
+    /// Adds a staff account, or replaces its password if it exists; true when it was
+    /// added. The first account ever made is an administrator. Who did it is noted in
+    /// `staff_account_changes` in the same transaction.
+    pub async fn write_staff_user(
+        &self,
+        write: &StaffUserWrite<'_>,
+        actor: &Actor,
+    ) -> Result<bool> {
+        let username = write.username;
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
         let updated = sqlx::query(
-            "UPDATE staff_users SET password_hash = $2, updated_at = $3 WHERE username = $1",
+            "UPDATE staff_users SET password_hash = $2, updated_at = $3, \
+             is_admin = CASE WHEN $4 = 1 THEN 1 ELSE is_admin END, \
+             email = COALESCE($5, email) WHERE username = $1",
         )
         .bind(username)
-        .bind(password_hash)
+        .bind(write.password_hash)
         .bind(now)
+        .bind(i64::from(write.admin))
+        .bind(write.email)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             > 0;
         if !updated {
             sqlx::query(
-                "INSERT INTO staff_users (username, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+                "INSERT INTO staff_users (username, password_hash, created_at, updated_at, is_admin, email) \
+                 SELECT $1, $2, $3, $3, CASE WHEN $4 = 1 OR NOT EXISTS (SELECT 1 FROM staff_users) \
+                 THEN 1 ELSE 0 END, $5",
             )
             .bind(username)
-            .bind(password_hash)
+            .bind(write.password_hash)
             .bind(now)
+            .bind(i64::from(write.admin))
+            .bind(write.email)
             .execute(&mut *tx)
             .await?;
         }
@@ -49,14 +151,133 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let kind = if updated {
+            AccountChangeKind::Password
+        } else {
+            AccountChangeKind::Created
+        };
+        record_change(&mut tx, username, kind, write.by, now).await?;
         let action = if updated {
             "staff.password"
         } else {
             "staff.add"
         };
-        audit::record(&mut tx, actor, action, Some(username), None).await?;
+        let detail = (!updated && write.admin).then(|| "administrator".to_owned());
+        audit::record(&mut tx, actor, action, Some(username), detail).await?;
         tx.commit().await?;
         Ok(!updated)
+    }
+
+    /// Takes away the account's second factor (secret, recovery codes) and ends its
+    /// sessions: it sets one up again at its next sign-in. False: no such account.
+    pub async fn reset_second_factor(
+        &self,
+        username: &str,
+        by: Option<&str>,
+        actor: &Actor,
+    ) -> Result<bool> {
+        let now = Timestamp::now().unix_ms();
+        let (_turn, mut tx) = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL, \
+             totp_last_step = NULL, must_enrol = 1, updated_at = $2 WHERE username = $1 RETURNING id",
+        )
+        .bind(username)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record_change(
+            &mut tx,
+            username,
+            AccountChangeKind::SecondFactorReset,
+            by,
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "staff.second_factor_reset",
+            Some(username),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Changes made to the account `username` by anyone but itself (the command line
+    /// included), newest first.
+    pub async fn account_changes_by_others(&self, username: &str) -> Result<Vec<AccountChange>> {
+        let rows = sqlx::query(
+            "SELECT c.kind, b.username AS by_name, c.by_staff_user_id, c.at \
+             FROM staff_account_changes c \
+             JOIN staff_users u ON u.id = c.staff_user_id \
+             LEFT JOIN staff_users b ON b.id = c.by_staff_user_id \
+             WHERE u.username = $1 AND (c.by_staff_user_id IS NULL OR c.by_staff_user_id <> u.id) \
+             ORDER BY c.at DESC, c.id DESC",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(AccountChange {
+                    kind: AccountChangeKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown account change {kind:?}"))
+                    })?,
+                    by: row.try_get("by_name")?,
+                    at: Timestamp::from_unix_ms(row.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the account is an active administrator.
+    pub async fn staff_is_admin(&self, username: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM staff_users WHERE username = $1 AND is_admin = 1 \
+             AND disabled_at IS NULL",
+        )
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// The address stored for telling the account's owner things.
+    pub async fn staff_email(&self, username: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT email FROM staff_users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Whether someone else reset the account's second factor and it has not set one up
+    /// since.
+    pub async fn staff_must_enrol(&self, username: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM staff_users WHERE username = $1 AND must_enrol = 1",
+        )
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
     }
 
     /// The stored password hash of a staff account.
@@ -122,6 +343,12 @@ pub struct StaffAccount {
     pub disabled_at: Option<Timestamp>,
     /// Sessions that have not been ended (some may have run out unswept).
     pub sessions: i64,
+    /// Manages accounts.
+    pub is_admin: bool,
+    /// The address to tell the owner things, if one was given.
+    pub email: Option<String>,
+    /// Has a second factor in force.
+    pub second_factor: bool,
 }
 
 /// One of an account's sessions, for its owner to see and end.
@@ -138,7 +365,7 @@ impl Store {
     /// Every staff account, by name.
     pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>> {
         let rows = sqlx::query(
-            "SELECT u.username, u.created_at, u.disabled_at, \
+            "SELECT u.username, u.created_at, u.disabled_at, u.is_admin, u.email, u.totp_enabled_at, \
              (SELECT COUNT(*) FROM staff_sessions s WHERE s.staff_user_id = u.id) AS sessions \
              FROM staff_users u ORDER BY u.username",
         )
@@ -153,6 +380,9 @@ impl Store {
                         .try_get::<Option<i64>, _>("disabled_at")?
                         .map(Timestamp::from_unix_ms),
                     sessions: row.try_get("sessions")?,
+                    is_admin: row.try_get::<i64, _>("is_admin")? == 1,
+                    email: row.try_get("email")?,
+                    second_factor: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
                 })
             })
             .collect()
@@ -450,7 +680,8 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE staff_users SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 \
+            "UPDATE staff_users SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2, \
+             must_enrol = 0 \
              WHERE username = $1 AND totp_secret IS NOT NULL RETURNING id",
         )
         .bind(username)

@@ -77,6 +77,8 @@ pub struct AdminParts {
     pub test_sender: Option<crate::dispatch::Dispatcher>,
     /// `base_url`'s origin: every staff change must come from it.
     pub origin: String,
+    /// Tells a staff account's owner when someone else changed it.
+    pub account_mail: crate::mail::Outgoing,
     /// `staff_require_totp`: every account signs in with a second factor.
     pub require_totp: bool,
     /// Whether cookies get `Secure` (`base_url` is https).
@@ -96,6 +98,9 @@ impl AppState {
         admin: AdminParts,
         settings: &Settings,
     ) -> Result<Self, ConfigError> {
+        let staff = crate::ops::Staff::new(store.clone())
+            .with_owner_mail(admin.account_mail.clone())
+            .with_key(settings.token_key_if_set()?);
         Ok(Self {
             admin: Arc::new(admin),
             archive: crate::ops::Archive::new(store.clone(), render),
@@ -104,7 +109,7 @@ impl AppState {
                 notices.clone(),
                 settings.token_key_if_set()?,
             ),
-            staff: crate::ops::Staff::new(store.clone()).with_key(settings.token_key_if_set()?),
+            staff,
             sessions: crate::ops::Sessions::new(
                 store.clone(),
                 std::time::Duration::from_secs(u64::from(settings.session_idle_minutes) * 60),

@@ -14,6 +14,30 @@ pub async fn add_staff(store: &nyhetsbrev::store::Store, name: &str) {
         .expect("staff account");
 }
 
+/// Adds an administrator through the same operation as `nyhetsbrev staff add --admin`,
+/// with `email` as the address its owner is told at.
+pub async fn add_admin(store: &nyhetsbrev::store::Store, name: &str, email: Option<&str>) {
+    nyhetsbrev::ops::Staff::new(store.clone())
+        .set_account_from_shell(name, STAFF_PASSWORD, true, email, &Actor::new("cli:test"))
+        .await
+        .expect("staff account");
+}
+
+/// Adds an account that is not an administrator (`staff add --email`) unless it is the
+/// first one.
+pub async fn add_staff_with_email(store: &nyhetsbrev::store::Store, name: &str, email: &str) {
+    nyhetsbrev::ops::Staff::new(store.clone())
+        .set_account_from_shell(
+            name,
+            STAFF_PASSWORD,
+            false,
+            Some(email),
+            &Actor::new("cli:test"),
+        )
+        .await
+        .expect("staff account");
+}
+
 /// An HTTP client that follows no redirects: tests look at each 303.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -103,6 +127,14 @@ impl StaffClient {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         self.post_raw(path, &form, Some(&self.base)).await
+    }
+
+    /// A form POST that manages an account: with the acting person's own password
+    /// typed again («Ditt passord»), as an administrator's forms send it.
+    pub async fn post_reauth(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("my_password", STAFF_PASSWORD));
+        self.post(path, &form).await
     }
 
     /// A form POST exactly as given: the caller chooses the token and the Origin.

@@ -31,6 +31,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use guard::{SESSION_COOKIE, origin_of, safe_next, same_origin};
+pub use page::oslo_time;
 
 use super::AppState;
 
@@ -149,6 +150,10 @@ pub fn router() -> Router<AppState> {
             get(api_tokens::list).post(api_tokens::add),
         )
         .route("/admin/api-tokens/revoke", post(api_tokens::revoke))
+        .route(
+            "/admin/staff/{name}/second-factor/reset",
+            post(accounts::reset_second_factor),
+        )
         .route("/admin/account", get(accounts::own))
         .route(
             "/admin/account/password",

@@ -79,6 +79,8 @@ struct ChecklistPage {
     suggested_time: String,
     /// `send_approval`: the page says a second account approves.
     approval: bool,
+    /// Why this account's approval did not count.
+    approval_error: Option<&'static str>,
 }
 
 struct PlanView {
@@ -180,6 +182,7 @@ async fn checklist_page(
         plan,
         suggested_time,
         approval,
+        approval_error: None,
     })
 }
 
@@ -392,6 +395,17 @@ pub async fn approve(
         }
         Ok(SendRequested::Planned { .. }) => {
             Redirect::to(&format!("/admin/issues/{slug}/send?melding=godkjent")).into_response()
+        }
+        Err(IssueError::ApprovalRefused(bar)) => {
+            match checklist_page(&state, &user, &slug, "", false).await {
+                Ok(mut page) => {
+                    page.approval_error = Some(bar.norwegian());
+                    let mut response = render(page);
+                    *response.status_mut() = StatusCode::FORBIDDEN;
+                    response
+                }
+                Err(response) => response,
+            }
         }
         Err(IssueError::OwnApproval) => problem_page(
             StatusCode::FORBIDDEN,

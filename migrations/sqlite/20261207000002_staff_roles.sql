@@ -1,0 +1,24 @@
+-- Administrators: only they add, disable and enable accounts, set another's password
+-- or reset their second factor. An existing installation keeps its earliest account as
+-- one, so someone can still manage accounts after the upgrade.
+ALTER TABLE staff_users ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+-- Where to tell the owner that someone else changed their account (optional; a user
+-- name that is an address is used when this is empty).
+ALTER TABLE staff_users ADD COLUMN email TEXT;
+-- Someone else reset the account's second factor: it sets one up again at its next
+-- sign-in, whether or not `staff_require_totp` asks every account to.
+ALTER TABLE staff_users ADD COLUMN must_enrol INTEGER NOT NULL DEFAULT 0;
+UPDATE staff_users SET is_admin = 1 WHERE id = (SELECT MIN(id) FROM staff_users);
+
+-- Who made an account, gave it a password or reset its second factor: an approval by
+-- an account the requester made or changed (or that anyone changed in the last 24
+-- hours) does not count. `by_staff_user_id` is NULL for the command line.
+CREATE TABLE staff_account_changes (
+    id                  INTEGER PRIMARY KEY,
+    staff_user_id       INTEGER NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
+    kind                TEXT    NOT NULL
+                        CHECK (kind IN ('created', 'password', 'second_factor_reset')),
+    by_staff_user_id    INTEGER REFERENCES staff_users (id) ON DELETE SET NULL,
+    at                  INTEGER NOT NULL
+);
+CREATE INDEX staff_account_changes_user ON staff_account_changes (staff_user_id, at);
