@@ -128,6 +128,7 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         "/admin/contacts/new".to_owned(),
         format!("/admin/inbound/{mail}/handled"),
         format!("/admin/inbound/{mail}/add-contact"),
+        format!("/admin/inbound/{mail}/answer"),
     ] {
         let fields = [
             ("csrf", "feil"),
