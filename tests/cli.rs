@@ -791,6 +791,28 @@ async fn inbound_mail_on_an_mta_pipe(db: &TestDb) {
         "{}",
         stderr(&missing)
     );
+
+    // A request to join whose sender no trusted server vouched for: kept for staff,
+    // nothing sent, until `inbound answer` sends the confirmation.
+    let unverified = b"From: ola.vik@example.no\r\nSubject: Meld meg p\xc3\xa5\r\nMessage-ID: <pipe-join@example.no>\r\n\r\n";
+    let kept = run_with_input(behind_our_mx(db), &["inbound"], unverified);
+    assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
+    assert!(
+        stdout(&kept).starts_with("inbound #4 other: ") && stdout(&kept).contains("ikke besvart"),
+        "{}",
+        stdout(&kept)
+    );
+    assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 1);
+    let answered = run(db, &["inbound", "answer", "4"]);
+    assert!(answered.status.success(), "{}", stderr(&answered));
+    assert_eq!(
+        stdout(&answered),
+        "inbound #4 subscribe: confirmation link to ola.vik@example.no queued\n"
+    );
+    assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 2);
+    let again = run(db, &["inbound", "answer", "4"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("answered already"), "{}", stderr(&again));
 }
 
 /// A delivery report as an attacker would write it: `X-Failed-Recipients` naming the
@@ -994,7 +1016,7 @@ async fn a_forwarded_request_waits_for_staff(db: &TestDb) {
     );
     assert!(
         stdout(&handled).contains("inbound #1 other: ")
-            && stdout(&handled).contains("not answered"),
+            && stdout(&handled).contains("ikke besvart"),
         "{}",
         stdout(&handled)
     );
