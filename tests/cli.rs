@@ -812,7 +812,11 @@ async fn inbound_mail_on_an_mta_pipe(db: &TestDb) {
     assert_eq!(common::outbox_messages(&db.dir().join("outbox")).len(), 2);
     let again = run(db, &["inbound", "answer", "4"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("answered already"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("answered already"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 /// A delivery report as an attacker would write it: `X-Failed-Recipients` naming the
