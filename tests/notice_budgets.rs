@@ -22,6 +22,7 @@ on_both_backends!(
     a_leave_link_flood_does_not_stop_web_confirmations,
     a_web_form_flood_does_not_stop_leave_links,
     the_dashboard_says_how_many_notices_wait_in_words,
+    the_migration_gives_notices_queued_before_it_their_budget,
 );
 
 /// The authserv-id of the receiving server the settings trust.
@@ -466,4 +467,50 @@ async fn the_dashboard_says_how_many_notices_wait_in_words(db: &TestDb) {
         "{dashboard}"
     );
     assert!(!dashboard.contains("melde seg av venter"), "{dashboard}");
+}
+
+/// Notices queued before the budgets existed get theirs from what they are: a leave
+/// link spends the leave links' budget, a confirmation of a request by mail the mail
+/// budget, any other confirmation the web form's.
+async fn the_migration_gives_notices_queued_before_it_their_budget(db: &TestDb) {
+    const BUDGETS: i64 = 20261207000003;
+    let store = nyhetsbrev::store::Store::connect(&db.url).await.unwrap();
+    let backend = store.backend();
+    store.close().await;
+    let before = backend
+        .migrator()
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| *v < BUDGETS)
+        .max()
+        .unwrap();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(db.url.expose())
+        .await
+        .unwrap();
+    backend.migrator().run_to(before, &mut conn).await.unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+    let t = 1_796_342_400_000_i64;
+    for (n, source) in ["web", "email-request", "web"].iter().enumerate() {
+        db.execute(&format!(
+            "INSERT INTO contacts (email, email_key, search_text, status, consent_source, \
+             consent_at, bounce_count, created_at, updated_at) VALUES \
+             ('old{n}@example.org', 'old{n}@example.org', 'old{n}@example.org', 'pending', \
+             '{source}', {t}, 0, {t}, {t})"
+        ))
+        .await;
+    }
+    db.execute(&format!(
+        "INSERT INTO notices (contact_id, purpose, status, created_at, attempts, next_attempt_at, \
+         consent_source) VALUES \
+         (1, 'confirm', 'queued', {t}, 0, {t}, 'web'), \
+         (2, 'confirm', 'sent', {t}, 1, {t}, 'email-request'), \
+         (3, 'leave', 'queued', {t}, 0, {t}, NULL)"
+    ))
+    .await;
+    db.store().await;
+    assert_eq!(
+        db.query_strings("SELECT budget FROM notices ORDER BY id")
+            .await,
+        ["web", "mail", "leave"]
+    );
 }
