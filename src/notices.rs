@@ -7,6 +7,11 @@
 //! whether it leads to a mail or not (an SMTP conversation in the request used to tell
 //! who was on the list), and a relay that is away delays a confirmation instead of losing
 //! it. Inbound mail queues its notice through the same capped insert.
+//!
+//! Each kind of notice spends its own hourly budget (web form, requests by mail, leave
+//! links; see [`NoticeBudgets`]). A notice whose budget is spent for the hour is not
+//! refused: it waits in the queue, and the claim takes it once the hour has room, so a
+//! flood of one kind delays only that kind and nothing is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +20,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::domain::Timestamp;
 use crate::mail::{ConfirmationMailer, SendError};
-use crate::store::{ClaimedNotice, NoticeOutcome, NoticePurpose, Store, StoreError};
+use crate::store::{ClaimedNotice, NoticeBudgets, NoticeOutcome, NoticePurpose, Store, StoreError};
 
 /// A notice is tried this many times before it counts as failed.
 const MAX_ATTEMPTS: i64 = 10;
@@ -29,17 +34,18 @@ const BATCH: i64 = 20;
 pub struct Notices {
     store: Store,
     mailer: ConfirmationMailer,
-    per_hour: u32,
+    budgets: NoticeBudgets,
     hourly_cap: Option<u64>,
     daily_cap: Option<u64>,
     wake: Arc<Notify>,
 }
 
-/// The limits notices keep: their own hourly cap (`confirmations_per_hour`) and the
-/// relay's caps, which issues and notices share.
+/// The limits notices keep: their own hourly budgets (`confirmations_per_hour`,
+/// `mail_confirmations_per_hour`, `leave_links_per_hour`) and the relay's caps, which
+/// issues and notices share.
 #[derive(Debug, Clone, Copy)]
 pub struct NoticeCaps {
-    pub per_hour: u32,
+    pub budgets: NoticeBudgets,
     pub hourly_cap: Option<u64>,
     pub daily_cap: Option<u64>,
 }
@@ -49,16 +55,16 @@ impl Notices {
         Self {
             store,
             mailer,
-            per_hour: caps.per_hour,
+            budgets: caps.budgets,
             hourly_cap: caps.hourly_cap,
             daily_cap: caps.daily_cap,
             wake: Arc::new(Notify::new()),
         }
     }
 
-    /// `confirmations_per_hour`, for the store's capped insert.
-    pub fn per_hour(&self) -> u32 {
-        self.per_hour
+    /// The hourly budgets the sender keeps.
+    pub fn budgets(&self) -> NoticeBudgets {
+        self.budgets
     }
 
     /// Tells the background sender that something was queued.
@@ -66,8 +72,10 @@ impl Notices {
         self.wake.notify_one();
     }
 
-    /// Sends every notice that is due now, unless the relay's hourly or daily cap
-    /// (counting issues and notices together) is reached. Returns how many went out.
+    /// Sends every notice that is due now and whose budget has room in the hour,
+    /// unless the relay's hourly or daily cap (counting issues and notices together)
+    /// is reached. What finds no room waits for a later round. Returns how many went
+    /// out.
     pub async fn send_due(&self) -> Result<usize, StoreError> {
         self.take_web_requests().await?;
         let mut sent = 0;
@@ -81,7 +89,12 @@ impl Notices {
                 Timestamp::from_unix_ms(Timestamp::now().unix_ms() + LEASE.as_millis() as i64);
             let claimed = self
                 .store
-                .claim_notices(allowance.min(BATCH), lease_until, self.mailer.valid_ms())
+                .claim_notices(
+                    allowance.min(BATCH),
+                    lease_until,
+                    self.mailer.valid_ms(),
+                    self.budgets,
+                )
                 .await?;
             if claimed.is_empty() {
                 return Ok(sent);
@@ -97,7 +110,8 @@ impl Notices {
     }
 
     /// Turns the web form's queued requests into pending contacts and queued
-    /// confirmations, under the same caps as every request.
+    /// confirmations (spending the web form's budget when sent), under the same
+    /// per-address caps as every request.
     async fn take_web_requests(&self) -> Result<(), StoreError> {
         loop {
             let requests = self.store.queued_subscription_requests(BATCH).await?;
@@ -112,14 +126,10 @@ impl Notices {
                         request.name.as_ref(),
                         request.organisation.as_ref(),
                         &request.publications,
-                        self.per_hour,
                         &crate::store::Actor::new("web:subscribe"),
                     )
                     .await;
                 match outcome {
-                    Ok(crate::store::SubscribeOutcome::HourlyCapReached) => tracing::warn!(
-                        "confirmations_per_hour reached: a subscription request got no mail"
-                    ),
                     Ok(_) => {}
                     // The form offers only publications that exist, and none is ever
                     // removed; a request naming another cannot be carried out.

@@ -150,11 +150,20 @@ pub fn notices_with(store: Store, outgoing: Outgoing, settings: &Settings) -> No
         store,
         mailer,
         NoticeCaps {
-            per_hour: settings.confirmations_per_hour,
+            budgets: notice_budgets(settings),
             hourly_cap: settings.hourly_cap,
             daily_cap: settings.daily_cap,
         },
     )
+}
+
+/// The hourly budgets of confirmations and leave links, from settings.
+pub fn notice_budgets(settings: &Settings) -> crate::store::NoticeBudgets {
+    crate::store::NoticeBudgets {
+        web: settings.confirmations_per_hour,
+        mail: settings.mail_confirmations_per_hour,
+        leave: settings.leave_links_per_hour,
+    }
 }
 
 pub fn notices(store: Store, settings: &Settings) -> Result<Notices, ConfigError> {
@@ -206,7 +215,8 @@ pub fn admin_parts(
                 settings.send_approval,
                 settings.hourly_cap,
                 settings.daily_cap,
-            );
+            )
+            .with_notice_budgets(notice_budgets(settings));
     let from = settings.from_address()?;
     Ok(crate::web::AdminParts {
         issues,

@@ -576,6 +576,34 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
     wait_for_text(&client, ".notice", "Kontakten er lagt til.", 10).await;
     assert!(text_of(&client, "main").await.contains("siri-1@example.no"));
 
+    // A request to join from a sender nobody verified, kept for staff: one click
+    // sends the confirmation link.
+    let joining = app
+        .store
+        .record_inbound(&nyhetsbrev::store::NewInbound {
+            channel: "stdin",
+            raw: b"From: Per Lie <per.lie@example.no>\r\nSubject: Meld meg p\xc3\xa5\r\n\r\nHei\r\n",
+            raw_sha256: "dd",
+            from_address: Some("per.lie@example.no"),
+            subject: Some("Meld meg p\u{e5}"),
+            message_id: Some("<per-1@example.no>"),
+            sent_at: None,
+            kind: InboundKind::Other,
+            result: "\u{f8}nske om \u{e5} st\u{e5} p\u{e5} listen fra per.lie@example.no, men mottakerserveren har ikke bekreftet avsenderen: ikke besvart.",
+            contact_id: None,
+            delivery_id: None,
+        })
+        .await
+        .unwrap();
+    client
+        .goto(&format!("{}/admin/inbound/{joining}", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "E-post: Meld meg p\u{e5}").await;
+    check_page(&client, &axe, "contacts-10d-held-request").await;
+    click(&client, "main form[action$='/answer'] button[type=submit]").await;
+    wait_for_text(&client, ".notice", "bekreftelseslenken g\u{e5}r ut", 10).await;
+
     // After inbound_retention_days the message's bytes are gone; what it was stays.
     let now = nyhetsbrev::domain::Timestamp::now();
     let later = nyhetsbrev::domain::Timestamp::from_unix_ms(now.unix_ms() + 1000);

@@ -42,6 +42,8 @@ async fn setup(db: &TestDb) -> Setup {
     let mut settings = common::test_settings(db);
     settings.smtp_url = Some(sink.url().into());
     settings.smtp_timeout = 2.0;
+    // The fixtures' requests to join carry this server's Authentication-Results.
+    settings.trusted_authserv_id = Some("mx.example.no".into());
     Setup {
         store,
         sink,
@@ -272,6 +274,7 @@ fn serve_reads_the_mailbox_and_poll_once_reports() {
         .args(["inbound", "poll", "--once"])
         .current_dir(dir.path())
         .env("NYHETSBREV_IMAP_URL", server.plain_url())
+        .env("NYHETSBREV_TRUSTED_AUTHSERV_ID", "mx.example.no")
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
@@ -304,6 +307,7 @@ fn serve_reads_the_mailbox_and_poll_once_reports() {
         .current_dir(dir.path())
         .env("NYHETSBREV_IMAP_URL", server.plain_url())
         .env("NYHETSBREV_IMAP_POLL_INTERVAL", "0.2")
+        .env("NYHETSBREV_TRUSTED_AUTHSERV_ID", "mx.example.no")
         .env("NYHETSBREV_BIND", format!("127.0.0.1:{port}"))
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())

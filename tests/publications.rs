@@ -538,12 +538,24 @@ async fn a_request_to_join_sets_what_the_confirmation_starts(db: &TestDb) {
         publications,
     };
     let (id, _) = store
-        .request_subscription_by(&address, None, None, by(PublicationChoice::All), 100)
+        .request_subscription_by(
+            &address,
+            None,
+            None,
+            by(PublicationChoice::All),
+            nyhetsbrev::store::NoticeBudget::Web,
+        )
         .await
         .unwrap();
     // Asked again, now for the court decisions only: that is what they will get.
     store
-        .request_subscription_by(&address, None, None, by(choice(&["rettsavgjorelser"])), 100)
+        .request_subscription_by(
+            &address,
+            None,
+            None,
+            by(choice(&["rettsavgjorelser"])),
+            nyhetsbrev::store::NoticeBudget::Web,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -552,7 +564,13 @@ async fn a_request_to_join_sets_what_the_confirmation_starts(db: &TestDb) {
     );
     // Unknown names are refused and change nothing.
     let refused = store
-        .request_subscription_by(&address, None, None, by(choice(&["ukjent"])), 100)
+        .request_subscription_by(
+            &address,
+            None,
+            None,
+            by(choice(&["ukjent"])),
+            nyhetsbrev::store::NoticeBudget::Web,
+        )
         .await;
     assert!(
         matches!(refused, Err(StoreError::PublicationNotFound(_))),
@@ -577,7 +595,13 @@ async fn a_request_to_join_sets_what_the_confirmation_starts(db: &TestDb) {
         .await
         .unwrap();
     store
-        .request_subscription_by(&address, None, None, by(PublicationChoice::All), 100)
+        .request_subscription_by(
+            &address,
+            None,
+            None,
+            by(PublicationChoice::All),
+            nyhetsbrev::store::NoticeBudget::Web,
+        )
         .await
         .unwrap();
     assert_eq!(

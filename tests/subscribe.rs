@@ -5,7 +5,7 @@ mod common;
 use common::{TestDb, email};
 use nyhetsbrev::domain::{ConsentSource, ContactName, ContactStatus, Timestamp, TokenSecret};
 use nyhetsbrev::store::{
-    Actor, ConfirmOutcome, ContactChanges, NoticeOutcome, Store, SubscribeOutcome,
+    Actor, ConfirmOutcome, ContactChanges, NoticeBudgets, NoticeOutcome, Store, SubscribeOutcome,
 };
 use sqlx::{AnyConnection, Connection};
 
@@ -19,7 +19,11 @@ on_both_backends!(
 );
 
 const WEEK: i64 = 7 * 24 * 3600 * 1000;
-const PER_HOUR: u32 = 200;
+const BUDGETS: NoticeBudgets = NoticeBudgets {
+    web: 200,
+    mail: 200,
+    leave: 200,
+};
 
 /// The secret a notice sender would mail for a queued confirmation, its link valid for
 /// `valid_ms`.
@@ -29,7 +33,10 @@ async fn secret_of(store: &Store, outcome: SubscribeOutcome, valid_ms: i64) -> T
         "expected a queued confirmation, got {outcome:?}"
     );
     let lease = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
-    let mut claimed = store.claim_notices(10, lease, valid_ms).await.unwrap();
+    let mut claimed = store
+        .claim_notices(10, lease, valid_ms, BUDGETS)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
     let notice = claimed.pop().unwrap();
     store
@@ -50,7 +57,6 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
                 name.as_ref(),
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -105,7 +111,6 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -119,7 +124,6 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             None,
             None,
             &nyhetsbrev::domain::PublicationChoice::All,
-            PER_HOUR,
             &Actor::new("web:subscribe"),
         )
         .await
@@ -135,7 +139,6 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             None,
             None,
             &nyhetsbrev::domain::PublicationChoice::All,
-            PER_HOUR,
             &Actor::new("web:subscribe"),
         )
         .await
@@ -156,7 +159,6 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -195,7 +197,6 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -231,7 +232,6 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -272,7 +272,6 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await
@@ -311,7 +310,6 @@ async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                PER_HOUR,
                 &Actor::new("web:subscribe"),
             )
             .await

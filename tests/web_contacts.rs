@@ -132,6 +132,7 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
         format!("/admin/inbound/{mail}/handled"),
         format!("/admin/inbound/{mail}/add-contact"),
         "/admin/contacts/export.csv".to_owned(),
+        format!("/admin/inbound/{mail}/answer"),
     ] {
         let fields = [
             ("csrf", "feil"),

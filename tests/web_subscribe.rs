@@ -438,7 +438,8 @@ async fn parallel_requests_for_one_address_get_one_mail(db: &TestDb) {
 }
 
 /// Requests for many addresses cannot make the service a mail cannon:
-/// `confirmations_per_hour` holds for all of them together.
+/// `confirmations_per_hour` holds for all of them together. What does not fit waits in
+/// the queue for the next hour's room; nothing is dropped.
 async fn the_hourly_cap_holds_for_all_addresses_together(db: &TestDb) {
     let mut settings = common::test_settings(db);
     let sink = common::smtp_sink::SmtpSink::start().await;
@@ -450,6 +451,15 @@ async fn the_hourly_cap_holds_for_all_addresses_together(db: &TestDb) {
         assert_eq!(status, 200, "the same answer for everyone");
     }
     assert_eq!(app.settled_mails().await.len(), 3);
+    let waiting = app
+        .store
+        .notices_waiting_for_room(app.notice_budgets)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.web, 5,
+        "{waiting:?}: the other five wait for room, none dropped"
+    );
 }
 
 /// Confirmation mails go through the same relay as the issues, so they count toward

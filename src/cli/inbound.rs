@@ -58,8 +58,9 @@ pub enum InboundCommand {
         #[arg(long)]
         raw: bool,
     },
-    /// Answer a forwarded request to join that was kept for staff: mail the confirmation
-    /// link to the person who wrote the original (they still have to use it).
+    /// Answer a request to join that was kept for staff (forwarded, or from an
+    /// unverified sender): mail the confirmation link to the address it names (they
+    /// still have to use it).
     Answer { id: i64 },
     /// Read the mailbox set by imap_url: once, or every imap_poll_interval seconds until
     /// SIGTERM or Ctrl-C.
@@ -208,7 +209,7 @@ pub(super) async fn run(
         }
         Some(InboundCommand::Answer { id }) => {
             let handled = mail_ops(store, settings)?
-                .answer_forwarded(id, &super::actor())
+                .answer_held(id, &super::actor())
                 .await
                 .map_err(|e| match e {
                     InboundOpsError::NotFound(id) => anyhow::anyhow!(

@@ -63,6 +63,8 @@ pub const KEYS: &[&str] = &[
     "imap_poll_interval",
     "imap_ca_file",
     "confirmations_per_hour",
+    "mail_confirmations_per_hour",
+    "leave_links_per_hour",
     "trusted_authserv_id",
     "trusted_proxies",
     "http_header_timeout",
@@ -157,13 +159,23 @@ pub struct Settings {
     pub imap_poll_interval: f64,
     /// PEM certificates to trust for the IMAP server besides the public roots.
     pub imap_ca_file: Option<PathBuf>,
-    /// Confirmation and leave-link mails at most in any hour, to all addresses together:
-    /// a flood of requests for many addresses cannot make the service a mail cannon.
+    /// Confirmation mails for sign-ups on the web form at most in any hour, to all
+    /// addresses together: a flood of requests for many addresses cannot make the
+    /// service a mail cannon. More wait in the queue for the next hour; none is lost.
     pub confirmations_per_hour: u32,
+    /// The same for confirmations of requests to join by mail (verified senders, and
+    /// held requests staff answer): their own budget, so a flood of mail cannot hold
+    /// back the web form's confirmations.
+    pub mail_confirmations_per_hour: u32,
+    /// The same for leave links mailed for unverified requests to leave by mail.
+    pub leave_links_per_hour: u32,
     /// The authserv-id your receiving mail server writes in `Authentication-Results`
     /// (e.g. `mx.kom.example.no`): a request to leave by mail that this server shows to
     /// pass DMARC, or an aligned DKIM, takes effect at once; any other gets a mail with
-    /// a leave link. Unset: every request to leave by mail gets the link.
+    /// a leave link. A request to join by mail is answered with a confirmation only
+    /// when the server shows the same; any other is kept for staff to answer. Unset:
+    /// every request to leave by mail gets the link, and every request to join by mail
+    /// waits for staff.
     pub trusted_authserv_id: Option<String>,
     /// Reverse proxies in front of the service (addresses or blocks such as
     /// `10.0.0.0/8`): only from these is `X-Forwarded-For` believed for per-client
@@ -249,6 +261,8 @@ impl Default for Settings {
             imap_poll_interval: 60.0,
             imap_ca_file: None,
             confirmations_per_hour: 200,
+            mail_confirmations_per_hour: 50,
+            leave_links_per_hour: 50,
             trusted_authserv_id: None,
             trusted_proxies: Vec::new(),
             http_header_timeout: 10.0,
@@ -311,6 +325,11 @@ impl fmt::Debug for Settings {
             .field("imap_poll_interval", &self.imap_poll_interval)
             .field("imap_ca_file", &self.imap_ca_file)
             .field("confirmations_per_hour", &self.confirmations_per_hour)
+            .field(
+                "mail_confirmations_per_hour",
+                &self.mail_confirmations_per_hour,
+            )
+            .field("leave_links_per_hour", &self.leave_links_per_hour)
             .field("trusted_authserv_id", &self.trusted_authserv_id)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("http_header_timeout", &self.http_header_timeout)
@@ -500,6 +519,8 @@ impl Settings {
                 | "inbound_max_size"
                 | "imap_poll_interval"
                 | "confirmations_per_hour"
+                | "mail_confirmations_per_hour"
+                | "leave_links_per_hour"
                 | "http_header_timeout"
                 | "http_body_timeout"
                 | "http_max_connections"
@@ -555,7 +576,7 @@ impl Settings {
         // Every number has a range: beyond it a value is a typo, and some (a retry
         // delay of 1e30 s, a rate of 1e-30 a second, a cap past i64::MAX) would crash
         // or silently stop the worker instead of being refused here.
-        let whole: [(&str, Option<u64>, u64, u64); 16] = [
+        let whole: [(&str, Option<u64>, u64, u64); 18] = [
             (
                 "inbound_retention_days",
                 Some(self.inbound_retention_days.into()),
@@ -611,6 +632,18 @@ impl Settings {
             (
                 "confirmations_per_hour",
                 Some(self.confirmations_per_hour.into()),
+                1,
+                1_000_000,
+            ),
+            (
+                "mail_confirmations_per_hour",
+                Some(self.mail_confirmations_per_hour.into()),
+                1,
+                1_000_000,
+            ),
+            (
+                "leave_links_per_hour",
+                Some(self.leave_links_per_hour.into()),
                 1,
                 1_000_000,
             ),

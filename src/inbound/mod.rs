@@ -21,9 +21,13 @@ use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
 use crate::domain::{EmailAddress, InboundKind};
 use crate::notices::Notices;
 use crate::store::{
-    Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, RequestedBy, Store,
-    StoreError, SubscribeOutcome,
+    Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, NoticeBudget,
+    RequestedBy, Store, StoreError, SubscribeOutcome,
 };
+
+/// What a request to join kept for staff says they can do, in bokmål.
+const HELD_FOR_STAFF: &str = "Staben kan sende bekreftelseslenken med knappen «Send \
+     bekreftelseslenke» på e-postens side (eller `nyhetsbrev inbound answer`).";
 
 /// Where a message came from (stored with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +64,7 @@ pub struct Handled {
 pub enum AnswerError {
     #[error("there is no inbound message {0}")]
     NotFound(i64),
-    #[error("inbound message {0} is not a forwarded request to join")]
+    #[error("inbound message {0} is not a request to join kept for staff")]
     NotARequest(i64),
     #[error("inbound message {0} was answered already")]
     AlreadyAnswered(i64),
@@ -231,11 +235,27 @@ impl Inbound {
                 ..
             } if !same_address(forwarder, address) => Action {
                 // Answering would let anyone direct our mail at a third party: staff
-                // read it and answer it if it is genuine (`inbound answer ID`).
+                // read it and answer it if it is genuine (one click on its page).
                 result: format!(
-                    "a request to join for {address}, forwarded by {}: not answered; staff can \
-                     send the confirmation with `nyhetsbrev inbound answer`",
+                    "ønske om å stå på listen for {address}, videresendt av {}: ikke besvart. \
+                     {HELD_FOR_STAFF}",
                     clip(forwarder, 100)
+                ),
+                contact_id: None,
+                delivery_id: None,
+                kind: Some(InboundKind::Other),
+            },
+            Kind::Subscribe {
+                address,
+                authenticated: None,
+                ..
+            } => Action {
+                // Anyone can write any From: answering every such request would let a
+                // flood of made-up senders spend the budget of requests by mail (and
+                // mail strangers). Nothing is queued or spent; staff decide.
+                result: format!(
+                    "ønske om å stå på listen fra {address}, men mottakerserveren har ikke \
+                     bekreftet avsenderen: ikke besvart. {HELD_FOR_STAFF}"
                 ),
                 contact_id: None,
                 delivery_id: None,
@@ -246,6 +266,7 @@ impl Inbound {
                 name,
                 forwarded_by,
                 request,
+                authenticated: Some(_),
             } => {
                 self.queue_confirmation(
                     address,
@@ -289,10 +310,7 @@ impl Inbound {
                 authenticated: None,
             } => {
                 // Anyone can write any From: only the mailbox's owner can use the link.
-                let outcome = self
-                    .store
-                    .request_leave_link(address, self.notices.per_hour())
-                    .await?;
+                let outcome = self.store.request_leave_link(address).await?;
                 if let LeaveLinkOutcome::Queued { .. } = outcome {
                     self.store
                         .log_action(
@@ -306,8 +324,9 @@ impl Inbound {
                 let (result, contact_id) = match outcome {
                     LeaveLinkOutcome::Queued { contact_id } => (
                         format!(
-                            "sender not verified: a leave link to {address} is queued; they \
-                             leave when they use it"
+                            "sender not verified: a leave link to {address} is queued (sent \
+                             when the hour's leave_links_per_hour has room); they leave when \
+                             they use it"
                         ),
                         Some(contact_id),
                     ),
@@ -322,13 +341,6 @@ impl Inbound {
                         format!(
                             "sender not verified; a mail went to {address} recently, so no \
                              leave link now (rate limit)"
-                        ),
-                        Some(contact_id),
-                    ),
-                    LeaveLinkOutcome::HourlyCapReached { contact_id } => (
-                        format!(
-                            "sender not verified; confirmations_per_hour is reached, so no \
-                             leave link to {address} now"
                         ),
                         Some(contact_id),
                     ),
@@ -352,7 +364,8 @@ impl Inbound {
         })
     }
 
-    /// Queues the confirmation mail for a request to join by mail.
+    /// Queues the confirmation mail for a request to join by mail, spending the budget
+    /// of requests by mail when it is sent.
     async fn queue_confirmation(
         &self,
         address: &EmailAddress,
@@ -371,7 +384,7 @@ impl Inbound {
         };
         let (contact_id, outcome) = self
             .store
-            .request_subscription_by(address, name.as_ref(), None, by, self.notices.per_hour())
+            .request_subscription_by(address, name.as_ref(), None, by, NoticeBudget::Mail)
             .await?;
         let result = match outcome {
             SubscribeOutcome::Queued { .. } => match &publications {
@@ -393,9 +406,6 @@ impl Inbound {
             SubscribeOutcome::RecentlySent => {
                 format!("a confirmation went to {address} recently; not sent again (rate limit)")
             }
-            SubscribeOutcome::HourlyCapReached => {
-                format!("confirmations_per_hour is reached; no confirmation to {address} now")
-            }
         };
         Ok(Action {
             result,
@@ -405,23 +415,18 @@ impl Inbound {
         })
     }
 
-    /// Staff answer a forwarded request to join that was held back: the confirmation
-    /// goes to the person who wrote the original, who still has to use the link.
-    pub async fn answer_forwarded(&self, id: i64, staff: &Actor) -> Result<Handled, AnswerError> {
-        let Some((entry, raw)) = self.store.inbound_message(id).await? else {
-            return Err(AnswerError::NotFound(id));
-        };
-        let parsed = {
-            let own = self.own.clone();
-            tokio::task::spawn_blocking(move || classify(&raw, &own, &Envelope::default()))
-                .await
-                .map_err(|_| AnswerError::NotARequest(id))?
-        };
+    /// Staff answer a request to join that was kept for them (forwarded by someone
+    /// else, or from a sender the receiving server did not verify): the confirmation
+    /// goes to the address the request names, who still has to use the link. It spends
+    /// the budget of requests by mail, like any confirmation of one.
+    pub async fn answer_held(&self, id: i64, staff: &Actor) -> Result<Handled, AnswerError> {
+        let (entry, parsed) = self.held_request(id).await?;
         let Kind::Subscribe {
             address,
             name,
-            forwarded_by: Some(forwarder),
+            forwarded_by,
             request,
+            ..
         } = &parsed.kind
         else {
             return Err(AnswerError::NotARequest(id));
@@ -429,7 +434,7 @@ impl Inbound {
         if entry.kind != InboundKind::Other {
             return Err(AnswerError::AlreadyAnswered(id));
         }
-        let mut note = request_note(&parsed.summary, Some(forwarder));
+        let mut note = request_note(&parsed.summary, forwarded_by.as_deref());
         note.push_str(&format!(", besvart av {}", clip(staff.as_str(), 60)));
         let action = self
             .queue_confirmation(
@@ -456,6 +461,35 @@ impl Inbound {
             result: action.result,
             duplicate: false,
         })
+    }
+
+    /// Whether message `id` is a request to join that waits for staff to answer it
+    /// (for the button on its page).
+    pub async fn can_answer(&self, id: i64) -> Result<bool, AnswerError> {
+        match self.held_request(id).await {
+            Ok((entry, parsed)) => {
+                Ok(entry.kind == InboundKind::Other
+                    && matches!(parsed.kind, Kind::Subscribe { .. }))
+            }
+            Err(AnswerError::NotARequest(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Message `id` as recorded, and what it is read as now.
+    async fn held_request(
+        &self,
+        id: i64,
+    ) -> Result<(crate::store::InboundEntry, Classified), AnswerError> {
+        let Some((entry, raw)) = self.store.inbound_message(id).await? else {
+            return Err(AnswerError::NotFound(id));
+        };
+        let own = self.own.clone();
+        let parsed =
+            tokio::task::spawn_blocking(move || classify(&raw, &own, &Envelope::default()))
+                .await
+                .map_err(|_| AnswerError::NotARequest(id))?;
+        Ok((entry, parsed))
     }
 
     /// Sends what acting queued (confirmation, leave link) now, where the message was

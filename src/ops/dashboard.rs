@@ -9,7 +9,10 @@ use tokio::sync::Mutex;
 use super::contacts::ExportRecord;
 use crate::domain::Timestamp;
 use crate::mail::Transport;
-use crate::store::{IssueStatus, PublicationCount, SendCounts, Store, StoreError, StoredIssue};
+use crate::store::{
+    IssueStatus, NoticeBudget, NoticeBudgets, PublicationCount, SendCounts, Store, StoreError,
+    StoredIssue,
+};
 
 /// The relay is tried at most this often for the dashboard (each try is a connection).
 const RELAY_PROBE_EVERY: Duration = Duration::from_secs(60);
@@ -44,6 +47,9 @@ pub enum Warning {
     WaitingForCap { daily: bool, cap: u64 },
     /// Mail kept for staff that nobody has marked handled yet.
     MailWaiting(i64),
+    /// Confirmations or leave links wait because their hourly budget is spent; they
+    /// go out by themselves as the hour makes room.
+    NoticesWaiting { budget: NoticeBudget, waiting: i64 },
     /// Two contacts are one mailbox written two ways (found when address keys moved to
     /// the A-label form): both get every mail until staff remove one.
     SameMailbox {
@@ -98,6 +104,8 @@ pub struct Dashboard {
     send_approval: bool,
     hourly_cap: Option<u64>,
     daily_cap: Option<u64>,
+    /// `None`: no notice sender to count for (the dashboard says nothing of notices).
+    notice_budgets: Option<NoticeBudgets>,
     probe: Arc<Mutex<Option<RelayProbe>>>,
     publication_counts: Arc<Mutex<Option<CountedPublications>>>,
 }
@@ -112,6 +120,7 @@ impl Dashboard {
             send_approval: false,
             hourly_cap: None,
             daily_cap: None,
+            notice_budgets: None,
             probe: Arc::new(Mutex::new(None)),
             publication_counts: Arc::new(Mutex::new(None)),
         }
@@ -127,6 +136,12 @@ impl Dashboard {
         self.send_approval = send_approval;
         self.hourly_cap = hourly_cap;
         self.daily_cap = daily_cap;
+        self
+    }
+
+    /// The hourly budgets of confirmations and leave links, to say how many wait.
+    pub fn with_notice_budgets(mut self, budgets: NoticeBudgets) -> Self {
+        self.notice_budgets = Some(budgets);
         self
     }
 
@@ -202,6 +217,15 @@ impl Dashboard {
         let waiting = self.store.inbound_waiting().await?;
         if waiting > 0 {
             warnings.push(Warning::MailWaiting(waiting));
+        }
+        if let Some(budgets) = self.notice_budgets {
+            let notices = self.store.notices_waiting_for_room(budgets).await?;
+            for budget in NoticeBudget::ALL {
+                let waiting = notices.of(budget);
+                if waiting > 0 {
+                    warnings.push(Warning::NoticesWaiting { budget, waiting });
+                }
+            }
         }
         for duplicate in self.store.address_duplicates().await? {
             warnings.push(Warning::SameMailbox {

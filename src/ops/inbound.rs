@@ -1,5 +1,5 @@
 //! Inbound mail: handle a message (from the MTA pipe, the mailbox or the admin API),
-//! list what was handled, read one, answer a forwarded request to join.
+//! list what was handled, read one, answer a request to join kept for staff.
 
 use crate::domain::{
     ApiTokenName, Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus,
@@ -184,6 +184,13 @@ impl InboundRecord {
     }
 }
 
+fn answer_error(e: AnswerError) -> InboundOpsError {
+    match e {
+        AnswerError::NotFound(id) => InboundOpsError::NotFound(id),
+        other => InboundOpsError::Answer(other),
+    }
+}
+
 /// Handling inbound mail; cheap to clone.
 #[derive(Clone)]
 pub struct InboundMail {
@@ -267,20 +274,19 @@ impl InboundMail {
         }
     }
 
-    /// Mails the confirmation link to the person who wrote a forwarded request that
-    /// was kept for staff (they still have to use it).
-    pub async fn answer_forwarded(
-        &self,
-        id: i64,
-        actor: &Actor,
-    ) -> Result<Handled, InboundOpsError> {
+    /// Mails the confirmation link for a request to join that was kept for staff
+    /// (forwarded by someone else, or from a sender nobody verified); the person still
+    /// has to use it.
+    pub async fn answer_held(&self, id: i64, actor: &Actor) -> Result<Handled, InboundOpsError> {
         self.inbound
-            .answer_forwarded(id, actor)
+            .answer_held(id, actor)
             .await
-            .map_err(|e| match e {
-                AnswerError::NotFound(id) => InboundOpsError::NotFound(id),
-                other => InboundOpsError::Answer(other),
-            })
+            .map_err(answer_error)
+    }
+
+    /// Whether message `id` is a kept request to join staff can answer.
+    pub async fn can_answer(&self, id: i64) -> Result<bool, InboundOpsError> {
+        self.inbound.can_answer(id).await.map_err(answer_error)
     }
 
     /// Reads the mailbox once.

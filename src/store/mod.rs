@@ -52,8 +52,8 @@ pub use issues::{DraftMode, DraftSaved, IssueStatus, SendPlan, StoredIssue};
 pub use leases::{ClaimedDelivery, Outcome};
 pub use metrics::MetricsSnapshot;
 pub use notices::{
-    ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeOutcome, NoticePurpose,
-    NoticeQueued, QueuedRequest,
+    ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeBudget, NoticeBudgets,
+    NoticeOutcome, NoticePurpose, NoticeQueued, NoticesWaiting, QueuedRequest,
 };
 pub use publications::{PublicationCount, PublicationLeft, PublicationsChosen};
 pub use staff::{

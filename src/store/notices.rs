@@ -35,7 +35,97 @@ impl NoticePurpose {
     }
 }
 
-/// What asking for a notice led to.
+/// Which hourly budget a notice spends. Each kind of request has its own, so that a
+/// flood of one (join requests by mail with made-up senders, say) leaves the others
+/// working: a web-form sign-up is mailed however many requests by mail wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeBudget {
+    /// Confirmations of the web form (`confirmations_per_hour`).
+    Web,
+    /// Confirmations of requests to join by mail, whether the sender was verified or
+    /// staff answered a held one (`mail_confirmations_per_hour`).
+    Mail,
+    /// Leave links for unverified requests to leave (`leave_links_per_hour`).
+    Leave,
+}
+
+impl NoticeBudget {
+    /// In the order the sender serves them when more than one has room: the web form
+    /// first (a person is waiting for the mail), leave links, then requests by mail.
+    pub const ALL: [NoticeBudget; 3] = [NoticeBudget::Web, NoticeBudget::Leave, NoticeBudget::Mail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeBudget::Web => "web",
+            NoticeBudget::Mail => "mail",
+            NoticeBudget::Leave => "leave",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == word)
+    }
+}
+
+/// How many notices of each budget may go out in any hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticeBudgets {
+    pub web: u32,
+    pub mail: u32,
+    pub leave: u32,
+}
+
+impl NoticeBudgets {
+    pub fn per_hour(&self, budget: NoticeBudget) -> u32 {
+        match budget {
+            NoticeBudget::Web => self.web,
+            NoticeBudget::Mail => self.mail,
+            NoticeBudget::Leave => self.leave,
+        }
+    }
+}
+
+/// How many due notices of each budget wait because the budget's last hour is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoticesWaiting {
+    pub web: i64,
+    pub mail: i64,
+    pub leave: i64,
+}
+
+impl NoticesWaiting {
+    pub fn of(&self, budget: NoticeBudget) -> i64 {
+        match budget {
+            NoticeBudget::Web => self.web,
+            NoticeBudget::Mail => self.mail,
+            NoticeBudget::Leave => self.leave,
+        }
+    }
+
+    fn set(&mut self, budget: NoticeBudget, waiting: i64) {
+        match budget {
+            NoticeBudget::Web => self.web = waiting,
+            NoticeBudget::Mail => self.mail = waiting,
+            NoticeBudget::Leave => self.leave = waiting,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.web + self.mail + self.leave
+    }
+}
+
+/// What one budget has spent in the last hour and how many of its notices are due.
+#[derive(Debug, Clone, Copy, Default)]
+struct BudgetUse {
+    /// Sent in the last hour, or leased by a sender now.
+    spent: i64,
+    /// Queued, due and not leased.
+    due: i64,
+}
+
+/// What asking for a notice led to. Nothing is refused for being one too many in the
+/// hour: the notice waits in the queue until its budget has room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeQueued {
     Queued {
@@ -43,8 +133,6 @@ pub enum NoticeQueued {
     },
     /// One went to this address less than ten minutes ago, or five today.
     RecentlySent,
-    /// `confirmations_per_hour` is reached for everyone together.
-    HourlyCapReached,
 }
 
 /// A queued notice a sender holds a lease on, with what its mail needs. The secret is
@@ -94,73 +182,115 @@ pub struct QueuedRequest {
 }
 
 impl Store {
-    /// Queues a notice for `contact_id` unless a cap holds it back: one per address per
-    /// ten minutes and [`NOTICES_PER_DAY`] a day (both purposes together), and
-    /// `per_hour` for all addresses together. Check and insert are one statement in a
-    /// transaction that holds the notice lock, so parallel requests cannot both pass.
+    /// Queues a notice for `contact_id`, spending `budget`, unless a per-address cap
+    /// holds it back: one per address per ten minutes and [`NOTICES_PER_DAY`] a day
+    /// (both purposes together; they keep the service from mail-bombing one mailbox).
+    /// Check and insert are one statement in a transaction that holds the notice lock,
+    /// so parallel requests cannot both pass. The hourly budgets refuse nothing: the
+    /// claim takes a notice only when its budget has room (see
+    /// [`Store::claim_notices`]).
     pub(super) async fn queue_notice(
         &self,
         contact_id: i64,
         purpose: NoticePurpose,
+        budget: NoticeBudget,
         consent: Option<ConsentCarried<'_>>,
-        per_hour: u32,
     ) -> Result<NoticeQueued> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_serialised(NOTICE_LOCK).await?;
         let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO notices (contact_id, purpose, status, created_at, attempts, next_attempt_at, \
-             consent_source, consent_note) \
-             SELECT $1, $2, 'queued', $3, 0, $3, $4, $5 \
-             WHERE NOT EXISTS (SELECT 1 FROM notices WHERE contact_id = $1 AND created_at > $6) \
-             AND (SELECT COUNT(*) FROM notices WHERE contact_id = $1 AND created_at > $7) < $8 \
-             AND (SELECT COUNT(*) FROM notices WHERE created_at > $9) < $10 \
+            "INSERT INTO notices (contact_id, purpose, budget, status, created_at, attempts, \
+             next_attempt_at, consent_source, consent_note) \
+             SELECT $1, $2, $3, 'queued', $4, 0, $4, $5, $6 \
+             WHERE NOT EXISTS (SELECT 1 FROM notices WHERE contact_id = $1 AND created_at > $7) \
+             AND (SELECT COUNT(*) FROM notices WHERE contact_id = $1 AND created_at > $8) < $9 \
              RETURNING id",
         )
         .bind(contact_id)
         .bind(purpose.as_str())
+        .bind(budget.as_str())
         .bind(now)
         .bind(consent.as_ref().map(|c| c.source.as_str()))
         .bind(consent.as_ref().and_then(|c| c.note))
         .bind(now - NOTICE_RESEND_AFTER_MS)
         .bind(now - DAY_MS)
         .bind(NOTICES_PER_DAY)
-        .bind(now - HOUR_MS)
-        .bind(i64::from(per_hour))
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(notice_id) = inserted {
-            tx.commit().await?;
-            return Ok(NoticeQueued::Queued { notice_id });
+        match inserted {
+            Some(notice_id) => {
+                tx.commit().await?;
+                Ok(NoticeQueued::Queued { notice_id })
+            }
+            None => {
+                tx.rollback().await?;
+                Ok(NoticeQueued::RecentlySent)
+            }
         }
-        // Which cap held it back, for the log and the record.
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS today, SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END) AS recent \
-             FROM notices WHERE contact_id = $1 AND created_at > $3",
-        )
-        .bind(contact_id)
-        .bind(now - NOTICE_RESEND_AFTER_MS)
-        .bind(now - DAY_MS)
-        .fetch_one(&mut *tx)
-        .await?;
-        let today: i64 = row.try_get("today")?;
-        let recent: i64 = row.try_get::<Option<i64>, _>("recent")?.unwrap_or(0);
-        tx.rollback().await?;
-        Ok(if recent > 0 || today >= NOTICES_PER_DAY {
-            NoticeQueued::RecentlySent
-        } else {
-            NoticeQueued::HourlyCapReached
-        })
     }
 
-    /// Claims due notices until `lease_until`. Each gets a fresh secret, stored (hashed)
-    /// as a token before any mail carries it: a confirmation link valid for
-    /// `confirm_valid_ms`, or an unsubscribe link. A confirmation for a contact who is
-    /// confirmed by now, or a leave link for one who left, is skipped instead.
+    /// Per budget: notices sent in the last hour or leased now (what the hour has
+    /// spent), and notices due and free to claim. One query.
+    async fn budget_use<'c, E>(executor: E, now: i64) -> Result<Vec<(NoticeBudget, BudgetUse)>>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
+        let rows = sqlx::query(
+            "SELECT budget, \
+             SUM(CASE WHEN sent_at > $1 OR (status = 'queued' AND lease_until >= $2) \
+                 THEN 1 ELSE 0 END) AS spent, \
+             SUM(CASE WHEN status = 'queued' AND next_attempt_at <= $2 \
+                 AND (lease_until IS NULL OR lease_until < $2) THEN 1 ELSE 0 END) AS due \
+             FROM notices WHERE sent_at > $1 OR status = 'queued' GROUP BY budget",
+        )
+        .bind(now - HOUR_MS)
+        .bind(now)
+        .fetch_all(executor)
+        .await?;
+        let mut uses = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let word: String = row.try_get("budget")?;
+            let budget = NoticeBudget::parse(&word)
+                .ok_or_else(|| StoreError::Corrupt(format!("notice budget {word:?}")))?;
+            uses.push((
+                budget,
+                BudgetUse {
+                    spent: row.try_get::<Option<i64>, _>("spent")?.unwrap_or(0),
+                    due: row.try_get::<Option<i64>, _>("due")?.unwrap_or(0),
+                },
+            ));
+        }
+        Ok(uses)
+    }
+
+    /// How many due notices of each budget wait for room in its hour (for the
+    /// dashboard): those beyond what the budget can still send now.
+    pub async fn notices_waiting_for_room(&self, budgets: NoticeBudgets) -> Result<NoticesWaiting> {
+        let now = Timestamp::now().unix_ms();
+        let mut waiting = NoticesWaiting::default();
+        for (budget, used) in Self::budget_use(&self.pool, now).await? {
+            let room = (i64::from(budgets.per_hour(budget)) - used.spent).max(0);
+            waiting.set(budget, (used.due - room).max(0));
+        }
+        Ok(waiting)
+    }
+
+    /// Claims up to `limit` due notices until `lease_until`, of each budget only as
+    /// many as `budgets` leaves room for in the last hour (counting that budget's
+    /// notices sent in the last hour or leased now), oldest first. The count and the
+    /// claim are one transaction under the notice lock, so two senders cannot both
+    /// spend the same room. What finds no room stays queued for a later claim.
+    ///
+    /// Each claimed notice gets a fresh secret, stored (hashed) as a token before any
+    /// mail carries it: a confirmation link valid for `confirm_valid_ms`, or an
+    /// unsubscribe link. A confirmation for a contact who is confirmed by now, or a
+    /// leave link for one who left, is skipped instead.
     pub async fn claim_notices(
         &self,
         limit: i64,
         lease_until: Timestamp,
         confirm_valid_ms: i64,
+        budgets: NoticeBudgets,
     ) -> Result<Vec<ClaimedNotice>> {
         let now = Timestamp::now().unix_ms();
         let lock = match self.backend {
@@ -169,17 +299,35 @@ impl Store {
         };
         let claim = format!(
             "UPDATE notices SET lease_until = $1 WHERE id IN (SELECT id FROM notices \
-             WHERE status = 'queued' AND next_attempt_at <= $2 \
+             WHERE status = 'queued' AND budget = $4 AND next_attempt_at <= $2 \
              AND (lease_until IS NULL OR lease_until < $2) ORDER BY id LIMIT $3{lock}) \
              RETURNING id, contact_id, purpose, attempts, consent_source, consent_note"
         );
-        let (_turn, mut tx) = self.begin_write().await?;
-        let rows = sqlx::query(AssertSqlSafe(claim))
-            .bind(lease_until.unix_ms())
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
+        let (_turn, mut tx) = self.begin_serialised(NOTICE_LOCK).await?;
+        let spent: Vec<(NoticeBudget, BudgetUse)> = Self::budget_use(&mut *tx, now).await?;
+        let mut rows = Vec::new();
+        let mut left = limit;
+        for budget in NoticeBudget::ALL {
+            let used = spent
+                .iter()
+                .find(|(b, _)| *b == budget)
+                .map_or(0, |(_, u)| u.spent);
+            let take = (i64::from(budgets.per_hour(budget)) - used)
+                .max(0)
+                .min(left);
+            if take == 0 {
+                continue;
+            }
+            let taken = sqlx::query(AssertSqlSafe(claim.clone()))
+                .bind(lease_until.unix_ms())
+                .bind(now)
+                .bind(take)
+                .bind(budget.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            left -= taken.len() as i64;
+            rows.extend(taken);
+        }
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("id")?;
@@ -285,7 +433,7 @@ impl Store {
         Ok(())
     }
 
-    /// Notices waiting to be sent, and web requests not yet turned into one (for tests
+    /// Notices waiting to be sent (for room in their budget too), and web requests not yet turned into one (for tests
     /// and status).
     pub async fn queued_notices(&self) -> Result<i64> {
         Ok(sqlx::query_scalar(

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::notices::{ConsentCarried, NoticePurpose, NoticeQueued};
+use super::notices::{ConsentCarried, NoticeBudget, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
@@ -28,14 +28,13 @@ pub struct RequestedBy {
 /// What a subscription request leads to. The visitor sees the same page in every case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscribeOutcome {
-    /// A confirmation mail is queued; a notice sender mails it.
+    /// A confirmation mail is queued; a notice sender mails it as soon as its budget
+    /// has room in the hour.
     Queued { notice_id: i64 },
     /// Already confirmed: nothing to do.
     AlreadyConfirmed,
     /// A mail went to the address less than ten minutes ago (or five today).
     RecentlySent,
-    /// `confirmations_per_hour` is reached for all addresses together.
-    HourlyCapReached,
 }
 
 impl From<NoticeQueued> for SubscribeOutcome {
@@ -43,7 +42,6 @@ impl From<NoticeQueued> for SubscribeOutcome {
         match queued {
             NoticeQueued::Queued { notice_id } => SubscribeOutcome::Queued { notice_id },
             NoticeQueued::RecentlySent => SubscribeOutcome::RecentlySent,
-            NoticeQueued::HourlyCapReached => SubscribeOutcome::HourlyCapReached,
         }
     }
 }
@@ -51,7 +49,8 @@ impl From<NoticeQueued> for SubscribeOutcome {
 /// What a request to leave by mail from an unverified sender leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaveLinkOutcome {
-    /// A mail with a leave link is queued for the address.
+    /// A mail with a leave link is queued for the address (sent as soon as the leave
+    /// links' budget has room in the hour).
     Queued {
         contact_id: i64,
     },
@@ -60,9 +59,6 @@ pub enum LeaveLinkOutcome {
         contact_id: i64,
     },
     RecentlySent {
-        contact_id: i64,
-    },
-    HourlyCapReached {
         contact_id: i64,
     },
 }
@@ -79,14 +75,13 @@ pub enum ConfirmOutcome {
 
 impl Store {
     /// Records a request to join from the web form: a pending contact (or the existing
-    /// one) and a queued confirmation mail.
+    /// one) and a queued confirmation mail, spending the web form's budget.
     pub async fn request_subscription(
         &self,
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
         publications: &PublicationChoice,
-        per_hour: u32,
         actor: &Actor,
     ) -> Result<SubscribeOutcome> {
         self.request_subscription_by(
@@ -99,7 +94,7 @@ impl Store {
                 actor: actor.clone(),
                 publications: publications.clone(),
             },
-            per_hour,
+            NoticeBudget::Web,
         )
         .await
         .map(|(_, outcome)| outcome)
@@ -109,14 +104,15 @@ impl Store {
     /// existing one) and a queued confirmation mail whose link carries how the request
     /// was made, so the contact's consent says so once the link is used. The caps of
     /// [`Store::queue_notice`] hold however the requests come: nobody can make the
-    /// service mail-bomb an address. Returns the contact's id with the outcome.
+    /// service mail-bomb an address. The mail spends `budget`'s hourly room when it is
+    /// sent. Returns the contact's id with the outcome.
     pub async fn request_subscription_by(
         &self,
         email: &EmailAddress,
         name: Option<&ContactName>,
         organisation: Option<&Organisation>,
         by: RequestedBy,
-        per_hour: u32,
+        budget: NoticeBudget,
     ) -> Result<(i64, SubscribeOutcome)> {
         let now = Timestamp::now();
         let new = NewContact {
@@ -165,19 +161,16 @@ impl Store {
             note: by.note.as_ref().map(|n| n.as_str()),
         };
         let queued = self
-            .queue_notice(contact.id, NoticePurpose::Confirm, Some(carried), per_hour)
+            .queue_notice(contact.id, NoticePurpose::Confirm, budget, Some(carried))
             .await?;
         Ok((contact.id, queued.into()))
     }
 
     /// Queues a mail with a leave link to `email`, for a request to leave by mail that
     /// could not be shown to come from the address: only its owner can use the link.
-    /// Nothing is sent to an address that is not on the list or has left already.
-    pub async fn request_leave_link(
-        &self,
-        email: &EmailAddress,
-        per_hour: u32,
-    ) -> Result<LeaveLinkOutcome> {
+    /// Nothing is sent to an address that is not on the list or has left already. The
+    /// mail spends the leave links' own budget.
+    pub async fn request_leave_link(&self, email: &EmailAddress) -> Result<LeaveLinkOutcome> {
         let row = sqlx::query("SELECT id, status FROM contacts WHERE email_key = $1")
             .bind(email.key())
             .fetch_optional(&self.pool)
@@ -191,12 +184,11 @@ impl Store {
         }
         Ok(
             match self
-                .queue_notice(contact_id, NoticePurpose::Leave, None, per_hour)
+                .queue_notice(contact_id, NoticePurpose::Leave, NoticeBudget::Leave, None)
                 .await?
             {
                 NoticeQueued::Queued { .. } => LeaveLinkOutcome::Queued { contact_id },
                 NoticeQueued::RecentlySent => LeaveLinkOutcome::RecentlySent { contact_id },
-                NoticeQueued::HourlyCapReached => LeaveLinkOutcome::HourlyCapReached { contact_id },
             },
         )
     }

@@ -285,6 +285,8 @@ pub struct TestApp {
     pub sink: Option<smtp_sink::SmtpSink>,
     /// Where the app's mail goes without a relay (one .eml per message).
     pub outbox: std::path::PathBuf,
+    /// The hourly budgets of its notice sender.
+    pub notice_budgets: nyhetsbrev::store::NoticeBudgets,
 }
 
 impl TestApp {
@@ -296,11 +298,19 @@ impl TestApp {
         }
     }
 
-    /// The app's mail once its queue of confirmations is empty: requests only queue
-    /// their mail, and the app's background sender mails it (or panics after 20 s).
+    /// The app's mail once its queue of confirmations is empty, but for those that
+    /// wait for room in their hourly budget: requests only queue their mail, and the
+    /// app's background sender mails it (or panics after 20 s).
     pub async fn settled_mails(&self) -> Vec<Vec<u8>> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.store.queued_notices().await.unwrap() > 0 {
+        while self.store.queued_notices().await.unwrap()
+            > self
+                .store
+                .notices_waiting_for_room(self.notice_budgets)
+                .await
+                .unwrap()
+                .total()
+        {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "queued confirmations are mailed within 20 s"
@@ -394,6 +404,7 @@ async fn spawn_app_on(
         store,
         sink,
         outbox: settings.outbox.clone(),
+        notice_budgets: nyhetsbrev::startup::notice_budgets(&settings),
     }
 }
 

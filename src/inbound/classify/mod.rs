@@ -96,7 +96,10 @@ pub struct Summary {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    /// A person asks to join: mail them a confirmation link.
+    /// A person asks to join: mail them a confirmation link when the receiving server
+    /// vouches for the sender (`authenticated`, with its evidence), else keep the
+    /// request for staff, since anyone can write any `From:` and each confirmation
+    /// spends the hourly budget of requests by mail.
     Subscribe {
         address: EmailAddress,
         name: Option<String>,
@@ -105,6 +108,7 @@ pub enum Kind {
         /// What the request says (subject and first lines), where it may name the one
         /// publication it asks for.
         request: String,
+        authenticated: Option<String>,
     },
     /// A person asks to leave: unsubscribe the address at once when the receiving server
     /// vouches for the sender (`authenticated`, with its evidence), else mail the
@@ -359,8 +363,14 @@ fn classify_message(
             reason: "a request naming the service's own address".into(),
         };
     }
+    let authenticated = || {
+        own.trusted_authserv_id
+            .as_deref()
+            .and_then(|id| authenticated_sender(message, address.domain(), id))
+    };
     match intent {
         Intent::Join => Kind::Subscribe {
+            authenticated: authenticated(),
             address,
             name: requester_name,
             forwarded_by,
@@ -369,16 +379,10 @@ fn classify_message(
         Intent::Leave if forwarded_by.is_some() => Kind::Other {
             reason: "a forwarded request to leave: staff should check who asked".into(),
         },
-        Intent::Leave => {
-            let authenticated = own
-                .trusted_authserv_id
-                .as_deref()
-                .and_then(|id| authenticated_sender(message, address.domain(), id));
-            Kind::Unsubscribe {
-                address,
-                authenticated,
-            }
-        }
+        Intent::Leave => Kind::Unsubscribe {
+            authenticated: authenticated(),
+            address,
+        },
     }
 }
 

@@ -154,6 +154,44 @@ fn only_the_trusted_servers_aligned_pass_vouches_for_a_request_to_leave() {
     assert_eq!(vouched(&k), None);
 }
 
+/// A request to join is vouched for exactly as a request to leave (issue 29): only the
+/// trusted server's aligned pass counts, never a header the sender wrote.
+#[test]
+fn only_the_trusted_servers_aligned_pass_vouches_for_a_request_to_join() {
+    let join = |headers: &str| match kind(&format!(
+        "{headers}From: Kari <kari@post.example.org>\r\nTo: nyhetsbrev@kom.example.no\r\n\
+         Subject: Meld meg p\u{e5}\r\n\r\nTakk\r\n"
+    )) {
+        Kind::Subscribe { authenticated, .. } => authenticated,
+        other => panic!("not a request to join: {other:?}"),
+    };
+    let trusted = "Authentication-Results: mx.kom.example.no;";
+    assert!(
+        join(&format!(
+            "{trusted} dmarc=pass header.from=post.example.org\r\n"
+        ))
+        .is_some()
+    );
+    assert!(join(&format!("{trusted} dkim=pass header.d=example.org\r\n")).is_some());
+    assert_eq!(join(""), None);
+    assert_eq!(
+        join(
+            "Authentication-Results: mx.evil.example; dmarc=pass header.from=post.example.org\r\n"
+        ),
+        None
+    );
+    assert_eq!(
+        join(&format!("{trusted} dkim=pass header.d=evil.example\r\n")),
+        None
+    );
+    assert_eq!(
+        join(&format!(
+            "{trusted} dmarc=fail header.from=post.example.org\r\n"
+        )),
+        None
+    );
+}
+
 #[test]
 fn separators_end_the_new_text() {
     assert!(is_separator("-----Original Message-----"));

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::guard::StaffUser;
 use super::page::{Chrome, actor_name, failure, grouped, oslo_time, render, shown};
 use crate::ops::{IssueLine, Warning};
-use crate::store::IssueStatus;
+use crate::store::{IssueStatus, NoticeBudget};
 use crate::web::AppState;
 
 /// An issue as a row of the dashboard and the issue list.
@@ -112,6 +112,20 @@ fn warning_text(warning: &Warning) -> String {
             "{} e-poster til staben venter på behandling (under «E-post»).",
             grouped(*n)
         ),
+        Warning::NoticesWaiting { budget, waiting } => {
+            let what = match (budget, *waiting == 1) {
+                (NoticeBudget::Web, true) => "bekreftelse fra skjemaet venter",
+                (NoticeBudget::Web, false) => "bekreftelser fra skjemaet venter",
+                (NoticeBudget::Mail, true) => "bekreftelse på ønske sendt per e-post venter",
+                (NoticeBudget::Mail, false) => "bekreftelser på ønsker sendt per e-post venter",
+                (NoticeBudget::Leave, true) => "lenke for å melde seg av venter",
+                (NoticeBudget::Leave, false) => "lenker for å melde seg av venter",
+            };
+            format!(
+                "{} {what} på plass i timekvoten. Ingen går tapt: de sendes av seg selv etter hvert som timen gir plass.",
+                grouped(*waiting)
+            )
+        }
         Warning::SameMailbox {
             contact_id,
             email,

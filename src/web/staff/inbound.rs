@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, actor_name, failure, grouped, oslo_time, problem_page, render, shown};
 use crate::domain::{ContactName, Organisation};
+use crate::inbound::AnswerError;
 use crate::ops::{ContactError, InboundOpsError};
 use crate::store::StoreError;
 use crate::web::AppState;
@@ -18,6 +19,10 @@ use crate::web::AppState;
 fn notice(code: &str) -> Option<&'static str> {
     Some(match code {
         "behandlet" => "E-posten er merket som behandlet.",
+        "besvart" => {
+            "Svaret er lagt i køen: bekreftelseslenken går ut så snart timekvoten gir plass. \
+             Personen kommer på listen først når lenken er brukt."
+        }
         _ => return None,
     })
 }
@@ -283,6 +288,34 @@ pub async fn bounces(State(state): State<AppState>, user: StaffUser) -> Response
     })
 }
 
+/// POST /admin/inbound/{id}/answer: one click answers a request to join kept for
+/// staff with the confirmation link (the person still has to use it).
+pub async fn answer(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    StaffForm { user, .. }: StaffForm<Empty>,
+) -> Response {
+    let id = match id_of(&raw) {
+        Ok(id) => id,
+        Err(page) => return page,
+    };
+    match state.inbound.answer_held(id, &user.actor()).await {
+        Ok(_) => Redirect::to(&format!("/admin/inbound/{id}?melding=besvart")).into_response(),
+        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(InboundOpsError::Answer(AnswerError::AlreadyAnswered(_))) => problem_page(
+            StatusCode::CONFLICT,
+            "E-posten er allerede besvart",
+            "Bekreftelseslenken er sendt før. Ingenting er sendt på nytt.",
+        ),
+        Err(InboundOpsError::Answer(AnswerError::NotARequest(_))) => problem_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "E-posten kan ikke besvares slik",
+            "Dette er ikke et ønske om å stå på listen. Ingenting er sendt.",
+        ),
+        Err(e) => failure(&e),
+    }
+}
+
 fn message_not_found() -> Response {
     problem_page(
         StatusCode::NOT_FOUND,
@@ -301,6 +334,8 @@ struct MessagePage {
     result: String,
     contact_id: Option<i64>,
     kept: bool,
+    /// A request to join kept for staff: one click sends the confirmation link.
+    answerable: bool,
     handled: bool,
     from: String,
     to: String,
@@ -320,6 +355,7 @@ pub async fn show(
     State(state): State<AppState>,
     user: StaffUser,
     Path(raw): Path<String>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let id = match id_of(&raw) {
         Ok(id) => id,
@@ -330,8 +366,15 @@ pub async fn show(
         Err(InboundOpsError::NotFound(_)) => return message_not_found(),
         Err(e) => return failure(&e),
     };
+    let answerable = entry.kind == crate::domain::InboundKind::Other
+        && match state.inbound.can_answer(id).await {
+            Ok(answerable) => answerable,
+            Err(InboundOpsError::NotFound(_)) => return message_not_found(),
+            Err(e) => return failure(&e),
+        };
     render(MessagePage {
-        chrome: Chrome::new(&user, None),
+        chrome: Chrome::new(&user, notice(&query.melding)),
+        answerable,
         id,
         received: oslo_time(entry.received_at),
         kind: entry.kind.norwegian(),

@@ -127,6 +127,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/inbound", get(inbound::list))
         .route("/admin/inbound/{id}", get(inbound::show))
         .route("/admin/inbound/{id}/handled", post(inbound::mark_handled))
+        .route("/admin/inbound/{id}/answer", post(inbound::answer))
         .route(
             "/admin/inbound/{id}/add-contact",
             get(inbound::add_sender_form).post(inbound::add_sender),
