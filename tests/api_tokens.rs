@@ -25,6 +25,7 @@ on_both_backends!(
     a_revoked_token_opens_nothing_and_secrets_are_kept_only_as_hashes,
     every_api_post_is_audited_as_the_token,
     tokens_are_made_once_and_revoked_in_the_admin,
+    only_an_administrator_makes_or_revokes_a_token,
 );
 
 const TRUSTED: &str = "mx.kom.example.no";
@@ -99,7 +100,7 @@ async fn a_staff_password_never_opens_the_api(db: &TestDb) {
     use base64::Engine;
     let app = app_requiring_totp(db, true).await;
     // kari has a second factor in force.
-    let staff = nyhetsbrev::ops::Staff::new(app.store.clone());
+    let staff = nyhetsbrev::ops::Staff::new(app.store.clone()).with_key(Some(common::test_key()));
     let enrolment = staff.totp_enrolment("kari").await.unwrap();
     staff
         .confirm_totp(
@@ -295,8 +296,8 @@ async fn a_revoked_token_opens_nothing_and_secrets_are_kept_only_as_hashes(db: &
 }
 
 /// Every post is in the log as the token's (`api:<name>`), and so is each change its
-/// mail makes: the leave link it asked for, the pending contact a request to join
-/// made. Staff read the token's name, not `inbound:unsubscribe`.
+/// mail makes (the leave link it asked for); a request to join is kept for staff and
+/// adds nobody. Staff read the token's name, not `inbound:unsubscribe`.
 async fn every_api_post_is_audited_as_the_token(db: &TestDb) {
     let app = app(db).await;
     let token = common::api_token(&app.store, "Postmottak").await;
@@ -314,7 +315,8 @@ async fn every_api_post_is_audited_as_the_token(db: &TestDb) {
     .await;
     assert_eq!(join.status(), 200);
     let join = json(join).await;
-    assert_eq!(join["kind"], "subscribe", "{join}");
+    // A request to join through the API verifies no sender either: kept for staff.
+    assert_eq!(join["kind"], "other", "{join}");
     // The same bytes again: a post all the same, and in the log.
     let again = post(&app, Some(&bearer), vouched_leave_request(3)).await;
     let again = json(again).await;
@@ -350,11 +352,19 @@ async fn every_api_post_is_audited_as_the_token(db: &TestDb) {
         .expect("the leave link is in the log");
     assert_eq!(leave_link.actor, "api:Postmottak");
     assert_eq!(leave_link.subject.as_deref(), Some("kari@example.org"));
-    let added = log
-        .iter()
-        .find(|e| e.action == "contact.add" && e.subject.as_deref() == Some("ola@example.org"))
-        .expect("the pending contact is in the log");
-    assert_eq!(added.actor, "api:Postmottak");
+    // Nobody is added before staff answer the request.
+    assert!(
+        !log.iter()
+            .any(|e| e.action == "contact.add" && e.subject.as_deref() == Some("ola@example.org")),
+        "{log:#?}"
+    );
+    assert!(
+        app.store
+            .contact(&common::email("ola@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         !log.iter().any(|e| e.actor.starts_with("inbound:")),
         "{log:#?}"
@@ -496,4 +506,42 @@ async fn tokens_are_made_once_and_revoked_in_the_admin(db: &TestDb) {
         assert_eq!(entry.actor, "web:kari");
         assert_eq!(entry.subject.as_deref(), Some("Postmottak"));
     }
+}
+
+/// A token is a credential: a staff member who is not an administrator (or a session
+/// left open at their desk) can neither make one nor revoke the integration's.
+async fn only_an_administrator_makes_or_revokes_a_token(db: &TestDb) {
+    let app = app(db).await;
+    let token = common::api_token(&app.store, "Postmottak").await;
+    common::staff::add_staff(&app.store, "ola").await;
+    let ola = StaffClient::log_in(&app.address, "ola").await;
+    let made = ola.post("/admin/api-tokens", &[("name", "Bakdør")]).await;
+    assert_eq!(made.status(), 403);
+    let page = made.text().await.unwrap();
+    assert!(page.contains("Bare en administrator"), "{page}");
+    assert!(!page.contains("nbk_"), "{page}");
+    let revoked = ola
+        .post("/admin/api-tokens/revoke", &[("name", "Postmottak")])
+        .await;
+    assert_eq!(revoked.status(), 403);
+    let names: Vec<String> = app
+        .store
+        .api_tokens()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}|{}", t.name, t.revoked_at.is_some()))
+        .collect();
+    assert_eq!(names, ["Postmottak|false"]);
+    let still = post(
+        &app,
+        Some(&format!("Bearer {token}")),
+        vouched_leave_request(5),
+    )
+    .await;
+    assert_eq!(still.status(), 200, "the integration's token still works");
+    // kari, the first account, is the administrator: she may.
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let made = kari.post("/admin/api-tokens", &[("name", "Reserve")]).await;
+    assert_eq!(made.status(), 200);
 }

@@ -364,7 +364,7 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
 /// token for posting inbound mail: the app, the URL of its inbound-mail API, the
 /// token's secret.
 async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String, String) {
-    let app = common::spawn_app(db).await;
+    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     app.store
         .set_staff_user("kom", &hash, &Actor::new("cli:test"))

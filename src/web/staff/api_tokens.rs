@@ -158,10 +158,15 @@ fn refused(e: ApiTokenError) -> Response {
         ApiTokenError::BadName | ApiTokenError::NameTaken(_) => {
             "Navnet kan ikke brukes. Gå tilbake og velg et annet."
         }
-        e @ ApiTokenError::Store(_) => return failure(&e),
+        ApiTokenError::Store(e) => return failure(&e),
+    };
+    let status = if matches!(e, ApiTokenError::NotAllowed) {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
     };
     problem_page(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         "Det gikk ikke",
         &format!("{message} Ingenting er endret."),
     )
