@@ -21,6 +21,8 @@ on_both_backends!(
     account_changes_need_the_administrators_own_password_and_code,
     resetting_a_second_factor_ends_sessions_and_asks_for_enrolment,
     an_owner_mail_that_cannot_be_sent_is_shown_and_the_change_stands,
+    the_maker_of_the_asking_account_cannot_approve_its_send,
+    a_chain_of_accounts_is_still_one_person,
 );
 
 /// The app with `send_approval` on, sending through the SMTP sink.
@@ -539,4 +541,73 @@ async fn an_owner_mail_that_cannot_be_sent_is_shown_and_the_change_stands(db: &T
         "/admin/totp",
         "the reset stands: ola sets up a second factor"
     );
+}
+
+/// The review's attack, the other way round: kari makes account «b», asks for the send
+/// as b, and approves it as herself. Her own account was changed by nobody, but she
+/// made the one that asked: refused, nothing sent.
+async fn the_maker_of_the_asking_account_cannot_approve_its_send(db: &TestDb) {
+    let app = approval_app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let made = kari
+        .post_reauth(
+            "/admin/staff",
+            &[("username", "b"), ("password", STAFF_PASSWORD)],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    // A day later, so that only who made whom can refuse it.
+    let day_ago = Timestamp::now().unix_ms() - 25 * 3600 * 1000;
+    db.execute(&format!("UPDATE staff_account_changes SET at = {day_ago}"))
+        .await;
+    let b = StaffClient::log_in(&app.address, "b").await;
+    kari_asks_for_a_send(&b).await;
+    let page = refused_approval(&kari).await;
+    assert!(
+        page.contains("Du laget eller endret kontoen til den som ba om utsendingen"),
+        "{page}"
+    );
+    still_waits(&app, db).await;
+    assert_eq!(run_worker(&app, db).await, 0);
+    assert_eq!(app.mails().len(), 0);
+    assert_eq!(refusals_logged(db, "web:kari").await, 1);
+}
+
+/// kari makes an administrator «b», b makes «c»; a day later kari asks and c approves.
+/// c was made by b, not by kari, but b was made by kari: still one person. Refused.
+async fn a_chain_of_accounts_is_still_one_person(db: &TestDb) {
+    let app = approval_app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let made = kari
+        .post_reauth(
+            "/admin/staff",
+            &[
+                ("username", "b"),
+                ("password", STAFF_PASSWORD),
+                ("admin", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let b = StaffClient::log_in(&app.address, "b").await;
+    let made = b
+        .post_reauth(
+            "/admin/staff",
+            &[("username", "c"), ("password", STAFF_PASSWORD)],
+        )
+        .await;
+    assert_eq!(made.status(), 303, "b is an administrator");
+    let day_ago = Timestamp::now().unix_ms() - 25 * 3600 * 1000;
+    db.execute(&format!("UPDATE staff_account_changes SET at = {day_ago}"))
+        .await;
+    kari_asks_for_a_send(&kari).await;
+    let c = StaffClient::log_in(&app.address, "c").await;
+    let page = refused_approval(&c).await;
+    assert!(
+        page.contains("laget eller endret av en konto som den som ba om utsendingen selv laget"),
+        "{page}"
+    );
+    still_waits(&app, db).await;
+    assert_eq!(run_worker(&app, db).await, 0);
+    assert_eq!(app.mails().len(), 0);
 }

@@ -192,6 +192,12 @@ pub enum ApprovalBar {
     SecondFactorResetByRequester,
     #[error("someone else made or changed the account in the last 24 hours")]
     ChangedRecently,
+    #[error("the account was made or changed by an account the one who asked made or changed")]
+    MadeThroughRequester,
+    #[error("the approving account made or changed the account of the one who asked")]
+    ApproverVouchedForRequester,
+    #[error("someone else made or changed the asking account in the last 24 hours")]
+    RequesterChangedRecently,
 }
 
 impl ApprovalBar {
@@ -209,6 +215,15 @@ impl ApprovalBar {
             }
             ApprovalBar::ChangedRecently => {
                 "Kontoen din ble laget, fikk nytt passord eller fikk tofaktor nullstilt av en annen det siste døgnet, så godkjenningen din teller ikke ennå. En annen kollega må godkjenne, eller prøv igjen når det har gått 24 timer."
+            }
+            ApprovalBar::MadeThroughRequester => {
+                "Kontoen din ble laget eller endret av en konto som den som ba om utsendingen selv laget eller endret, så godkjenningen din teller ikke. En annen kollega må godkjenne."
+            }
+            ApprovalBar::ApproverVouchedForRequester => {
+                "Du laget eller endret kontoen til den som ba om utsendingen (eller en konto som gjorde det), så godkjenningen din teller ikke. En kollega hvis konto er laget av en tredje person, eller av driftsansvarlig, må godkjenne."
+            }
+            ApprovalBar::RequesterChangedRecently => {
+                "Kontoen som ba om utsendingen ble laget eller endret av en annen det siste døgnet, så en godkjenning teller ikke ennå. Prøv igjen når det har gått 24 timer, eller be en kollega med en eldre konto om å be om utsendingen."
             }
         }
     }
@@ -588,7 +603,14 @@ impl Issues {
         {
             let changes = self.store.account_changes_by_others(approver).await?;
             let requester = crate::ops::staff::staff_name_of(&plan.requested_by);
-            if let Some(bar) = approval_bar(&changes, requester, Timestamp::now()) {
+            let bar = match approval_bar(&changes, requester, Timestamp::now()) {
+                Some(bar) => Some(bar),
+                None => match requester {
+                    Some(requester) => self.lineage_bar(approver, requester).await?,
+                    None => None,
+                },
+            };
+            if let Some(bar) = bar {
                 self.store
                     .log_action(
                         actor,
@@ -613,6 +635,62 @@ impl Issues {
             at: plan.at,
             needs_approval: false,
         })
+    }
+
+    /// The rest of the rule for a second approval, beyond the approving account's own
+    /// history ([`approval_bar`]): one person with several accounts must not be two
+    /// people. So an approval does not count when the requester is anywhere among
+    /// those who made or changed the approving account, or those who made or changed
+    /// theirs, and so on (kari makes b, b makes c: c cannot approve kari's send); when
+    /// the approver is anywhere in that line behind the requesting account (kari makes
+    /// b, b asks, kari approves); nor when the requesting account itself was made or
+    /// changed by someone else in the last 24 hours.
+    async fn lineage_bar(
+        &self,
+        approver: &str,
+        requester: &str,
+    ) -> Result<Option<ApprovalBar>, IssueError> {
+        if self.vouchers(approver).await?.contains(requester) {
+            return Ok(Some(ApprovalBar::MadeThroughRequester));
+        }
+        if self.vouchers(requester).await?.contains(approver) {
+            return Ok(Some(ApprovalBar::ApproverVouchedForRequester));
+        }
+        let now = Timestamp::now().unix_ms();
+        let requester_changes = self.store.account_changes_by_others(requester).await?;
+        if requester_changes
+            .iter()
+            .any(|c| c.by.is_some() && c.at.unix_ms() > now - APPROVAL_QUARANTINE_MS)
+        {
+            return Ok(Some(ApprovalBar::RequesterChangedRecently));
+        }
+        Ok(None)
+    }
+
+    /// Every web account that made or changed `username`'s account, every account that
+    /// made or changed theirs, and so on (the command line counts as nobody: it is the
+    /// operator's shell).
+    async fn vouchers(
+        &self,
+        username: &str,
+    ) -> Result<std::collections::HashSet<String>, IssueError> {
+        /// Far more accounts than a unit of a few people will ever have; a bound all
+        /// the same, so a long history cannot make an approval slow.
+        const MOST: usize = 500;
+        let mut found = std::collections::HashSet::new();
+        let mut to_visit = vec![username.to_owned()];
+        while let Some(name) = to_visit.pop() {
+            for change in self.store.account_changes_by_others(&name).await? {
+                if let Some(by) = change.by
+                    && by != username
+                    && found.len() < MOST
+                    && found.insert(by.clone())
+                {
+                    to_visit.push(by);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Drops a planned send; the draft can be changed and sent again.
