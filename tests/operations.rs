@@ -1038,6 +1038,10 @@ async fn backups_and_restored_databases_are_private_whatever_the_umask() {
         add_confirmed(&store, 0..2).await;
         store.close().await;
         drop(store);
+        if kind == Kind::Sqlite {
+            let live = db.url.sqlite_path().unwrap();
+            assert_eq!(mode_of(&live), 0o600, "a database the service made");
+        }
         let name = format!("kopi.{}", extension(&db));
         let made = under_open_umask(&db, &format!("backup {name}"));
         let (_, err) = text(&made);
@@ -1055,6 +1059,15 @@ async fn backups_and_restored_databases_are_private_whatever_the_umask() {
             assert!(restored.status.success(), "{err}");
             let live = db.url.sqlite_path().unwrap();
             assert_eq!(mode_of(&live), 0o600, "the restored database");
+            let replaced: Vec<_> = std::fs::read_dir(db.dir())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().contains(".replaced-"))
+                .collect();
+            assert!(!replaced.is_empty());
+            for file in replaced {
+                assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+            }
         }
     }
 }

@@ -73,10 +73,13 @@ impl ApiTokens {
     async fn may_manage(&self, actor: &Actor) -> Result<(), ApiTokenError> {
         // The command line is the operator's shell, which may do anything; in the web
         // admin only an administrator (as for staff accounts: a token is a credential).
-        match actor.as_str().strip_prefix("web:") {
-            None => Ok(()),
+        let actor = actor.as_str();
+        if actor.starts_with("cli:") {
+            return Ok(());
+        }
+        match actor.strip_prefix("web:") {
             Some(username) if self.store.staff_is_admin(username).await? => Ok(()),
-            Some(_) => Err(ApiTokenError::NotAllowed),
+            _ => Err(ApiTokenError::NotAllowed),
         }
     }
 

@@ -484,6 +484,8 @@ fn put_sqlite_in_place(backup: &Path, live: &Path) -> Result<Option<PathBuf>, Ba
                 let _ = std::fs::remove_file(&incoming);
                 return Err(BackupError::Swap(e));
             }
+            // The replaced database holds as much as the live one: private too.
+            let _ = make_private(&to);
             moved.push((from, to));
         }
         Some(aside)

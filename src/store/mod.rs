@@ -223,6 +223,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url.expose())
             .ok_or_else(|| StoreError::UnsupportedUrl(url.redacted()))?;
+        let new_file = url.sqlite_path().filter(|path| !path.exists());
         let mut options = AnyConnectOptions::from_str(&connect_url(backend, url.expose()))?;
         // Statements are logged at debug level only: at info they would flood the log
         // during an import, and they carry no secrets but do carry addresses.
@@ -255,6 +256,15 @@ impl Store {
         let sqlite_writer =
             (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
         // The pool has made the file by now (its first connection is opened eagerly).
+        // A database this process made is private (SQLite makes its -wal and -shm with
+        // the same mode); one that was there keeps the mode its operator gave it.
+        if let Some(path) = new_file {
+            use std::os::unix::fs::PermissionsExt;
+            if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(path = %path.display(), error = %e, "could not make the new database file private");
+            }
+        }
         let in_use = match url.sqlite_path() {
             Some(path) => match InUse::shared(&path) {
                 Ok(lock) => lock.map(Arc::new),
