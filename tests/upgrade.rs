@@ -93,7 +93,9 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
         format!(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES \
              ({T0}, 'cli:root', 'contact.add', 'kari.nordmann@example.no', 'source=web'), \
-             ({t}, 'web:unsubscribe', 'contact.unsubscribe', 'borte@example.org', NULL)",
+             ({t}, 'web:unsubscribe', 'contact.unsubscribe', 'borte@example.org', NULL), \
+             ({t}, 'web:kom', 'staff.add', 'ola', NULL), \
+             ({t}, 'web:ola', 'staff.password', 'ola', NULL)",
             t = T0 + 2 * DAY
         ),
     ] {
@@ -251,6 +253,12 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
     // The earliest account manages accounts after the upgrade; the others do not.
     assert!(store.staff_is_admin("kom").await.unwrap());
     assert!(!store.staff_is_admin("ola").await.unwrap());
+    // That kom made ola's account (in the audit log only, before this version) is
+    // known to the approval rule; ola's own new password is not a change by another.
+    let changes = store.account_changes_by_others("ola").await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].by.as_deref(), Some("kom"));
+    assert_eq!(changes[0].at.unix_ms(), T0 + 2 * DAY);
     // And the sent message's Message-ID is still the ledger's.
     let ids = db
         .query_strings("SELECT message_id FROM deliveries WHERE status = 'sent'")

@@ -22,3 +22,13 @@ CREATE TABLE staff_account_changes (
     at                  INTEGER NOT NULL
 );
 CREATE INDEX staff_account_changes_user ON staff_account_changes (staff_user_id, at);
+
+-- What happened before this version is in the audit log: accounts made and passwords
+-- set by one web account for another count as well (a back-door account made before
+-- the upgrade must not approve its maker's sends).
+INSERT INTO staff_account_changes (staff_user_id, kind, by_staff_user_id, at)
+    SELECT u.id, CASE WHEN a.action = 'staff.add' THEN 'created' ELSE 'password' END, b.id, a.at
+    FROM audit_log a
+    JOIN staff_users u ON u.username = a.subject
+    JOIN staff_users b ON 'web:' || b.username = a.actor
+    WHERE a.action IN ('staff.add', 'staff.password') AND b.id <> u.id;
