@@ -230,7 +230,9 @@ async fn quarterly_dispatch_in_the_browser() {
     let csv = client
         .execute_async(
             "const done = arguments[arguments.length - 1];\
-             fetch('/admin/issues/2025-q1/report.csv').then(r => r.text()).then(done, e => done(String(e)));",
+             const form = document.querySelector('form[action$=\"report.csv\"]');\
+             fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)) })\
+             .then(r => r.text()).then(done, e => done(String(e)));",
             vec![],
         )
         .await

@@ -1148,6 +1148,18 @@ async fn an_erased_person_and_expired_mail_leave_no_bytes_in_the_sqlite_file() {
     assert!(holds(&before, "Linje 077 av en fortrolig melding"));
 
     contacts.erase(added.contact.id, &actor()).await.unwrap();
+    // Gone at once, not only after the next retention run.
+    let erased = database_bytes(&db);
+    for value in values {
+        assert!(
+            !holds(&erased, value),
+            "{value} is still in the file after the erasure"
+        );
+    }
+    assert!(
+        holds(&erased, "Linje 077 av en fortrolig melding"),
+        "not expired yet"
+    );
     let now = nyhetsbrev::domain::Timestamp::now().unix_ms();
     db.execute(&format!(
         "UPDATE inbound_messages SET received_at = {} WHERE subject = 'Sak'",

@@ -643,10 +643,48 @@ async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
         report.contains("Status: <span data-field=\"status\">Sendt</span>"),
         "{report}"
     );
-    let csv = kari.get("/admin/issues/2025-q1/report.csv").await;
+    // Every recipient's address: a GET hands out nothing, a POST is in the log.
+    let by_get = kari.get("/admin/issues/2025-q1/report.csv").await;
+    assert_eq!(by_get.status(), 303);
+    assert_eq!(location(&by_get), "/admin/issues/2025-q1/report");
+    assert!(by_get.text().await.unwrap().is_empty());
+    assert!(
+        report.contains("action=\"/admin/issues/2025-q1/report.csv\""),
+        "{report}"
+    );
+    let csv = kari.post("/admin/issues/2025-q1/report.csv", &[]).await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
+    let downloads = app
+        .store
+        .audit_log(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "issue.export_ledger")
+        .map(|e| {
+            format!(
+                "{}|{}|{}",
+                e.actor,
+                e.subject.unwrap_or_default(),
+                e.detail.unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(downloads, ["web:kari|2025-q1|3 leveringer"]);
+    let forged = kari
+        .post_raw(
+            "/admin/issues/2025-q1/report.csv",
+            &[("csrf", "feil")],
+            Some(&kari.base),
+        )
+        .await;
+    assert_eq!(
+        forged.status(),
+        403,
+        "no download without the session's token"
+    );
     assert!(csv.contains("kontakt00000@example.org,sendt,1,"), "{csv}");
     // Nobody who got it is sent it again.
     assert_eq!(
@@ -1351,7 +1389,7 @@ async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
             .status(),
         303
     );
-    let csv = kari.get("/admin/issues/2025-q1/report.csv").await;
+    let csv = kari.post("/admin/issues/2025-q1/report.csv", &[]).await;
     assert_eq!(
         csv.headers()["content-disposition"],
         "attachment; filename=\"utsending-2025-q1.csv\""

@@ -727,10 +727,13 @@ impl Issues {
 
     /// Every delivery of an issue, for the report's CSV, a page at a time (address,
     /// status, attempts, when it was sent, whether it bounced, the last error): a
-    /// stream that holds one page in memory however large the send.
+    /// stream that holds one page in memory however large the send. It holds every
+    /// recipient's address, so who took it is in the audit log first
+    /// (`issue.export_ledger`, with how many deliveries it has).
     pub async fn ledger(
         &self,
         slug: &Slug,
+        actor: &Actor,
     ) -> Result<
         impl futures_util::Stream<Item = Result<Vec<crate::store::LedgerRow>, IssueError>>
         + Send
@@ -739,6 +742,22 @@ impl Issues {
     > {
         const PAGE: i64 = 5_000;
         let issue = self.store.existing_issue(slug).await?;
+        let deliveries = self.store.send_counts(issue.id).await?.total;
+        self.store
+            .log_action(
+                actor,
+                "issue.export_ledger",
+                slug.as_str(),
+                Some(format!(
+                    "{deliveries} {}",
+                    if deliveries == 1 {
+                        "levering"
+                    } else {
+                        "leveringer"
+                    }
+                )),
+            )
+            .await?;
         let store = self.store.clone();
         Ok(futures_util::stream::unfold(Some(0_i64), move |after| {
             let store = store.clone();

@@ -258,6 +258,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("issue.pause", "utsending satt på pause"),
     ("issue.resume", "utsending fortsatt"),
     ("issue.retry_failed", "feilede sendinger prøvd igjen"),
+    ("issue.export_ledger", "utsendingen lastet ned som regneark"),
     ("staff.add", "stabskonto opprettet"),
     ("staff.password", "nytt passord"),
     ("staff.disable", "stabskonto deaktivert"),

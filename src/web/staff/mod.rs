@@ -82,7 +82,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/issues/{slug}/cancel-plan", post(send::cancel_plan))
         .route("/admin/issues/{slug}/report", get(send::report))
         .route("/admin/issues/{slug}/report.json", get(send::progress_json))
-        .route("/admin/issues/{slug}/report.csv", get(send::ledger_csv))
+        .route(
+            "/admin/issues/{slug}/report.csv",
+            get(send::ledger_by_get).post(send::ledger_csv),
+        )
         .route("/admin/issues/{slug}/pause", post(send::pause))
         .route("/admin/issues/{slug}/resume", post(send::resume))
         .route("/admin/issues/{slug}/retry", post(send::retry_failed))
