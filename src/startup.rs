@@ -420,9 +420,18 @@ pub enum ServeError {
     Task(tokio::task::JoinError),
 }
 
-/// Opens the database (bringing its schema up to date).
+/// Opens the database (bringing its schema up to date). With `token_key` set, the
+/// second-factor secrets an earlier version stored in clear are sealed at once, so that
+/// no command (a `backup` above all) finds them in clear after an upgrade.
 pub async fn store(settings: &Settings) -> Result<Store, StoreError> {
-    Store::open(&settings.database_url).await
+    let store = Store::open(&settings.database_url).await?;
+    if let Ok(Some(key)) = settings.token_key_if_set() {
+        crate::ops::Staff::new(store.clone())
+            .with_key(Some(key))
+            .seal_stored_secrets()
+            .await?;
+    }
+    Ok(store)
 }
 
 /// A flag that turns true on SIGINT or SIGTERM. The sender lives as long as the process,

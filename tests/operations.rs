@@ -1183,3 +1183,32 @@ async fn an_erased_person_and_expired_mail_leave_no_bytes_in_the_sqlite_file() {
     // The rest of the list is untouched.
     assert_eq!(count(&db, "contacts").await, 50);
 }
+
+/// A second-factor secret an earlier version stored in clear is sealed by the first
+/// command that opens the database after the upgrade: a backup made before `serve` ever
+/// ran again holds no secret in clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_after_the_upgrade_holds_no_second_factor_in_clear() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    common::staff::add_staff(&store, "kari").await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    db.execute(&format!(
+        "UPDATE staff_users SET totp_secret = '{secret}', totp_enabled_at = 1 WHERE username = 'kari'"
+    ))
+    .await;
+    store.close().await;
+    drop(store);
+    let output = nyhetsbrev(&db)
+        .args(["backup", "kopi.db"])
+        .output()
+        .unwrap();
+    let (_, err) = text(&output);
+    assert!(output.status.success(), "{err}");
+    let copy = std::fs::read(db.dir().join("kopi.db")).unwrap();
+    assert!(!holds(&copy, secret), "the secret in clear in the backup");
+    assert!(
+        holds(&copy, "sealed1."),
+        "the sealed secret is in the backup"
+    );
+}

@@ -219,8 +219,23 @@ async fn second_factor_secrets_are_kept_sealed_in_the_database(db: &TestDb) {
             .await,
         Err(nyhetsbrev::ops::SecondFactorError::NoKey)
     ));
-    // No key, no enrolment (rather than a secret in clear).
+    // A sealed secret copied onto another account's row opens nothing there.
     common::staff::add_staff(&store, "ola").await;
+    db.execute(&format!(
+        "UPDATE staff_users SET totp_secret = '{resealed}', totp_enabled_at = 1 WHERE username = 'ola'"
+    ))
+    .await;
+    assert!(matches!(
+        staff
+            .check_second_factor("ola", &common::staff::totp_code(&secret, 0))
+            .await,
+        Err(nyhetsbrev::ops::SecondFactorError::NoKey)
+    ));
+    db.execute(
+        "UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL WHERE username = 'ola'",
+    )
+    .await;
+    // No key, no enrolment (rather than a secret in clear).
     assert!(matches!(
         nyhetsbrev::ops::Staff::new(store.clone())
             .totp_enrolment("ola")

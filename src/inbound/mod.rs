@@ -442,7 +442,8 @@ impl Inbound {
                 name.as_deref(),
                 request,
                 note,
-                Actor::new("inbound:subscribe"),
+                // The staff member who answered is who acted: the log says so.
+                staff.clone(),
             )
             .await?;
         self.store

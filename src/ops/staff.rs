@@ -121,8 +121,11 @@ pub struct Staff {
     key: Option<crate::domain::TokenKey>,
 }
 
-/// What a TOTP secret is sealed for (see `TokenKey::seal`).
-const TOTP_SEAL: &str = "staff-totp-secret";
+/// What a TOTP secret is sealed for (see `TokenKey::seal`): bound to its account, so a
+/// sealed secret copied onto another account's row opens nothing there.
+fn totp_seal(username: &str) -> String {
+    format!("staff-totp-secret\0{username}")
+}
 
 impl Staff {
     pub fn new(store: Store) -> Self {
@@ -145,7 +148,11 @@ impl Staff {
     /// The TOTP secret an account's stored value holds: sealed (opened with the key),
     /// or in clear as versions before sealing wrote it (sealed at the next start). A
     /// sealed secret that no key here opens is [`SecondFactorError::NoKey`].
-    fn totp_secret_of(&self, stored: Option<&str>) -> Result<Option<String>, SecondFactorError> {
+    fn totp_secret_of(
+        &self,
+        username: &str,
+        stored: Option<&str>,
+    ) -> Result<Option<String>, SecondFactorError> {
         let Some(stored) = stored else {
             return Ok(None);
         };
@@ -155,7 +162,7 @@ impl Staff {
         match self
             .key
             .as_ref()
-            .and_then(|key| key.open(TOTP_SEAL, stored))
+            .and_then(|key| key.open(&totp_seal(username), stored))
         {
             Some(secret) => Ok(Some(secret)),
             None => {
@@ -180,10 +187,10 @@ impl Staff {
             if key.sealed_with_current(&stored) {
                 continue;
             }
-            let Ok(Some(secret)) = self.totp_secret_of(Some(&stored)) else {
+            let Ok(Some(secret)) = self.totp_secret_of(&username, Some(&stored)) else {
                 continue;
             };
-            let resealed = key.seal(TOTP_SEAL, &secret);
+            let resealed = key.seal(&totp_seal(&username), &secret);
             if self
                 .store
                 .replace_totp_secret(&username, &stored, &resealed)
@@ -897,7 +904,7 @@ impl Staff {
         // A waiting secret that cannot be opened is replaced by a new one: nothing
         // depends on it yet.
         let waiting = self
-            .totp_secret_of(state.secret.as_deref().filter(|_| !state.enabled))
+            .totp_secret_of(username, state.secret.as_deref().filter(|_| !state.enabled))
             .unwrap_or(None);
         let secret = match waiting {
             Some(secret) => secret,
@@ -906,7 +913,7 @@ impl Staff {
                 getrandom::fill(&mut bytes).expect("the system's random source");
                 let secret = totp_rs::Secret::from(bytes).to_base32();
                 self.store
-                    .set_totp_secret(username, &key.seal(TOTP_SEAL, &secret))
+                    .set_totp_secret(username, &key.seal(&totp_seal(username), &secret))
                     .await?;
                 secret
             }
@@ -945,7 +952,7 @@ impl Staff {
     ) -> Result<Vec<String>, SecondFactorError> {
         let state = self.store.totp_state(username).await?.unwrap_or_default();
         let Some(totp) = self
-            .totp_secret_of(state.secret.as_deref())?
+            .totp_secret_of(username, state.secret.as_deref())?
             .as_deref()
             .and_then(totp_of)
         else {
@@ -983,7 +990,7 @@ impl Staff {
         };
         let state = self.store.totp_state(username).await?.unwrap_or_default();
         let Some(totp) = self
-            .totp_secret_of(state.secret.as_deref().filter(|_| state.enabled))?
+            .totp_secret_of(username, state.secret.as_deref().filter(|_| state.enabled))?
             .as_deref()
             .and_then(totp_of)
         else {
