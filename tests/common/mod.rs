@@ -453,6 +453,29 @@ pub enum DkimAlgorithm {
     Ed25519,
 }
 
+/// Whether the independent DKIM verifier (Debian's python3-dkim) and openssl are here.
+/// Without them a DKIM test says it was skipped; under CI (`cargo xtask test` sets it,
+/// having installed both) their absence is a failure, never a skip.
+pub fn dkimpy_available() -> bool {
+    let quiet = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if quiet("/usr/bin/python3", &["-c", "import dkim"]) && quiet("openssl", &["version"]) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "python3-dkim or openssl is missing: `cargo xtask test` installs them"
+    );
+    eprintln!("SKIPPED DKIM verification: install python3-dkim and openssl to run it");
+    false
+}
+
 /// A private key made by openssl as `dir/file_name` (PEM), as an operator makes one.
 pub fn dkim_key(
     dir: &std::path::Path,
