@@ -3,10 +3,17 @@
 
 use std::collections::HashMap;
 
-use super::package::{Package, rels_of, resolve};
-use super::styles::{ListLevel, Numbering, Relationship, Role, Styles, relationships};
-use super::xml::{Ev, Xml, attr, name, on};
-use super::{DocxError, Omission, OmissionKind, Place};
+use crate::docx::package::{Package, rels_of, resolve};
+use crate::docx::styles::{ListLevel, Numbering, Relationship, Role, Styles, relationships};
+use crate::docx::xml::{Ev, Xml, attr, name, on};
+use crate::docx::{DocxError, Omission, OmissionKind, Place};
+
+mod fields;
+mod parts;
+
+use fields::{Field, FieldShows};
+pub(super) use parts::{collapse_spaces, excerpt};
+use parts::{core_title, notes_text, visible_text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Piece {
@@ -158,77 +165,6 @@ pub(super) fn read(package: &mut Package<'_>, accept_changes: bool) -> Result<Do
     Ok(walker.doc)
 }
 
-/// `dc:title` from `docProps/core.xml`.
-fn core_title(part: &str, text: &str) -> Result<Option<String>, DocxError> {
-    let mut xml = Xml::new(part, text);
-    loop {
-        match xml.next()? {
-            Ev::Start(e) if name(&e) == "title" => {
-                let title = xml.text_to_end()?;
-                return Ok(Some(title).filter(|t| !t.trim().is_empty()));
-            }
-            Ev::Eof => return Ok(None),
-            _ => {}
-        }
-    }
-}
-
-/// The text of each footnote or endnote, by its id.
-fn notes_text(part: &str, text: &str) -> Result<HashMap<String, String>, DocxError> {
-    let mut xml = Xml::new(part, text);
-    let mut out = HashMap::new();
-    loop {
-        match xml.next()? {
-            Ev::Start(e) if matches!(name(&e), "footnote" | "endnote") => {
-                let id = attr(&e, "id").unwrap_or_default();
-                let depth = xml.depth();
-                let mut text = String::new();
-                while xml.depth() >= depth {
-                    if let Ev::Start(t) = xml.next()?
-                        && name(&t) == "t"
-                    {
-                        text.push_str(&xml.text_to_end()?);
-                    }
-                }
-                out.insert(id, collapse_spaces(&text));
-            }
-            Ev::Eof => return Ok(out),
-            _ => {}
-        }
-    }
-}
-
-/// The text of every `w:t` in a part (a page header or footer).
-fn visible_text(part: &str, text: &str) -> Result<String, DocxError> {
-    let mut xml = Xml::new(part, text);
-    let mut out = String::new();
-    loop {
-        match xml.next()? {
-            Ev::Start(e) if name(&e) == "t" => {
-                out.push_str(&xml.text_to_end()?);
-                out.push(' ');
-            }
-            Ev::Eof => return Ok(collapse_spaces(&out)),
-            _ => {}
-        }
-    }
-}
-
-pub(super) fn collapse_spaces(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The first words of a text, for a report line.
-pub(super) fn excerpt(text: &str) -> String {
-    const MAX: usize = 60;
-    let text = collapse_spaces(text);
-    if text.chars().count() <= MAX {
-        return text;
-    }
-    let cut: String = text.chars().take(MAX).collect();
-    format!("{}…", cut.trim_end())
-}
-
 /// How the text being read is formatted and where it belongs.
 #[derive(Debug, Clone, Copy, Default)]
 struct Ctx {
@@ -238,21 +174,6 @@ struct Ctx {
     link: Option<usize>,
     /// Inside a tracked deletion that is kept.
     deleted: bool,
-}
-
-#[derive(Debug)]
-struct Field {
-    instruction: String,
-    /// Past `separate`: what follows is the field's result.
-    in_result: bool,
-    shows: FieldShows,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldShows {
-    Result,
-    Link(usize),
-    Nothing,
 }
 
 struct Walker<'a> {
@@ -725,85 +646,6 @@ impl Walker<'_> {
         Ok((kind, shown))
     }
 
-    fn field_char(&mut self, kind: Option<&str>) {
-        match kind {
-            Some("begin") => self.fields.push(Field {
-                instruction: String::new(),
-                in_result: false,
-                shows: FieldShows::Result,
-            }),
-            Some("separate") => {
-                if let Some(mut field) = self.fields.pop() {
-                    field.in_result = true;
-                    field.shows = self.field_shows(&field.instruction);
-                    self.fields.push(field);
-                }
-            }
-            Some("end") => {
-                self.fields.pop();
-            }
-            _ => {}
-        }
-    }
-
-    /// What a field shows: a hyperlink's text as a link, a table of contents nothing
-    /// (the mail makes its own), any other field (a page number, a date) its result.
-    fn field_shows(&mut self, instruction: &str) -> FieldShows {
-        let mut words = field_words(instruction).into_iter();
-        let code = words.next().unwrap_or_default().to_ascii_uppercase();
-        match code.as_str() {
-            "HYPERLINK" => {
-                let mut target = None;
-                let mut anchor = false;
-                while let Some(word) = words.next() {
-                    match word.as_str() {
-                        "\\l" => {
-                            anchor = true;
-                            words.next();
-                        }
-                        w if w.starts_with('\\') => {
-                            // \o "tooltip", \t "frame": a switch with an argument.
-                            if matches!(w, "\\o" | "\\t") {
-                                words.next();
-                            }
-                        }
-                        _ if target.is_none() => target = Some(word),
-                        _ => {}
-                    }
-                }
-                match target {
-                    Some(target) => FieldShows::Link(self.link(target)),
-                    None => {
-                        if anchor {
-                            self.omit(OmissionKind::InternalLink, None);
-                        }
-                        FieldShows::Result
-                    }
-                }
-            }
-            "TOC" => {
-                self.omit(OmissionKind::TableOfContents, None);
-                FieldShows::Nothing
-            }
-            _ => FieldShows::Result,
-        }
-    }
-
-    /// Whether text read now is shown: not inside a field's instruction, nor in the
-    /// result of a field that shows nothing.
-    fn shows_text(&self) -> bool {
-        self.fields
-            .iter()
-            .all(|f| f.in_result && f.shows != FieldShows::Nothing)
-    }
-
-    fn field_link(&self) -> Option<usize> {
-        self.fields.iter().rev().find_map(|f| match f.shows {
-            FieldShows::Link(id) if f.in_result => Some(id),
-            _ => None,
-        })
-    }
-
     fn text(&mut self, text: String, ctx: Ctx, out: &mut Vec<Piece>) {
         if !self.shows_text() || text.is_empty() {
             return;
@@ -832,59 +674,5 @@ impl Walker<'_> {
             italic: ctx.italic,
             link,
         });
-    }
-}
-
-/// A field instruction's words; quoted words keep their spaces.
-fn field_words(instruction: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut chars = instruction.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let mut word = String::new();
-        if c == '"' {
-            chars.next();
-            for c in chars.by_ref() {
-                if c == '"' {
-                    break;
-                }
-                word.push(c);
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-        }
-        words.push(word);
-    }
-    words
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_instructions_split_into_words() {
-        assert_eq!(
-            field_words(r#" HYPERLINK "https://example.org/a b" \o "Tips" "#),
-            ["HYPERLINK", "https://example.org/a b", "\\o", "Tips"]
-        );
-        assert_eq!(field_words("PAGE"), ["PAGE"]);
-    }
-
-    #[test]
-    fn excerpts_are_short() {
-        assert_eq!(excerpt("  kort\n tekst "), "kort tekst");
-        let long = "ord ".repeat(40);
-        assert!(excerpt(&long).chars().count() <= 61);
-        assert!(excerpt(&long).ends_with('…'));
     }
 }
