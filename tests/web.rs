@@ -13,6 +13,7 @@ on_both_backends!(
     oversized_requests_are_refused_before_any_handler,
     a_cancelled_issue_leaves_the_archive_at_once,
     each_publication_has_its_archive_and_feed,
+    malformed_names_in_public_urls_get_the_norwegian_404,
 );
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
@@ -422,4 +423,48 @@ async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
         matches!(refused, Err(nyhetsbrev::store::StoreError::SlugIsIssue(_))),
         "{refused:?}"
     );
+}
+
+/// A slug or link token in a public URL that cannot be one (bytes that are no UTF-8
+/// above all, which the framework refused in English plain text) is the same 404 page
+/// as one that names nothing.
+async fn malformed_names_in_public_urls_get_the_norwegian_404(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let http = reqwest::Client::new();
+    for (path, words) in [
+        ("/arkiv/%FF", "Fant ikke siden"),
+        ("/arkiv/%C3%28/feed.xml", "Fant ikke siden"),
+        ("/arkiv/Store-Bokstaver", "Fant ikke siden"),
+        ("/bekreft/%FF", "Lenken virker ikke"),
+        ("/avmeld/%FF", "Lenken virker ikke"),
+        ("/innstillinger/%FF", "Lenken virker ikke"),
+    ] {
+        for post in [false, true] {
+            if post && path.starts_with("/arkiv") {
+                continue;
+            }
+            let request = if post {
+                http.post(format!("{}{path}", app.address))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("")
+            } else {
+                http.get(format!("{}{path}", app.address))
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 404, "{path} (POST: {post})");
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html"),
+                "{path}"
+            );
+            let body = response.text().await.unwrap();
+            assert!(
+                body.contains(words) && body.contains("lang=\"nb\""),
+                "{path}: {body}"
+            );
+            assert!(!body.contains("Invalid URL"), "{path}: {body}");
+        }
+    }
 }

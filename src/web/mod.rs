@@ -5,6 +5,7 @@
 mod admin;
 pub mod client;
 mod error;
+mod path;
 mod public;
 pub mod staff;
 mod subscribe;
