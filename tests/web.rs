@@ -14,6 +14,7 @@ on_both_backends!(
     a_cancelled_issue_leaves_the_archive_at_once,
     each_publication_has_its_archive_and_feed,
     malformed_names_in_public_urls_get_the_norwegian_404,
+    every_response_carries_a_request_id_of_our_own,
 );
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
@@ -466,5 +467,45 @@ async fn malformed_names_in_public_urls_get_the_norwegian_404(db: &TestDb) {
             );
             assert!(!body.contains("Invalid URL"), "{path}: {body}");
         }
+    }
+}
+
+/// Every response names its request by an id of ours, which the request's log lines
+/// carry too. One a client sends is not believed (see `web::drop_client_request_id`).
+async fn every_response_carries_a_request_id_of_our_own(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let http = reqwest::Client::new();
+    let id_of = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let is_ours =
+        |id: &str| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let mut seen = std::collections::HashSet::new();
+    for path in ["/arkiv", "/finnes-ikke", "/health", "/arkiv/%FF", "/admin"] {
+        let response = http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = id_of(&response);
+        assert!(is_ours(&id), "{path}: {id}");
+        assert!(seen.insert(id), "{path}: one id per request");
+    }
+    // A client's own id, long or short, is replaced by ours.
+    let long = "a".repeat(4000);
+    for theirs in ["kari@example.no", "1234", long.as_str()] {
+        let response = http
+            .get(format!("{}/arkiv", app.address))
+            .header("x-request-id", theirs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let id = id_of(&response);
+        assert!(is_ours(&id) && id != theirs, "{id}");
+        assert_eq!(response.headers().get_all("x-request-id").iter().count(), 1);
     }
 }
