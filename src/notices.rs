@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use crate::domain::Timestamp;
 use crate::mail::{ConfirmationMailer, SendError};
@@ -100,11 +101,22 @@ impl Notices {
                 return Ok(sent);
             }
             for notice in &claimed {
-                let outcome = self.send_one(notice).await;
+                // One span per notice, with its id and purpose (never its address).
+                let span = tracing::info_span!(
+                    "notice",
+                    id = notice.id,
+                    purpose = notice.purpose.as_str()
+                );
+                let outcome = async {
+                    let outcome = self.send_one(notice).await;
+                    self.store.record_notice(notice.id, &outcome).await?;
+                    Ok::<_, StoreError>(outcome)
+                }
+                .instrument(span)
+                .await?;
                 if matches!(outcome, NoticeOutcome::Sent) {
                     sent += 1;
                 }
-                self.store.record_notice(notice.id, &outcome).await?;
             }
         }
     }

@@ -53,6 +53,7 @@ on_both_backends!(
     login_names_never_reach_the_log_raw,
     attacker_text_never_runs_in_a_staff_terminal,
     a_persons_data_is_exported_from_the_command_line,
+    a_requests_log_lines_carry_its_id,
 );
 
 async fn a_persons_data_is_exported_from_the_command_line(db: &TestDb) {
@@ -482,6 +483,50 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
     assert!(killed.success());
     let status = child.0.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+/// Every log line of a request carries its span: the id its response names, the
+/// method and the route, and nothing of the path or the query (JSON logs, as a log
+/// collector reads them).
+async fn a_requests_log_lines_carry_its_id(db: &TestDb) {
+    let (_child, address, log) = start_serve_with(
+        db,
+        "info,tower_http=debug",
+        &[("NYHETSBREV_LOG_FORMAT", "json")],
+    );
+    let response = http_get(&address, "/arkiv/2024-q1?epost=kari%40example.no");
+    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+    let id = response
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("the response names its request")
+        .trim()
+        .to_owned();
+    // Read on another thread: a line that never comes must fail the test, not hang it.
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in log.map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let line = loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a log line of the request");
+        if line.contains(&id) {
+            break line;
+        }
+    };
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["span"]["name"], "http", "{line}");
+    assert_eq!(entry["span"]["request_id"], id.as_str(), "{line}");
+    assert_eq!(entry["span"]["method"], "GET", "{line}");
+    assert_eq!(entry["span"]["route"], "/arkiv/{slug}", "{line}");
+    for personal in ["2024-q1", "epost", "example.no"] {
+        assert!(!line.contains(personal), "{personal} in {line}");
+    }
 }
 
 /// A child process that is killed if the test fails before it stops it: an orphan
@@ -1214,11 +1259,25 @@ fn start_serve(
     String,
     std::io::Lines<BufReader<std::process::ChildStderr>>,
 ) {
+    start_serve_with(db, level, &[])
+}
+
+/// [`start_serve`] with more settings in its environment.
+fn start_serve_with(
+    db: &TestDb,
+    level: &str,
+    env: &[(&str, &str)],
+) -> (
+    KillOnDrop,
+    String,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+) {
     let mut child = KillOnDrop(
         nyhetsbrev(db)
             .args(["serve"])
             .env("NYHETSBREV_BIND", "127.0.0.1:0")
             .env("RUST_LOG", level)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -1388,9 +1447,11 @@ async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     let log: Vec<String> = lines.map_while(Result::ok).collect();
     let log = log.join("\n");
     assert!(log.contains("admin API refused"), "{log}");
-    // Each line carries its request's span: the method and the route, not the path.
+    // Each line carries its request's span: its id, the method and the route, not the
+    // path.
     assert!(
-        log.contains(r#"http{method=POST route="/admin/api/inbound"}"#),
+        log.lines().any(|l| l.contains("http{request_id=")
+            && l.contains(r#" method=POST route="/admin/api/inbound"}"#)),
         "{log}"
     );
     assert!(!log.contains('\x1b'), "{log}");

@@ -13,6 +13,8 @@ on_both_backends!(
     oversized_requests_are_refused_before_any_handler,
     a_cancelled_issue_leaves_the_archive_at_once,
     each_publication_has_its_archive_and_feed,
+    malformed_names_in_public_urls_get_the_norwegian_404,
+    every_response_carries_a_request_id_of_our_own,
 );
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
@@ -422,4 +424,88 @@ async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
         matches!(refused, Err(nyhetsbrev::store::StoreError::SlugIsIssue(_))),
         "{refused:?}"
     );
+}
+
+/// A slug or link token in a public URL that cannot be one (bytes that are no UTF-8
+/// above all, which the framework refused in English plain text) is the same 404 page
+/// as one that names nothing.
+async fn malformed_names_in_public_urls_get_the_norwegian_404(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let http = reqwest::Client::new();
+    for (path, words) in [
+        ("/arkiv/%FF", "Fant ikke siden"),
+        ("/arkiv/%C3%28/feed.xml", "Fant ikke siden"),
+        ("/arkiv/Store-Bokstaver", "Fant ikke siden"),
+        ("/bekreft/%FF", "Lenken virker ikke"),
+        ("/avmeld/%FF", "Lenken virker ikke"),
+        ("/innstillinger/%FF", "Lenken virker ikke"),
+    ] {
+        for post in [false, true] {
+            if post && path.starts_with("/arkiv") {
+                continue;
+            }
+            let request = if post {
+                http.post(format!("{}{path}", app.address))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("")
+            } else {
+                http.get(format!("{}{path}", app.address))
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 404, "{path} (POST: {post})");
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html"),
+                "{path}"
+            );
+            let body = response.text().await.unwrap();
+            assert!(
+                body.contains(words) && body.contains("lang=\"nb\""),
+                "{path}: {body}"
+            );
+            assert!(!body.contains("Invalid URL"), "{path}: {body}");
+        }
+    }
+}
+
+/// Every response names its request by an id of ours, which the request's log lines
+/// carry too. One a client sends is not believed (see `web::drop_client_request_id`).
+async fn every_response_carries_a_request_id_of_our_own(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let http = reqwest::Client::new();
+    let id_of = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let is_ours =
+        |id: &str| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let mut seen = std::collections::HashSet::new();
+    for path in ["/arkiv", "/finnes-ikke", "/health", "/arkiv/%FF", "/admin"] {
+        let response = http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = id_of(&response);
+        assert!(is_ours(&id), "{path}: {id}");
+        assert!(seen.insert(id), "{path}: one id per request");
+    }
+    // A client's own id, long or short, is replaced by ours.
+    let long = "a".repeat(4000);
+    for theirs in ["kari@example.no", "1234", long.as_str()] {
+        let response = http
+            .get(format!("{}/arkiv", app.address))
+            .header("x-request-id", theirs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let id = id_of(&response);
+        assert!(is_ours(&id) && id != theirs, "{id}");
+        assert_eq!(response.headers().get_all("x-request-id").iter().count(), 1);
+    }
 }

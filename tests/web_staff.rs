@@ -28,6 +28,7 @@ on_both_backends!(
     failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it,
     the_ledger_csv_holds_every_delivery_of_a_large_send,
     an_announcement_is_written_for_its_publication,
+    malformed_names_in_staff_urls_get_the_staff_404,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1522,4 +1523,69 @@ async fn an_announcement_is_written_for_its_publication(db: &TestDb) {
         2,
         "{publication:?}"
     );
+}
+
+/// A slug, number or token in a staff URL that cannot be one gets the staff pages' 404
+/// for what the URL names, in bokmål (never the framework's English refusal), and
+/// changes nothing; a visitor who is not signed in is still sent to sign in.
+async fn malformed_names_in_staff_urls_get_the_staff_404(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let issue = "Fant ikke utgaven";
+    let message = "Fant ikke e-posten";
+    let publication = "Fant ikke publikasjonen";
+    let import = "Fant ikke importen";
+    for (path, title) in [
+        ("/admin/issues/%FF", issue),
+        ("/admin/issues/%C3%28/send", issue),
+        ("/admin/issues/Stor-Bokstav/report.json", issue),
+        ("/admin/issues/-ledende/preview/web", issue),
+        ("/admin/inbound/abc", message),
+        ("/admin/inbound/0", message),
+        ("/admin/inbound/-4", message),
+        ("/admin/inbound/1.5", message),
+        ("/admin/inbound/99999999999999999999", message),
+        ("/admin/inbound/%FF", message),
+        ("/admin/inbound/%FF/add-contact", message),
+        // Well-formed, but there is no such message: the same page.
+        ("/admin/inbound/424242", message),
+        ("/admin/publications/to--streker", publication),
+        ("/admin/publications/%FF", publication),
+        ("/admin/contacts/import/kort", import),
+        ("/admin/contacts/import/%FF", import),
+    ] {
+        let response = kari.get(path).await;
+        assert_eq!(response.status(), 404, "GET {path}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(title) && page.contains("lang=\"nb\"") && page.contains("(stab)"),
+            "GET {path}: {page}"
+        );
+        assert!(!page.contains("Invalid URL"), "GET {path}: {page}");
+    }
+    for (path, title) in [
+        ("/admin/issues/%FF", issue),
+        ("/admin/issues/Stor-Bokstav/pause", issue),
+        ("/admin/inbound/abc/handled", message),
+        ("/admin/inbound/0/answer", message),
+        ("/admin/publications/%FF", publication),
+        ("/admin/contacts/import/kort/confirm", import),
+        ("/admin/staff/%FF/disable", "Fant ikke kontoen"),
+    ] {
+        let response = kari.post(path, &[]).await;
+        assert_eq!(response.status(), 404, "POST {path}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(title) && page.contains("lang=\"nb\""),
+            "POST {path}: {page}"
+        );
+    }
+    // Signed out, a malformed URL leads to the sign-in page like any other.
+    let response = http()
+        .get(format!("{}/admin/inbound/abc", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("/admin/login"));
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -13,7 +13,16 @@ use super::{DispatchError, Dispatcher, Job, PrepareError, sleep_or_stop};
 use crate::domain::Timestamp;
 use crate::mail::PreparedIssue;
 use crate::render::render;
-use crate::store::{StoreError, StoredIssue};
+use crate::store::{ClaimedDelivery, StoreError, StoredIssue};
+
+/// One span per claimed batch, never one per message (the send path stays as fast):
+/// the issues the batch is of and its size. No address: a span's fields reach the log.
+fn batch_span(claimed: &[ClaimedDelivery]) -> tracing::Span {
+    let mut issues: Vec<i64> = claimed.iter().map(|d| d.issue_id).collect();
+    issues.sort_unstable();
+    issues.dedup();
+    tracing::info_span!("send_batch", ?issues, size = claimed.len())
+}
 
 impl Dispatcher {
     pub(super) async fn claim_loop(
@@ -101,28 +110,51 @@ impl Dispatcher {
                 }
                 continue;
             }
-            let mut permit = permit;
-            for delivery in claimed {
-                let issue = match prepared.get(&delivery.issue_id) {
-                    Some(issue) => Arc::clone(issue),
-                    None => {
-                        let issue = Arc::new(self.prepare(delivery.issue_id).await?);
-                        prepared.insert(delivery.issue_id, Arc::clone(&issue));
-                        issue
-                    }
-                };
-                let one = permit.split(1).expect("one permit per claimed delivery");
-                let job = Job {
-                    delivery,
-                    issue,
-                    send_before,
-                    permit: one,
-                };
-                if jobs.send(job).is_err() {
-                    return Ok(()); // senders gone: shutting down
-                }
+            let batch = batch_span(&claimed);
+            let handed_out = self
+                .hand_out(claimed, permit, send_before, &mut prepared, jobs)
+                .instrument(batch)
+                .await?;
+            if !handed_out {
+                return Ok(()); // senders gone: shutting down
             }
         }
+    }
+
+    /// One job per claimed delivery onto the channel, each issue prepared the first
+    /// time it is met; false once the senders are gone. Each job carries the batch's
+    /// span (the current one), for what a sender logs about it.
+    async fn hand_out(
+        &self,
+        claimed: Vec<ClaimedDelivery>,
+        mut permit: OwnedSemaphorePermit,
+        send_before: Instant,
+        prepared: &mut HashMap<i64, Arc<PreparedIssue>>,
+        jobs: &mpsc::UnboundedSender<Job>,
+    ) -> Result<bool, DispatchError> {
+        let batch = tracing::Span::current();
+        for delivery in claimed {
+            let issue = match prepared.get(&delivery.issue_id) {
+                Some(issue) => Arc::clone(issue),
+                None => {
+                    let issue = Arc::new(self.prepare(delivery.issue_id).await?);
+                    prepared.insert(delivery.issue_id, Arc::clone(&issue));
+                    issue
+                }
+            };
+            let one = permit.split(1).expect("one permit per claimed delivery");
+            let job = Job {
+                delivery,
+                issue,
+                send_before,
+                permit: one,
+                batch: batch.clone(),
+            };
+            if jobs.send(job).is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// With `until_done`: nothing of the issue is queued and nothing is in transit.

@@ -154,6 +154,8 @@ struct Job {
     /// Do not start sending after this: the lease must outlive the attempt.
     send_before: Instant,
     permit: tokio::sync::OwnedSemaphorePermit,
+    /// The span of the batch it was claimed in: what a sender logs about it is in there.
+    batch: tracing::Span,
 }
 
 /// A finished job on its way to the recorder. It keeps its in-flight permit until its

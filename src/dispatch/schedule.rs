@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::domain::Timestamp;
 use crate::store::{Actor, Store, StoreError};
 
-/// Starts the plans that are due; marks those too late as missed.
+/// Starts the plans that are due; marks those too late as missed. One span per look
+/// (a scheduler tick), with the slugs of what it started in its lines.
+#[tracing::instrument(name = "scheduler_tick", skip_all)]
 pub async fn start_due_sends(
     store: &Store,
     grace: Duration,

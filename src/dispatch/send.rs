@@ -112,7 +112,7 @@ impl Dispatcher {
                             backoff = Duration::from_millis(250);
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, retry_in = ?backoff, "relay unavailable: pausing");
+                            tracing::warn!(parent: &job.batch, error = %e, retry_in = ?backoff, "relay unavailable: pausing");
                             tokio::time::sleep(jitter(backoff)).await;
                             backoff = (backoff * 2).min(Duration::from_secs(30));
                         }
@@ -249,7 +249,7 @@ impl Dispatcher {
             // The relay went away between connecting and sending: not this message's
             // fault, so it costs no attempt.
             Err(SendError::Unavailable(error)) => {
-                tracing::warn!(%error, "relay unavailable");
+                tracing::warn!(parent: &job.batch, %error, "relay unavailable");
                 Outcome::Released
             }
         }

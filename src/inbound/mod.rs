@@ -140,6 +140,13 @@ impl Inbound {
 
     /// [`Inbound::handle`] for a message someone handed in (an API token's holder):
     /// the changes it makes are audited as done by `poster` instead of `inbound:…`.
+    /// One span per message: the way it came, and its id once it is recorded (never
+    /// its sender: a span's fields reach the log).
+    #[tracing::instrument(
+        name = "inbound",
+        skip_all,
+        fields(channel = channel.as_str(), inbound_id = tracing::field::Empty)
+    )]
     pub async fn handle_by(
         &self,
         raw: &[u8],
@@ -155,6 +162,7 @@ impl Inbound {
         }
         let hash = hex(&Sha256::digest(raw));
         if let Some(seen) = self.store.inbound_by_hash(&hash).await? {
+            tracing::Span::current().record("inbound_id", seen.id);
             return Ok(Handled {
                 id: seen.id,
                 kind: seen.kind,
@@ -196,7 +204,10 @@ impl Inbound {
                 delivery_id: action.delivery_id,
             })
             .await?;
-        tracing::info!(id, kind = kind.as_str(), result = %action.result, "inbound message handled");
+        tracing::Span::current().record("inbound_id", id);
+        // Not the result in words: it can name the sender's address (staff read it on
+        // the message's page).
+        tracing::info!(id, kind = kind.as_str(), "inbound message handled");
         crate::metrics::counters()
             .inbound_handled
             .get_or_create(&vec![("kind", kind.as_str().to_owned())])

@@ -112,6 +112,7 @@ impl Backups {
 
     /// Writes a consistent copy of the database to `target`, reads it back and records
     /// it. `target` must be a new file in an existing folder.
+    #[tracing::instrument(name = "backup", skip_all, fields(backend = ?self.store.backend()))]
     pub async fn make(&self, target: &Path, actor: &Actor) -> Result<BackupMade, BackupError> {
         let started = Instant::now();
         claim_target(target, &self.file_name(SystemTime::now()))?;

@@ -313,7 +313,10 @@ impl ImportJobs {
         };
         let this = self.clone();
         let token = token.to_owned();
-        tokio::spawn(async move {
+        // The job's span: a child of the request that started it (the upload, the
+        // confirmation), named by an id that is not the job's secret token.
+        let span = tracing::info_span!("import", job = %job_id(&token), dry_run);
+        let job = async move {
             let options = ImportOptions {
                 encoding: if choice.latin1 {
                     Encoding::Latin1
@@ -401,7 +404,8 @@ impl ImportJobs {
             if done {
                 let _ = std::fs::remove_file(&path);
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(job, span));
     }
 
     fn set(&self, token: &str, state: JobState) {
@@ -413,6 +417,14 @@ impl ImportJobs {
 
 /// Writes an upload as a new file only this user can read (0600 whatever the umask);
 /// an existing file (or a link planted in its place) is never written through.
+/// A job's name in the log: the start of its token's hash, which opens nothing.
+fn job_id(token: &str) -> String {
+    Sha256::digest(token.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn keep_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -46,6 +46,11 @@ impl Retention {
     }
 
     /// Applies the rules as of `now`; a run that removed something is audited.
+    #[tracing::instrument(
+        name = "retention",
+        skip_all,
+        fields(inbound_days = self.rules.inbound_days, pending_days = self.rules.pending_days)
+    )]
     pub async fn run(&self, now: Timestamp, actor: &Actor) -> Result<RetentionRun, StoreError> {
         let inbound_before =
             Timestamp::from_unix_ms(now.unix_ms() - i64::from(self.rules.inbound_days) * DAY_MS);

@@ -5,6 +5,7 @@
 mod admin;
 pub mod client;
 mod error;
+mod path;
 mod public;
 pub mod staff;
 mod subscribe;
@@ -22,6 +23,9 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::{ConfigError, Settings};
@@ -190,8 +194,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(count_request))
-        // One span per request: method and the matched route (never the path itself,
-        // which can hold a personal token), the status and latency when it ends.
+        // One span per request: its id, the method and the matched route (never the
+        // path itself, which can hold a personal token, nor the query), the status and
+        // latency when it ends.
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
@@ -199,7 +204,12 @@ pub fn router(state: AppState) -> Router {
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
                         .map_or("(unmatched)", axum::extract::MatchedPath::as_str);
-                    tracing::info_span!("http", method = %request.method(), route)
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("http", request_id, method = %request.method(), route)
                 })
                 .on_request(())
                 .on_response(
@@ -216,8 +226,26 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    // Outermost, so that every response carries the id, a panic's 500 too. The last
+    // layer added runs first: the client's id goes, ours is made, then returned.
     router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_client_request_id))
 }
+
+/// A request id the client sent is dropped, and the service makes its own (a random
+/// UUID). The client's would be believed blindly: it could be any length, name
+/// another request to muddle a log search, or carry text (an address, say) into every
+/// log line of the request. No proxy in front of the service sets one (see
+/// `deploy/`); if one ever does, it is to be believed from `trusted_proxies` only.
+async fn drop_client_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    request.headers_mut().remove(REQUEST_ID_HEADER);
+    request
+}
+
+/// The header a response's request id is in (and a client's is dropped from).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Counts every request by its matched route (never the path itself, which can hold a
 /// personal token) and status, with its latency, for the metrics.

@@ -2,13 +2,14 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 
 use super::AppState;
 use super::error::AppError;
-use crate::domain::{Publication, Slug};
+use super::path::ArchiveSlugPath;
+use crate::domain::Publication;
 use crate::store::StoredIssue;
 
 /// One publication's part of the archive.
@@ -89,11 +90,11 @@ pub async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, Ap
 /// GET /arkiv/{publication}/feed.xml: one publication's public issues.
 pub async fn publication_feed(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ArchiveSlugPath(slug): ArchiveSlugPath,
 ) -> Result<impl IntoResponse, AppError> {
     let (publication, issues) = state
         .archive
-        .publication(&slug)
+        .publication(slug.as_str())
         .await?
         .ok_or(AppError::NotFound)?;
     atom(
@@ -149,16 +150,15 @@ fn atom(
 /// issue (publication and issue slugs never coincide).
 pub async fn archived_issue(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    ArchiveSlugPath(slug): ArchiveSlugPath,
 ) -> Result<Html<Bytes>, AppError> {
-    if let Some((publication, issues)) = state.archive.publication(&slug).await? {
+    if let Some((publication, issues)) = state.archive.publication(slug.as_str()).await? {
         let page = PublicationPage {
             shelf: Shelf::new(publication, issues),
         }
         .render()?;
         return Ok(Html(Bytes::from(page)));
     }
-    let slug = Slug::parse(&slug).map_err(|_| AppError::NotFound)?;
     let page = state.archive.page(&slug).await?.ok_or(AppError::NotFound)?;
     Ok(Html(page))
 }

@@ -7,13 +7,14 @@
 use askama::Template;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, RawForm, State};
+use axum::extract::{ConnectInfo, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::error::AppError;
-use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError, TokenSecret};
+use super::path::ConfirmTokenPath;
+use crate::domain::{ContactName, EmailAddress, EmailError, Organisation, TextError};
 use crate::store::ConfirmOutcome;
 
 #[derive(Template, Default)]
@@ -238,25 +239,29 @@ fn invalid_link() -> MessagePage {
     }
 }
 
-/// GET /bekreft/{token}: a page with one button. Changes nothing.
-pub async fn confirm_page(Path(token): Path<String>) -> Result<Response, AppError> {
-    match TokenSecret::parse(&token) {
-        Some(secret) => Ok(html(ConfirmPage {
-            token: secret.as_str().to_owned(),
-        })?
-        .into_response()),
-        None => Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response()),
+/// The page for a confirmation link that is not one of ours, with `status`.
+pub(super) fn invalid_link_page(status: StatusCode) -> Response {
+    match html(invalid_link()) {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// GET /bekreft/{token}: a page with one button. Changes nothing.
+pub async fn confirm_page(
+    ConfirmTokenPath(secret): ConfirmTokenPath,
+) -> Result<Response, AppError> {
+    Ok(html(ConfirmPage {
+        token: secret.as_str().to_owned(),
+    })?
+    .into_response())
 }
 
 /// POST /bekreft/{token}
 pub async fn confirm(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ConfirmTokenPath(secret): ConfirmTokenPath,
 ) -> Result<Response, AppError> {
-    let Some(secret) = TokenSecret::parse(&token) else {
-        return Ok((StatusCode::NOT_FOUND, html(invalid_link())?).into_response());
-    };
     let (status, page) = match state.subscriptions.confirm(&secret).await? {
         ConfirmOutcome::Confirmed(email) => (
             StatusCode::OK,

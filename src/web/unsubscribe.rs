@@ -8,12 +8,13 @@
 //! `/innstillinger` is the page for choosing publications, reached with the same token.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::error::AppError;
+use super::path::LeaveLinkPath;
 use super::subscribe::MessagePage;
 use crate::ops::{
     ComeBack, LeaveDone, LeaveScope, PreferencesError, PreferencesView, masked_address,
@@ -71,6 +72,11 @@ fn invalid_link() -> MessagePage {
     }
 }
 
+/// The page for a leave or preferences link that is not one of ours, with `status`.
+pub(super) fn invalid_link_page(status: StatusCode) -> Response {
+    page(status, invalid_link()).unwrap_or_else(IntoResponse::into_response)
+}
+
 fn page(status: StatusCode, page: impl Template) -> Result<Response, AppError> {
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -78,7 +84,7 @@ fn page(status: StatusCode, page: impl Template) -> Result<Response, AppError> {
 /// GET /avmeld/{token}
 pub async fn confirm_page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    LeaveLinkPath(token): LeaveLinkPath,
 ) -> Result<Response, AppError> {
     let Some(leave) = state.subscriptions.leave_token(&token) else {
         return page(StatusCode::NOT_FOUND, invalid_link());
@@ -103,7 +109,7 @@ struct OutcomePage {
 /// POST /avmeld/{token}: the page's buttons, or a mail client's one-click request.
 pub async fn unsubscribe(
     State(state): State<AppState>,
-    Path(token_text): Path<String>,
+    LeaveLinkPath(token_text): LeaveLinkPath,
     body: String,
 ) -> Result<Response, AppError> {
     let one_click = body
@@ -182,7 +188,7 @@ fn link_gone() -> MessagePage {
 /// GET /innstillinger/{token}: the publications, the person's ticked.
 pub async fn preferences_page(
     State(state): State<AppState>,
-    Path(token_text): Path<String>,
+    LeaveLinkPath(token_text): LeaveLinkPath,
 ) -> Result<Response, AppError> {
     let Some(token) = state.subscriptions.leave_token(&token_text) else {
         return page(StatusCode::NOT_FOUND, invalid_link());
@@ -196,7 +202,7 @@ pub async fn preferences_page(
 /// POST /innstillinger/{token}: save what is ticked, or leave everything.
 pub async fn save_preferences(
     State(state): State<AppState>,
-    Path(token_text): Path<String>,
+    LeaveLinkPath(token_text): LeaveLinkPath,
     body: String,
 ) -> Result<Response, AppError> {
     let Some(token) = state.subscriptions.leave_token(&token_text) else {

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{StaffForm, StaffUser};
 use super::page::{Chrome, failure, oslo_time, problem_page, render, shown};
+use super::path::AccountNamePath;
 use crate::ops::{NewAccount, OwnerTold, Reauth, StaffError};
 use crate::web::AppState;
 
@@ -372,7 +373,7 @@ pub async fn set_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    AccountNamePath(name): AccountNamePath,
     StaffForm { user, form }: StaffForm<PasswordForm>,
 ) -> Response {
     let client = client_of(&state, peer, &headers);
@@ -391,7 +392,7 @@ pub async fn disable(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    AccountNamePath(name): AccountNamePath,
     StaffForm { user, form }: StaffForm<ReauthFields>,
 ) -> Response {
     let client = client_of(&state, peer, &headers);
@@ -410,7 +411,7 @@ pub async fn enable(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    AccountNamePath(name): AccountNamePath,
     StaffForm { user, form }: StaffForm<ReauthFields>,
 ) -> Response {
     let client = client_of(&state, peer, &headers);
@@ -429,7 +430,7 @@ pub async fn reset_second_factor(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    AccountNamePath(name): AccountNamePath,
     StaffForm { user, form }: StaffForm<ReauthFields>,
 ) -> Response {
     let client = client_of(&state, peer, &headers);

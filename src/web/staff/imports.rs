@@ -3,12 +3,13 @@
 //! progress.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::guard::{Empty, StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, grouped, problem_page, render, shown};
+use super::path::{ImportTokenPath, Missing};
 use crate::contact_csv::ProblemKind;
 use crate::ops::imports::{ImportChoice, ImportJob, JobState, MAX_IMPORT_BYTES, UploadError};
 use crate::web::AppState;
@@ -87,14 +88,6 @@ struct JobPage {
     more_problems: String,
     ignored: String,
     update: bool,
-}
-
-fn not_found() -> Response {
-    problem_page(
-        StatusCode::NOT_FOUND,
-        "Fant ikke importen",
-        "Denne importen finnes ikke (lenger), eller den er ikke din. Last opp filen på nytt.",
-    )
 }
 
 fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
@@ -198,47 +191,53 @@ fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
 pub async fn show(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(token): Path<String>,
+    ImportTokenPath(token): ImportTokenPath,
 ) -> Response {
-    match state.admin.imports.get(&user.session.username, &token) {
-        Some(job) => page(&user, &token, job),
-        None => not_found(),
+    match state
+        .admin
+        .imports
+        .get(&user.session.username, token.as_str())
+    {
+        Some(job) => page(&user, token.as_str(), job),
+        None => Missing::Import.into_response(),
     }
 }
 
 /// POST /admin/contacts/import/{token}/confirm
 pub async fn confirm(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ImportTokenPath(token): ImportTokenPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
+    let token = token.as_str();
     if state
         .admin
         .imports
-        .get(&user.session.username, &token)
+        .get(&user.session.username, token)
         .is_none()
     {
-        return not_found();
+        return Missing::Import.into_response();
     }
     // A second click finds the import running or done: the page shows which.
-    state.admin.imports.confirm(&user.session.username, &token);
+    state.admin.imports.confirm(&user.session.username, token);
     Redirect::to(&format!("/admin/contacts/import/{token}")).into_response()
 }
 
 /// POST /admin/contacts/import/{token}/cancel
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ImportTokenPath(token): ImportTokenPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
+    let token = token.as_str();
     if state
         .admin
         .imports
-        .get(&user.session.username, &token)
+        .get(&user.session.username, token)
         .is_none()
     {
-        return not_found();
+        return Missing::Import.into_response();
     }
-    state.admin.imports.cancel(&user.session.username, &token);
+    state.admin.imports.cancel(&user.session.username, token);
     Redirect::to(&format!("/admin/contacts/import/{token}")).into_response()
 }

@@ -2,13 +2,14 @@
 //! named and never opened).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, actor_name, failure, grouped, oslo_time, problem_page, render, shown};
+use super::path::{InboundIdPath, Missing};
 use crate::domain::{ContactName, Organisation};
 use crate::inbound::AnswerError;
 use crate::ops::{ContactError, InboundOpsError};
@@ -25,13 +26,6 @@ fn notice(code: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
-}
-
-fn id_of(raw: &str) -> Result<i64, Response> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(message_not_found)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,16 +109,12 @@ pub async fn list(
 /// POST /admin/inbound/{id}/handled
 pub async fn mark_handled(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    InboundIdPath(id): InboundIdPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
-    let id = match id_of(&raw) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
     match state.admin.inbound.mark_handled(id, &user.actor()).await {
         Ok(_) => Redirect::to("/admin/inbound?melding=behandlet").into_response(),
-        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(InboundOpsError::NotFound(_)) => Missing::InboundMessage.into_response(),
         Err(e) => failure(&e),
     }
 }
@@ -159,7 +149,7 @@ async fn add_sender_page(
 ) -> Response {
     let sender = match state.admin.inbound.sender_as_contact(id).await {
         Ok(sender) => sender,
-        Err(InboundOpsError::NotFound(_)) => return message_not_found(),
+        Err(InboundOpsError::NotFound(_)) => return Missing::InboundMessage.into_response(),
         Err(InboundOpsError::NoSender(_)) => {
             return problem_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -198,24 +188,17 @@ async fn add_sender_page(
 pub async fn add_sender_form(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(raw): Path<String>,
+    InboundIdPath(id): InboundIdPath,
 ) -> Response {
-    match id_of(&raw) {
-        Ok(id) => add_sender_page(&state, &user, id, AddSenderForm::default(), None).await,
-        Err(page) => page,
-    }
+    add_sender_page(&state, &user, id, AddSenderForm::default(), None).await
 }
 
 /// POST /admin/inbound/{id}/add-contact
 pub async fn add_sender(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    InboundIdPath(id): InboundIdPath,
     StaffForm { user, form }: StaffForm<AddSenderForm>,
 ) -> Response {
-    let id = match id_of(&raw) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
     let (name, organisation) = match (
         ContactName::parse(&form.name),
         Organisation::parse(&form.organisation),
@@ -241,7 +224,7 @@ pub async fn add_sender(
                     .to_owned();
             add_sender_page(&state, &user, id, form, Some(problem)).await
         }
-        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(InboundOpsError::NotFound(_)) => Missing::InboundMessage.into_response(),
         Err(e) => failure(&e),
     }
 }
@@ -292,16 +275,12 @@ pub async fn bounces(State(state): State<AppState>, user: StaffUser) -> Response
 /// staff with the confirmation link (the person still has to use it).
 pub async fn answer(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    InboundIdPath(id): InboundIdPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
-    let id = match id_of(&raw) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
     match state.inbound.answer_held(id, &user.actor()).await {
         Ok(_) => Redirect::to(&format!("/admin/inbound/{id}?melding=besvart")).into_response(),
-        Err(InboundOpsError::NotFound(_)) => message_not_found(),
+        Err(InboundOpsError::NotFound(_)) => Missing::InboundMessage.into_response(),
         Err(InboundOpsError::Answer(AnswerError::AlreadyAnswered(_))) => problem_page(
             StatusCode::CONFLICT,
             "E-posten er allerede besvart",
@@ -314,14 +293,6 @@ pub async fn answer(
         ),
         Err(e) => failure(&e),
     }
-}
-
-fn message_not_found() -> Response {
-    problem_page(
-        StatusCode::NOT_FOUND,
-        "Fant ikke e-posten",
-        "Det finnes ingen lagret e-post med dette nummeret. Kanskje er den slettet sammen med avsenderen.",
-    )
 }
 
 #[derive(Template)]
@@ -354,22 +325,18 @@ struct MessagePage {
 pub async fn show(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(raw): Path<String>,
+    InboundIdPath(id): InboundIdPath,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let id = match id_of(&raw) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
     let (entry, message) = match state.admin.inbound.readable(id).await {
         Ok(found) => found,
-        Err(InboundOpsError::NotFound(_)) => return message_not_found(),
+        Err(InboundOpsError::NotFound(_)) => return Missing::InboundMessage.into_response(),
         Err(e) => return failure(&e),
     };
     let answerable = entry.kind == crate::domain::InboundKind::Other
         && match state.inbound.can_answer(id).await {
             Ok(answerable) => answerable,
-            Err(InboundOpsError::NotFound(_)) => return message_not_found(),
+            Err(InboundOpsError::NotFound(_)) => return Missing::InboundMessage.into_response(),
             Err(e) => return failure(&e),
         };
     render(MessagePage {

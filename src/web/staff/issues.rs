@@ -2,7 +2,7 @@
 //! body), uploading an issue file, and the preview.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::dashboard::{IssueRow, NoticeQuery};
 use super::guard::{StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, failure, grouped, not_found, problem_page, render};
+use super::path::IssueSlugPath;
 use crate::domain::Slug;
 use crate::ops::{IssueError, IssueLine};
 use crate::render::{MAX_HTML_BYTES, SourceError, SourceNote, SourceParts, parse_issue_as};
@@ -37,11 +38,6 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "plan-avbrutt" => "Planen er avbrutt. Utkastet kan endres igjen.",
         _ => return None,
     })
-}
-
-/// The slug from the URL, or the 404 page (`../`, capitals and the like are no slug).
-pub fn slug_of(raw: &str) -> Result<Slug, Response> {
-    Slug::parse(raw).map_err(|_| not_found())
 }
 
 #[derive(Template)]
@@ -412,13 +408,9 @@ pub async fn create(
 /// POST /admin/issues/{slug}: the slug is the URL's, whatever the form says.
 pub async fn save(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, form }: StaffForm<IssueFields>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let mut parts = form.into_parts();
     parts.slug = slug.to_string();
     save_parts(&state, &user, parts, DraftMode::ReplaceOnly).await
@@ -580,14 +572,10 @@ async fn form_to_mend(
 /// once sending has started.
 pub async fn edit_form(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let (stored, _) = match state.admin.issues.get(&slug).await {
         Ok(found) => found,
         Err(IssueError::NotFound(_)) => return not_found(),
@@ -638,13 +626,9 @@ struct PreviewPage {
 /// GET /admin/issues/{slug}/preview
 pub async fn preview(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let preview = match state.admin.issues.preview(&slug).await {
         Ok(preview) => preview,
         Err(IssueError::NotFound(_)) => return not_found(),
@@ -695,8 +679,8 @@ fn framed(body: String, style_src: &'static str) -> Response {
 /// styles are inline (as mail needs), which only this frame allows.
 pub async fn preview_mail(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     _user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
 ) -> Response {
     preview_part(&state, &slug, |p| (p.html, "'unsafe-inline'")).await
 }
@@ -704,8 +688,8 @@ pub async fn preview_mail(
 /// GET /admin/issues/{slug}/preview/web: the web version, as the archive will show it.
 pub async fn preview_web(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     _user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
 ) -> Response {
     preview_part(&state, &slug, |p| (p.web, "'self'")).await
 }
@@ -713,14 +697,10 @@ pub async fn preview_web(
 /// One part of the preview in its frame: `part` picks the page and its style source.
 async fn preview_part(
     state: &AppState,
-    slug: &str,
+    slug: &Slug,
     part: impl FnOnce(crate::ops::Preview) -> (String, &'static str),
 ) -> Response {
-    let slug = match slug_of(slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
-    match state.admin.issues.preview(&slug).await {
+    match state.admin.issues.preview(slug).await {
         Ok(preview) => {
             let (body, style_src) = part(preview);
             framed(body, style_src)

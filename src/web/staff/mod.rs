@@ -20,6 +20,7 @@ mod inbound;
 pub mod issues;
 mod login;
 mod page;
+mod path;
 mod publications;
 mod second_factor;
 mod send;

@@ -60,12 +60,9 @@ pub fn failure(cause: &dyn std::fmt::Display) -> Response {
     )
 }
 
+/// The issue's 404 page (see [`Missing`](super::path::Missing)).
 pub fn not_found() -> Response {
-    problem_page(
-        StatusCode::NOT_FOUND,
-        "Fant ikke utgaven",
-        "Det finnes ingen utgave med dette kortnavnet. Gå til listen over utgaver.",
-    )
+    super::path::Missing::Issue.into_response()
 }
 
 /// The person behind an audit actor (`web:kari`, `cli:kari` → `kari`).

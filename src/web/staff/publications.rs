@@ -3,13 +3,14 @@
 //! archive links carry it).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{StaffForm, StaffUser};
 use super::page::{Chrome, failure, grouped, render};
+use super::path::{Missing, PublicationSlugPath};
 use crate::domain::{PublicationError, PublicationKind};
 use crate::ops::publications::{PublicationEdit, PublicationInput, PublicationOpsError};
 use crate::web::AppState;
@@ -210,19 +211,15 @@ pub async fn add(
 pub async fn edit_form(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(slug): Path<String>,
+    PublicationSlugPath(slug): PublicationSlugPath,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
     let list = match state.admin.publications.list().await {
         Ok(list) => list,
         Err(e) => return failure(&e),
     };
-    let Some(line) = list.iter().find(|l| l.publication.slug.as_str() == slug) else {
-        return super::page::problem_page(
-            StatusCode::NOT_FOUND,
-            "Fant ikke publikasjonen",
-            "Det finnes ingen publikasjon med dette kortnavnet. Se listen over publikasjoner.",
-        );
+    let Some(line) = list.iter().find(|l| l.publication.slug == slug) else {
+        return Missing::Publication.into_response();
     };
     let p = &line.publication;
     render(EditPage {
@@ -242,9 +239,10 @@ pub async fn edit_form(
 /// POST /admin/publications/{slug}: save the changed fields.
 pub async fn save(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PublicationSlugPath(slug): PublicationSlugPath,
     StaffForm { user, form }: StaffForm<PublicationFields>,
 ) -> Response {
+    let slug = slug.to_string();
     let edit = PublicationEdit {
         name: Some(form.name.clone()),
         description: Some(form.description.clone()),
@@ -273,11 +271,7 @@ pub async fn save(
             }
             None => match e {
                 PublicationOpsError::NotFound(_) | PublicationOpsError::Invalid(_) => {
-                    super::page::problem_page(
-                        StatusCode::NOT_FOUND,
-                        "Fant ikke publikasjonen",
-                        "Det finnes ingen publikasjon med dette kortnavnet.",
-                    )
+                    Missing::Publication.into_response()
                 }
                 other => failure(&other),
             },

@@ -3,7 +3,7 @@
 //! and sending again to those whose delivery failed for a passing reason.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
@@ -12,11 +12,12 @@ use serde_json::json;
 use super::dashboard::{NoticeQuery, status_word};
 use super::guard::Empty;
 use super::guard::{StaffForm, StaffUser};
-use super::issues::{contacts_text, notice, slug_of};
+use super::issues::{contacts_text, notice};
 use super::page::{
     Chrome, actor_name, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page,
     render,
 };
+use super::path::IssueSlugPath;
 use crate::domain::{DeliveryStatus, EmailAddress, Slug};
 use crate::ops::{IssueError, LinkState, SendRequested};
 use crate::store::{IssueStatus, StoredIssue};
@@ -198,14 +199,10 @@ pub struct ChecklistQuery {
 /// GET /admin/issues/{slug}/send
 pub async fn checklist(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
     Query(query): Query<ChecklistQuery>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let fresh = query.lenker.is_some();
     match checklist_page(&state, &user, &slug, &query.melding, fresh).await {
         Ok(page) => render(page),
@@ -228,13 +225,9 @@ pub struct TestForm {
 /// POST /admin/issues/{slug}/test: one copy, its subject marked [TEST].
 pub async fn test_copy(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, form }: StaffForm<TestForm>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let again = |page: Result<ChecklistPage, Response>, error: String| match page {
         Ok(mut page) => {
             page.test_to = form.to.chars().take(254).collect();
@@ -292,13 +285,9 @@ pub struct StartForm {
 /// number of recipients: now, or at a time (Europe/Oslo).
 pub async fn start(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, form }: StaffForm<StartForm>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let at = if form.naar == "senere" {
         match from_oslo_local(&form.tidspunkt) {
             Some(at) if at.unix_ms() > crate::domain::Timestamp::now().unix_ms() => Some(at),
@@ -382,13 +371,9 @@ async fn again_with_confirm_error(
 /// one that is due starts at once.
 pub async fn approve(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     match state.admin.issues.approve_send(&slug, &user.actor()).await {
         Ok(SendRequested::Started(_)) => {
             Redirect::to(&format!("/admin/issues/{slug}/report?melding=startet")).into_response()
@@ -425,13 +410,9 @@ pub async fn approve(
 /// POST /admin/issues/{slug}/cancel-plan
 pub async fn cancel_plan(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     match state.admin.issues.cancel_plan(&slug, &user.actor()).await {
         Ok(_) => {
             Redirect::to(&format!("/admin/issues/{slug}/send?melding=plan-avbrutt")).into_response()
@@ -521,14 +502,10 @@ async fn stored(state: &AppState, slug: &Slug) -> Result<StoredIssue, Response> 
 /// script updates the counts by itself), the whole report afterwards.
 pub async fn report(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let status = match state
         .admin
         .issues
@@ -595,13 +572,9 @@ pub async fn report(
 /// GET /admin/issues/{slug}/report.json: the counts, for the page's script.
 pub async fn progress_json(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
     _user: StaffUser,
+    IssueSlugPath(slug): IssueSlugPath,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let issue = match stored(&state, &slug).await {
         Ok(issue) => issue,
         Err(response) => return response,
@@ -630,11 +603,8 @@ pub async fn progress_json(
 
 /// GET /admin/issues/{slug}/report.csv: hands out nothing (a download of every
 /// recipient's address is a POST, in the audit log); back to the report.
-pub async fn ledger_by_get(Path(slug): Path<String>, _user: StaffUser) -> Response {
-    match slug_of(&slug) {
-        Ok(slug) => Redirect::to(&format!("/admin/issues/{slug}/report")).into_response(),
-        Err(response) => response,
-    }
+pub async fn ledger_by_get(_user: StaffUser, IssueSlugPath(slug): IssueSlugPath) -> Response {
+    Redirect::to(&format!("/admin/issues/{slug}/report")).into_response()
 }
 
 /// POST /admin/issues/{slug}/report.csv: every delivery, for a spreadsheet, streamed a
@@ -642,14 +612,10 @@ pub async fn ledger_by_get(Path(slug): Path<String>, _user: StaffUser) -> Respon
 /// the download is written to the audit log before its first row leaves.
 pub async fn ledger_csv(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
     use futures_util::StreamExt;
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     let pages = match state.admin.issues.ledger(&slug, &user.actor()).await {
         Ok(pages) => pages,
         Err(IssueError::NotFound(_)) => return not_found(),
@@ -716,15 +682,11 @@ fn ledger_record(row: &crate::store::LedgerRow) -> [String; 6] {
     ]
 }
 
-async fn set_paused(state: &AppState, slug: &str, paused: bool, user: &StaffUser) -> Response {
-    let slug = match slug_of(slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
+async fn set_paused(state: &AppState, slug: &Slug, paused: bool, user: &StaffUser) -> Response {
     match state
         .admin
         .issues
-        .set_paused(&slug, paused, &user.actor())
+        .set_paused(slug, paused, &user.actor())
         .await
     {
         Ok(()) => {
@@ -744,7 +706,7 @@ async fn set_paused(state: &AppState, slug: &str, paused: bool, user: &StaffUser
 /// POST /admin/issues/{slug}/pause
 pub async fn pause(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
     set_paused(&state, &slug, true, &user).await
@@ -753,7 +715,7 @@ pub async fn pause(
 /// POST /admin/issues/{slug}/resume
 pub async fn resume(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
     set_paused(&state, &slug, false, &user).await
@@ -763,13 +725,9 @@ pub async fn resume(
 /// passing reason; never to anyone whose message was accepted.
 pub async fn retry_failed(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, .. }: StaffForm<Empty>,
 ) -> Response {
-    let slug = match slug_of(&slug) {
-        Ok(slug) => slug,
-        Err(response) => return response,
-    };
     match state.admin.issues.retry_failed(&slug, &user.actor()).await {
         Ok(0) => Redirect::to(&format!(
             "/admin/issues/{slug}/report?melding=ingen-ny-runde"
