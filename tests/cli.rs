@@ -54,6 +54,7 @@ on_both_backends!(
     attacker_text_never_runs_in_a_staff_terminal,
     a_persons_data_is_exported_from_the_command_line,
     a_requests_log_lines_carry_its_id,
+    contacts_taken_off_on_the_command_line_are_skipped_at_once,
 );
 
 async fn a_persons_data_is_exported_from_the_command_line(db: &TestDb) {
@@ -1566,5 +1567,66 @@ async fn staff_add_makes_administrators_and_keeps_an_address(db: &TestDb) {
         list.lines()
             .any(|l| l.starts_with("ola ") && l.ends_with("administrator")),
         "{list}"
+    );
+}
+
+/// `contacts edit --status` off the list and `contacts remove` skip the contact's queued
+/// deliveries of an issue being sent in that same change, before any worker claims
+/// them; unsubscribed by staff leaves every publication, as the person's own link does.
+async fn contacts_taken_off_on_the_command_line_are_skipped_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let mut id = std::collections::BTreeMap::new();
+    for address in [
+        "blir@example.org",
+        "av@example.org",
+        "avvist@example.org",
+        "venter@example.org",
+        "slett@example.org",
+    ] {
+        let contact = store
+            .add_contact(
+                &common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed),
+                &nyhetsbrev::store::Actor::new("cli:test"),
+            )
+            .await
+            .unwrap();
+        id.insert(address, contact.id);
+    }
+    let issue = common::queue::sending_newsletter(&store, "2024-q1").await;
+    for (address, status) in [
+        ("av@example.org", "unsubscribed"),
+        ("avvist@example.org", "bounced"),
+        ("venter@example.org", "pending"),
+    ] {
+        let edited = run(db, &["contacts", "edit", address, "--status", status]);
+        assert!(edited.status.success(), "{}", stderr(&edited));
+    }
+    let removed = run(db, &["contacts", "remove", "slett@example.org", "--yes"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+
+    let off = [
+        id["av@example.org"],
+        id["avvist@example.org"],
+        id["venter@example.org"],
+    ];
+    common::queue::assert_skipped_at_once(db, issue, &off).await;
+    assert_eq!(
+        common::queue::delivery_status(db, issue, id["slett@example.org"]).await,
+        None
+    );
+    assert_eq!(
+        common::queue::claim_all(&store, issue).await,
+        [id["blir@example.org"]].into()
+    );
+    assert!(
+        common::subscribed_to(&store, id["av@example.org"])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        common::subscribed_to(&store, id["avvist@example.org"])
+            .await
+            .len(),
+        3
     );
 }

@@ -26,6 +26,7 @@ on_both_backends!(
     a_large_attachment_is_handled_and_an_oversized_message_refused,
     erasing_a_contact_erases_every_mail_from_the_address,
     a_request_by_mail_joins_all_or_the_publication_it_names,
+    mail_to_leave_and_bounce_reports_skip_queued_deliveries_at_once,
 );
 
 fn fixture_dir() -> &'static Path {
@@ -914,4 +915,97 @@ async fn a_request_by_mail_joins_all_or_the_publication_it_names(db: &TestDb) {
             .collect();
         assert_eq!(chosen, *expected, "{address}");
     }
+}
+
+/// A verified request to leave by mail, and a bounce report that reaches the threshold,
+/// skip the contact's queued deliveries of an issue being sent in that same change,
+/// before any worker claims them: the one who left also leaves every publication, the
+/// bounced one keeps them.
+async fn mail_to_leave_and_bounce_reports_skip_queued_deliveries_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let sink = SmtpSink::start().await;
+    let mut settings = settings_for(db, &sink);
+    settings.bounce_address = Some("retur@example.no".into());
+    settings.bounce_threshold = 1;
+    let inbound = nyhetsbrev::startup::inbound(store.clone(), &settings).unwrap();
+    let mut id = std::collections::BTreeMap::new();
+    for address in [
+        "blir@example.org",
+        "kari.nordmann@example.org",
+        "mottaker@example.org",
+    ] {
+        let contact = store
+            .add_contact(
+                &new_contact(address, ContactStatus::Confirmed),
+                &Actor::new("cli:test"),
+            )
+            .await
+            .unwrap();
+        id.insert(address, contact.id);
+    }
+    // The first issue went out; the second is being sent, nothing of it claimed yet.
+    let first = common::queue::sending_newsletter(&store, "2024-q1").await;
+    send_until_done(&store, &settings, first).await;
+    let second = common::queue::sending_newsletter(&store, "2024-q1-b").await;
+
+    let leave = format!(
+        "{}From: kari.nordmann@example.org\r\nSubject: Meld meg av\r\nMessage-ID: <av1@example.org>\r\n\r\n",
+        verified("example.org")
+    );
+    let handled = handle(&inbound, leave.as_bytes()).await;
+    assert!(
+        handled.result.contains("unsubscribed"),
+        "{}",
+        handled.result
+    );
+
+    let sent = sink
+        .received()
+        .into_iter()
+        .find(|m| m.rcpt_to == ["mottaker@example.org"])
+        .expect("the first issue went to mottaker");
+    let delivery: i64 = sent
+        .mail_from
+        .strip_prefix("retur+d")
+        .and_then(|rest| rest.split_once('-'))
+        .map(|(delivery, _)| delivery.parse().unwrap())
+        .expect("a signed bounce address");
+    let message_id = MessageParser::default()
+        .parse(&sent.data)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned();
+    let report = String::from_utf8(bounce_fixture(
+        "bounce-postfix.eml",
+        delivery,
+        &message_id,
+        "mottaker@example.org",
+    ))
+    .unwrap()
+    .replace("nyhetsbrev+d", "retur+d");
+    let handled = handle(&inbound, report.as_bytes()).await;
+    assert!(
+        handled.result.contains("now marked bounced"),
+        "{}",
+        handled.result
+    );
+
+    let off = [id["kari.nordmann@example.org"], id["mottaker@example.org"]];
+    common::queue::assert_skipped_at_once(db, second, &off).await;
+    assert_eq!(
+        common::queue::claim_all(&store, second).await,
+        [id["blir@example.org"]].into()
+    );
+    assert!(
+        common::subscribed_to(&store, id["kari.nordmann@example.org"])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        common::subscribed_to(&store, id["mottaker@example.org"])
+            .await
+            .len(),
+        3
+    );
 }

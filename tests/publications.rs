@@ -11,7 +11,7 @@ use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact, nyhetsbrev};
 use mail_parser::MessageParser;
 use nyhetsbrev::domain::{ContactStatus, PublicationChoice, PublicationSlug, Slug};
-use nyhetsbrev::store::{Actor, PublicationLeft, Store, StoreError};
+use nyhetsbrev::store::{Actor, PublicationLeft, PublicationsChosen, Store, StoreError};
 
 on_both_backends!(
     the_three_publications_exist_and_staff_add_and_change_more,
@@ -23,6 +23,7 @@ on_both_backends!(
     a_request_to_join_sets_what_the_confirmation_starts,
     a_contact_added_with_unknown_publications_is_not_added,
     staff_putting_back_someone_who_left_restores_what_they_had,
+    leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_once,
 );
 
 const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
@@ -729,4 +730,68 @@ async fn staff_putting_back_someone_who_left_restores_what_they_had(db: &TestDb)
         .await
         .unwrap();
     assert_eq!(common::subscribed_to(&store, gone.id).await.len(), 3);
+}
+
+/// Leaving one publication by link, or choosing fewer on one's own page, skips the
+/// contact's queued deliveries of what was left in that same change, before any worker
+/// claims them; its deliveries of what it kept still go out.
+async fn leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let stays = add(&store, "blir@example.org", None).await;
+    let leaver = add(&store, "forlater@example.org", None).await;
+    let chooser = add(&store, "velger@example.org", None).await;
+    let news_id = common::queue::sending_newsletter(&store, "2024-q1").await;
+    let (court, court_id) = court_draft(&store).await;
+    store.enqueue_issue(&court, &actor()).await.unwrap();
+    let court_publication = store
+        .existing_publication(&slug("rettsavgjorelser"))
+        .await
+        .unwrap();
+    let kept: Vec<i64> = store
+        .publications()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.slug.as_str() != "rettsavgjorelser")
+        .map(|p| p.id)
+        .collect();
+
+    assert!(matches!(
+        store
+            .leave_publication(leaver, &court_publication, &Actor::new("web:unsubscribe"))
+            .await
+            .unwrap(),
+        PublicationLeft::Left { remaining: 2, .. }
+    ));
+    let chosen = store
+        .choose_publications(chooser, &kept, &Actor::new("web:preferences"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&chosen, PublicationsChosen::Saved { left, .. } if left == &["rettsavgjorelser"]),
+        "{chosen:?}"
+    );
+
+    common::queue::assert_skipped_at_once(db, court_id, &[leaver, chooser]).await;
+    for contact in [leaver, chooser] {
+        assert_eq!(
+            common::queue::delivery_status(db, news_id, contact)
+                .await
+                .as_deref(),
+            Some("queued"),
+            "the newsletter still goes to them"
+        );
+        assert_eq!(
+            common::subscribed_to(&store, contact).await,
+            ["nyhetsbrev", "tilstandsrapport"]
+        );
+    }
+    assert_eq!(
+        common::queue::claim_all(&store, court_id).await,
+        [stays].into()
+    );
+    assert_eq!(
+        common::queue::claim_all(&store, news_id).await,
+        [stays, leaver, chooser].into()
+    );
 }

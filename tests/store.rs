@@ -7,7 +7,10 @@ use nyhetsbrev::domain::{
     ChangeError, Consent, ConsentNote, ConsentSource, ContactChanges, ContactName, ContactStatus,
     Organisation, Timestamp,
 };
-use nyhetsbrev::store::{Actor, ContactFilter, StoreError};
+use nyhetsbrev::store::{
+    Actor, AddressUnsubscribed, ContactFilter, Outcome, PublicationLeft, StoreError,
+    UnsubscribeOutcome,
+};
 
 on_both_backends!(
     adds_and_reads_a_contact,
@@ -19,6 +22,9 @@ on_both_backends!(
     removal_erases_the_contact_and_anonymises_the_log,
     concurrent_adds_of_one_address_insert_it_once,
     counts_by_status,
+    every_way_off_the_list_skips_queued_deliveries_at_once,
+    a_hard_bounce_at_send_skips_the_contacts_other_deliveries_at_once,
+    staff_taking_a_contact_off_and_back_keeps_what_it_gets,
 );
 
 fn staff() -> Actor {
@@ -472,5 +478,284 @@ async fn counts_by_status(db: &TestDb) {
             (ContactStatus::Unsubscribed, 0),
             (ContactStatus::Bounced, 1)
         ]
+    );
+}
+
+/// Every way a contact leaves the list or is taken off it skips its queued deliveries in
+/// the change's own transaction, before any worker claims them (not only when a claim
+/// finds the contact gone); a claim then hands out only those of contacts still on it.
+async fn every_way_off_the_list_skips_queued_deliveries_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let people = [
+        "blir",
+        "lenke",
+        "gammel-lenke",
+        "epost",
+        "siste",
+        "stab-av",
+        "stab-avvist",
+        "stab-venter",
+        "slettes",
+    ];
+    let mut id = std::collections::BTreeMap::new();
+    for who in people {
+        let mut new = new_contact(&format!("{who}@example.org"), ContactStatus::Confirmed);
+        if who == "siste" {
+            new.publications = nyhetsbrev::domain::PublicationChoice::only(vec![
+                nyhetsbrev::domain::PublicationSlug::parse("nyhetsbrev").unwrap(),
+            ])
+            .unwrap();
+        }
+        id.insert(who, store.add_contact(&new, &staff()).await.unwrap().id);
+    }
+    let stored_link = store
+        .issue_unsubscribe_token(id["gammel-lenke"])
+        .await
+        .unwrap();
+    let issue = common::queue::sending_newsletter(&store, "2024-q1").await;
+    let link = Actor::new("web:unsubscribe");
+
+    // A signed leave link (and one-click) names the contact; a stored one is looked up.
+    assert!(matches!(
+        store.unsubscribe_contact(id["lenke"], &link).await.unwrap(),
+        UnsubscribeOutcome::Unsubscribed(_)
+    ));
+    assert!(matches!(
+        store.unsubscribe(&stored_link, &link).await.unwrap(),
+        UnsubscribeOutcome::Unsubscribed(_)
+    ));
+    // Mail to the list from a verified sender.
+    assert!(matches!(
+        store
+            .unsubscribe_address(
+                &email("EPOST@example.org"),
+                &Actor::new("inbound:unsubscribe")
+            )
+            .await
+            .unwrap(),
+        AddressUnsubscribed::Unsubscribed { .. }
+    ));
+    // The last publication left.
+    let newsletter = store
+        .existing_publication(&nyhetsbrev::domain::PublicationSlug::parse("nyhetsbrev").unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .leave_publication(id["siste"], &newsletter, &link)
+            .await
+            .unwrap(),
+        PublicationLeft::LeftEverything { .. }
+    ));
+    // Staff edits, and an erasure.
+    for (who, status) in [
+        ("stab-av", ContactStatus::Unsubscribed),
+        ("stab-avvist", ContactStatus::Bounced),
+        ("stab-venter", ContactStatus::Pending),
+    ] {
+        let edit = ContactChanges {
+            status: Some(status),
+            ..Default::default()
+        };
+        store
+            .update_contact(&email(&format!("{who}@example.org")), &edit, &staff())
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .remove_contact(&email("slettes@example.org"), &staff())
+            .await
+            .unwrap()
+    );
+
+    let off: Vec<i64> = people[1..8].iter().map(|who| id[who]).collect();
+    common::queue::assert_skipped_at_once(db, issue, &off).await;
+    assert_eq!(
+        common::queue::delivery_status(db, issue, id["slettes"]).await,
+        None,
+        "an erased contact's deliveries go with it"
+    );
+    assert_eq!(
+        common::queue::claim_all(&store, issue).await,
+        [id["blir"]].into()
+    );
+
+    // Leaving the list leaves every publication, whoever records it; bounced and
+    // pending contacts keep theirs (a bounce is not a withdrawal; a confirmation starts
+    // what a pending one chose).
+    for who in ["lenke", "gammel-lenke", "epost", "siste", "stab-av"] {
+        assert!(
+            common::subscribed_to(&store, id[who]).await.is_empty(),
+            "{who} left every publication"
+        );
+    }
+    for who in ["stab-avvist", "stab-venter"] {
+        assert_eq!(
+            common::subscribed_to(&store, id[who]).await.len(),
+            3,
+            "{who} keeps its publications"
+        );
+    }
+    // A staff edit stays one entry in the log, in its own words.
+    let log = store.audit_about("stab-av@example.org", 10).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["contact.edit", "contact.add"]);
+    assert!(
+        log[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("status=confirmed->unsubscribed"),
+        "{log:?}"
+    );
+}
+
+/// A hard bounce at send time that reaches the threshold bounces the contact and skips
+/// its deliveries of other issues at once, also when the count was past the threshold
+/// already (the threshold lowered since).
+async fn a_hard_bounce_at_send_skips_the_contacts_other_deliveries_at_once(db: &TestDb) {
+    let store = db.store().await;
+    let mut id = std::collections::BTreeMap::new();
+    for who in ["blir", "full", "gammel-teller"] {
+        let new = new_contact(&format!("{who}@example.org"), ContactStatus::Confirmed);
+        id.insert(who, store.add_contact(&new, &staff()).await.unwrap().id);
+    }
+    db.execute(&format!(
+        "UPDATE contacts SET bounce_count = 5 WHERE id = {}",
+        id["gammel-teller"]
+    ))
+    .await;
+    let first = common::queue::sending_newsletter(&store, "2024-q1").await;
+    let second = common::queue::sending_newsletter(&store, "2024-q1-b").await;
+    let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
+    let claimed = store
+        .claim_deliveries("worker-1", 100, lease_until, Some(first), 0)
+        .await
+        .unwrap();
+    let refused: Vec<(i64, Outcome)> = claimed
+        .iter()
+        .filter(|d| d.contact_id != id["blir"])
+        .map(|d| {
+            (
+                d.id,
+                Outcome::Failed {
+                    error: "550 5.1.1 no such user".into(),
+                    hard_bounce: true,
+                },
+            )
+        })
+        .collect();
+    assert_eq!(refused.len(), 2);
+    store
+        .record_outcomes("worker-1", &refused, 2, &Actor::new("worker"))
+        .await
+        .unwrap();
+
+    let full = store
+        .existing_contact(&email("full@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (full.status, full.bounce_count),
+        (ContactStatus::Confirmed, 1),
+        "one bounce of two"
+    );
+    let past = store
+        .existing_contact(&email("gammel-teller@example.org"))
+        .await
+        .unwrap();
+    assert_eq!(past.status, ContactStatus::Bounced);
+    common::queue::assert_skipped_at_once(db, second, &[id["gammel-teller"]]).await;
+    assert_eq!(
+        common::queue::claim_all(&store, second).await,
+        [id["blir"], id["full"]].into()
+    );
+    assert_eq!(common::subscribed_to(&store, past.id).await.len(), 3);
+    let log = store
+        .audit_about("gammel-teller@example.org", 10)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "contact.bounced" && e.actor == "worker"),
+        "{log:?}"
+    );
+}
+
+/// A staff edit to unsubscribed leaves what the contact got, as its own leave link
+/// would; staff putting it back with new consent restores it. A bounced or pending
+/// contact keeps its publications and gets them again once back.
+async fn staff_taking_a_contact_off_and_back_keeps_what_it_gets(db: &TestDb) {
+    let store = db.store().await;
+    let consent = Consent {
+        source: ConsentSource::EmailRequest,
+        at: Timestamp::now(),
+        note: ConsentNote::parse("ba om å stå på listen igjen").unwrap(),
+    };
+    for (address, off) in [
+        ("av@example.org", ContactStatus::Unsubscribed),
+        ("avvist@example.org", ContactStatus::Bounced),
+        ("venter@example.org", ContactStatus::Pending),
+    ] {
+        let mut new = new_contact(address, ContactStatus::Confirmed);
+        new.publications = nyhetsbrev::domain::PublicationChoice::only(vec![
+            nyhetsbrev::domain::PublicationSlug::parse("nyhetsbrev").unwrap(),
+            nyhetsbrev::domain::PublicationSlug::parse("rettsavgjorelser").unwrap(),
+        ])
+        .unwrap();
+        let id = store.add_contact(&new, &staff()).await.unwrap().id;
+        let take_off = ContactChanges {
+            status: Some(off),
+            ..Default::default()
+        };
+        store
+            .update_contact(&email(address), &take_off, &staff())
+            .await
+            .unwrap();
+        let kept = common::subscribed_to(&store, id).await;
+        if off == ContactStatus::Unsubscribed {
+            assert!(kept.is_empty(), "{address}: {kept:?}");
+        } else {
+            assert_eq!(kept, ["nyhetsbrev", "rettsavgjorelser"], "{address}");
+        }
+        let put_back = ContactChanges {
+            status: Some(ContactStatus::Confirmed),
+            consent: Some(consent.clone()),
+            ..Default::default()
+        };
+        let back = store
+            .update_contact(&email(address), &put_back, &staff())
+            .await
+            .unwrap();
+        assert_eq!(back.status, ContactStatus::Confirmed);
+        assert_eq!(
+            common::subscribed_to(&store, id).await,
+            ["nyhetsbrev", "rettsavgjorelser"],
+            "{address}: back with what it had"
+        );
+    }
+    // A bounced contact put back with a note keeps its publications too.
+    let mut new = new_contact("full@example.org", ContactStatus::Bounced);
+    new.publications = nyhetsbrev::domain::PublicationChoice::only(vec![
+        nyhetsbrev::domain::PublicationSlug::parse("tilstandsrapport").unwrap(),
+    ])
+    .unwrap();
+    let full = store.add_contact(&new, &staff()).await.unwrap();
+    let back = store
+        .reset_bounced(
+            full.id,
+            &ConsentNote::parse("ny postkasse").unwrap().unwrap(),
+            &staff(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (back.status, back.bounce_count),
+        (ContactStatus::Confirmed, 0)
+    );
+    assert_eq!(
+        common::subscribed_to(&store, full.id).await,
+        ["tilstandsrapport"]
     );
 }

@@ -27,6 +27,7 @@ on_both_backends!(
     every_export_of_the_list_is_a_post_in_the_log_and_on_the_dashboard,
     an_upload_is_kept_private_and_imported_only_as_checked,
     abandoned_uploads_and_leftover_folders_are_removed,
+    staff_taking_a_contact_off_skips_its_queued_deliveries_at_once,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1827,4 +1828,69 @@ async fn abandoned_uploads_and_leftover_folders_are_removed(db: &TestDb) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(!folder.exists(), "the upload folder is removed");
+}
+
+/// Staff taking a contact off the list on its page (unsubscribed, bounced, or erased)
+/// skip its queued deliveries of an issue being sent in that same change, before any
+/// worker claims them. Unsubscribed by staff is leaving as the person's own link does:
+/// every publication left; a bounced contact keeps them.
+async fn staff_taking_a_contact_off_skips_its_queued_deliveries_at_once(db: &TestDb) {
+    let app = app(db).await;
+    let mut id = std::collections::BTreeMap::new();
+    for address in [
+        "blir@example.no",
+        "av@example.no",
+        "avvist@example.no",
+        "slett@example.no",
+    ] {
+        let contact = app
+            .store
+            .add_contact(&new_contact(address, ContactStatus::Confirmed), &cli())
+            .await
+            .unwrap();
+        id.insert(address, contact.id);
+    }
+    let issue = common::queue::sending_newsletter(&app.store, "2024-q1").await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    for (address, status) in [
+        ("av@example.no", "unsubscribed"),
+        ("avvist@example.no", "bounced"),
+    ] {
+        let response = kari
+            .post(
+                &format!("/admin/contacts/{}/edit", id[address]),
+                &[("email", address), ("status", status)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{address}");
+    }
+    let response = kari
+        .post(
+            &format!("/admin/contacts/{}/remove", id["slett@example.no"]),
+            &[("confirm", "ja")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let off = [id["av@example.no"], id["avvist@example.no"]];
+    common::queue::assert_skipped_at_once(db, issue, &off).await;
+    assert_eq!(
+        common::queue::delivery_status(db, issue, id["slett@example.no"]).await,
+        None
+    );
+    assert_eq!(
+        common::queue::claim_all(&app.store, issue).await,
+        [id["blir@example.no"]].into()
+    );
+    assert!(
+        common::subscribed_to(&app.store, id["av@example.no"])
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        common::subscribed_to(&app.store, id["avvist@example.no"])
+            .await
+            .len(),
+        3
+    );
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     an_old_preferences_link_never_puts_back_a_contact_staff_took_off,
     the_way_back_is_a_confirmation_mailed_to_the_address,
     a_link_signed_with_a_retired_key_changes_nothing,
+    leaving_on_the_preferences_page_skips_queued_deliveries_at_once,
 );
 
 const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
@@ -505,4 +506,41 @@ async fn a_link_signed_with_a_retired_key_changes_nothing(db: &TestDb) {
         get(&app, &format!("/innstillinger/{new_token}")).await.0,
         200
     );
+}
+
+/// Dropping a publication on one's own page, or leaving everything there, skips the
+/// contact's queued deliveries of what was left in that same change, before any worker
+/// claims them.
+async fn leaving_on_the_preferences_page_skips_queued_deliveries_at_once(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let (stays, _) = contact_with_court_mail(&app, "blir@example.no").await;
+    let (chooser, chooser_token) = contact_with_court_mail(&app, "kari@example.no").await;
+    let (leaver, leaver_token) = contact_with_court_mail(&app, "ola@example.org").await;
+    let issue = common::queue::sending_newsletter(&app.store, "2024-q1").await;
+
+    let (status, page) = post(
+        &app,
+        &format!("/innstillinger/{chooser_token}"),
+        "publikasjon=rettsavgjorelser&publikasjon=tilstandsrapport&handling=lagre",
+    )
+    .await;
+    assert!(status == 200 && page.contains("Lagret."), "{page}");
+    let (status, page) = post(
+        &app,
+        &format!("/innstillinger/{leaver_token}"),
+        "handling=meld-av-alt",
+    )
+    .await;
+    assert!(status == 200 && page.contains("Du er meldt av"), "{page}");
+
+    common::queue::assert_skipped_at_once(db, issue, &[chooser, leaver]).await;
+    assert_eq!(
+        common::queue::claim_all(&app.store, issue).await,
+        [stays].into()
+    );
+    assert_eq!(
+        gets(&app, chooser).await,
+        ["rettsavgjorelser", "tilstandsrapport"]
+    );
+    assert!(common::subscribed_to(&app.store, leaver).await.is_empty());
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     forged_links_change_nothing,
     signed_links_work_without_a_stored_row_and_across_a_key_change,
     someone_who_left_can_subscribe_again,
+    leaving_by_link_skips_queued_deliveries_at_once,
 );
 
 async fn confirmed_contact(app: &TestApp, address: &str) -> nyhetsbrev::domain::Contact {
@@ -262,5 +263,46 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
         db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM tokens")
             .await,
         vec!["0".to_owned()]
+    );
+}
+
+/// Leaving by link, with the page's button or by one click, skips the contact's queued
+/// deliveries of an issue being sent in that same change, before any worker claims
+/// them: a stored link leaves the list, a signed one-click leaves the mail's
+/// publication.
+async fn leaving_by_link_skips_queued_deliveries_at_once(db: &TestDb) {
+    let app = spawn_app(db).await;
+    let stays = confirmed_contact(&app, "blir@example.org").await.id;
+    let mut stored = Vec::new();
+    for address in ["knapp@example.org", "ettklikk@example.org"] {
+        let id = confirmed_contact(&app, address).await.id;
+        let secret = app.store.issue_unsubscribe_token(id).await.unwrap();
+        stored.push((id, format!("/avmeld/{}", secret.as_str())));
+    }
+    let signed = confirmed_contact(&app, "signert@example.org").await.id;
+    let issue = common::queue::sending_newsletter(&app.store, "2024-q1").await;
+
+    assert_eq!(post(&app, &stored[0].1, "").await.status(), 200);
+    let one_click = "List-Unsubscribe=One-Click";
+    assert_eq!(post(&app, &stored[1].1, one_click).await.status(), 200);
+    let signed_link = format!("/avmeld/{}", common::test_key().leave_token(signed, issue));
+    assert_eq!(post(&app, &signed_link, one_click).await.status(), 200);
+
+    let off = [stored[0].0, stored[1].0, signed];
+    common::queue::assert_skipped_at_once(db, issue, &off).await;
+    assert_eq!(
+        common::queue::claim_all(&app.store, issue).await,
+        [stays].into()
+    );
+    for (id, _) in &stored {
+        assert!(common::subscribed_to(&app.store, *id).await.is_empty());
+    }
+    assert_eq!(
+        common::subscribed_to(&app.store, signed).await,
+        ["rettsavgjorelser", "tilstandsrapport"]
+    );
+    assert_eq!(
+        status_of(&app, "signert@example.org").await,
+        ContactStatus::Confirmed
     );
 }

@@ -6,6 +6,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::audit::{self, Actor};
+use super::contact_state::{self, Entry, Who};
 use super::{Result, Store, StoreError, is_unique_violation};
 use crate::domain::{
     Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact,
@@ -13,10 +14,6 @@ use crate::domain::{
 };
 
 pub use crate::domain::ContactChanges;
-
-/// The audit action of [`Store::reset_bounced`]: its detail holds a staff note, erased
-/// with the contact.
-const RESET_BOUNCE_ACTION: &str = "contact.reset-bounce";
 
 /// The columns every contact query reads, in the order `contact_from_row` expects.
 macro_rules! contact_columns {
@@ -417,7 +414,11 @@ impl Store {
     }
 
     /// Applies a staff edit. Fails with [`StoreError::ConcurrentChange`] rather than
-    /// overwrite a change made in between (say, an unsubscribe arriving meanwhile).
+    /// overwrite a change made in between (say, an unsubscribe arriving meanwhile). A new
+    /// status is the change of state any other path makes (see `contact_state`): to
+    /// unsubscribed is leaving the list as a person's own leave link does, every
+    /// publication left; off the list in any way skips the contact's queued deliveries at
+    /// once; back to confirmed takes up the publications it had.
     pub async fn update_contact(
         &self,
         email: &EmailAddress,
@@ -426,26 +427,27 @@ impl Store {
     ) -> Result<Contact> {
         let current = self.existing_contact(email).await?;
         let next = current.with_changes(changes, Timestamp::now())?;
+        let now = next.updated_at.unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
+        // Everything but the state; the state is changed below, as every path changes it.
         let updated = sqlx::query(
             "UPDATE contacts SET email = $1, email_key = $2, name = $3, organisation = $4, \
-             search_text = $5, status = $6, consent_source = $7, consent_at = $8, consent_note = $9, \
-             confirmed_at = $10, unsubscribed_at = $11, bounce_count = $12, updated_at = $13 \
-             WHERE id = $14 AND updated_at = $15",
+             search_text = $5, consent_source = $6, consent_at = $7, consent_note = $8, \
+             updated_at = $9 WHERE id = $10 AND updated_at = $11",
         )
         .bind(next.email.as_str())
         .bind(next.email.key())
         .bind(next.name.as_ref().map(ContactName::as_str))
         .bind(next.organisation.as_ref().map(Organisation::as_str))
-        .bind(search_text(&next.email, next.name.as_ref(), next.organisation.as_ref()))
-        .bind(next.status.as_str())
+        .bind(search_text(
+            &next.email,
+            next.name.as_ref(),
+            next.organisation.as_ref(),
+        ))
         .bind(next.consent.source.as_str())
         .bind(next.consent.at.unix_ms())
         .bind(next.consent.note.as_ref().map(ConsentNote::as_str))
-        .bind(next.confirmed_at.map(Timestamp::unix_ms))
-        .bind(next.unsubscribed_at.map(Timestamp::unix_ms))
-        .bind(next.bounce_count)
-        .bind(next.updated_at.unix_ms())
+        .bind(now)
         .bind(current.id)
         .bind(current.updated_at.unix_ms())
         .execute(&mut *tx)
@@ -469,23 +471,39 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        if next.status == ContactStatus::Confirmed && current.status != ContactStatus::Confirmed {
-            // Staff put back someone who left everything: with nothing left to get they
-            // would be "confirmed" and receive nothing.
-            super::publications::resume_all_if_none(&mut tx, current.id, &next.consent).await?;
-        }
         let mut detail = format!("fields={}", changes.field_names().join(","));
         if next.status != current.status {
             detail.push_str(&format!(" status={}->{}", current.status, next.status));
         }
-        audit::record(
-            &mut tx,
-            actor,
-            "contact.edit",
-            Some(&next.email.key()),
-            Some(detail),
-        )
-        .await?;
+        let entry = Entry::new(actor, "contact.edit", Some(detail));
+        let changed = if next.status == current.status {
+            entry.record(&mut tx, &next.email.key()).await?;
+            true
+        } else {
+            let id = current.id;
+            match next.status {
+                ContactStatus::Unsubscribed => {
+                    contact_state::unsubscribe(&mut tx, Who::Id(id), now, entry)
+                        .await?
+                        .is_some()
+                }
+                ContactStatus::Bounced => contact_state::bounce(&mut tx, id, now, entry)
+                    .await?
+                    .is_some(),
+                ContactStatus::Pending => {
+                    contact_state::make_pending(&mut tx, id, now, entry).await?
+                }
+                ContactStatus::Confirmed => {
+                    contact_state::put_back(&mut tx, id, &next.consent, now, entry).await?
+                }
+            }
+        };
+        if !changed {
+            // The state changed in the millisecond of the guard's `updated_at` (an
+            // unsubscribe arriving just then): refused rather than half-applied.
+            tx.rollback().await?;
+            return Err(StoreError::ConcurrentChange(email.to_string()));
+        }
         tx.commit().await?;
         Ok(next)
     }
@@ -509,46 +527,10 @@ impl Store {
     /// until staff remove one of them.
     pub async fn remove_contact_by_id(&self, id: i64, actor: &Actor) -> Result<bool> {
         let (_turn, mut tx) = self.begin_write().await?;
-        let row = sqlx::query("DELETE FROM contacts WHERE id = $1 RETURNING email, email_key")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
+        if !contact_state::erase(&mut tx, id, Entry::new(actor, "contact.remove", None)).await? {
+            tx.rollback().await?;
             return Ok(false);
-        };
-        let stored_key: String = row.try_get("email_key")?;
-        let mut keys = vec![stored_key.clone()];
-        if let Ok(email) = EmailAddress::parse(&row.try_get::<String, _>("email")?) {
-            keys.push(email.key());
-            keys.push(email.as_str().to_lowercase());
         }
-        keys.dedup();
-        for key in &keys {
-            // Mail from the address that was never linked to the contact (a question, a
-            // request that came before the contact existed) is theirs too: erased with
-            // it. Linked mail goes by the foreign key.
-            sqlx::query("DELETE FROM inbound_messages WHERE lower(from_address) = $1")
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            // A request from the web form not yet turned into a pending contact.
-            sqlx::query("DELETE FROM subscription_requests WHERE lower(email) = $1")
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // The log keeps what was done and by whom; a staff note about the person goes.
-        let erased = format!("contact #{id} (erased)");
-        sqlx::query(
-            "UPDATE audit_log SET subject = $1, \
-             detail = CASE WHEN action = $3 THEN NULL ELSE detail END WHERE subject = $2",
-        )
-        .bind(&erased)
-        .bind(&stored_key)
-        .bind(RESET_BOUNCE_ACTION)
-        .execute(&mut *tx)
-        .await?;
-        audit::record(&mut tx, actor, "contact.remove", Some(&erased), None).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -564,29 +546,14 @@ impl Store {
     ) -> Result<Contact> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
-        let key: Option<String> = sqlx::query_scalar(
-            "UPDATE contacts SET status = 'confirmed', bounce_count = 0, updated_at = $2 \
-             WHERE id = $1 AND status = 'bounced' RETURNING email_key",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(key) = key else {
-            drop(tx);
+        let cleared = contact_state::clear_bounce(&mut tx, id, note, now, actor).await?;
+        if cleared.is_none() {
+            tx.rollback().await?;
             return Err(match self.contact_by_id(id).await? {
                 Some(contact) => StoreError::NotBounced(contact.email.to_string()),
                 None => StoreError::ContactNotFound(format!("contact #{id}")),
             });
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            RESET_BOUNCE_ACTION,
-            Some(&key),
-            Some(format!("status=bounced->confirmed note={}", note.as_str())),
-        )
-        .await?;
+        }
         tx.commit().await?;
         self.contact_by_id(id)
             .await?

@@ -9,6 +9,7 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::audit::{self, Actor};
+use super::contact_state::{self, Entry};
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::{ContactStatus, DeliveryStatus, Slug, Timestamp};
 
@@ -72,33 +73,12 @@ fn problem_from_row(row: &sqlx::any::AnyRow) -> Result<DeliveryProblem> {
     })
 }
 
-/// Marks a contact's queued deliveries that no worker holds as skipped: nothing more
-/// goes out to them. Workers drop the ones they hold when they see the change (see
-/// dispatch).
-pub(super) async fn skip_unclaimed(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    contact_id: i64,
-    reason: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE deliveries SET status = 'skipped', last_error = $2, updated_at = $3 \
-         WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL",
-    )
-    .bind(contact_id)
-    .bind(reason)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// One hard bounce of a delivery, whether the relay refused it at send time or a
 /// report came back later: the same rule for both. The delivery is marked bounced
-/// once (`None` when it was already); the contact's count goes up; at `threshold` a
-/// confirmed contact becomes bounced, its unclaimed deliveries are skipped and the
-/// audit log says so. Returns the contact's bounce count and whether it became bounced
-/// now.
+/// once (`None` when it was already); the contact's count goes up; at `threshold` (or
+/// past it, the threshold lowered since) a confirmed contact becomes bounced
+/// ([`contact_state::bounce`]). Returns the contact's bounce count and whether it
+/// became bounced now.
 pub(super) async fn hard_bounce(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     delivery_id: i64,
@@ -121,32 +101,31 @@ pub(super) async fn hard_bounce(
     };
     let contact_id: i64 = marked.try_get("contact_id")?;
     let row = sqlx::query(
-        "UPDATE contacts SET bounce_count = bounce_count + 1, \
-         status = CASE WHEN bounce_count + 1 >= $2 AND status = 'confirmed' \
-         THEN 'bounced' ELSE status END, updated_at = $3 WHERE id = $1 \
-         RETURNING bounce_count, status, email_key",
+        "UPDATE contacts SET bounce_count = bounce_count + 1, updated_at = $2 WHERE id = $1 \
+         RETURNING bounce_count, status",
     )
     .bind(contact_id)
-    .bind(i64::from(threshold))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
     let bounce_count: i64 = row.try_get("bounce_count")?;
     let status: String = row.try_get("status")?;
-    let now_bounced =
-        status == ContactStatus::Bounced.as_str() && bounce_count == i64::from(threshold);
-    if now_bounced {
-        skip_unclaimed(tx, contact_id, "the address bounced", now).await?;
-        let email_key: String = row.try_get("email_key")?;
-        audit::record(
+    // Only a confirmed contact becomes bounced: one who left, or never confirmed, keeps
+    // what it is (and gets nothing either way).
+    let now_bounced = status == ContactStatus::Confirmed.as_str()
+        && bounce_count >= i64::from(threshold)
+        && contact_state::bounce(
             tx,
-            actor,
-            "contact.bounced",
-            Some(&email_key),
-            Some(format!("{bounce_count} hard bounces")),
+            contact_id,
+            now,
+            Entry::new(
+                actor,
+                "contact.bounced",
+                Some(format!("{bounce_count} hard bounces")),
+            ),
         )
-        .await?;
-    }
+        .await?
+        .is_some();
     Ok(Some((bounce_count, now_bounced)))
 }
 

@@ -4,7 +4,8 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::deliveries::{hard_bounce, skip_unclaimed};
+use super::contact_state::{self, Changed, Entry, Who};
+use super::deliveries::hard_bounce;
 use super::{Result, Store, StoreError};
 use crate::domain::{EmailAddress, InboundKind, Timestamp};
 
@@ -354,15 +355,14 @@ impl Store {
     ) -> Result<AddressUnsubscribed> {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
-        let changed: Option<i64> = sqlx::query_scalar(
-            "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-             WHERE email_key = $2 AND status <> 'unsubscribed' RETURNING id",
+        let changed = contact_state::unsubscribe(
+            &mut tx,
+            Who::Key(&email.key()),
+            now,
+            Entry::new(actor, "contact.unsubscribe", None),
         )
-        .bind(now)
-        .bind(email.key())
-        .fetch_optional(&mut *tx)
         .await?;
-        let Some(contact_id) = changed else {
+        let Some(Changed { id: contact_id, .. }) = changed else {
             tx.rollback().await?;
             let existing: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
@@ -374,16 +374,6 @@ impl Store {
                 None => AddressUnsubscribed::NotOnList,
             });
         };
-        skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now).await?;
-        super::publications::leave_all(&mut tx, contact_id, now).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "contact.unsubscribe",
-            Some(&email.key()),
-            None,
-        )
-        .await?;
         tx.commit().await?;
         Ok(AddressUnsubscribed::Unsubscribed { contact_id })
     }

@@ -9,6 +9,7 @@ mod api_tokens;
 mod audit;
 mod backup;
 mod contact_pages;
+mod contact_state;
 mod contacts;
 mod deliveries;
 mod import;

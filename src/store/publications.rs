@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::audit::{self, Actor};
+use super::contact_state::{self, Entry, Leaving, Who};
 use super::import::list_placeholders;
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::{
@@ -148,16 +149,7 @@ pub(super) async fn set_choice(
 ) -> Result<()> {
     let ids = chosen_ids(tx, backend, choice).await?;
     if let Some(ids) = &ids {
-        let sql = format!(
-            "UPDATE subscriptions SET left_at = $2 WHERE contact_id = $1 AND left_at IS NULL \
-             AND publication_id NOT IN ({})",
-            id_list(ids)
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(contact_id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        contact_state::leave_publications(tx, contact_id, Leaving::AllBut(ids), now).await?;
     }
     // `WHERE` before `ON CONFLICT`: SQLite otherwise reads the conflict clause as a join.
     let sql = format!(
@@ -243,20 +235,6 @@ pub(super) async fn resume_all_if_none(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
-}
-
-/// Marks every subscription of a contact that leaves the list as left.
-pub(super) async fn leave_all(
-    tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
-    now: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE subscriptions SET left_at = $2 WHERE contact_id = $1 AND left_at IS NULL")
-        .bind(contact_id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 
@@ -463,17 +441,14 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
         // The write comes first (see confirm_subscription for why).
-        let left = sqlx::query(
-            "UPDATE subscriptions SET left_at = $3 WHERE contact_id = $1 AND publication_id = $2 \
-             AND left_at IS NULL",
+        let left = contact_state::leave_publications(
+            &mut tx,
+            contact_id,
+            Leaving::One(publication.id),
+            now,
         )
-        .bind(contact_id)
-        .bind(publication.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let contact = sqlx::query("SELECT email, email_key, status FROM contacts WHERE id = $1")
+        .await?;
+        let contact = sqlx::query("SELECT email, email_key FROM contacts WHERE id = $1")
             .bind(contact_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -486,17 +461,6 @@ impl Store {
             tx.rollback().await?;
             return Ok(PublicationLeft::NotSubscribed { email });
         }
-        sqlx::query(
-            "UPDATE deliveries SET status = 'skipped', last_error = $3, updated_at = $4 \
-             WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL \
-             AND issue_id IN (SELECT id FROM issues WHERE publication_id = $2)",
-        )
-        .bind(contact_id)
-        .bind(publication.id)
-        .bind("the contact left this publication")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         let email_key: String = contact.try_get("email_key")?;
         audit::record(
             &mut tx,
@@ -513,32 +477,18 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let outcome = if remaining == 0 {
-            let changed = sqlx::query(
-                "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-                 WHERE id = $2 AND status <> 'unsubscribed'",
-            )
-            .bind(now)
-            .bind(contact_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed > 0 {
-                super::deliveries::skip_unclaimed(
-                    &mut tx,
-                    contact_id,
-                    "the contact unsubscribed",
-                    now,
-                )
-                .await?;
-                audit::record(
-                    &mut tx,
+            // With nothing left the contact is off the list, as a leave link makes it.
+            contact_state::unsubscribe(
+                &mut tx,
+                Who::Id(contact_id),
+                now,
+                Entry::new(
                     actor,
                     "contact.unsubscribe",
-                    Some(&email_key),
                     Some("left the last publication".to_owned()),
-                )
-                .await?;
-            }
+                ),
+            )
+            .await?;
             PublicationLeft::LeftEverything { email }
         } else {
             PublicationLeft::Left { email, remaining }
@@ -637,24 +587,8 @@ impl Store {
         .bind(contact_id)
         .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE subscriptions SET left_at = $2 WHERE contact_id = $1 AND left_at IS NULL \
-             AND publication_id NOT IN ({ids})"
-        )))
-        .bind(contact_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE deliveries SET status = 'skipped', last_error = $3, updated_at = $2 \
-             WHERE contact_id = $1 AND status = 'queued' AND lease_owner IS NULL \
-             AND issue_id IN (SELECT id FROM issues WHERE publication_id NOT IN ({ids}))"
-        )))
-        .bind(contact_id)
-        .bind(now)
-        .bind("the contact left this publication")
-        .execute(&mut *tx)
-        .await?;
+        contact_state::leave_publications(&mut tx, contact_id, Leaving::AllBut(chosen), now)
+            .await?;
         // Kept ones keep their consent; new or taken up again get this page's.
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at, consent_note) \

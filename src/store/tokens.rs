@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::audit::{self, Actor};
+use super::audit::Actor;
+use super::contact_state::{self, Entry, Who};
 use super::notices::{ConsentCarried, NoticeBudget, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
 use crate::domain::{
@@ -230,21 +231,15 @@ impl Store {
             Some(request) => format!("{request}; {CONFIRMED_NOTE}"),
             None => CONFIRMED_NOTE.to_owned(),
         };
-        let email: String = sqlx::query_scalar(
-            "UPDATE contacts SET status = 'confirmed', consent_source = $3, consent_at = $1, \
-             consent_note = $4, confirmed_at = $1, unsubscribed_at = NULL, \
-             bounce_count = 0, updated_at = $1 WHERE id = $2 RETURNING email",
+        let email = contact_state::confirm(
+            &mut tx,
+            contact_id,
+            &source,
+            &note,
+            now,
+            Entry::new(actor, "contact.confirm", None),
         )
-        .bind(now)
-        .bind(contact_id)
-        .bind(&source)
-        .bind(&note)
-        .fetch_one(&mut *tx)
         .await?;
-        super::publications::confirm_subscriptions(&mut tx, contact_id, &source, &note, now)
-            .await?;
-        let email = EmailAddress::parse(&email)?;
-        audit::record(&mut tx, actor, "contact.confirm", Some(&email.key()), None).await?;
         tx.commit().await?;
         Ok(ConfirmOutcome::Confirmed(email))
     }
@@ -331,13 +326,12 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let (_turn, mut tx) = self.begin_write().await?;
         // The write comes first (see confirm_subscription for why).
-        let changed: Option<String> = sqlx::query_scalar(
-            "UPDATE contacts SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-             WHERE id = $2 AND status <> 'unsubscribed' RETURNING email",
+        let changed = contact_state::unsubscribe(
+            &mut tx,
+            Who::Id(contact_id),
+            now,
+            Entry::new(actor, "contact.unsubscribe", None),
         )
-        .bind(now)
-        .bind(contact_id)
-        .fetch_optional(&mut *tx)
         .await?;
         let Some(changed) = changed else {
             tx.rollback().await?;
@@ -351,19 +345,7 @@ impl Store {
                 None => UnsubscribeOutcome::Unknown,
             });
         };
-        let email = EmailAddress::parse(&changed)?;
-        super::deliveries::skip_unclaimed(&mut tx, contact_id, "the contact unsubscribed", now)
-            .await?;
-        super::publications::leave_all(&mut tx, contact_id, now).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "contact.unsubscribe",
-            Some(&email.key()),
-            None,
-        )
-        .await?;
         tx.commit().await?;
-        Ok(UnsubscribeOutcome::Unsubscribed(email))
+        Ok(UnsubscribeOutcome::Unsubscribed(changed.email))
     }
 }

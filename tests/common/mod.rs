@@ -11,6 +11,7 @@ pub mod docx;
 pub mod dovecot;
 pub mod links;
 pub mod publications;
+pub mod queue;
 pub mod smtp_sink;
 pub mod staff;
 pub mod tls;

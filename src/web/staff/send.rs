@@ -471,6 +471,10 @@ fn reason_for_staff(status: DeliveryStatus, error: Option<&str>) -> String {
         "the contact left the list before it went out" => {
             "Kontakten forlot listen før utgaven gikk ut."
         }
+        "the contact left this publication"
+        | "the contact left this publication before it went out" => {
+            "Kontakten meldte seg av denne publikasjonen før utgaven gikk ut."
+        }
         "the issue was cancelled" => "Utsendingen ble stoppet.",
         _ if status == DeliveryStatus::Skipped => return error.to_owned(),
         _ => return format!("Svar fra e-postserveren: {error}"),
