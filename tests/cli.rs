@@ -985,7 +985,7 @@ async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) 
     let left = db
         .store()
         .await
-        .unsubscribe(&secret, &nyhetsbrev::store::Actor::new("web:unsubscribe"))
+        .unsubscribe(&secret, &nyhetsbrev::store::Actor::parse("web:unsubscribe"))
         .await
         .unwrap();
     assert!(

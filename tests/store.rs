@@ -22,7 +22,7 @@ on_both_backends!(
 );
 
 fn staff() -> Actor {
-    Actor::new("test:staff")
+    Actor::parse("test:staff")
 }
 
 async fn adds_and_reads_a_contact(db: &TestDb) {

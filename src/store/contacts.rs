@@ -7,6 +7,7 @@ use sqlx::{Any, Row};
 
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError, is_unique_violation};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact,
     Organisation, Timestamp,
@@ -16,7 +17,7 @@ pub use crate::domain::ContactChanges;
 
 /// The audit action of [`Store::reset_bounced`]: its detail holds a staff note, erased
 /// with the contact.
-const RESET_BOUNCE_ACTION: &str = "contact.reset-bounce";
+const RESET_BOUNCE_ACTION: AuditAction = AuditAction::ContactResetBounce;
 
 /// The columns every contact query reads, in the order `contact_from_row` expects.
 macro_rules! contact_columns {
@@ -282,7 +283,7 @@ async fn insert_contact(
     };
     super::publications::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
     let detail = format!("status={} source={}", new.status, new.consent.source);
-    audit::record(tx, actor, "contact.add", Some(&key), Some(detail)).await?;
+    audit::record(tx, actor, AuditAction::ContactAdd, Some(&key), Some(detail)).await?;
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
     Ok(Contact {
         id,
@@ -351,7 +352,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "inbound.handled",
+            AuditAction::InboundHandled,
             Some(&format!("inbound #{inbound_id}")),
             Some("sender added as contact".to_owned()),
         )
@@ -481,7 +482,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.edit",
+            AuditAction::ContactEdit,
             Some(&next.email.key()),
             Some(detail),
         )
@@ -545,10 +546,17 @@ impl Store {
         )
         .bind(&erased)
         .bind(&stored_key)
-        .bind(RESET_BOUNCE_ACTION)
+        .bind(RESET_BOUNCE_ACTION.as_str())
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, "contact.remove", Some(&erased), None).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            AuditAction::ContactRemove,
+            Some(&erased),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::audit::{self, Actor};
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{ContactStatus, DeliveryStatus, Slug, Timestamp};
 
 /// What `issue send` did.
@@ -141,7 +142,7 @@ pub(super) async fn hard_bounce(
         audit::record(
             tx,
             actor,
-            "contact.bounced",
+            AuditAction::ContactBounced,
             Some(&email_key),
             Some(format!("{bounce_count} hard bounces")),
         )
@@ -213,7 +214,7 @@ pub(super) async fn enqueue_in(
     audit::record(
         tx,
         actor,
-        "issue.send",
+        AuditAction::IssueSend,
         Some(slug.as_str()),
         Some(format!("queued {added}, resumed {resumed}")),
     )
@@ -290,7 +291,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.cancel",
+            AuditAction::IssueCancel,
             Some(slug.as_str()),
             Some(format!("cancelled {cancelled}")),
         )
@@ -331,7 +332,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.retry_failed",
+            AuditAction::IssueRetryFailed,
             Some(slug.as_str()),
             Some(format!("queued {queued}")),
         )
@@ -360,9 +361,9 @@ impl Store {
             > 0;
         if changed {
             let action = if paused {
-                "issue.pause"
+                AuditAction::IssuePause
             } else {
-                "issue.resume"
+                AuditAction::IssueResume
             };
             audit::record(&mut tx, actor, action, Some(slug.as_str()), None).await?;
         }

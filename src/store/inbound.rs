@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::audit::{self, Actor};
 use super::deliveries::{hard_bounce, skip_unclaimed};
 use super::{Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{EmailAddress, InboundKind, Timestamp};
 
 /// One message to record.
@@ -243,7 +244,7 @@ impl Store {
             audit::record(
                 &mut tx,
                 actor,
-                "inbound.handled",
+                AuditAction::InboundHandled,
                 Some(&format!("inbound #{id}")),
                 None,
             )
@@ -335,7 +336,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "inbound.answer",
+            AuditAction::InboundAnswer,
             Some(&format!("inbound #{id}")),
             Some(kind.to_string()),
         )
@@ -379,7 +380,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.unsubscribe",
+            AuditAction::ContactUnsubscribe,
             Some(&email.key()),
             None,
         )

@@ -10,6 +10,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use super::audit::{self, Actor};
 use super::import::list_placeholders;
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, EmailAddress, NewPublication, Publication,
     PublicationChanges, PublicationChoice, PublicationDescription, PublicationKind,
@@ -358,7 +359,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "publication.add",
+            AuditAction::PublicationAdd,
             Some(new.slug.as_str()),
             Some(format!("kind={}", new.kind)),
         )
@@ -403,7 +404,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "publication.edit",
+            AuditAction::PublicationEdit,
             Some(slug.as_str()),
             Some(fields.join(", ")),
         )
@@ -501,7 +502,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.leave-publication",
+            AuditAction::ContactLeavePublication,
             Some(&email_key),
             Some(publication.slug.to_string()),
         )
@@ -533,7 +534,7 @@ impl Store {
                 audit::record(
                     &mut tx,
                     actor,
-                    "contact.unsubscribe",
+                    AuditAction::ContactUnsubscribe,
                     Some(&email_key),
                     Some("left the last publication".to_owned()),
                 )
@@ -671,7 +672,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.publications",
+            AuditAction::ContactPublications,
             Some(&email_key),
             Some(format!(
                 "joined: {}; left: {}",

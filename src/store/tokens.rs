@@ -5,6 +5,7 @@ use sqlx::Row;
 use super::audit::{self, Actor};
 use super::notices::{ConsentCarried, NoticeBudget, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     PublicationChoice, Timestamp, TokenSecret,
@@ -244,7 +245,14 @@ impl Store {
         super::publications::confirm_subscriptions(&mut tx, contact_id, &source, &note, now)
             .await?;
         let email = EmailAddress::parse(&email)?;
-        audit::record(&mut tx, actor, "contact.confirm", Some(&email.key()), None).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            AuditAction::ContactConfirm,
+            Some(&email.key()),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ConfirmOutcome::Confirmed(email))
     }
@@ -358,7 +366,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.unsubscribe",
+            AuditAction::ContactUnsubscribe,
             Some(&email.key()),
             None,
         )
