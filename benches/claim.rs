@@ -34,7 +34,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// A store with `CONTACTS` confirmed contacts and the sample issue queued to them all.
 async fn queued_send(url: &DatabaseUrl) -> (Store, i64) {
     let store = Store::open(url).await.unwrap();
-    let actor = Actor::new("bench");
+    let actor = Actor::parse("bench");
     for i in 0..CONTACTS {
         let contact = NewContact {
             email: EmailAddress::parse(&format!("kontakt{i:06}@example.org")).unwrap(),

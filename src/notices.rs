@@ -138,7 +138,7 @@ impl Notices {
                         request.name.as_ref(),
                         request.organisation.as_ref(),
                         &request.publications,
-                        &crate::store::Actor::new("web:subscribe"),
+                        &crate::store::Actor::recipient(crate::domain::RecipientDoor::SignUp),
                     )
                     .await;
                 match outcome {

@@ -199,7 +199,7 @@ async fn choosing_publications_in_a_browser() {
     };
     let db = TestDb::sqlite().await;
     let app = spawn_app(&db).await;
-    let actor = nyhetsbrev::store::Actor::new("test");
+    let actor = nyhetsbrev::store::Actor::parse("test");
     let contact = app
         .store
         .add_contact(

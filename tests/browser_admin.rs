@@ -338,7 +338,7 @@ async fn a_privacy_request_in_the_browser() {
     let app = common::spawn_app_at_own_address(&db, common::test_settings(&db), None).await;
     add_staff(&app.store, "kari").await;
     add_confirmed(&app.store, 0..60).await;
-    let actor = nyhetsbrev::store::Actor::new("cli:test");
+    let actor = nyhetsbrev::store::Actor::parse("cli:test");
     let mut person = common::new_contact("per.andersen@example.no", ContactStatus::Confirmed);
     person.name = ContactName::parse("Per Andersen").unwrap();
     person.organisation = Organisation::parse("Øst politidistrikt").unwrap();

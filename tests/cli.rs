@@ -1031,7 +1031,7 @@ async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) 
     let left = db
         .store()
         .await
-        .unsubscribe(&secret, &nyhetsbrev::store::Actor::new("web:unsubscribe"))
+        .unsubscribe(&secret, &nyhetsbrev::store::Actor::parse("web:unsubscribe"))
         .await
         .unwrap();
     assert!(
@@ -1586,7 +1586,7 @@ async fn contacts_taken_off_on_the_command_line_are_skipped_at_once(db: &TestDb)
         let contact = store
             .add_contact(
                 &common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed),
-                &nyhetsbrev::store::Actor::new("cli:test"),
+                &nyhetsbrev::store::Actor::parse("cli:test"),
             )
             .await
             .unwrap();

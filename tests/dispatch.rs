@@ -87,7 +87,7 @@ impl Setup {
 
     async fn enqueue(&self) -> nyhetsbrev::store::Enqueued {
         self.store
-            .enqueue_issue(&self.slug, &Actor::new("cli:test"))
+            .enqueue_issue(&self.slug, &Actor::parse("cli:test"))
             .await
             .unwrap()
     }
@@ -136,7 +136,7 @@ async fn every_confirmed_contact_gets_one_complete_message(db: &TestDb) {
         ("borte@example.org", ContactStatus::Unsubscribed),
     ] {
         s.store
-            .add_contact(&new_contact(address, status), &Actor::new("cli:test"))
+            .add_contact(&new_contact(address, status), &Actor::parse("cli:test"))
             .await
             .unwrap();
     }
@@ -258,14 +258,14 @@ async fn several_issues_sending_at_once_all_reach_every_contact(db: &TestDb) {
             common::SAMPLE_ISSUE.replace("slug = \"2024-q1\"", &format!("slug = \"{other}\""));
         let parsed = nyhetsbrev::render::parse_issue("other.md", &source).unwrap();
         s.store
-            .save_draft(&parsed.issue, &source, &Actor::new("cli:test"))
+            .save_draft(&parsed.issue, &source, &Actor::parse("cli:test"))
             .await
             .unwrap();
         slugs.push(parsed.issue.meta.slug);
     }
     for slug in &slugs {
         s.store
-            .enqueue_issue(slug, &Actor::new("cli:test"))
+            .enqueue_issue(slug, &Actor::parse("cli:test"))
             .await
             .unwrap();
     }
@@ -341,7 +341,7 @@ async fn a_contact_who_unsubscribes_mid_send_is_skipped(db: &TestDb) {
     // delivery when the unsubscribe comes.
     s.sink.wait_for(5, Duration::from_secs(10)).await;
     s.store
-        .unsubscribe(&token, &Actor::new("web:unsubscribe"))
+        .unsubscribe(&token, &Actor::parse("web:unsubscribe"))
         .await
         .unwrap();
     finish(worker).await;
@@ -451,7 +451,7 @@ async fn cancel_stops_what_is_not_sent_and_send_resumes_it(db: &TestDb) {
     s.enqueue().await;
     let cancelled = s
         .store
-        .cancel_issue(&s.slug, &Actor::new("cli:test"))
+        .cancel_issue(&s.slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     assert_eq!(cancelled, 4);

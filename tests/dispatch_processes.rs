@@ -21,7 +21,7 @@ async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
     let (slug, id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..n).await;
     store
-        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .enqueue_issue(&slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     (store, id)

@@ -547,7 +547,7 @@ async fn hostile_documents_store_nothing(db: &TestDb) {
         nyhetsbrev::startup::render_context(&Default::default()),
         Ok(common::test_key()),
     );
-    let actor = Actor::new("test");
+    let actor = Actor::parse("test");
     let links = Package::word(&issue_with(&p(
         "",
         r#"<w:hyperlink r:id="rBad"><w:r><w:t>klikk</w:t></w:r></w:hyperlink>"#,

@@ -99,7 +99,7 @@ async fn handled_mail_is_moved_never_deleted_and_read_once(db: &TestDb) {
     s.store
         .add_contact(
             &new_contact("kari.nordmann@example.org", ContactStatus::Confirmed),
-            &Actor::new("cli:test"),
+            &Actor::parse("cli:test"),
         )
         .await
         .unwrap();

@@ -46,7 +46,7 @@ async fn import_with(
         file,
         "kontakter.csv",
         options,
-        &Actor::new("test"),
+        &Actor::parse("test"),
         |event| match event {
             ImportEvent::Problem(problem) => problems.push(problem.clone()),
             ImportEvent::Started {
@@ -332,7 +332,7 @@ async fn repeats_and_existing_contacts_are_reported_and_update_never_changes_sta
     store
         .add_contact(
             &new_contact("left@example.org", ContactStatus::Unsubscribed),
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await
         .unwrap();
@@ -451,7 +451,7 @@ async fn an_interrupted_import_keeps_nothing(db: &TestDb) {
 
 async fn an_export_neutralises_formulas_and_imports_back_unchanged(db: &TestDb) {
     let store = db.store().await;
-    let actor = Actor::new("test");
+    let actor = Actor::parse("test");
     let entries = [
         (
             "-ola@example.org",

@@ -368,7 +368,7 @@ async fn app_with_staff_account(db: &TestDb) -> (common::TestApp, String, String
     let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     app.store
-        .set_staff_user("kom", &hash, &Actor::new("cli:test"))
+        .set_staff_user("kom", &hash, &Actor::parse("cli:test"))
         .await
         .unwrap();
     let token = common::api_token(&app.store, "Postmottak").await;
@@ -530,7 +530,7 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
     let (slug, issue_id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..3).await;
     store
-        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .enqueue_issue(&slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     send_until_done(&store, &settings, issue_id).await;
@@ -690,13 +690,13 @@ async fn bounces_of_every_shape_are_matched_to_their_delivery(db: &TestDb) {
                     &format!("mottaker{i}@example.org"),
                     ContactStatus::Confirmed,
                 ),
-                &Actor::new("cli:test"),
+                &Actor::parse("cli:test"),
             )
             .await
             .unwrap();
     }
     store
-        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .enqueue_issue(&slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     send_until_done(&store, &settings, issue_id).await;
@@ -858,7 +858,7 @@ async fn erasing_a_contact_erases_every_mail_from_the_address(db: &TestDb) {
     assert_eq!(store.list_inbound(None, 10).await.unwrap().len(), 3);
     assert!(
         store
-            .remove_contact(&email("ola.vik@example.org"), &Actor::new("cli:test"))
+            .remove_contact(&email("ola.vik@example.org"), &Actor::parse("cli:test"))
             .await
             .unwrap()
     );
@@ -937,7 +937,7 @@ async fn mail_to_leave_and_bounce_reports_skip_queued_deliveries_at_once(db: &Te
         let contact = store
             .add_contact(
                 &new_contact(address, ContactStatus::Confirmed),
-                &Actor::new("cli:test"),
+                &Actor::parse("cli:test"),
             )
             .await
             .unwrap();

@@ -29,7 +29,7 @@ async fn mark_sent(db: &TestDb, slug: &str) {
 
 async fn drafts_are_created_replaced_and_never_changed_once_sent(db: &TestDb) {
     let store = db.store().await;
-    let actor = Actor::new("test");
+    let actor = Actor::parse("test");
     let issue = parse_issue("2024-q1.md", FIXTURE).unwrap().issue;
     assert_eq!(
         store.save_draft(&issue, FIXTURE, &actor).await.unwrap(),

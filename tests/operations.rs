@@ -27,7 +27,7 @@ on_both_backends!(
 );
 
 fn actor() -> Actor {
-    Actor::new("cli:test")
+    Actor::parse("cli:test")
 }
 
 fn extension(db: &TestDb) -> &'static str {
@@ -598,7 +598,7 @@ async fn retention_removes_old_mail_bytes_and_contacts_who_never_confirmed(db: &
     .await;
 
     let retention = nyhetsbrev::startup::retention(store.clone(), &settings);
-    let robot = Actor::new("serve:retention");
+    let robot = Actor::parse("serve:retention");
     let run = retention
         .run(nyhetsbrev::domain::Timestamp::now(), &robot)
         .await

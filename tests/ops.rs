@@ -30,7 +30,7 @@ async fn second_draft(store: &Store) -> (Slug, i64) {
     let source = common::SAMPLE_ISSUE.replacen("slug = \"2024-q1\"", "slug = \"2024-q1b\"", 1);
     assert_ne!(source, common::SAMPLE_ISSUE, "the sample names its slug");
     let imported = issues(store)
-        .import_draft("2024-q1b.md", source.as_bytes(), &Actor::new("cli:test"))
+        .import_draft("2024-q1b.md", source.as_bytes(), &Actor::parse("cli:test"))
         .await
         .unwrap();
     let slug = imported.issue.meta.slug;
@@ -45,7 +45,7 @@ async fn a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report(db: &TestD
     let (first, first_id) = common::sample_draft(&store).await;
     let (second, _) = second_draft(&store).await;
     add_confirmed(&store, 0..1).await;
-    let staff = Actor::new("cli:test");
+    let staff = Actor::parse("cli:test");
     store.enqueue_issue(&first, &staff).await.unwrap();
     store.enqueue_issue(&second, &staff).await.unwrap();
     let lease = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
@@ -63,7 +63,7 @@ async fn a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report(db: &TestD
             "test-worker",
             &[(claimed[0].id, refused)],
             1,
-            &Actor::new("worker"),
+            &Actor::parse("worker"),
         )
         .await
         .unwrap();
@@ -88,7 +88,7 @@ async fn a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report(db: &TestD
 async fn a_draft_that_cannot_be_an_issue_is_refused_before_anything_is_stored(db: &TestDb) {
     let store = db.store().await;
     let ops = issues(&store);
-    let actor = Actor::new("cli:test");
+    let actor = Actor::parse("cli:test");
     let latin1 = b"+++\nslug = \"x\"\n+++\n# Overskrift \xe6\xf8\xe5\n";
     match ops.import_draft("latin1.md", latin1, &actor).await {
         Err(IssueError::NotUtf8 { valid_up_to, .. }) => assert_eq!(valid_up_to, 32),
@@ -131,7 +131,7 @@ async fn a_test_copy_is_audited_with_who_sent_it_and_to_whom(db: &TestDb) {
     let dispatcher = nyhetsbrev::startup::dispatcher(store.clone(), &settings).unwrap();
     let to = common::email("redaktor@example.no");
     issues(&store)
-        .test_send(&dispatcher, &slug, &to, &Actor::new("cli:kari"))
+        .test_send(&dispatcher, &slug, &to, &Actor::parse("cli:kari"))
         .await
         .unwrap();
     assert_eq!(common::outbox_messages(&settings.outbox).len(), 1);
@@ -185,7 +185,7 @@ async fn second_factor_secrets_are_kept_sealed_in_the_database(db: &TestDb) {
         .confirm_totp(
             "kari",
             &common::staff::totp_code(&secret, 0),
-            &Actor::new("web:kari"),
+            &Actor::parse("web:kari"),
         )
         .await
         .unwrap();

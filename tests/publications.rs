@@ -24,12 +24,13 @@ on_both_backends!(
     a_contact_added_with_unknown_publications_is_not_added,
     staff_putting_back_someone_who_left_restores_what_they_had,
     leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_once,
+    a_persons_copy_names_leaving_a_publication_in_words,
 );
 
 const COURT: &str = include_str!("../examples/2025-04-rettsavgjorelser.md");
 
 fn actor() -> Actor {
-    Actor::new("cli:test")
+    Actor::parse("cli:test")
 }
 
 fn slug(s: &str) -> PublicationSlug {
@@ -535,7 +536,7 @@ async fn a_request_to_join_sets_what_the_confirmation_starts(db: &TestDb) {
     let by = |publications: PublicationChoice| nyhetsbrev::store::RequestedBy {
         source: nyhetsbrev::domain::ConsentSource::Web,
         note: None,
-        actor: Actor::new("web:subscribe"),
+        actor: Actor::parse("web:subscribe"),
         publications,
     };
     let (id, _) = store
@@ -672,7 +673,7 @@ async fn staff_putting_back_someone_who_left_restores_what_they_had(db: &TestDb)
     // Left later, everything at once.
     tokio::time::sleep(Duration::from_millis(5)).await;
     store
-        .unsubscribe_contact(id, &Actor::new("web:unsubscribe"))
+        .unsubscribe_contact(id, &Actor::parse("web:unsubscribe"))
         .await
         .unwrap();
     let out = nyhetsbrev(db)
@@ -758,13 +759,13 @@ async fn leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_onc
 
     assert!(matches!(
         store
-            .leave_publication(leaver, &court_publication, &Actor::new("web:unsubscribe"))
+            .leave_publication(leaver, &court_publication, &Actor::parse("web:unsubscribe"))
             .await
             .unwrap(),
         PublicationLeft::Left { remaining: 2, .. }
     ));
     let chosen = store
-        .choose_publications(chooser, &kept, &Actor::new("web:preferences"))
+        .choose_publications(chooser, &kept, &Actor::parse("web:preferences"))
         .await
         .unwrap();
     assert!(
@@ -794,4 +795,51 @@ async fn leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_onc
         common::queue::claim_all(&store, news_id).await,
         [stays, leaver, chooser].into()
     );
+}
+
+/// A person's copy of their data names what was done and by whom in words: leaving
+/// one publication (an action the labels once missed) shows no stored code.
+async fn a_persons_copy_names_leaving_a_publication_in_words(db: &TestDb) {
+    use nyhetsbrev::domain::{AuditAction, RecipientDoor};
+    use nyhetsbrev::ops::PersonalData;
+
+    let store = db.store().await;
+    let id = add(
+        &store,
+        "to-av-tre@example.org",
+        Some(&["nyhetsbrev", "rettsavgjorelser"]),
+    )
+    .await;
+    let court = store
+        .existing_publication(&slug("rettsavgjorelser"))
+        .await
+        .unwrap();
+    let leaver = Actor::recipient(RecipientDoor::Unsubscribe);
+    assert!(matches!(
+        store.leave_publication(id, &court, &leaver).await.unwrap(),
+        PublicationLeft::Left { .. }
+    ));
+    let record = store.contact_record(id, 100).await.unwrap().unwrap();
+    let copy = PersonalData::new(&record, &[]);
+    let left = copy
+        .logg
+        .iter()
+        .find(|entry| entry.handling == AuditAction::ContactLeavePublication.norwegian())
+        .unwrap_or_else(|| panic!("leaving is in the copy: {:?}", copy.logg));
+    assert_eq!(left.hvem, "mottakeren, med avmeldingslenken");
+    assert!(
+        copy.logg.iter().any(|entry| entry.hvem == "test"),
+        "{:?}",
+        copy.logg
+    );
+    let json = serde_json::to_string(&copy.logg).unwrap();
+    for action in AuditAction::ALL {
+        assert!(
+            !json.contains(&format!("\"{}\"", action.as_str())),
+            "{action} as a code: {json}"
+        );
+    }
+    for code in ["web:", "cli:", "inbound:", "worker"] {
+        assert!(!json.contains(code), "{code} in {json}");
+    }
 }

@@ -298,7 +298,7 @@ async fn contact_counts_and_the_search_index_follow_every_change(db: &TestDb) {
     use nyhetsbrev::domain::{ConsentNote, ContactChanges, ContactName};
     use nyhetsbrev::store::{ContactFilter, PageStart};
     let store = db.store().await;
-    let actor = Actor::new("cli:test");
+    let actor = Actor::parse("cli:test");
     let check = |step: &'static str| {
         let store = store.clone();
         async move {
@@ -400,7 +400,7 @@ async fn constraints_hold(db: &TestDb) {
     let contact = store
         .add_contact(
             &new_contact("ola@example.org", ContactStatus::Confirmed),
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await
         .unwrap();
@@ -452,7 +452,7 @@ async fn constraints_hold(db: &TestDb) {
 
     assert!(
         store
-            .remove_contact(&contact.email, &Actor::new("test"))
+            .remove_contact(&contact.email, &Actor::parse("test"))
             .await
             .unwrap()
     );
@@ -471,7 +471,7 @@ async fn constraints_hold(db: &TestDb) {
 /// failures sent again, and a contact erased with its deliveries.
 async fn delivery_counts_follow_every_change(db: &TestDb) {
     let store = db.store().await;
-    let actor = Actor::new("cli:test");
+    let actor = Actor::parse("cli:test");
     common::add_confirmed(&store, 0..20).await;
     let (slug, issue_id) = common::sample_draft(&store).await;
     let check = |step: &'static str| {

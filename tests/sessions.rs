@@ -22,7 +22,7 @@ async fn with_account(db: &TestDb) -> (Store, Sessions) {
     let store = db.store().await;
     let hash = nyhetsbrev::auth::hash_password("et langt passord 123").unwrap();
     store
-        .set_staff_user("kari", &hash, &Actor::new("cli:test"))
+        .set_staff_user("kari", &hash, &Actor::parse("cli:test"))
         .await
         .unwrap();
     let sessions = Sessions::new(store.clone(), IDLE);
@@ -117,7 +117,7 @@ async fn signing_out_or_a_new_password_ends_sessions(db: &TestDb) {
     // A new password signs out whoever knew the old one.
     let hash = nyhetsbrev::auth::hash_password("et nytt langt passord 456").unwrap();
     store
-        .set_staff_user("kari", &hash, &Actor::new("cli:test"))
+        .set_staff_user("kari", &hash, &Actor::parse("cli:test"))
         .await
         .unwrap();
     assert_eq!(sessions.check(second.secret.as_str()).await.unwrap(), None);

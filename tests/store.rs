@@ -28,7 +28,7 @@ on_both_backends!(
 );
 
 fn staff() -> Actor {
-    Actor::new("test:staff")
+    Actor::parse("test:staff")
 }
 
 async fn adds_and_reads_a_contact(db: &TestDb) {
@@ -513,7 +513,7 @@ async fn every_way_off_the_list_skips_queued_deliveries_at_once(db: &TestDb) {
         .await
         .unwrap();
     let issue = common::queue::sending_newsletter(&store, "2024-q1").await;
-    let link = Actor::new("web:unsubscribe");
+    let link = Actor::parse("web:unsubscribe");
 
     // A signed leave link (and one-click) names the contact; a stored one is looked up.
     assert!(matches!(
@@ -529,7 +529,7 @@ async fn every_way_off_the_list_skips_queued_deliveries_at_once(db: &TestDb) {
         store
             .unsubscribe_address(
                 &email("EPOST@example.org"),
-                &Actor::new("inbound:unsubscribe")
+                &Actor::parse("inbound:unsubscribe")
             )
             .await
             .unwrap(),
@@ -648,7 +648,7 @@ async fn a_hard_bounce_at_send_skips_the_contacts_other_deliveries_at_once(db: &
         .collect();
     assert_eq!(refused.len(), 2);
     store
-        .record_outcomes("worker-1", &refused, 2, &Actor::new("worker"))
+        .record_outcomes("worker-1", &refused, 2, &Actor::parse("worker"))
         .await
         .unwrap();
 

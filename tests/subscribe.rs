@@ -57,7 +57,7 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
                 name.as_ref(),
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -75,7 +75,7 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     assert_eq!(pending.name, name);
 
     let confirmed = store
-        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .confirm_subscription(&secret, &Actor::parse("web:confirm"))
         .await
         .unwrap();
     assert_eq!(
@@ -94,7 +94,7 @@ async fn a_new_address_is_pending_until_confirmed_once(db: &TestDb) {
     assert!(contact.confirmed_at.is_some());
     assert_eq!(
         store
-            .confirm_subscription(&secret, &Actor::new("web:confirm"))
+            .confirm_subscription(&secret, &Actor::parse("web:confirm"))
             .await
             .unwrap(),
         ConfirmOutcome::AlreadyUsed
@@ -111,7 +111,7 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -124,13 +124,13 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             None,
             None,
             &nyhetsbrev::domain::PublicationChoice::All,
-            &Actor::new("web:subscribe"),
+            &Actor::parse("web:subscribe"),
         )
         .await
         .unwrap();
     assert!(matches!(again, SubscribeOutcome::RecentlySent), "{again:?}");
     store
-        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .confirm_subscription(&secret, &Actor::parse("web:confirm"))
         .await
         .unwrap();
     let confirmed = store
@@ -139,7 +139,7 @@ async fn resends_wait_ten_minutes_and_confirmed_addresses_get_nothing(db: &TestD
             None,
             None,
             &nyhetsbrev::domain::PublicationChoice::All,
-            &Actor::new("web:subscribe"),
+            &Actor::parse("web:subscribe"),
         )
         .await
         .unwrap();
@@ -159,7 +159,7 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -168,14 +168,14 @@ async fn expired_and_forged_links_confirm_nothing(db: &TestDb) {
     .await;
     assert_eq!(
         store
-            .confirm_subscription(&expired, &Actor::new("web:confirm"))
+            .confirm_subscription(&expired, &Actor::parse("web:confirm"))
             .await
             .unwrap(),
         ConfirmOutcome::Expired
     );
     assert_eq!(
         store
-            .confirm_subscription(&TokenSecret::generate(), &Actor::new("web:confirm"))
+            .confirm_subscription(&TokenSecret::generate(), &Actor::parse("web:confirm"))
             .await
             .unwrap(),
         ConfirmOutcome::Unknown
@@ -197,7 +197,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -205,7 +205,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
     )
     .await;
     store
-        .confirm_subscription(&secret, &Actor::new("web:confirm"))
+        .confirm_subscription(&secret, &Actor::parse("web:confirm"))
         .await
         .unwrap();
     let leave = ContactChanges {
@@ -213,7 +213,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
         ..Default::default()
     };
     store
-        .update_contact(&email("per@example.org"), &leave, &Actor::new("test"))
+        .update_contact(&email("per@example.org"), &leave, &Actor::parse("test"))
         .await
         .unwrap();
     // The earlier confirmation was over ten minutes ago, as far as this test is concerned.
@@ -232,7 +232,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -249,7 +249,7 @@ async fn someone_who_left_can_come_back_by_confirming(db: &TestDb) {
         "asking is not confirming"
     );
     store
-        .confirm_subscription(&back, &Actor::new("web:confirm"))
+        .confirm_subscription(&back, &Actor::parse("web:confirm"))
         .await
         .unwrap();
     let contact = store
@@ -272,7 +272,7 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),
@@ -284,7 +284,7 @@ async fn two_clicks_at_once_confirm_once(db: &TestDb) {
             let (store, secret) = (store.clone(), secret.clone());
             tokio::spawn(async move {
                 store
-                    .confirm_subscription(&secret, &Actor::new("web:confirm"))
+                    .confirm_subscription(&secret, &Actor::parse("web:confirm"))
                     .await
             })
         })
@@ -310,7 +310,7 @@ async fn only_the_hash_of_a_secret_is_stored(db: &TestDb) {
                 None,
                 None,
                 &nyhetsbrev::domain::PublicationChoice::All,
-                &Actor::new("web:subscribe"),
+                &Actor::parse("web:subscribe"),
             )
             .await
             .unwrap(),

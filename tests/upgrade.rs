@@ -236,7 +236,7 @@ async fn a_database_of_the_first_release_upgrades_with_nothing_lost(db: &TestDb)
 
     // A leave link mailed by the first release still works.
     let outcome = store
-        .unsubscribe(&unsubscribe_secret, &Actor::new("web:unsubscribe"))
+        .unsubscribe(&unsubscribe_secret, &Actor::parse("web:unsubscribe"))
         .await
         .unwrap();
     assert!(
@@ -378,7 +378,7 @@ async fn one_mailbox_written_two_ways_is_reported_not_merged(db: &TestDb) {
     let added = store
         .add_contact(
             &common::new_contact("post@XN--BLBR-ROAH.example.no", ContactStatus::Confirmed),
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await;
     assert!(added.is_err(), "{added:?}");
@@ -389,7 +389,7 @@ async fn one_mailbox_written_two_ways_is_reported_not_merged(db: &TestDb) {
     // Staff remove the duplicate by its number: the other contact stays.
     assert!(
         store
-            .remove_contact_by_id(2, &Actor::new("test"))
+            .remove_contact_by_id(2, &Actor::parse("test"))
             .await
             .unwrap()
     );

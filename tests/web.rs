@@ -23,7 +23,7 @@ async fn import(db: &TestDb, app: &common::TestApp, slug: &str, sent_at: Option<
     let source = FIXTURE.replacen("slug = \"2024-q1\"", &format!("slug = \"{slug}\""), 1);
     let issue = parse_issue("x.md", &source).unwrap().issue;
     app.store
-        .save_draft(&issue, &source, &Actor::new("test"))
+        .save_draft(&issue, &source, &Actor::parse("test"))
         .await
         .unwrap();
     if let Some(at) = sent_at {
@@ -288,7 +288,7 @@ async fn a_cancelled_issue_leaves_the_archive_at_once(db: &TestDb) {
     common::add_confirmed(&app.store, 0..2).await;
     let slug = nyhetsbrev::domain::Slug::parse("2024-q1").unwrap();
     app.store
-        .enqueue_issue(&slug, &Actor::new("cli:test"))
+        .enqueue_issue(&slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     let url = format!("{}/arkiv/2024-q1", app.address);
@@ -296,7 +296,7 @@ async fn a_cancelled_issue_leaves_the_archive_at_once(db: &TestDb) {
         assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     }
     app.store
-        .cancel_issue(&slug, &Actor::new("cli:test"))
+        .cancel_issue(&slug, &Actor::parse("cli:test"))
         .await
         .unwrap();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
@@ -318,7 +318,7 @@ async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
     .unwrap()
     .issue;
     app.store
-        .save_draft(&court, COURT, &Actor::new("test"))
+        .save_draft(&court, COURT, &Actor::parse("test"))
         .await
         .unwrap();
     let mut conn = AnyConnection::connect(db.url.expose()).await.unwrap();
@@ -399,7 +399,7 @@ async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
     let issue = parse_issue("x.md", &named_like_publication).unwrap().issue;
     let refused = app
         .store
-        .save_draft(&issue, &named_like_publication, &Actor::new("test"))
+        .save_draft(&issue, &named_like_publication, &Actor::parse("test"))
         .await;
     assert!(
         matches!(
@@ -417,7 +417,7 @@ async fn each_publication_has_its_archive_and_feed(db: &TestDb) {
                 description: nyhetsbrev::domain::PublicationDescription::parse("Y").unwrap(),
                 kind: nyhetsbrev::domain::PublicationKind::Newsletter,
             },
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await;
     assert!(

@@ -31,7 +31,7 @@ async fn contact_with_court_mail(app: &TestApp, address: &str) -> (i64, String) 
         .store
         .add_contact(
             &new_contact(address, ContactStatus::Confirmed),
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await
         .unwrap();
@@ -50,7 +50,7 @@ async fn contact_with_court_mail(app: &TestApp, address: &str) -> (i64, String) 
             )
             .unwrap();
             app.store
-                .save_draft(&parsed.issue, COURT, &Actor::new("test"))
+                .save_draft(&parsed.issue, COURT, &Actor::parse("test"))
                 .await
                 .unwrap();
             app.store
@@ -291,7 +291,7 @@ async fn bad_preferences_input_changes_nothing(db: &TestDb) {
     let (gone, gone_token) = contact_with_court_mail(&app, "borte@example.org").await;
     assert!(
         app.store
-            .remove_contact_by_id(gone, &Actor::new("test"))
+            .remove_contact_by_id(gone, &Actor::parse("test"))
             .await
             .unwrap()
     );
@@ -398,7 +398,7 @@ async fn an_old_preferences_link_never_puts_back_a_contact_staff_took_off(db: &T
                 status: Some(ContactStatus::Unsubscribed),
                 ..Default::default()
             },
-            &Actor::new("web:ola"),
+            &Actor::parse("web:ola"),
         )
         .await
         .unwrap();

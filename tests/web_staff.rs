@@ -953,7 +953,7 @@ async fn a_second_account_must_approve_the_send(db: &TestDb) {
     let refused = ops
         .queue_send(
             &Slug::parse("2025-q1").unwrap(),
-            &nyhetsbrev::store::Actor::new("cli:kari"),
+            &nyhetsbrev::store::Actor::parse("cli:kari"),
         )
         .await;
     assert!(matches!(
@@ -1511,7 +1511,7 @@ async fn an_announcement_is_written_for_its_publication(db: &TestDb) {
     only_news.publications =
         nyhetsbrev::domain::PublicationChoice::parse_list("nyhetsbrev").unwrap();
     app.store
-        .add_contact(&only_news, &nyhetsbrev::store::Actor::new("test"))
+        .add_contact(&only_news, &nyhetsbrev::store::Actor::parse("test"))
         .await
         .unwrap();
     common::add_confirmed(&app.store, 0..2).await;

@@ -384,7 +384,7 @@ async fn a_relay_that_is_down_answers_alike_and_mails_later(db: &TestDb) {
     app.store
         .add_contact(
             &common::new_contact("kjent@example.no", ContactStatus::Confirmed),
-            &nyhetsbrev::store::Actor::new("cli:test"),
+            &nyhetsbrev::store::Actor::parse("cli:test"),
         )
         .await
         .unwrap();

@@ -20,7 +20,7 @@ async fn confirmed_contact(app: &TestApp, address: &str) -> nyhetsbrev::domain::
     app.store
         .add_contact(
             &new_contact(address, ContactStatus::Confirmed),
-            &Actor::new("test"),
+            &Actor::parse("test"),
         )
         .await
         .unwrap()

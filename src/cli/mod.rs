@@ -166,7 +166,7 @@ fn actor() -> Actor {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    Actor::new(format!("cli:{user}"))
+    Actor::command_line(&user)
 }
 
 /// Text from outside (a sender's subject, a stored result) made safe for a terminal:

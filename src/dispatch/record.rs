@@ -53,7 +53,7 @@ pub(super) async fn record(
     counters: Arc<Counters>,
 ) {
     // What a worker does on its own (a contact bounced at send time) is logged as this.
-    let actor = Actor::new("worker");
+    let actor = Actor::service(crate::domain::ServiceTask::Delivery);
     let mut batch: Vec<(i64, Outcome)> = Vec::new();
     let mut permits = Vec::new();
     let mut open = true;

@@ -17,7 +17,7 @@ pub async fn start_due_sends(
     approval_required: bool,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let actor = Actor::new("worker:plan");
+    let actor = Actor::service(crate::domain::ServiceTask::PlannedSend);
     for issue in store.due_plans(now).await? {
         let Some(plan) = issue.plan.clone() else {
             continue;

@@ -63,11 +63,6 @@ impl ApiTokenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// How the audit log names what the token's holder did.
-    pub fn actor(&self) -> String {
-        format!("{}{}", API_ACTOR_PREFIX, self.0)
-    }
 }
 
 impl fmt::Display for ApiTokenName {
@@ -172,7 +167,10 @@ mod tests {
             assert_eq!(ApiTokenName::parse(bad), None, "{bad:?}");
         }
         assert!(ApiTokenName::parse(&"x".repeat(64)).is_some());
-        assert_eq!(ApiTokenName::parse("mx").unwrap().actor(), "api:mx");
+        assert_eq!(
+            crate::domain::Actor::api_token(&ApiTokenName::parse("mx").unwrap()),
+            "api:mx"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! by construction, so code that receives one never checks it again.
 
 mod api_token;
+mod audit;
 mod contact;
 mod email;
 mod ip_block;
@@ -14,6 +15,9 @@ mod timestamp;
 mod token;
 
 pub use api_token::{API_ACTOR_PREFIX, ApiScope, ApiSecret, ApiTokenName};
+pub use audit::{
+    Actor, ActorKind, AuditAction, LoggedAction, MailDoor, RecipientDoor, ServiceTask, StaffDoor,
+};
 pub use contact::{
     ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
     UnknownConsentSource, UnknownStatus,
@@ -27,7 +31,7 @@ pub use publication::{
     PublicationDescription, PublicationError, PublicationKind, PublicationName, PublicationSlug,
     Subscription,
 };
-pub use status::{DeliveryStatus, InboundKind};
+pub use status::{DeliveryStatus, InboundKind, NoticePurpose, NoticeStatus};
 pub use text::{
     ConsentNote, ContactName, Organisation, TextError, is_bidi_control, is_direction_override,
 };

@@ -1,4 +1,5 @@
-//! The words stored for a delivery's status and an inbound message's kind, as types.
+//! The words stored for a delivery's status, an inbound message's kind and a notice's
+//! purpose and status, as types.
 
 use std::fmt;
 
@@ -57,6 +58,7 @@ macro_rules! stored_words {
         }
     };
 }
+pub(super) use stored_words;
 
 stored_words! {
     /// Where a delivery stands.
@@ -90,6 +92,50 @@ stored_words! {
         Other = "other",
         /// Not a mail message at all.
         Unreadable = "unreadable",
+    }
+}
+
+stored_words! {
+    /// What a notice (a mail that answers a request) carries.
+    NoticePurpose, "unknown notice purpose" {
+        /// The double opt-in link.
+        Confirm = "confirm",
+        /// A leave link, for a request to leave by mail whose sender was not verified.
+        Leave = "leave",
+    }
+}
+
+stored_words! {
+    /// Where a notice stands.
+    NoticeStatus, "unknown notice status" {
+        /// Waiting to be sent (for room in its budget, or a retry).
+        Queued = "queued",
+        Sent = "sent",
+        Failed = "failed",
+        /// Not sent: it no longer made sense (a confirmation to someone confirmed).
+        Skipped = "skipped",
+    }
+}
+
+impl NoticePurpose {
+    /// What the notice was, as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            NoticePurpose::Confirm => "e-post med lenke for å bekrefte påmeldingen",
+            NoticePurpose::Leave => "e-post med lenke for å melde seg av",
+        }
+    }
+}
+
+impl NoticeStatus {
+    /// Where the notice stands, as staff and the person read it.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            NoticeStatus::Queued => "i kø",
+            NoticeStatus::Sent => "sendt",
+            NoticeStatus::Failed => "feilet",
+            NoticeStatus::Skipped => "ikke sendt",
+        }
     }
 }
 
@@ -133,6 +179,14 @@ mod tests {
         }
         for status in DeliveryStatus::ALL {
             assert_eq!(DeliveryStatus::parse(status.as_str()), Some(*status));
+        }
+        for purpose in NoticePurpose::ALL {
+            assert_eq!(NoticePurpose::parse(purpose.as_str()), Some(*purpose));
+            assert!(!purpose.norwegian().is_empty());
+        }
+        for status in NoticeStatus::ALL {
+            assert_eq!(NoticeStatus::parse(status.as_str()), Some(*status));
+            assert!(!status.norwegian().is_empty());
         }
         assert_eq!(InboundKind::parse("spam"), None);
         assert_eq!(InboundKind::Bounce, "bounce");

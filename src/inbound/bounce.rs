@@ -17,8 +17,8 @@ pub struct BounceReport {
     pub original_message_id: Option<String>,
     /// Recipients the report is about; empty when it names none.
     pub recipients: Vec<BouncedRecipient>,
-    /// `standard` (a DSN) or `non-standard`.
-    pub shape: &'static str,
+    /// A standard report (a DSN), or one of the common non-standard shapes.
+    pub standard: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +140,7 @@ pub fn report(
         bounce_tag,
         original_message_id: original_message_id(message),
         recipients,
-        shape: if standard { "standard" } else { "non-standard" },
+        standard,
     })
 }
 

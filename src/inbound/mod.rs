@@ -9,25 +9,26 @@
 mod bounce;
 mod classify;
 pub mod imap;
+mod outcome;
 mod readable;
+mod reason;
 
 use sha2::{Digest, Sha256};
 
 pub use bounce::{BounceReport, BouncedRecipient};
 pub use classify::{BounceTag, Classified, Envelope, Kind, OwnAddresses, Summary, classify};
+pub use outcome::InboundOutcome;
 pub use readable::{Readable, readable};
+pub use reason::Reason;
 
+use crate::domain::AuditAction;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
-use crate::domain::{EmailAddress, InboundKind};
+use crate::domain::{EmailAddress, InboundKind, MailDoor};
 use crate::notices::Notices;
 use crate::store::{
     Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, NoticeBudget,
     RequestedBy, Store, StoreError, SubscribeOutcome,
 };
-
-/// What a request to join kept for staff says they can do, in bokmål.
-const HELD_FOR_STAFF: &str = "Staben kan sende bekreftelseslenken med knappen «Send \
-     bekreftelseslenke» på e-postens side (eller `nyhetsbrev inbound answer`).";
 
 /// Where a message came from (stored with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub struct Handled {
     /// Its row in `inbound_messages`.
     pub id: i64,
     pub kind: InboundKind,
-    /// What was done, in a sentence, for staff.
+    /// What was done, as stored: [`InboundOutcome::parse`] reads it back.
     pub result: String,
     /// The same bytes were handled before; nothing was done again.
     pub duplicate: bool,
@@ -181,13 +182,14 @@ impl Inbound {
                 .unwrap_or_else(|_| Classified {
                     summary: Summary::default(),
                     kind: Kind::Unreadable {
-                        reason: "the message could not be parsed".into(),
+                        reason: Reason::CouldNotParse,
                     },
                 })
         };
         let action = self.act(&parsed, poster).await?;
         let kind = action.kind.unwrap_or(parsed.kind.kind());
         let summary = &parsed.summary;
+        let result = action.result.english();
         let id = self
             .store
             .record_inbound(&NewInbound {
@@ -199,7 +201,7 @@ impl Inbound {
                 message_id: summary.message_id.as_deref().map(|s| clip(s, 500)),
                 sent_at: summary.date_ms,
                 kind,
-                result: &action.result,
+                result: &result,
                 contact_id: action.contact_id,
                 delivery_id: action.delivery_id,
             })
@@ -216,7 +218,7 @@ impl Inbound {
         Ok(Handled {
             id,
             kind,
-            result: action.result,
+            result,
             duplicate: false,
         })
     }
@@ -238,7 +240,7 @@ impl Inbound {
         poster: Option<&Actor>,
     ) -> Result<Action, InboundError> {
         // Who the audit log names for what this mail changes.
-        let actor = |door: &str| poster.cloned().unwrap_or_else(|| Actor::new(door));
+        let actor = |door: MailDoor| poster.cloned().unwrap_or_else(|| Actor::mail(door));
         Ok(match &parsed.kind {
             Kind::Subscribe {
                 address,
@@ -247,11 +249,10 @@ impl Inbound {
             } if !same_address(forwarder, address) => Action {
                 // Answering would let anyone direct our mail at a third party: staff
                 // read it and answer it if it is genuine (one click on its page).
-                result: format!(
-                    "ønske om å stå på listen for {address}, videresendt av {}: ikke besvart. \
-                     {HELD_FOR_STAFF}",
-                    clip(forwarder, 100)
-                ),
+                result: InboundOutcome::HeldForwarded {
+                    address: address.to_string(),
+                    forwarded_by: clip(forwarder, 100).to_owned(),
+                },
                 contact_id: None,
                 delivery_id: None,
                 kind: Some(InboundKind::Other),
@@ -264,10 +265,9 @@ impl Inbound {
                 // Anyone can write any From: answering every such request would let a
                 // flood of made-up senders spend the budget of requests by mail (and
                 // mail strangers). Nothing is queued or spent; staff decide.
-                result: format!(
-                    "ønske om å stå på listen fra {address}, men mottakerserveren har ikke \
-                     bekreftet avsenderen: ikke besvart. {HELD_FOR_STAFF}"
-                ),
+                result: InboundOutcome::HeldUnverified {
+                    address: address.to_string(),
+                },
                 contact_id: None,
                 delivery_id: None,
                 kind: Some(InboundKind::Other),
@@ -284,7 +284,7 @@ impl Inbound {
                     name.as_deref(),
                     request,
                     request_note(&parsed.summary, forwarded_by.as_deref()),
-                    actor("inbound:subscribe"),
+                    actor(MailDoor::Subscribe),
                 )
                 .await?
             }
@@ -294,20 +294,21 @@ impl Inbound {
             } => {
                 let outcome = self
                     .store
-                    .unsubscribe_address(address, &actor("inbound:unsubscribe"))
+                    .unsubscribe_address(address, &actor(MailDoor::Unsubscribe))
                     .await?;
+                let address = address.to_string();
                 let (result, contact_id) = match outcome {
                     AddressUnsubscribed::Unsubscribed { contact_id } => (
-                        format!("{address} unsubscribed (sender verified: {evidence})"),
+                        InboundOutcome::Unsubscribed {
+                            address,
+                            evidence: evidence.clone(),
+                        },
                         Some(contact_id),
                     ),
-                    AddressUnsubscribed::AlreadyOut { contact_id } => (
-                        format!("{address} had already left the list"),
-                        Some(contact_id),
-                    ),
-                    AddressUnsubscribed::NotOnList => {
-                        (format!("{address} is not on the list"), None)
+                    AddressUnsubscribed::AlreadyOut { contact_id } => {
+                        (InboundOutcome::AlreadyLeft { address }, Some(contact_id))
                     }
+                    AddressUnsubscribed::NotOnList => (InboundOutcome::NotOnList { address }, None),
                 };
                 Action {
                     result,
@@ -325,34 +326,27 @@ impl Inbound {
                 if let LeaveLinkOutcome::Queued { .. } = outcome {
                     self.store
                         .log_action(
-                            &actor("inbound:unsubscribe"),
-                            "contact.leave_link",
+                            &actor(MailDoor::Unsubscribe),
+                            AuditAction::ContactLeaveLink,
                             &address.key(),
                             None,
                         )
                         .await?;
                 }
+                let address = address.to_string();
                 let (result, contact_id) = match outcome {
                     LeaveLinkOutcome::Queued { contact_id } => (
-                        format!(
-                            "sender not verified: a leave link to {address} is queued (sent \
-                             when the hour's leave_links_per_hour has room); they leave when \
-                             they use it"
-                        ),
+                        InboundOutcome::LeaveLinkQueued { address },
                         Some(contact_id),
                     ),
                     LeaveLinkOutcome::NotOnList => {
-                        (format!("{address} is not on the list; nothing sent"), None)
+                        (InboundOutcome::NotOnListNothingSent { address }, None)
                     }
-                    LeaveLinkOutcome::AlreadyOut { contact_id } => (
-                        format!("{address} had already left the list"),
-                        Some(contact_id),
-                    ),
+                    LeaveLinkOutcome::AlreadyOut { contact_id } => {
+                        (InboundOutcome::AlreadyLeft { address }, Some(contact_id))
+                    }
                     LeaveLinkOutcome::RecentlySent { contact_id } => (
-                        format!(
-                            "sender not verified; a mail went to {address} recently, so no \
-                             leave link now (rate limit)"
-                        ),
+                        InboundOutcome::LeaveLinkSentRecently { address },
                         Some(contact_id),
                     ),
                 };
@@ -363,14 +357,14 @@ impl Inbound {
                     kind: None,
                 }
             }
-            Kind::Bounce(report) => self.bounce(report, actor("inbound:bounce")).await?,
+            Kind::Bounce(report) => self.bounce(report, actor(MailDoor::Bounce)).await?,
             Kind::Automatic { reason } => {
-                Action::note(format!("ignored: automatic mail ({reason})"))
+                Action::note(InboundOutcome::IgnoredAutomatic(reason.clone()))
             }
-            Kind::Loop { reason } => Action::note(format!("ignored: mail loop ({reason})")),
-            Kind::Other { reason } => Action::note(format!("kept for staff: {reason}")),
+            Kind::Loop { reason } => Action::note(InboundOutcome::IgnoredLoop(reason.clone())),
+            Kind::Other { reason } => Action::note(InboundOutcome::KeptForStaff(reason.clone())),
             Kind::Unreadable { reason } => {
-                Action::note(format!("kept for staff, unreadable: {reason}"))
+                Action::note(InboundOutcome::KeptUnreadable(reason.clone()))
             }
         })
     }
@@ -397,26 +391,19 @@ impl Inbound {
             .store
             .request_subscription_by(address, name.as_ref(), None, by, NoticeBudget::Mail)
             .await?;
+        let address = address.to_string();
         let result = match outcome {
-            SubscribeOutcome::Queued { .. } => match &publications {
-                crate::domain::PublicationChoice::All => {
-                    format!("confirmation link to {address} queued")
-                }
-                crate::domain::PublicationChoice::Only(slugs) => format!(
-                    "confirmation link to {address} queued, for {}",
-                    slugs
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+            SubscribeOutcome::Queued { .. } => InboundOutcome::ConfirmationQueued {
+                address,
+                publications: match &publications {
+                    crate::domain::PublicationChoice::All => Vec::new(),
+                    crate::domain::PublicationChoice::Only(slugs) => {
+                        slugs.iter().map(|s| s.as_str().to_owned()).collect()
+                    }
+                },
             },
-            SubscribeOutcome::AlreadyConfirmed => {
-                format!("{address} is already on the list; nothing sent")
-            }
-            SubscribeOutcome::RecentlySent => {
-                format!("a confirmation went to {address} recently; not sent again (rate limit)")
-            }
+            SubscribeOutcome::AlreadyConfirmed => InboundOutcome::AlreadyOnList { address },
+            SubscribeOutcome::RecentlySent => InboundOutcome::ConfirmationSentRecently { address },
         };
         Ok(Action {
             result,
@@ -446,7 +433,7 @@ impl Inbound {
             return Err(AnswerError::AlreadyAnswered(id));
         }
         let mut note = request_note(&parsed.summary, forwarded_by.as_deref());
-        note.push_str(&format!(", besvart av {}", clip(staff.as_str(), 60)));
+        note.push_str(&format!(", besvart av {}", clip(&staff.norwegian(), 60)));
         let action = self
             .queue_confirmation(
                 address,
@@ -461,7 +448,7 @@ impl Inbound {
             .update_inbound_result(
                 id,
                 InboundKind::Subscribe,
-                &action.result,
+                &action.result.english(),
                 action.contact_id,
                 staff,
             )
@@ -470,7 +457,7 @@ impl Inbound {
         Ok(Handled {
             id,
             kind: InboundKind::Subscribe,
-            result: action.result,
+            result: action.result.english(),
             duplicate: false,
         })
     }
@@ -526,25 +513,22 @@ impl Inbound {
             };
             return Ok(match (report.bounce_tag, by_message_id) {
                 (Some(BounceTag::Forged), delivery) => Action {
-                    result: "delivery report to a bounce address whose signature is wrong: forged, not counted"
-                        .into(),
+                    result: InboundOutcome::ForgedSignature,
                     contact_id: delivery.as_ref().map(|d| d.contact_id),
                     delivery_id: delivery.as_ref().map(|d| d.id),
                     kind: Some(InboundKind::Forged),
                 },
                 (_, Some(delivery)) => Action {
-                    result: format!(
-                        "delivery report names delivery {} by its Message-ID but was not sent to its signed bounce address: forged, not counted",
-                        delivery.id
-                    ),
+                    result: InboundOutcome::ForgedByMessageId {
+                        delivery: delivery.id,
+                    },
                     contact_id: Some(delivery.contact_id),
                     delivery_id: Some(delivery.id),
                     kind: Some(InboundKind::Forged),
                 },
-                (_, None) => Action::note(format!(
-                    "delivery report ({}) not matched to any delivery; kept for staff",
-                    report.shape
-                )),
+                (_, None) => Action::note(InboundOutcome::ReportUnmatched {
+                    standard: report.standard,
+                }),
             });
         };
         let Some(delivery) = self
@@ -552,17 +536,16 @@ impl Inbound {
             .delivery_for_bounce(Some(delivery_id), None)
             .await?
         else {
-            return Ok(Action::note(format!(
-                "delivery report ({}) not matched to any delivery (there is no delivery {delivery_id}); kept for staff",
-                report.shape
-            )));
+            return Ok(Action::note(InboundOutcome::ReportForMissingDelivery {
+                standard: report.standard,
+                delivery: delivery_id,
+            }));
         };
         let Some(recipient) = report.recipient(&delivery.email_key) else {
             return Ok(Action {
-                result: format!(
-                    "delivery report for delivery {} does not name its recipient; not counted",
-                    delivery.id
-                ),
+                result: InboundOutcome::ReportWithoutRecipient {
+                    delivery: delivery.id,
+                },
                 contact_id: Some(delivery.contact_id),
                 delivery_id: Some(delivery.id),
                 kind: None,
@@ -570,7 +553,7 @@ impl Inbound {
         };
         if recipient.delivered {
             return Ok(Action {
-                result: "delivery report says the message was delivered".into(),
+                result: InboundOutcome::ReportDelivered,
                 contact_id: Some(delivery.contact_id),
                 delivery_id: Some(delivery.id),
                 kind: None,
@@ -581,37 +564,38 @@ impl Inbound {
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        let detail = if detail.is_empty() {
-            "no reason given".to_owned()
-        } else {
-            detail
-        };
+        // Stored as `no reason given` when empty (see `InboundOutcome`).
+        let detail = (!detail.is_empty()).then_some(detail);
         let recorded = self
             .store
             .record_bounce(
                 &delivery,
                 recipient.hard,
-                &detail,
+                detail.as_deref().unwrap_or("no reason given"),
                 self.bounce_threshold,
                 &actor,
             )
             .await?;
+        let threshold = self.bounce_threshold;
         let result = match recorded {
             BounceRecorded::Counted {
-                bounce_count,
+                bounce_count: count,
                 now_bounced: true,
-            } => format!(
-                "hard bounce ({detail}); {bounce_count} of {}: the address is now marked bounced",
-                self.bounce_threshold
-            ),
-            BounceRecorded::Counted { bounce_count, .. } => format!(
-                "hard bounce ({detail}); {bounce_count} of {} counted",
-                self.bounce_threshold
-            ),
-            BounceRecorded::AlreadyCounted => {
-                format!("hard bounce ({detail}); already counted for this delivery")
-            }
-            BounceRecorded::Noted => format!("soft bounce ({detail}); noted, not counted"),
+            } => InboundOutcome::HardBounceMarked {
+                detail,
+                count,
+                threshold,
+            },
+            BounceRecorded::Counted {
+                bounce_count: count,
+                ..
+            } => InboundOutcome::HardBounceCounted {
+                detail,
+                count,
+                threshold,
+            },
+            BounceRecorded::AlreadyCounted => InboundOutcome::HardBounceAlreadyCounted { detail },
+            BounceRecorded::Noted => InboundOutcome::SoftBounce { detail },
         };
         Ok(Action {
             result,
@@ -623,7 +607,7 @@ impl Inbound {
 }
 
 struct Action {
-    result: String,
+    result: InboundOutcome,
     contact_id: Option<i64>,
     delivery_id: Option<i64>,
     /// Recorded instead of the classified kind (a report found to be forged).
@@ -631,7 +615,7 @@ struct Action {
 }
 
 impl Action {
-    fn note(result: String) -> Self {
+    fn note(result: InboundOutcome) -> Self {
         Self {
             result,
             contact_id: None,

@@ -7,7 +7,7 @@
 //! database holds its SHA-256. The secret is found by looking up that hash, so nothing
 //! compares secrets byte by byte, and nothing logs one.
 
-use crate::domain::{ApiScope, ApiSecret, ApiTokenName};
+use crate::domain::{ActorKind, ApiScope, ApiSecret, ApiTokenName, StaffDoor};
 use crate::ops::staff::{FAILURE_WINDOW, MAX_LOGIN_FAILURES};
 use crate::store::{Actor, ApiTokenAdded, ApiTokenLine, ApiTokenRevoked, Store, StoreError};
 
@@ -73,12 +73,15 @@ impl ApiTokens {
     async fn may_manage(&self, actor: &Actor) -> Result<(), ApiTokenError> {
         // The command line is the operator's shell, which may do anything; in the web
         // admin only an administrator (as for staff accounts: a token is a credential).
-        let actor = actor.as_str();
-        if actor.starts_with("cli:") {
-            return Ok(());
-        }
-        match actor.strip_prefix("web:") {
-            Some(username) if self.store.staff_is_admin(username).await? => Ok(()),
+        match actor.kind() {
+            ActorKind::Staff {
+                door: StaffDoor::CommandLine,
+                ..
+            } => Ok(()),
+            ActorKind::Staff {
+                account,
+                door: StaffDoor::Web,
+            } if self.store.staff_is_admin(account).await? => Ok(()),
             _ => Err(ApiTokenError::NotAllowed),
         }
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::DatabaseUrl;
+use crate::domain::AuditAction;
 use crate::domain::Timestamp;
 use crate::store::{
     Actor, Backend, CopyContents, CopyError, InUse, Store, StoreError, pg_dump, pg_restore,
@@ -18,8 +19,8 @@ use crate::store::{
 };
 
 /// The audit entry of a backup made (its age is shown on the metrics).
-pub const BACKUP_ACTION: &str = "backup.made";
-pub const RESTORE_ACTION: &str = "database.restored";
+pub const BACKUP_ACTION: AuditAction = AuditAction::BackupMade;
+pub const RESTORE_ACTION: AuditAction = AuditAction::DatabaseRestored;
 
 /// The names `serve` gives the backups it makes; only files named so are ever removed.
 const SCHEDULED_PREFIX: &str = "nyhetsbrev-";
@@ -229,7 +230,7 @@ impl BackupSchedule {
     /// Makes backups until `shutdown` turns true. Failures are logged (and the age of
     /// the last backup on the metrics grows); they never stop the service.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let actor = Actor::new("serve:backup");
+        let actor = Actor::service(crate::domain::ServiceTask::Backup);
         let mut failed_at: Option<Instant> = None;
         loop {
             let wait = match failed_at {

@@ -6,6 +6,7 @@ use super::privacy::{PERSONAL_DATA_ROWS, PersonalData};
 use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
+use crate::domain::AuditAction;
 use crate::domain::{
     ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact, Timestamp,
     TokenKey,
@@ -268,7 +269,7 @@ impl Contacts {
         self.store
             .log_action(
                 actor,
-                "contact.export",
+                AuditAction::ContactExport,
                 &key,
                 Some(format!("format={}", format.as_str())),
             )
@@ -474,7 +475,7 @@ fn csv_chunk(
 }
 
 /// The audit action of an export of the contact list.
-pub const EXPORT_ACTION: &str = "contacts.export";
+pub const EXPORT_ACTION: AuditAction = AuditAction::ContactsExport;
 
 /// How an export's filter reads in the audit log and on the dashboard.
 pub fn filter_in_words(filter: &ContactFilter) -> String {
@@ -518,7 +519,7 @@ fn export_detail(rows: u64, finished: bool, filter: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRecord {
     pub at: Timestamp,
-    pub actor: String,
+    pub actor: Actor,
     /// The rows written; `None` if the entry cannot be read.
     pub rows: Option<u64>,
     /// Stopped before the end.

@@ -348,7 +348,7 @@ impl ImportJobs {
                     std::io::Cursor::new(bytes),
                     &label,
                     &options,
-                    &Actor::new(format!("web:{owner}")),
+                    &Actor::web(&owner),
                     |event| match event {
                         ImportEvent::Started {
                             ignored_columns, ..

@@ -1,6 +1,7 @@
 //! Inbound mail: handle a message (from the MTA pipe, the mailbox or the admin API),
 //! list what was handled, read one, answer a request to join kept for staff.
 
+use crate::domain::AuditAction;
 use crate::domain::{
     ApiTokenName, Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus,
     EmailAddress, InboundKind, NewContact, Organisation,
@@ -228,7 +229,7 @@ impl InboundMail {
         envelope: &Envelope,
         token: &ApiTokenName,
     ) -> Result<Handled, InboundError> {
-        let actor = Actor::new(token.actor());
+        let actor = Actor::api_token(token);
         let handled = self
             .inbound
             .handle_by(raw, Channel::Api, envelope, Some(&actor))
@@ -263,11 +264,11 @@ impl InboundMail {
     }
 
     async fn note_post(&self, token: &ApiTokenName, subject: &str, detail: String) {
-        let actor = Actor::new(token.actor());
+        let actor = Actor::api_token(token);
         if let Err(e) = self
             .inbound
             .store()
-            .log_action(&actor, "inbound.api_post", subject, Some(detail))
+            .log_action(&actor, AuditAction::InboundApiPost, subject, Some(detail))
             .await
         {
             tracing::error!(error = %e, "could not write an API post to the audit log");

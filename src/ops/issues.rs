@@ -3,6 +3,7 @@
 
 use crate::dispatch::{DispatchError, Dispatcher};
 use crate::docx::{Converted, DocxError, DocxOptions, Omission};
+use crate::domain::AuditAction;
 use crate::domain::{EmailAddress, Issue, Slug, Timestamp, TokenKey};
 use crate::render::{
     MAX_HTML_BYTES, MAX_SOURCE_BYTES, Personal, RenderContext, RenderError, SourceError,
@@ -146,7 +147,7 @@ pub struct DocxImported {
 }
 
 /// The audit action whose detail keeps a Word import's report with the draft.
-pub const DOCX_REPORT_ACTION: &str = "issue.import_docx";
+pub const DOCX_REPORT_ACTION: AuditAction = AuditAction::IssueImportDocx;
 
 /// The mail's two parts for a sample recipient, and the web version.
 #[derive(Debug, Clone)]
@@ -496,7 +497,7 @@ impl Issues {
         self.store
             .log_action(
                 actor,
-                "issue.test_send",
+                AuditAction::IssueTestSend,
                 slug.as_str(),
                 Some(to.to_string()),
             )
@@ -536,7 +537,7 @@ impl Issues {
         };
         Ok(self
             .store
-            .audit_entries("issue.test_send", issue.slug.as_str(), since)
+            .audit_entries(AuditAction::IssueTestSend, issue.slug.as_str(), since)
             .await?)
     }
 
@@ -614,7 +615,7 @@ impl Issues {
                 self.store
                     .log_action(
                         actor,
-                        "staff.approval_refused",
+                        AuditAction::StaffApprovalRefused,
                         slug.as_str(),
                         Some(bar.norwegian().to_owned()),
                     )
@@ -746,7 +747,7 @@ impl Issues {
         self.store
             .log_action(
                 actor,
-                "issue.export_ledger",
+                AuditAction::IssueExportLedger,
                 slug.as_str(),
                 Some(format!(
                     "{deliveries} {}",

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use crate::domain::{Contact, Timestamp};
+use crate::domain::{Actor, Contact, Timestamp};
+use crate::inbound::InboundOutcome;
 use crate::store::ContactRecord;
 
 /// The largest number of rows of each history a copy holds: more than a contact can
@@ -129,7 +130,11 @@ impl PersonalData {
                 hvordan: contact.consent.source.norwegian(),
                 tidspunkt: contact.consent.at,
                 notat: contact.consent.note.as_ref().map(|n| n.as_str().to_owned()),
-                registrert_av: record.evidence.recorded_by.clone(),
+                registrert_av: record
+                    .evidence
+                    .recorded_by
+                    .as_deref()
+                    .map(|by| Actor::parse(by).norwegian()),
                 kilde: record.evidence.reference.clone(),
             },
             publikasjoner: record
@@ -156,15 +161,18 @@ impl PersonalData {
                     feilmelding: d.last_error.clone(),
                     message_id: d.message_id.clone(),
                     avvist: d.bounced_at,
-                    avvisningsmelding: d.bounce_report.clone(),
+                    avvisningsmelding: d
+                        .bounce_report
+                        .as_deref()
+                        .map(|report| InboundOutcome::parse(report).norwegian()),
                 })
                 .collect(),
             svar_pa_foresporsler: record
                 .notices
                 .iter()
                 .map(|n| NoticeData {
-                    hva: notice_purpose(&n.purpose),
-                    status: notice_status(&n.status),
+                    hva: n.purpose.norwegian(),
+                    status: n.status.norwegian(),
                     laget: n.created_at,
                     sendt: n.sent_at,
                 })
@@ -179,7 +187,7 @@ impl PersonalData {
                     emne: m.subject.clone(),
                     message_id: m.message_id.clone(),
                     tolket_som: m.kind.norwegian(),
-                    hva_vi_gjorde: m.result.clone(),
+                    hva_vi_gjorde: InboundOutcome::parse(&m.result).norwegian(),
                     storrelse_bytes: m.size,
                     tekst: raw
                         .iter()
@@ -198,93 +206,11 @@ impl PersonalData {
                 .iter()
                 .map(|entry| LogData {
                     tidspunkt: entry.at,
-                    hvem: entry.actor.clone(),
-                    handling: audit_action_norwegian(&entry.action),
+                    hvem: entry.actor.norwegian(),
+                    handling: entry.action.norwegian().into_owned(),
                     detaljer: entry.detail.clone(),
                 })
                 .collect(),
         }
     }
-}
-
-/// What a notice was, in words.
-pub fn notice_purpose(purpose: &str) -> &'static str {
-    match purpose {
-        "confirm" => "e-post med lenke for å bekrefte påmeldingen",
-        "leave" => "e-post med lenke for å melde seg av",
-        _ => "e-post",
-    }
-}
-
-/// Where a notice stands, in words.
-pub fn notice_status(status: &str) -> &'static str {
-    match status {
-        "queued" => "i kø",
-        "sent" => "sendt",
-        "failed" => "feilet",
-        "skipped" => "ikke sendt",
-        _ => "ukjent",
-    }
-}
-
-/// Every action the audit log records, with the words staff and the person read.
-pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
-    ("contact.add", "lagt til på listen"),
-    ("contact.edit", "endret"),
-    ("contact.remove", "slettet"),
-    ("contact.export", "innsyn: kopi av opplysningene laget"),
-    (
-        "contact.reset-bounce",
-        "satt tilbake på listen etter avvisning",
-    ),
-    ("contact.confirm", "bekreftet påmeldingen"),
-    ("contact.unsubscribe", "meldt av"),
-    ("contact.bounced", "adressen avvist"),
-    ("contacts.import", "kontakter importert"),
-    ("contacts.export", "kontaktlisten eksportert"),
-    ("issue.create", "utgave opprettet"),
-    ("issue.update", "utgave endret"),
-    ("issue.import_docx", "utgave lest inn fra Word"),
-    ("issue.test_send", "prøveeksemplar sendt"),
-    ("issue.send", "utsending startet"),
-    ("issue.plan_send", "utsending planlagt"),
-    ("issue.approve_send", "utsending godkjent"),
-    ("issue.cancel_plan", "planlagt utsending avlyst"),
-    (
-        "issue.plan_missed",
-        "planlagt utsending ikke startet i tide",
-    ),
-    ("issue.cancel", "utsending stoppet"),
-    ("issue.pause", "utsending satt på pause"),
-    ("issue.resume", "utsending fortsatt"),
-    ("issue.retry_failed", "feilede sendinger prøvd igjen"),
-    ("issue.export_ledger", "utsendingen lastet ned som regneark"),
-    ("staff.add", "stabskonto opprettet"),
-    ("staff.password", "nytt passord"),
-    ("staff.disable", "stabskonto deaktivert"),
-    ("staff.enable", "stabskonto aktivert igjen"),
-    ("staff.totp", "tofaktor slått på"),
-    ("staff.totp_failed", "feil tofaktor-kode"),
-    ("staff.login", "logget inn"),
-    ("staff.login_failed", "mislykket innlogging"),
-    ("staff.second_factor_reset", "tofaktor nullstilt"),
-    ("staff.approval_refused", "godkjenning avvist"),
-    ("inbound.answer", "e-post besvart av staben"),
-    ("inbound.handled", "e-post behandlet av staben"),
-    ("inbound.api_post", "e-post levert gjennom API-et"),
-    (
-        "contact.leave_link",
-        "ba om å melde seg av på e-post: lenke for å gjøre det sendes til adressen",
-    ),
-    ("api_token.add", "API-nøkkel laget"),
-    ("api_token.revoke", "API-nøkkel trukket tilbake"),
-];
-
-/// An audit action as staff and the person read it; an action this version does not
-/// name is shown as stored.
-pub fn audit_action_norwegian(action: &str) -> String {
-    AUDIT_ACTIONS
-        .iter()
-        .find(|(code, _)| *code == action)
-        .map_or_else(|| action.to_owned(), |(_, words)| (*words).to_owned())
 }

@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
+use crate::domain::AuditAction;
 use crate::domain::Timestamp;
 use crate::store::{Actor, Store, StoreError};
 
-pub const RETENTION_ACTION: &str = "retention.run";
+pub const RETENTION_ACTION: AuditAction = AuditAction::RetentionRun;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Unconfirmed contacts removed per batch (each in its own transaction, so the list
@@ -102,7 +103,7 @@ impl Retention {
         every: Duration,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        let actor = Actor::new("serve:retention");
+        let actor = Actor::service(crate::domain::ServiceTask::Retention);
         let mut wait = Duration::from_secs(60);
         loop {
             tokio::select! {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::AuditAction;
 use crate::store::{Actor, Store, StoreError};
 
 /// Failed logins allowed per client (see `web::client::client_key`) in
@@ -301,8 +302,8 @@ impl Staff {
         if let Err(e) = self
             .store
             .log_action(
-                &Actor::new(format!("client:{client}")),
-                "staff.login_failed",
+                &Actor::sign_in_attempt(client),
+                AuditAction::StaffLoginFailed,
                 if known { username } else { "" },
                 detail,
             )
@@ -411,7 +412,7 @@ impl Staff {
             Err(LoginError::Unavailable(e)) => return Err(StaffError::Store(e)),
             Err(_) => return Err(StaffError::WrongPassword),
         }
-        self.set_account(username, new, &Actor::new(format!("web:{username}")))
+        self.set_account(username, new, &Actor::web(username))
             .await
             .map(|_| ())
     }
@@ -449,9 +450,9 @@ impl Staff {
     }
 }
 
-/// The staff user name behind an audit actor (`web:kari`), if it is one.
+/// The web account behind a stored actor (`web:kari`), if it is one.
 pub fn staff_name_of(actor: &str) -> Option<&str> {
-    actor.strip_prefix("web:")
+    crate::domain::ActorKind::of(actor).web_account()
 }
 
 /// A user name as an account may have it.
@@ -578,7 +579,7 @@ impl Staff {
     }
 
     fn actor_of(reauth: &Reauth<'_>) -> Actor {
-        Actor::new(format!("web:{}", reauth.username))
+        Actor::web(reauth.username)
     }
 
     /// An administrator adds an account.
@@ -1014,8 +1015,8 @@ impl Staff {
             if let Err(e) = self
                 .store
                 .log_action(
-                    &Actor::new(format!("web:{username}")),
-                    "staff.totp_failed",
+                    &Actor::web(username),
+                    AuditAction::StaffTotpFailed,
                     username,
                     None,
                 )

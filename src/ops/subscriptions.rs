@@ -1,9 +1,9 @@
 //! What a subscriber does on the public pages: ask to join, confirm, leave. Each is
-//! recorded as done by the web (`web:subscribe`, `web:confirm`, `web:unsubscribe`).
+//! recorded as done by the person through the public pages (`RecipientDoor`).
 
 use crate::domain::{
     ContactName, ContactStatus, EmailAddress, LeaveLink, Organisation, Publication,
-    PublicationChoice, PublicationSlug, TokenKey, TokenSecret,
+    PublicationChoice, PublicationSlug, RecipientDoor, TokenKey, TokenSecret,
 };
 use crate::notices::Notices;
 use crate::store::{
@@ -76,13 +76,13 @@ impl Subscriptions {
     /// Uses a confirmation link (once).
     pub async fn confirm(&self, secret: &TokenSecret) -> Result<ConfirmOutcome, StoreError> {
         self.store
-            .confirm_subscription(secret, &Actor::new("web:confirm"))
+            .confirm_subscription(secret, &Actor::recipient(RecipientDoor::Confirm))
             .await
     }
 
     /// Uses a personal unsubscribe link: the contact leaves at once.
     pub async fn unsubscribe(&self, token: &LeaveToken) -> Result<UnsubscribeOutcome, StoreError> {
-        let actor = Actor::new("web:unsubscribe");
+        let actor = Actor::recipient(RecipientDoor::Unsubscribe);
         match token {
             LeaveToken::Signed(link) => {
                 self.store
@@ -257,7 +257,7 @@ impl Subscriptions {
         token: &LeaveToken,
         scope: LeaveScope,
     ) -> Result<LeaveDone, StoreError> {
-        let actor = Actor::new("web:unsubscribe");
+        let actor = Actor::recipient(RecipientDoor::Unsubscribe);
         let publication = match scope {
             LeaveScope::ThisPublication => self.publication_of(token).await?,
             LeaveScope::Everything => None,
@@ -395,7 +395,11 @@ impl Subscriptions {
         };
         match self
             .store
-            .choose_publications(owner.contact_id, &chosen, &Actor::new("web:preferences"))
+            .choose_publications(
+                owner.contact_id,
+                &chosen,
+                &Actor::recipient(RecipientDoor::Preferences),
+            )
             .await?
         {
             PublicationsChosen::Unknown => Err(PreferencesError::InvalidLink),

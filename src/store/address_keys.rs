@@ -11,6 +11,7 @@ use sqlx::Row;
 use super::audit::{self, Actor};
 use super::contacts::search_text;
 use super::{Backend, Result, Store};
+use crate::domain::AuditAction;
 use crate::domain::{ContactName, EmailAddress, Organisation, Timestamp};
 
 const ADDRESS_KEYS: &str = "address_keys";
@@ -75,7 +76,7 @@ impl Store {
         };
         let rows = sqlx::query(candidates).fetch_all(&mut *tx).await?;
         let mut outcome = AddressKeyRewrite::default();
-        let actor = Actor::new("service:upgrade");
+        let actor = Actor::service(crate::domain::ServiceTask::Upgrade);
         for row in &rows {
             let id: i64 = row.try_get("id")?;
             let stored: String = row.try_get("email")?;
@@ -111,7 +112,7 @@ impl Store {
                 audit::record(
                     &mut tx,
                     &actor,
-                    "contact.duplicate_address",
+                    AuditAction::ContactDuplicateAddress,
                     Some(&stored_key),
                     Some(format!(
                         "contact #{id} ({stored}) is the same mailbox as contact #{same_as} ({same_as_email}): not merged; remove one of them"

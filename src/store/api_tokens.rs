@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError, is_unique_violation};
+use crate::domain::AuditAction;
 use crate::domain::{ApiScope, ApiTokenName, Timestamp};
 
 /// A token as staff see it: never its secret (the store does not have it).
@@ -85,7 +86,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "api_token.add",
+            AuditAction::ApiTokenAdd,
             Some(name.as_str()),
             Some(format!("scope: {scope}")),
         )
@@ -155,7 +156,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "api_token.revoke",
+            AuditAction::ApiTokenRevoke,
             Some(name.as_str()),
             None,
         )

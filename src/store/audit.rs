@@ -3,29 +3,15 @@
 use sqlx::{Any, Row};
 
 use super::{Result, Store};
-use crate::domain::Timestamp;
-
-/// Who did something, as the caller names itself: `cli:<user>`, `web:confirm`,
-/// `inbound:bounce`, `worker`, a staff account. The store never picks one itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(String);
-
-impl Actor {
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(name.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::domain::Actor;
+use crate::domain::{AuditAction, LoggedAction, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
+    pub actor: Actor,
+    pub action: LoggedAction,
     pub subject: Option<String>,
     pub detail: Option<String>,
 }
@@ -35,8 +21,8 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     /// Exactly this actor (`web:kari`).
     pub actor: Option<String>,
-    /// Exactly this action (`contact.remove`).
-    pub action: Option<String>,
+    /// Exactly this action.
+    pub action: Option<AuditAction>,
     /// From this moment (inclusive).
     pub from: Option<Timestamp>,
     /// Until this moment (exclusive).
@@ -48,7 +34,7 @@ pub struct AuditFilter {
 pub(super) async fn record(
     tx: &mut sqlx::Transaction<'static, Any>,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     subject: Option<&str>,
     detail: Option<String>,
 ) -> Result<()> {
@@ -57,7 +43,7 @@ pub(super) async fn record(
     )
     .bind(Timestamp::now().unix_ms())
     .bind(actor.as_str())
-    .bind(action)
+    .bind(action.as_str())
     .bind(subject)
     .bind(detail)
     .execute(&mut **tx)
@@ -70,7 +56,7 @@ impl Store {
     pub async fn log_action(
         &self,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
         subject: &str,
         detail: Option<String>,
     ) -> Result<()> {
@@ -82,9 +68,9 @@ impl Store {
     }
 
     /// When `action` was last recorded, if ever.
-    pub async fn last_action_at(&self, action: &str) -> Result<Option<Timestamp>> {
+    pub async fn last_action_at(&self, action: AuditAction) -> Result<Option<Timestamp>> {
         let at: Option<i64> = sqlx::query_scalar("SELECT max(at) FROM audit_log WHERE action = $1")
-            .bind(action)
+            .bind(action.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(at.map(Timestamp::from_unix_ms))
@@ -94,7 +80,7 @@ impl Store {
     /// (the dashboard's recent exports; read through the index on action and time).
     pub async fn recent_actions(
         &self,
-        action: &str,
+        action: AuditAction,
         since: Timestamp,
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
@@ -102,7 +88,7 @@ impl Store {
             "SELECT id, at, actor, action, subject, detail FROM audit_log \
              WHERE action = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
         )
-        .bind(action)
+        .bind(action.as_str())
         .bind(since.unix_ms())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -114,7 +100,7 @@ impl Store {
     /// copies of an issue's current version, say).
     pub async fn audit_entries(
         &self,
-        action: &str,
+        action: AuditAction,
         subject: &str,
         since: Timestamp,
     ) -> Result<Vec<AuditEntry>> {
@@ -123,7 +109,7 @@ impl Store {
              WHERE subject = $1 AND action = $2 AND at >= $3 ORDER BY id DESC LIMIT 100",
         )
         .bind(subject)
-        .bind(action)
+        .bind(action.as_str())
         .bind(since.unix_ms())
         .fetch_all(&self.pool)
         .await?;
@@ -160,7 +146,7 @@ impl Store {
             conditions.push(format!("actor = ${}", query_binds.len()));
         }
         if let Some(action) = &filter.action {
-            query_binds.push(Bind::Text(action.clone()));
+            query_binds.push(Bind::Text(action.as_str().to_owned()));
             conditions.push(format!("action = ${}", query_binds.len()));
         }
         if let Some(from) = filter.from {
@@ -222,8 +208,8 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: row.try_get("id")?,
         at: Timestamp::from_unix_ms(row.try_get("at")?),
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
+        actor: Actor::parse(&row.try_get::<String, _>("actor")?),
+        action: LoggedAction::parse(&row.try_get::<String, _>("action")?),
         subject: row.try_get("subject")?,
         detail: row.try_get("detail")?,
     })

@@ -6,8 +6,10 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::contacts::{contact_columns, contact_from_row, like_pattern};
-use super::{AuditEntry, Backend, ContactFilter, InboundEntry, Result, Store};
-use crate::domain::{Contact, ContactStatus, DeliveryStatus, Timestamp};
+use super::{AuditEntry, Backend, ContactFilter, InboundEntry, Result, Store, StoreError};
+use crate::domain::{
+    Contact, ContactStatus, DeliveryStatus, NoticePurpose, NoticeStatus, Timestamp,
+};
 
 /// How many matches a search counts before it says "more than".
 pub const SEARCH_COUNT_LIMIT: i64 = 5_000;
@@ -69,10 +71,8 @@ pub struct ContactDelivery {
 /// A mail that answered the contact's request (a confirmation link, a leave link).
 #[derive(Debug, Clone)]
 pub struct ContactNotice {
-    /// `confirm` or `leave`.
-    pub purpose: String,
-    /// `queued`, `sent`, `failed` or `skipped`.
-    pub status: String,
+    pub purpose: NoticePurpose,
+    pub status: NoticeStatus,
     pub created_at: Timestamp,
     pub sent_at: Option<Timestamp>,
 }
@@ -346,8 +346,10 @@ impl Store {
         .iter()
         .map(|row| {
             Ok(ContactNotice {
-                purpose: row.try_get("purpose")?,
-                status: row.try_get("status")?,
+                purpose: NoticePurpose::try_from(row.try_get::<String, _>("purpose")?.as_str())
+                    .map_err(StoreError::Corrupt)?,
+                status: NoticeStatus::try_from(row.try_get::<String, _>("status")?.as_str())
+                    .map_err(StoreError::Corrupt)?,
                 created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
                 sent_at: row
                     .try_get::<Option<i64>, _>("sent_at")?

@@ -16,11 +16,11 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::Result;
 use super::audit::{self, Actor};
-use crate::domain::{Consent, ConsentNote, EmailAddress};
+use crate::domain::{AuditAction, Consent, ConsentNote, EmailAddress};
 
 /// The audit action of [`clear_bounce`]: its detail holds a staff note, erased with the
 /// contact.
-pub(super) const RESET_BOUNCE_ACTION: &str = "contact.reset-bounce";
+pub(super) const RESET_BOUNCE_ACTION: AuditAction = AuditAction::ContactResetBounce;
 
 /// The skip reason of a contact's deliveries when the contact leaves the list.
 const UNSUBSCRIBED: &str = "the contact unsubscribed";
@@ -31,12 +31,12 @@ const LEFT_PUBLICATION: &str = "the contact left this publication";
 /// `contact.unsubscribe`, a staff edit `contact.edit` with the fields it changed.
 pub(super) struct Entry<'a> {
     actor: &'a Actor,
-    action: &'a str,
+    action: AuditAction,
     detail: Option<String>,
 }
 
 impl<'a> Entry<'a> {
-    pub fn new(actor: &'a Actor, action: &'a str, detail: Option<String>) -> Self {
+    pub fn new(actor: &'a Actor, action: AuditAction, detail: Option<String>) -> Self {
         Self {
             actor,
             action,
@@ -389,7 +389,7 @@ pub(super) async fn erase(
     )
     .bind(&erased)
     .bind(&stored_key)
-    .bind(RESET_BOUNCE_ACTION)
+    .bind(RESET_BOUNCE_ACTION.as_str())
     .execute(&mut **tx)
     .await?;
     entry.record(tx, &erased).await?;

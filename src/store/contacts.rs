@@ -8,6 +8,7 @@ use sqlx::{Any, Row};
 use super::audit::{self, Actor};
 use super::contact_state::{self, Entry, Who};
 use super::{Result, Store, StoreError, is_unique_violation};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact,
     Organisation, Timestamp,
@@ -279,7 +280,7 @@ async fn insert_contact(
     };
     super::publications::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
     let detail = format!("status={} source={}", new.status, new.consent.source);
-    audit::record(tx, actor, "contact.add", Some(&key), Some(detail)).await?;
+    audit::record(tx, actor, AuditAction::ContactAdd, Some(&key), Some(detail)).await?;
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
     Ok(Contact {
         id,
@@ -348,7 +349,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "inbound.handled",
+            AuditAction::InboundHandled,
             Some(&format!("inbound #{inbound_id}")),
             Some("sender added as contact".to_owned()),
         )
@@ -475,7 +476,7 @@ impl Store {
         if next.status != current.status {
             detail.push_str(&format!(" status={}->{}", current.status, next.status));
         }
-        let entry = Entry::new(actor, "contact.edit", Some(detail));
+        let entry = Entry::new(actor, AuditAction::ContactEdit, Some(detail));
         let changed = if next.status == current.status {
             entry.record(&mut tx, &next.email.key()).await?;
             true
@@ -527,7 +528,13 @@ impl Store {
     /// until staff remove one of them.
     pub async fn remove_contact_by_id(&self, id: i64, actor: &Actor) -> Result<bool> {
         let (_turn, mut tx) = self.begin_write().await?;
-        if !contact_state::erase(&mut tx, id, Entry::new(actor, "contact.remove", None)).await? {
+        if !contact_state::erase(
+            &mut tx,
+            id,
+            Entry::new(actor, AuditAction::ContactRemove, None),
+        )
+        .await?
+        {
             tx.rollback().await?;
             return Ok(false);
         }

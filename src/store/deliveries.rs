@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::audit::{self, Actor};
 use super::contact_state::{self, Entry};
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{ContactStatus, DeliveryStatus, Slug, Timestamp};
 
 /// What `issue send` did.
@@ -120,7 +121,7 @@ pub(super) async fn hard_bounce(
             now,
             Entry::new(
                 actor,
-                "contact.bounced",
+                AuditAction::ContactBounced,
                 Some(format!("{bounce_count} hard bounces")),
             ),
         )
@@ -192,7 +193,7 @@ pub(super) async fn enqueue_in(
     audit::record(
         tx,
         actor,
-        "issue.send",
+        AuditAction::IssueSend,
         Some(slug.as_str()),
         Some(format!("queued {added}, resumed {resumed}")),
     )
@@ -269,7 +270,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.cancel",
+            AuditAction::IssueCancel,
             Some(slug.as_str()),
             Some(format!("cancelled {cancelled}")),
         )
@@ -310,7 +311,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.retry_failed",
+            AuditAction::IssueRetryFailed,
             Some(slug.as_str()),
             Some(format!("queued {queued}")),
         )
@@ -339,9 +340,9 @@ impl Store {
             > 0;
         if changed {
             let action = if paused {
-                "issue.pause"
+                AuditAction::IssuePause
             } else {
-                "issue.resume"
+                AuditAction::IssueResume
             };
             audit::record(&mut tx, actor, action, Some(slug.as_str()), None).await?;
         }

@@ -16,6 +16,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use super::audit::{self, Actor};
 use super::contacts::{NEW_CONTACT_VALUES, bind_new_contact, new_contact_columns, search_text};
 use super::{Backend, Result, Store};
+use crate::domain::AuditAction;
 use crate::domain::{ContactName, NewContact, Organisation, Timestamp};
 
 /// Rows per INSERT: 16 parameters each stays well inside SQLite's 32,766 and
@@ -359,7 +360,14 @@ impl ImportSession {
         sqlx::query("DROP TABLE import_lines")
             .execute(&mut *self.tx)
             .await?;
-        audit::record(&mut self.tx, actor, "contacts.import", None, Some(detail)).await?;
+        audit::record(
+            &mut self.tx,
+            actor,
+            AuditAction::ContactsImport,
+            None,
+            Some(detail),
+        )
+        .await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -7,6 +7,7 @@ use super::audit::{self, Actor};
 use super::contact_state::{self, Changed, Entry, Who};
 use super::deliveries::hard_bounce;
 use super::{Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{EmailAddress, InboundKind, Timestamp};
 
 /// One message to record.
@@ -244,7 +245,7 @@ impl Store {
             audit::record(
                 &mut tx,
                 actor,
-                "inbound.handled",
+                AuditAction::InboundHandled,
                 Some(&format!("inbound #{id}")),
                 None,
             )
@@ -336,7 +337,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "inbound.answer",
+            AuditAction::InboundAnswer,
             Some(&format!("inbound #{id}")),
             Some(kind.to_string()),
         )
@@ -359,7 +360,7 @@ impl Store {
             &mut tx,
             Who::Key(&email.key()),
             now,
-            Entry::new(actor, "contact.unsubscribe", None),
+            Entry::new(actor, AuditAction::ContactUnsubscribe, None),
         )
         .await?;
         let Some(Changed { id: contact_id, .. }) = changed else {

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{Issue, Slug, Timestamp};
 
 /// Where an issue is in its life. Only a draft may be changed.
@@ -295,9 +296,9 @@ impl Store {
             }
         };
         let action = if saved == DraftSaved::Created {
-            "issue.create"
+            AuditAction::IssueCreate
         } else {
-            "issue.update"
+            AuditAction::IssueUpdate
         };
         audit::record(&mut tx, actor, action, Some(meta.slug.as_str()), None).await?;
         tx.commit().await?;

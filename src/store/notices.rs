@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Result, Store, StoreError};
+pub use crate::domain::NoticePurpose;
 use crate::domain::{ConsentSource, EmailAddress, Timestamp, TokenSecret};
 
 /// At most one mail answering a request per address in this time.
@@ -17,23 +18,6 @@ const HOUR_MS: i64 = 3600 * 1000;
 /// Any fixed number: the key of the PostgreSQL advisory lock that makes the caps exact
 /// across processes (on SQLite the write turn and the single writer do it).
 const NOTICE_LOCK: i64 = 0x6e79_6865_7473;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticePurpose {
-    /// The double opt-in link.
-    Confirm,
-    /// A leave link, for a request to leave by mail whose sender was not verified.
-    Leave,
-}
-
-impl NoticePurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticePurpose::Confirm => "confirm",
-            NoticePurpose::Leave => "leave",
-        }
-    }
-}
 
 /// Which hourly budget a notice spends. Each kind of request has its own, so that a
 /// flood of one (join requests by mail with made-up senders, say) leaves the others
@@ -332,11 +316,8 @@ impl Store {
         for row in &rows {
             let id: i64 = row.try_get("id")?;
             let contact_id: i64 = row.try_get("contact_id")?;
-            let purpose = match row.try_get::<String, _>("purpose")?.as_str() {
-                "confirm" => NoticePurpose::Confirm,
-                "leave" => NoticePurpose::Leave,
-                other => return Err(StoreError::Corrupt(format!("notice purpose {other:?}"))),
-            };
+            let purpose = NoticePurpose::try_from(row.try_get::<String, _>("purpose")?.as_str())
+                .map_err(StoreError::Corrupt)?;
             let contact = sqlx::query("SELECT email, status FROM contacts WHERE id = $1")
                 .bind(contact_id)
                 .fetch_one(&mut *tx)

@@ -5,6 +5,7 @@
 use super::audit::{self, Actor};
 use super::deliveries::{enqueue_in, issue_id};
 use super::{Enqueued, Result, Store, StoreError, StoredIssue};
+use crate::domain::AuditAction;
 use crate::domain::{Slug, Timestamp};
 
 impl Store {
@@ -38,7 +39,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.plan_send",
+            AuditAction::IssuePlanSend,
             Some(slug.as_str()),
             Some(format!("at {}", at.to_rfc3339())),
         )
@@ -80,7 +81,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "issue.approve_send",
+            AuditAction::IssueApproveSend,
             Some(slug.as_str()),
             None,
         )
@@ -108,7 +109,7 @@ impl Store {
             audit::record(
                 &mut tx,
                 actor,
-                "issue.cancel_plan",
+                AuditAction::IssueCancelPlan,
                 Some(slug.as_str()),
                 None,
             )
@@ -183,7 +184,7 @@ impl Store {
             audit::record(
                 &mut tx,
                 actor,
-                "issue.plan_missed",
+                AuditAction::IssuePlanMissed,
                 Some(issue.slug.as_str()),
                 Some(format!("planned {}", at.to_rfc3339())),
             )

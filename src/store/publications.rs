@@ -11,6 +11,7 @@ use super::audit::{self, Actor};
 use super::contact_state::{self, Entry, Leaving, Who};
 use super::import::list_placeholders;
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, EmailAddress, NewPublication, Publication,
     PublicationChanges, PublicationChoice, PublicationDescription, PublicationKind,
@@ -336,7 +337,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "publication.add",
+            AuditAction::PublicationAdd,
             Some(new.slug.as_str()),
             Some(format!("kind={}", new.kind)),
         )
@@ -381,7 +382,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "publication.edit",
+            AuditAction::PublicationEdit,
             Some(slug.as_str()),
             Some(fields.join(", ")),
         )
@@ -465,7 +466,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.leave-publication",
+            AuditAction::ContactLeavePublication,
             Some(&email_key),
             Some(publication.slug.to_string()),
         )
@@ -484,7 +485,7 @@ impl Store {
                 now,
                 Entry::new(
                     actor,
-                    "contact.unsubscribe",
+                    AuditAction::ContactUnsubscribe,
                     Some("left the last publication".to_owned()),
                 ),
             )
@@ -605,7 +606,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "contact.publications",
+            AuditAction::ContactPublications,
             Some(&email_key),
             Some(format!(
                 "joined: {}; left: {}",

@@ -5,6 +5,7 @@ use sqlx::Row;
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
 
+use crate::domain::AuditAction;
 use crate::domain::{Timestamp, TokenHash};
 
 /// What kind of change someone made to an account (`staff_account_changes.kind`).
@@ -158,9 +159,9 @@ impl Store {
         };
         record_change(&mut tx, username, kind, write.by, now).await?;
         let action = if updated {
-            "staff.password"
+            AuditAction::StaffPassword
         } else {
-            "staff.add"
+            AuditAction::StaffAdd
         };
         let detail = (!updated && write.admin).then(|| "administrator".to_owned());
         audit::record(&mut tx, actor, action, Some(username), detail).await?;
@@ -208,7 +209,7 @@ impl Store {
         audit::record(
             &mut tx,
             actor,
-            "staff.second_factor_reset",
+            AuditAction::StaffSecondFactorReset,
             Some(username),
             None,
         )
@@ -437,9 +438,9 @@ impl Store {
             .await?;
         }
         let action = if disabled {
-            "staff.disable"
+            AuditAction::StaffDisable
         } else {
-            "staff.enable"
+            AuditAction::StaffEnable
         };
         audit::record(&mut tx, actor, action, Some(username), None).await?;
         tx.commit().await?;
@@ -526,8 +527,8 @@ impl Store {
         }
         audit::record(
             &mut tx,
-            &Actor::new(format!("web:{username}")),
-            "staff.login",
+            &Actor::web(username),
+            AuditAction::StaffLogin,
             Some(username),
             (second_factor_due > 0).then(|| "password; second factor due".to_owned()),
         )
@@ -707,7 +708,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        audit::record(&mut tx, actor, "staff.totp", Some(username), None).await?;
+        audit::record(&mut tx, actor, AuditAction::StaffTotp, Some(username), None).await?;
         tx.commit().await?;
         Ok(())
     }

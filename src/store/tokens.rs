@@ -6,6 +6,7 @@ use super::audit::Actor;
 use super::contact_state::{self, Entry, Who};
 use super::notices::{ConsentCarried, NoticeBudget, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
+use crate::domain::AuditAction;
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     PublicationChoice, Timestamp, TokenSecret,
@@ -237,7 +238,7 @@ impl Store {
             &source,
             &note,
             now,
-            Entry::new(actor, "contact.confirm", None),
+            Entry::new(actor, AuditAction::ContactConfirm, None),
         )
         .await?;
         tx.commit().await?;
@@ -330,7 +331,7 @@ impl Store {
             &mut tx,
             Who::Id(contact_id),
             now,
-            Entry::new(actor, "contact.unsubscribe", None),
+            Entry::new(actor, AuditAction::ContactUnsubscribe, None),
         )
         .await?;
         let Some(changed) = changed else {

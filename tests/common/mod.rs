@@ -251,7 +251,7 @@ pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, i64) {
         .save_draft(
             &parsed.issue,
             SAMPLE_ISSUE,
-            &nyhetsbrev::store::Actor::new("cli:test"),
+            &nyhetsbrev::store::Actor::parse("cli:test"),
         )
         .await
         .unwrap();
@@ -271,7 +271,7 @@ pub async fn add_confirmed(store: &Store, range: std::ops::Range<usize>) {
         store
             .add_contact(
                 &new_contact(&numbered_address(i), ContactStatus::Confirmed),
-                &nyhetsbrev::store::Actor::new("cli:test"),
+                &nyhetsbrev::store::Actor::parse("cli:test"),
             )
             .await
             .unwrap();
@@ -509,7 +509,7 @@ pub async fn api_token(store: &Store, name: &str) -> String {
         .add(
             name,
             nyhetsbrev::domain::ApiScope::Inbound,
-            &nyhetsbrev::store::Actor::new("cli:test"),
+            &nyhetsbrev::store::Actor::parse("cli:test"),
         )
         .await
         .expect("API token")

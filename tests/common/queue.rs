@@ -15,7 +15,7 @@ pub async fn sending_newsletter(store: &Store, slug: &str) -> i64 {
     let source =
         super::SAMPLE_ISSUE.replacen("slug = \"2024-q1\"", &format!("slug = \"{slug}\""), 1);
     let parsed = nyhetsbrev::render::parse_issue("utgave.md", &source).unwrap();
-    let actor = Actor::new("cli:test");
+    let actor = Actor::parse("cli:test");
     store
         .save_draft(&parsed.issue, &source, &actor)
         .await

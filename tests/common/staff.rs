@@ -9,7 +9,7 @@ pub const STAFF_PASSWORD: &str = "et langt passord for stab";
 /// Adds a staff account through the same operation as `nyhetsbrev staff add`.
 pub async fn add_staff(store: &nyhetsbrev::store::Store, name: &str) {
     nyhetsbrev::ops::Staff::new(store.clone())
-        .set_account(name, STAFF_PASSWORD, &Actor::new("cli:test"))
+        .set_account(name, STAFF_PASSWORD, &Actor::parse("cli:test"))
         .await
         .expect("staff account");
 }
@@ -18,7 +18,7 @@ pub async fn add_staff(store: &nyhetsbrev::store::Store, name: &str) {
 /// with `email` as the address its owner is told at.
 pub async fn add_admin(store: &nyhetsbrev::store::Store, name: &str, email: Option<&str>) {
     nyhetsbrev::ops::Staff::new(store.clone())
-        .set_account_from_shell(name, STAFF_PASSWORD, true, email, &Actor::new("cli:test"))
+        .set_account_from_shell(name, STAFF_PASSWORD, true, email, &Actor::parse("cli:test"))
         .await
         .expect("staff account");
 }
@@ -32,7 +32,7 @@ pub async fn add_staff_with_email(store: &nyhetsbrev::store::Store, name: &str, 
             STAFF_PASSWORD,
             false,
             Some(email),
-            &Actor::new("cli:test"),
+            &Actor::parse("cli:test"),
         )
         .await
         .expect("staff account");

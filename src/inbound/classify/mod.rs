@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser};
 mod intent;
 
 use super::bounce::{self, BounceReport};
+use super::reason::Reason;
 use crate::domain::{EmailAddress, InboundKind, TokenKey};
 use intent::*;
 
@@ -120,19 +121,19 @@ pub enum Kind {
     Bounce(BounceReport),
     /// Auto-replies, list traffic, mail with a null sender: never answered.
     Automatic {
-        reason: String,
+        reason: Reason,
     },
     /// Mail from the service itself.
     Loop {
-        reason: String,
+        reason: Reason,
     },
     /// Kept for staff to read.
     Other {
-        reason: String,
+        reason: Reason,
     },
     /// Not a mail message at all.
     Unreadable {
-        reason: String,
+        reason: Reason,
     },
 }
 
@@ -192,22 +193,20 @@ const DAEMON_LOCALS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "
 /// Classifies one raw message. Never panics, whatever the bytes.
 pub fn classify(raw: &[u8], own: &OwnAddresses, envelope: &Envelope) -> Classified {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
-        return unreadable(Summary::default(), "the message is empty");
+        return unreadable(Summary::default(), Reason::Empty);
     }
     let Some(message) = MessageParser::default().parse(raw) else {
-        return unreadable(Summary::default(), "no mail headers found");
+        return unreadable(Summary::default(), Reason::NoHeaders);
     };
     let summary = summarise(&message);
     let kind = classify_message(&message, &summary, own, envelope);
     Classified { summary, kind }
 }
 
-fn unreadable(summary: Summary, reason: &str) -> Classified {
+fn unreadable(summary: Summary, reason: Reason) -> Classified {
     Classified {
         summary,
-        kind: Kind::Unreadable {
-            reason: reason.into(),
-        },
+        kind: Kind::Unreadable { reason },
     }
 }
 
@@ -273,7 +272,7 @@ fn classify_message(
     }
     if summary.from.is_none() && summary.subject.is_none() && summary.message_id.is_none() {
         return Kind::Unreadable {
-            reason: "no From, Subject or Message-ID header: not a mail message".into(),
+            reason: Reason::NotAMailMessage,
         };
     }
     if let Some(reason) = loop_reason(message, from, own) {
@@ -291,7 +290,7 @@ fn classify_message(
             .any(|r| base_address(r) == own.bounce.key());
     if to_bounce_address.is_some() || bounce_only {
         return Kind::Other {
-            reason: "mail to the bounce address that is not a delivery report".into(),
+            reason: Reason::ToBounceAddress,
         };
     }
 
@@ -319,20 +318,20 @@ fn classify_message(
     let intent = match (to_join, to_leave) {
         (true, true) => {
             return Kind::Other {
-                reason: "sent to both the join and the leave address".into(),
+                reason: Reason::ToJoinAndLeaveAddress,
             };
         }
         (false, true) if forwarded_by.is_none() => Intent::Leave,
         (true, false) if !wants_out => Intent::Join,
         (true, false) => {
             return Kind::Other {
-                reason: "asks to leave, but was sent to the join address".into(),
+                reason: Reason::LeaveSentToJoinAddress,
             };
         }
         _ => match (wants_in, wants_out) {
             (true, true) => {
                 return Kind::Other {
-                    reason: "asks both to join and to leave".into(),
+                    reason: Reason::AsksToJoinAndLeave,
                 };
             }
             (false, true) => Intent::Leave,
@@ -340,27 +339,27 @@ fn classify_message(
             (false, false) if names_list => Intent::Join,
             (false, false) => {
                 return Kind::Other {
-                    reason: "no request to join or leave found".into(),
+                    reason: Reason::NoRequest,
                 };
             }
         },
     };
     let Some(requester) = requester else {
         return Kind::Other {
-            reason: "a request, but with no sender address to answer".into(),
+            reason: Reason::NoSenderAddress,
         };
     };
     let address = match EmailAddress::parse(&requester) {
         Ok(address) => address,
         Err(e) => {
             return Kind::Other {
-                reason: format!("a request from an address that cannot be used: {e}"),
+                reason: Reason::UnusableAddress(e.to_string()),
             };
         }
     };
     if own.is_own(address.as_str()) {
         return Kind::Loop {
-            reason: "a request naming the service's own address".into(),
+            reason: Reason::NamesOwnAddress,
         };
     }
     let authenticated = || {
@@ -377,7 +376,7 @@ fn classify_message(
             request: text,
         },
         Intent::Leave if forwarded_by.is_some() => Kind::Other {
-            reason: "a forwarded request to leave: staff should check who asked".into(),
+            reason: Reason::ForwardedLeave,
         },
         Intent::Leave => Kind::Unsubscribe {
             authenticated: authenticated(),
@@ -512,13 +511,13 @@ fn header<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-fn loop_reason(message: &Message<'_>, from: &str, own: &OwnAddresses) -> Option<String> {
+fn loop_reason(message: &Message<'_>, from: &str, own: &OwnAddresses) -> Option<Reason> {
     if !from.is_empty() && own.is_own(from) {
-        return Some(format!("sent from the service's own address {from}"));
+        return Some(Reason::FromOwnAddress(from.to_owned()));
     }
     let list_id = header(message, "List-Id").unwrap_or("");
     if !own.list_id.is_empty() && list_id.to_lowercase().contains(&own.list_id.to_lowercase()) {
-        return Some("carries the newsletter's own List-Id".into());
+        return Some(Reason::OwnListId);
     }
     None
 }
@@ -528,11 +527,11 @@ fn automatic_reason(
     from: &str,
     subject: &str,
     envelope: &Envelope,
-) -> Option<String> {
+) -> Option<Reason> {
     if let Some(value) = header(message, "Auto-Submitted")
         && !value.eq_ignore_ascii_case("no")
     {
-        return Some(format!("Auto-Submitted: {value}"));
+        return Some(Reason::AutoSubmitted(value.to_owned()));
     }
     for name in [
         "X-Autoreply",
@@ -541,33 +540,33 @@ fn automatic_reason(
         "X-Vacation",
     ] {
         if header(message, name).is_some() {
-            return Some(format!("has an {name} header"));
+            return Some(Reason::AutoReplyHeader(name.to_owned()));
         }
     }
     if let Some(value) = header(message, "Precedence") {
         let value = value.to_lowercase();
         if ["bulk", "junk", "list", "auto_reply"].contains(&value.as_str()) {
-            return Some(format!("Precedence: {value}"));
+            return Some(Reason::Precedence(value));
         }
     }
     if header(message, "List-Id").is_some() || header(message, "List-Unsubscribe").is_some() {
-        return Some("mailing-list traffic (List-Id or List-Unsubscribe)".into());
+        return Some(Reason::MailingList);
     }
     if is_daemon(from) {
-        return Some(format!("sent by {from}"));
+        return Some(Reason::SentByDaemon(from.to_owned()));
     }
     let null_sender = envelope.sender.as_deref().map(str::trim) == Some("")
         || envelope.sender.as_deref().map(str::trim) == Some("<>")
         || header(message, "Return-Path").is_some_and(|v| v.trim() == "<>");
     if null_sender {
-        return Some("null envelope sender (<>)".into());
+        return Some(Reason::NullSender);
     }
     let subject = normalise(subject);
     if let Some(phrase) = AUTO_REPLY_SUBJECTS
         .iter()
         .find(|p| contains_words(&subject, &normalise(p)))
     {
-        return Some(format!("an automatic reply (subject says \"{phrase}\")"));
+        return Some(Reason::AutoReplySubject((*phrase).to_owned()));
     }
     None
 }

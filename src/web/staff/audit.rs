@@ -7,8 +7,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, actor_words, failure, from_oslo_local, oslo_time, render, shown};
-use crate::ops::privacy::{AUDIT_ACTIONS, audit_action_norwegian};
+use super::page::{Chrome, failure, from_oslo_local, oslo_time, render, shown};
+use crate::domain::AuditAction;
 use crate::store::AuditFilter;
 use crate::web::AppState;
 
@@ -60,10 +60,8 @@ fn actor_of(text: &str) -> Option<String> {
     } else if text.contains(':') {
         Some(text.chars().take(100).collect())
     } else {
-        Some(format!(
-            "web:{}",
-            text.chars().take(100).collect::<String>()
-        ))
+        let account: String = text.chars().take(100).collect();
+        Some(crate::domain::Actor::web(&account).as_str().to_owned())
     }
 }
 
@@ -98,10 +96,7 @@ pub async fn list(
     let bad_date = matches!(from, Some(Err(()))) || matches!(until, Some(Err(())));
     let filter = AuditFilter {
         actor: actor_of(&query.hvem),
-        action: AUDIT_ACTIONS
-            .iter()
-            .find(|(code, _)| *code == query.handling)
-            .map(|(code, _)| (*code).to_owned()),
+        action: AuditAction::parse(&query.handling),
         from: from.and_then(Result::ok),
         // The "to" day is included: up to the start of the next.
         until: until
@@ -128,8 +123,8 @@ pub async fn list(
         .iter()
         .map(|e| Row {
             at: oslo_time(e.at),
-            who: shown(&actor_words(&e.actor)),
-            what: audit_action_norwegian(&e.action),
+            who: shown(&e.actor.norwegian()),
+            what: e.action.norwegian().into_owned(),
             about: shown(&subject_words(e.subject.as_deref().unwrap_or_default())),
             detail: shown(e.detail.as_deref().unwrap_or_default()),
         })
@@ -140,7 +135,10 @@ pub async fn list(
         handling: query.handling.clone(),
         fra: query.fra.chars().take(10).collect(),
         til: query.til.chars().take(10).collect(),
-        actions: AUDIT_ACTIONS.to_vec(),
+        actions: AuditAction::ALL
+            .iter()
+            .map(|action| (action.as_str(), action.norwegian()))
+            .collect(),
         rows,
         older,
         bad_date,

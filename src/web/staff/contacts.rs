@@ -13,7 +13,6 @@ use crate::domain::{
     Consent, ConsentNote, ConsentSource, ContactChanges, ContactName, ContactStatus, EmailAddress,
     NewContact, Organisation, Timestamp,
 };
-use crate::ops::privacy::{audit_action_norwegian, notice_purpose, notice_status};
 use crate::ops::{ContactError, PersonalData, PersonalDataFormat};
 use crate::store::{ContactFilter, ContactRecord, MatchCount, PageStart, StoreError};
 use crate::web::AppState;
@@ -715,7 +714,7 @@ pub async fn show(
             received: oslo_time(m.received_at),
             subject: shown(m.subject.as_deref().unwrap_or("(uten emne)")),
             kind: m.kind.norwegian(),
-            result: shown(&m.result),
+            result: shown(&crate::inbound::InboundOutcome::parse(&m.result).norwegian()),
         })
         .collect();
     let request_mail = record
@@ -763,7 +762,7 @@ pub async fn show(
             .evidence
             .recorded_by
             .as_deref()
-            .map(|by| shown(super::page::actor_name(by)))
+            .map(|by| shown(&super::page::actor_words(by)))
             .unwrap_or_default(),
         consent_ref: record
             .evidence
@@ -799,9 +798,10 @@ pub async fn show(
                 queued: oslo_time(d.created_at),
                 sent: optional_time(d.sent_at),
                 problem: shown(
-                    d.bounce_report
+                    &d.bounce_report
                         .as_deref()
-                        .or(d.last_error.as_deref())
+                        .map(|report| crate::inbound::InboundOutcome::parse(report).norwegian())
+                        .or_else(|| d.last_error.clone())
                         .unwrap_or_default(),
                 ),
             })
@@ -810,8 +810,8 @@ pub async fn show(
             .notices
             .iter()
             .map(|n| NoticeRow {
-                what: notice_purpose(&n.purpose),
-                status: notice_status(&n.status),
+                what: n.purpose.norwegian(),
+                status: n.status.norwegian(),
                 at: oslo_time(n.sent_at.unwrap_or(n.created_at)),
             })
             .collect(),
@@ -821,8 +821,8 @@ pub async fn show(
             .iter()
             .map(|entry| LogRow {
                 at: oslo_time(entry.at),
-                who: shown(&super::page::actor_words(&entry.actor)),
-                what: audit_action_norwegian(&entry.action),
+                who: shown(&entry.actor.norwegian()),
+                what: entry.action.norwegian().into_owned(),
                 detail: shown(entry.detail.as_deref().unwrap_or_default()),
             })
             .collect(),

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, actor_name, failure, grouped, oslo_time, render, shown};
+use super::page::{Chrome, actor_words, failure, grouped, oslo_time, render, shown};
 use crate::ops::{IssueLine, Warning};
 use crate::store::{IssueStatus, NoticeBudget};
 use crate::web::AppState;
@@ -95,7 +95,7 @@ fn warning_text(warning: &Warning) -> String {
         ),
         Warning::AwaitingApproval { slug, by } => format!(
             "Utsendingen av {slug} venter på godkjenning fra en annen i staben (bedt om av {}).",
-            actor_name(by)
+            actor_words(by)
         ),
         Warning::WaitingForCap { daily: false, cap } => format!(
             "Utsendingen venter: grensen på {} e-poster i timen er nådd. Den fortsetter av seg selv.",
@@ -180,7 +180,7 @@ pub async fn show(
             .iter()
             .map(|export| ExportRow {
                 when: oslo_time(export.at),
-                who: shown(actor_name(&export.actor)),
+                who: shown(&export.actor.norwegian()),
                 rows: match export.rows {
                     Some(rows) if export.stopped => format!("{} (avbrutt)", grouped(rows as i64)),
                     Some(rows) => grouped(rows as i64),

@@ -69,7 +69,7 @@ pub struct StaffUser {
 impl StaffUser {
     /// The name the audit log records for what this person does in the browser.
     pub fn actor(&self) -> Actor {
-        Actor::new(format!("web:{}", self.session.username))
+        Actor::web(&self.session.username)
     }
 }
 

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{Empty, StaffForm, StaffUser};
-use super::page::{Chrome, actor_name, failure, grouped, oslo_time, problem_page, render, shown};
+use super::page::{Chrome, actor_words, failure, grouped, oslo_time, problem_page, render, shown};
 use super::path::{InboundIdPath, Missing};
 use crate::domain::{ContactName, Organisation};
-use crate::inbound::AnswerError;
+use crate::inbound::{AnswerError, InboundOutcome};
 use crate::ops::{ContactError, InboundOpsError};
 use crate::store::StoreError;
 use crate::web::AppState;
@@ -90,7 +90,7 @@ pub async fn list(
                     "Behandlet {}{}",
                     oslo_time(*at),
                     by.as_deref()
-                        .map(|b| format!(" av {}", shown(actor_name(b))))
+                        .map(|b| format!(" av {}", shown(&actor_words(b))))
                         .unwrap_or_default()
                 ),
                 (None, _) => String::new(),
@@ -264,7 +264,11 @@ pub async fn bounces(State(state): State<AppState>, user: StaffUser) -> Response
                     .as_ref()
                     .map(|n| shown(n.as_str()))
                     .unwrap_or_default(),
-                reason: shown(b.reason.as_deref().unwrap_or("(ingen melding lagret)")),
+                // The last report's outcome, or else the relay's own words at send time.
+                reason: b.reason.as_deref().map_or_else(
+                    || "(ingen melding lagret)".to_owned(),
+                    |reason| shown(&InboundOutcome::parse(reason).norwegian()),
+                ),
                 at: b.at.map(oslo_time).unwrap_or_default(),
             })
             .collect(),
@@ -345,7 +349,7 @@ pub async fn show(
         id,
         received: oslo_time(entry.received_at),
         kind: entry.kind.norwegian(),
-        result: shown(&entry.result),
+        result: shown(&InboundOutcome::parse(&entry.result).norwegian()),
         contact_id: entry.contact_id,
         kept: matches!(
             entry.kind,

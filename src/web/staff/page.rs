@@ -65,21 +65,10 @@ pub fn not_found() -> Response {
     super::path::Missing::Issue.into_response()
 }
 
-/// The person behind an audit actor (`web:kari`, `cli:kari` → `kari`).
-pub fn actor_name(actor: &str) -> &str {
-    actor
-        .strip_prefix("web:")
-        .or_else(|| actor.strip_prefix("cli:"))
-        .unwrap_or(actor)
-}
-
-/// An audit actor as staff read it: the person (see [`actor_name`]), or
-/// `API-nøkkel «navn»` for what an API token's holder did.
+/// A stored actor (`web:kari`, `api:Postmottak`, `worker`) as staff read it: see
+/// [`crate::domain::Actor::norwegian`].
 pub fn actor_words(actor: &str) -> String {
-    match actor.strip_prefix(crate::domain::API_ACTOR_PREFIX) {
-        Some(token) => format!("API-nøkkel «{token}»"),
-        None => actor_name(actor).to_owned(),
-    }
+    crate::domain::Actor::parse(actor).norwegian()
 }
 
 /// Text from outside (a name, a subject, an address) as a page shows it: bidirectional

@@ -14,7 +14,7 @@ use super::guard::Empty;
 use super::guard::{StaffForm, StaffUser};
 use super::issues::{contacts_text, notice};
 use super::page::{
-    Chrome, actor_name, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page,
+    Chrome, actor_words, failure, from_oslo_local, grouped, not_found, oslo_time, problem_page,
     render,
 };
 use super::path::IssueSlugPath;
@@ -115,7 +115,7 @@ async fn checklist_page(
         .into_iter()
         .map(|entry| TestCopy {
             to: entry.detail.unwrap_or_default(),
-            by: actor_name(&entry.actor).to_owned(),
+            by: entry.actor.norwegian(),
             at: oslo_time(entry.at),
         })
         .collect();
@@ -141,7 +141,7 @@ async fn checklist_page(
             why: link_problem(&r.state),
         })
         .collect();
-    let who = |actor: &str| actor_name(actor).to_owned();
+    let who = |actor: &str| actor_words(actor);
     let approval = issues.send_approval();
     let plan = stored.plan.as_ref().map(|p| PlanView {
         at: oslo_time(p.at),
