@@ -15,8 +15,8 @@ mod token;
 
 pub use api_token::{API_ACTOR_PREFIX, ApiScope, ApiSecret, ApiTokenName};
 pub use contact::{
-    ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
-    UnknownConsentSource, UnknownStatus,
+    CONSENT_CLOCK_GRACE_MS, ChangeError, Consent, ConsentPart, ConsentProblem, ConsentSource,
+    Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
