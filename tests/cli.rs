@@ -1592,7 +1592,11 @@ async fn consent_is_recorded_by_the_rules_the_web_keeps(db: &TestDb) {
             "{err}"
         );
     }
-    let help = stdout(&run(db, &["contacts", "add", "--help"]));
+    // Read as one line: clap wraps the help to the terminal's width.
+    let help = stdout(&run(db, &["contacts", "add", "--help"]))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         help.contains("[possible values: email-request, staff]"),
         "{help}"
