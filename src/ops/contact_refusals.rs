@@ -107,7 +107,7 @@ mod tests {
         );
         let line = refusals.to_string();
         assert!(
-            line.contains("in the future; a consent note is required"),
+            line.contains("give the day the person asked; a consent note is required"),
             "{line}"
         );
         assert!(Refusals::of(Vec::new()).is_none());
