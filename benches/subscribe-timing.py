@@ -51,7 +51,7 @@ env = dict(os.environ,
            NYHETSBREV_SMTP_URL=f"smtp://127.0.0.1:{relay_port}?tls=none",
            NYHETSBREV_SMTP_TIMEOUT="10", NYHETSBREV_LEASE_TIME="30",
            NYHETSBREV_CONFIRMATIONS_PER_HOUR="100000", RUST_LOG="warn")
-subprocess.run([binary, "contacts", "add", "kjent@example.org"], env=env, cwd=work,
+subprocess.run([binary, "contacts", "add", "kjent@example.org", "--note", "benchmark"], env=env, cwd=work,
                check=True, stdout=subprocess.DEVNULL)
 server = subprocess.Popen([binary, "serve"], env=env, cwd=work, stderr=subprocess.DEVNULL)
 try:

@@ -24,7 +24,7 @@ trap cleanup EXIT
 # A sent issue for the archive, and a confirmed contact with a known unsubscribe secret.
 "$bin" issue import examples/2024-q1.md >/dev/null
 sqlite3 "$work/bench.db" "UPDATE issues SET status = 'sent', sent_at = 1 WHERE slug = '2024-q1'"
-"$bin" contacts add bench@example.org >/dev/null
+"$bin" contacts add bench@example.org --note "benchmark" >/dev/null
 secret=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
 hash=$(printf %s "$secret" | sha256sum | cut -d' ' -f1)
 sqlite3 "$work/bench.db" "INSERT INTO tokens (token_hash, contact_id, purpose, created_at)

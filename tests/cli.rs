@@ -55,6 +55,8 @@ on_both_backends!(
     a_persons_data_is_exported_from_the_command_line,
     a_requests_log_lines_carry_its_id,
     contacts_taken_off_on_the_command_line_are_skipped_at_once,
+    consent_is_recorded_by_the_rules_the_web_keeps,
+    a_send_is_planned_for_a_time_ahead_never_one_past,
 );
 
 async fn a_persons_data_is_exported_from_the_command_line(db: &TestDb) {
@@ -151,7 +153,15 @@ async fn a_staff_session(db: &TestDb) {
 
     run(
         db,
-        &["contacts", "add", "ola@example.org", "--status", "pending"],
+        &[
+            "contacts",
+            "add",
+            "ola@example.org",
+            "--status",
+            "pending",
+            "--note",
+            "telefon 02.12.2026",
+        ],
     );
     let listed = run(db, &["contacts", "list", "--status", "pending", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).unwrap();
@@ -283,14 +293,20 @@ async fn bad_input_is_refused_in_one_line_and_nothing_is_written(db: &TestDb) {
     );
     assert_eq!(contact_count(db), 0, "nothing written");
 
-    run(db, &["contacts", "add", "ola@example.org"]);
+    run(
+        db,
+        &["contacts", "add", "ola@example.org", "--note", "telefon"],
+    );
     let nothing = run(db, &["contacts", "edit", "ola@example.org"]);
     assert!(
         stderr(&nothing).contains("nothing to change"),
         "{}",
         stderr(&nothing)
     );
-    let taken = run(db, &["contacts", "add", "OLA@example.org"]);
+    let taken = run(
+        db,
+        &["contacts", "add", "OLA@example.org", "--note", "telefon"],
+    );
     assert_eq!(
         stderr(&taken),
         "error: OLA@example.org is already on the list\n"
@@ -299,7 +315,10 @@ async fn bad_input_is_refused_in_one_line_and_nothing_is_written(db: &TestDb) {
 }
 
 async fn remove_asks_first(db: &TestDb) {
-    run(db, &["contacts", "add", "ola@example.org"]);
+    run(
+        db,
+        &["contacts", "add", "ola@example.org", "--note", "telefon"],
+    );
     let refused = run(db, &["contacts", "remove", "ola@example.org"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
@@ -424,7 +443,7 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
     for args in [
         &["issue", "import", fixture][..],
-        &["contacts", "add", "leser@example.org"],
+        &["contacts", "add", "leser@example.org", "--note", "telefon"],
         &["issue", "send", "2024-q1"],
     ] {
         let output = run(db, args);
@@ -587,7 +606,7 @@ async fn secrets_stay_out_of_the_logs(db: &TestDb) {
 fn a_fresh_directory_runs_on_the_embedded_default() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
-        .args(["contacts", "add", "ola@example.org"])
+        .args(["contacts", "add", "ola@example.org", "--note", "telefon"])
         .current_dir(dir.path())
         .env_remove("NYHETSBREV_DATABASE_URL")
         .output()
@@ -672,9 +691,17 @@ async fn sending_an_issue_from_the_command_line(db: &TestDb) {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
     for args in [
         &["issue", "import", fixture][..],
-        &["contacts", "add", "en@example.org"],
-        &["contacts", "add", "to@example.org"],
-        &["contacts", "add", "tre@example.org", "--status", "pending"],
+        &["contacts", "add", "en@example.org", "--note", "telefon"],
+        &["contacts", "add", "to@example.org", "--note", "telefon"],
+        &[
+            "contacts",
+            "add",
+            "tre@example.org",
+            "--status",
+            "pending",
+            "--note",
+            "telefon",
+        ],
     ] {
         let output = run(db, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -897,7 +924,7 @@ async fn forged_bounces_on_the_pipe_count_nothing(db: &TestDb) {
     let victim = "offer@example.org";
     for args in [
         &["issue", "import", fixture][..],
-        &["contacts", "add", victim],
+        &["contacts", "add", victim, "--note", "telefon"],
         &["issue", "send", "2024-q1", "--follow"],
     ] {
         let output = run(db, args);
@@ -980,7 +1007,11 @@ async fn forged_bounces_on_the_pipe_count_nothing(db: &TestDb) {
 /// victim's own mailbox gets a leave link (once per ten minutes, however many forgeries).
 async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) {
     let victim = "offer@example.org";
-    assert!(run(db, &["contacts", "add", victim]).status.success());
+    assert!(
+        run(db, &["contacts", "add", victim, "--note", "telefon"])
+            .status
+            .success()
+    );
     let forged = |n: u32, headers: &str| {
         format!(
             "{headers}From: {victim}\r\nTo: nyhetsbrev@example.org\r\nSubject: Meld meg av\r\n\
@@ -1041,7 +1072,11 @@ async fn a_spoofed_unsubscribe_on_the_pipe_only_mails_a_leave_link(db: &TestDb) 
 
     // A real request, vouched for by the receiving server, takes effect at once.
     let other = "ekte@example.org";
-    assert!(run(db, &["contacts", "add", other]).status.success());
+    assert!(
+        run(db, &["contacts", "add", other, "--note", "telefon"])
+            .status
+            .success()
+    );
     let mut trusting = nyhetsbrev(db);
     trusting.env("NYHETSBREV_TRUSTED_AUTHSERV_ID", "mx.kom.example.org");
     let real = format!(
@@ -1112,7 +1147,7 @@ async fn sending_needs_a_token_key(db: &TestDb) {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
     for args in [
         &["issue", "import", fixture][..],
-        &["contacts", "add", "en@example.org"],
+        &["contacts", "add", "en@example.org", "--note", "telefon"],
     ] {
         assert!(run(db, args).status.success());
     }
@@ -1629,4 +1664,194 @@ async fn contacts_taken_off_on_the_command_line_are_skipped_at_once(db: &TestDb)
             .len(),
         3
     );
+}
+
+/// Issue 30's consent rules, kept by the operation for every front end (tests/
+/// web_contacts.rs runs them on the staff pages): a note, a day that has come, and a
+/// source staff record; each refusal names its option, in one line.
+async fn consent_is_recorded_by_the_rules_the_web_keeps(db: &TestDb) {
+    let bare = run(db, &["contacts", "add", "kari@example.org"]);
+    assert_eq!(bare.status.code(), Some(1));
+    let err = stderr(&bare);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: a consent note is required") && err.contains("(--note)"),
+        "{err}"
+    );
+    let both = run(
+        db,
+        &[
+            "contacts",
+            "add",
+            "kari@example.org",
+            "--consent-date",
+            "2999-01-01",
+        ],
+    );
+    let err = stderr(&both);
+    assert_eq!(both.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the consent date is in the future: give the day the person asked (--consent-date); a consent note is required"),
+        "{err}"
+    );
+    // The sources the service records itself are not offered.
+    for source in ["web", "import"] {
+        let out = run(
+            db,
+            &[
+                "contacts",
+                "add",
+                "kari@example.org",
+                "--note",
+                "telefon",
+                "--source",
+                source,
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{source}: {err}");
+        assert!(
+            err.contains("[possible values: email-request, staff]"),
+            "{err}"
+        );
+    }
+    // Read as one line: clap wraps the help to the terminal's width.
+    let help = stdout(&run(db, &["contacts", "add", "--help"]))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("[possible values: email-request, staff]"),
+        "{help}"
+    );
+    assert_eq!(contact_count(db), 0, "nothing written");
+
+    // Confirming someone who left: new consent, documented, from a staff source.
+    let added = run(
+        db,
+        &[
+            "contacts",
+            "add",
+            "kari@example.org",
+            "--note",
+            "e-post 12.03.2025",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let left = run(
+        db,
+        &[
+            "contacts",
+            "edit",
+            "kari@example.org",
+            "--status",
+            "unsubscribed",
+        ],
+    );
+    assert!(left.status.success(), "{}", stderr(&left));
+    let empty = run(
+        db,
+        &[
+            "contacts",
+            "edit",
+            "kari@example.org",
+            "--status",
+            "confirmed",
+            "--consent-note",
+            " ",
+        ],
+    );
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        stderr(&empty).contains("a consent note is required")
+            && stderr(&empty).contains("(--consent-note)"),
+        "{}",
+        stderr(&empty)
+    );
+    let web = run(
+        db,
+        &[
+            "contacts",
+            "edit",
+            "kari@example.org",
+            "--status",
+            "confirmed",
+            "--consent-note",
+            "ringte",
+            "--consent-source",
+            "web",
+        ],
+    );
+    assert_eq!(web.status.code(), Some(2), "{}", stderr(&web));
+
+    // An import refuses a row dated ahead, naming the column, and carries an old
+    // list's sources over.
+    let file = db.dir().join("gammel.csv");
+    std::fs::write(
+        &file,
+        "email,consent_date,consent_source\nfram@example.org,2999-01-01,staff\ngammel@example.org,2024-01-10,web\n",
+    )
+    .unwrap();
+    let imported = run(db, &["contacts", "import", file.to_str().unwrap()]);
+    assert_eq!(imported.status.code(), Some(3), "{}", stderr(&imported));
+    assert!(
+        stdout(&imported).starts_with(
+            "line 2: rejected: consent_date: the consent date is in the future: give the day the person asked\n"
+        ),
+        "{}",
+        stdout(&imported)
+    );
+    let shown = stdout(&run(db, &["contacts", "show", "gammel@example.org"]));
+    assert!(
+        shown.contains("consent:       web at 2024-01-10T00:00:00Z")
+            && shown.contains("consent note:  importert fra gammel.csv"),
+        "{shown}"
+    );
+}
+
+/// A planned send's time is the operation's rule (the web's send page keeps it too,
+/// tests/web_staff.rs): one that has passed is refused, never sent at once.
+async fn a_send_is_planned_for_a_time_ahead_never_one_past(db: &TestDb) {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/2024-q1.md");
+    for args in [
+        &["issue", "import", fixture][..],
+        &["contacts", "add", "en@example.org", "--note", "telefon"],
+    ] {
+        let output = run(db, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    let past = run(
+        db,
+        &[
+            "issue",
+            "send",
+            "2024-q1",
+            "--at",
+            "2020-01-01T09:00:00+01:00",
+        ],
+    );
+    assert_eq!(past.status.code(), Some(1));
+    assert_eq!(
+        stderr(&past),
+        "error: the planned time 2020-01-01T08:00:00Z has passed: give a time ahead, or send now\n"
+    );
+    let store = db.store().await;
+    let slug = nyhetsbrev::domain::Slug::parse("2024-q1").unwrap();
+    let issue = store.issue(&slug).await.unwrap().unwrap();
+    assert_eq!(issue.status.as_str(), "draft", "nothing sent");
+    assert!(issue.plan.is_none());
+
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let planned = run(db, &["issue", "send", "2024-q1", "--at", &ahead]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    assert!(
+        stdout(&planned).starts_with("planned 2024-q1 for 1 contacts at "),
+        "{}",
+        stdout(&planned)
+    );
+    let issue = store.issue(&slug).await.unwrap().unwrap();
+    assert_eq!(issue.status.as_str(), "draft", "not yet");
+    assert!(issue.plan.is_some());
 }

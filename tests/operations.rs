@@ -671,7 +671,9 @@ async fn an_erased_address_is_recognised_without_being_kept(db: &TestDb) {
     let store = db.store().await;
     let contacts = nyhetsbrev::ops::Contacts::new(store.clone()).with_key(Some(common::test_key()));
     let address = "slett.meg@example.org";
-    let new = common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed);
+    let mut new = common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed);
+    // Staff add only with a consent note (the rule of `ops::Contacts::add`).
+    new.consent.note = nyhetsbrev::domain::ConsentNote::parse("telefon").unwrap();
     let first = contacts.add(&new, &actor()).await.unwrap();
     assert!(first.erased_on.is_none());
     contacts.erase(first.contact.id, &actor()).await.unwrap();
@@ -1101,6 +1103,7 @@ async fn an_erased_person_and_expired_mail_leave_no_bytes_in_the_sqlite_file() {
     let contacts = nyhetsbrev::ops::Contacts::new(store.clone()).with_key(Some(common::test_key()));
     let address = "ingrid.saerpreg@example.no";
     let mut new = common::new_contact(address, nyhetsbrev::domain::ContactStatus::Confirmed);
+    new.consent.note = nyhetsbrev::domain::ConsentNote::parse("telefon").unwrap();
     new.name = nyhetsbrev::domain::ContactName::parse("Ingrid Særpreg-Olsen").unwrap();
     new.organisation =
         nyhetsbrev::domain::Organisation::parse("Frelsesarmeen Testavdelingen").unwrap();

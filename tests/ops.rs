@@ -111,10 +111,7 @@ async fn a_draft_that_cannot_be_an_issue_is_refused_before_anything_is_stored(db
         .import_draft("2024-q1.md", common::SAMPLE_ISSUE.as_bytes(), &actor)
         .await
         .unwrap_err();
-    assert!(
-        matches!(again, IssueError::Store(StoreError::IssueNotDraft { .. })),
-        "{again}"
-    );
+    assert!(matches!(again, IssueError::NotDraft { .. }), "{again}");
     assert_eq!(store.list_issues().await.unwrap().len(), 1);
     // The error says where to look, and names its cause once.
     let missing = ops

@@ -621,6 +621,8 @@ async fn a_contact_added_with_unknown_publications_is_not_added(db: &TestDb) {
             "kari@example.org",
             "--publications",
             "nyhetsbrev,domstolene",
+            "--note",
+            "e-post 12.03.2025",
         ])
         .output()
         .unwrap();
@@ -641,6 +643,8 @@ async fn a_contact_added_with_unknown_publications_is_not_added(db: &TestDb) {
             "kari@example.org",
             "--publications",
             "nyhetsbrev, tilstandsrapport",
+            "--note",
+            "e-post 12.03.2025",
         ])
         .output()
         .unwrap();

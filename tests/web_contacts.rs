@@ -29,6 +29,7 @@ on_both_backends!(
     an_upload_is_kept_private_and_imported_only_as_checked,
     abandoned_uploads_and_leftover_folders_are_removed,
     staff_taking_a_contact_off_skips_its_queued_deliveries_at_once,
+    consent_is_recorded_by_the_rules_the_command_line_keeps,
 );
 
 async fn app(db: &TestDb) -> TestApp {
@@ -1955,4 +1956,94 @@ async fn staff_taking_a_contact_off_skips_its_queued_deliveries_at_once(db: &Tes
             .len(),
         3
     );
+}
+
+/// Issue 30's consent rules, kept by the operation for every front end (tests/cli.rs
+/// runs them on the command line): staff record a request by e-mail or another way,
+/// never a web sign-up or an import; on a day that has come; with a note. An import
+/// refuses a row dated ahead and carries an old list's sources over.
+async fn consent_is_recorded_by_the_rules_the_command_line_keeps(db: &TestDb) {
+    let app = app(db).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    let form = kari.get_ok("/admin/contacts/new").await;
+    assert!(
+        form.contains("name=\"source\" value=\"email-request\"")
+            && form.contains("name=\"source\" value=\"staff\""),
+        "{form}"
+    );
+    assert!(
+        !form.contains("value=\"web\"") && !form.contains("value=\"import\""),
+        "{form}"
+    );
+    for source in ["web", "import"] {
+        let response = kari
+            .post(
+                "/admin/contacts/new",
+                &[
+                    ("email", "kilde@example.no"),
+                    ("source", source),
+                    ("asked_on", "2025-03-12"),
+                    ("note", "telefon"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{source}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("id=\"source-error\">Velg hvordan personen ba om det: på e-post"),
+            "{source}: {page}"
+        );
+    }
+    // Each refusal at its field, all at once.
+    let ahead = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).date();
+    let response = kari
+        .post(
+            "/admin/contacts/new",
+            &[
+                ("email", "fram@example.no"),
+                ("source", "staff"),
+                ("asked_on", &ahead.to_string()),
+                ("note", " "),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(
+            "id=\"asked_on-error\">Datoen personen ba om å stå på listen, kan ikke være fram i tid."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"note-error\">Skriv hvordan personen ba om det"),
+        "{page}"
+    );
+    assert_eq!(contacts_on_list(&app).await, 0, "nothing stored");
+
+    let csv = "email;consent_date;consent_source\n\
+        fram@example.no;2999-01-01;staff\n\
+        gammel@example.no;2024-01-10;web\n";
+    let response = upload_csv(&kari, "gammel.csv", csv.as_bytes(), &[]).await;
+    let job = location(&response);
+    let page = settled(&kari, &job).await;
+    assert!(
+        page.contains("<td>2</td><td><bdi>fram@example.no</bdi></td><td>Avvist: samtykkedato: Datoen personen ba om å stå på listen, kan ikke være fram i tid.</td>"),
+        "{page}"
+    );
+    assert!(page.contains("Importer 1 kontakt<"), "{page}");
+    kari.post(&format!("{job}/confirm"), &[]).await;
+    assert!(settled(&kari, &job).await.contains("Importen er ferdig."));
+    let old = app
+        .store
+        .contact(&email("gammel@example.no"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.consent.source.as_str(), "web", "carried over");
+    assert_eq!(
+        old.consent.note.unwrap().as_str(),
+        "importert fra gammel.csv"
+    );
+    assert_eq!(contacts_on_list(&app).await, 1);
 }

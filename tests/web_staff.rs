@@ -590,6 +590,12 @@ async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
         .post("/admin/issues/2025-q1", &with_body("## X\n### Y\nendret\n"))
         .await;
     assert_eq!(response.status(), 422);
+    // The one wording of "not a draft", as the upload and the send page say it too.
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("sendes eller er sendt allerede, så den kan ikke endres"),
+        "{page}"
+    );
     assert!(!source_of(&app, "2025-q1").await.unwrap().contains("endret"));
 
     let report = kari

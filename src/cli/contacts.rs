@@ -1,26 +1,20 @@
 //! `nyhetsbrev contacts`: add, list, show, edit, remove, import and export contacts.
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use super::contacts_csv::{self, ExportArgs, ImportArgs};
 use super::{confirm, parse_email};
-use crate::contact_csv::{Encoding, ImportEvent, ImportOptions};
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, Contact, ContactChanges, ContactName, ContactStatus,
     NewContact, Organisation, Timestamp,
 };
-use crate::ops::{ContactError, Contacts};
-use crate::store::{Actor, ContactFilter, Store};
-
-/// Exit code of an import that committed but rejected some rows.
-pub const EXIT_ROWS_REJECTED: u8 = 3;
+use crate::ops::{ContactError, ContactField, Contacts};
+use crate::store::{ContactFilter, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
@@ -88,6 +82,52 @@ impl From<SourceArg> for ConsentSource {
     }
 }
 
+/// The consent sources a staff member records ([`ConsentSource::RECORDED_BY_STAFF`]),
+/// the only ones `add` and `edit` offer.
+fn staff_source() -> impl clap::builder::TypedValueParser<Value = ConsentSource> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(
+        ConsentSource::RECORDED_BY_STAFF.map(ConsentSource::as_str),
+    )
+    .map(|word| {
+        word.parse::<ConsentSource>()
+            .expect("a source of the list parses")
+    })
+}
+
+/// A refusal in one line, each naming the option it concerns (`option` says which
+/// option a field is; the address is the argument itself and needs no name).
+fn refused(e: ContactError, option: fn(ContactField) -> Option<&'static str>) -> anyhow::Error {
+    let ContactError::Refused(refusals) = e else {
+        return e.into();
+    };
+    let words: Vec<String> = refusals
+        .iter()
+        .map(|r| match r.field().and_then(option) {
+            Some(option) => format!("{r} ({option})"),
+            None => r.to_string(),
+        })
+        .collect();
+    anyhow::anyhow!("{}", words.join("; "))
+}
+
+fn add_option(field: ContactField) -> Option<&'static str> {
+    match field {
+        ContactField::ConsentSource => Some("--source"),
+        ContactField::ConsentDate => Some("--consent-date"),
+        ContactField::ConsentNote => Some("--note"),
+        ContactField::Email => None,
+    }
+}
+
+fn edit_option(field: ContactField) -> Option<&'static str> {
+    match field {
+        ContactField::ConsentSource => Some("--consent-source"),
+        ContactField::ConsentNote => Some("--consent-note"),
+        ContactField::Email | ContactField::ConsentDate => None,
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// The e-mail address.
@@ -99,13 +139,15 @@ pub struct AddArgs {
     /// Status to start with. Staff add people who asked to join, so: confirmed.
     #[arg(long, value_enum, default_value = "confirmed")]
     pub status: StatusArg,
-    /// How the person asked to join.
-    #[arg(long, value_enum, default_value = "staff")]
-    pub source: SourceArg,
-    /// Where the consent came from, e.g. "e-post 12.03.2025 fra kari@example.no".
+    /// How the person asked to join: by e-mail, or another way (staff: a call, a
+    /// meeting). A sign-up on the web and an import are the service's own records.
+    #[arg(long, value_parser = staff_source(), default_value = "staff")]
+    pub source: ConsentSource,
+    /// Required: how and when the person asked, e.g. "e-post 12.03.2025 fra
+    /// kari@example.no" (consent must be documented).
     #[arg(long)]
     pub note: Option<String>,
-    /// When consent was given (2025-03-12 or 12.03.2025); default now.
+    /// When consent was given (2025-03-12 or 12.03.2025), not in the future; default now.
     #[arg(long, value_name = "DATE")]
     pub consent_date: Option<String>,
     /// The publications the person asked for, by slug, comma-separated (default: all;
@@ -131,7 +173,7 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    fn filter(&self) -> anyhow::Result<ContactFilter> {
+    pub(super) fn filter(&self) -> anyhow::Result<ContactFilter> {
         Ok(ContactFilter {
             status: self.status.map(Into::into),
             search: self.search.clone().filter(|s| !s.trim().is_empty()),
@@ -182,9 +224,14 @@ pub struct EditArgs {
     /// unsubscribed or bounced.
     #[arg(long, value_name = "TEXT")]
     pub consent_note: Option<String>,
-    /// Source of the new consent.
-    #[arg(long, value_enum, default_value = "staff", requires = "consent_note")]
-    pub consent_source: SourceArg,
+    /// Source of the new consent: email-request or staff.
+    #[arg(
+        long,
+        value_parser = staff_source(),
+        default_value = "staff",
+        requires = "consent_note"
+    )]
+    pub consent_source: ConsentSource,
     #[arg(long)]
     pub json: bool,
 }
@@ -203,61 +250,6 @@ pub struct RemoveArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum EncodingArg {
-    #[value(name = "utf-8", alias = "utf8")]
-    Utf8,
-    #[value(alias = "windows-1252", alias = "iso-8859-1")]
-    Latin1,
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The CSV file ("-" reads standard input).
-    pub file: PathBuf,
-    /// Update name and organisation of contacts already on the list (their status is
-    /// never changed by an import).
-    #[arg(long)]
-    pub update: bool,
-    /// Check the file and report what would happen, without changing anything.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Column separator. Default: detected from the header (comma, semicolon or tab).
-    #[arg(long, value_parser = parse_delimiter)]
-    pub delimiter: Option<u8>,
-    #[arg(long, value_enum, default_value = "utf-8")]
-    pub encoding: EncodingArg,
-    /// Status of rows without a status cell.
-    #[arg(long, value_enum, default_value = "confirmed")]
-    pub status: StatusArg,
-    /// Consent source of rows without a consent_source cell.
-    #[arg(long, value_enum, default_value = "import")]
-    pub source: SourceArg,
-    /// Consent note of rows without a consent_note cell (default "importert fra FILE").
-    #[arg(long)]
-    pub note: Option<String>,
-    /// Print the report as JSON lines: one per row not imported, then the summary.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Write to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err("the delimiter is one character, such as ';' or ',' (or 'tab')".into()),
-    }
 }
 
 pub(super) async fn run(
@@ -281,7 +273,7 @@ pub(super) async fn run(
                 )?,
                 status: args.status.into(),
                 consent: Consent {
-                    source: args.source.into(),
+                    source: args.source,
                     at: consent_at,
                     note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
                 },
@@ -289,7 +281,10 @@ pub(super) async fn run(
                     args.publications.as_deref().unwrap_or_default(),
                 )?,
             };
-            let added = ops.add(&new, &actor).await?;
+            let added = ops
+                .add(&new, &actor)
+                .await
+                .map_err(|e| refused(e, add_option))?;
             if let Some(erased) = added.erased_on {
                 eprintln!(
                     "warning: {} was erased at the person's request on {}: keep it only if they asked to be added again",
@@ -353,11 +348,10 @@ pub(super) async fn run(
                 status: args.status.map(Into::into),
                 consent: match args.consent_note.as_deref() {
                     Some(note) => Some(Consent {
-                        source: args.consent_source.into(),
+                        source: args.consent_source,
                         at: Timestamp::now(),
-                        note: Some(ConsentNote::parse(note)?.context(
-                            "the consent note is empty: say how and when the person asked",
-                        )?),
+                        // An empty note is the operation's to refuse, as everywhere.
+                        note: ConsentNote::parse(note)?,
                     }),
                     None => None,
                 },
@@ -369,7 +363,7 @@ pub(super) async fn run(
                     ContactError::NothingToChange => anyhow::anyhow!(
                         "nothing to change: give --email, --name, --organisation, --status or --consent-note"
                     ),
-                    other => other.into(),
+                    other => refused(other, edit_option),
                 })?;
             if args.json {
                 out!("{}", contact_json(&contact));
@@ -392,8 +386,8 @@ pub(super) async fn run(
             ops.remove(&email, &actor).await?;
             out!("removed {}", contact.email);
         }
-        ContactsCommand::Import(args) => return import(&ops, args, &actor).await,
-        ContactsCommand::Export(args) => export(&ops, args, &actor).await?,
+        ContactsCommand::Import(args) => return contacts_csv::import(&ops, args, &actor).await,
+        ContactsCommand::Export(args) => contacts_csv::export(&ops, args, &actor).await?,
         ContactsCommand::ExportPerson(args) => {
             let email = parse_email(&args.email)?;
             let data = ops
@@ -411,144 +405,6 @@ pub(super) async fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn import(ops: &Contacts, args: ImportArgs, actor: &Actor) -> anyhow::Result<ExitCode> {
-    let options = ImportOptions {
-        delimiter: args.delimiter,
-        encoding: match args.encoding {
-            EncodingArg::Utf8 => Encoding::Utf8,
-            EncodingArg::Latin1 => Encoding::Latin1,
-        },
-        update: args.update,
-        dry_run: args.dry_run,
-        status: args.status.into(),
-        source: args.source.into(),
-        note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
-        // The operation adds token_key, so erased addresses are recognised.
-        erased_key: None,
-    };
-    let (source, size, label): (Box<dyn Read + Send>, Option<u64>, String) =
-        if args.file == Path::new("-") {
-            (Box::new(io::stdin()), None, "standard input".into())
-        } else {
-            let file = File::open(&args.file)
-                .with_context(|| format!("could not open {}", args.file.display()))?;
-            let size = file.metadata().ok().map(|m| m.len());
-            let label = args.file.file_name().map_or_else(
-                || args.file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            (Box::new(file), size, label)
-        };
-    let progress = match size {
-        Some(size) => ProgressBar::new(size).with_style(
-            ProgressStyle::with_template(
-                "{spinner} importing [{bar:30}] {bytes}/{total_bytes} ({eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner(),
-    };
-    // indicatif draws only on a terminal; in scripts and CI this prints nothing.
-    if !io::stderr().is_terminal() {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let mut out = io::stdout().lock();
-    let mut write_error = None;
-    let json = args.json;
-    let summary = ops
-        .import(source, &label, &options, actor, |event| {
-            let written = match event {
-                ImportEvent::Started {
-                    ignored_columns, ..
-                } if !ignored_columns.is_empty() && !json => progress
-                    .suspend(|| writeln!(out, "ignored columns: {}", ignored_columns.join(", "))),
-                ImportEvent::Problem(problem) if json => progress.suspend(|| {
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string(problem).expect("serialisable")
-                    )
-                }),
-                ImportEvent::Problem(problem) => progress.suspend(|| writeln!(out, "{problem}")),
-                ImportEvent::Progress { bytes } => {
-                    progress.set_position(bytes);
-                    Ok(())
-                }
-                ImportEvent::Started { .. } => Ok(()),
-            };
-            if let Err(e) = written {
-                write_error.get_or_insert(e);
-            }
-        })
-        .await;
-    progress.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e).context("could not write the import report");
-    }
-    let summary = summary?;
-    if json {
-        writeln!(out, "{}", json!({ "summary": summary }))?;
-    } else {
-        writeln!(out, "{summary}")?;
-    }
-    Ok(if summary.rejected > 0 {
-        ExitCode::from(EXIT_ROWS_REJECTED)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// Writes the export; the operation records it in the audit log (who, filter, rows).
-async fn export(ops: &Contacts, args: ExportArgs, actor: &Actor) -> anyhow::Result<()> {
-    let filter = args.filter.filter()?;
-    match &args.output {
-        None => {
-            let stdout = BufWriter::new(io::stdout().lock());
-            ops.export(&filter, stdout, |_| {}, actor).await?;
-        }
-        Some(path) => {
-            // Written beside the target and renamed at the end, so a failed export never
-            // leaves a half file that looks complete.
-            let partial = path.with_extension("csv.part");
-            let file = File::create(&partial)
-                .with_context(|| format!("could not create {}", partial.display()))?;
-            let total = ops.count(&filter).await?;
-            let progress = ProgressBar::new(total.max(0) as u64).with_style(
-                ProgressStyle::with_template("exporting [{bar:30}] {pos}/{len}")
-                    .expect("valid template"),
-            );
-            if !io::stderr().is_terminal() {
-                progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
-            let result = ops
-                .export(
-                    &filter,
-                    BufWriter::new(file),
-                    |n| {
-                        if n % 1000 == 0 {
-                            progress.set_position(n);
-                        }
-                    },
-                    actor,
-                )
-                .await;
-            progress.finish_and_clear();
-            let written = match result {
-                Ok(written) => written,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&partial);
-                    return Err(e.into());
-                }
-            };
-            std::fs::rename(&partial, path)
-                .with_context(|| format!("could not write {}", path.display()))?;
-            eprintln!("exported {written} contacts to {}", path.display());
-        }
-    }
-    Ok(())
 }
 
 fn contact_json(contact: &Contact) -> serde_json::Value {

@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::domain::{DeliveryStatus, Inline, Slug};
-use crate::ops::{IssueError, Issues};
+use crate::domain::{DeliveryStatus, Inline, Slug, Timestamp};
+use crate::ops::{IssueError, Issues, SendRequested};
 use crate::render::MAX_SOURCE_BYTES;
 use crate::startup::shutdown_on_signal;
-use crate::store::{DraftSaved, SendCounts, Store};
+use crate::store::{Actor, DraftSaved, SendCounts, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum IssueCommand {
@@ -81,6 +81,11 @@ pub enum IssueCommand {
         /// Only say how many contacts would be queued.
         #[arg(long, conflicts_with = "follow")]
         dry_run: bool,
+        /// Plan the send for this time instead, as RFC 3339 with its offset (e.g.
+        /// 2026-12-03T09:00:00+01:00): a running worker starts it then. A time that has
+        /// passed is refused.
+        #[arg(long, value_name = "TIME", value_parser = planned_time, conflicts_with_all = ["follow", "dry_run"])]
+        at: Option<Timestamp>,
     },
     /// Counts of a send, and every delivery that failed or waits for a retry, with why.
     Status {
@@ -142,6 +147,16 @@ impl WordOptions {
     }
 }
 
+/// `--at`: an instant with its offset, so that nobody's time zone is guessed.
+fn planned_time(text: &str) -> Result<Timestamp, String> {
+    let at =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|_| format!("{text:?} is not a time: write e.g. 2026-12-03T09:00:00+01:00"))?;
+    Ok(Timestamp::from_unix_ms(
+        (at.unix_timestamp_nanos() / 1_000_000) as i64,
+    ))
+}
+
 /// Issue operations as this command line's settings set them up.
 fn issues(store: &Store, settings: &Settings) -> Issues {
     Issues::new(
@@ -160,6 +175,38 @@ fn with_hint(e: IssueError) -> anyhow::Error {
         ),
         other => other.into(),
     }
+}
+
+/// `issue send --at`: the send planned, for the contacts a send would queue now (the
+/// operation's rules hold: a time that has passed is refused, and with
+/// `send_approval` another staff account approves it in the web admin).
+async fn plan_send(ops: &Issues, slug: &Slug, at: Timestamp, actor: &Actor) -> anyhow::Result<()> {
+    let expected = ops.count_unqueued(slug).await?;
+    let requested = match ops
+        .request_send(slug, &expected.to_string(), Some(at), actor)
+        .await
+    {
+        Err(IssueError::WrongCount { expected: 0, .. }) => {
+            bail!("no confirmed contact is waiting for {slug}: there is nobody to send it to")
+        }
+        other => other?,
+    };
+    match requested {
+        SendRequested::Planned { at, needs_approval } => {
+            out!("planned {slug} for {expected} contacts at {at}");
+            if needs_approval {
+                out!("send_approval is on: another staff account approves it in the web admin");
+            } else {
+                out!(
+                    "a running worker starts it then; `nyhetsbrev issue status {slug}` shows how it goes"
+                );
+            }
+        }
+        SendRequested::Started(queued) => {
+            out!("queued {slug} for {} contacts", queued.added);
+        }
+    }
+    Ok(())
 }
 
 fn slug(raw: &str) -> anyhow::Result<Slug> {
@@ -301,12 +348,16 @@ async fn run_inner(
             slug: raw,
             follow,
             dry_run,
+            at,
         } => {
             let slug = slug(&raw)?;
             if dry_run {
                 let n = ops.count_unqueued(&slug).await?;
                 out!("{n} confirmed contacts would get {slug} (dry run: nothing queued)");
                 return Ok(());
+            }
+            if let Some(at) = at {
+                return plan_send(&ops, &slug, at, &actor).await;
             }
             let queued = ops.queue_send(&slug, &actor).await?;
             out!(

@@ -23,6 +23,7 @@ macro_rules! out {
 mod api_tokens;
 mod backup;
 mod contacts;
+mod contacts_csv;
 mod doctor;
 mod inbound;
 mod issue;
@@ -30,7 +31,8 @@ mod publications;
 mod service;
 mod staff;
 
-pub use contacts::{ContactsCommand, EXIT_ROWS_REJECTED};
+pub use contacts::ContactsCommand;
+pub use contacts_csv::EXIT_ROWS_REJECTED;
 pub use inbound::{EX_DATAERR, EX_TEMPFAIL, InboundArgs, InboundCommand};
 pub use issue::IssueCommand;
 pub use publications::PublicationsCommand;

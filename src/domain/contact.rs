@@ -113,6 +113,21 @@ impl ConsentSource {
     }
 }
 
+impl ConsentSource {
+    /// The sources a staff member records by hand, adding someone or confirming someone
+    /// again: a request that reached them by e-mail (a mail in a staff inbox is a real
+    /// request, as PRODUCT.md says), or one made another way (a call, a meeting). The
+    /// other two are the service's own records, never a person's word: `web` is written
+    /// when someone confirms the sign-up form's link, `import` by an import of a list
+    /// (an import carries every source over, since an export writes them).
+    pub const RECORDED_BY_STAFF: [ConsentSource; 2] =
+        [ConsentSource::EmailRequest, ConsentSource::Staff];
+
+    pub fn recorded_by_staff(self) -> bool {
+        Self::RECORDED_BY_STAFF.contains(&self)
+    }
+}
+
 impl fmt::Display for ConsentSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -140,6 +155,86 @@ pub struct Consent {
     pub source: ConsentSource,
     pub at: Timestamp,
     pub note: Option<ConsentNote>,
+}
+
+/// A consent's date may lie this far ahead of the clock: a date typed in Norway is
+/// midnight UTC of that day, which is up to two hours after midnight in Oslo, so today's
+/// date is never refused just after midnight; tomorrow's always is.
+pub const CONSENT_CLOCK_GRACE_MS: i64 = 2 * 3600 * 1000;
+
+/// Why consent cannot be recorded as given. Each names its part of the consent
+/// ([`ConsentProblem::part`]), so a form shows it at that field and the command line
+/// names the option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConsentProblem {
+    #[error("the consent date is in the future: give the day the person asked")]
+    DateInFuture,
+    #[error(
+        "a consent note is required: say how and when the person asked, e.g. \"e-post 12.03.2025 fra kari@example.no\""
+    )]
+    NoteMissing,
+    #[error(
+        "consent from {0} is recorded by the service itself, not by staff: use email-request or staff"
+    )]
+    SourceNotForStaff(ConsentSource),
+}
+
+/// The parts of a consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentPart {
+    Source,
+    Date,
+    Note,
+}
+
+impl ConsentProblem {
+    pub fn part(self) -> ConsentPart {
+        match self {
+            ConsentProblem::DateInFuture => ConsentPart::Date,
+            ConsentProblem::NoteMissing => ConsentPart::Note,
+            ConsentProblem::SourceNotForStaff(_) => ConsentPart::Source,
+        }
+    }
+
+    /// The problem as staff read it, on a form or in an import's report.
+    pub fn norwegian(self) -> &'static str {
+        match self {
+            ConsentProblem::DateInFuture => {
+                "Datoen personen ba om å stå på listen, kan ikke være fram i tid."
+            }
+            ConsentProblem::NoteMissing => {
+                "Skriv hvordan personen ba om det, for eksempel «e-post 12.03.2025 til post@kom.no»."
+            }
+            ConsentProblem::SourceNotForStaff(_) => {
+                "Velg hvordan personen ba om det: på e-post, eller på annen måte (telefon, møte)."
+            }
+        }
+    }
+}
+
+impl Consent {
+    /// The rule every recorded consent keeps, one carried over from an old list too:
+    /// it was given by now.
+    pub fn date_problem(&self, now: Timestamp) -> Option<ConsentProblem> {
+        (self.at.unix_ms() > now.unix_ms() + CONSENT_CLOCK_GRACE_MS)
+            .then_some(ConsentProblem::DateInFuture)
+    }
+
+    /// The rule of consent a staff member records (adding someone, or confirming
+    /// someone who left): consent must be documented, so it comes from a source staff
+    /// record, on a day that has come, with a note saying how the person asked. Every
+    /// problem at once.
+    pub fn problems_as_staff_record(&self, now: Timestamp) -> Vec<ConsentProblem> {
+        let mut problems = Vec::new();
+        if !self.source.recorded_by_staff() {
+            problems.push(ConsentProblem::SourceNotForStaff(self.source));
+        }
+        problems.extend(self.date_problem(now));
+        if self.note.is_none() {
+            problems.push(ConsentProblem::NoteMissing);
+        }
+        problems
+    }
 }
 
 /// Everything needed to put a new contact on the list.
@@ -323,6 +418,44 @@ mod tests {
         assert_eq!(back.consent, consent);
         assert_eq!(back.confirmed_at, Some(now));
         assert_eq!(back.bounce_count, 0);
+    }
+
+    #[test]
+    fn consent_staff_record_is_documented_dated_and_theirs_to_record() {
+        let now = Timestamp::from_unix_ms(1_800_000_000_000);
+        let consent = |source, at: i64, note: &str| Consent {
+            source,
+            at: Timestamp::from_unix_ms(at),
+            note: ConsentNote::parse(note).unwrap(),
+        };
+        let good = consent(ConsentSource::EmailRequest, 1_700_000_000_000, "e-post");
+        assert!(good.problems_as_staff_record(now).is_empty());
+        // Just after midnight in Oslo, today's date is midnight UTC: not the future.
+        let today = consent(ConsentSource::Staff, now.unix_ms() + 3600 * 1000, "telefon");
+        assert!(today.problems_as_staff_record(now).is_empty());
+        let everything_wrong = consent(ConsentSource::Web, now.unix_ms() + 86_400_000, "");
+        assert_eq!(
+            everything_wrong.problems_as_staff_record(now),
+            [
+                ConsentProblem::SourceNotForStaff(ConsentSource::Web),
+                ConsentProblem::DateInFuture,
+                ConsentProblem::NoteMissing,
+            ]
+        );
+        // Carried over from an old list, any source stands; the date rule holds.
+        let imported = consent(ConsentSource::Web, 1_700_000_000_000, "");
+        assert_eq!(imported.date_problem(now), None);
+        assert_eq!(
+            everything_wrong.date_problem(now),
+            Some(ConsentProblem::DateInFuture)
+        );
+        assert_eq!(
+            ConsentSource::ALL
+                .into_iter()
+                .filter(|s| s.recorded_by_staff())
+                .collect::<Vec<_>>(),
+            ConsentSource::RECORDED_BY_STAFF
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub use audit::{
     Actor, ActorKind, AuditAction, LoggedAction, MailDoor, RecipientDoor, ServiceTask, StaffDoor,
 };
 pub use contact::{
-    ChangeError, Consent, ConsentSource, Contact, ContactChanges, ContactStatus, NewContact,
-    UnknownConsentSource, UnknownStatus,
+    CONSENT_CLOCK_GRACE_MS, ChangeError, Consent, ConsentPart, ConsentProblem, ConsentSource,
+    Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};

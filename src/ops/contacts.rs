@@ -2,14 +2,15 @@
 
 use std::io::{Read, Write};
 
+pub use super::contact_refusals::{ContactField, ContactRefusal, Refusals};
 use super::privacy::{PERSONAL_DATA_ROWS, PersonalData};
 use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
 use crate::domain::AuditAction;
 use crate::domain::{
-    ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact, Timestamp,
-    TokenKey,
+    Consent, ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact,
+    Timestamp, TokenKey,
 };
 use crate::store::{
     Actor, ContactFilter, ContactPage, ContactRecord, MatchCount, PageStart, Store, StoreError,
@@ -54,6 +55,9 @@ pub enum ContactError {
     NothingToChange,
     #[error("could not make the copy of a person's data: {0}")]
     Copy(String),
+    /// The request breaks a rule: each refusal names its field.
+    #[error(transparent)]
+    Refused(Refusals),
     #[error(transparent)]
     Import(ImportError),
     #[error(transparent)]
@@ -63,8 +67,25 @@ pub enum ContactError {
 }
 
 impl From<StoreError> for ContactError {
+    /// The store's refusals are typed here once, for every operation.
     fn from(e: StoreError) -> Self {
-        ContactError::Store(e)
+        let refusal = match e {
+            StoreError::ContactExists(address) => ContactRefusal::AlreadyOnList(address),
+            StoreError::Refused(change) => ContactRefusal::NewConsentRequired(change),
+            StoreError::ConcurrentChange(address) => ContactRefusal::ChangedMeanwhile(address),
+            StoreError::NotBounced(address) => ContactRefusal::NotBounced(address),
+            other => return ContactError::Store(other),
+        };
+        ContactError::Refused(Refusals::one(refusal))
+    }
+}
+
+/// The consent rule of a staff record (`Consent::problems_as_staff_record`), as refusals.
+fn staff_consent_refused(consent: &Consent) -> Result<(), ContactError> {
+    let problems = consent.problems_as_staff_record(Timestamp::now());
+    match Refusals::of(problems.into_iter().map(ContactRefusal::Consent).collect()) {
+        Some(refusals) => Err(ContactError::Refused(refusals)),
+        None => Ok(()),
     }
 }
 
@@ -96,7 +117,11 @@ impl Contacts {
         self
     }
 
+    /// Adds a contact a staff member puts on the list, with the consent they record:
+    /// documented (a note), dated by now, from a source staff record. Every consent
+    /// problem is refused at once, before anything is written.
     pub async fn add(&self, new: &NewContact, actor: &Actor) -> Result<Added, ContactError> {
+        staff_consent_refused(&new.consent)?;
         let contact = self.store.add_contact(new, actor).await?;
         let erased_on = self.erased_on(&new.email).await?;
         Ok(Added { contact, erased_on })
@@ -175,6 +200,9 @@ impl Contacts {
     ) -> Result<Contact, ContactError> {
         if changes.is_empty() {
             return Err(ContactError::NothingToChange);
+        }
+        if let Some(consent) = &changes.consent {
+            staff_consent_refused(consent)?;
         }
         Ok(self.store.update_contact(email, changes, actor).await?)
     }

@@ -58,6 +58,14 @@ pub enum IssueError {
         "send_approval is on: ask for the send in the web admin, where another staff account approves it"
     )]
     NeedsApproval,
+    /// The issue is sending or sent: only a draft is changed, replaced or planned.
+    #[error(
+        "issue {slug} is {status}: a sent issue cannot be changed; give the new version another slug"
+    )]
+    NotDraft { slug: String, status: String },
+    /// A send planned for a time that has passed: refused, never sent at once instead.
+    #[error("the planned time {0} has passed: give a time ahead, or send now")]
+    SendTimePassed(Timestamp),
     /// The issue has a planned send: cancel the plan to change or send it otherwise.
     #[error("issue {0} is planned to be sent: cancel the plan first")]
     Planned(String),
@@ -97,6 +105,7 @@ impl From<StoreError> for IssueError {
             StoreError::IssueNotFound(slug) => IssueError::NotFound(slug),
             StoreError::IssueExists(slug) => IssueError::Exists(slug),
             StoreError::IssuePlanned(slug) => IssueError::Planned(slug),
+            StoreError::IssueNotDraft { slug, status } => IssueError::NotDraft { slug, status },
             StoreError::NoPlan(slug) => IssueError::NoPlan(slug),
             StoreError::OwnApproval => IssueError::OwnApproval,
             StoreError::SlugIsPublication(slug) => IssueError::SlugIsPublication(slug),
@@ -543,9 +552,10 @@ impl Issues {
 
     /// Asks for the send once staff have typed how many contacts it will go to: the
     /// number must be what a send would queue now, so nobody starts a send to more (or
-    /// fewer) people than they saw on the page. `at`: a time to start (`None`: now).
-    /// It starts at once when it is for now and needs no approval; otherwise it is
-    /// planned, and a worker starts it when it is due (and approved).
+    /// fewer) people than they saw on the page. `at`: a time to start (`None`: now); a
+    /// time that has passed is refused, never taken as now. It starts at once when it
+    /// is for now and needs no approval; otherwise it is planned, and a worker starts
+    /// it when it is due (and approved).
     pub async fn request_send(
         &self,
         slug: &Slug,
@@ -555,6 +565,12 @@ impl Issues {
     ) -> Result<SendRequested, IssueError> {
         if let Err(why) = &self.token_key {
             return Err(IssueError::NoTokenKey(why.clone()));
+        }
+        let now = Timestamp::now();
+        if let Some(at) = at
+            && at.unix_ms() <= now.unix_ms()
+        {
+            return Err(IssueError::SendTimePassed(at));
         }
         let issue = self.store.existing_issue(slug).await?;
         if issue.plan.is_some() {
@@ -571,14 +587,12 @@ impl Issues {
                 typed: typed.chars().take(20).collect(),
             });
         }
-        let now = Timestamp::now();
-        let later = at.filter(|at| at.unix_ms() > now.unix_ms());
-        if later.is_none() && !self.send_approval {
+        if at.is_none() && !self.send_approval {
             return Ok(SendRequested::Started(
                 self.store.enqueue_issue(slug, actor).await?,
             ));
         }
-        let at = later.unwrap_or(now);
+        let at = at.unwrap_or(now);
         self.store.plan_send(slug, at, actor).await?;
         Ok(SendRequested::Planned {
             at,

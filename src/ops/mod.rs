@@ -12,6 +12,7 @@ pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod backup;
+pub mod contact_refusals;
 pub mod contacts;
 pub mod dashboard;
 pub mod doctor;
@@ -32,7 +33,10 @@ pub use api_tokens::{ApiAuthError, ApiTokenError, ApiTokens, NewApiToken};
 pub use archive::{Archive, ArchiveError};
 pub use audit::AuditLog;
 pub use backup::{BackupError, BackupMade, Backups, Restored};
-pub use contacts::{Added, ContactError, ContactListing, Contacts, PersonalDataFormat};
+pub use contacts::{
+    Added, ContactError, ContactField, ContactListing, ContactRefusal, Contacts,
+    PersonalDataFormat, Refusals,
+};
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{

@@ -339,10 +339,13 @@ pub async fn import_csv<R: Read + Send + 'static>(
 ) -> Result<ImportSummary, ImportError> {
     let (tx, mut rx) = mpsc::channel::<Parsed>(4);
     let mut parse_options = options.clone();
+    // Every imported row's consent is documented: a row without a note gets the file's
+    // name (or, when the name cannot be a note, the words alone).
     if parse_options.note.is_none() {
         parse_options.note = ConsentNote::parse(&format!("importert fra {file_label}"))
             .ok()
-            .flatten();
+            .flatten()
+            .or_else(|| ConsentNote::parse("importert fra fil").ok().flatten());
     }
     // The publications a `publications` cell may name.
     let known: Vec<PublicationSlug> = store
@@ -733,6 +736,14 @@ fn parse_row(
                 ),
             )
         })?;
+    let consent = Consent { source, at, note };
+    // An old list carries its sources over; its dates keep the rule every consent keeps.
+    if let Some(problem) = consent.date_problem(now) {
+        return Err(reject(
+            format!("consent_date: {problem}"),
+            format!("samtykkedato: {}", problem.norwegian()),
+        ));
+    }
     Ok(ImportRow {
         line,
         contact: NewContact {
@@ -740,7 +751,7 @@ fn parse_row(
             name,
             organisation,
             status,
-            consent: Consent { source, at, note },
+            consent,
             publications,
         },
     })

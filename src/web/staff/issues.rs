@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::dashboard::{IssueRow, NoticeQuery};
+use super::error::{PageError, not_draft};
 use super::guard::{StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, failure, grouped, not_found, problem_page, render};
 use super::path::IssueSlugPath;
@@ -356,11 +357,7 @@ async fn save_parts(
             size / 1024,
             MAX_HTML_BYTES / 1024
         )),
-        Err(IssueError::Store(crate::store::StoreError::IssueNotDraft { .. })) => {
-            Placed::general(
-                "Utgaven sendes eller er sendt og kan ikke endres lenger. Lag en ny utgave med et annet kortnavn.".into(),
-            )
-        }
+        Err(IssueError::NotDraft { .. }) => Placed::general(not_draft().message),
         Err(IssueError::Planned(_)) => Placed::general(
             "Utsendingen av utgaven er planlagt, så den kan ikke endres nå. Avbryt planen på sendesiden først.".into(),
         ),
@@ -504,11 +501,7 @@ async fn upload_word(state: &AppState, upload: StaffUpload<MAX_ISSUE_UPLOAD_BYTE
 /// Why an uploaded issue was not stored, for what both kinds of file share.
 fn upload_refused(error: &IssueError) -> Response {
     match error {
-        IssueError::Store(crate::store::StoreError::IssueNotDraft { .. }) => problem_page(
-            axum::http::StatusCode::CONFLICT,
-            "Utgaven kan ikke endres",
-            "En utgave med samme kortnavn sendes eller er sendt. Gi filen et nytt kortnavn (slug) og last den opp igjen.",
-        ),
+        IssueError::NotDraft { .. } => PageError::Refused(vec![not_draft()]).into_response(),
         IssueError::Planned(_) => problem_page(
             axum::http::StatusCode::CONFLICT,
             "Utgaven kan ikke endres",

@@ -14,6 +14,7 @@ mod api_tokens;
 mod audit;
 mod contacts;
 mod dashboard;
+mod error;
 mod guard;
 mod imports;
 mod inbound;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dashboard::{NoticeQuery, status_word};
+use super::error::{not_draft, send_time_passed};
 use super::guard::Empty;
 use super::guard::{StaffForm, StaffUser};
 use super::issues::{contacts_text, notice};
@@ -288,30 +289,18 @@ pub async fn start(
     IssueSlugPath(slug): IssueSlugPath,
     StaffForm { user, form }: StaffForm<StartForm>,
 ) -> Response {
+    // Only read here; whether the time will do is the operation's rule.
     let at = if form.naar == "senere" {
-        match from_oslo_local(&form.tidspunkt) {
-            Some(at) if at.unix_ms() > crate::domain::Timestamp::now().unix_ms() => Some(at),
-            Some(_) => {
-                return again_with_confirm_error(
-                    &state,
-                    &user,
-                    &slug,
-                    "Tidspunktet har allerede vært. Velg et tidspunkt fram i tid, eller send nå."
-                        .into(),
-                )
-                .await;
-            }
-            None => {
-                return again_with_confirm_error(
-                    &state,
-                    &user,
-                    &slug,
-                    "Skriv dato og klokkeslett for utsendingen, for eksempel 03.12.2026 09:00."
-                        .into(),
-                )
-                .await;
-            }
-        }
+        let Some(at) = from_oslo_local(&form.tidspunkt) else {
+            return again_with_confirm_error(
+                &state,
+                &user,
+                &slug,
+                "Skriv dato og klokkeslett for utsendingen, for eksempel 03.12.2026 09:00.".into(),
+            )
+            .await;
+        };
+        Some(at)
     } else {
         None
     };
@@ -343,9 +332,8 @@ pub async fn start(
         Err(IssueError::Planned(_)) => {
             "Utsendingen er allerede planlagt. Avbryt planen først hvis du vil endre den.".into()
         }
-        Err(IssueError::Store(crate::store::StoreError::IssueNotDraft { .. })) => {
-            "Utgaven sendes eller er sendt allerede.".into()
-        }
+        Err(IssueError::NotDraft { .. }) => not_draft().message,
+        Err(IssueError::SendTimePassed(_)) => send_time_passed().message,
         Err(IssueError::NotFound(_)) => return not_found(),
         Err(e) => return failure(&e),
     };

@@ -1,0 +1,124 @@
+//! What the person has a right to: a copy of their data, and erasure.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::super::error::PageError;
+use super::super::guard::{StaffForm, StaffUser};
+use super::super::page::{Chrome, render, shown};
+use super::id_of;
+use crate::ops::{ContactError, PersonalData, PersonalDataFormat};
+use crate::store::StoreError;
+use crate::web::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/contact_remove.html")]
+struct RemovePage {
+    chrome: Chrome,
+    id: i64,
+    email: String,
+    deliveries: usize,
+    inbound: usize,
+}
+
+/// GET /admin/contacts/{id}/remove: what erasing will remove, and the button.
+pub async fn remove_form(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+) -> Result<Response, PageError> {
+    let id = id_of(&raw)?;
+    let record = state.admin.contacts.record(id).await?;
+    Ok(render(RemovePage {
+        chrome: Chrome::new(&user, None),
+        id,
+        email: shown(record.contact.email.as_str()),
+        deliveries: record.deliveries.len(),
+        inbound: record.inbound.len(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// POST /admin/contacts/{id}/remove
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    StaffForm { user, form }: StaffForm<RemoveForm>,
+) -> Result<Response, PageError> {
+    let id = id_of(&raw)?;
+    if form.confirm != "ja" {
+        return Err(PageError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Slettingen er ikke bekreftet",
+            "Kryss av for at du vil slette kontakten for godt, og prøv igjen. Ingenting er slettet.",
+        ));
+    }
+    match state.admin.contacts.erase(id, &user.actor()).await {
+        Ok(_) => Ok(Redirect::to("/admin/contacts?melding=slettet").into_response()),
+        // Erased already (a second click): the page says that nothing more was.
+        Err(ContactError::Store(StoreError::ContactNotFound(_))) => Err(PageError::NotFound {
+            title: "Kontakten finnes ikke",
+            message: "Kontakten er allerede slettet, eller nummeret er feil. Ingenting mer er slettet.",
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    format: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/personal_data.html")]
+struct PersonalDataPage<'a> {
+    data: &'a PersonalData,
+}
+
+/// POST /admin/contacts/{id}/innsyn: the person's copy of their data, as a JSON file
+/// or a readable page. A POST, since it is written to the audit log.
+pub async fn personal_data(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    StaffForm { user, form }: StaffForm<ExportForm>,
+) -> Result<Response, PageError> {
+    let id = id_of(&raw)?;
+    let format = if form.format == "html" {
+        PersonalDataFormat::Html
+    } else {
+        PersonalDataFormat::Json
+    };
+    let data = state
+        .admin
+        .contacts
+        .personal_data(id, format, &user.actor())
+        .await?;
+    let (body, content_type, disposition) = match format {
+        PersonalDataFormat::Json => (
+            serde_json::to_vec_pretty(&data)?,
+            "application/json",
+            format!("attachment; filename=\"innsyn-{id}.json\""),
+        ),
+        PersonalDataFormat::Html => (
+            PersonalDataPage { data: &data }.render()?.into_bytes(),
+            "text/html; charset=utf-8",
+            format!("inline; filename=\"innsyn-{id}.html\""),
+        ),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
