@@ -50,19 +50,33 @@ async fn check_page(client: &Client, axe: &str, name: &str) {
 
 /// Waits (up to `seconds`) until the element's text contains `expected`.
 async fn wait_for_text(client: &Client, css: &str, expected: &str, seconds: u64) {
-    let mut seen = String::new();
-    for _ in 0..seconds * 10 {
-        if let Ok(element) = client.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if text.contains(expected) {
-                return;
-            }
-            seen = text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("expected {css} to say {expected:?}, saw {seen:?}");
+    let what = format!("{css} says {expected:?}");
+    common::eventually(&what, Duration::from_secs(seconds), async || {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = element.text().await.map_err(|e| e.to_string())?;
+        common::ok_if(text.contains(expected), text)
+    })
+    .await
+}
+
+/// Waits until the page has loaded, its frames included (a frame holds up its page's
+/// load event until it has loaded itself).
+async fn wait_for_load(client: &Client) {
+    common::eventually(
+        "the page and its frames load",
+        Duration::from_secs(10),
+        async || {
+            let state = client
+                .execute("return document.readyState", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            common::ok_if(state == "complete", state)
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +173,7 @@ async fn quarterly_dispatch_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(frames.len(), 3);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_load(&client).await;
     check_page(&client, &axe, "admin-06-preview").await;
 
     // Before sending: a test copy to oneself, and the link the check found broken.
@@ -335,8 +349,7 @@ async fn a_privacy_request_in_the_browser() {
         return;
     };
     let db = TestDb::sqlite().await;
-    let app = common::spawn_app_at_own_address(&db, common::test_settings(&db), None).await;
-    add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app(&db).await;
     add_confirmed(&app.store, 0..60).await;
     let actor = nyhetsbrev::store::Actor::new("cli:test");
     let mut person = common::new_contact("per.andersen@example.no", ContactStatus::Confirmed);
@@ -645,8 +658,7 @@ async fn a_second_factor_in_the_browser() {
         return;
     };
     let db = TestDb::sqlite().await;
-    let app = common::spawn_app_at_own_address(&db, common::test_settings(&db), None).await;
-    add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app(&db).await;
     add_staff(&app.store, "ola").await;
     let client = browser(&webdriver).await;
     let sign_in = |client: Client| {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{Kind, TestDb};
+use common::{KillOnDrop, Kind, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
 
@@ -404,7 +404,12 @@ async fn a_killed_import_keeps_nothing(db: &TestDb) {
     let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     pipe.write_all(&rows.as_bytes()[..rows.len() * 2 / 3])
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    common::eventually(
+        "the import writes contacts in its transaction",
+        Duration::from_secs(20),
+        async || common::ok_if(db.has_open_write_to("contacts").await, "no write yet"),
+    )
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     drop(pipe);
@@ -450,30 +455,36 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
 
     // Its worker sends the queued issue to the outbox, next to the confirmation mail.
     let outbox = db.dir().join("outbox");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mails: Vec<String> = std::fs::read_dir(&outbox)
-            .map(|dir| {
-                dir.filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if mails.len() == 2 && mails.iter().any(|m| m.contains("To: leser@example.org")) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "outbox: {mails:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::eventually_blocking(
+        "the issue and the confirmation in the outbox",
+        Duration::from_secs(20),
+        || {
+            let mails: Vec<String> = std::fs::read_dir(&outbox)
+                .map(|dir| {
+                    dir.filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            common::ok_if(
+                mails.len() == 2 && mails.iter().any(|m| m.contains("To: leser@example.org")),
+                mails,
+            )
+        },
+    );
     // Recorded as sent once the worker sees the queue empty (it looks every second).
-    loop {
-        let status = stdout(&run(db, &["issue", "status", "2024-q1"]));
-        if status.contains("2024-q1: sent") {
-            assert!(status.contains("sent 1"), "{status}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{status}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = common::eventually_blocking(
+        "the issue recorded as sent",
+        Duration::from_secs(20),
+        || {
+            let status = stdout(&run(db, &["issue", "status", "2024-q1"]));
+            if status.contains("2024-q1: sent") {
+                Ok(status)
+            } else {
+                Err(status)
+            }
+        },
+    );
+    assert!(status.contains("sent 1"), "{status}");
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
@@ -482,17 +493,6 @@ async fn serve_answers_health_and_stops_on_sigterm(db: &TestDb) {
     assert!(killed.success());
     let status = child.0.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
-}
-
-/// A child process that is killed if the test fails before it stops it: an orphan
-/// holding the test's output open would keep `cargo test` waiting forever.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn http_get(address: &str, path: &str) -> String {
@@ -1380,7 +1380,8 @@ async fn login_names_never_reach_the_log_raw(db: &TestDb) {
     post("ukjent\nFALSK LOGGLINJE admin login ok\x1b[2J:x");
     post("hemmelig-passord-i-navnefeltet:");
     post("kom\n\x1b[31m:feil passord");
-    std::thread::sleep(Duration::from_millis(300));
+    // Each refusal was logged (to stderr, at once) before its answer was sent: the log
+    // holds all three by now.
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
         .status();

@@ -4,11 +4,11 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::smtp_sink::SmtpSink;
-use common::{Kind, TestDb};
+use common::{KillOnDrop, Kind, TestDb};
 use nyhetsbrev::store::{Actor, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
@@ -27,17 +27,7 @@ async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
     (store, id)
 }
 
-/// A worker process, killed if the test fails before it stops it.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Worker {
+fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> KillOnDrop {
     let child = Command::new(BIN)
         .arg("worker")
         .current_dir(db.dir())
@@ -53,11 +43,11 @@ fn start_worker(db: &TestDb, sink: &SmtpSink, rate: &str) -> Worker {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the worker");
-    Worker(child)
+    KillOnDrop(child)
 }
 
 /// SIGTERM, then the worker's last line on stderr.
-fn stop_worker(mut worker: Worker) -> String {
+fn stop_worker(mut worker: KillOnDrop) -> String {
     let child = &mut worker.0;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -78,18 +68,11 @@ fn stop_worker(mut worker: Worker) -> String {
 }
 
 async fn wait_until_done(store: &Store, issue_id: i64, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
+    common::eventually("nothing left queued", within, async || {
         let counts = store.send_counts(issue_id).await.unwrap();
-        if counts.queued == 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still queued after {within:?}: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        common::ok_if(counts.queued == 0, counts)
+    })
+    .await
 }
 
 async fn a_worker_killed_mid_send_loses_no_one_and_repeats_only_what_was_in_flight(db: &TestDb) {
@@ -100,7 +83,8 @@ async fn a_worker_killed_mid_send_loses_no_one_and_repeats_only_what_was_in_flig
     sink.wait_for(200, Duration::from_secs(30)).await;
     worker.0.kill().unwrap(); // SIGKILL: no chance to record or release anything
     worker.0.wait().unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The sink finishes reading what the killed worker had sent.
+    sink.wait_until_idle(Duration::from_secs(10)).await;
     let accepted_at_kill = sink.count() as i64;
     let recorded_at_kill = store.send_counts(issue_id).await.unwrap().sent;
     let in_flight_at_kill = accepted_at_kill - recorded_at_kill;

@@ -238,10 +238,9 @@ async fn each_broken_part_fails_with_its_own_fix() {
     assert!(dovecot::available(), "dovecot-imapd is installed");
     let db = TestDb::sqlite().await;
     db.store().await.close().await;
-    // A relay that is not there: a port that was free a moment ago.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
+    // A relay that is not there: a port nothing listens on.
+    let closed = common::ports::ClosedPort::bind();
+    let closed_port = closed.port;
     let imap = Dovecot::plain();
     let wrong_password = imap.plain_url().replace(dovecot::PASSWORD, "wrong");
     let not_a_key = db.dir().join("dkim.pem");
@@ -381,9 +380,8 @@ async fn the_database_check_follows_the_schema(db: &TestDb) {
 
     // A database server that is not there.
     if db.kind == common::Kind::Postgres {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
+        let closed = common::ports::ClosedPort::bind();
+        let port = closed.port;
         let away = db.dir().join("away.toml");
         std::fs::write(
             &away,

@@ -49,13 +49,6 @@ const SENT_ROWS: &str = "SELECT CAST(id AS TEXT) || '|' || coalesce(message_id, 
 const AUDIT_ROWS: &str = "SELECT CAST(id AS TEXT) || '|' || CAST(at AS TEXT) || '|' || actor || '|' || \
      action || '|' || coalesce(subject, '') || '|' || coalesce(detail, '') FROM audit_log ORDER BY id";
 
-async fn count(db: &TestDb, table: &str) -> i64 {
-    db.query_strings(&format!("SELECT CAST(count(*) AS TEXT) FROM {table}"))
-        .await[0]
-        .parse()
-        .unwrap()
-}
-
 /// What the tests compare to show the live database was not touched.
 async fn fingerprint(db: &TestDb) -> (Vec<String>, Vec<String>) {
     (
@@ -438,24 +431,24 @@ async fn a_restore_refuses_a_database_in_use(db: &TestDb) {
             let restored = backup::restore(&db.url, &backup, &actor()).await.unwrap();
             let kept = restored.replaced.expect("the replaced file is kept");
             assert!(kept.exists(), "{}", kept.display());
-            assert_eq!(count(db, "contacts").await, 5, "the backup is in place");
+            assert_eq!(db.count("contacts").await, 5, "the backup is in place");
             let old = TestDb::sqlite_at(&kept);
-            assert_eq!(count(&old, "contacts").await, 7, "the old file is whole");
+            assert_eq!(old.count("contacts").await, 7, "the old file is whole");
         }
         Kind::Postgres => {
             // A connection just closed can linger in pg_stat_activity for a moment.
-            let mut e = backup::restore(&db.url, &backup, &actor())
-                .await
-                .unwrap_err();
-            for _ in 0..50 {
-                if !matches!(e, BackupError::InUse) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                e = backup::restore(&db.url, &backup, &actor())
+            let e = common::eventually(
+                "the closed store's connections go",
+                Duration::from_secs(5),
+                async || match backup::restore(&db.url, &backup, &actor())
                     .await
-                    .unwrap_err();
-            }
+                    .unwrap_err()
+                {
+                    BackupError::InUse => Err("in use"),
+                    e => Ok(e),
+                },
+            )
+            .await;
             assert!(matches!(e, BackupError::NotEmpty(_)), "{e}");
             assert!(e.to_string().contains("a new, empty database"), "{e}");
             assert_eq!(fingerprint(db).await, before);
@@ -497,6 +490,7 @@ async fn serve_keeps_its_newest_backups(db: &TestDb) {
                 .to_string_lossy()
                 .into_owned(),
         );
+        // Each backup's name has its time to the millisecond: the next one is later.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let mut expected = vec![made[1].clone(), made[2].clone(), "notes.txt".into()];
@@ -656,8 +650,7 @@ async fn retention_removes_old_mail_bytes_and_contacts_who_never_confirmed(db: &
     );
 
     // Staff reading the old mail see that its bytes went, and why.
-    let app = common::spawn_app_at_own_address(db, settings.clone(), None).await;
-    common::staff::add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app_with(db, settings.clone()).await;
     let staff = common::staff::StaffClient::log_in(&app.address, "kari").await;
     let id = db
         .query_strings("SELECT CAST(id AS TEXT) FROM inbound_messages WHERE subject = 'Spørsmål 1'")
@@ -816,6 +809,8 @@ async fn metrics_are_served_on_their_own_address_and_every_line_parses(db: &Test
     let web_address = format!("http://{}", web.local_addr().unwrap());
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(service.run(web, shutdown));
+    // A fixed wait, the point of it: the queued deliveries have been due over a second
+    // (`oldest_due_delivery_seconds` below).
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     assert_eq!(
@@ -888,11 +883,8 @@ async fn metrics_are_served_on_their_own_address_and_every_line_parses(db: &Test
     // A relay nobody answers at: relay_up is 0.
     stop.send(true).unwrap();
     running.await.unwrap().unwrap();
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    settings.smtp_url = Some(format!("smtp://127.0.0.1:{closed}?tls=none").into());
+    let closed = common::ports::ClosedPort::bind();
+    settings.smtp_url = Some(format!("smtp://127.0.0.1:{}?tls=none", closed.port).into());
     let service = nyhetsbrev::startup::Service::build(store.clone(), &settings).unwrap();
     let text = service.metrics.render().await.unwrap();
     let samples = parse_scrape(&text);

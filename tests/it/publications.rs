@@ -668,7 +668,7 @@ async fn staff_putting_back_someone_who_left_restores_what_they_had(db: &TestDb)
         .await
         .unwrap();
     store.leave_publication(id, &court, &actor()).await.unwrap();
-    // Left later, everything at once.
+    // Left later, everything at once (a fixed wait: times are kept to the millisecond).
     tokio::time::sleep(Duration::from_millis(5)).await;
     store
         .unsubscribe_contact(id, &Actor::new("web:unsubscribe"))

@@ -7,8 +7,8 @@
 use crate::common;
 
 use common::staff::{
-    STAFF_PASSWORD, StaffClient, add_admin, add_staff, add_staff_with_email, http, location,
-    set_cookie, totp_code,
+    STAFF_PASSWORD, StaffClient, add_admin, add_staff, add_staff_with_email, location, sign_in,
+    staff_app, staff_app_relaying, totp_code,
 };
 use common::{TestApp, TestDb};
 use nyhetsbrev::domain::{Slug, Timestamp};
@@ -25,15 +25,12 @@ on_both_backends!(
     a_chain_of_accounts_is_still_one_person,
 );
 
-/// The app with `send_approval` on, sending through the SMTP sink.
+/// The app with `send_approval` on, sending through the SMTP sink, staff account
+/// `kari` (an administrator) and two confirmed contacts.
 async fn approval_app(db: &TestDb) -> TestApp {
-    let sink = common::smtp_sink::SmtpSink::start().await;
     let mut settings = common::test_settings(db);
-    settings.smtp_url = Some(sink.url().into());
     settings.send_approval = true;
-    let app = common::spawn_app_at_own_address(db, settings, Some(sink)).await;
-    // The first account: an administrator.
-    add_staff(&app.store, "kari").await;
+    let app = staff_app_relaying(db, settings).await;
     common::add_confirmed(&app.store, 0..2).await;
     app
 }
@@ -83,12 +80,7 @@ async fn still_waits(app: &TestApp, db: &TestDb) {
     assert_eq!(issue.status.as_str(), "draft");
     let plan = issue.plan.expect("the plan is still there");
     assert_eq!(plan.approved_by, None);
-    assert_eq!(
-        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM deliveries")
-            .await,
-        ["0"],
-        "nothing queued"
-    );
+    assert_eq!(db.count("deliveries").await, 0, "nothing queued");
 }
 
 /// Tries to approve as `approver`: the refusal's page, checked to be a 403.
@@ -174,7 +166,9 @@ async fn a_colleague_whose_password_the_requester_set_cannot_approve_and_is_told
             .contains("har fått en e-post om endringen")
     );
     let cookie = sign_in(&app, "ola", "et passord kari kan").await.unwrap();
-    let ola = client_for(&app, cookie, "/admin").await;
+    let ola = StaffClient::for_session(&app.address, cookie)
+        .with_csrf_from("/admin")
+        .await;
     let page = refused_approval(&ola).await;
     assert!(
         page.contains("Passordet ditt ble satt av den som ba om utsendingen"),
@@ -245,37 +239,8 @@ async fn an_account_changed_by_a_third_person_waits_a_day_before_approving(db: &
     assert_eq!(app.mails().len(), 2, "the issue went to both contacts");
 }
 
-/// Signs `name` in with `password`: the session cookie, or the status.
-async fn sign_in(app: &TestApp, name: &str, password: &str) -> Result<String, u16> {
-    let response = http()
-        .post(format!("{}/admin/login", app.address))
-        .header("origin", &app.address)
-        .form(&[("username", name), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    match set_cookie(&response) {
-        Some((cookie, _)) if response.status() == 303 => Ok(cookie),
-        _ => Err(response.status().as_u16()),
-    }
-}
-
-/// A client for a session, its CSRF token read from `path`.
-async fn client_for(app: &TestApp, cookie: String, path: &str) -> StaffClient {
-    let mut client = StaffClient {
-        http: http(),
-        base: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    };
-    let page = client.get_ok(path).await;
-    client.csrf = common::staff::csrf_of(&page);
-    client
-}
-
 async fn plain_app(db: &TestDb) -> TestApp {
-    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
-    add_staff(&app.store, "kari").await;
+    let app = staff_app(db).await;
     add_staff(&app.store, "ola").await;
     app
 }
@@ -477,14 +442,9 @@ async fn resetting_a_second_factor_ends_sessions_and_asks_for_enrolment(db: &Tes
 
     // Signing in again: no page opens before a new second factor is set up.
     let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
-    let half = StaffClient {
-        http: http(),
-        base: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    };
+    let half = StaffClient::for_session(&app.address, cookie);
     assert_eq!(location(&half.get("/admin").await), "/admin/totp");
-    let half = client_for(&app, half.cookie, "/admin/totp").await;
+    let half = half.with_csrf_from("/admin/totp").await;
     enrol(&half).await;
     half.get_ok("/admin").await;
     assert!(
@@ -497,12 +457,7 @@ async fn resetting_a_second_factor_ends_sessions_and_asks_for_enrolment(db: &Tes
     );
     // Enrolled again: the next sign-in asks for a code, not a new set-up.
     let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
-    let again = StaffClient {
-        http: http(),
-        base: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    };
+    let again = StaffClient::for_session(&app.address, cookie);
     assert_eq!(location(&again.get("/admin").await), "/admin/login/kode");
 }
 
@@ -530,12 +485,7 @@ async fn an_owner_mail_that_cannot_be_sent_is_shown_and_the_change_stands(db: &T
     );
     assert_eq!(app.mails().len(), 0);
     let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
-    let half = StaffClient {
-        http: http(),
-        base: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    };
+    let half = StaffClient::for_session(&app.address, cookie);
     assert_eq!(
         location(&half.get("/admin").await),
         "/admin/totp",

@@ -3,10 +3,10 @@
 
 use crate::common;
 
+use common::TestDb;
 use common::staff::{
-    STAFF_PASSWORD, StaffClient, add_staff, http, location, set_cookie, totp_code,
+    STAFF_PASSWORD, StaffClient, add_staff, http, location, sign_in, staff_app, totp_code,
 };
-use common::{TestApp, TestDb};
 
 on_both_backends!(
     account_pages_need_a_session_and_changes_a_token,
@@ -16,29 +16,8 @@ on_both_backends!(
     a_required_second_factor_is_set_up_before_any_page_opens,
 );
 
-async fn app(db: &TestDb) -> TestApp {
-    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
-    add_staff(&app.store, "kari").await;
-    app
-}
-
-/// Signs `name` in with `password`: the session cookie, or `None` and the status.
-async fn sign_in(app: &TestApp, name: &str, password: &str) -> Result<String, u16> {
-    let response = http()
-        .post(format!("{}/admin/login", app.address))
-        .header("origin", &app.address)
-        .form(&[("username", name), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    match set_cookie(&response) {
-        Some((cookie, _)) if response.status() == 303 => Ok(cookie),
-        _ => Err(response.status().as_u16()),
-    }
-}
-
 async fn account_pages_need_a_session_and_changes_a_token(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     add_staff(&app.store, "ola").await;
     for path in ["/admin/staff", "/admin/account"] {
         let response = http()
@@ -74,7 +53,7 @@ async fn account_pages_need_a_session_and_changes_a_token(db: &TestDb) {
 }
 
 async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let page = kari.get_ok("/admin/staff").await;
     assert!(page.contains("kari</bdi> (deg)"), "{page}");
@@ -176,7 +155,7 @@ async fn accounts_are_added_disabled_enabled_and_given_passwords(db: &TestDb) {
 }
 
 async fn each_person_changes_their_password_and_ends_their_sessions(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let other = sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap();
     let page = kari.get_ok("/admin/account").await;
@@ -266,24 +245,8 @@ fn secret_on(page: &str) -> String {
     page[at..].split('<').next().unwrap().to_owned()
 }
 
-/// A client for a session that has passed the password only.
-fn half_signed_in(app: &TestApp, cookie: String) -> StaffClient {
-    StaffClient {
-        http: http(),
-        base: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    }
-}
-
-async fn with_csrf(mut client: StaffClient, path: &str) -> StaffClient {
-    let page = client.get_ok(path).await;
-    client.csrf = common::staff::csrf_of(&page);
-    client
-}
-
 async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let page = kari.get_ok("/admin/totp").await;
     assert!(page.contains("<svg") && page.contains("Slå på"), "{page}");
@@ -310,10 +273,10 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
 
     // Signing in now asks for a code; until then no page opens and no change goes through.
     let cookie = sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap();
-    let half = half_signed_in(&app, cookie);
+    let half = StaffClient::for_session(&app.address, cookie);
     let response = half.get("/admin").await;
     assert_eq!(location(&response), "/admin/login/kode");
-    let half = with_csrf(half, "/admin/login/kode").await;
+    let half = half.with_csrf_from("/admin/login/kode").await;
     let refused = half
         .post(
             "/admin/contacts/new",
@@ -357,10 +320,11 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/admin");
     half.get_ok("/admin").await;
-    let again = with_csrf(
-        half_signed_in(&app, sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap()),
-        "/admin/login/kode",
+    let again = StaffClient::for_session(
+        &app.address,
+        sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap(),
     )
+    .with_csrf_from("/admin/login/kode")
     .await;
     let reused = again.post("/admin/login/kode", &[("code", &next)]).await;
     assert_eq!(reused.status(), 401, "a code works once");
@@ -370,10 +334,11 @@ async fn a_second_factor_is_set_up_and_asked_for_at_sign_in(db: &TestDb) {
     let response = again.post("/admin/login/kode", &[("code", &typed)]).await;
     assert_eq!(response.status(), 303);
     again.get_ok("/admin").await;
-    let third = with_csrf(
-        half_signed_in(&app, sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap()),
-        "/admin/login/kode",
+    let third = StaffClient::for_session(
+        &app.address,
+        sign_in(&app, "kari", STAFF_PASSWORD).await.unwrap(),
     )
+    .with_csrf_from("/admin/login/kode")
     .await;
     assert_eq!(
         third
@@ -410,7 +375,7 @@ async fn a_required_second_factor_is_set_up_before_any_page_opens(db: &TestDb) {
     let app = common::spawn_app_at_own_address(db, settings, None).await;
     add_staff(&app.store, "ola").await;
     let cookie = sign_in(&app, "ola", STAFF_PASSWORD).await.unwrap();
-    let half = half_signed_in(&app, cookie);
+    let half = StaffClient::for_session(&app.address, cookie);
     for path in ["/admin", "/admin/contacts", "/admin/login/kode"] {
         let response = half.get(path).await;
         assert_eq!(response.status(), 303, "{path}");
@@ -421,7 +386,7 @@ async fn a_required_second_factor_is_set_up_before_any_page_opens(db: &TestDb) {
         };
         assert_eq!(location(&response), expected, "{path}");
     }
-    let half = with_csrf(half, "/admin/totp").await;
+    let half = half.with_csrf_from("/admin/totp").await;
     let page = half.get_ok("/admin/totp").await;
     assert!(page.contains("krever tofaktor"), "{page}");
     let secret = secret_on(&page);

@@ -121,6 +121,36 @@ fn exchange(address: &str, request: &[u8], wait: Duration) -> Option<String> {
     }
 }
 
+/// Three idle connections the server keeps open, one in each of its three places. The
+/// places of connections it has just closed come back a moment later: until they have,
+/// one of the three is closed at once, and three new ones are tried.
+fn hold_every_place(address: &str) -> Vec<std::net::TcpStream> {
+    let address = address.trim_start_matches("http://");
+    common::eventually_blocking("three places free", Duration::from_secs(5), || {
+        let held: Vec<_> = (0..3)
+            .map(|_| std::net::TcpStream::connect(address).unwrap())
+            .collect();
+        let closed = held.iter().filter(|stream| closed_at_once(stream)).count();
+        if closed == 0 {
+            Ok(held)
+        } else {
+            Err(format!("{closed} of 3 closed at once"))
+        }
+    })
+}
+
+/// Whether the server closed the connection (without a word) within 100 ms: as it does
+/// when it has no place for it. One it keeps stays silent: it waits for a request.
+fn closed_at_once(mut stream: &std::net::TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    match stream.read(&mut [0u8; 1]) {
+        Ok(read) => read == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
 /// A 20 MB upload without credentials is answered 401 from its headers: the server
 /// never waits for (or reads) the body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,23 +213,22 @@ async fn slow_and_surplus_connections_are_cut_off() {
             b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=",
             Duration::from_secs(10),
         );
-        // Three idle connections take every place; a fourth is closed at once. (First
-        // a moment for the two connections above to give back their places: the
-        // server frees one just after it closes the socket.)
-        std::thread::sleep(Duration::from_millis(300));
-        let held: Vec<_> = (0..3)
-            .map(|_| std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap())
-            .collect();
-        std::thread::sleep(Duration::from_millis(100));
+        // Three idle connections take every place; a fourth is closed at once.
+        let held = hold_every_place(&address);
         let surplus = exchange(&address, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", Duration::from_secs(2));
         drop(held);
         // Once they are gone, all is well.
-        std::thread::sleep(Duration::from_millis(300));
-        let after = exchange(
-            &address,
-            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            Duration::from_secs(5),
-        );
+        let after = common::eventually_blocking("served again", Duration::from_secs(5), || {
+            let answer = exchange(
+                &address,
+                b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                Duration::from_secs(5),
+            );
+            match answer {
+                Some(answer) if !answer.is_empty() => Ok(answer),
+                closed => Err(closed),
+            }
+        });
         (half, slow_body, surplus, after)
     })
     .await
@@ -216,6 +245,5 @@ async fn slow_and_surplus_connections_are_cut_off() {
         "{slow_body}"
     );
     assert_eq!(surplus.as_deref(), Some(""), "closed at once: {surplus:?}");
-    let after = after.expect("served");
     assert!(after.starts_with("HTTP/1.1 200"), "{after}");
 }

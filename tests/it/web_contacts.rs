@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::staff::{StaffClient, add_staff, http, location, multipart};
+use common::staff::{StaffClient, add_staff, http, location, multipart, staff_app};
 use common::{TestApp, TestDb, email, new_contact};
 use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
 use nyhetsbrev::store::{Actor, NewInbound};
@@ -28,12 +28,6 @@ on_both_backends!(
     an_upload_is_kept_private_and_imported_only_as_checked,
     abandoned_uploads_and_leftover_folders_are_removed,
 );
-
-async fn app(db: &TestDb) -> TestApp {
-    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
-    add_staff(&app.store, "kari").await;
-    app
-}
 
 fn cli() -> Actor {
     Actor::new("cli:test")
@@ -81,7 +75,7 @@ async fn record_mail(
 }
 
 async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     app.store
         .add_contact(
             &new_contact("ola@example.no", ContactStatus::Confirmed),
@@ -202,7 +196,7 @@ async fn contact_pages_need_a_session_and_changes_a_token(db: &TestDb) {
 }
 
 async fn contacts_are_found_by_any_part_and_paged_by_address(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     common::add_confirmed(&app.store, 0..120).await;
     let mut andersen = new_contact("per.andersen@politiet.example.no", ContactStatus::Confirmed);
     andersen.name = ContactName::parse("Per Andersen").unwrap();
@@ -322,7 +316,7 @@ fn link_after(page: &str, marker: &str) -> Option<String> {
 }
 
 async fn a_contact_added_by_staff_shows_its_consent_and_history(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let form = kari.get_ok("/admin/contacts/new").await;
     assert!(form.contains("Legg til kontakt"));
@@ -450,7 +444,7 @@ async fn a_contact_added_by_staff_shows_its_consent_and_history(db: &TestDb) {
 }
 
 async fn hostile_contact_input_is_refused_or_shown_inert(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     // Not an address, a header injection, an overlong name: each in words, nothing stored.
     for (address, name, message) in [
@@ -564,7 +558,7 @@ async fn hostile_contact_input_is_refused_or_shown_inert(db: &TestDb) {
 }
 
 async fn a_person_gets_their_data_and_is_erased_once(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let mut person = new_contact("nora@example.no", ContactStatus::Confirmed);
     person.name = ContactName::parse("Nora Ås").unwrap();
     app.store.add_contact(&person, &cli()).await.unwrap();
@@ -749,7 +743,7 @@ async fn a_person_gets_their_data_and_is_erased_once(db: &TestDb) {
 }
 
 async fn a_bounced_contact_is_put_back_with_a_note(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     app.store
         .add_contact(
             &new_contact("full@example.no", ContactStatus::Bounced),
@@ -805,7 +799,7 @@ async fn a_bounced_contact_is_put_back_with_a_note(db: &TestDb) {
 }
 
 async fn a_kept_message_is_shown_as_text_only(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let raw = b"From: Kari <sender@example.no>\r\nTo: post@example.org\r\nSubject: Sp\xc3\xb8rsm\xc3\xa5l\r\n\
 MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
 Content-Type: text/html; charset=utf-8\r\n\r\n<style>body{display:none}</style>\
@@ -827,7 +821,7 @@ Content-Transfer-Encoding: base64\r\n\r\nSGVpIGRlcg==\r\n--b--\r\n";
 }
 
 async fn the_audit_log_is_filtered_by_person_action_and_date(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     add_staff(&app.store, "ola").await;
     // A failed sign-in for kari, then both sign in.
     let wrong = http()
@@ -917,7 +911,7 @@ async fn the_audit_log_is_filtered_by_person_action_and_date(db: &TestDb) {
 }
 
 async fn kept_mail_is_handled_and_its_sender_added_with_the_mail_as_consent(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let request = b"From: \"Siri Dahl\" <siri.dahl@example.no>\r\nTo: post@example.org\r\n\
 Date: Wed, 12 Mar 2025 10:00:00 +0100\r\nMessage-ID: <foresporsel-1@example.no>\r\n\
 Subject: Nyhetsbrev\r\n\r\nKan jeg f\xc3\xa5 nyhetsbrevet fra KOM?\r\n";
@@ -1065,7 +1059,7 @@ Subject: Nyhetsbrev\r\n\r\nKan jeg f\xc3\xa5 nyhetsbrevet fra KOM?\r\n";
 }
 
 async fn bounced_contacts_are_listed_with_the_last_reason(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     common::add_confirmed(&app.store, 0..3).await;
     let (slug, _) = common::sample_draft(&app.store).await;
     app.store.enqueue_issue(&slug, &cli()).await.unwrap();
@@ -1119,14 +1113,16 @@ async fn upload_csv(
 
 /// The job's page once it has stopped working (checked, imported or failed).
 async fn settled(kari: &StaffClient, path: &str) -> String {
-    for _ in 0..200 {
+    let what = format!("the import at {path} finishes");
+    common::eventually(&what, std::time::Duration::from_secs(10), async || {
         let page = kari.get_ok(path).await;
-        if !page.contains("Siden oppdaterer seg selv") {
-            return page;
+        if page.contains("Siden oppdaterer seg selv") {
+            Err("still working")
+        } else {
+            Ok(page)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the import at {path} did not finish in 10 s");
+    })
+    .await
 }
 
 async fn contacts_on_list(app: &TestApp) -> i64 {
@@ -1140,7 +1136,7 @@ async fn contacts_on_list(app: &TestApp) -> i64 {
 }
 
 async fn a_csv_file_is_checked_then_imported(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     add_staff(&app.store, "ola").await;
     app.store
         .add_contact(
@@ -1237,7 +1233,7 @@ async fn a_csv_file_is_checked_then_imported(db: &TestDb) {
 }
 
 async fn hostile_csv_files_are_refused_in_words_and_write_nothing(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     // Not CSV at all (a PNG): the file's problem in words.
     let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
@@ -1311,7 +1307,7 @@ async fn hostile_csv_files_are_refused_in_words_and_write_nothing(db: &TestDb) {
 /// page's subscriptions with their consent, and the contacts list filtered by
 /// publication.
 async fn staff_see_and_manage_publications_and_who_gets_them(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let mut only_court = new_contact("dommer@example.org", ContactStatus::Confirmed);
     only_court.publications =
@@ -1508,7 +1504,7 @@ async fn staff_see_and_manage_publications_and_who_gets_them(db: &TestDb) {
 /// prefetch) exports nothing; a POST without the token is refused; every export is in
 /// the log with who, the filter and the rows, and on the dashboard.
 async fn every_export_of_the_list_is_a_post_in_the_log_and_on_the_dashboard(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     for address in [
         "per@politiet.example.no",
         "liv@example.no",
@@ -1618,17 +1614,18 @@ async fn job_settled(
     token: &str,
 ) -> nyhetsbrev::ops::imports::JobState {
     use nyhetsbrev::ops::imports::JobState;
-    for _ in 0..400 {
-        let state = jobs.get("kari", token).expect("the job").state;
-        if !matches!(
-            state,
-            JobState::Checking { .. } | JobState::Importing { .. }
-        ) {
-            return state;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the import job did not finish in 10 s");
+    common::eventually(
+        "the import job finishes",
+        std::time::Duration::from_secs(10),
+        async || {
+            let state = jobs.get("kari", token).expect("the job").state;
+            match state {
+                JobState::Checking { .. } | JobState::Importing { .. } => Err(state),
+                state => Ok(state),
+            }
+        },
+    )
+    .await
 }
 
 fn mode_of(path: &std::path::Path) -> u32 {
@@ -1646,8 +1643,7 @@ fn mode_of(path: &std::path::Path) -> u32 {
 /// (with umask 022), and a swapped file is refused with nothing imported.
 async fn an_upload_is_kept_private_and_imported_only_as_checked(db: &TestDb) {
     use nyhetsbrev::ops::imports::{FILE_CHANGED, ImportChoice, ImportJobs, JobState};
-    // SAFETY: umask only sets the process's file creation mask.
-    unsafe { libc::umask(0o022) };
+    let _umask = common::umask::set(0o022).await;
     let parent = db.dir().join("tmp");
     std::fs::create_dir_all(&parent).unwrap();
     // Made in advance by someone else at the old, predictable name: never used.
@@ -1820,11 +1816,10 @@ async fn abandoned_uploads_and_leftover_folders_are_removed(db: &TestDb) {
     // The folder goes with the last handle on the jobs (a finished check's task may
     // hold one for a moment longer).
     drop(jobs);
-    for _ in 0..100 {
-        if !folder.exists() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(!folder.exists(), "the upload folder is removed");
+    common::eventually(
+        "the upload folder is removed",
+        std::time::Duration::from_secs(2),
+        async || common::ok_if(!folder.exists(), folder.display().to_string()),
+    )
+    .await;
 }

@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::staff::{
-    STAFF_PASSWORD, StaffClient, add_staff, http, location, multipart, set_cookie,
+    STAFF_PASSWORD, StaffClient, add_staff, http, location, multipart, set_cookie, staff_app,
 };
 use common::{TestApp, TestDb};
 use nyhetsbrev::domain::Slug;
@@ -29,12 +29,6 @@ on_both_backends!(
     the_ledger_csv_holds_every_delivery_of_a_large_send,
     an_announcement_is_written_for_its_publication,
 );
-
-async fn app(db: &TestDb) -> TestApp {
-    let app = common::spawn_app_at_own_address(db, common::test_settings(db), None).await;
-    add_staff(&app.store, "kari").await;
-    app
-}
 
 const ISSUE_FIELDS: [(&str, &str); 6] = [
     ("slug", "2025-q1"),
@@ -62,7 +56,7 @@ async fn source_of(app: &TestApp, slug: &str) -> Option<String> {
 }
 
 async fn every_admin_page_needs_a_session(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let http = http();
     for path in [
         "/admin",
@@ -135,7 +129,7 @@ async fn every_admin_page_needs_a_session(db: &TestDb) {
 }
 
 async fn signing_in_sets_a_strict_cookie_and_signing_out_ends_it(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let http = http();
     let page = http
         .get(format!("{}/admin/login", app.address))
@@ -215,8 +209,7 @@ async fn signing_in_sets_a_strict_cookie_and_signing_out_ends_it(db: &TestDb) {
 async fn failed_logins_are_throttled_per_account_across_addresses(db: &TestDb) {
     let mut settings = common::test_settings(db);
     settings.trusted_proxies = vec!["127.0.0.1/32".into()];
-    let app = common::spawn_app_at_own_address(db, settings, None).await;
-    add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app_with(db, settings).await;
     let http = http();
     let attempt = |from: String, password: &'static str| {
         http.post(format!("{}/admin/login", app.address))
@@ -261,7 +254,7 @@ async fn failed_logins_are_throttled_per_account_across_addresses(db: &TestDb) {
 }
 
 async fn changes_without_the_sessions_token_or_from_elsewhere_are_refused(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     add_staff(&app.store, "ola").await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let ola = StaffClient::log_in(&app.address, "ola").await;
@@ -314,7 +307,7 @@ async fn changes_without_the_sessions_token_or_from_elsewhere_are_refused(db: &T
 }
 
 async fn an_issue_is_written_with_every_problem_at_its_line(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let new = kari.get_ok("/admin/issues/new").await;
     assert!(new.contains("name=\"subject\"") && new.contains("<textarea"));
@@ -411,7 +404,7 @@ async fn an_issue_is_written_with_every_problem_at_its_line(db: &TestDb) {
 }
 
 async fn hostile_issue_input_is_refused_or_shown_as_text(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     // 10 MB in the text area: refused before it is read, nothing stored.
     let huge = "a".repeat(10 * 1024 * 1024);
@@ -512,7 +505,7 @@ async fn hostile_issue_input_is_refused_or_shown_as_text(db: &TestDb) {
 }
 
 async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     common::add_confirmed(&app.store, 0..3).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     assert_eq!(
@@ -700,7 +693,7 @@ async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
 
 async fn the_checklist_names_broken_links_until_they_are_fixed(db: &TestDb) {
     let links = common::links::start_link_server().await;
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let body = format!(
         "## Verdt å merke seg\n### Ny veileder\nLes [veilederen]({links}/borte) og [mer]({links}/ok).\n"
@@ -762,7 +755,7 @@ async fn status_of(app: &TestApp, slug: &str) -> nyhetsbrev::store::StoredIssue 
 }
 
 async fn a_planned_send_starts_when_due_and_one_found_too_late_does_not(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     common::add_confirmed(&app.store, 0..3).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     assert_eq!(
@@ -836,14 +829,15 @@ async fn a_planned_send_starts_when_due_and_one_found_too_late_does_not(db: &Tes
         });
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(async move { worker.run(shutdown).await });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while status_of(&app, "2025-q1").await.status.as_str() == "draft" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker starts the plan"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    common::eventually(
+        "the worker starts the plan",
+        std::time::Duration::from_secs(20),
+        async || {
+            let status = status_of(&app, "2025-q1").await.status;
+            common::ok_if(status.as_str() != "draft", status)
+        },
+    )
+    .await;
     stop.send(true).unwrap();
     running.await.unwrap().unwrap();
     let issue = status_of(&app, "2025-q1").await;
@@ -900,8 +894,7 @@ async fn a_planned_send_starts_when_due_and_one_found_too_late_does_not(db: &Tes
 async fn a_second_account_must_approve_the_send(db: &TestDb) {
     let mut settings = common::test_settings(db);
     settings.send_approval = true;
-    let app = common::spawn_app_at_own_address(db, settings, None).await;
-    add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app_with(db, settings).await;
     add_staff(&app.store, "ola").await;
     common::add_confirmed(&app.store, 0..2).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
@@ -986,8 +979,7 @@ async fn a_second_account_must_approve_the_send(db: &TestDb) {
 async fn the_dashboard_says_when_a_send_waits_for_a_cap(db: &TestDb) {
     let mut settings = common::test_settings(db);
     settings.hourly_cap = Some(2);
-    let app = common::spawn_app_at_own_address(db, settings, None).await;
-    add_staff(&app.store, "kari").await;
+    let app = common::staff::staff_app_with(db, settings).await;
     common::add_confirmed(&app.store, 0..3).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     assert_eq!(
@@ -1036,7 +1028,7 @@ async fn upload(kari: &StaffClient, parts: &[(&str, Option<&str>, &[u8])]) -> re
 }
 
 async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let csrf = kari.csrf.clone();
     let sample = common::SAMPLE_ISSUE.as_bytes();
@@ -1168,7 +1160,7 @@ async fn an_issue_file_is_uploaded_or_shown_with_its_problems(db: &TestDb) {
 const WORD_FIXTURE: &[u8] = include_bytes!("../fixtures/docx/2024-q1-word.docx");
 
 async fn a_word_document_is_uploaded_with_what_was_not_carried_over(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let csrf = kari.csrf.clone();
 
@@ -1305,7 +1297,7 @@ async fn a_word_document_is_uploaded_with_what_was_not_carried_over(db: &TestDb)
 }
 
 async fn failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     common::add_confirmed(&app.store, 0..4).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     assert_eq!(
@@ -1360,7 +1352,7 @@ async fn failed_deliveries_are_sent_again_but_never_to_anyone_who_got_it(db: &Te
 }
 
 async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     // More contacts than one page of the ledger (5,000), made in one statement.
     db.execute(
         "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5003) \
@@ -1412,7 +1404,7 @@ async fn the_ledger_csv_holds_every_delivery_of_a_large_send(db: &TestDb) {
 /// Issue 18: an issue belongs to a publication chosen in the form; an announcement has
 /// its paragraphs and one link, each problem shown at its field.
 async fn an_announcement_is_written_for_its_publication(db: &TestDb) {
-    let app = app(db).await;
+    let app = staff_app(db).await;
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let new = kari.get_ok("/admin/issues/new").await;
     assert!(

@@ -258,9 +258,5 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
         ContactStatus::Confirmed
     );
     // Nothing was stored for any of it.
-    assert_eq!(
-        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM tokens")
-            .await,
-        vec!["0".to_owned()]
-    );
+    assert_eq!(db.count("tokens").await, 0);
 }

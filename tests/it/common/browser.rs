@@ -5,21 +5,16 @@
 //! (`.ci/run` installs all three). Without them a test says it was skipped; under CI it
 //! fails instead.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 
-pub struct Driver(Child);
+use super::KillOnDrop;
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub fn start_chromedriver() -> Option<(Driver, String)> {
+/// chromedriver on a port of its own, and its URL; `None` (with a message) where it is
+/// not installed outside CI.
+pub fn start_chromedriver() -> Option<(KillOnDrop, String)> {
     if Command::new("chromedriver")
         .arg("--version")
         .output()
@@ -32,43 +27,33 @@ pub fn start_chromedriver() -> Option<(Driver, String)> {
         eprintln!("SKIPPED browser test: install chromium and chromium-driver to run it");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = super::ports::free_port("127.0.0.1");
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((Driver(child), url));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("chromedriver did not start");
+    let driver = KillOnDrop(child);
+    super::eventually_blocking("chromedriver listens", Duration::from_secs(5), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())
+    });
+    Some((driver, format!("http://127.0.0.1:{port}")))
 }
 
 /// Waits (up to 10 s) for the page whose heading is `expected`: after a click the old
 /// page's elements go stale while the next one loads.
 pub async fn wait_for_heading(client: &fantoccini::Client, expected: &str) {
-    let mut seen = String::new();
-    for _ in 0..200 {
-        if let Ok(h1) = client.find(Locator::Css("h1")).await
-            && let Ok(text) = h1.text().await
-        {
-            if text == expected {
-                return;
-            }
-            seen = text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("expected a page headed {expected:?}, saw {seen:?}");
+    let what = format!("a page headed {expected:?}");
+    super::eventually(&what, Duration::from_secs(10), async || {
+        let h1 = client
+            .find(Locator::Css("h1"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = h1.text().await.map_err(|e| e.to_string())?;
+        super::ok_if(text == expected, format!("a page headed {text:?}"))
+    })
+    .await
 }
 
 pub async fn screenshot(client: &fantoccini::Client, name: &str) {

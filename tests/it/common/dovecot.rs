@@ -6,7 +6,7 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const DOVECOT: &str = "/usr/sbin/dovecot";
 pub const USER: &str = "kom";
@@ -40,14 +40,6 @@ pub fn available() -> bool {
     );
     eprintln!("SKIPPED IMAP test: install dovecot-imapd to run it");
     false
-}
-
-fn free_port(ip: &str) -> u16 {
-    std::net::TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn id(args: &[&str]) -> String {
@@ -113,8 +105,8 @@ impl Dovecot {
             format!("{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{d}/mail/kom::\n"),
         )
         .unwrap();
-        let port = free_port(ip);
-        let tls_port = tls.then(|| free_port(ip));
+        let port = super::ports::free_port(ip);
+        let tls_port = tls.then(|| super::ports::free_port(ip));
         let ssl = if tls {
             super::tls::make(std::path::Path::new(&d), ip);
             format!("ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n")
@@ -151,26 +143,22 @@ impl Dovecot {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start dovecot");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        super::eventually_blocking("dovecot greets", Duration::from_secs(10), || {
             if let Some(status) = child.try_wait().unwrap() {
                 let mut err = String::new();
                 let _ = child.stderr.take().unwrap().read_to_string(&mut err);
                 let log = std::fs::read_to_string(format!("{d}/dovecot.log")).unwrap_or_default();
                 panic!("dovecot exited ({status}): {err}\n{log}");
             }
-            if let Ok(mut s) = TcpStream::connect((ip, port)) {
-                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                let mut banner = [0u8; 64];
-                if let Ok(n) = s.read(&mut banner)
-                    && banner[..n].starts_with(b"* OK")
-                {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "dovecot not ready after 10 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            let mut s = TcpStream::connect((ip, port)).map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut banner = [0u8; 64];
+            let n = s.read(&mut banner).map_err(|e| e.to_string())?;
+            super::ok_if(
+                banner[..n].starts_with(b"* OK"),
+                String::from_utf8_lossy(&banner[..n]).into_owned(),
+            )
+        });
         Dovecot {
             child,
             dir,

@@ -10,10 +10,15 @@ pub mod browser;
 pub mod docx;
 pub mod dovecot;
 pub mod links;
+pub mod ports;
 pub mod publications;
 pub mod smtp_sink;
 pub mod staff;
 pub mod tls;
+pub mod umask;
+pub mod wait;
+
+pub use wait::{eventually, eventually_blocking, ok_if};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -141,6 +146,57 @@ impl TestDb {
         rows
     }
 
+    /// How many rows `SELECT COUNT(*) FROM {from}` counts (`from` may end in a `WHERE`).
+    pub async fn count(&self, from: &str) -> i64 {
+        self.query_strings(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {from}"))
+            .await[0]
+            .parse()
+            .expect("a count")
+    }
+
+    /// Whether another connection (another process's, say) has written to `table` in a
+    /// transaction not yet committed: on PostgreSQL it holds the row-exclusive lock a
+    /// write takes on the table until its transaction ends; SQLite lets one writer at a
+    /// time take its write lock, so a `BEGIN IMMEDIATE` that finds it taken means a
+    /// write (to some table) is open.
+    pub async fn has_open_write_to(&self, table: &str) -> bool {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(self.url.expose())
+            .await
+            .expect("connect to the test database");
+        let open = match self.kind {
+            Kind::Postgres => {
+                // Every test database is migrated alike, so table OIDs repeat across
+                // them: only this database's locks count.
+                let writers: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM pg_locks \
+                     WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                     AND relation = '{table}'::regclass AND mode = 'RowExclusiveLock' \
+                     AND pid <> pg_backend_pid()"
+                )))
+                .fetch_one(&mut conn)
+                .await
+                .expect("pg_locks is readable");
+                writers > 0
+            }
+            Kind::Sqlite => {
+                conn.execute("PRAGMA busy_timeout = 0")
+                    .await
+                    .expect("set busy_timeout");
+                match conn.execute("BEGIN IMMEDIATE").await {
+                    Ok(_) => {
+                        conn.execute("ROLLBACK").await.expect("roll back");
+                        false
+                    }
+                    Err(e) if e.to_string().contains("database is locked") => true,
+                    Err(e) => panic!("BEGIN IMMEDIATE: {e}"),
+                }
+            }
+        };
+        conn.close().await.ok();
+        open
+    }
+
     /// A scratch directory that lives as long as the database.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
@@ -173,7 +229,7 @@ impl Drop for TestDb {
 }
 
 /// Generates, for each named `async fn(&TestDb)`, a test on SQLite and one on PostgreSQL.
-#[macro_export]
+/// (In scope in every test module: main.rs declares `common` first, with `#[macro_use]`.)
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -195,6 +251,18 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// A child process that is killed if the test fails before it stops it: an orphan
+/// holding the test's output open would keep `cargo test` waiting forever, and one still
+/// serving would outlive the test process.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The built binary, run in the database's folder against it, as an operator runs it.
@@ -302,21 +370,24 @@ impl TestApp {
     /// wait for room in their hourly budget: requests only queue their mail, and the
     /// app's background sender mails it (or panics after 20 s).
     pub async fn settled_mails(&self) -> Vec<Vec<u8>> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.store.queued_notices().await.unwrap()
-            > self
-                .store
-                .notices_waiting_for_room(self.notice_budgets)
-                .await
-                .unwrap()
-                .total()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "queued confirmations are mailed within 20 s"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        eventually(
+            "queued confirmations are mailed (but for those waiting for room)",
+            std::time::Duration::from_secs(20),
+            async || {
+                let queued = self.store.queued_notices().await.unwrap();
+                let waiting = self
+                    .store
+                    .notices_waiting_for_room(self.notice_budgets)
+                    .await
+                    .unwrap()
+                    .total();
+                ok_if(
+                    queued <= waiting,
+                    format!("{queued} queued, {waiting} waiting"),
+                )
+            },
+        )
+        .await;
         self.mails()
     }
 }

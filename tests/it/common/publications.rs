@@ -1,5 +1,5 @@
 //! Publications as the first migration makes them, for tests that render without a
-//! database (`#[path]`-included by those; `common::publications` for the others).
+//! database (benches/personalise.rs includes this file by `#[path]`).
 #![allow(dead_code)]
 
 use nyhetsbrev::domain::{

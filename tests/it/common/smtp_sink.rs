@@ -4,6 +4,7 @@
 //! or refuse to serve at all (a relay that is down).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +44,8 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     connections: Arc<Mutex<usize>>,
+    /// Sessions not yet over (a client gone mid-message ends its session at once).
+    open_sessions: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -55,14 +58,17 @@ impl SmtpSink {
             received: Arc::default(),
             behaviour: Arc::default(),
             connections: Arc::default(),
+            open_sessions: Arc::default(),
         };
         let server = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 *server.connections.lock().unwrap() += 1;
+                server.open_sessions.fetch_add(1, Ordering::SeqCst);
                 let session = server.clone();
                 tokio::spawn(async move {
                     let _ = session.serve(stream).await;
+                    session.open_sessions.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -90,20 +96,28 @@ impl SmtpSink {
         *self.connections.lock().unwrap()
     }
 
+    /// Waits until every session is over (its client said QUIT or went away), or
+    /// panics after `within`: what the sink has then is all it will get.
+    pub async fn wait_until_idle(&self, within: Duration) {
+        super::eventually("the sink's sessions end", within, async || {
+            let open = self.open_sessions.load(Ordering::SeqCst);
+            super::ok_if(open == 0, format!("{open} open sessions"))
+        })
+        .await
+    }
+
     /// Waits until at least `n` messages have arrived, or panics after `within`.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if self.count() >= n {
-                return self.received();
+        let what = format!("the sink gets {n} messages");
+        super::eventually(&what, within, async || {
+            let received = self.received();
+            if received.len() >= n {
+                Ok(received)
+            } else {
+                Err(format!("{} messages", received.len()))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the sink got {} messages, not {n}, within {within:?}",
-                self.count()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     async fn serve(&self, stream: TcpStream) -> std::io::Result<()> {

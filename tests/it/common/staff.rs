@@ -2,7 +2,10 @@
 //! cookie kept by hand (so tests can also forge, swap and drop it), the CSRF token read
 //! from the page's forms, `Origin` set to the app's own.
 
+use nyhetsbrev::config::Settings;
 use nyhetsbrev::store::Actor;
+
+use super::{TestApp, TestDb};
 
 pub const STAFF_PASSWORD: &str = "et langt passord for stab";
 
@@ -36,6 +39,46 @@ pub async fn add_staff_with_email(store: &nyhetsbrev::store::Store, name: &str, 
         )
         .await
         .expect("staff account");
+}
+
+/// The app as staff use it, with the first account, `kari` (an administrator): its
+/// `base_url` is its own address (the staff pages take changes only from pages of
+/// `base_url`), and with no relay its mail goes to the outbox.
+pub async fn staff_app(db: &TestDb) -> TestApp {
+    staff_app_with(db, super::test_settings(db)).await
+}
+
+/// [`staff_app`] with these settings.
+pub async fn staff_app_with(db: &TestDb, settings: Settings) -> TestApp {
+    let app = super::spawn_app_at_own_address(db, settings, None).await;
+    add_staff(&app.store, "kari").await;
+    app
+}
+
+/// [`staff_app`] with these settings, sending through an in-process SMTP sink
+/// (`app.sink`).
+pub async fn staff_app_relaying(db: &TestDb, mut settings: Settings) -> TestApp {
+    let sink = super::smtp_sink::SmtpSink::start().await;
+    settings.smtp_url = Some(sink.url().into());
+    let app = super::spawn_app_at_own_address(db, settings, Some(sink)).await;
+    add_staff(&app.store, "kari").await;
+    app
+}
+
+/// Signs `name` in with `password` through the login form: the session cookie, or the
+/// status of the refusal.
+pub async fn sign_in(app: &TestApp, name: &str, password: &str) -> Result<String, u16> {
+    let response = http()
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", &app.address)
+        .form(&[("username", name), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    match set_cookie(&response) {
+        Some((cookie, _)) if response.status() == 303 => Ok(cookie),
+        _ => Err(response.status().as_u16()),
+    }
 }
 
 /// An HTTP client that follows no redirects: tests look at each 303.
@@ -92,15 +135,27 @@ impl StaffClient {
             .unwrap();
         assert_eq!(response.status(), 303, "signed in");
         let (cookie, _) = set_cookie(&response).expect("a session cookie");
-        let mut client = StaffClient {
-            http,
+        StaffClient::for_session(base, cookie)
+            .with_csrf_from("/admin")
+            .await
+    }
+
+    /// A client for the session of `cookie`, with no CSRF token yet (a session that
+    /// has passed the password only opens no page with a form but the next step's).
+    pub fn for_session(base: &str, cookie: String) -> StaffClient {
+        StaffClient {
+            http: http(),
             base: base.to_owned(),
             cookie,
             csrf: String::new(),
-        };
-        let page = client.get_ok("/admin").await;
-        client.csrf = csrf_of(&page);
-        client
+        }
+    }
+
+    /// This client with the CSRF token read from the page at `path`.
+    pub async fn with_csrf_from(mut self, path: &str) -> StaffClient {
+        let page = self.get_ok(path).await;
+        self.csrf = csrf_of(&page);
+        self
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
