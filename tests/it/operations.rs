@@ -1173,7 +1173,7 @@ async fn an_erased_person_and_expired_mail_leave_no_bytes_in_the_sqlite_file() {
         .count();
     assert_eq!(lines, 0, "lines of the expired mail still in the file");
     // The rest of the list is untouched.
-    assert_eq!(count(&db, "contacts").await, 50);
+    assert_eq!(db.count("contacts").await, 50);
 }
 
 /// A second-factor secret an earlier version stored in clear is sealed by the first

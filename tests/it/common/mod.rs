@@ -4,7 +4,6 @@
 //! database the tests may connect to, e.g. `postgres://postgres@127.0.0.1:5432/postgres`)
 //! and create and drop a database of their own. Without it they say they were skipped;
 //! under CI (`CI` set) a missing server is a failure, never a skip.
-#![allow(dead_code)]
 
 pub mod browser;
 pub mod docx;

@@ -1,6 +1,5 @@
 //! Publications as the first migration makes them, for tests that render without a
 //! database (benches/personalise.rs includes this file by `#[path]`).
-#![allow(dead_code)]
 
 use nyhetsbrev::domain::{
     Publication, PublicationDescription, PublicationKind, PublicationName, PublicationSlug,
