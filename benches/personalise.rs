@@ -10,7 +10,7 @@ use nyhetsbrev::render::{Personal, RenderContext, RenderedIssue, parse_issue, re
 
 const FIXTURE: &str = include_str!("../examples/2024-q1.md");
 
-#[path = "../tests/common/publications.rs"]
+#[path = "../tests/it/common/publications.rs"]
 mod publications;
 use publications::newsletter;
 
