@@ -6,8 +6,8 @@
 //! - `package.rs`: the zip, with limits on size, entries and decompressed bytes.
 //! - `xml.rs`: XML without DOCTYPE or entities, with a depth limit.
 //! - `styles.rs`: headings by style name or outline level, lists, relationships.
-//! - `body.rs`: the document's paragraphs, runs, links and fields, and what is left out.
-//! - `markdown.rs`: paragraphs → Markdown, and the front matter from KOM's front page.
+//! - `body/`: the document's paragraphs, runs, links and fields, and what is left out (`fields.rs`: complex fields; `parts.rs`: title, notes, headers).
+//! - `markdown/`: paragraphs → Markdown (`inline.rs`), and the front matter from KOM's front page (`front_page.rs`).
 
 mod body;
 mod markdown;

@@ -81,7 +81,6 @@ path_extractor!(
 
 path_extractor!(
     /// `/admin/contacts/{id}…`
-    #[allow(dead_code, reason = "contacts.rs is being rewritten: it takes this after the merge")]
     ContactIdPath(i64) = row_id,
     else Missing::Contact
 );

@@ -2,7 +2,7 @@
 //! under target/screenshots/, and axe-core's accessibility check on a page.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, and axe-core in tests/axe
-//! (`.ci/run` installs all three). Without them a test says it was skipped; under CI it
+//! (`cargo xtask test` installs all three). Without them a test says it was skipped; under CI it
 //! fails instead.
 
 use std::process::{Command, Stdio};

@@ -1,17 +1,17 @@
 //! Changing a contact: address, name, organisation, status (with new consent to confirm
 //! someone who left), and putting a bounced address back.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::error::PageError;
 use super::super::guard::{StaffForm, StaffUser};
+use super::super::path::ContactIdPath;
 use super::form::{
     ContactForm, FormProblems, email_of, form_page, name_and_organisation, text_problem,
 };
-use super::id_of;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, Contact, ContactChanges, ContactStatus, Timestamp,
 };
@@ -21,9 +21,8 @@ use crate::web::AppState;
 pub async fn edit_form(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let contact = state.admin.contacts.by_id(id).await?;
     let fields = ContactForm {
         email: contact.email.to_string(),
@@ -52,10 +51,9 @@ pub async fn edit_form(
 /// field.
 pub async fn save(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
     StaffForm { user, form }: StaffForm<ContactForm>,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let current = state.admin.contacts.by_id(id).await?;
     let mut problems = FormProblems::default();
     if let Some(changes) = changes_of(&current, &form, &mut problems) {
@@ -131,10 +129,9 @@ pub struct NoteForm {
 /// POST /admin/contacts/{id}/reset-bounce
 pub async fn reset_bounce(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
     StaffForm { user, form }: StaffForm<NoteForm>,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let note = why_it_works_again(&form.note)?;
     state
         .admin

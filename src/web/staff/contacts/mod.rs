@@ -18,7 +18,6 @@ pub use list::{export_by_get, export_csv, list};
 pub use person::{personal_data, remove, remove_form};
 pub use record::show;
 
-use super::error::PageError;
 use crate::domain::ContactStatus;
 
 /// What a redirect's `melding` says, in words (never text from the request itself).
@@ -36,14 +35,6 @@ fn notice(code: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
-}
-
-/// The contact number from the URL, or the page that says there is no such contact.
-fn id_of(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(PageError::contact_not_found)
 }
 
 /// A status as a word in the list and the form (short).

@@ -1,7 +1,7 @@
 //! What the person has a right to: a copy of their data, and erasure.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::super::error::PageError;
 use super::super::guard::{StaffForm, StaffUser};
 use super::super::page::{Chrome, render, shown};
-use super::id_of;
+use super::super::path::ContactIdPath;
 use crate::ops::{ContactError, PersonalData, PersonalDataFormat};
 use crate::store::StoreError;
 use crate::web::AppState;
@@ -28,9 +28,8 @@ struct RemovePage {
 pub async fn remove_form(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let record = state.admin.contacts.record(id).await?;
     Ok(render(RemovePage {
         chrome: Chrome::new(&user, None),
@@ -50,10 +49,9 @@ pub struct RemoveForm {
 /// POST /admin/contacts/{id}/remove
 pub async fn remove(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
     StaffForm { user, form }: StaffForm<RemoveForm>,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     if form.confirm != "ja" {
         return Err(PageError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -88,10 +86,9 @@ struct PersonalDataPage<'a> {
 /// or a readable page. A POST, since it is written to the audit log.
 pub async fn personal_data(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
     StaffForm { user, form }: StaffForm<ExportForm>,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let format = if form.format == "html" {
         PersonalDataFormat::Html
     } else {

@@ -2,14 +2,15 @@
 //! every history (deliveries, notices, mail from them, what staff did).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 
 use super::super::dashboard::NoticeQuery;
 use super::super::error::PageError;
 use super::super::guard::StaffUser;
 use super::super::page::{Chrome, actor_words, oslo_time, render, shown};
-use super::{id_of, notice};
+use super::super::path::ContactIdPath;
+use super::notice;
 use crate::domain::{
     ConsentNote, ContactName, ContactStatus, InboundKind, Organisation, Timestamp,
 };
@@ -97,10 +98,9 @@ fn shown_or_empty(text: Option<&str>) -> String {
 pub async fn show(
     State(state): State<AppState>,
     user: StaffUser,
-    Path(raw): Path<String>,
+    ContactIdPath(id): ContactIdPath,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    let id = id_of(&raw)?;
     let record = state.admin.contacts.record(id).await?;
     let chrome = Chrome::new(&user, notice(&query.melding));
     Ok(render(ContactPageView::new(chrome, &record)))
