@@ -14,7 +14,7 @@ use crate::domain::{
     NewContact, Organisation, Timestamp,
 };
 use crate::ops::{ContactError, ContactField, Contacts};
-use crate::store::{ContactFilter, Store};
+use crate::store::{Actor, ContactFilter, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
@@ -260,151 +260,171 @@ pub(super) async fn run(
     let actor = super::actor();
     let ops = Contacts::new(store.clone()).with_key(settings.token_key_if_set()?);
     match command {
-        ContactsCommand::Add(args) => {
-            let consent_at = match &args.consent_date {
-                Some(date) => Timestamp::parse_date(date)?,
-                None => Timestamp::now(),
-            };
-            let new = NewContact {
-                email: parse_email(&args.email)?,
-                name: ContactName::parse(args.name.as_deref().unwrap_or_default())?,
-                organisation: Organisation::parse(
-                    args.organisation.as_deref().unwrap_or_default(),
-                )?,
-                status: args.status.into(),
-                consent: Consent {
-                    source: args.source,
-                    at: consent_at,
-                    note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
-                },
-                publications: crate::domain::PublicationChoice::parse_list(
-                    args.publications.as_deref().unwrap_or_default(),
-                )?,
-            };
-            let added = ops
-                .add(&new, &actor)
-                .await
-                .map_err(|e| refused(e, add_option))?;
-            if let Some(erased) = added.erased_on {
-                eprintln!(
-                    "warning: {} was erased at the person's request on {}: keep it only if they asked to be added again",
-                    added.contact.email,
-                    erased.to_rfc3339().get(..10).unwrap_or_default()
-                );
-            }
-            let contact = added.contact;
-            if args.json {
-                out!("{}", contact_json(&contact));
-            } else {
-                out!("added {} ({})", contact.email, contact.status);
-            }
-        }
-        ContactsCommand::List(args) => {
-            let contacts = ops.list(&args.filter.filter()?, args.limit).await?;
-            let mut out = io::stdout().lock();
-            if args.json {
-                let list: Vec<_> = contacts.iter().map(contact_json).collect();
-                writeln!(out, "{}", serde_json::Value::Array(list))?;
-            } else {
-                print_table(&mut out, &contacts)?;
-            }
-        }
-        ContactsCommand::Show(args) => {
-            let contact = ops.get(&parse_email(&args.email)?).await?;
-            let subscriptions = ops.subscriptions(contact.id).await?;
-            if args.json {
-                let mut value = contact_json(&contact);
-                value["publications"] = subscriptions
-                    .iter()
-                    .map(|s| {
-                        json!({
-                            "publication": s.publication.as_str(),
-                            "name": s.name.as_str(),
-                            "consent": {
-                                "source": s.consent.source,
-                                "at": s.consent.at,
-                                "note": s.consent.note.as_ref().map(ConsentNote::as_str),
-                            },
-                            "left_at": s.left_at,
-                        })
-                    })
-                    .collect();
-                out!("{value}");
-            } else {
-                let mut out = io::stdout().lock();
-                print_contact(&mut out, &contact)?;
-                print_subscriptions(&mut out, &subscriptions)?;
-            }
-        }
-        ContactsCommand::Edit(args) => {
-            let changes = ContactChanges {
-                email: args.new_email.as_deref().map(parse_email).transpose()?,
-                name: args.name.as_deref().map(ContactName::parse).transpose()?,
-                organisation: args
-                    .organisation
-                    .as_deref()
-                    .map(Organisation::parse)
-                    .transpose()?,
-                status: args.status.map(Into::into),
-                consent: match args.consent_note.as_deref() {
-                    Some(note) => Some(Consent {
-                        source: args.consent_source,
-                        at: Timestamp::now(),
-                        // An empty note is the operation's to refuse, as everywhere.
-                        note: ConsentNote::parse(note)?,
-                    }),
-                    None => None,
-                },
-            };
-            let contact = ops
-                .edit(&parse_email(&args.email)?, &changes, &actor)
-                .await
-                .map_err(|e| match e {
-                    ContactError::NothingToChange => anyhow::anyhow!(
-                        "nothing to change: give --email, --name, --organisation, --status or --consent-note"
-                    ),
-                    other => refused(other, edit_option),
-                })?;
-            if args.json {
-                out!("{}", contact_json(&contact));
-            } else {
-                out!("updated {} ({})", contact.email, contact.status);
-            }
-        }
-        ContactsCommand::Remove(args) => {
-            let email = parse_email(&args.email)?;
-            let contact = ops.get(&email).await?;
-            if !args.yes
-                && !confirm(&format!(
-                    "Erase {} and all its history for good?",
-                    contact.email
-                ))?
-            {
-                eprintln!("nothing removed");
-                return Ok(ExitCode::FAILURE);
-            }
-            ops.remove(&email, &actor).await?;
-            out!("removed {}", contact.email);
-        }
+        ContactsCommand::Add(args) => add(&ops, args, &actor).await?,
+        ContactsCommand::List(args) => list(&ops, args).await?,
+        ContactsCommand::Show(args) => show(&ops, args).await?,
+        ContactsCommand::Edit(args) => edit(&ops, args, &actor).await?,
+        ContactsCommand::Remove(args) => return remove(&ops, args, &actor).await,
         ContactsCommand::Import(args) => return contacts_csv::import(&ops, args, &actor).await,
         ContactsCommand::Export(args) => contacts_csv::export(&ops, args, &actor).await?,
-        ContactsCommand::ExportPerson(args) => {
-            let email = parse_email(&args.email)?;
-            let data = ops
-                .personal_data_of(&email, crate::ops::PersonalDataFormat::Json, &actor)
-                .await?;
-            let json = serde_json::to_string_pretty(&data)?;
-            match args.output {
-                Some(path) => {
-                    std::fs::write(&path, json.as_bytes())
-                        .with_context(|| format!("could not write {}", path.display()))?;
-                    eprintln!("wrote everything held about {email} to {}", path.display());
-                }
-                None => out!("{json}"),
-            }
-        }
+        ContactsCommand::ExportPerson(args) => export_person(&ops, args, &actor).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn add(ops: &Contacts, args: AddArgs, actor: &Actor) -> anyhow::Result<()> {
+    let consent_at = match &args.consent_date {
+        Some(date) => Timestamp::parse_date(date)?,
+        None => Timestamp::now(),
+    };
+    let new = NewContact {
+        email: parse_email(&args.email)?,
+        name: ContactName::parse(args.name.as_deref().unwrap_or_default())?,
+        organisation: Organisation::parse(args.organisation.as_deref().unwrap_or_default())?,
+        status: args.status.into(),
+        consent: Consent {
+            source: args.source,
+            at: consent_at,
+            note: ConsentNote::parse(args.note.as_deref().unwrap_or_default())?,
+        },
+        publications: crate::domain::PublicationChoice::parse_list(
+            args.publications.as_deref().unwrap_or_default(),
+        )?,
+    };
+    let added = ops
+        .add(&new, actor)
+        .await
+        .map_err(|e| refused(e, add_option))?;
+    if let Some(erased) = added.erased_on {
+        eprintln!(
+            "warning: {} was erased at the person's request on {}: keep it only if they asked to be added again",
+            added.contact.email,
+            erased.to_rfc3339().get(..10).unwrap_or_default()
+        );
+    }
+    let contact = added.contact;
+    if args.json {
+        out!("{}", contact_json(&contact));
+    } else {
+        out!("added {} ({})", contact.email, contact.status);
+    }
+    Ok(())
+}
+
+async fn list(ops: &Contacts, args: ListArgs) -> anyhow::Result<()> {
+    let contacts = ops.list(&args.filter.filter()?, args.limit).await?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let list: Vec<_> = contacts.iter().map(contact_json).collect();
+        writeln!(out, "{}", serde_json::Value::Array(list))?;
+    } else {
+        print_table(&mut out, &contacts)?;
+    }
+    Ok(())
+}
+
+async fn show(ops: &Contacts, args: ShowArgs) -> anyhow::Result<()> {
+    let contact = ops.get(&parse_email(&args.email)?).await?;
+    let subscriptions = ops.subscriptions(contact.id).await?;
+    if args.json {
+        let mut value = contact_json(&contact);
+        value["publications"] = subscriptions
+            .iter()
+            .map(|s| {
+                json!({
+                    "publication": s.publication.as_str(),
+                    "name": s.name.as_str(),
+                    "consent": {
+                        "source": s.consent.source,
+                        "at": s.consent.at,
+                        "note": s.consent.note.as_ref().map(ConsentNote::as_str),
+                    },
+                    "left_at": s.left_at,
+                })
+            })
+            .collect();
+        out!("{value}");
+    } else {
+        let mut out = io::stdout().lock();
+        print_contact(&mut out, &contact)?;
+        print_subscriptions(&mut out, &subscriptions)?;
+    }
+    Ok(())
+}
+
+async fn edit(ops: &Contacts, args: EditArgs, actor: &Actor) -> anyhow::Result<()> {
+    let changes = ContactChanges {
+        email: args.new_email.as_deref().map(parse_email).transpose()?,
+        name: args.name.as_deref().map(ContactName::parse).transpose()?,
+        organisation: args
+            .organisation
+            .as_deref()
+            .map(Organisation::parse)
+            .transpose()?,
+        status: args.status.map(Into::into),
+        consent: match args.consent_note.as_deref() {
+            Some(note) => Some(Consent {
+                source: args.consent_source,
+                at: Timestamp::now(),
+                // An empty note is the operation's to refuse, as everywhere.
+                note: ConsentNote::parse(note)?,
+            }),
+            None => None,
+        },
+    };
+    let contact = ops
+        .edit(&parse_email(&args.email)?, &changes, actor)
+        .await
+        .map_err(|e| match e {
+            ContactError::NothingToChange => anyhow::anyhow!(
+                "nothing to change: give --email, --name, --organisation, --status or --consent-note"
+            ),
+            other => refused(other, edit_option),
+        })?;
+    if args.json {
+        out!("{}", contact_json(&contact));
+    } else {
+        out!("updated {} ({})", contact.email, contact.status);
+    }
+    Ok(())
+}
+
+async fn remove(ops: &Contacts, args: RemoveArgs, actor: &Actor) -> anyhow::Result<ExitCode> {
+    let email = parse_email(&args.email)?;
+    let contact = ops.get(&email).await?;
+    if !args.yes
+        && !confirm(&format!(
+            "Erase {} and all its history for good?",
+            contact.email
+        ))?
+    {
+        eprintln!("nothing removed");
+        return Ok(ExitCode::FAILURE);
+    }
+    ops.remove(&email, actor).await?;
+    out!("removed {}", contact.email);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export_person(
+    ops: &Contacts,
+    args: ExportPersonArgs,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let email = parse_email(&args.email)?;
+    let data = ops
+        .personal_data_of(&email, crate::ops::PersonalDataFormat::Json, actor)
+        .await?;
+    let json = serde_json::to_string_pretty(&data)?;
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, json.as_bytes())
+                .with_context(|| format!("could not write {}", path.display()))?;
+            eprintln!("wrote everything held about {email} to {}", path.display());
+        }
+        None => out!("{json}"),
+    }
+    Ok(())
 }
 
 fn contact_json(contact: &Contact) -> serde_json::Value {

@@ -93,33 +93,8 @@ pub(super) async fn import(
         // The operation adds token_key, so erased addresses are recognised.
         erased_key: None,
     };
-    let (source, size, label): (Box<dyn Read + Send>, Option<u64>, String) =
-        if args.file == Path::new("-") {
-            (Box::new(io::stdin()), None, "standard input".into())
-        } else {
-            let file = File::open(&args.file)
-                .with_context(|| format!("could not open {}", args.file.display()))?;
-            let size = file.metadata().ok().map(|m| m.len());
-            let label = args.file.file_name().map_or_else(
-                || args.file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            (Box::new(file), size, label)
-        };
-    let progress = match size {
-        Some(size) => ProgressBar::new(size).with_style(
-            ProgressStyle::with_template(
-                "{spinner} importing [{bar:30}] {bytes}/{total_bytes} ({eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner(),
-    };
-    // indicatif draws only on a terminal; in scripts and CI this prints nothing.
-    if !io::stderr().is_terminal() {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let (source, size, label) = open_source(&args.file)?;
+    let progress = progress_bar(size);
     let mut out = io::stdout().lock();
     let mut write_error = None;
     let json = args.json;
@@ -164,6 +139,40 @@ pub(super) async fn import(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The file to import (or standard input for `-`), its size when known, and the name
+/// the audit log gives it.
+fn open_source(file: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Option<u64>, String)> {
+    if file == Path::new("-") {
+        return Ok((Box::new(io::stdin()), None, "standard input".into()));
+    }
+    let opened = File::open(file).with_context(|| format!("could not open {}", file.display()))?;
+    let size = opened.metadata().ok().map(|m| m.len());
+    let label = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok((Box::new(opened), size, label))
+}
+
+/// A bar by bytes read when the size is known, else a spinner; drawn only on a terminal
+/// (indicatif's own rule), so scripts and CI see nothing of it.
+fn progress_bar(size: Option<u64>) -> ProgressBar {
+    let progress = match size {
+        Some(size) => ProgressBar::new(size).with_style(
+            ProgressStyle::with_template(
+                "{spinner} importing [{bar:30}] {bytes}/{total_bytes} ({eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    if !io::stderr().is_terminal() {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    progress
 }
 
 /// Writes the export; the operation records it in the audit log (who, filter, rows).

@@ -31,49 +31,7 @@ async fn api_token(
     headers: &HeaderMap,
     scope: ApiScope,
 ) -> Result<ApiTokenName, Response> {
-    let unauthorised = |error: &str| {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer realm=\"nyhetsbrev\"")],
-            Json(json!({ "error": error })),
-        )
-            .into_response()
-    };
-    let unavailable = |what: &str| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "10")],
-            Json(json!({ "error": format!("{what}; try again shortly") })),
-        )
-            .into_response()
-    };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or_default();
-    let scheme = authorization
-        .split_once(' ')
-        .map_or(authorization, |(scheme, _)| scheme);
-    if scheme.eq_ignore_ascii_case("basic") {
-        // Not even looked at: the password is never checked, so it is not counted.
-        tracing::warn!(%client, "admin API refused: HTTP Basic (a staff password) instead of an API token");
-        return Err(unauthorised(
-            "staff passwords do not open the API: send an API token made by staff \
-             (nyhetsbrev staff api-token add, or the admin's API tokens page) as \
-             Authorization: Bearer <token>",
-        ));
-    }
-    let Some(presented) = authorization
-        .get(..7)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-        .map(|_| &authorization[7..])
-        .filter(|token| token.len() <= MAX_CREDENTIAL_CHARS)
-    else {
-        return Err(unauthorised(
-            "send an API token made by staff as Authorization: Bearer <token>",
-        ));
-    };
+    let presented = bearer_token(client, headers).map_err(unauthorised)?;
     match state
         .api_tokens
         .authenticate(&client.to_string(), presented, scope)
@@ -96,9 +54,50 @@ async fn api_token(
             .into_response()),
         Err(ApiAuthError::Unavailable(e)) => {
             tracing::error!(error = %e, "admin API: database unavailable");
-            Err(unavailable("the database is not available"))
+            Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "10")],
+                Json(json!({ "error": "the database is not available; try again shortly" })),
+            )
+                .into_response())
         }
     }
+}
+
+fn unauthorised(error: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer realm=\"nyhetsbrev\"")],
+        Json(json!({ "error": error })),
+    )
+        .into_response()
+}
+
+/// The token of `Authorization: Bearer <token>`, not yet checked; or why there is none.
+fn bearer_token(client: IpAddr, headers: &HeaderMap) -> Result<&str, &'static str> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    let scheme = authorization
+        .split_once(' ')
+        .map_or(authorization, |(scheme, _)| scheme);
+    if scheme.eq_ignore_ascii_case("basic") {
+        // Not even looked at: the password is never checked, so it is not counted.
+        tracing::warn!(%client, "admin API refused: HTTP Basic (a staff password) instead of an API token");
+        return Err(
+            "staff passwords do not open the API: send an API token made by staff \
+             (nyhetsbrev staff api-token add, or the admin's API tokens page) as \
+             Authorization: Bearer <token>",
+        );
+    }
+    authorization
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .map(|_| &authorization[7..])
+        .filter(|token| token.len() <= MAX_CREDENTIAL_CHARS)
+        .ok_or("send an API token made by staff as Authorization: Bearer <token>")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,41 +124,9 @@ pub async fn inbound(
         Ok(token) => token,
         Err(response) => return response,
     };
-    let limit = state.inbound.handler().max_size();
-    let body = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
+    let body = match read_posted(&state, &token, body).await {
         Ok(body) => body,
-        Err(e) => {
-            // The limit layer's error, somewhere down the chain of causes.
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-            let mut too_large = false;
-            while let Some(error) = cause {
-                too_large |= error.is::<http_body_util::LengthLimitError>();
-                cause = error.source();
-            }
-            state
-                .inbound
-                .post_not_read(
-                    &token,
-                    if too_large {
-                        "for stor"
-                    } else {
-                        "kom ikke fram i tide"
-                    },
-                )
-                .await;
-            let (status, error) = if too_large {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the message is larger than {limit} bytes (inbound_max_size)"),
-                )
-            } else {
-                (
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the message did not arrive in time; post it again".to_owned(),
-                )
-            };
-            return (status, Json(json!({ "error": error }))).into_response();
-        }
+        Err(response) => return response,
     };
     let envelope = Envelope {
         sender: query.sender,
@@ -191,4 +158,40 @@ pub async fn inbound(
                 .into_response()
         }
     }
+}
+
+/// The posted message, read up to `inbound_max_size`; a message too large or too slow
+/// is noted for staff (in their words) and answered to the poster (in English).
+async fn read_posted(
+    state: &AppState,
+    token: &ApiTokenName,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, Response> {
+    let limit = state.inbound.handler().max_size();
+    let e = match axum::body::to_bytes(body, limit.saturating_add(1)).await {
+        Ok(body) => return Ok(body),
+        Err(e) => e,
+    };
+    // The limit layer's error, somewhere down the chain of causes.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut too_large = false;
+    while let Some(error) = cause {
+        too_large |= error.is::<http_body_util::LengthLimitError>();
+        cause = error.source();
+    }
+    let (status, note, error) = if too_large {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "for stor",
+            format!("the message is larger than {limit} bytes (inbound_max_size)"),
+        )
+    } else {
+        (
+            StatusCode::REQUEST_TIMEOUT,
+            "kom ikke fram i tide",
+            "the message did not arrive in time; post it again".to_owned(),
+        )
+    };
+    state.inbound.post_not_read(token, note).await;
+    Err((status, Json(json!({ "error": error }))).into_response())
 }

@@ -72,6 +72,31 @@ pub struct SubscribeForm {
     organisation: String,
     /// The honeypot: hidden from people, filled in by naive bots.
     nettside: String,
+    /// The slugs of the ticked publications.
+    ticked: Vec<String>,
+    /// Set by the form that has the checkboxes; a form without it (a page from before
+    /// there was a choice) asks for everything, as it said.
+    has_choice: bool,
+}
+
+impl SubscribeForm {
+    /// Read by hand: the checkboxes repeat one name, which a struct cannot hold.
+    fn parse(body: &[u8]) -> Self {
+        let mut form = SubscribeForm::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match &*key {
+                "email" => form.email = value,
+                "name" => form.name = value,
+                "organisation" => form.organisation = value,
+                "nettside" => form.nettside = value,
+                "publikasjon" => form.ticked.push(value),
+                "valg" => form.has_choice = true,
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 fn email_message(error: &EmailError) -> &'static str {
@@ -146,40 +171,13 @@ pub async fn submit(
     headers: axum::http::HeaderMap,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    // Read by hand: the checkboxes repeat one name, which a struct cannot hold.
-    let mut form = SubscribeForm::default();
-    let mut ticked: Vec<String> = Vec::new();
-    // Set by the form that has the checkboxes; a form without it (a page from before
-    // there was a choice) asks for everything, as it said.
-    let mut has_choice = false;
-    for (key, value) in url::form_urlencoded::parse(&body) {
-        let value = value.into_owned();
-        match &*key {
-            "email" => form.email = value,
-            "name" => form.name = value,
-            "organisation" => form.organisation = value,
-            "nettside" => form.nettside = value,
-            "publikasjon" => ticked.push(value),
-            "valg" => has_choice = true,
-            _ => {}
-        }
-    }
+    let form = SubscribeForm::parse(&body);
     // Per client (an IPv6 client by its /64; behind a proxy named in trusted_proxies,
     // the address it forwarded). Checked before anything is looked up or written.
     let client = super::client::client_key(peer, &headers, &state.trusted_proxies);
     if let Err(not_until) = state.subscribe_limiter.check_key(&client) {
         let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
-        let wait = not_until.wait_time_from(now);
-        let page = MessagePage {
-            title: "For mange forsøk",
-            paragraphs: vec!["Vi har fått mange påmeldinger fra din adresse på kort tid. Vent litt og prøv igjen.".into()],
-            link: Some(("/subscribe", "Tilbake til skjemaet")),
-        };
-        let retry_after = [(
-            axum::http::header::RETRY_AFTER,
-            (wait.as_secs() + 1).to_string(),
-        )];
-        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, html(page)?).into_response());
+        return too_many_attempts(not_until.wait_time_from(now));
     }
     if state.subscribe_limiter.len() > 100_000 {
         // Forget addresses whose allowance is full again, so the table stays small.
@@ -193,8 +191,8 @@ pub async fn submit(
     let name = ContactName::parse(&form.name);
     let organisation = Organisation::parse(&form.organisation);
     let offered = state.subscriptions.publications().await?;
-    let publications = if has_choice || !ticked.is_empty() {
-        crate::ops::ticked_choice(&offered, &ticked)
+    let publications = if form.has_choice || !form.ticked.is_empty() {
+        crate::ops::ticked_choice(&offered, &form.ticked)
     } else {
         Ok(crate::domain::PublicationChoice::All)
     };
@@ -207,18 +205,13 @@ pub async fn submit(
             organisation: form.organisation.trim().to_owned(),
             choices: offered
                 .iter()
-                .map(|p| Choice::of(p, ticked.iter().any(|t| t == p.slug.as_str())))
+                .map(|p| Choice::of(p, form.ticked.iter().any(|t| t == p.slug.as_str())))
                 .collect(),
             has_errors: true,
             email_error: email.as_ref().err().map(email_message),
             name_error: name.as_ref().err().map(text_message),
             organisation_error: organisation.as_ref().err().map(text_message),
-            publications_error: publications.as_ref().err().map(|e| match e {
-                crate::ops::PreferencesError::NoneChosen => {
-                    "Kryss av for minst én av publikasjonene."
-                }
-                _ => "Velg blant publikasjonene i listen.",
-            }),
+            publications_error: publications.as_ref().err().map(publications_message),
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
     };
@@ -229,6 +222,30 @@ pub async fn submit(
         .request(email, name.as_ref(), organisation.as_ref(), publications)
         .await?;
     Ok(html(check_your_inbox())?.into_response())
+}
+
+fn publications_message(error: &crate::ops::PreferencesError) -> &'static str {
+    match error {
+        crate::ops::PreferencesError::NoneChosen => "Kryss av for minst én av publikasjonene.",
+        _ => "Velg blant publikasjonene i listen.",
+    }
+}
+
+/// 429 with the seconds to wait, in words and in `Retry-After`.
+fn too_many_attempts(wait: std::time::Duration) -> Result<Response, AppError> {
+    let page = MessagePage {
+        title: "For mange forsøk",
+        paragraphs: vec![
+            "Vi har fått mange påmeldinger fra din adresse på kort tid. Vent litt og prøv igjen."
+                .into(),
+        ],
+        link: Some(("/subscribe", "Tilbake til skjemaet")),
+    };
+    let retry_after = [(
+        axum::http::header::RETRY_AFTER,
+        (wait.as_secs() + 1).to_string(),
+    )];
+    Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, html(page)?).into_response())
 }
 
 fn invalid_link() -> MessagePage {

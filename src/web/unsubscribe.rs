@@ -17,7 +17,7 @@ use super::error::AppError;
 use super::path::LeaveLinkPath;
 use super::subscribe::MessagePage;
 use crate::ops::{
-    ComeBack, LeaveDone, LeaveScope, PreferencesError, PreferencesView, masked_address,
+    ComeBack, LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, masked_address,
 };
 use crate::store::PublicationsChosen;
 
@@ -208,92 +208,115 @@ pub async fn save_preferences(
     let Some(token) = state.subscriptions.leave_token(&token_text) else {
         return page(StatusCode::NOT_FOUND, invalid_link());
     };
-    let mut ticked = Vec::new();
-    let mut leave_all = false;
-    let mut come_back = false;
-    for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
-        match &*key {
-            "publikasjon" => ticked.push(value.into_owned()),
-            "handling" if value == "meld-av-alt" => leave_all = true,
-            "handling" if value == "meld-paa-igjen" => come_back = true,
-            _ => {}
+    match PreferencesForm::parse(&body) {
+        PreferencesForm::ComeBack => come_back(&state, &token, token_text).await,
+        PreferencesForm::LeaveEverything => leave_everything(&state, &token, token_text).await,
+        PreferencesForm::Choose(ticked) => choose(&state, &token, token_text, &ticked).await,
+    }
+}
+
+/// What the preferences form asks for: its buttons win over its ticks.
+enum PreferencesForm {
+    ComeBack,
+    LeaveEverything,
+    Choose(Vec<String>),
+}
+
+impl PreferencesForm {
+    fn parse(body: &str) -> Self {
+        let mut ticked = Vec::new();
+        let mut leave_all = false;
+        for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
+            match &*key {
+                "publikasjon" => ticked.push(value.into_owned()),
+                "handling" if value == "meld-paa-igjen" => return PreferencesForm::ComeBack,
+                "handling" if value == "meld-av-alt" => leave_all = true,
+                _ => {}
+            }
+        }
+        if leave_all {
+            PreferencesForm::LeaveEverything
+        } else {
+            PreferencesForm::Choose(ticked)
         }
     }
-    if come_back {
-        return match state.subscriptions.come_back(&token).await? {
-            ComeBack::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
-            ComeBack::Requested { masked_email } => page(
-                StatusCode::OK,
-                OutcomePage {
-                    title: "Sjekk e-posten din",
-                    paragraphs: vec![
-                        format!("Vi sender en e-post med en lenke til {masked_email}. Du kommer på KOMs kontaktliste igjen når du trykker på lenken i den e-posten."),
-                        "Får du ingen e-post i løpet av noen minutter, kan du se i søppelpostmappen, eller melde deg på igjen fra siden for påmelding.".into(),
-                    ],
-                    link: Some(("/subscribe".to_owned(), "Til påmeldingen")),
-                },
-            ),
-            // On the list already: the page shows the choices.
-            ComeBack::OnList => match state.subscriptions.preferences(&token).await? {
-                Some(view) => page(StatusCode::OK, PreferencesPage::new(token_text, view)),
-                None => page(StatusCode::NOT_FOUND, link_gone()),
+}
+
+async fn come_back(
+    state: &AppState,
+    token: &LeaveToken,
+    token_text: String,
+) -> Result<Response, AppError> {
+    match state.subscriptions.come_back(token).await? {
+        ComeBack::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
+        ComeBack::Requested { masked_email } => page(
+            StatusCode::OK,
+            OutcomePage {
+                title: "Sjekk e-posten din",
+                paragraphs: vec![
+                    format!("Vi sender en e-post med en lenke til {masked_email}. Du kommer på KOMs kontaktliste igjen når du trykker på lenken i den e-posten."),
+                    "Får du ingen e-post i løpet av noen minutter, kan du se i søppelpostmappen, eller melde deg på igjen fra siden for påmelding.".into(),
+                ],
+                link: Some(("/subscribe".to_owned(), "Til påmeldingen")),
             },
-        };
+        ),
+        // On the list already: the page shows the choices.
+        ComeBack::OnList => match state.subscriptions.preferences(token).await? {
+            Some(view) => page(StatusCode::OK, PreferencesPage::new(token_text, view)),
+            None => page(StatusCode::NOT_FOUND, link_gone()),
+        },
     }
-    if leave_all {
-        return match state
-            .subscriptions
-            .leave(&token, LeaveScope::Everything)
-            .await?
-        {
-            LeaveDone::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
-            _ => page(
-                StatusCode::OK,
-                OutcomePage {
-                    title: "Du er meldt av",
-                    paragraphs: vec![
-                        "Du står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss.".into(),
-                        "Meldte du deg av ved en feil? Du kan velge på nytt på siden under.".into(),
-                    ],
-                    link: Some((format!("/innstillinger/{token_text}"), "Velg hva du får")),
-                },
-            ),
-        };
+}
+
+async fn leave_everything(
+    state: &AppState,
+    token: &LeaveToken,
+    token_text: String,
+) -> Result<Response, AppError> {
+    match state
+        .subscriptions
+        .leave(token, LeaveScope::Everything)
+        .await?
+    {
+        LeaveDone::Unknown => page(StatusCode::NOT_FOUND, link_gone()),
+        _ => page(
+            StatusCode::OK,
+            OutcomePage {
+                title: "Du er meldt av",
+                paragraphs: vec![
+                    "Du står ikke lenger på KOMs kontaktliste og får ingen flere e-poster fra oss."
+                        .into(),
+                    "Meldte du deg av ved en feil? Du kan velge på nytt på siden under.".into(),
+                ],
+                link: Some((format!("/innstillinger/{token_text}"), "Velg hva du får")),
+            },
+        ),
     }
-    let (saved, problem) = match state.subscriptions.save_preferences(&token, &ticked).await {
+}
+
+/// Saves the ticked publications and shows the page again, with what happened.
+async fn choose(
+    state: &AppState,
+    token: &LeaveToken,
+    token_text: String,
+    ticked: &[String],
+) -> Result<Response, AppError> {
+    let (saved, problem) = match state.subscriptions.save_preferences(token, ticked).await {
         Ok(PublicationsChosen::Saved { joined, left, .. }) => {
-            let said = if joined.is_empty() && left.is_empty() {
-                "Ingen endringer: du får det samme som før.".to_owned()
-            } else {
-                "Fra nå av får du det som er krysset av under.".to_owned()
-            };
-            (Some(said), None)
+            let unchanged = joined.is_empty() && left.is_empty();
+            (Some(saved_words(unchanged)), None)
         }
         Ok(PublicationsChosen::Unknown) | Err(PreferencesError::InvalidLink) => {
             return page(StatusCode::NOT_FOUND, link_gone());
         }
-        // Not on the list: nothing changed; the page offers the way back.
-        Ok(PublicationsChosen::NotOnList) | Err(PreferencesError::NotOnList) => (
-            None,
-            Some(
-                "Ingenting er endret: adressen står ikke på kontaktlisten nå. Vil du ha e-post fra oss igjen, kan du be om en lenke under.",
-            ),
-        ),
-        Err(PreferencesError::NoneChosen) => (
-            None,
-            Some(
-                "Du har ikke krysset av for noe. Kryss av for minst én, eller trykk «Meld meg av alt» hvis du ikke vil ha noe mer fra oss.",
-            ),
-        ),
-        Err(PreferencesError::NotOffered(_)) => (
-            None,
-            Some(
-                "Skjemaet hadde et valg som ikke finnes (kanskje en gammel side). Ingenting er endret: velg på nytt og lagre.",
-            ),
-        ),
+        Ok(PublicationsChosen::NotOnList) | Err(PreferencesError::NotOnList) => {
+            (None, Some(NOT_ON_LIST))
+        }
+        Err(PreferencesError::NoneChosen) => (None, Some(NONE_CHOSEN)),
+        Err(PreferencesError::NotOffered(_)) => (None, Some(NOT_OFFERED)),
         Err(PreferencesError::Store(e)) => return Err(e.into()),
     };
-    let Some(view) = state.subscriptions.preferences(&token).await? else {
+    let Some(view) = state.subscriptions.preferences(token).await? else {
         return page(StatusCode::NOT_FOUND, link_gone());
     };
     let status = match (problem.is_some(), view.on_list) {
@@ -306,3 +329,18 @@ pub async fn save_preferences(
     shown.problem = problem;
     page(status, shown)
 }
+
+fn saved_words(unchanged: bool) -> String {
+    if unchanged {
+        "Ingen endringer: du får det samme som før.".to_owned()
+    } else {
+        "Fra nå av får du det som er krysset av under.".to_owned()
+    }
+}
+
+// Not on the list: nothing changed; the page offers the way back.
+const NOT_ON_LIST: &str = "Ingenting er endret: adressen står ikke på kontaktlisten nå. Vil du ha e-post fra oss igjen, kan du be om en lenke under.";
+
+const NONE_CHOSEN: &str = "Du har ikke krysset av for noe. Kryss av for minst én, eller trykk «Meld meg av alt» hvis du ikke vil ha noe mer fra oss.";
+
+const NOT_OFFERED: &str = "Skjemaet hadde et valg som ikke finnes (kanskje en gammel side). Ingenting er endret: velg på nytt og lagre.";

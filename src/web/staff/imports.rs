@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::guard::{Empty, StaffForm, StaffUpload, StaffUser};
 use super::page::{Chrome, grouped, problem_page, render, shown};
 use super::path::{ImportTokenPath, Missing};
-use crate::contact_csv::ProblemKind;
-use crate::ops::imports::{ImportChoice, ImportJob, JobState, MAX_IMPORT_BYTES, UploadError};
+use crate::contact_csv::{Problem, ProblemKind};
+use crate::ops::imports::{
+    ImportChoice, ImportJob, ImportReport, JobState, MAX_IMPORT_BYTES, UploadError,
+};
 use crate::web::AppState;
 
 /// The upload's whole body: the file and the form around it.
@@ -136,55 +138,51 @@ fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
         }
     };
     if let Some(report) = report {
-        let s = &report.summary;
-        view.rows = grouped(s.rows as i64);
-        view.inserted = grouped(s.inserted as i64);
-        view.updated = grouped(s.updated as i64);
-        view.unchanged = grouped(s.unchanged as i64);
-        view.already = grouped(s.already_on_list as i64);
-        view.repeated = grouped(s.duplicates_in_file as i64);
-        view.rejected = grouped(s.rejected as i64);
-        let shown_problems = report
-            .problems
-            .iter()
-            .filter(|p| {
-                matches!(
-                    p.kind,
-                    ProblemKind::Rejected { .. }
-                        | ProblemKind::DuplicateInFile { .. }
-                        | ProblemKind::ErasedBefore
-                )
-            })
-            .count() as u64;
-        let all = s.rejected + s.duplicates_in_file + s.erased_before;
-        if all > shown_problems {
-            view.more_problems = grouped((all - shown_problems) as i64);
-        }
-        view.problems = report
-            .problems
-            .iter()
-            .filter_map(|p| {
-                let what = match &p.kind {
-                    ProblemKind::Rejected { norwegian, .. } => format!("Avvist: {norwegian}"),
-                    ProblemKind::DuplicateInFile { first_line } => {
-                        format!("Hoppet over: adressen står også på linje {first_line}")
-                    }
-                    ProblemKind::ErasedBefore => "Hoppet over: personen har tidligere bedt om å \
-                        bli slettet. Legg adressen til for hånd bare hvis personen selv har bedt \
-                        om å stå på listen igjen."
-                        .to_owned(),
-                    _ => return None,
-                };
-                Some(ProblemRow {
-                    line: p.line,
-                    email: shown(p.email.as_deref().unwrap_or_default()),
-                    what,
-                })
-            })
-            .collect();
-        view.ignored = shown(&report.ignored_columns.join(", "));
+        view.show_report(&report);
     }
     render(view)
+}
+
+impl JobPage {
+    /// The check's or the import's counts and the lines it refused or skipped.
+    fn show_report(&mut self, report: &ImportReport) {
+        let s = &report.summary;
+        self.rows = grouped(s.rows as i64);
+        self.inserted = grouped(s.inserted as i64);
+        self.updated = grouped(s.updated as i64);
+        self.unchanged = grouped(s.unchanged as i64);
+        self.already = grouped(s.already_on_list as i64);
+        self.repeated = grouped(s.duplicates_in_file as i64);
+        self.rejected = grouped(s.rejected as i64);
+        self.problems = report.problems.iter().filter_map(problem_row).collect();
+        // The report keeps the first problems only; say how many more there were.
+        let all = s.rejected + s.duplicates_in_file + s.erased_before;
+        let shown_problems = self.problems.len() as u64;
+        if all > shown_problems {
+            self.more_problems = grouped((all - shown_problems) as i64);
+        }
+        self.ignored = shown(&report.ignored_columns.join(", "));
+    }
+}
+
+/// A refused or skipped line in staff's words; other notes are not listed.
+fn problem_row(p: &Problem) -> Option<ProblemRow> {
+    let what = match &p.kind {
+        ProblemKind::Rejected { norwegian, .. } => format!("Avvist: {norwegian}"),
+        ProblemKind::DuplicateInFile { first_line } => {
+            format!("Hoppet over: adressen står også på linje {first_line}")
+        }
+        ProblemKind::ErasedBefore => "Hoppet over: personen har tidligere bedt om å \
+            bli slettet. Legg adressen til for hånd bare hvis personen selv har bedt \
+            om å stå på listen igjen."
+            .to_owned(),
+        _ => return None,
+    };
+    Some(ProblemRow {
+        line: p.line,
+        email: shown(p.email.as_deref().unwrap_or_default()),
+        what,
+    })
 }
 
 /// GET /admin/contacts/import/{token}: progress, the check's report, or the result.
