@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::ops::publications::{PublicationEdit, PublicationInput, Publications};
-use crate::store::Store;
+use crate::store::{PublicationCount, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum PublicationsCommand {
@@ -55,36 +55,7 @@ pub(super) async fn run(store: &Store, command: PublicationsCommand) -> anyhow::
     let publications = Publications::new(store.clone());
     let actor = super::actor();
     match command {
-        PublicationsCommand::List { json } => {
-            let list = publications.list().await?;
-            if json {
-                let list: Vec<_> = list
-                    .iter()
-                    .map(|line| {
-                        let p = &line.publication;
-                        json!({
-                            "slug": p.slug.as_str(),
-                            "name": p.name.as_str(),
-                            "description": p.description.as_str(),
-                            "kind": p.kind.as_str(),
-                            "subscribers": line.subscribers,
-                        })
-                    })
-                    .collect();
-                out!("{}", serde_json::Value::Array(list));
-            } else {
-                for line in list {
-                    let p = &line.publication;
-                    out!(
-                        "{:<24} {:<12} {:>8} subscribers  {}",
-                        p.slug.as_str(),
-                        p.kind.as_str(),
-                        line.subscribers,
-                        p.name.as_str()
-                    );
-                }
-            }
-        }
+        PublicationsCommand::List { json } => print_list(&publications.list().await?, json)?,
         PublicationsCommand::Add(args) => {
             let added = publications
                 .add(
@@ -124,4 +95,35 @@ pub(super) async fn run(store: &Store, command: PublicationsCommand) -> anyhow::
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_list(list: &[PublicationCount], json: bool) -> io::Result<()> {
+    if json {
+        let list: Vec<_> = list
+            .iter()
+            .map(|line| {
+                let p = &line.publication;
+                json!({
+                    "slug": p.slug.as_str(),
+                    "name": p.name.as_str(),
+                    "description": p.description.as_str(),
+                    "kind": p.kind.as_str(),
+                    "subscribers": line.subscribers,
+                })
+            })
+            .collect();
+        out!("{}", serde_json::Value::Array(list));
+    } else {
+        for line in list {
+            let p = &line.publication;
+            out!(
+                "{:<24} {:<12} {:>8} subscribers  {}",
+                p.slug.as_str(),
+                p.kind.as_str(),
+                line.subscribers,
+                p.name.as_str()
+            );
+        }
+    }
+    Ok(())
 }
