@@ -120,3 +120,35 @@ impl From<RenderError> for IssueError {
         IssueError::Render(e)
     }
 }
+
+/// The field of an issue's form or of the send page a refusal concerns: a form shows the
+/// refusal there. `None` from [`IssueError::field`]: it is about the whole issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueField {
+    Slug,
+    Publication,
+    /// The number of recipients typed to confirm a send.
+    RecipientCount,
+    /// The time a send is planned for.
+    SendTime,
+    /// Where a test copy goes.
+    TestAddress,
+    /// The approval of a planned send.
+    Approval,
+}
+
+impl IssueError {
+    /// The field the refusal concerns (see [`IssueField`]).
+    pub fn field(&self) -> Option<IssueField> {
+        match self {
+            IssueError::Exists(_) | IssueError::SlugIsPublication(_) => Some(IssueField::Slug),
+            IssueError::UnknownPublication { .. } => Some(IssueField::Publication),
+            IssueError::WrongCount { .. } => Some(IssueField::RecipientCount),
+            IssueError::SendTimePassed(_) => Some(IssueField::SendTime),
+            // Only a test copy is sent by an operation itself.
+            IssueError::Send(_) => Some(IssueField::TestAddress),
+            IssueError::ApprovalRefused(_) => Some(IssueField::Approval),
+            _ => None,
+        }
+    }
+}

@@ -11,7 +11,7 @@ mod sending;
 
 pub use approval::{APPROVAL_QUARANTINE_MS, ApprovalBar, approval_bar};
 pub use drafts::{DOCX_REPORT_ACTION, DocxImported, DraftImported, Preview};
-pub use error::IssueError;
+pub use error::{IssueError, IssueField};
 pub use sending::{SendRequested, SendStatus};
 
 use crate::domain::TokenKey;
