@@ -64,12 +64,9 @@ fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(head)
 }
 
-async fn import_word(
-    ops: &Issues,
-    file: &Path,
-    word: super::WordOptions,
-    actor: &Actor,
-) -> anyhow::Result<()> {
+/// A Word document's bytes, refusing one too large before reading it whole (a file that
+/// grows while read is caught by the bytes read).
+fn read_docx(file: &Path) -> anyhow::Result<Vec<u8>> {
     let label = file.display().to_string();
     let size = std::fs::metadata(file).map_or(0, |m| m.len());
     let max = crate::docx::MAX_DOCX_BYTES as u64;
@@ -91,6 +88,17 @@ async fn import_word(
         }
         .into());
     }
+    Ok(bytes)
+}
+
+async fn import_word(
+    ops: &Issues,
+    file: &Path,
+    word: super::WordOptions,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let label = file.display().to_string();
+    let bytes = read_docx(file)?;
     let options = crate::docx::DocxOptions {
         slug: word.slug,
         subject: word.subject,
