@@ -40,7 +40,7 @@ pub use contacts::{
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
 pub use issues::{
-    ApprovalBar, DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, Issues,
+    ApprovalBar, DOCX_REPORT_ACTION, DocxImported, DraftImported, IssueError, IssueField, Issues,
     PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};

@@ -21,6 +21,7 @@ on_both_backends!(
     an_issue_goes_from_draft_to_sent_with_a_report,
     the_checklist_names_broken_links_until_they_are_fixed,
     a_planned_send_starts_when_due_and_one_found_too_late_does_not,
+    a_time_that_will_not_do_is_refused_at_the_time_field,
     a_second_account_must_approve_the_send,
     the_dashboard_says_when_a_send_waits_for_a_cap,
     an_issue_file_is_uploaded_or_shown_with_its_problems,
@@ -896,6 +897,59 @@ async fn a_planned_send_starts_when_due_and_one_found_too_late_does_not(db: &Tes
             .status(),
         303
     );
+}
+
+/// The send time's refusals ("has passed", "cannot be read") are shown at the time
+/// field, not at the number of recipients; a wrong number stays at the number.
+async fn a_time_that_will_not_do_is_refused_at_the_time_field(db: &TestDb) {
+    let app = staff_app(db).await;
+    common::add_confirmed(&app.store, 0..3).await;
+    let kari = StaffClient::log_in(&app.address, "kari").await;
+    assert_eq!(
+        kari.post("/admin/issues/new", &with_body(GOOD_BODY))
+            .await
+            .status(),
+        303
+    );
+    let past = oslo_local(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    for (time, words) in [
+        (past.as_str(), "Tidspunktet har allerede vært"),
+        (
+            "i morgen tidlig",
+            "Skriv dato og klokkeslett for utsendingen",
+        ),
+    ] {
+        let response = kari
+            .post(
+                "/admin/issues/2025-q1/send",
+                &[("antall", "3"), ("naar", "senere"), ("tidspunkt", time)],
+            )
+            .await;
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(&format!(
+                "<p class=\"field-error\" id=\"tidspunkt-error\" role=\"alert\">{words}"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains("aria-describedby=\"tidspunkt-error\""),
+            "{page}"
+        );
+        assert!(!page.contains("id=\"antall-error\""), "{page}");
+    }
+    let response = kari
+        .post("/admin/issues/2025-q1/send", &[("antall", "4")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("id=\"antall-error\" role=\"alert\">Tallet stemmer ikke"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"tidspunkt-error\""), "{page}");
+    assert_eq!(status_of(&app, "2025-q1").await.status.as_str(), "draft");
 }
 
 async fn a_second_account_must_approve_the_send(db: &TestDb) {

@@ -7,8 +7,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::page::{failure, problem_page};
-use crate::ops::{ContactError, ContactField, ContactRefusal, IssueError};
+use super::page::{failure, grouped, problem_page};
+use crate::ops::{ContactError, ContactField, ContactRefusal, IssueError, IssueField};
+use crate::render::{MAX_HTML_BYTES, SourceError};
 use crate::store::StoreError;
 
 /// A refusal in words: the page's status and title when it stands alone, and the form
@@ -19,6 +20,21 @@ pub struct Refusal {
     pub title: &'static str,
     pub message: String,
     pub field: Option<&'static str>,
+    /// The line of a source text it concerns (a form's text shows it there).
+    pub line: Option<usize>,
+}
+
+impl Refusal {
+    /// A refusal about no field.
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            title,
+            message: message.into(),
+            field: None,
+            line: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -51,12 +67,7 @@ impl PageError {
 
     /// A refusal that stands alone, about no field.
     pub fn refused(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        PageError::Refused(vec![Refusal {
-            status,
-            title,
-            message: message.into(),
-            field: None,
-        }])
+        PageError::Refused(vec![Refusal::new(status, title, message)])
     }
 
     pub fn failed(cause: impl std::fmt::Display) -> Self {
@@ -147,10 +158,8 @@ impl From<ContactError> for PageError {
                     .map(|refusal| {
                         let (status, title, message) = contact_words(refusal);
                         Refusal {
-                            status,
-                            title,
-                            message,
                             field: refusal.field().map(contact_field_id),
+                            ..Refusal::new(status, title, message)
                         }
                     })
                     .collect(),
@@ -166,34 +175,193 @@ impl From<ContactError> for PageError {
     }
 }
 
-/// An issue that is sending or sent is changed, replaced or planned nowhere: the one
-/// wording of the saved form, the upload and the send page.
-pub fn not_draft() -> Refusal {
-    Refusal {
-        status: StatusCode::CONFLICT,
-        title: "Utgaven kan ikke endres",
-        message: "Utgaven med dette kortnavnet sendes eller er sendt allerede, så den kan ikke endres eller planlegges på nytt. Lag en ny utgave med et annet kortnavn.".to_owned(),
-        field: None,
+/// The form field (its `id`) of an issue's or a send's field.
+fn issue_field_id(field: IssueField) -> &'static str {
+    match field {
+        IssueField::Slug => "slug",
+        IssueField::Publication => "publication",
+        IssueField::RecipientCount => "antall",
+        IssueField::SendTime => "tidspunkt",
+        IssueField::TestAddress => "to",
+        IssueField::Approval => "approval",
     }
 }
 
-/// A send planned for a time that has passed.
-pub fn send_time_passed() -> Refusal {
-    Refusal {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        title: "Tidspunktet har vært",
-        message: "Tidspunktet har allerede vært. Velg et tidspunkt fram i tid, eller send nå."
-            .to_owned(),
-        field: Some("tidspunkt"),
+/// `12 345 kontakter` and the like.
+pub fn contacts_text(n: i64) -> String {
+    if n == 1 {
+        "1 kontakt".into()
+    } else {
+        format!("{} kontakter", grouped(n))
     }
+}
+
+/// An issue that is sending or sent is changed, replaced or planned nowhere: the one
+/// wording of the saved form, the upload and the send page.
+pub fn not_draft() -> Refusal {
+    Refusal::new(
+        StatusCode::CONFLICT,
+        "Utgaven kan ikke endres",
+        "Utgaven med dette kortnavnet sendes eller er sendt allerede, så den kan ikke endres eller planlegges på nytt. Lag en ny utgave med et annet kortnavn.",
+    )
+}
+
+/// Nothing is sent without `token_key`: the one wording of the send page, a test copy
+/// and sending failures again.
+pub fn no_token_key() -> Refusal {
+    Refusal::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Ingenting kan sendes",
+        "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.",
+    )
+}
+
+/// A source's problems, each at its field or its line (the form places them; a page of
+/// its own lists them).
+fn source_refusals(error: &SourceError) -> PageError {
+    PageError::Refused(
+        error
+            .problems
+            .iter()
+            .map(|problem| Refusal {
+                field: problem.kind.field(),
+                line: Some(problem.line),
+                ..Refusal::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Utgaven har feil",
+                    problem.kind.norwegian(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// An issue refusal in bokmål: status, title, words; `None` for what is no refusal.
+fn issue_words(error: &IssueError) -> Option<Refusal> {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    Some(match error {
+        IssueError::NotDraft { .. } => not_draft(),
+        IssueError::NoTokenKey(_) => no_token_key(),
+        IssueError::SendTimePassed(_) => Refusal::new(
+            unprocessable,
+            "Tidspunktet har vært",
+            "Tidspunktet har allerede vært. Velg et tidspunkt fram i tid, eller send nå.",
+        ),
+        IssueError::Planned(_) => Refusal::new(
+            StatusCode::CONFLICT,
+            "Utsendingen er planlagt",
+            "Utsendingen av denne utgaven er planlagt, så den kan ikke endres eller planlegges på nytt nå. Avbryt planen på sendesiden først.",
+        ),
+        IssueError::SourceTooLarge { .. } => Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Utgaven er for lang",
+            "Teksten er for lang: en utgave kan være høyst 1 MiB. Ingenting ble lagret.",
+        ),
+        IssueError::NotUtf8 { .. } => Refusal::new(
+            unprocessable,
+            "Filen kunne ikke leses",
+            "Filen er ikke tekst i UTF-8. Lagre den som ren tekst (UTF-8) og last den opp igjen, eller skriv utgaven i skjemaet.",
+        ),
+        IssueError::TooLarge { size } => Refusal::new(
+            unprocessable,
+            "Utgaven er for lang",
+            format!(
+                "E-posten ville blitt {} KB, over Gmails grense på {} KB (da kuttes den). Gjør utgaven kortere. Ingenting ble lagret.",
+                size / 1024,
+                MAX_HTML_BYTES / 1024
+            ),
+        ),
+        IssueError::SlugIsPublication(slug) => Refusal::new(
+            StatusCode::CONFLICT,
+            "Kortnavnet er tatt",
+            format!(
+                "«{slug}» er kortnavnet til en publikasjon. Velg et annet kortnavn for utgaven."
+            ),
+        ),
+        IssueError::Exists(slug) => Refusal::new(
+            StatusCode::CONFLICT,
+            "Kortnavnet er tatt",
+            format!("Det finnes allerede en utgave med kortnavnet «{slug}». Velg et annet."),
+        ),
+        IssueError::UnknownPublication { publication, .. } => Refusal::new(
+            unprocessable,
+            "Publikasjonen finnes ikke",
+            format!(
+                "Publikasjonen «{publication}» finnes ikke. Velg en av publikasjonene i listen."
+            ),
+        ),
+        IssueError::Docx { error, .. } => Refusal::new(
+            unprocessable,
+            "Word-dokumentet kunne ikke leses",
+            format!("{} Ingenting ble lagret.", error.norwegian()),
+        ),
+        IssueError::WrongCount { expected: 0, .. } => Refusal::new(
+            unprocessable,
+            "Ingen å sende til",
+            "Ingen bekreftede kontakter mangler denne utgaven, så det er ingen å sende til.",
+        ),
+        IssueError::WrongCount { expected, .. } => Refusal::new(
+            unprocessable,
+            "Tallet stemmer ikke",
+            format!(
+                "Tallet stemmer ikke. Utgaven går til {}: skriv {expected} for å sende.",
+                contacts_text(*expected)
+            ),
+        ),
+        IssueError::NeedsApproval => Refusal::new(
+            StatusCode::CONFLICT,
+            "Utsendingen må godkjennes",
+            "En annen i staben må godkjenne utsendingen. Be om den på sendesiden.",
+        ),
+        IssueError::OwnApproval => Refusal::new(
+            StatusCode::FORBIDDEN,
+            "Du kan ikke godkjenne din egen utsending",
+            "En annen i staben må godkjenne utsendingen. Ingenting ble endret.",
+        ),
+        IssueError::ApprovalRefused(bar) => Refusal::new(
+            StatusCode::FORBIDDEN,
+            "Godkjenningen teller ikke",
+            bar.norwegian(),
+        ),
+        IssueError::NoPlan(_) => Refusal::new(
+            StatusCode::CONFLICT,
+            "Ingen utsending å godkjenne",
+            "Utsendingen er allerede godkjent, avbrutt eller startet. Ingenting ble endret.",
+        ),
+        IssueError::NotSending(_) => Refusal::new(
+            StatusCode::CONFLICT,
+            "Utgaven sendes ikke",
+            "Bare en utsending som pågår, kan settes på pause eller fortsette.",
+        ),
+        IssueError::Send(e) => {
+            tracing::warn!(error = %e, "test copy not sent");
+            Refusal::new(
+                unprocessable,
+                "Testkopien ble ikke sendt",
+                format!(
+                    "Testkopien ble ikke sendt: e-postserveren tok ikke imot den. Prøv igjen om litt. (Feilmelding: {e})"
+                ),
+            )
+        }
+        IssueError::NotFound(_)
+        | IssueError::Source(_)
+        | IssueError::ConvertedWithProblems { .. }
+        | IssueError::Render(_)
+        | IssueError::Store(_) => return None,
+    })
 }
 
 impl From<IssueError> for PageError {
     fn from(e: IssueError) -> Self {
+        if let Some(refusal) = issue_words(&e) {
+            let field = e.field().map(issue_field_id);
+            return PageError::Refused(vec![Refusal { field, ..refusal }]);
+        }
         match e {
-            IssueError::NotDraft { .. } => PageError::Refused(vec![not_draft()]),
-            IssueError::SendTimePassed(_) => PageError::Refused(vec![send_time_passed()]),
             IssueError::NotFound(_) => PageError::issue_not_found(),
+            IssueError::Source(error) | IssueError::ConvertedWithProblems { error, .. } => {
+                source_refusals(&error)
+            }
             other => PageError::failed(other),
         }
     }

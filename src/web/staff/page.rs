@@ -60,11 +60,6 @@ pub fn failure(cause: &dyn std::fmt::Display) -> Response {
     )
 }
 
-/// The issue's 404 page (see [`Missing`](super::path::Missing)).
-pub fn not_found() -> Response {
-    super::path::Missing::Issue.into_response()
-}
-
 /// A stored actor (`web:kari`, `api:Postmottak`, `worker`) as staff read it: see
 /// [`crate::domain::Actor::norwegian`].
 pub fn actor_words(actor: &str) -> String {
