@@ -27,13 +27,6 @@ on_both_backends!(
 const LONG_ADDRESS: &str =
     "anne-kristine.haugland-johannessen@kommunal-og-distriktsdepartementet.example.no";
 
-fn backend(db: &TestDb) -> &'static str {
-    match db.kind {
-        common::Kind::Sqlite => "sqlite",
-        common::Kind::Postgres => "postgres",
-    }
-}
-
 /// Adds `address` (confirmed, with a name and organisation) and returns its number.
 async fn add_person(store: &nyhetsbrev::store::Store, address: &str, status: ContactStatus) -> i64 {
     let mut person = new_contact(address, status);
@@ -83,7 +76,7 @@ async fn the_contact_list_and_the_add_form_in_the_browser(db: &TestDb) {
     let app = common::staff::staff_app(db).await;
     add_confirmed(&app.store, 0..30).await;
     add_person(&app.store, LONG_ADDRESS, ContactStatus::Confirmed).await;
-    let name = |page: &str| format!("contact-pages-{}-{page}", backend(db));
+    let name = |page: &str| format!("contact-pages-{}-{page}", db.kind.name());
     let client = browser(&webdriver).await;
     sign_in_as(&client, &app.address, "kari").await;
 
@@ -195,7 +188,7 @@ async fn a_contact_record_edit_and_data_pages_in_the_browser(db: &TestDb) {
         })
         .await
         .unwrap();
-    let name = |page: &str| format!("contact-pages-{}-{page}", backend(db));
+    let name = |page: &str| format!("contact-pages-{}-{page}", db.kind.name());
     let client = browser(&webdriver).await;
     sign_in_as(&client, &app.address, "kari").await;
 

@@ -158,13 +158,6 @@ async fn visit_each(
     }
 }
 
-fn backend(db: &TestDb) -> &'static str {
-    match db.kind {
-        common::Kind::Sqlite => "sqlite",
-        common::Kind::Postgres => "postgres",
-    }
-}
-
 async fn public_not_found_pages_in_the_browser(db: &TestDb) {
     let Some((_driver, webdriver)) = start_chromedriver() else {
         return;
@@ -182,7 +175,7 @@ async fn public_not_found_pages_in_the_browser(db: &TestDb) {
         assert_eq!(status, 404, "{path}");
     }
     let client = browser(&webdriver).await;
-    let prefix = format!("404-public-{}", backend(db));
+    let prefix = format!("404-public-{}", db.kind.name());
     visit_each(&client, &axe, &app.address, &prefix, PUBLIC).await;
     client.close().await.unwrap();
 }
@@ -197,7 +190,7 @@ async fn staff_not_found_pages_in_the_browser(db: &TestDb) {
     let app = common::staff::staff_app(db).await;
     let client = browser(&webdriver).await;
     sign_in_as(&client, &app.address, "kari").await;
-    let prefix = format!("404-staff-{}", backend(db));
+    let prefix = format!("404-staff-{}", db.kind.name());
     visit_each(&client, &axe, &app.address, &prefix, STAFF).await;
     client.close().await.unwrap();
 }
