@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::browser::{
-    assert_accessible, axe_script, browser, screenshot, show_mail, start_chromedriver,
+    assert_accessible, axe_script, browser, fill, screenshot, show_mail, start_chromedriver,
     wait_for_heading,
 };
 use common::{TestDb, email, spawn_app};
@@ -78,27 +78,9 @@ async fn subscribe_confirm_and_unsubscribe_in_a_browser() {
             .as_deref(),
         Some("nb")
     );
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("aase@example.no")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys("Åse Ødegård")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("organisation"))
-        .await
-        .unwrap()
-        .send_keys("Kirkens Bymisjon")
-        .await
-        .unwrap();
+    fill(&client, "email", "aase@example.no").await;
+    fill(&client, "name", "Åse Ødegård").await;
+    fill(&client, "organisation", "Kirkens Bymisjon").await;
     screenshot(&client, "1-subscribe-form").await;
     assert_accessible(&client, &axe, "1-subscribe-form").await;
     client

@@ -9,57 +9,18 @@ use crate::common;
 use std::time::Duration;
 
 use common::browser::{
-    assert_accessible, axe_script, browser, screenshot, start_chromedriver, wait_for_heading,
+    assert_accessible, axe_script, browser, click, fill, screenshot, sign_in_as,
+    start_chromedriver, text_of, wait_for_heading, wait_for_text,
 };
 use common::staff::{STAFF_PASSWORD, add_staff, totp_code};
 use common::{TestDb, add_confirmed};
 use fantoccini::{Client, Locator};
-
-async fn fill(client: &Client, id: &str, text: &str) {
-    let field = client.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 /// Screenshot, then axe-core.
 async fn check_page(client: &Client, axe: &str, name: &str) {
     screenshot(client, name).await;
     let rules = assert_accessible(client, axe, name).await;
     assert!(rules > 20, "{name}: axe ran its rules ({rules})");
-}
-
-/// Waits (up to `seconds`) until the element's text contains `expected`.
-async fn wait_for_text(client: &Client, css: &str, expected: &str, seconds: u64) {
-    let what = format!("{css} says {expected:?}");
-    common::eventually(&what, Duration::from_secs(seconds), async || {
-        let element = client
-            .find(Locator::Css(css))
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = element.text().await.map_err(|e| e.to_string())?;
-        common::ok_if(text.contains(expected), text)
-    })
-    .await
 }
 
 /// Waits until the page has loaded, its frames included (a frame holds up its page's
@@ -386,15 +347,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
         .unwrap();
 
     let client = browser(&webdriver).await;
-    client
-        .goto(&format!("{}/admin/login", app.address))
-        .await
-        .unwrap();
-    wait_for_heading(&client, "Logg inn").await;
-    fill(&client, "username", "kari").await;
-    fill(&client, "password", STAFF_PASSWORD).await;
-    click(&client, "main button[type=submit]").await;
-    wait_for_heading(&client, "Oversikt").await;
+    sign_in_as(&client, &app.address, "kari").await;
 
     // Importing a file with bad rows: the check first, then the import.
     click(&client, "nav a[href='/admin/contacts']").await;

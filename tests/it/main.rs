@@ -8,6 +8,8 @@ mod common;
 mod api_tokens;
 mod browser;
 mod browser_admin;
+mod browser_contacts;
+mod browser_not_found;
 mod cli;
 mod deploy;
 mod dispatch;

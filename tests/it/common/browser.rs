@@ -73,7 +73,7 @@ pub async fn browser(webdriver: &str) -> fantoccini::Client {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=900,1000"]
+                     "--window-size=900,1000", "--hide-scrollbars"]
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -161,4 +161,160 @@ pub async fn assert_accessible(client: &fantoccini::Client, axe: &str, page: &st
         "{page}: accessibility violations of impact serious or critical: {serious:#?}"
     );
     result["rules"].as_u64().unwrap_or(0) as usize
+}
+
+/// The width of the narrowest phone the pages must fit without sideways scrolling.
+pub const PHONE_WIDTH: u32 = 390;
+/// A desktop window.
+pub const DESKTOP_WIDTH: u32 = 1280;
+
+/// Makes the page's layout `width` CSS pixels wide and the window as tall as the page
+/// (up to 8,000 px), so that a screenshot shows all of it. The window is sized until the
+/// page itself says so: the window's frame takes some of its size.
+pub async fn show_whole_page_at(client: &fantoccini::Client, width: u32) {
+    let mut window = width;
+    for _ in 0..3 {
+        client.set_window_size(window, 1000).await.unwrap();
+        let inner = page_number(client, "document.documentElement.clientWidth").await;
+        if inner == u64::from(width) {
+            break;
+        }
+        window = (i64::from(window) + i64::from(width) - inner as i64) as u32;
+    }
+    let inner = page_number(client, "document.documentElement.clientWidth").await;
+    assert_eq!(inner, u64::from(width), "the page is {width} px wide");
+    let (_, outer) = client.get_window_size().await.unwrap();
+    let frame = outer.saturating_sub(page_number(client, "window.innerHeight").await);
+    let page = page_number(client, "document.documentElement.scrollHeight").await;
+    let height = (page + frame).clamp(600, 8000);
+    client.set_window_size(window, height as u32).await.unwrap();
+}
+
+async fn page_number(client: &fantoccini::Client, expression: &str) -> u64 {
+    client
+        .execute(&format!("return {expression}"), vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or_else(|| panic!("{expression} is a number"))
+}
+
+/// Fails when the page is wider than the window: the reader would scroll sideways.
+/// Names the elements that stick out of a parent that does not, to find the cause.
+pub async fn assert_no_sideways_scrolling(client: &fantoccini::Client, page: &str) {
+    let widths = client
+        .execute(
+            "const root = document.documentElement;\n\
+             const sticksOut = e => e.getBoundingClientRect().right > root.clientWidth + 0.5;\n\
+             const out = [...document.querySelectorAll('body *')]\n\
+               .filter(e => sticksOut(e) && !sticksOut(e.parentElement))\n\
+               .slice(0, 8)\n\
+               .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +\n\
+                    (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +\n\
+                    ' (right edge ' + Math.round(e.getBoundingClientRect().right) + ')');\n\
+             return { scroll: root.scrollWidth, client: root.clientWidth, out: out };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let scroll = widths["scroll"].as_u64().unwrap();
+    let visible = widths["client"].as_u64().unwrap();
+    assert!(
+        scroll <= visible,
+        "{page}: the page is {scroll} px wide in a {visible} px window; sticking out: {}",
+        widths["out"]
+    );
+}
+
+/// The page's `h1`, as the reader sees it.
+pub async fn heading(client: &fantoccini::Client) -> String {
+    client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap_or_else(|e| panic!("a page with a heading: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The page the browser shows, at desktop width and at [`PHONE_WIDTH`]: headed
+/// `expected_heading` (so that a wrong page fails), a screenshot each
+/// (`{name}-desktop`, `{name}-phone`), no axe-core violation of impact serious or
+/// critical, and no sideways scrolling. Leaves the window at desktop width.
+///
+/// The browser shows no scroll bars (`--hide-scrollbars`), as a phone shows none that
+/// take room: the page's width is the window's.
+pub async fn check_page_at_both_widths(
+    client: &fantoccini::Client,
+    axe: &str,
+    name: &str,
+    expected_heading: &str,
+) {
+    for (width, suffix) in [(DESKTOP_WIDTH, "desktop"), (PHONE_WIDTH, "phone")] {
+        show_whole_page_at(client, width).await;
+        let page = format!("{name}-{suffix}");
+        assert_eq!(
+            heading(client).await,
+            expected_heading,
+            "{page}: its heading"
+        );
+        screenshot(client, &page).await;
+        let rules = assert_accessible(client, axe, &page).await;
+        assert!(rules > 20, "{page}: axe ran its rules ({rules})");
+        assert_no_sideways_scrolling(client, &page).await;
+    }
+    client.set_window_size(DESKTOP_WIDTH, 1000).await.unwrap();
+}
+
+/// Types `text` into the field with this `id`, replacing what was there.
+pub async fn fill(client: &fantoccini::Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Clicks the element `css` finds.
+pub async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The text of the element `css` finds.
+pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits (up to `seconds`) until the element's text contains `expected`.
+pub async fn wait_for_text(client: &fantoccini::Client, css: &str, expected: &str, seconds: u64) {
+    let what = format!("{css} says {expected:?}");
+    super::eventually(&what, Duration::from_secs(seconds), async || {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = element.text().await.map_err(|e| e.to_string())?;
+        super::ok_if(text.contains(expected), text)
+    })
+    .await
+}
+
+/// Signs `name` in through the staff login form, with the tests' password.
+pub async fn sign_in_as(client: &fantoccini::Client, base: &str, name: &str) {
+    client.goto(&format!("{base}/admin/login")).await.unwrap();
+    wait_for_heading(client, "Logg inn").await;
+    fill(client, "username", name).await;
+    fill(client, "password", super::staff::STAFF_PASSWORD).await;
+    click(client, "main button[type=submit]").await;
+    wait_for_heading(client, "Oversikt").await;
 }

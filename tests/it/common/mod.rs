@@ -37,6 +37,17 @@ pub enum Kind {
     Postgres,
 }
 
+impl Kind {
+    /// `sqlite` or `postgres`: to tell apart what a test on each backend leaves behind
+    /// (its screenshots, say).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+        }
+    }
+}
+
 /// A database that exists for one test and is removed after it.
 pub struct TestDb {
     pub kind: Kind,
