@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::page::{failure, grouped, problem_page};
+use super::path::Missing;
 use crate::ops::{ContactError, ContactField, ContactRefusal, IssueError, IssueField};
 use crate::render::{MAX_HTML_BYTES, SourceError};
 use crate::store::StoreError;
@@ -51,18 +52,17 @@ pub enum PageError {
 }
 
 impl PageError {
+    pub fn missing(what: Missing) -> Self {
+        let (title, message) = what.words();
+        PageError::NotFound { title, message }
+    }
+
     pub fn contact_not_found() -> Self {
-        PageError::NotFound {
-            title: "Fant ikke kontakten",
-            message: "Det finnes ingen kontakt med dette nummeret. Kanskje er den slettet, eller lenken er feil. Søk etter personen i kontaktlisten.",
-        }
+        PageError::missing(Missing::Contact)
     }
 
     pub fn issue_not_found() -> Self {
-        PageError::NotFound {
-            title: "Fant ikke utgaven",
-            message: "Det finnes ingen utgave med dette kortnavnet. Gå til listen over utgaver.",
-        }
+        PageError::missing(Missing::Issue)
     }
 
     /// A refusal that stands alone, about no field.

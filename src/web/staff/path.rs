@@ -24,9 +24,11 @@ pub enum Missing {
     Account,
 }
 
-impl IntoResponse for Missing {
-    fn into_response(self) -> Response {
-        let (title, message) = match self {
+impl Missing {
+    /// The 404 page's title and words: written here once, for the extractors and for
+    /// the pages that find the row gone after the URL was read.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
             Missing::Issue => (
                 "Fant ikke utgaven",
                 "Det finnes ingen utgave med dette kortnavnet. Gå til listen over utgaver.",
@@ -51,7 +53,13 @@ impl IntoResponse for Missing {
                 "Fant ikke kontoen",
                 "Det finnes ingen konto med dette brukernavnet. Se listen over kontoer.",
             ),
-        };
+        }
+    }
+}
+
+impl IntoResponse for Missing {
+    fn into_response(self) -> Response {
+        let (title, message) = self.words();
         problem_page(StatusCode::NOT_FOUND, title, message)
     }
 }
