@@ -753,7 +753,7 @@ impl Staff {
         let Some(outgoing) = &self.owner_mail else {
             return OwnerTold::Failed("this process sends no mail".to_owned());
         };
-        let when = crate::web::staff::oslo_time(crate::domain::Timestamp::now());
+        let when = crate::domain::oslo_time(crate::domain::Timestamp::now());
         let notice = crate::mail::AccountChangedNotice {
             username,
             what,
