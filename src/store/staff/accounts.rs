@@ -43,8 +43,8 @@ pub struct AccountChange {
     pub at: Timestamp,
 }
 
-/// How an account is written: its new password hash, and for a new account (or with
-/// `admin` for an existing one) its role and address.
+/// How an account is written: its new password hash, whether it becomes an
+/// administrator (an existing one stays one), and its address when one is given.
 #[derive(Debug, Clone, Default)]
 pub struct StaffUserWrite<'a> {
     pub username: &'a str,
@@ -102,8 +102,9 @@ impl Store {
     }
 
     /// Adds a staff account, or replaces its password if it exists; true when it was
-    /// added. The first account ever made is an administrator. Who did it is noted in
-    /// `staff_account_changes` in the same transaction.
+    /// added. The first account ever made is an administrator. A new password ends the
+    /// account's sessions; who did it is noted in `staff_account_changes` and the audit
+    /// log; all in one transaction.
     pub async fn write_staff_user(
         &self,
         write: &StaffUserWrite<'_>,
@@ -219,7 +220,8 @@ impl Store {
         .flatten())
     }
 
-    /// The stored password hash of a staff account.
+    /// The password hash of an account that may sign in: `None` for a disabled account
+    /// or a name that is none.
     pub async fn staff_password_hash(&self, username: &str) -> Result<Option<String>> {
         sqlx::query_scalar(
             "SELECT password_hash FROM staff_users WHERE username = $1 AND disabled_at IS NULL",
@@ -231,7 +233,7 @@ impl Store {
     }
 }
 
-/// A staff account as the accounts page lists it.
+/// A staff account as the list of accounts shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffAccount {
     pub username: String,

@@ -9,9 +9,10 @@ use crate::store::{Result, Store};
 const LOGIN_LOCK: i64 = 0x6e79_6c6f_6769;
 
 impl Store {
-    /// Counts a login attempt from `client_key` before its password is checked, unless
-    /// `max` attempts from there are already counted in the last `window_ms`: then
-    /// `None`, and the password is not checked at all. Returns the attempt's id, for
+    /// Counts an attempt under `client_key` (a client's address, or a name for an
+    /// account's tries from anywhere) before its secret is checked, unless `max`
+    /// attempts under that key are already counted in the last `window_ms`: then `None`,
+    /// and the secret is not checked at all. Returns the attempt's id, for
     /// [`Store::login_succeeded`]. Check and insert are one statement under a lock, so
     /// parallel guesses cannot all slip through.
     pub async fn count_login_attempt(
@@ -42,7 +43,7 @@ impl Store {
         Ok(id)
     }
 
-    /// The attempt succeeded: it does not count against the client.
+    /// The attempt succeeded: it does not count against its key.
     pub async fn login_succeeded(&self, attempt_id: i64) -> Result<()> {
         let _turn = self.write_turn().await;
         sqlx::query("DELETE FROM login_attempts WHERE id = $1")

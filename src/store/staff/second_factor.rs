@@ -1,6 +1,6 @@
-//! Second factors: an account's TOTP secret (as `ops` hands it over: sealed), the time
-//! step last taken,
-//! its recovery codes (stored as hashes), and a reset when the phone is lost.
+//! Second factors: an account's TOTP secret (stored as given: the caller seals it), the
+//! time step last taken, its recovery codes (as hashes), and a reset when the phone is
+//! lost.
 
 use sqlx::Row;
 
@@ -13,7 +13,8 @@ use crate::store::{Result, Store, StoreError};
 /// An account's second factor, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TotpState {
-    /// The base32 secret, once enrolment has started.
+    /// The secret as stored once enrolment has started: sealed with `token_key`, or its
+    /// base32 in clear as versions before sealing wrote it.
     pub secret: Option<String>,
     /// Whether a code from it has been typed: the second factor is in force.
     pub enabled: bool,
@@ -68,7 +69,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Starts enrolment: the secret the person's app will hold (not in force yet).
+    /// Starts enrolment: stores the secret (sealed) the person's app will hold, not in
+    /// force yet. An account whose second factor is in force keeps its own.
     pub async fn set_totp_secret(&self, username: &str, secret: &str) -> Result<()> {
         let _turn = self.write_turn().await;
         sqlx::query(
@@ -216,8 +218,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Whether someone else reset the account's second factor and it has not set one up
-    /// since.
+    /// Whether the account's second factor was reset and it has not set one up since.
     pub async fn staff_must_enrol(&self, username: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM staff_users WHERE username = $1 AND must_enrol = 1",

@@ -17,7 +17,7 @@ pub struct SessionLine {
     pub last_seen_at: Timestamp,
 }
 
-/// A signed-in staff member's session, as stored.
+/// A staff member's session, as stored (it may still owe the second factor).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSession {
     pub username: String,
@@ -64,8 +64,8 @@ impl Store {
         Ok(ended.rows_affected() > 0)
     }
 
-    /// Starts a session for the account `username`; the caller keeps the secret whose
-    /// hash is `id_hash`.
+    /// Starts a session for the account `username` and logs the sign-in; the caller keeps
+    /// the secret whose hash is `id_hash`.
     pub async fn create_staff_session(
         &self,
         username: &str,
@@ -103,7 +103,8 @@ impl Store {
         Ok(())
     }
 
-    /// The session with this hash: its account, CSRF token, start and last use.
+    /// The session with this hash, unless its account is disabled: the account, CSRF
+    /// token, what it still owes of the second factor, start and last use.
     pub async fn staff_session(&self, id_hash: &TokenHash) -> Result<Option<StaffSession>> {
         let row = sqlx::query(
             "SELECT u.username, s.csrf_token, s.created_at, s.last_seen_at, s.second_factor_due \
