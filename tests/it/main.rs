@@ -29,6 +29,7 @@ mod schema;
 mod sessions;
 mod smtp_dots;
 mod smtp_tls;
+mod staff_names;
 mod staff_trust;
 mod store;
 mod subscribe;

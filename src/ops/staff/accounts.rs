@@ -166,6 +166,16 @@ impl Staff {
         if !valid_username(username) {
             return Err(StaffError::BadUsername);
         }
+        // Only a new account is refused: one made before the rule keeps working.
+        if reads_as_another_actor(username)
+            && !self
+                .store
+                .staff_user_exists(username)
+                .await
+                .map_err(StaffError::Store)?
+        {
+            return Err(StaffError::ReservedUsername(username.to_owned()));
+        }
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(StaffError::ShortPassword);
         }
@@ -207,4 +217,34 @@ pub(super) fn valid_username(username: &str) -> bool {
         && username
             .chars()
             .all(|c| c.is_alphanumeric() || ".-_@".contains(c))
+}
+
+/// Whether the audit log would read what this account does as someone else's: it
+/// keeps a web account as `web:<name>`, and `web:confirm`, `web:unsubscribe`,
+/// `web:preferences` and `web:subscribe` are recipients on the public pages. Compared
+/// without case, since staff read names, not bytes.
+pub(super) fn reads_as_another_actor(username: &str) -> bool {
+    let name = username.to_lowercase();
+    Actor::web(&name).web_account() != Some(name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_the_log_reads_as_recipients_are_taken() {
+        for name in [
+            "confirm",
+            "unsubscribe",
+            "preferences",
+            "subscribe",
+            "SUBSCRIBE",
+        ] {
+            assert!(reads_as_another_actor(name), "{name}");
+        }
+        for name in ["kari", "worker", "api", "confirmer", "kari@kom.no"] {
+            assert!(!reads_as_another_actor(name), "{name}");
+        }
+    }
 }

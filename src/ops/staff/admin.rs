@@ -2,7 +2,7 @@
 //! who they are (their password, and their code when they have a second factor), so an
 //! unattended session cannot make or take over accounts.
 
-use super::accounts::valid_username;
+use super::accounts::{reads_as_another_actor, valid_username};
 use super::login::LoginError;
 use super::owner_mail::OwnerTold;
 use super::second_factor::SecondFactorError;
@@ -89,6 +89,9 @@ impl Staff {
         }
         if !valid_username(username) {
             return Err(StaffError::BadUsername);
+        }
+        if reads_as_another_actor(username) {
+            return Err(StaffError::ReservedUsername(username.to_owned()));
         }
         if new.password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(StaffError::ShortPassword);

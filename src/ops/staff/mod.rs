@@ -29,6 +29,11 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub enum StaffError {
     #[error("a user name is 1–64 letters, digits and . - _ @")]
     BadUsername,
+    #[error(
+        "{0} cannot be a user name: the audit log uses it for what recipients do on the \
+         public pages; choose another"
+    )]
+    ReservedUsername(String),
     #[error("there is already an account named {0}")]
     Exists(String),
     #[error("there is no account named {0}")]
