@@ -8,6 +8,7 @@ mod email;
 mod ip_block;
 mod issue;
 mod key;
+mod oslo;
 mod publication;
 mod status;
 mod text;
@@ -26,6 +27,7 @@ pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, SEALED_PREFIX, TokenKey};
+pub use oslo::{from_oslo_local, oslo_time};
 pub use publication::{
     DEFAULT_PUBLICATION, NewPublication, Publication, PublicationChanges, PublicationChoice,
     PublicationDescription, PublicationError, PublicationKind, PublicationName, PublicationSlug,

@@ -31,6 +31,7 @@ mod schema;
 mod sessions;
 mod smtp_dots;
 mod smtp_tls;
+mod staff_names;
 mod staff_trust;
 mod store;
 mod subscribe;

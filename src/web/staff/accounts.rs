@@ -52,6 +52,9 @@ fn refusal(e: &StaffError) -> Option<&'static str> {
         StaffError::BadUsername => {
             "Brukernavnet kan ha 1–64 bokstaver, sifre og tegnene . - _ @ (for eksempel kari eller kari@kom.no)."
         }
+        StaffError::ReservedUsername(_) => {
+            "Dette brukernavnet kan ikke brukes: loggen bruker det om det mottakerne gjør på de offentlige sidene. Velg et annet."
+        }
         StaffError::ShortPassword => {
             "Passordet må ha minst 12 tegn. En setning av fire–fem ord er lett å huske og vanskelig å gjette."
         }
@@ -111,7 +114,9 @@ impl FormErrors {
         let message = refusal(e)?;
         let mut errors = FormErrors::default();
         match e {
-            StaffError::BadUsername | StaffError::Exists(_) => errors.username = Some(message),
+            StaffError::BadUsername | StaffError::ReservedUsername(_) | StaffError::Exists(_) => {
+                errors.username = Some(message)
+            }
             StaffError::BadEmail => errors.email = Some(message),
             StaffError::ShortPassword => errors.password = Some(message),
             StaffError::ReauthPassword | StaffError::ReauthThrottled => {

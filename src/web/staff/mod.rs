@@ -33,7 +33,6 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use guard::{SESSION_COOKIE, origin_of, safe_next, same_origin};
-pub use page::oslo_time;
 
 use super::AppState;
 
