@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::ops::{AccountSaved, Staff, StaffError};
-use crate::store::Store;
+use crate::store::{Actor, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
@@ -60,49 +60,12 @@ pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<
     let staff = Staff::new(store.clone());
     let actor = super::actor();
     match command {
-        StaffCommand::List => {
-            for account in staff.accounts().await? {
-                let state = match account.disabled_at {
-                    Some(at) => format!("disabled {}", at.to_rfc3339()),
-                    None => "active".to_owned(),
-                };
-                out!(
-                    "{:<32} added {}  {}  {} session(s){}",
-                    account.username.escape_debug(),
-                    account.created_at.to_rfc3339(),
-                    state,
-                    account.sessions,
-                    if account.is_admin {
-                        "  administrator"
-                    } else {
-                        ""
-                    }
-                );
-            }
-        }
+        StaffCommand::List => print_accounts(&staff).await?,
         StaffCommand::Add {
             username,
             admin,
             email,
-        } => {
-            let password = read_password()?;
-            let saved = staff
-                .set_account_from_shell(&username, &password, admin, email.as_deref(), &actor)
-                .await
-                .map_err(with_stdin_hint)?;
-            let username = username.trim();
-            let is_admin = staff.is_admin(username).await?;
-            match saved {
-                AccountSaved::Added if is_admin => out!(
-                    "staff account {username} added as an administrator (it manages accounts in the web admin)"
-                ),
-                AccountSaved::Added => out!("staff account {username} added"),
-                AccountSaved::PasswordChanged if admin => {
-                    out!("new password set for {username}, now an administrator")
-                }
-                AccountSaved::PasswordChanged => out!("new password set for {username}"),
-            }
-        }
+        } => add(&staff, &username, admin, email.as_deref(), &actor).await?,
         StaffCommand::Passwd { username } => {
             let password = read_password()?;
             staff
@@ -132,4 +95,54 @@ pub(super) async fn run(store: &Store, command: StaffCommand) -> anyhow::Result<
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn print_accounts(staff: &Staff) -> anyhow::Result<()> {
+    for account in staff.accounts().await? {
+        let state = match account.disabled_at {
+            Some(at) => format!("disabled {}", at.to_rfc3339()),
+            None => "active".to_owned(),
+        };
+        out!(
+            "{:<32} added {}  {}  {} session(s){}",
+            account.username.escape_debug(),
+            account.created_at.to_rfc3339(),
+            state,
+            account.sessions,
+            if account.is_admin {
+                "  administrator"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Adds an account, or sets a new password for one that exists.
+async fn add(
+    staff: &Staff,
+    username: &str,
+    admin: bool,
+    email: Option<&str>,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let password = read_password()?;
+    let saved = staff
+        .set_account_from_shell(username, &password, admin, email, actor)
+        .await
+        .map_err(with_stdin_hint)?;
+    let username = username.trim();
+    let is_admin = staff.is_admin(username).await?;
+    match saved {
+        AccountSaved::Added if is_admin => out!(
+            "staff account {username} added as an administrator (it manages accounts in the web admin)"
+        ),
+        AccountSaved::Added => out!("staff account {username} added"),
+        AccountSaved::PasswordChanged if admin => {
+            out!("new password set for {username}, now an administrator")
+        }
+        AccountSaved::PasswordChanged => out!("new password set for {username}"),
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::error::PageError;
 use super::guard::{Empty, SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
 use super::page::{failure, problem_page, render};
 use crate::ops::{LoginError, SecondFactorDue};
@@ -65,25 +66,15 @@ pub async fn submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     // Signing someone in from another site's form is refused like any other change.
     if !same_origin(&headers, &state.admin.origin) {
-        return problem_page(
+        return Err(PageError::refused(
             StatusCode::FORBIDDEN,
             "Innloggingen ble avvist",
             "Skjemaet kom ikke fra innloggingssiden til denne tjenesten. Åpne innloggingssiden og prøv igjen.",
-        );
+        ));
     }
-    let again = |status: StatusCode, error: &'static str| {
-        let mut response = render(LoginPage {
-            username: form.username.chars().take(64).collect(),
-            next: safe_next(&form.neste).unwrap_or_default().to_owned(),
-            error: Some(error),
-            signed_out: false,
-        });
-        *response.status_mut() = status;
-        response
-    };
     let client = crate::web::client::client_key(peer, &headers, &state.trusted_proxies);
     let username = match state
         .staff
@@ -91,50 +82,57 @@ pub async fn submit(
         .await
     {
         Ok(username) => username,
-        Err(LoginError::Refused) => {
-            return again(
-                StatusCode::UNAUTHORIZED,
-                "Feil brukernavn eller passord. Prøv igjen.",
-            );
-        }
-        Err(LoginError::TooManyFailures | LoginError::AccountThrottled) => {
-            return again(
-                StatusCode::TOO_MANY_REQUESTS,
-                "For mange mislykkede forsøk. Vent 15 minutter og prøv igjen.",
-            );
-        }
-        Err(LoginError::Busy) => {
-            return again(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Mange logger inn akkurat nå. Prøv igjen om et øyeblikk.",
-            );
-        }
-        Err(LoginError::Unavailable(e)) => return failure(&e),
+        Err(LoginError::Unavailable(e)) => return Err(PageError::failed(e)),
+        Err(refused) => return Ok(login_again(&form, &refused)),
     };
-    let due = match state
+    let due = state
         .staff
         .due_after_password(&username, state.admin.require_totp)
         .await
-    {
-        Ok(due) => due,
-        Err(e) => return failure(&e),
-    };
-    let session = match state.sessions.start_with(&username, due).await {
-        Ok(session) => session,
-        Err(e) => return failure(&e),
-    };
+        .map_err(PageError::failed)?;
+    let session = state
+        .sessions
+        .start_with(&username, due)
+        .await
+        .map_err(PageError::failed)?;
     tracing::info!(user = %username, ?due, "staff password accepted");
     let next = match due {
         SecondFactorDue::Nothing => safe_next(&form.neste).unwrap_or("/admin"),
         SecondFactorDue::Code => "/admin/login/kode",
         SecondFactorDue::Enrolment => "/admin/totp",
     };
-    with_session_cookie(
+    Ok(with_session_cookie(
         Redirect::to(next).into_response(),
         &state,
         session.secret.as_str(),
         "",
-    )
+    ))
+}
+
+/// The sign-in form again, with what was typed (not the password) and why it failed.
+fn login_again(form: &LoginForm, refused: &LoginError) -> Response {
+    let (status, error) = match refused {
+        LoginError::TooManyFailures | LoginError::AccountThrottled => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "For mange mislykkede forsøk. Vent 15 minutter og prøv igjen.",
+        ),
+        LoginError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Mange logger inn akkurat nå. Prøv igjen om et øyeblikk.",
+        ),
+        LoginError::Refused | LoginError::Unavailable(_) => (
+            StatusCode::UNAUTHORIZED,
+            "Feil brukernavn eller passord. Prøv igjen.",
+        ),
+    };
+    let mut response = render(LoginPage {
+        username: form.username.chars().take(64).collect(),
+        next: safe_next(&form.neste).unwrap_or_default().to_owned(),
+        error: Some(error),
+        signed_out: false,
+    });
+    *response.status_mut() = status;
+    response
 }
 
 /// Sets (or, with `Max-Age=0` in `extra`, clears) the session cookie on `response`.
