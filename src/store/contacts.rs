@@ -278,7 +278,7 @@ async fn insert_contact(
     let Some(id) = id else {
         return Err(StoreError::ContactExists(new.email.to_string()));
     };
-    super::publications::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
+    super::subscriptions::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
     let detail = format!("status={} source={}", new.status, new.consent.source);
     audit::record(tx, actor, AuditAction::ContactAdd, Some(&key), Some(detail)).await?;
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);

@@ -270,7 +270,7 @@ impl ImportSession {
         }
         for (choice, keys) in by_choice {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            super::publications::subscribe_new_contacts(&mut self.tx, self.backend, &keys, choice)
+            super::subscriptions::subscribe_new_contacts(&mut self.tx, self.backend, &keys, choice)
                 .await?;
         }
         Ok(inserted)

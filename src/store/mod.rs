@@ -22,6 +22,7 @@ mod plans;
 mod publications;
 mod retention;
 mod staff;
+mod subscriptions;
 mod tokens;
 
 use std::str::FromStr;
@@ -56,11 +57,12 @@ pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeBudget, NoticeBudgets,
     NoticeOutcome, NoticePurpose, NoticeQueued, NoticesWaiting, QueuedRequest,
 };
-pub use publications::{PublicationCount, PublicationLeft, PublicationsChosen};
+pub use publications::PublicationCount;
 pub use staff::{
     AccountChange, AccountChangeKind, SessionLine, StaffAccount, StaffSession, StaffUserWrite,
     TotpState,
 };
+pub use subscriptions::{PublicationLeft, PublicationsChosen};
 pub use tokens::{
     ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
 };
