@@ -291,7 +291,9 @@ impl Service {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ServeError> {
         // Second-factor secrets written in clear by an earlier version, or sealed with
-        // a key that has since been replaced, are sealed with the current key.
+        // a key that has since been replaced, are sealed with the current key. A store
+        // opened by `startup::store` has had this done already; one opened otherwise
+        // (the tests' app opens its own) has not.
         if let Err(e) = self.state.staff.seal_stored_secrets().await {
             tracing::warn!(error = %e, "could not seal the stored second-factor secrets");
         }
@@ -376,8 +378,10 @@ pub enum ServeError {
 }
 
 /// Opens the database (bringing its schema up to date). With `token_key` set, the
-/// second-factor secrets an earlier version stored in clear are sealed at once, so that
-/// no command (a `backup` above all) finds them in clear after an upgrade.
+/// second-factor secrets an earlier version stored in clear, or sealed with a key since
+/// replaced, are sealed with the current key at once. Every command that works on the
+/// database opens it here, save `restore` (which replaces it) and `doctor` (which only
+/// reads), so none (a `backup` above all) finds them in clear after an upgrade.
 pub async fn store(settings: &Settings) -> Result<Store, StoreError> {
     let store = Store::open(&settings.database_url).await?;
     if let Ok(Some(key)) = settings.token_key_if_set() {
