@@ -64,58 +64,13 @@ pub fn transport(settings: &Settings) -> Result<Transport, ConfigError> {
     Ok(Transport::Smtp(Arc::new(relay)))
 }
 
-/// The DKIM signer, when `dkim_selector` and `dkim_key_file` are set; it signs for the
-/// domain of `from_address`. The key file is read here, once.
-pub fn dkim_signer(settings: &Settings) -> Result<Option<Arc<DkimSigner>>, ConfigError> {
-    let Some((selector, file)) = settings.dkim()? else {
-        return Ok(None);
-    };
-    let bad = |e: &dyn std::fmt::Display| {
-        ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display()))
-    };
-    let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
-    let from = settings.from_address()?;
-    let domain = crate::mail::header_address(&from)
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?
-        .domain()
-        .to_owned();
-    let signer = DkimSigner::from_pem(&domain, selector, &pem).map_err(|e| bad(&e))?;
-    let signer = match settings.dkim_ed25519()? {
-        Some((selector, file)) => {
-            let bad = |e: &dyn std::fmt::Display| {
-                ConfigError::Invalid(format!("dkim_ed25519_key_file {}: {e}", file.display()))
-            };
-            let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
-            signer.with_ed25519(&selector, &pem).map_err(|e| bad(&e))?
-        }
-        None => signer,
-    };
-    Ok(Some(Arc::new(signer)))
-}
-
 /// Transport, sender and signer together: what every outgoing mail needs.
 pub fn outgoing(settings: &Settings) -> Result<Outgoing, ConfigError> {
     Ok(Outgoing {
         transport: transport(settings)?,
         sender: sender(settings)?,
-        dkim: dkim_signer(settings)?,
+        dkim: DkimSigner::from_settings(settings)?.map(Arc::new),
     })
-}
-
-/// The mailbox to poll, when `imap_url` is set.
-pub fn imap_mailbox(settings: &Settings) -> Result<Option<ImapMailbox>, ConfigError> {
-    use secrecy::ExposeSecret;
-    let Some(url) = &settings.imap_url else {
-        return Ok(None);
-    };
-    ImapMailbox::from_url(
-        url.expose_secret(),
-        &settings.imap_processed_folder,
-        settings.imap_ca_file.as_deref(),
-        settings.smtp_timeout(),
-    )
-    .map(Some)
-    .map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
 /// The worker, sending through `outgoing`. Needs `token_key`.
@@ -290,7 +245,7 @@ impl Service {
             admin,
             settings,
         )?;
-        let mailbox = imap_mailbox(settings)?.map(|mailbox| {
+        let mailbox = ImapMailbox::from_settings(settings)?.map(|mailbox| {
             (
                 mailbox,
                 Duration::from_secs_f64(settings.imap_poll_interval),
@@ -336,7 +291,9 @@ impl Service {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ServeError> {
         // Second-factor secrets written in clear by an earlier version, or sealed with
-        // a key that has since been replaced, are sealed with the current key.
+        // a key that has since been replaced, are sealed with the current key. A store
+        // opened by `startup::store` has had this done already; one opened otherwise
+        // (the tests' app opens its own) has not.
         if let Err(e) = self.state.staff.seal_stored_secrets().await {
             tracing::warn!(error = %e, "could not seal the stored second-factor secrets");
         }
@@ -421,8 +378,10 @@ pub enum ServeError {
 }
 
 /// Opens the database (bringing its schema up to date). With `token_key` set, the
-/// second-factor secrets an earlier version stored in clear are sealed at once, so that
-/// no command (a `backup` above all) finds them in clear after an upgrade.
+/// second-factor secrets an earlier version stored in clear, or sealed with a key since
+/// replaced, are sealed with the current key at once. Every command that works on the
+/// database opens it here, save `restore` (which replaces it) and `doctor` (which only
+/// reads), so none (a `backup` above all) finds them in clear after an upgrade.
 pub async fn store(settings: &Settings) -> Result<Store, StoreError> {
     let store = Store::open(&settings.database_url).await?;
     if let Ok(Some(key)) = settings.token_key_if_set() {
@@ -470,20 +429,3 @@ pub fn shutdown_on_signal() -> watch::Receiver<bool> {
 crate::from_cause!(std::io::Error => ServeError::Http);
 crate::from_cause!(DispatchError => ServeError::Worker);
 crate::from_cause!(tokio::task::JoinError => ServeError::Task);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_mailbox_never_shows_its_password() {
-        let settings = Settings {
-            imap_url: Some("imaps://kom:hemmelig-imap@imap.example.org/INBOX".into()),
-            ..Default::default()
-        };
-        let mailbox = imap_mailbox(&settings).unwrap().unwrap();
-        let shown = format!("{mailbox:?} {}", mailbox.describe());
-        assert!(!shown.contains("hemmelig-imap"), "{shown}");
-        assert!(shown.contains("imap.example.org"), "{shown}");
-    }
-}

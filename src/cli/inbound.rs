@@ -225,7 +225,7 @@ pub(super) async fn run(
             );
         }
         Some(InboundCommand::Poll { once }) => {
-            let Some(mailbox) = crate::startup::imap_mailbox(settings)? else {
+            let Some(mailbox) = crate::inbound::imap::ImapMailbox::from_settings(settings)? else {
                 bail!(
                     "no mailbox to read: set imap_url (e.g. imaps://user:password@imap.example.no/INBOX)"
                 );

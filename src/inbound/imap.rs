@@ -18,7 +18,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
 use super::{Channel, Envelope, Inbound, InboundError};
-use crate::config::TlsMode;
+use crate::config::{ConfigError, Settings, TlsMode};
 
 /// Set on every message once handled (or refused), so it is not read again even
 /// where it cannot be moved.
@@ -104,6 +104,22 @@ impl From<async_imap::error::Error> for ImapError {
 }
 
 impl ImapMailbox {
+    /// The mailbox `settings` name, when `imap_url` is set. Beside the type rather than
+    /// in `startup`, so that `doctor` checks the very mailbox `serve` would poll.
+    pub fn from_settings(settings: &Settings) -> Result<Option<ImapMailbox>, ConfigError> {
+        let Some(url) = &settings.imap_url else {
+            return Ok(None);
+        };
+        ImapMailbox::from_url(
+            url.expose_secret(),
+            &settings.imap_processed_folder,
+            settings.imap_ca_file.as_deref(),
+            settings.smtp_timeout(),
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
     /// Parses `imap://user:pass@host[:port][/FOLDER][?tls=starttls|none]` or
     /// `imaps://user:pass@host[:port][/FOLDER]`. The error never repeats the password.
     pub fn from_url(
@@ -506,5 +522,17 @@ mod tests {
             assert!(e.starts_with("imap_url: "), "{e}");
         }
         assert!(!format!("{:?}", parse("imaps://kom:hemmelig@h").unwrap()).contains("hemmelig"));
+    }
+
+    #[test]
+    fn the_mailbox_never_shows_its_password() {
+        let settings = Settings {
+            imap_url: Some("imaps://kom:hemmelig-imap@imap.example.org/INBOX".into()),
+            ..Default::default()
+        };
+        let mailbox = ImapMailbox::from_settings(&settings).unwrap().unwrap();
+        let shown = format!("{mailbox:?} {}", mailbox.describe());
+        assert!(!shown.contains("hemmelig-imap"), "{shown}");
+        assert!(shown.contains("imap.example.org"), "{shown}");
     }
 }

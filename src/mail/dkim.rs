@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
+use crate::config::{ConfigError, Settings};
+
 /// Signed once more than they occur, present or not (oversigning, RFC 6376 8.15): a
 /// verifier then counts an added second Subject, From or To, or an added Reply-To or Cc,
 /// as a change, so a signed issue cannot be re-sent with a new subject or reply address.
@@ -53,6 +55,37 @@ impl std::fmt::Debug for DkimSigner {
 }
 
 impl DkimSigner {
+    /// The signer `settings` ask for, when `dkim_selector` and `dkim_key_file` are set;
+    /// it signs for the domain of `from_address`. The key files are read here, once.
+    /// Beside the type rather than in `startup`, so that `doctor` checks the very signer
+    /// `serve` would build.
+    pub fn from_settings(settings: &Settings) -> Result<Option<DkimSigner>, ConfigError> {
+        let Some((selector, file)) = settings.dkim()? else {
+            return Ok(None);
+        };
+        let bad = |e: &dyn std::fmt::Display| {
+            ConfigError::Invalid(format!("dkim_key_file {}: {e}", file.display()))
+        };
+        let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
+        let from = settings.from_address()?;
+        let domain = super::header_address(&from)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?
+            .domain()
+            .to_owned();
+        let signer = DkimSigner::from_pem(&domain, selector, &pem).map_err(|e| bad(&e))?;
+        let signer = match settings.dkim_ed25519()? {
+            Some((selector, file)) => {
+                let bad = |e: &dyn std::fmt::Display| {
+                    ConfigError::Invalid(format!("dkim_ed25519_key_file {}: {e}", file.display()))
+                };
+                let pem = std::fs::read_to_string(file).map_err(|e| bad(&e))?;
+                signer.with_ed25519(&selector, &pem).map_err(|e| bad(&e))?
+            }
+            None => signer,
+        };
+        Ok(Some(signer))
+    }
+
     /// An RSA key in PEM: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
     pub fn from_pem(domain: &str, selector: &str, pem: &str) -> Result<DkimSigner, String> {
         let (label, der) = pem_body(pem).ok_or("the DKIM key file is not a PEM key")?;

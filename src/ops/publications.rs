@@ -1,5 +1,6 @@
-//! Publications: list, add and change them (the command line now, the staff admin
-//! later), and a contact's subscriptions.
+//! Publications: list, add and change them, for the command line and the staff admin
+//! alike. A contact's subscriptions are elsewhere: `contacts.rs` for staff,
+//! `subscriptions.rs` for the person's own choice.
 
 use crate::domain::{
     NewPublication, Publication, PublicationChanges, PublicationDescription, PublicationError,

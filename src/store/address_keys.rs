@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use super::audit::{self, Actor};
-use super::contacts::search_text;
+use super::contact_rows::search_text;
 use super::{Backend, Result, Store};
 use crate::domain::AuditAction;
 use crate::domain::{ContactName, EmailAddress, Organisation, Timestamp};

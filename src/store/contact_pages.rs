@@ -5,7 +5,8 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::contacts::{contact_columns, contact_from_row, like_pattern};
+use super::contact_filter::like_pattern;
+use super::contact_rows::{contact_columns, contact_from_row};
 use super::{AuditEntry, Backend, ContactFilter, InboundEntry, Result, Store, StoreError};
 use crate::domain::{
     Contact, ContactStatus, DeliveryStatus, NoticePurpose, NoticeStatus, Timestamp,
@@ -140,7 +141,7 @@ impl Store {
         let rows = sqlx::query("SELECT status, n FROM contact_counts")
             .fetch_all(&self.pool)
             .await?;
-        super::contacts::counts_by_status(&rows)
+        super::contact_rows::counts_by_status(&rows)
     }
 
     /// A page of at most `size` contacts matching `filter`, in address order.
@@ -403,8 +404,9 @@ fn publication_condition(
 ) {
     if let Some(publication) = &filter.publication {
         binds.push(publication.as_str().to_owned());
-        conditions
-            .push(super::contacts::in_publication!("{}").replace("{}", &binds.len().to_string()));
+        conditions.push(
+            super::contact_filter::in_publication!("{}").replace("{}", &binds.len().to_string()),
+        );
     }
 }
 

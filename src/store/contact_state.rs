@@ -274,7 +274,7 @@ pub(super) async fn confirm(
     .bind(note)
     .fetch_one(&mut **tx)
     .await?;
-    super::publications::confirm_subscriptions(tx, contact_id, source, note, now).await?;
+    super::subscriptions::confirm_subscriptions(tx, contact_id, source, note, now).await?;
     let email = EmailAddress::parse(&email)?;
     entry.record(tx, &email.key()).await?;
     Ok(email)
@@ -307,7 +307,7 @@ pub(super) async fn put_back(
         return Ok(false);
     };
     // With nothing left to get they would be "confirmed" and receive nothing.
-    super::publications::resume_all_if_none(tx, contact_id, consent).await?;
+    super::subscriptions::resume_all_if_none(tx, contact_id, consent).await?;
     entry.record(tx, &key).await?;
     Ok(true)
 }

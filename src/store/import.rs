@@ -14,7 +14,7 @@ use std::fmt::Write;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::audit::{self, Actor};
-use super::contacts::{NEW_CONTACT_VALUES, bind_new_contact, new_contact_columns, search_text};
+use super::contact_rows::{NEW_CONTACT_VALUES, bind_new_contact, new_contact_columns, search_text};
 use super::{Backend, Result, Store};
 use crate::domain::AuditAction;
 use crate::domain::{ContactName, NewContact, Organisation, Timestamp};
@@ -270,7 +270,7 @@ impl ImportSession {
         }
         for (choice, keys) in by_choice {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            super::publications::subscribe_new_contacts(&mut self.tx, self.backend, &keys, choice)
+            super::subscriptions::subscribe_new_contacts(&mut self.tx, self.backend, &keys, choice)
                 .await?;
         }
         Ok(inserted)

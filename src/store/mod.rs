@@ -8,7 +8,9 @@ mod address_keys;
 mod api_tokens;
 mod audit;
 mod backup;
+mod contact_filter;
 mod contact_pages;
+mod contact_rows;
 mod contact_state;
 mod contacts;
 mod deliveries;
@@ -22,6 +24,7 @@ mod plans;
 mod publications;
 mod retention;
 mod staff;
+mod subscriptions;
 mod tokens;
 
 use std::str::FromStr;
@@ -41,11 +44,12 @@ pub use backup::{
     COUNTED_TABLES, CopyContents, CopyError, RowCounts, SchemaState, pg_dump, pg_restore,
     read_pg_dump, read_sqlite_copy,
 };
+pub use contact_filter::ContactFilter;
 pub use contact_pages::{
     BouncedContact, ConsentEvidence, ContactDelivery, ContactNotice, ContactPage, ContactRecord,
     MatchCount, PageStart, SEARCH_COUNT_LIMIT,
 };
-pub use contacts::{ContactChanges, ContactFilter};
+pub use contacts::ContactChanges;
 pub use deliveries::{DeliveryProblem, Enqueued, LedgerRow, SendCounts};
 pub use import::{IMPORT_BATCH_ROWS, ImportBatchOutcome, ImportRow, ImportSession, RowResult};
 pub use inbound::{AddressUnsubscribed, BounceRecorded, BouncedDelivery, InboundEntry, NewInbound};
@@ -56,11 +60,12 @@ pub use notices::{
     ClaimedNotice, NOTICE_RESEND_AFTER_MS, NOTICES_PER_DAY, NoticeBudget, NoticeBudgets,
     NoticeOutcome, NoticePurpose, NoticeQueued, NoticesWaiting, QueuedRequest,
 };
-pub use publications::{PublicationCount, PublicationLeft, PublicationsChosen};
+pub use publications::PublicationCount;
 pub use staff::{
     AccountChange, AccountChangeKind, SessionLine, StaffAccount, StaffSession, StaffUserWrite,
     TotpState,
 };
+pub use subscriptions::{PublicationLeft, PublicationsChosen};
 pub use tokens::{
     ConfirmOutcome, LeaveLinkOutcome, RequestedBy, SubscribeOutcome, UnsubscribeOutcome,
 };

@@ -141,7 +141,7 @@ impl Store {
                 // Not confirmed (yet, or any more): what was ticked this time is what
                 // the confirmation link will start.
                 let (_turn, mut tx) = self.begin_write().await?;
-                super::publications::set_choice(
+                super::subscriptions::set_choice(
                     &mut tx,
                     self.backend,
                     contact.id,

@@ -642,7 +642,7 @@ async fn an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify() {
     s.settings.dkim_key_file = Some(rsa);
     s.settings.dkim_ed25519_key_file = Some(ed25519);
     // The records to publish, as the doctor gives them.
-    let signer = nyhetsbrev::startup::dkim_signer(&s.settings)
+    let signer = nyhetsbrev::mail::DkimSigner::from_settings(&s.settings)
         .unwrap()
         .expect("a signer");
     let (rsa_name, rsa_record) = signer.dns_record();

@@ -1,10 +1,74 @@
 //! Reading the file: line numbers that survive csv's buffering, the delimiter, the
 //! header, and Windows-1252 text.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Read;
+use std::rc::Rc;
 
-use super::*;
+use super::{DelimiterName, Encoding, ImportError};
+
+/// The fields a header may name, with the spellings staff are likely to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    Email,
+    Name,
+    Organisation,
+    Status,
+    ConsentDate,
+    ConsentSource,
+    ConsentNote,
+    Publications,
+}
+
+impl Field {
+    pub(super) fn from_header(cell: &str) -> Option<Field> {
+        let name = cell.trim().to_lowercase().replace([' ', '-'], "_");
+        Some(match name.as_str() {
+            "email" | "e_mail" | "e_post" | "epost" | "e_postadresse" | "epostadresse" | "mail" => {
+                Field::Email
+            }
+            "name" | "navn" | "fullt_navn" => Field::Name,
+            "organisation" | "organization" | "organisasjon" | "org" | "virksomhet" => {
+                Field::Organisation
+            }
+            "status" => Field::Status,
+            "consent_date" | "consent_at" | "samtykkedato" | "samtykke_dato" => Field::ConsentDate,
+            "consent_source" | "samtykkekilde" => Field::ConsentSource,
+            "consent_note" | "samtykke" | "samtykkenotat" => Field::ConsentNote,
+            "publications" | "publikasjoner" => Field::Publications,
+            _ => return None,
+        })
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Name => "name",
+            Field::Organisation => "organisation",
+            Field::Status => "status",
+            Field::ConsentDate => "consent_date",
+            Field::ConsentSource => "consent_source",
+            Field::ConsentNote => "consent_note",
+            Field::Publications => "publications",
+        }
+    }
+}
+
+/// Which column holds each field.
+#[derive(Debug, Default)]
+pub(super) struct Columns {
+    pub(super) count: usize,
+    pub(super) email: usize,
+    pub(super) name: Option<usize>,
+    pub(super) organisation: Option<usize>,
+    pub(super) status: Option<usize>,
+    pub(super) consent_date: Option<usize>,
+    pub(super) consent_source: Option<usize>,
+    pub(super) consent_note: Option<usize>,
+    pub(super) publications: Option<usize>,
+    pub(super) ignored: Vec<String>,
+}
 
 /// Where the newlines of the input are, so a record's line number can be told exactly.
 ///

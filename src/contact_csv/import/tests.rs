@@ -1,6 +1,7 @@
 //! Reading CSV files: delimiters, encodings, line numbers.
 
-use super::*;
+use super::Encoding;
+use super::read::{Field, decode, detect_delimiter};
 
 #[test]
 fn detects_the_usual_delimiters() {

@@ -152,7 +152,7 @@ pub(super) fn dkim(settings: &Settings) -> (Finding, Vec<DnsRecord>) {
     };
     let domain = from.domain().to_owned();
     let mut dns = Vec::new();
-    let finding = match crate::startup::dkim_signer(settings) {
+    let finding = match crate::mail::DkimSigner::from_settings(settings) {
         Ok(None) => Finding::warn(
             CHECK,
             "mail is not DKIM-signed: many receivers file unsigned bulk mail as spam",
@@ -229,7 +229,7 @@ pub(super) async fn imap(settings: &Settings) -> Finding {
             "no imap_url: requests and bounces arrive through `nyhetsbrev inbound` (MTA pipe), if routed",
         );
     }
-    let mailbox = match crate::startup::imap_mailbox(settings) {
+    let mailbox = match crate::inbound::imap::ImapMailbox::from_settings(settings) {
         Ok(Some(mailbox)) => mailbox,
         Ok(None) => unreachable!("imap_url is set"),
         Err(e) => {
