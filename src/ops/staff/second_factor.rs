@@ -51,7 +51,8 @@ impl Staff {
     }
 
     /// Seals every second-factor secret still stored in clear (written before this
-    /// version) or sealed with a previous `token_key`; `serve` does it at start.
+    /// version) or sealed with a previous `token_key`. `startup::store` does it for every
+    /// command that opens the database with `token_key` set, and `serve` again at start.
     /// Returns how many were sealed.
     pub async fn seal_stored_secrets(&self) -> Result<u64, StoreError> {
         let Some(key) = &self.key else {
