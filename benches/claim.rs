@@ -74,7 +74,7 @@ async fn queued_send(url: &DatabaseUrl) -> (Store, i64) {
 async fn claim_all(store: &Store, issue_id: i64) -> usize {
     // Already expired: the rows are free for the next round as soon as it starts.
     let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1);
-    let mut after = 0;
+    let mut after = None;
     let mut claimed = 0;
     loop {
         let batch = store
@@ -85,7 +85,7 @@ async fn claim_all(store: &Store, issue_id: i64) -> usize {
         let Some(last) = batch.iter().map(|d| d.id).max() else {
             return claimed;
         };
-        after = last;
+        after = Some(last);
         claimed += batch.len();
     }
 }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{DispatchError, Dispatcher, Job, PrepareError, sleep_or_stop};
-use crate::domain::Timestamp;
+use crate::domain::{DeliveryId, Timestamp};
 use crate::mail::PreparedIssue;
 use crate::render::render;
 use crate::store::{ClaimedDelivery, StoreError, StoredIssue};
@@ -36,7 +36,7 @@ impl Dispatcher {
         let mut prepared: HashMap<i64, Arc<PreparedIssue>> = HashMap::new();
         let mut paused_until: Option<Timestamp> = None;
         // The last id claimed (see `Store::claim_deliveries`).
-        let mut cursor = 0;
+        let mut cursor: Option<DeliveryId> = None;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -87,15 +87,15 @@ impl Dispatcher {
                     settings.only_issue,
                     cursor,
                 )
-                .instrument(tracing::info_span!("claim", owner = %self.owner, allowance, cursor))
+                .instrument(tracing::info_span!("claim", owner = %self.owner, allowance, cursor = cursor.map(DeliveryId::get)))
                 .await?;
-            if claimed.is_empty() && cursor > 0 {
+            if claimed.is_empty() && cursor.is_some() {
                 // Past the end: look again from the start, for retries now due and rows
                 // other workers released.
-                cursor = 0;
+                cursor = None;
                 continue;
             }
-            cursor = claimed.iter().map(|d| d.id).max().unwrap_or(cursor);
+            cursor = claimed.iter().map(|d| d.id).max().or(cursor);
             if claimed.is_empty() {
                 drop(permit);
                 let finished = self.store.finish_issues().await?;

@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::{EmailAddress, TokenKey};
+use crate::domain::{DeliveryId, EmailAddress, TokenKey};
 use crate::mail::{Outgoing, PreparedIssue, SendError, Transport};
 use crate::render::RenderContext;
 use crate::store::{ClaimedDelivery, Outcome, Store, StoreError};
@@ -162,7 +162,7 @@ struct Job {
 /// outcome is written: the caps count what is in flight, and a sent message is in flight
 /// until the database says it was sent.
 struct Done {
-    delivery_id: i64,
+    delivery_id: DeliveryId,
     outcome: Outcome,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::watch::Departures;
 use super::{DispatchError, Dispatcher, Done, Job, jitter};
 use crate::config::ConfigError;
-use crate::domain::{EmailAddress, Timestamp, TokenKey};
+use crate::domain::{DeliveryId, EmailAddress, Timestamp, TokenKey};
 use crate::mail::{ConfirmationError, Envelope, Recipient, SendError};
 use crate::store::Outcome;
 
@@ -38,7 +38,10 @@ impl BounceAddress {
         })
     }
 
-    fn for_delivery(&self, id: i64) -> Result<lettre::Address, lettre::address::AddressError> {
+    fn for_delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<lettre::Address, lettre::address::AddressError> {
         let tag = self.key.bounce_tag(id);
         lettre::Address::new(format!("{}+d{id}-{tag}", self.local), &self.domain)
     }

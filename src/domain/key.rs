@@ -5,6 +5,8 @@ use std::fmt;
 
 use ring::hmac;
 
+use super::DeliveryId;
+
 /// At least this many characters: 32 random bytes as hex or base64 are 64 or 44.
 pub const MIN_KEY_CHARS: usize = 32;
 
@@ -47,7 +49,7 @@ impl SigningKey {
         context.sign()
     }
 
-    fn bounce_tag(&self, delivery_id: i64) -> String {
+    fn bounce_tag(&self, delivery_id: DeliveryId) -> String {
         let tag = self.sign("bounce-address", delivery_id.to_string().as_bytes());
         hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
     }
@@ -119,13 +121,13 @@ impl TokenKey {
 
     /// The signature in delivery `id`'s bounce address (lower-case hex: mail servers may
     /// change the case of an address).
-    pub fn bounce_tag(&self, delivery_id: i64) -> String {
+    pub fn bounce_tag(&self, delivery_id: DeliveryId) -> String {
         self.current.bounce_tag(delivery_id)
     }
 
     /// Whether `tag` is delivery `id`'s bounce signature by either key, compared in
     /// constant time.
-    pub fn verify_bounce_tag(&self, delivery_id: i64, tag: &str) -> bool {
+    pub fn verify_bounce_tag(&self, delivery_id: DeliveryId, tag: &str) -> bool {
         let tag = tag.to_ascii_lowercase();
         self.keys()
             .any(|key| same_text(&key.bounce_tag(delivery_id), &tag))
@@ -354,6 +356,10 @@ mod tests {
         assert!(key.sealed_with_current(&sealed));
     }
 
+    fn delivery(number: u32) -> DeliveryId {
+        DeliveryId::parse(&number.to_string()).unwrap()
+    }
+
     fn key(secret: &str) -> TokenKey {
         TokenKey::parse(secret).unwrap()
     }
@@ -370,14 +376,14 @@ mod tests {
     fn bounce_tags_verify_only_for_their_delivery_and_key() {
         let a = key("a-test-key-that-is-long-enough-0001");
         let b = key("a-test-key-that-is-long-enough-0002");
-        let tag = a.bounce_tag(42);
+        let tag = a.bounce_tag(delivery(42));
         assert_eq!(tag.len(), 16);
-        assert!(a.verify_bounce_tag(42, &tag));
-        assert!(a.verify_bounce_tag(42, &tag.to_uppercase()));
-        assert!(!a.verify_bounce_tag(43, &tag));
-        assert!(!b.verify_bounce_tag(42, &tag));
-        assert!(!a.verify_bounce_tag(42, &tag[..15]));
-        assert!(!a.verify_bounce_tag(42, ""));
+        assert!(a.verify_bounce_tag(delivery(42), &tag));
+        assert!(a.verify_bounce_tag(delivery(42), &tag.to_uppercase()));
+        assert!(!a.verify_bounce_tag(delivery(43), &tag));
+        assert!(!b.verify_bounce_tag(delivery(42), &tag));
+        assert!(!a.verify_bounce_tag(delivery(42), &tag[..15]));
+        assert!(!a.verify_bounce_tag(delivery(42), ""));
     }
 
     #[test]
@@ -425,8 +431,8 @@ mod tests {
         );
         assert_eq!(old.verify_leave_token(&fresh), None);
         // Bounce tags too.
-        assert!(rotated.verify_bounce_tag(42, &old.bounce_tag(42)));
-        assert!(!new.verify_bounce_tag(42, &old.bounce_tag(42)));
+        assert!(rotated.verify_bounce_tag(delivery(42), &old.bounce_tag(delivery(42))));
+        assert!(!new.verify_bounce_tag(delivery(42), &old.bounce_tag(delivery(42))));
         // And an address erased under the old key, in the key form before A-labels.
         let email = crate::domain::EmailAddress::parse("ola@bücher.example").unwrap();
         let remembered = old.erased_address_hash("ola@bücher.example");

@@ -23,7 +23,7 @@ pub use reason::Reason;
 
 use crate::domain::AuditAction;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
-use crate::domain::{EmailAddress, InboundKind, MailDoor};
+use crate::domain::{DeliveryId, EmailAddress, InboundKind, MailDoor};
 use crate::notices::Notices;
 use crate::store::{
     Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NewInbound, NoticeBudget,
@@ -609,7 +609,7 @@ impl Inbound {
 struct Action {
     result: InboundOutcome,
     contact_id: Option<i64>,
-    delivery_id: Option<i64>,
+    delivery_id: Option<DeliveryId>,
     /// Recorded instead of the classified kind (a report found to be forged).
     kind: Option<InboundKind>,
 }

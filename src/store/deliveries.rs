@@ -12,7 +12,7 @@ use super::audit::{self, Actor};
 use super::contact_state::{self, Entry};
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{ContactStatus, DeliveryStatus, Slug, Timestamp};
+use crate::domain::{ContactStatus, DeliveryId, DeliveryStatus, Slug, Timestamp};
 
 /// What `issue send` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn problem_from_row(row: &sqlx::any::AnyRow) -> Result<DeliveryProblem> {
 /// became bounced now.
 pub(super) async fn hard_bounce(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    delivery_id: i64,
+    delivery_id: DeliveryId,
     threshold: u32,
     now: i64,
     detail: &str,
@@ -378,27 +378,27 @@ impl Store {
         Ok(counts)
     }
 
-    /// One page of an issue's deliveries in delivery order, those after `after_id`: the
-    /// report's CSV reads a send of any size a page at a time, in flat memory. Returns
-    /// the rows and the last id read.
+    /// One page of an issue's deliveries in delivery order, those after `after` (all
+    /// with `None`): the report's CSV reads a send of any size a page at a time, in flat
+    /// memory. Returns the rows and the last id read.
     pub async fn delivery_ledger_page(
         &self,
         issue_id: i64,
-        after_id: i64,
+        after: Option<DeliveryId>,
         limit: i64,
-    ) -> Result<(Vec<LedgerRow>, Option<i64>)> {
+    ) -> Result<(Vec<LedgerRow>, Option<DeliveryId>)> {
         let rows = sqlx::query(
             "SELECT d.id, c.email, d.status, d.attempts, d.sent_at, d.bounced_at, d.last_error \
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
              WHERE d.issue_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3",
         )
         .bind(issue_id)
-        .bind(after_id)
+        .bind(after.map_or(0, DeliveryId::get))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         let last = match rows.last() {
-            Some(row) => Some(row.try_get::<i64, _>("id")?),
+            Some(row) => Some(row.try_get::<DeliveryId, _>("id")?),
             None => None,
         };
         let rows = rows

@@ -8,7 +8,7 @@ use super::contact_state::{self, Changed, Entry, Who};
 use super::deliveries::hard_bounce;
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{EmailAddress, InboundKind, Timestamp};
+use crate::domain::{DeliveryId, EmailAddress, InboundKind, Timestamp};
 
 /// One message to record.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct NewInbound<'a> {
     pub kind: InboundKind,
     pub result: &'a str,
     pub contact_id: Option<i64>,
-    pub delivery_id: Option<i64>,
+    pub delivery_id: Option<DeliveryId>,
 }
 
 /// A recorded message, without its raw bytes.
@@ -39,7 +39,7 @@ pub struct InboundEntry {
     pub kind: InboundKind,
     pub result: String,
     pub contact_id: Option<i64>,
-    pub delivery_id: Option<i64>,
+    pub delivery_id: Option<DeliveryId>,
     /// When staff marked it handled, and who.
     pub handled_at: Option<Timestamp>,
     pub handled_by: Option<String>,
@@ -50,7 +50,7 @@ pub struct InboundEntry {
 /// A delivery a bounce report points at.
 #[derive(Debug, Clone)]
 pub struct BouncedDelivery {
-    pub id: i64,
+    pub id: DeliveryId,
     pub contact_id: i64,
     /// The contact's lower-cased address, to check against the report.
     pub email_key: String,
@@ -383,7 +383,7 @@ impl Store {
     /// failing that, by the bounced message's Message-ID.
     pub async fn delivery_for_bounce(
         &self,
-        delivery_id: Option<i64>,
+        delivery_id: Option<DeliveryId>,
         message_id: Option<&str>,
     ) -> Result<Option<BouncedDelivery>> {
         const SELECT: &str = "SELECT d.id, d.contact_id, c.email_key, d.bounced_at FROM deliveries d \

@@ -50,7 +50,7 @@ async fn a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report(db: &TestD
     store.enqueue_issue(&second, &staff).await.unwrap();
     let lease = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
     let claimed = store
-        .claim_deliveries("test-worker", 10, lease, Some(first_id), 0)
+        .claim_deliveries("test-worker", 10, lease, Some(first_id), None)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

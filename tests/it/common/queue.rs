@@ -58,7 +58,7 @@ pub async fn assert_skipped_at_once(db: &TestDb, issue_id: i64, contacts: &[i64]
 pub async fn claim_all(store: &Store, issue_id: i64) -> BTreeSet<i64> {
     let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
     store
-        .claim_deliveries("test-worker", 10_000, lease_until, Some(issue_id), 0)
+        .claim_deliveries("test-worker", 10_000, lease_until, Some(issue_id), None)
         .await
         .unwrap()
         .into_iter()
