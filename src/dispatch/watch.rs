@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::domain::Timestamp;
+use crate::domain::{IssueId, Timestamp};
 use crate::store::{ClaimedDelivery, Store};
 
 /// What the watcher has seen leave, and when. A departure matters only to deliveries
@@ -14,9 +14,9 @@ use crate::store::{ClaimedDelivery, Store};
 /// after `keep` (a lease and a margin), so the sets stay small for the life of a worker.
 pub(super) struct Departures {
     contacts: RwLock<HashMap<i64, Instant>>,
-    issues: RwLock<HashMap<i64, Instant>>,
+    issues: RwLock<HashMap<IssueId, Instant>>,
     /// (contact, issue): the contact left the issue's publication, not the list.
-    left_publication: RwLock<HashMap<(i64, i64), Instant>>,
+    left_publication: RwLock<HashMap<(i64, IssueId), Instant>>,
     keep: Duration,
 }
 
@@ -56,13 +56,17 @@ impl Departures {
     fn remember(
         &self,
         contacts: Vec<i64>,
-        issues: Vec<i64>,
-        left_publication: Vec<(i64, i64)>,
+        issues: Vec<IssueId>,
+        left_publication: Vec<(i64, IssueId)>,
         now: Instant,
     ) {
-        for (set, ids) in [(&self.contacts, contacts), (&self.issues, issues)] {
-            remember_in(&mut set.write().unwrap(), ids, now, self.keep);
-        }
+        remember_in(
+            &mut self.contacts.write().unwrap(),
+            contacts,
+            now,
+            self.keep,
+        );
+        remember_in(&mut self.issues.write().unwrap(), issues, now, self.keep);
         remember_in(
             &mut self.left_publication.write().unwrap(),
             left_publication,
@@ -117,17 +121,26 @@ pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) 
 mod tests {
     use super::*;
 
+    fn issue(number: u32) -> IssueId {
+        IssueId::parse(&number.to_string()).unwrap()
+    }
+
     #[test]
     fn departures_are_forgotten_once_no_claimed_delivery_can_need_them() {
         let departures = Departures::new(Duration::from_secs(60));
         let start = Instant::now();
-        departures.remember((0..10_000).collect(), vec![7], vec![(1, 2)], start);
+        departures.remember(
+            (0..10_000).collect(),
+            vec![issue(7)],
+            vec![(1, issue(2))],
+            start,
+        );
         assert_eq!(departures.len(), 10_002);
         // Within the keep time they are all there, with what left since.
         departures.remember(
             vec![20_000],
             Vec::new(),
-            vec![(3, 4)],
+            vec![(3, issue(4))],
             start + Duration::from_secs(30),
         );
         assert_eq!(departures.len(), 10_004);

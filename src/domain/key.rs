@@ -5,7 +5,7 @@ use std::fmt;
 
 use ring::hmac;
 
-use super::DeliveryId;
+use super::{DeliveryId, IssueId};
 
 /// At least this many characters: 32 random bytes as hex or base64 are 64 or 44.
 pub const MIN_KEY_CHARS: usize = 32;
@@ -54,7 +54,7 @@ impl SigningKey {
         hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
     }
 
-    fn leave_tag(&self, contact_id: i64, issue_id: i64) -> String {
+    fn leave_tag(&self, contact_id: i64, issue_id: IssueId) -> String {
         let tag = self.sign("leave-link", format!("{contact_id}\0{issue_id}").as_bytes());
         hex(&tag.as_ref()[..LEAVE_TAG_HEX / 2])
     }
@@ -64,7 +64,7 @@ impl SigningKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaveLink {
     pub contact_id: i64,
-    pub issue_id: i64,
+    pub issue_id: IssueId,
 }
 
 /// Length of the signature in a leave link, in hex digits (128 bits).
@@ -136,7 +136,7 @@ impl TokenKey {
     /// The personal part of a leave link in issue `issue_id`'s mail to `contact_id`:
     /// `contact.issue.key-id.signature`. Nothing is stored for it; the link proves
     /// itself, and works for as long as its key is current or previous.
-    pub fn leave_token(&self, contact_id: i64, issue_id: i64) -> String {
+    pub fn leave_token(&self, contact_id: i64, issue_id: IssueId) -> String {
         format!(
             "{contact_id}.{issue_id}.{}.{}",
             self.current.id,
@@ -158,12 +158,14 @@ impl TokenKey {
         ) else {
             return None;
         };
-        let number = |text: &str| {
+        // Digits only: `parse` alone would take a sign, and the same link must never
+        // have two spellings.
+        fn digits(text: &str) -> Option<&str> {
             (!text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| text.parse::<i64>().ok())
-                .flatten()
-        };
-        let (contact_id, issue_id) = (number(contact)?, number(issue)?);
+                .then_some(text)
+        }
+        let contact_id = digits(contact)?.parse::<i64>().ok()?;
+        let issue_id = IssueId::parse(digits(issue)?)?;
         let key = self.keys().find(|key| key.id == key_id)?;
         same_text(&key.leave_tag(contact_id, issue_id), tag).then_some(LeaveLink {
             contact_id,
@@ -360,6 +362,10 @@ mod tests {
         DeliveryId::parse(&number.to_string()).unwrap()
     }
 
+    fn issue(number: u32) -> IssueId {
+        IssueId::parse(&number.to_string()).unwrap()
+    }
+
     fn key(secret: &str) -> TokenKey {
         TokenKey::parse(secret).unwrap()
     }
@@ -389,12 +395,12 @@ mod tests {
     #[test]
     fn leave_links_prove_themselves_and_survive_a_key_change() {
         let old = key("a-test-key-that-is-long-enough-0001");
-        let token = old.leave_token(1234, 7);
+        let token = old.leave_token(1234, issue(7));
         assert_eq!(
             old.verify_leave_token(&token),
             Some(LeaveLink {
                 contact_id: 1234,
-                issue_id: 7
+                issue_id: issue(7)
             })
         );
         // Another contact, another issue, a changed signature or key id: refused.
@@ -422,7 +428,7 @@ mod tests {
             .with_previous("a-test-key-that-is-long-enough-0001")
             .unwrap();
         assert!(rotated.verify_leave_token(&token).is_some());
-        let fresh = rotated.leave_token(1234, 7);
+        let fresh = rotated.leave_token(1234, issue(7));
         assert_ne!(fresh, token);
         assert!(
             key("a-test-key-that-is-long-enough-0002")

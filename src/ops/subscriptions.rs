@@ -2,7 +2,7 @@
 //! recorded as done by the person through the public pages (`RecipientDoor`).
 
 use crate::domain::{
-    ContactName, ContactStatus, EmailAddress, LeaveLink, Organisation, Publication,
+    ContactName, ContactStatus, EmailAddress, IssueId, LeaveLink, Organisation, Publication,
     PublicationChoice, PublicationSlug, RecipientDoor, TokenKey, TokenSecret,
 };
 use crate::notices::Notices;
@@ -205,7 +205,7 @@ pub enum PreferencesError {
 /// Who a leave link names, and the issue it came with (signed links only).
 struct LinkOwner {
     contact_id: i64,
-    issue_id: Option<i64>,
+    issue_id: Option<IssueId>,
 }
 
 impl Subscriptions {

@@ -7,13 +7,13 @@ use super::audit::Actor;
 use super::deliveries::hard_bounce;
 use super::import::{list_placeholders, values_placeholders};
 use super::{Backend, Result, Store, StoreError};
-use crate::domain::{ContactName, DeliveryId, EmailAddress, Timestamp};
+use crate::domain::{ContactName, DeliveryId, EmailAddress, IssueId, Timestamp};
 
 /// A delivery a worker holds a lease on, with what its message needs.
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
     pub id: DeliveryId,
-    pub issue_id: i64,
+    pub issue_id: IssueId,
     pub contact_id: i64,
     /// Attempts made before this one.
     pub attempts: i64,
@@ -78,7 +78,7 @@ impl Store {
         owner: &str,
         limit: i64,
         lease_until: Timestamp,
-        only_issue: Option<i64>,
+        only_issue: Option<IssueId>,
         after: Option<DeliveryId>,
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = Timestamp::now().unix_ms();
@@ -91,7 +91,7 @@ impl Store {
             .bind(owner)
             .bind(lease_until.unix_ms())
             .bind(now)
-            .bind(only_issue.unwrap_or(-1))
+            .bind(only_issue.map_or(-1, IssueId::get))
             .bind(limit)
             .bind(after.map_or(0, DeliveryId::get))
             .fetch_all(&mut *tx)
@@ -107,7 +107,7 @@ impl Store {
             contact_ids.push(contact_id);
             claimed.push((
                 row.try_get::<DeliveryId, _>("id")?,
-                row.try_get::<i64, _>("issue_id")?,
+                row.try_get::<IssueId, _>("issue_id")?,
                 contact_id,
                 row.try_get::<i64, _>("attempts")?,
             ));

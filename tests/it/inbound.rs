@@ -11,7 +11,7 @@ use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact};
 use mail_parser::MessageParser;
 use nyhetsbrev::config::Settings;
-use nyhetsbrev::domain::{ConsentSource, ContactStatus, DeliveryId};
+use nyhetsbrev::domain::{ConsentSource, ContactStatus, DeliveryId, IssueId};
 use nyhetsbrev::inbound::{Channel, Envelope, Inbound, InboundError, Kind, classify};
 use nyhetsbrev::store::{Actor, Store};
 
@@ -236,7 +236,12 @@ fn every_fixture_is_taken_for_what_it_is() {
     let own = test_own();
     for (file, kind, address) in CORPUS {
         let raw = if file.starts_with("bounce-") {
-            bounce_fixture(file, delivery_42(), "7.2024-q1@example.no", "ola.nordmann@example.org")
+            bounce_fixture(
+                file,
+                delivery_42(),
+                "7.2024-q1@example.no",
+                "ola.nordmann@example.org",
+            )
         } else {
             fixture(file)
         };
@@ -327,7 +332,12 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
     for (file, kind, _) in CORPUS {
         // Reports for a delivery that does not exist: signed, but matched to nothing.
         let raw = if file.starts_with("bounce-") {
-            bounce_fixture(file, delivery_42(), "7.2024-q1@example.no", "ola.nordmann@example.org")
+            bounce_fixture(
+                file,
+                delivery_42(),
+                "7.2024-q1@example.no",
+                "ola.nordmann@example.org",
+            )
         } else {
             fixture(file)
         };
@@ -666,7 +676,7 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
     assert_eq!(others, 1);
 }
 
-async fn send_until_done(store: &Store, settings: &Settings, issue_id: i64) {
+async fn send_until_done(store: &Store, settings: &Settings, issue_id: IssueId) {
     let dispatcher = nyhetsbrev::startup::dispatcher(store.clone(), settings)
         .unwrap()
         .with_settings(|s| {

@@ -26,7 +26,7 @@ fn issues(store: &Store) -> Issues {
 use nyhetsbrev::config::Settings;
 
 /// A second issue from the sample, under another slug.
-async fn second_draft(store: &Store) -> (Slug, i64) {
+async fn second_draft(store: &Store) -> (Slug, nyhetsbrev::domain::IssueId) {
     let source = common::SAMPLE_ISSUE.replacen("slug = \"2024-q1\"", "slug = \"2024-q1b\"", 1);
     assert_ne!(source, common::SAMPLE_ISSUE, "the sample names its slug");
     let imported = issues(store)

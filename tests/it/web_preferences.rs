@@ -501,7 +501,7 @@ async fn a_link_signed_with_a_retired_key_changes_nothing(db: &TestDb) {
     // A link signed with the key in use works.
     let new_token = nyhetsbrev::domain::TokenKey::parse(NEW_KEY)
         .unwrap()
-        .leave_token(id, 1);
+        .leave_token(id, common::issue_number(1));
     assert_eq!(
         get(&app, &format!("/innstillinger/{new_token}")).await.0,
         200

@@ -4,7 +4,7 @@
 
 use super::{IssueError, Issues};
 use crate::dispatch::{DispatchError, Dispatcher};
-use crate::domain::{AuditAction, EmailAddress, Slug, Timestamp};
+use crate::domain::{AuditAction, EmailAddress, IssueId, Slug, Timestamp};
 use crate::store::{
     Actor, AuditEntry, DeliveryProblem, Enqueued, IssueStatus, SendCounts, StoredIssue,
 };
@@ -246,7 +246,7 @@ impl Issues {
         })
     }
 
-    pub async fn counts(&self, issue_id: i64) -> Result<SendCounts, IssueError> {
+    pub async fn counts(&self, issue_id: IssueId) -> Result<SendCounts, IssueError> {
         Ok(self.store.send_counts(issue_id).await?)
     }
 }
