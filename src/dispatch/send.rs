@@ -69,7 +69,7 @@ impl Dispatcher {
                 &Recipient {
                     email: to,
                     name: None,
-                    contact_id: 0,
+                    contact_id: None,
                     unsubscribe_url: &unsubscribe_url,
                     preferences_url: &preferences_url,
                     return_path: None,
@@ -182,7 +182,7 @@ impl Dispatcher {
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_ref(),
-            contact_id: delivery.contact_id,
+            contact_id: Some(delivery.contact_id),
             unsubscribe_url: &unsubscribe_url,
             preferences_url: &preferences_url,
             return_path: Some(&return_path),

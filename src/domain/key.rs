@@ -5,7 +5,7 @@ use std::fmt;
 
 use ring::hmac;
 
-use super::{DeliveryId, IssueId};
+use super::{ContactId, DeliveryId, IssueId};
 
 /// At least this many characters: 32 random bytes as hex or base64 are 64 or 44.
 pub const MIN_KEY_CHARS: usize = 32;
@@ -54,7 +54,7 @@ impl SigningKey {
         hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
     }
 
-    fn leave_tag(&self, contact_id: i64, issue_id: IssueId) -> String {
+    fn leave_tag(&self, contact_id: ContactId, issue_id: IssueId) -> String {
         let tag = self.sign("leave-link", format!("{contact_id}\0{issue_id}").as_bytes());
         hex(&tag.as_ref()[..LEAVE_TAG_HEX / 2])
     }
@@ -63,7 +63,7 @@ impl SigningKey {
 /// What a verified leave link names: whose it is and which issue's mail carried it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaveLink {
-    pub contact_id: i64,
+    pub contact_id: ContactId,
     pub issue_id: IssueId,
 }
 
@@ -136,7 +136,7 @@ impl TokenKey {
     /// The personal part of a leave link in issue `issue_id`'s mail to `contact_id`:
     /// `contact.issue.key-id.signature`. Nothing is stored for it; the link proves
     /// itself, and works for as long as its key is current or previous.
-    pub fn leave_token(&self, contact_id: i64, issue_id: IssueId) -> String {
+    pub fn leave_token(&self, contact_id: ContactId, issue_id: IssueId) -> String {
         format!(
             "{contact_id}.{issue_id}.{}.{}",
             self.current.id,
@@ -164,7 +164,7 @@ impl TokenKey {
             (!text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
                 .then_some(text)
         }
-        let contact_id = digits(contact)?.parse::<i64>().ok()?;
+        let contact_id = ContactId::parse(digits(contact)?)?;
         let issue_id = IssueId::parse(digits(issue)?)?;
         let key = self.keys().find(|key| key.id == key_id)?;
         same_text(&key.leave_tag(contact_id, issue_id), tag).then_some(LeaveLink {
@@ -175,11 +175,13 @@ impl TokenKey {
 
     /// The unguessable part of the Message-ID of issue `slug` to contact `contact_id`:
     /// the same for every attempt, so a duplicate can still be recognised, but nobody
-    /// without the key can name another person's message.
-    pub fn message_id_tag(&self, slug: &str, contact_id: i64) -> String {
+    /// without the key can name another person's message. `None` is a test copy, which
+    /// goes to no contact: it is signed as number 0, which no contact has.
+    pub fn message_id_tag(&self, slug: &str, contact_id: Option<ContactId>) -> String {
+        let contact = contact_id.map_or(0, ContactId::get);
         let tag = self
             .current
-            .sign("message-id", format!("{slug}\0{contact_id}").as_bytes());
+            .sign("message-id", format!("{slug}\0{contact}").as_bytes());
         hex(&tag.as_ref()[..12])
     }
 }
@@ -362,6 +364,10 @@ mod tests {
         DeliveryId::parse(&number.to_string()).unwrap()
     }
 
+    fn contact(number: u32) -> ContactId {
+        ContactId::parse(&number.to_string()).unwrap()
+    }
+
     fn issue(number: u32) -> IssueId {
         IssueId::parse(&number.to_string()).unwrap()
     }
@@ -395,11 +401,11 @@ mod tests {
     #[test]
     fn leave_links_prove_themselves_and_survive_a_key_change() {
         let old = key("a-test-key-that-is-long-enough-0001");
-        let token = old.leave_token(1234, issue(7));
+        let token = old.leave_token(contact(1234), issue(7));
         assert_eq!(
             old.verify_leave_token(&token),
             Some(LeaveLink {
-                contact_id: 1234,
+                contact_id: contact(1234),
                 issue_id: issue(7)
             })
         );
@@ -428,7 +434,7 @@ mod tests {
             .with_previous("a-test-key-that-is-long-enough-0001")
             .unwrap();
         assert!(rotated.verify_leave_token(&token).is_some());
-        let fresh = rotated.leave_token(1234, issue(7));
+        let fresh = rotated.leave_token(contact(1234), issue(7));
         assert_ne!(fresh, token);
         assert!(
             key("a-test-key-that-is-long-enough-0002")
@@ -449,10 +455,11 @@ mod tests {
     #[test]
     fn message_id_tags_differ_per_contact_and_issue_and_hide_the_key() {
         let a = key("a-test-key-that-is-long-enough-0001");
-        let one = a.message_id_tag("2025-q1", 1);
-        assert_eq!(one, a.message_id_tag("2025-q1", 1));
-        assert_ne!(one, a.message_id_tag("2025-q1", 2));
-        assert_ne!(one, a.message_id_tag("2025-q2", 1));
+        let one = a.message_id_tag("2025-q1", Some(contact(1)));
+        assert_eq!(one, a.message_id_tag("2025-q1", Some(contact(1))));
+        assert_ne!(one, a.message_id_tag("2025-q1", Some(contact(2))));
+        assert_ne!(one, a.message_id_tag("2025-q2", Some(contact(1))));
+        assert_ne!(one, a.message_id_tag("2025-q1", None));
         assert!(!format!("{a:?}").contains("a-test-key"));
     }
 }

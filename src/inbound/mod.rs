@@ -22,6 +22,7 @@ pub use readable::{Readable, readable};
 pub use reason::Reason;
 
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
 use crate::domain::{DeliveryId, EmailAddress, InboundKind, MailDoor};
 use crate::notices::Notices;
@@ -608,7 +609,7 @@ impl Inbound {
 
 struct Action {
     result: InboundOutcome,
-    contact_id: Option<i64>,
+    contact_id: Option<ContactId>,
     delivery_id: Option<DeliveryId>,
     /// Recorded instead of the classified kind (a report found to be forged).
     kind: Option<InboundKind>,

@@ -1,6 +1,7 @@
 //! What a subscriber does on the public pages: ask to join, confirm, leave. Each is
 //! recorded as done by the person through the public pages (`RecipientDoor`).
 
+use crate::domain::ContactId;
 use crate::domain::{
     ContactName, ContactStatus, EmailAddress, IssueId, LeaveLink, Organisation, Publication,
     PublicationChoice, PublicationSlug, RecipientDoor, TokenKey, TokenSecret,
@@ -204,7 +205,7 @@ pub enum PreferencesError {
 
 /// Who a leave link names, and the issue it came with (signed links only).
 struct LinkOwner {
-    contact_id: i64,
+    contact_id: ContactId,
     issue_id: Option<IssueId>,
 }
 

@@ -12,6 +12,7 @@ use super::audit::{self, Actor};
 use super::contact_state::{self, Entry};
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{ContactStatus, DeliveryId, DeliveryStatus, IssueId, Slug, Timestamp};
 
 /// What `issue send` did.
@@ -100,7 +101,7 @@ pub(super) async fn hard_bounce(
     let Some(marked) = marked else {
         return Ok(None);
     };
-    let contact_id: i64 = marked.try_get("contact_id")?;
+    let contact_id: ContactId = marked.try_get("contact_id")?;
     let row = sqlx::query(
         "UPDATE contacts SET bounce_count = bounce_count + 1, updated_at = $2 WHERE id = $1 \
          RETURNING bounce_count, status",
@@ -515,7 +516,7 @@ impl Store {
     pub async fn publication_departures_since(
         &self,
         since: Timestamp,
-    ) -> Result<Vec<(i64, IssueId)>> {
+    ) -> Result<Vec<(ContactId, IssueId)>> {
         sqlx::query(
             "SELECT s.contact_id, i.id FROM subscriptions s \
              JOIN issues i ON i.publication_id = s.publication_id AND i.status = 'sending' \
@@ -531,8 +532,11 @@ impl Store {
 
     /// Contacts no longer confirmed whose record changed since `since`, and issues
     /// cancelled: a worker drops their messages that have not gone out yet.
-    pub async fn departures_since(&self, since: Timestamp) -> Result<(Vec<i64>, Vec<IssueId>)> {
-        let contacts: Vec<i64> = sqlx::query_scalar(
+    pub async fn departures_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<(Vec<ContactId>, Vec<IssueId>)> {
+        let contacts: Vec<ContactId> = sqlx::query_scalar(
             "SELECT id FROM contacts WHERE updated_at >= $1 AND status <> 'confirmed'",
         )
         .bind(since.unix_ms())

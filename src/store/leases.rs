@@ -7,6 +7,7 @@ use super::audit::Actor;
 use super::deliveries::hard_bounce;
 use super::import::{list_placeholders, values_placeholders};
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::ContactId;
 use crate::domain::{ContactName, DeliveryId, EmailAddress, IssueId, Timestamp};
 
 /// A delivery a worker holds a lease on, with what its message needs.
@@ -14,7 +15,7 @@ use crate::domain::{ContactName, DeliveryId, EmailAddress, IssueId, Timestamp};
 pub struct ClaimedDelivery {
     pub id: DeliveryId,
     pub issue_id: IssueId,
-    pub contact_id: i64,
+    pub contact_id: ContactId,
     /// Attempts made before this one.
     pub attempts: i64,
     pub email: EmailAddress,
@@ -103,7 +104,7 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         let mut contact_ids = Vec::with_capacity(rows.len());
         for row in &rows {
-            let contact_id: i64 = row.try_get("contact_id")?;
+            let contact_id: ContactId = row.try_get("contact_id")?;
             contact_ids.push(contact_id);
             claimed.push((
                 row.try_get::<DeliveryId, _>("id")?,
@@ -124,7 +125,7 @@ impl Store {
         }
         let mut contacts = std::collections::HashMap::with_capacity(contact_ids.len());
         for row in query.fetch_all(&mut *tx).await? {
-            let id: i64 = row.try_get("id")?;
+            let id: ContactId = row.try_get("id")?;
             let email: String = row.try_get("email")?;
             let name: Option<String> = row.try_get("name")?;
             let status: String = row.try_get("status")?;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact, nyhetsbrev};
 use mail_parser::MessageParser;
-use nyhetsbrev::domain::{ContactStatus, IssueId, PublicationChoice, PublicationSlug, Slug};
+use nyhetsbrev::domain::{
+    ContactId, ContactStatus, IssueId, PublicationChoice, PublicationSlug, Slug,
+};
 use nyhetsbrev::store::{Actor, PublicationLeft, PublicationsChosen, Store, StoreError};
 
 on_both_backends!(
@@ -42,7 +44,7 @@ fn choice(slugs: &[&str]) -> PublicationChoice {
 }
 
 /// A confirmed contact who chose `publications` (all for `None`).
-async fn add(store: &Store, address: &str, publications: Option<&[&str]>) -> i64 {
+async fn add(store: &Store, address: &str, publications: Option<&[&str]>) -> ContactId {
     let mut new = new_contact(address, ContactStatus::Confirmed);
     if let Some(publications) = publications {
         new.publications = choice(publications);
@@ -523,7 +525,7 @@ async fn leaving_the_last_publication_leaves_the_list(db: &TestDb) {
     // An unknown contact is told apart from one who left.
     assert_eq!(
         store
-            .leave_publication(id + 1000, &newsletter, &actor())
+            .leave_publication(common::contact_number(999_999), &newsletter, &actor())
             .await
             .unwrap(),
         PublicationLeft::Unknown

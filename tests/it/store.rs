@@ -4,8 +4,8 @@ use crate::common;
 
 use common::{TestDb, email, new_contact};
 use nyhetsbrev::domain::{
-    ChangeError, Consent, ConsentNote, ConsentSource, ContactChanges, ContactName, ContactStatus,
-    DeliveryId, Organisation, Timestamp,
+    ChangeError, Consent, ConsentNote, ConsentSource, ContactChanges, ContactId, ContactName,
+    ContactStatus, DeliveryId, Organisation, Timestamp,
 };
 use nyhetsbrev::store::{
     Actor, AddressUnsubscribed, ContactFilter, Outcome, PublicationLeft, StoreError,
@@ -569,7 +569,7 @@ async fn every_way_off_the_list_skips_queued_deliveries_at_once(db: &TestDb) {
             .unwrap()
     );
 
-    let off: Vec<i64> = people[1..8].iter().map(|who| id[who]).collect();
+    let off: Vec<ContactId> = people[1..8].iter().map(|who| id[who]).collect();
     common::queue::assert_skipped_at_once(db, issue, &off).await;
     assert_eq!(
         common::queue::delivery_status(db, issue, id["slettes"]).await,

@@ -23,6 +23,7 @@ pub use wait::{eventually, eventually_blocking, ok_if};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nyhetsbrev::config::DatabaseUrl;
+use nyhetsbrev::domain::ContactId;
 use nyhetsbrev::domain::{
     Consent, ConsentSource, ContactStatus, EmailAddress, IssueId, NewContact, Timestamp,
 };
@@ -289,7 +290,7 @@ pub fn nyhetsbrev(db: &TestDb) -> std::process::Command {
 }
 
 /// The publications a contact is subscribed to now (not left), by slug.
-pub async fn subscribed_to(store: &Store, contact_id: i64) -> Vec<String> {
+pub async fn subscribed_to(store: &Store, contact_id: ContactId) -> Vec<String> {
     store
         .subscriptions(contact_id)
         .await
@@ -336,6 +337,11 @@ pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, IssueId) 
     let slug = parsed.issue.meta.slug;
     let id = store.existing_issue(&slug).await.unwrap().id;
     (slug, id)
+}
+
+/// Contact number `n` as a URL would name it, whether or not it exists.
+pub fn contact_number(n: u32) -> ContactId {
+    ContactId::parse(&n.to_string()).expect("a whole number above zero")
 }
 
 /// Issue number `n` as a link or a URL would name it, whether or not it exists.
