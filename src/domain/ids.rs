@@ -13,9 +13,7 @@ use std::str::FromStr;
 macro_rules! row_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, sqlx::Type,
-        )]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, sqlx::Type)]
         #[serde(transparent)]
         #[sqlx(transparent)]
         pub struct $name(i64);
@@ -34,6 +32,14 @@ macro_rules! row_id {
         }
 
         impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        /// The bare number, as the plain `i64` showed: logs and `Debug` output of the
+        /// structs holding one read as they did before the type.
+        impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
             }
@@ -86,6 +92,7 @@ mod tests {
     fn shows_and_serialises_as_the_number() {
         let id = IssueId::parse("7").unwrap();
         assert_eq!(id.to_string(), "7");
+        assert_eq!(format!("{:?}", [id]), "[7]");
         assert_eq!(serde_json::to_string(&id).unwrap(), "7");
         assert!(
             "0".parse::<DeliveryId>()
