@@ -13,7 +13,7 @@
 use divan::Bencher;
 use nyhetsbrev::config::DatabaseUrl;
 use nyhetsbrev::domain::{
-    Consent, ConsentSource, ContactStatus, EmailAddress, NewContact, Timestamp,
+    Consent, ConsentSource, ContactStatus, EmailAddress, IssueId, NewContact, Timestamp,
 };
 use nyhetsbrev::store::{Actor, Store};
 
@@ -32,7 +32,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A store with `CONTACTS` confirmed contacts and the sample issue queued to them all.
-async fn queued_send(url: &DatabaseUrl) -> (Store, i64) {
+async fn queued_send(url: &DatabaseUrl) -> (Store, IssueId) {
     let store = Store::open(url).await.unwrap();
     let actor = Actor::parse("bench");
     for i in 0..CONTACTS {
@@ -71,10 +71,10 @@ async fn queued_send(url: &DatabaseUrl) -> (Store, i64) {
 }
 
 /// Claims every queued delivery once, a batch at a time; returns how many.
-async fn claim_all(store: &Store, issue_id: i64) -> usize {
+async fn claim_all(store: &Store, issue_id: IssueId) -> usize {
     // Already expired: the rows are free for the next round as soon as it starts.
     let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1);
-    let mut after = 0;
+    let mut after = None;
     let mut claimed = 0;
     loop {
         let batch = store
@@ -85,7 +85,7 @@ async fn claim_all(store: &Store, issue_id: i64) -> usize {
         let Some(last) = batch.iter().map(|d| d.id).max() else {
             return claimed;
         };
-        after = last;
+        after = Some(last);
         claimed += batch.len();
     }
 }

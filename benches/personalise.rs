@@ -4,7 +4,7 @@
 //!     cargo bench --bench personalise
 
 use divan::{Bencher, black_box};
-use nyhetsbrev::domain::{ContactName, EmailAddress};
+use nyhetsbrev::domain::{ContactId, ContactName, EmailAddress};
 use nyhetsbrev::mail::{PreparedIssue, Recipient, Sender};
 use nyhetsbrev::render::{Personal, RenderContext, RenderedIssue, parse_issue, render};
 
@@ -51,12 +51,13 @@ fn complete_mime_message(bencher: Bencher) {
     let name = ContactName::parse("Åse Ødegård").unwrap().unwrap();
     let url = "https://nyhetsbrev.example.org/avmeld/3f9a0c1e5b7d4a2c8e6f1b3d5a7c9e0f";
     let date = time::OffsetDateTime::now_utc();
+    let contact_id = ContactId::parse("4711");
     let mut size = 0;
     bencher.bench_local(|| {
         let recipient = Recipient {
             email: &email,
             name: Some(&name),
-            contact_id: 4711,
+            contact_id,
             unsubscribe_url: url,
             preferences_url: url,
             return_path: None,

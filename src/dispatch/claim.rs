@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{DispatchError, Dispatcher, Job, PrepareError, sleep_or_stop};
-use crate::domain::Timestamp;
+use crate::domain::{DeliveryId, IssueId, Timestamp};
 use crate::mail::PreparedIssue;
 use crate::render::render;
 use crate::store::{ClaimedDelivery, StoreError, StoredIssue};
@@ -18,7 +18,7 @@ use crate::store::{ClaimedDelivery, StoreError, StoredIssue};
 /// One span per claimed batch, never one per message (the send path stays as fast):
 /// the issues the batch is of and its size. No address: a span's fields reach the log.
 fn batch_span(claimed: &[ClaimedDelivery]) -> tracing::Span {
-    let mut issues: Vec<i64> = claimed.iter().map(|d| d.issue_id).collect();
+    let mut issues: Vec<IssueId> = claimed.iter().map(|d| d.issue_id).collect();
     issues.sort_unstable();
     issues.dedup();
     tracing::info_span!("send_batch", ?issues, size = claimed.len())
@@ -33,10 +33,10 @@ impl Dispatcher {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), DispatchError> {
         let settings = &self.settings;
-        let mut prepared: HashMap<i64, Arc<PreparedIssue>> = HashMap::new();
+        let mut prepared: HashMap<IssueId, Arc<PreparedIssue>> = HashMap::new();
         let mut paused_until: Option<Timestamp> = None;
         // The last id claimed (see `Store::claim_deliveries`).
-        let mut cursor = 0;
+        let mut cursor: Option<DeliveryId> = None;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -87,15 +87,15 @@ impl Dispatcher {
                     settings.only_issue,
                     cursor,
                 )
-                .instrument(tracing::info_span!("claim", owner = %self.owner, allowance, cursor))
+                .instrument(tracing::info_span!("claim", owner = %self.owner, allowance, cursor = cursor.map(DeliveryId::get)))
                 .await?;
-            if claimed.is_empty() && cursor > 0 {
+            if claimed.is_empty() && cursor.is_some() {
                 // Past the end: look again from the start, for retries now due and rows
                 // other workers released.
-                cursor = 0;
+                cursor = None;
                 continue;
             }
-            cursor = claimed.iter().map(|d| d.id).max().unwrap_or(cursor);
+            cursor = claimed.iter().map(|d| d.id).max().or(cursor);
             if claimed.is_empty() {
                 drop(permit);
                 let finished = self.store.finish_issues().await?;
@@ -129,7 +129,7 @@ impl Dispatcher {
         claimed: Vec<ClaimedDelivery>,
         mut permit: OwnedSemaphorePermit,
         send_before: Instant,
-        prepared: &mut HashMap<i64, Arc<PreparedIssue>>,
+        prepared: &mut HashMap<IssueId, Arc<PreparedIssue>>,
         jobs: &mpsc::UnboundedSender<Job>,
     ) -> Result<bool, DispatchError> {
         let batch = tracing::Span::current();
@@ -202,7 +202,7 @@ impl Dispatcher {
     }
 
     /// The per-issue work, done once: parse the stored source, render, encode.
-    async fn prepare(&self, issue_id: i64) -> Result<PreparedIssue, DispatchError> {
+    async fn prepare(&self, issue_id: IssueId) -> Result<PreparedIssue, DispatchError> {
         let stored = self.store.issue_by_id(issue_id).await?;
         let publication = self.store.publication_by_id(stored.publication_id).await?;
         self.prepare_stored(&stored, &publication, "")

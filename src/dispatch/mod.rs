@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::time::Instant;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::{EmailAddress, TokenKey};
+use crate::domain::{DeliveryId, EmailAddress, IssueId, TokenKey};
 use crate::mail::{Outgoing, PreparedIssue, SendError, Transport};
 use crate::render::RenderContext;
 use crate::store::{ClaimedDelivery, Outcome, Store, StoreError};
@@ -64,7 +64,7 @@ pub struct DispatchSettings {
     /// How often to look for work when there was none.
     pub idle_poll: Duration,
     /// Work on this issue only.
-    pub only_issue: Option<i64>,
+    pub only_issue: Option<IssueId>,
     /// Return once `only_issue` has nothing left in the queue (`issue send --follow`).
     pub until_done: bool,
     /// A planned send found later than this is not started (`schedule_grace_minutes`).
@@ -117,7 +117,7 @@ pub enum DispatchError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("issue #{issue} cannot be prepared for sending: {cause}")]
-    Prepare { issue: i64, cause: PrepareError },
+    Prepare { issue: IssueId, cause: PrepareError },
     #[error("could not send: {0}")]
     Send(SendError),
 }
@@ -162,7 +162,7 @@ struct Job {
 /// outcome is written: the caps count what is in flight, and a sent message is in flight
 /// until the database says it was sent.
 struct Done {
-    delivery_id: i64,
+    delivery_id: DeliveryId,
     outcome: Outcome,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }

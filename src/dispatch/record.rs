@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{Done, RunReport};
+use crate::domain::DeliveryId;
 use crate::store::{Actor, Outcome, Store};
 
 #[derive(Default)]
@@ -54,7 +55,7 @@ pub(super) async fn record(
 ) {
     // What a worker does on its own (a contact bounced at send time) is logged as this.
     let actor = Actor::service(crate::domain::ServiceTask::Delivery);
-    let mut batch: Vec<(i64, Outcome)> = Vec::new();
+    let mut batch: Vec<(DeliveryId, Outcome)> = Vec::new();
     let mut permits = Vec::new();
     let mut open = true;
     while open || !batch.is_empty() {

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::watch::Departures;
 use super::{DispatchError, Dispatcher, Done, Job, jitter};
 use crate::config::ConfigError;
-use crate::domain::{EmailAddress, Timestamp, TokenKey};
+use crate::domain::{DeliveryId, EmailAddress, Timestamp, TokenKey};
 use crate::mail::{ConfirmationError, Envelope, Recipient, SendError};
 use crate::store::Outcome;
 
@@ -38,7 +38,10 @@ impl BounceAddress {
         })
     }
 
-    fn for_delivery(&self, id: i64) -> Result<lettre::Address, lettre::address::AddressError> {
+    fn for_delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<lettre::Address, lettre::address::AddressError> {
         let tag = self.key.bounce_tag(id);
         lettre::Address::new(format!("{}+d{id}-{tag}", self.local), &self.domain)
     }
@@ -66,7 +69,7 @@ impl Dispatcher {
                 &Recipient {
                     email: to,
                     name: None,
-                    contact_id: 0,
+                    contact_id: None,
                     unsubscribe_url: &unsubscribe_url,
                     preferences_url: &preferences_url,
                     return_path: None,
@@ -179,7 +182,7 @@ impl Dispatcher {
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_ref(),
-            contact_id: delivery.contact_id,
+            contact_id: Some(delivery.contact_id),
             unsubscribe_url: &unsubscribe_url,
             preferences_url: &preferences_url,
             return_path: Some(&return_path),

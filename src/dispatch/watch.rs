@@ -6,17 +6,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::domain::Timestamp;
+use crate::domain::{ContactId, IssueId, Timestamp};
 use crate::store::{ClaimedDelivery, Store};
 
 /// What the watcher has seen leave, and when. A departure matters only to deliveries
 /// claimed before it, which are all sent or given up within a lease: it is forgotten
 /// after `keep` (a lease and a margin), so the sets stay small for the life of a worker.
 pub(super) struct Departures {
-    contacts: RwLock<HashMap<i64, Instant>>,
-    issues: RwLock<HashMap<i64, Instant>>,
+    contacts: RwLock<HashMap<ContactId, Instant>>,
+    issues: RwLock<HashMap<IssueId, Instant>>,
     /// (contact, issue): the contact left the issue's publication, not the list.
-    left_publication: RwLock<HashMap<(i64, i64), Instant>>,
+    left_publication: RwLock<HashMap<(ContactId, IssueId), Instant>>,
     keep: Duration,
 }
 
@@ -55,14 +55,18 @@ impl Departures {
     /// Records what left, seen at `now`, and forgets what left longer ago than `keep`.
     fn remember(
         &self,
-        contacts: Vec<i64>,
-        issues: Vec<i64>,
-        left_publication: Vec<(i64, i64)>,
+        contacts: Vec<ContactId>,
+        issues: Vec<IssueId>,
+        left_publication: Vec<(ContactId, IssueId)>,
         now: Instant,
     ) {
-        for (set, ids) in [(&self.contacts, contacts), (&self.issues, issues)] {
-            remember_in(&mut set.write().unwrap(), ids, now, self.keep);
-        }
+        remember_in(
+            &mut self.contacts.write().unwrap(),
+            contacts,
+            now,
+            self.keep,
+        );
+        remember_in(&mut self.issues.write().unwrap(), issues, now, self.keep);
         remember_in(
             &mut self.left_publication.write().unwrap(),
             left_publication,
@@ -117,17 +121,30 @@ pub(super) async fn watch_departures(store: Store, departures: Arc<Departures>) 
 mod tests {
     use super::*;
 
+    fn contact(number: u32) -> ContactId {
+        ContactId::parse(&number.to_string()).unwrap()
+    }
+
+    fn issue(number: u32) -> IssueId {
+        IssueId::parse(&number.to_string()).unwrap()
+    }
+
     #[test]
     fn departures_are_forgotten_once_no_claimed_delivery_can_need_them() {
         let departures = Departures::new(Duration::from_secs(60));
         let start = Instant::now();
-        departures.remember((0..10_000).collect(), vec![7], vec![(1, 2)], start);
+        departures.remember(
+            (1..=10_000).map(contact).collect(),
+            vec![issue(7)],
+            vec![(contact(1), issue(2))],
+            start,
+        );
         assert_eq!(departures.len(), 10_002);
         // Within the keep time they are all there, with what left since.
         departures.remember(
-            vec![20_000],
+            vec![contact(20_000)],
             Vec::new(),
-            vec![(3, 4)],
+            vec![(contact(3), issue(4))],
             start + Duration::from_secs(30),
         );
         assert_eq!(departures.len(), 10_004);

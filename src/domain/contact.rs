@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use super::ContactId;
+
 use super::{ConsentNote, ContactName, EmailAddress, Organisation, Timestamp};
 
 /// Where a contact stands. Only `Confirmed` contacts are ever mailed an issue.
@@ -252,7 +254,7 @@ pub struct NewContact {
 /// A contact as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
-    pub id: i64,
+    pub id: ContactId,
     pub email: EmailAddress,
     pub name: Option<ContactName>,
     pub organisation: Option<Organisation>,
@@ -373,7 +375,7 @@ mod tests {
     fn contact(status: ContactStatus) -> Contact {
         let at = Timestamp::from_unix_ms(1_700_000_000_000);
         Contact {
-            id: 1,
+            id: ContactId::parse("1").unwrap(),
             email: EmailAddress::parse("kari@example.org").unwrap(),
             name: None,
             organisation: None,

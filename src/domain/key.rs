@@ -5,6 +5,8 @@ use std::fmt;
 
 use ring::hmac;
 
+use super::{ContactId, DeliveryId, IssueId};
+
 /// At least this many characters: 32 random bytes as hex or base64 are 64 or 44.
 pub const MIN_KEY_CHARS: usize = 32;
 
@@ -47,12 +49,12 @@ impl SigningKey {
         context.sign()
     }
 
-    fn bounce_tag(&self, delivery_id: i64) -> String {
+    fn bounce_tag(&self, delivery_id: DeliveryId) -> String {
         let tag = self.sign("bounce-address", delivery_id.to_string().as_bytes());
         hex(&tag.as_ref()[..BOUNCE_TAG_HEX / 2])
     }
 
-    fn leave_tag(&self, contact_id: i64, issue_id: i64) -> String {
+    fn leave_tag(&self, contact_id: ContactId, issue_id: IssueId) -> String {
         let tag = self.sign("leave-link", format!("{contact_id}\0{issue_id}").as_bytes());
         hex(&tag.as_ref()[..LEAVE_TAG_HEX / 2])
     }
@@ -61,8 +63,8 @@ impl SigningKey {
 /// What a verified leave link names: whose it is and which issue's mail carried it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaveLink {
-    pub contact_id: i64,
-    pub issue_id: i64,
+    pub contact_id: ContactId,
+    pub issue_id: IssueId,
 }
 
 /// Length of the signature in a leave link, in hex digits (128 bits).
@@ -119,13 +121,13 @@ impl TokenKey {
 
     /// The signature in delivery `id`'s bounce address (lower-case hex: mail servers may
     /// change the case of an address).
-    pub fn bounce_tag(&self, delivery_id: i64) -> String {
+    pub fn bounce_tag(&self, delivery_id: DeliveryId) -> String {
         self.current.bounce_tag(delivery_id)
     }
 
     /// Whether `tag` is delivery `id`'s bounce signature by either key, compared in
     /// constant time.
-    pub fn verify_bounce_tag(&self, delivery_id: i64, tag: &str) -> bool {
+    pub fn verify_bounce_tag(&self, delivery_id: DeliveryId, tag: &str) -> bool {
         let tag = tag.to_ascii_lowercase();
         self.keys()
             .any(|key| same_text(&key.bounce_tag(delivery_id), &tag))
@@ -134,7 +136,7 @@ impl TokenKey {
     /// The personal part of a leave link in issue `issue_id`'s mail to `contact_id`:
     /// `contact.issue.key-id.signature`. Nothing is stored for it; the link proves
     /// itself, and works for as long as its key is current or previous.
-    pub fn leave_token(&self, contact_id: i64, issue_id: i64) -> String {
+    pub fn leave_token(&self, contact_id: ContactId, issue_id: IssueId) -> String {
         format!(
             "{contact_id}.{issue_id}.{}.{}",
             self.current.id,
@@ -156,12 +158,14 @@ impl TokenKey {
         ) else {
             return None;
         };
-        let number = |text: &str| {
+        // Digits only: `parse` alone would take a sign, and the same link must never
+        // have two spellings.
+        fn digits(text: &str) -> Option<&str> {
             (!text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| text.parse::<i64>().ok())
-                .flatten()
-        };
-        let (contact_id, issue_id) = (number(contact)?, number(issue)?);
+                .then_some(text)
+        }
+        let contact_id = ContactId::parse(digits(contact)?)?;
+        let issue_id = IssueId::parse(digits(issue)?)?;
         let key = self.keys().find(|key| key.id == key_id)?;
         same_text(&key.leave_tag(contact_id, issue_id), tag).then_some(LeaveLink {
             contact_id,
@@ -171,11 +175,13 @@ impl TokenKey {
 
     /// The unguessable part of the Message-ID of issue `slug` to contact `contact_id`:
     /// the same for every attempt, so a duplicate can still be recognised, but nobody
-    /// without the key can name another person's message.
-    pub fn message_id_tag(&self, slug: &str, contact_id: i64) -> String {
+    /// without the key can name another person's message. `None` is a test copy, which
+    /// goes to no contact: it is signed as number 0, which no contact has.
+    pub fn message_id_tag(&self, slug: &str, contact_id: Option<ContactId>) -> String {
+        let contact = contact_id.map_or(0, ContactId::get);
         let tag = self
             .current
-            .sign("message-id", format!("{slug}\0{contact_id}").as_bytes());
+            .sign("message-id", format!("{slug}\0{contact}").as_bytes());
         hex(&tag.as_ref()[..12])
     }
 }
@@ -354,6 +360,18 @@ mod tests {
         assert!(key.sealed_with_current(&sealed));
     }
 
+    fn delivery(number: u32) -> DeliveryId {
+        DeliveryId::parse(&number.to_string()).unwrap()
+    }
+
+    fn contact(number: u32) -> ContactId {
+        ContactId::parse(&number.to_string()).unwrap()
+    }
+
+    fn issue(number: u32) -> IssueId {
+        IssueId::parse(&number.to_string()).unwrap()
+    }
+
     fn key(secret: &str) -> TokenKey {
         TokenKey::parse(secret).unwrap()
     }
@@ -370,25 +388,25 @@ mod tests {
     fn bounce_tags_verify_only_for_their_delivery_and_key() {
         let a = key("a-test-key-that-is-long-enough-0001");
         let b = key("a-test-key-that-is-long-enough-0002");
-        let tag = a.bounce_tag(42);
+        let tag = a.bounce_tag(delivery(42));
         assert_eq!(tag.len(), 16);
-        assert!(a.verify_bounce_tag(42, &tag));
-        assert!(a.verify_bounce_tag(42, &tag.to_uppercase()));
-        assert!(!a.verify_bounce_tag(43, &tag));
-        assert!(!b.verify_bounce_tag(42, &tag));
-        assert!(!a.verify_bounce_tag(42, &tag[..15]));
-        assert!(!a.verify_bounce_tag(42, ""));
+        assert!(a.verify_bounce_tag(delivery(42), &tag));
+        assert!(a.verify_bounce_tag(delivery(42), &tag.to_uppercase()));
+        assert!(!a.verify_bounce_tag(delivery(43), &tag));
+        assert!(!b.verify_bounce_tag(delivery(42), &tag));
+        assert!(!a.verify_bounce_tag(delivery(42), &tag[..15]));
+        assert!(!a.verify_bounce_tag(delivery(42), ""));
     }
 
     #[test]
     fn leave_links_prove_themselves_and_survive_a_key_change() {
         let old = key("a-test-key-that-is-long-enough-0001");
-        let token = old.leave_token(1234, 7);
+        let token = old.leave_token(contact(1234), issue(7));
         assert_eq!(
             old.verify_leave_token(&token),
             Some(LeaveLink {
-                contact_id: 1234,
-                issue_id: 7
+                contact_id: contact(1234),
+                issue_id: issue(7)
             })
         );
         // Another contact, another issue, a changed signature or key id: refused.
@@ -416,7 +434,7 @@ mod tests {
             .with_previous("a-test-key-that-is-long-enough-0001")
             .unwrap();
         assert!(rotated.verify_leave_token(&token).is_some());
-        let fresh = rotated.leave_token(1234, 7);
+        let fresh = rotated.leave_token(contact(1234), issue(7));
         assert_ne!(fresh, token);
         assert!(
             key("a-test-key-that-is-long-enough-0002")
@@ -425,8 +443,8 @@ mod tests {
         );
         assert_eq!(old.verify_leave_token(&fresh), None);
         // Bounce tags too.
-        assert!(rotated.verify_bounce_tag(42, &old.bounce_tag(42)));
-        assert!(!new.verify_bounce_tag(42, &old.bounce_tag(42)));
+        assert!(rotated.verify_bounce_tag(delivery(42), &old.bounce_tag(delivery(42))));
+        assert!(!new.verify_bounce_tag(delivery(42), &old.bounce_tag(delivery(42))));
         // And an address erased under the old key, in the key form before A-labels.
         let email = crate::domain::EmailAddress::parse("ola@bücher.example").unwrap();
         let remembered = old.erased_address_hash("ola@bücher.example");
@@ -437,10 +455,11 @@ mod tests {
     #[test]
     fn message_id_tags_differ_per_contact_and_issue_and_hide_the_key() {
         let a = key("a-test-key-that-is-long-enough-0001");
-        let one = a.message_id_tag("2025-q1", 1);
-        assert_eq!(one, a.message_id_tag("2025-q1", 1));
-        assert_ne!(one, a.message_id_tag("2025-q1", 2));
-        assert_ne!(one, a.message_id_tag("2025-q2", 1));
+        let one = a.message_id_tag("2025-q1", Some(contact(1)));
+        assert_eq!(one, a.message_id_tag("2025-q1", Some(contact(1))));
+        assert_ne!(one, a.message_id_tag("2025-q1", Some(contact(2))));
+        assert_ne!(one, a.message_id_tag("2025-q2", Some(contact(1))));
+        assert_ne!(one, a.message_id_tag("2025-q1", None));
         assert!(!format!("{a:?}").contains("a-test-key"));
     }
 }

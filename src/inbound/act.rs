@@ -5,7 +5,7 @@ use super::InboundOutcome;
 use super::{BounceReport, BounceTag, Classified, Inbound, InboundError, Kind, Summary, clip};
 use crate::domain::AuditAction;
 use crate::domain::{ConsentNote, ConsentSource, ContactName, Timestamp};
-use crate::domain::{EmailAddress, InboundKind, MailDoor};
+use crate::domain::{ContactId, DeliveryId, EmailAddress, InboundKind, MailDoor};
 use crate::store::{
     Actor, AddressUnsubscribed, BounceRecorded, LeaveLinkOutcome, NoticeBudget, RequestedBy,
     SubscribeOutcome,
@@ -300,8 +300,8 @@ impl Inbound {
 
 pub(super) struct Action {
     pub(super) result: InboundOutcome,
-    pub(super) contact_id: Option<i64>,
-    pub(super) delivery_id: Option<i64>,
+    pub(super) contact_id: Option<ContactId>,
+    pub(super) delivery_id: Option<DeliveryId>,
     /// Recorded instead of the classified kind (a report found to be forged).
     pub(super) kind: Option<InboundKind>,
 }

@@ -5,6 +5,7 @@
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 use super::classify::{BounceTag, is_daemon};
+use crate::domain::DeliveryId;
 
 /// What a delivery report says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub struct BouncedRecipient {
 
 impl BounceReport {
     /// The delivery named by a signed bounce address.
-    pub fn signed_delivery(&self) -> Option<i64> {
+    pub fn signed_delivery(&self) -> Option<DeliveryId> {
         match self.bounce_tag {
             Some(BounceTag::Signed(id)) => Some(id),
             _ => None,

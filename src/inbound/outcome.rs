@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::reason::{Reason, between};
+use crate::domain::DeliveryId;
 
 /// What staff can do about a request to join that was kept for them.
 const HELD_FOR_STAFF: &str = "Staben kan sende bekreftelseslenken med knappen «Send \
@@ -62,7 +63,7 @@ pub enum InboundOutcome {
     ForgedSignature,
     /// A delivery report naming a delivery by Message-ID, not at its bounce address.
     ForgedByMessageId {
-        delivery: i64,
+        delivery: DeliveryId,
     },
     /// A delivery report matching no delivery (in the standard shape or not).
     ReportUnmatched {
@@ -71,10 +72,10 @@ pub enum InboundOutcome {
     /// A delivery report at a signed bounce address of a delivery that is gone.
     ReportForMissingDelivery {
         standard: bool,
-        delivery: i64,
+        delivery: DeliveryId,
     },
     ReportWithoutRecipient {
-        delivery: i64,
+        delivery: DeliveryId,
     },
     ReportDelivered,
     /// A hard bounce that made the address count as bounced.

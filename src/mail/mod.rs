@@ -11,6 +11,7 @@ use lettre::message::{Mailbox, Mailboxes};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
+use crate::domain::ContactId;
 use crate::domain::{ContactName, EmailAddress, Issue, Publication, TokenKey};
 use crate::render::{Personal, RenderedIssue, Segment, Slot};
 
@@ -41,8 +42,8 @@ pub struct Recipient<'a> {
     pub email: &'a EmailAddress,
     pub name: Option<&'a ContactName>,
     /// Stable per contact: with the issue it makes the Message-ID, so a duplicate can be
-    /// recognised.
-    pub contact_id: i64,
+    /// recognised. `None` for a test copy, which goes to no contact.
+    pub contact_id: Option<ContactId>,
     pub unsubscribe_url: &'a str,
     /// Their page for choosing publications (the same token as the leave link).
     pub preferences_url: &'a str,
@@ -189,7 +190,12 @@ impl PreparedIssue {
     /// for every attempt, so a duplicate can be recognised, and signed with the key, so
     /// that nobody can work out another recipient's (a forged delivery report used to
     /// name a message by its predictable Message-ID).
-    pub fn message_id(&self, contact_id: i64) -> String {
+    pub fn message_id(&self, contact_id: ContactId) -> String {
+        self.message_id_to(Some(contact_id))
+    }
+
+    /// [`Self::message_id`], or a test copy's (`None`).
+    fn message_id_to(&self, contact_id: Option<ContactId>) -> String {
         format!(
             "{}.{}",
             self.key.message_id_tag(&self.slug, contact_id),
@@ -232,7 +238,7 @@ impl PreparedIssue {
         out.push_str("Date: ");
         out.push_str(&date.format(&Rfc2822).unwrap_or_default());
         out.push_str("\r\nMessage-ID: <");
-        let message_id = self.message_id(to.contact_id);
+        let message_id = self.message_id_to(to.contact_id);
         out.push_str(&message_id);
         out.push_str(">\r\nList-Unsubscribe: <");
         out.push_str(to.unsubscribe_url);

@@ -8,6 +8,7 @@ use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{
     Consent, ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact,
     Timestamp, TokenKey,
@@ -185,7 +186,7 @@ impl Contacts {
     /// The publications a contact gets or left, each with its consent.
     pub async fn subscriptions(
         &self,
-        contact_id: i64,
+        contact_id: ContactId,
     ) -> Result<Vec<crate::domain::Subscription>, ContactError> {
         Ok(self.store.subscriptions(contact_id).await?)
     }
@@ -242,7 +243,7 @@ impl Contacts {
     }
 
     /// The contact with this number.
-    pub async fn by_id(&self, id: i64) -> Result<Contact, ContactError> {
+    pub async fn by_id(&self, id: ContactId) -> Result<Contact, ContactError> {
         self.store.contact_by_id(id).await?.ok_or_else(|| {
             ContactError::Store(StoreError::ContactNotFound(format!("contact #{id}")))
         })
@@ -250,7 +251,7 @@ impl Contacts {
 
     /// A contact with the consent evidence and the newest [`HISTORY_ROWS`] of each
     /// history: what their page shows.
-    pub async fn record(&self, id: i64) -> Result<ContactRecord, ContactError> {
+    pub async fn record(&self, id: ContactId) -> Result<ContactRecord, ContactError> {
         self.store
             .contact_record(id, HISTORY_ROWS)
             .await?
@@ -267,7 +268,7 @@ impl Contacts {
     /// Puts a bounced contact back on the list, with the reason in `note`.
     pub async fn reset_bounced(
         &self,
-        id: i64,
+        id: ContactId,
         note: &ConsentNote,
         actor: &Actor,
     ) -> Result<Contact, ContactError> {
@@ -278,7 +279,7 @@ impl Contacts {
     /// written to the audit log (who made it, when, in which format), never its values.
     pub async fn personal_data(
         &self,
-        id: i64,
+        id: ContactId,
         format: PersonalDataFormat,
         actor: &Actor,
     ) -> Result<PersonalData, ContactError> {
@@ -322,7 +323,7 @@ impl Contacts {
     /// Erases the contact `id` and everything tied to it (GDPR article 17): deliveries,
     /// links, mails that answered them, mail from their address. A second erasure of
     /// the same contact finds nobody and changes nothing.
-    pub async fn erase(&self, id: i64, actor: &Actor) -> Result<Contact, ContactError> {
+    pub async fn erase(&self, id: ContactId, actor: &Actor) -> Result<Contact, ContactError> {
         let contact = self.by_id(id).await?;
         if !self.store.remove_contact_by_id(id, actor).await? {
             return Err(ContactError::Store(StoreError::ContactNotFound(format!(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::contacts::ExportRecord;
+use crate::domain::ContactId;
 use crate::domain::Timestamp;
 use crate::mail::Transport;
 use crate::store::{
@@ -53,9 +54,9 @@ pub enum Warning {
     /// Two contacts are one mailbox written two ways (found when address keys moved to
     /// the A-label form): both get every mail until staff remove one.
     SameMailbox {
-        contact_id: i64,
+        contact_id: ContactId,
         email: String,
-        same_as: i64,
+        same_as: ContactId,
     },
 }
 

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::domain::ContactId;
 use crate::domain::{Actor, Contact, Timestamp};
 use crate::inbound::InboundOutcome;
 use crate::store::ContactRecord;
@@ -30,7 +31,7 @@ pub struct PersonalData {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactData {
-    pub nummer: i64,
+    pub nummer: ContactId,
     pub adresse: String,
     pub navn: Option<String>,
     pub organisasjon: Option<String>,

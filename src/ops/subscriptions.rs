@@ -1,8 +1,9 @@
 //! What a subscriber does on the public pages: ask to join, confirm, leave. Each is
 //! recorded as done by the person through the public pages (`RecipientDoor`).
 
+use crate::domain::ContactId;
 use crate::domain::{
-    ContactName, ContactStatus, EmailAddress, LeaveLink, Organisation, Publication,
+    ContactName, ContactStatus, EmailAddress, IssueId, LeaveLink, Organisation, Publication,
     PublicationChoice, PublicationSlug, RecipientDoor, TokenKey, TokenSecret,
 };
 use crate::notices::Notices;
@@ -204,8 +205,8 @@ pub enum PreferencesError {
 
 /// Who a leave link names, and the issue it came with (signed links only).
 struct LinkOwner {
-    contact_id: i64,
-    issue_id: Option<i64>,
+    contact_id: ContactId,
+    issue_id: Option<IssueId>,
 }
 
 impl Subscriptions {

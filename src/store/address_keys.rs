@@ -12,6 +12,7 @@ use super::audit::{self, Actor};
 use super::contact_rows::search_text;
 use super::{Backend, Result, Store};
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{ContactName, EmailAddress, Organisation, Timestamp};
 
 const ADDRESS_KEYS: &str = "address_keys";
@@ -19,9 +20,9 @@ const ADDRESS_KEYS: &str = "address_keys";
 /// A contact that is the same mailbox as another, written another way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressDuplicate {
-    pub contact_id: i64,
+    pub contact_id: ContactId,
     pub email: String,
-    pub same_as: i64,
+    pub same_as: ContactId,
     pub same_as_email: String,
 }
 
@@ -78,12 +79,12 @@ impl Store {
         let mut outcome = AddressKeyRewrite::default();
         let actor = Actor::service(crate::domain::ServiceTask::Upgrade);
         for row in &rows {
-            let id: i64 = row.try_get("id")?;
+            let id: ContactId = row.try_get("id")?;
             let stored: String = row.try_get("email")?;
             let stored_key: String = row.try_get("email_key")?;
             let Ok(email) = EmailAddress::parse(&stored) else {
                 tracing::warn!(
-                    contact = id,
+                    contact = %id,
                     "an address on the list does not parse; left as it was"
                 );
                 continue;
@@ -92,7 +93,7 @@ impl Store {
             if key == stored_key && email.as_str() == stored {
                 continue;
             }
-            let other: Option<(i64, String)> =
+            let other: Option<(ContactId, String)> =
                 sqlx::query("SELECT id, email FROM contacts WHERE email_key = $1 AND id <> $2")
                     .bind(&key)
                     .bind(id)

@@ -8,6 +8,8 @@ use sqlx::{AssertSqlSafe, Row};
 use super::contact_filter::like_pattern;
 use super::contact_rows::{contact_columns, contact_from_row};
 use super::{AuditEntry, Backend, ContactFilter, InboundEntry, Result, Store, StoreError};
+use crate::domain::ContactId;
+use crate::domain::DeliveryId;
 use crate::domain::{
     Contact, ContactStatus, DeliveryStatus, NoticePurpose, NoticeStatus, Timestamp,
 };
@@ -55,7 +57,7 @@ pub struct ConsentEvidence {
 /// A delivery as a contact's history shows it.
 #[derive(Debug, Clone)]
 pub struct ContactDelivery {
-    pub id: i64,
+    pub id: DeliveryId,
     pub issue_slug: String,
     pub issue_subject: String,
     pub status: DeliveryStatus,
@@ -290,7 +292,7 @@ impl Store {
     }
 
     /// The contact with this id.
-    pub async fn contact_by_id(&self, id: i64) -> Result<Option<Contact>> {
+    pub async fn contact_by_id(&self, id: ContactId) -> Result<Option<Contact>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             contact_columns!(),
@@ -304,7 +306,11 @@ impl Store {
 
     /// Everything held about the contact `id`, or `None` if there is no such contact
     /// (never was, or erased). At most `max_rows` of each history.
-    pub async fn contact_record(&self, id: i64, max_rows: i64) -> Result<Option<ContactRecord>> {
+    pub async fn contact_record(
+        &self,
+        id: ContactId,
+        max_rows: i64,
+    ) -> Result<Option<ContactRecord>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             contact_columns!(),

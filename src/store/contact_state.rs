@@ -16,6 +16,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::Result;
 use super::audit::{self, Actor};
+use crate::domain::ContactId;
 use crate::domain::{AuditAction, Consent, ConsentNote, EmailAddress};
 
 /// The audit action of [`clear_bounce`]: its detail holds a staff note, erased with the
@@ -54,14 +55,14 @@ impl<'a> Entry<'a> {
 /// names an address).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Who<'a> {
-    Id(i64),
+    Id(ContactId),
     Key(&'a str),
 }
 
 /// The contact a change was made to.
 #[derive(Debug, Clone)]
 pub(super) struct Changed {
-    pub id: i64,
+    pub id: ContactId,
     pub email: EmailAddress,
     pub key: String,
 }
@@ -79,7 +80,7 @@ fn changed_from(row: &sqlx::any::AnyRow) -> Result<Changed> {
 /// names.
 async fn skip_unclaimed(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     publications: Option<&str>,
     reason: &str,
     now: i64,
@@ -132,7 +133,7 @@ impl Leaving<'_> {
 /// `None`) as left. The rows stay: when and how the person joined stays on their record.
 async fn mark_left(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     condition: Option<&str>,
     now: i64,
 ) -> Result<u64> {
@@ -156,7 +157,7 @@ async fn mark_left(
 /// left, and whether the contact is still on the list (see `Store::leave_publication`).
 pub(super) async fn leave_publications(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     which: Leaving<'_>,
     now: i64,
 ) -> Result<u64> {
@@ -208,7 +209,7 @@ pub(super) async fn unsubscribe(
 /// `None` when the contact was bounced already.
 pub(super) async fn bounce(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     now: i64,
     entry: Entry<'_>,
 ) -> Result<Option<String>> {
@@ -233,7 +234,7 @@ pub(super) async fn bounce(
 /// for the confirmation to start. False when it was pending already.
 pub(super) async fn make_pending(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     now: i64,
     entry: Entry<'_>,
 ) -> Result<bool> {
@@ -257,7 +258,7 @@ pub(super) async fn make_pending(
 /// carried (`source`, `note`), and so are the subscriptions it chose then.
 pub(super) async fn confirm(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     source: &str,
     note: &str,
     now: i64,
@@ -286,7 +287,7 @@ pub(super) async fn confirm(
 /// False when it was confirmed already.
 pub(super) async fn put_back(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     consent: &Consent,
     now: i64,
     entry: Entry<'_>,
@@ -318,7 +319,7 @@ pub(super) async fn put_back(
 /// when the contact is not bounced (or does not exist).
 pub(super) async fn clear_bounce(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     note: &ConsentNote,
     now: i64,
     actor: &Actor,
@@ -351,7 +352,7 @@ pub(super) async fn clear_bounce(
 /// about the person goes. False when there was no such contact.
 pub(super) async fn erase(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     entry: Entry<'_>,
 ) -> Result<bool> {
     let row = sqlx::query("DELETE FROM contacts WHERE id = $1 RETURNING email, email_key")

@@ -12,6 +12,7 @@ use super::contact_rows::{
 use super::contact_state::{self, Entry, Who};
 use super::{Result, Store, StoreError, is_unique_violation};
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{
     ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     Timestamp,
@@ -31,7 +32,7 @@ async fn insert_contact(
     let key = new.email.key();
     // ON CONFLICT rather than catching the error: two concurrent adds of one address
     // then end as one insert and one clean "exists", on both databases.
-    let id: Option<i64> = bind_new_contact(
+    let id: Option<ContactId> = bind_new_contact(
         sqlx::query(concat!(
             "INSERT INTO contacts (",
             new_contact_columns!(),
@@ -285,10 +286,11 @@ impl Store {
     /// keeps that staff acted, but the address is replaced by the contact's number.
     /// Returns false if the address was not on the list.
     pub async fn remove_contact(&self, email: &EmailAddress, actor: &Actor) -> Result<bool> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
-            .bind(email.key())
-            .fetch_optional(&self.pool)
-            .await?;
+        let id: Option<ContactId> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
+                .bind(email.key())
+                .fetch_optional(&self.pool)
+                .await?;
         match id {
             Some(id) => self.remove_contact_by_id(id, actor).await,
             None => Ok(false),
@@ -298,7 +300,7 @@ impl Store {
     /// Erases contact `id` as [`Store::remove_contact`] does. By number, because two
     /// contacts found by the address-key migration to be one mailbox share an address
     /// until staff remove one of them.
-    pub async fn remove_contact_by_id(&self, id: i64, actor: &Actor) -> Result<bool> {
+    pub async fn remove_contact_by_id(&self, id: ContactId, actor: &Actor) -> Result<bool> {
         let (_turn, mut tx) = self.begin_write().await?;
         if !contact_state::erase(
             &mut tx,
@@ -319,7 +321,7 @@ impl Store {
     /// starts over. `note` says why (a phone call, a new mail server), for the log.
     pub async fn reset_bounced(
         &self,
-        id: i64,
+        id: ContactId,
         note: &ConsentNote,
         actor: &Actor,
     ) -> Result<Contact> {

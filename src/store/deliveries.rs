@@ -12,7 +12,8 @@ use super::audit::{self, Actor};
 use super::contact_state::{self, Entry};
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{ContactStatus, DeliveryStatus, Slug, Timestamp};
+use crate::domain::ContactId;
+use crate::domain::{ContactStatus, DeliveryId, DeliveryStatus, IssueId, Slug, Timestamp};
 
 /// What `issue send` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,7 @@ fn problem_from_row(row: &sqlx::any::AnyRow) -> Result<DeliveryProblem> {
 /// became bounced now.
 pub(super) async fn hard_bounce(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    delivery_id: i64,
+    delivery_id: DeliveryId,
     threshold: u32,
     now: i64,
     detail: &str,
@@ -100,7 +101,7 @@ pub(super) async fn hard_bounce(
     let Some(marked) = marked else {
         return Ok(None);
     };
-    let contact_id: i64 = marked.try_get("contact_id")?;
+    let contact_id: ContactId = marked.try_get("contact_id")?;
     let row = sqlx::query(
         "UPDATE contacts SET bounce_count = bounce_count + 1, updated_at = $2 WHERE id = $1 \
          RETURNING bounce_count, status",
@@ -134,7 +135,7 @@ pub(super) async fn hard_bounce(
 pub(super) async fn issue_id(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     slug: &Slug,
-) -> Result<i64> {
+) -> Result<IssueId> {
     sqlx::query_scalar("SELECT id FROM issues WHERE slug = $1")
         .bind(slug.as_str())
         .fetch_optional(&mut **tx)
@@ -146,7 +147,7 @@ pub(super) async fn issue_id(
 /// same transaction that takes its plan).
 pub(super) async fn enqueue_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: i64,
+    id: IssueId,
     slug: &Slug,
     actor: &Actor,
 ) -> Result<Enqueued> {
@@ -352,7 +353,7 @@ impl Store {
 
     /// How a send stands, from the counts the database keeps beside the deliveries
     /// (`delivery_counts`, kept by triggers): a handful of rows however large the send.
-    pub async fn send_counts(&self, issue_id: i64) -> Result<SendCounts> {
+    pub async fn send_counts(&self, issue_id: IssueId) -> Result<SendCounts> {
         let rows = sqlx::query("SELECT bucket, n FROM delivery_counts WHERE issue_id = $1")
             .bind(issue_id)
             .fetch_all(&self.pool)
@@ -378,27 +379,27 @@ impl Store {
         Ok(counts)
     }
 
-    /// One page of an issue's deliveries in delivery order, those after `after_id`: the
-    /// report's CSV reads a send of any size a page at a time, in flat memory. Returns
-    /// the rows and the last id read.
+    /// One page of an issue's deliveries in delivery order, those after `after` (all
+    /// with `None`): the report's CSV reads a send of any size a page at a time, in flat
+    /// memory. Returns the rows and the last id read.
     pub async fn delivery_ledger_page(
         &self,
-        issue_id: i64,
-        after_id: i64,
+        issue_id: IssueId,
+        after: Option<DeliveryId>,
         limit: i64,
-    ) -> Result<(Vec<LedgerRow>, Option<i64>)> {
+    ) -> Result<(Vec<LedgerRow>, Option<DeliveryId>)> {
         let rows = sqlx::query(
             "SELECT d.id, c.email, d.status, d.attempts, d.sent_at, d.bounced_at, d.last_error \
              FROM deliveries d JOIN contacts c ON c.id = d.contact_id \
              WHERE d.issue_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3",
         )
         .bind(issue_id)
-        .bind(after_id)
+        .bind(after.map_or(0, DeliveryId::get))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         let last = match rows.last() {
-            Some(row) => Some(row.try_get::<i64, _>("id")?),
+            Some(row) => Some(row.try_get::<DeliveryId, _>("id")?),
             None => None,
         };
         let rows = rows
@@ -422,7 +423,7 @@ impl Store {
     }
 
     /// Messages of one issue sent since `since`: the current rate of a send.
-    pub async fn issue_sent_since(&self, issue_id: i64, since: Timestamp) -> Result<i64> {
+    pub async fn issue_sent_since(&self, issue_id: IssueId, since: Timestamp) -> Result<i64> {
         Ok(sqlx::query_scalar(
             // `issue_id + 0`: read the sent_at index (the last minute's rows), never the
             // issue's index (all of its rows).
@@ -439,7 +440,7 @@ impl Store {
     /// (issue_id, status, id) index in id order and stops at the limit.
     pub async fn delivery_problems_first(
         &self,
-        issue_id: i64,
+        issue_id: IssueId,
         limit: i64,
     ) -> Result<Vec<DeliveryProblem>> {
         let mut problems = Vec::new();
@@ -465,7 +466,7 @@ impl Store {
     }
 
     /// Deliveries of an issue that failed, were skipped, or are waiting for a retry.
-    pub async fn delivery_problems(&self, issue_id: i64) -> Result<Vec<DeliveryProblem>> {
+    pub async fn delivery_problems(&self, issue_id: IssueId) -> Result<Vec<DeliveryProblem>> {
         let rows = sqlx::query(
             "SELECT c.email, d.status, d.attempts, d.last_error FROM deliveries d \
              JOIN contacts c ON c.id = d.contact_id WHERE d.issue_id = $1 \
@@ -512,7 +513,10 @@ impl Store {
     /// A contact's leaving of a publication since `since`, as the (contact, issue)
     /// pairs of that publication's issues being sent: a worker drops those messages
     /// that have not gone out yet, and no others of the contact.
-    pub async fn publication_departures_since(&self, since: Timestamp) -> Result<Vec<(i64, i64)>> {
+    pub async fn publication_departures_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(ContactId, IssueId)>> {
         sqlx::query(
             "SELECT s.contact_id, i.id FROM subscriptions s \
              JOIN issues i ON i.publication_id = s.publication_id AND i.status = 'sending' \
@@ -528,14 +532,17 @@ impl Store {
 
     /// Contacts no longer confirmed whose record changed since `since`, and issues
     /// cancelled: a worker drops their messages that have not gone out yet.
-    pub async fn departures_since(&self, since: Timestamp) -> Result<(Vec<i64>, Vec<i64>)> {
-        let contacts: Vec<i64> = sqlx::query_scalar(
+    pub async fn departures_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<(Vec<ContactId>, Vec<IssueId>)> {
+        let contacts: Vec<ContactId> = sqlx::query_scalar(
             "SELECT id FROM contacts WHERE updated_at >= $1 AND status <> 'confirmed'",
         )
         .bind(since.unix_ms())
         .fetch_all(&self.pool)
         .await?;
-        let issues: Vec<i64> = sqlx::query_scalar(
+        let issues: Vec<IssueId> = sqlx::query_scalar(
             "SELECT id FROM issues WHERE status = 'cancelled' AND updated_at >= $1",
         )
         .bind(since.unix_ms())

@@ -8,7 +8,8 @@ use super::contact_state::{self, Changed, Entry, Who};
 use super::deliveries::hard_bounce;
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{EmailAddress, InboundKind, Timestamp};
+use crate::domain::ContactId;
+use crate::domain::{DeliveryId, EmailAddress, InboundKind, Timestamp};
 
 /// One message to record.
 #[derive(Debug, Clone)]
@@ -22,8 +23,8 @@ pub struct NewInbound<'a> {
     pub sent_at: Option<i64>,
     pub kind: InboundKind,
     pub result: &'a str,
-    pub contact_id: Option<i64>,
-    pub delivery_id: Option<i64>,
+    pub contact_id: Option<ContactId>,
+    pub delivery_id: Option<DeliveryId>,
 }
 
 /// A recorded message, without its raw bytes.
@@ -38,8 +39,8 @@ pub struct InboundEntry {
     pub message_id: Option<String>,
     pub kind: InboundKind,
     pub result: String,
-    pub contact_id: Option<i64>,
-    pub delivery_id: Option<i64>,
+    pub contact_id: Option<ContactId>,
+    pub delivery_id: Option<DeliveryId>,
     /// When staff marked it handled, and who.
     pub handled_at: Option<Timestamp>,
     pub handled_by: Option<String>,
@@ -50,8 +51,8 @@ pub struct InboundEntry {
 /// A delivery a bounce report points at.
 #[derive(Debug, Clone)]
 pub struct BouncedDelivery {
-    pub id: i64,
-    pub contact_id: i64,
+    pub id: DeliveryId,
+    pub contact_id: ContactId,
     /// The contact's lower-cased address, to check against the report.
     pub email_key: String,
     /// A hard bounce for this delivery has been counted already.
@@ -75,8 +76,8 @@ pub enum BounceRecorded {
 /// What unsubscribing an address by mail did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressUnsubscribed {
-    Unsubscribed { contact_id: i64 },
-    AlreadyOut { contact_id: i64 },
+    Unsubscribed { contact_id: ContactId },
+    AlreadyOut { contact_id: ContactId },
     NotOnList,
 }
 
@@ -259,7 +260,7 @@ impl Store {
     /// newest first, at most `limit`.
     pub async fn inbound_of_contact(
         &self,
-        id: i64,
+        id: ContactId,
         key: &str,
         limit: i64,
     ) -> Result<Vec<InboundEntry>> {
@@ -282,7 +283,7 @@ impl Store {
     /// newest first, at most `limit` (for a person's copy of their data).
     pub async fn inbound_raw_of_contact(
         &self,
-        id: i64,
+        id: ContactId,
         key: &str,
         limit: i64,
     ) -> Result<Vec<(i64, Vec<u8>)>> {
@@ -320,7 +321,7 @@ impl Store {
         id: i64,
         kind: InboundKind,
         result: &str,
-        contact_id: Option<i64>,
+        contact_id: Option<ContactId>,
         actor: &Actor,
     ) -> Result<()> {
         let (_turn, mut tx) = self.begin_write().await?;
@@ -365,7 +366,7 @@ impl Store {
         .await?;
         let Some(Changed { id: contact_id, .. }) = changed else {
             tx.rollback().await?;
-            let existing: Option<i64> =
+            let existing: Option<ContactId> =
                 sqlx::query_scalar("SELECT id FROM contacts WHERE email_key = $1")
                     .bind(email.key())
                     .fetch_optional(&self.pool)
@@ -383,7 +384,7 @@ impl Store {
     /// failing that, by the bounced message's Message-ID.
     pub async fn delivery_for_bounce(
         &self,
-        delivery_id: Option<i64>,
+        delivery_id: Option<DeliveryId>,
         message_id: Option<&str>,
     ) -> Result<Option<BouncedDelivery>> {
         const SELECT: &str = "SELECT d.id, d.contact_id, c.email_key, d.bounced_at FROM deliveries d \

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{Issue, Slug, Timestamp};
+use crate::domain::{Issue, IssueId, Slug, Timestamp};
 
 /// Where an issue is in its life. Only a draft may be changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl fmt::Display for IssueStatus {
 /// An issue as stored: its source, from which the model and the mails are rebuilt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredIssue {
-    pub id: i64,
+    pub id: IssueId,
     pub slug: Slug,
     pub subject: String,
     pub period: String,
@@ -317,7 +317,7 @@ impl Store {
         row.as_ref().map(issue_from_row).transpose()
     }
 
-    pub async fn issue_by_id(&self, id: i64) -> Result<StoredIssue> {
+    pub async fn issue_by_id(&self, id: IssueId) -> Result<StoredIssue> {
         let row = sqlx::query(concat!(
             "SELECT ",
             issue_columns!(),

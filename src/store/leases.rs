@@ -7,14 +7,15 @@ use super::audit::Actor;
 use super::deliveries::hard_bounce;
 use super::import::{list_placeholders, values_placeholders};
 use super::{Backend, Result, Store, StoreError};
-use crate::domain::{ContactName, EmailAddress, Timestamp};
+use crate::domain::ContactId;
+use crate::domain::{ContactName, DeliveryId, EmailAddress, IssueId, Timestamp};
 
 /// A delivery a worker holds a lease on, with what its message needs.
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
-    pub id: i64,
-    pub issue_id: i64,
-    pub contact_id: i64,
+    pub id: DeliveryId,
+    pub issue_id: IssueId,
+    pub contact_id: ContactId,
     /// Attempts made before this one.
     pub attempts: i64,
     pub email: EmailAddress,
@@ -63,12 +64,12 @@ const CLAIM_POSTGRES: &str = "UPDATE deliveries SET lease_owner = $1, lease_unti
 
 impl Store {
     /// Claims up to `limit` due deliveries for `owner` until `lease_until`, of one issue
-    /// or (with `None`) of any issue that is sending, in id order after `after_id`.
+    /// or (with `None`) of any issue that is sending, in id order after `after`.
     ///
     /// The cursor matters on PostgreSQL: every row a send finishes leaves a dead index
     /// entry under `queued` until vacuum, and a claim that always started from the first
     /// id walked all of them (a million-row send slowed to a third). A worker passes the
-    /// last id it claimed, and 0 when that finds nothing, to pick up retries and rows
+    /// last id it claimed, and `None` when that finds nothing, to pick up retries and rows
     /// released by others. Rows of contacts who are no longer
     /// confirmed are marked skipped instead of returned. Nothing is written for the
     /// message's leave link: it is derived from the contact and the issue (see
@@ -78,8 +79,8 @@ impl Store {
         owner: &str,
         limit: i64,
         lease_until: Timestamp,
-        only_issue: Option<i64>,
-        after_id: i64,
+        only_issue: Option<IssueId>,
+        after: Option<DeliveryId>,
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = Timestamp::now().unix_ms();
         let claim = match self.backend {
@@ -91,9 +92,9 @@ impl Store {
             .bind(owner)
             .bind(lease_until.unix_ms())
             .bind(now)
-            .bind(only_issue.unwrap_or(-1))
+            .bind(only_issue.map_or(-1, IssueId::get))
             .bind(limit)
-            .bind(after_id)
+            .bind(after.map_or(0, DeliveryId::get))
             .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
@@ -103,11 +104,11 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         let mut contact_ids = Vec::with_capacity(rows.len());
         for row in &rows {
-            let contact_id: i64 = row.try_get("contact_id")?;
+            let contact_id: ContactId = row.try_get("contact_id")?;
             contact_ids.push(contact_id);
             claimed.push((
-                row.try_get::<i64, _>("id")?,
-                row.try_get::<i64, _>("issue_id")?,
+                row.try_get::<DeliveryId, _>("id")?,
+                row.try_get::<IssueId, _>("issue_id")?,
                 contact_id,
                 row.try_get::<i64, _>("attempts")?,
             ));
@@ -124,7 +125,7 @@ impl Store {
         }
         let mut contacts = std::collections::HashMap::with_capacity(contact_ids.len());
         for row in query.fetch_all(&mut *tx).await? {
-            let id: i64 = row.try_get("id")?;
+            let id: ContactId = row.try_get("id")?;
             let email: String = row.try_get("email")?;
             let name: Option<String> = row.try_get("name")?;
             let status: String = row.try_get("status")?;
@@ -171,7 +172,7 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         owner: &str,
-        outcomes: &[(i64, Outcome)],
+        outcomes: &[(DeliveryId, Outcome)],
         bounce_threshold: u32,
         actor: &Actor,
     ) -> Result<()> {
@@ -182,7 +183,7 @@ impl Store {
         let (_turn, mut tx) = self.begin_write().await?;
         // Sent rows, the bulk of a send, in one statement (a round trip each would make
         // PostgreSQL the slowest part of a send).
-        let sent: Vec<(i64, &str)> = outcomes
+        let sent: Vec<(DeliveryId, &str)> = outcomes
             .iter()
             .filter_map(|(id, outcome)| match outcome {
                 Outcome::Sent { message_id } => Some((*id, message_id.as_str())),

@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Result, Store, StoreError};
+use crate::domain::ContactId;
 pub use crate::domain::NoticePurpose;
 use crate::domain::{ConsentSource, EmailAddress, Timestamp, TokenSecret};
 
@@ -124,7 +125,7 @@ pub enum NoticeQueued {
 #[derive(Debug, Clone)]
 pub struct ClaimedNotice {
     pub id: i64,
-    pub contact_id: i64,
+    pub contact_id: ContactId,
     pub email: EmailAddress,
     pub purpose: NoticePurpose,
     pub attempts: i64,
@@ -175,7 +176,7 @@ impl Store {
     /// [`Store::claim_notices`]).
     pub(super) async fn queue_notice(
         &self,
-        contact_id: i64,
+        contact_id: ContactId,
         purpose: NoticePurpose,
         budget: NoticeBudget,
         consent: Option<ConsentCarried<'_>>,
@@ -315,7 +316,7 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("id")?;
-            let contact_id: i64 = row.try_get("contact_id")?;
+            let contact_id: ContactId = row.try_get("contact_id")?;
             let purpose = NoticePurpose::try_from(row.try_get::<String, _>("purpose")?.as_str())
                 .map_err(StoreError::Corrupt)?;
             let contact = sqlx::query("SELECT email, status FROM contacts WHERE id = $1")

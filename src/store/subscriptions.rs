@@ -11,6 +11,7 @@ use super::contact_state::{self, Entry, Leaving, Who};
 use super::import::list_placeholders;
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, EmailAddress, Publication, PublicationChoice,
     PublicationName, PublicationSlug, Subscription, Timestamp,
@@ -118,7 +119,7 @@ pub(super) async fn subscribe_new_contacts(
 pub(super) async fn set_choice(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    contact_id: i64,
+    contact_id: ContactId,
     choice: &PublicationChoice,
     consent: &Consent,
     now: i64,
@@ -148,7 +149,7 @@ pub(super) async fn set_choice(
 /// Gives a contact's current subscriptions the consent it confirmed with.
 pub(super) async fn confirm_subscriptions(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     source: &str,
     note: &str,
     now: i64,
@@ -171,7 +172,7 @@ pub(super) async fn confirm_subscriptions(
 /// every publication.
 pub(super) async fn resume_all_if_none(
     tx: &mut Transaction<'static, Any>,
-    contact_id: i64,
+    contact_id: ContactId,
     consent: &Consent,
 ) -> Result<()> {
     let active: i64 = sqlx::query_scalar(
@@ -216,7 +217,7 @@ pub(super) async fn resume_all_if_none(
 
 impl Store {
     /// A contact's subscriptions, those left included, in publication order.
-    pub async fn subscriptions(&self, contact_id: i64) -> Result<Vec<Subscription>> {
+    pub async fn subscriptions(&self, contact_id: ContactId) -> Result<Vec<Subscription>> {
         sqlx::query(
             "SELECT p.slug, p.name, s.consent_source, s.consent_at, s.consent_note, s.left_at \
              FROM subscriptions s JOIN publications p ON p.id = s.publication_id \
@@ -259,7 +260,7 @@ impl Store {
     /// off the list, as a leave link would make it.
     pub async fn leave_publication(
         &self,
-        contact_id: i64,
+        contact_id: ContactId,
         publication: &Publication,
         actor: &Actor,
     ) -> Result<PublicationLeft> {
@@ -345,7 +346,7 @@ impl Store {
     pub async fn contact_of_leave_secret(
         &self,
         secret: &crate::domain::TokenSecret,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<ContactId>> {
         Ok(sqlx::query_scalar(
             "SELECT contact_id FROM tokens WHERE token_hash = $1 AND purpose = 'unsubscribe'",
         )
@@ -362,7 +363,7 @@ impl Store {
     /// are left, and their queued deliveries skipped.
     pub async fn choose_publications(
         &self,
-        contact_id: i64,
+        contact_id: ContactId,
         chosen: &[i64],
         actor: &Actor,
     ) -> Result<PublicationsChosen> {

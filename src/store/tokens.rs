@@ -7,6 +7,7 @@ use super::contact_state::{self, Entry, Who};
 use super::notices::{ConsentCarried, NoticeBudget, NoticePurpose, NoticeQueued};
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
+use crate::domain::ContactId;
 use crate::domain::{
     Consent, ConsentSource, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     PublicationChoice, Timestamp, TokenSecret,
@@ -54,14 +55,14 @@ pub enum LeaveLinkOutcome {
     /// A mail with a leave link is queued for the address (sent as soon as the leave
     /// links' budget has room in the hour).
     Queued {
-        contact_id: i64,
+        contact_id: ContactId,
     },
     NotOnList,
     AlreadyOut {
-        contact_id: i64,
+        contact_id: ContactId,
     },
     RecentlySent {
-        contact_id: i64,
+        contact_id: ContactId,
     },
 }
 
@@ -115,7 +116,7 @@ impl Store {
         organisation: Option<&Organisation>,
         by: RequestedBy,
         budget: NoticeBudget,
-    ) -> Result<(i64, SubscribeOutcome)> {
+    ) -> Result<(ContactId, SubscribeOutcome)> {
         let now = Timestamp::now();
         let new = NewContact {
             email: email.clone(),
@@ -180,7 +181,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(LeaveLinkOutcome::NotOnList);
         };
-        let contact_id: i64 = row.try_get("id")?;
+        let contact_id: ContactId = row.try_get("id")?;
         if row.try_get::<String, _>("status")? == "unsubscribed" {
             return Ok(LeaveLinkOutcome::AlreadyOut { contact_id });
         }
@@ -223,7 +224,7 @@ impl Store {
             tx.rollback().await?;
             return self.why_unclaimed(&hash, now).await;
         };
-        let contact_id: i64 = claimed.try_get("contact_id")?;
+        let contact_id: ContactId = claimed.try_get("contact_id")?;
         // Tokens from before requests carried their source were all from the web form.
         let source: String = claimed
             .try_get::<Option<String>, _>("consent_source")?
@@ -286,7 +287,7 @@ pub enum UnsubscribeOutcome {
 impl Store {
     /// A personal unsubscribe secret for a contact's mail. It does not expire: a link
     /// in an old newsletter must still work.
-    pub async fn issue_unsubscribe_token(&self, contact_id: i64) -> Result<TokenSecret> {
+    pub async fn issue_unsubscribe_token(&self, contact_id: ContactId) -> Result<TokenSecret> {
         let secret = TokenSecret::generate();
         let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO tokens (token_hash, contact_id, purpose, created_at) VALUES ($1, $2, 'unsubscribe', $3)")
@@ -304,7 +305,7 @@ impl Store {
         secret: &TokenSecret,
         actor: &Actor,
     ) -> Result<UnsubscribeOutcome> {
-        let contact: Option<i64> = sqlx::query_scalar(
+        let contact: Option<ContactId> = sqlx::query_scalar(
             "SELECT contact_id FROM tokens WHERE token_hash = $1 AND purpose = 'unsubscribe'",
         )
         .bind(secret.hash().as_str())
@@ -321,7 +322,7 @@ impl Store {
     /// unless already out, queued deliveries skipped, audited.
     pub async fn unsubscribe_contact(
         &self,
-        contact_id: i64,
+        contact_id: ContactId,
         actor: &Actor,
     ) -> Result<UnsubscribeOutcome> {
         let now = Timestamp::now().unix_ms();

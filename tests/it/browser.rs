@@ -240,7 +240,7 @@ async fn choosing_publications_in_a_browser() {
             &nyhetsbrev::mail::Recipient {
                 email: &contact.email,
                 name: None,
-                contact_id: contact.id,
+                contact_id: Some(contact.id),
                 unsubscribe_url: &leave_url,
                 preferences_url: &preferences_url,
                 return_path: None,

@@ -15,7 +15,7 @@ use common::browser::{
 };
 use common::{TestDb, add_confirmed, email, new_contact};
 use fantoccini::{Client, Locator};
-use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
+use nyhetsbrev::domain::{ContactId, ContactName, ContactStatus, InboundKind, Organisation};
 use nyhetsbrev::store::Actor;
 
 on_both_backends!(
@@ -28,7 +28,11 @@ const LONG_ADDRESS: &str =
     "anne-kristine.haugland-johannessen@kommunal-og-distriktsdepartementet.example.no";
 
 /// Adds `address` (confirmed, with a name and organisation) and returns its number.
-async fn add_person(store: &nyhetsbrev::store::Store, address: &str, status: ContactStatus) -> i64 {
+async fn add_person(
+    store: &nyhetsbrev::store::Store,
+    address: &str,
+    status: ContactStatus,
+) -> ContactId {
     let mut person = new_contact(address, status);
     person.name = ContactName::parse("Anne-Kristine Haugland Johannessen").unwrap();
     person.organisation = Organisation::parse("Kommunal- og distriktsdepartementet").unwrap();

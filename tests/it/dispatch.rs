@@ -11,7 +11,7 @@ use common::{TestDb, add_confirmed, email, new_contact, numbered_address as addr
 use mail_parser::MessageParser;
 use nyhetsbrev::config::Settings;
 use nyhetsbrev::dispatch::{DispatchSettings, Dispatcher, RunReport};
-use nyhetsbrev::domain::{ContactStatus, Slug};
+use nyhetsbrev::domain::{ContactStatus, IssueId, Slug};
 use nyhetsbrev::store::{Actor, Store};
 
 on_both_backends!(
@@ -33,7 +33,7 @@ struct Setup {
     store: Store,
     sink: SmtpSink,
     settings: Settings,
-    issue_id: i64,
+    issue_id: IssueId,
     slug: Slug,
 }
 

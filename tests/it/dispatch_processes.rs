@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::smtp_sink::SmtpSink;
 use common::{KillOnDrop, Kind, TestDb};
+use nyhetsbrev::domain::IssueId;
 use nyhetsbrev::store::{Actor, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
@@ -16,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_nyhetsbrev");
 on_both_backends!(a_worker_killed_mid_send_loses_no_one_and_repeats_only_what_was_in_flight);
 
 /// A queued issue for `n` confirmed contacts; returns the store and the issue's id.
-async fn queued_issue(db: &TestDb, n: usize) -> (Store, i64) {
+async fn queued_issue(db: &TestDb, n: usize) -> (Store, IssueId) {
     let store = db.store().await;
     let (slug, id) = common::sample_draft(&store).await;
     common::add_confirmed(&store, 0..n).await;
@@ -67,7 +68,7 @@ fn stop_worker(mut worker: KillOnDrop) -> String {
         .to_owned()
 }
 
-async fn wait_until_done(store: &Store, issue_id: i64, within: Duration) {
+async fn wait_until_done(store: &Store, issue_id: IssueId, within: Duration) {
     common::eventually("nothing left queued", within, async || {
         let counts = store.send_counts(issue_id).await.unwrap();
         common::ok_if(counts.queued == 0, counts)

@@ -11,7 +11,7 @@ use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact};
 use mail_parser::MessageParser;
 use nyhetsbrev::config::Settings;
-use nyhetsbrev::domain::{ConsentSource, ContactStatus};
+use nyhetsbrev::domain::{ConsentSource, ContactStatus, DeliveryId, IssueId};
 use nyhetsbrev::inbound::{Channel, Envelope, Inbound, InboundError, Kind, classify};
 use nyhetsbrev::store::{Actor, Store};
 
@@ -37,8 +37,18 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixture_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The delivery the bounce fixtures name unless a test makes its own.
+fn delivery_42() -> DeliveryId {
+    DeliveryId::parse("42").unwrap()
+}
+
 /// A bounce fixture made to point at one delivery.
-fn bounce_fixture(name: &str, delivery_id: i64, message_id: &str, recipient: &str) -> Vec<u8> {
+fn bounce_fixture(
+    name: &str,
+    delivery_id: DeliveryId,
+    message_id: &str,
+    recipient: &str,
+) -> Vec<u8> {
     String::from_utf8(fixture(name))
         .unwrap()
         .replace("{{DELIVERY}}", &delivery_id.to_string())
@@ -226,7 +236,12 @@ fn every_fixture_is_taken_for_what_it_is() {
     let own = test_own();
     for (file, kind, address) in CORPUS {
         let raw = if file.starts_with("bounce-") {
-            bounce_fixture(file, 42, "7.2024-q1@example.no", "ola.nordmann@example.org")
+            bounce_fixture(
+                file,
+                delivery_42(),
+                "7.2024-q1@example.no",
+                "ola.nordmann@example.org",
+            )
         } else {
             fixture(file)
         };
@@ -266,11 +281,20 @@ fn bounce_reports_name_delivery_recipient_and_severity() {
         ("bounce-by-message-id.eml", true, "5.1.1", false),
     ];
     for (file, hard, status, by_address) in shapes {
-        let raw = bounce_fixture(file, 42, "7.2024-q1@example.no", "ola.nordmann@example.org");
+        let raw = bounce_fixture(
+            file,
+            delivery_42(),
+            "7.2024-q1@example.no",
+            "ola.nordmann@example.org",
+        );
         let Kind::Bounce(report) = classify(&raw, &own, &Envelope::default()).kind else {
             panic!("{file} is a bounce");
         };
-        assert_eq!(report.signed_delivery(), by_address.then_some(42), "{file}");
+        assert_eq!(
+            report.signed_delivery(),
+            by_address.then(delivery_42),
+            "{file}"
+        );
         assert_eq!(
             report.original_message_id.as_deref(),
             Some("7.2024-q1@example.no"),
@@ -308,7 +332,12 @@ async fn every_fixture_is_recorded_and_none_is_lost(db: &TestDb) {
     for (file, kind, _) in CORPUS {
         // Reports for a delivery that does not exist: signed, but matched to nothing.
         let raw = if file.starts_with("bounce-") {
-            bounce_fixture(file, 42, "7.2024-q1@example.no", "ola.nordmann@example.org")
+            bounce_fixture(
+                file,
+                delivery_42(),
+                "7.2024-q1@example.no",
+                "ola.nordmann@example.org",
+            )
         } else {
             fixture(file)
         };
@@ -647,7 +676,7 @@ async fn mailto_unsubscribe_from_a_sent_issue_needs_a_verified_sender_or_the_lin
     assert_eq!(others, 1);
 }
 
-async fn send_until_done(store: &Store, settings: &Settings, issue_id: i64) {
+async fn send_until_done(store: &Store, settings: &Settings, issue_id: IssueId) {
     let dispatcher = nyhetsbrev::startup::dispatcher(store.clone(), settings)
         .unwrap()
         .with_settings(|s| {
@@ -711,7 +740,7 @@ async fn bounces_of_every_shape_are_matched_to_their_delivery(db: &TestDb) {
             .and_then(|rest| rest.strip_suffix("@example.no"))
             .and_then(|rest| rest.split_once('-'))
             .unwrap();
-        let delivery: i64 = delivery.parse().unwrap();
+        let delivery: DeliveryId = delivery.parse().unwrap();
         assert_eq!(signature, common::test_key().bounce_tag(delivery));
         let message_id = message.message_id().unwrap().to_owned();
         sent.insert(received.rcpt_to[0].clone(), (delivery, message_id));
@@ -772,7 +801,7 @@ async fn bounces_of_every_shape_are_matched_to_their_delivery(db: &TestDb) {
     // A report for no delivery of ours is kept for staff, counted nowhere.
     let stray = bounce_fixture(
         "bounce-postfix.eml",
-        999_999,
+        DeliveryId::parse("999999").unwrap(),
         "nope@example.no",
         "x@example.org",
     );
@@ -964,7 +993,7 @@ async fn mail_to_leave_and_bounce_reports_skip_queued_deliveries_at_once(db: &Te
         .into_iter()
         .find(|m| m.rcpt_to == ["mottaker@example.org"])
         .expect("the first issue went to mottaker");
-    let delivery: i64 = sent
+    let delivery: DeliveryId = sent
         .mail_from
         .strip_prefix("retur+d")
         .and_then(|rest| rest.split_once('-'))

@@ -6,6 +6,7 @@ use nyhetsbrev::mail::{PreparedIssue, Recipient, Sender};
 use nyhetsbrev::render::{RenderContext, parse_issue, render};
 use time::macros::datetime;
 
+use crate::common;
 use crate::common::publications;
 
 const FIXTURE: &str = include_str!("../../examples/2024-q1.md");
@@ -44,7 +45,7 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
     let recipient = Recipient {
         email: &email,
         name: Some(&name),
-        contact_id: 4711,
+        contact_id: Some(common::contact_number(4711)),
         unsubscribe_url: unsubscribe,
         preferences_url: "https://nyhetsbrev.example.org/innstillinger/AbC=123_xyz",
         return_path: Some("bounces+d9@example.no"),
@@ -88,7 +89,10 @@ fn a_personal_message_parses_back_with_every_header_and_both_parts() {
     assert_eq!(tag.len(), 24, "{message_id}");
     assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()), "{message_id}");
     assert!(!message_id.contains("4711"), "{message_id}");
-    assert_eq!(prepared().message_id(4711), message_id);
+    assert_eq!(
+        prepared().message_id(common::contact_number(4711)),
+        message_id
+    );
     assert_eq!(message.date().unwrap().to_rfc3339(), "2024-04-15T09:30:00Z");
     let header = |name: &str| {
         message
@@ -149,7 +153,7 @@ fn each_recipient_gets_their_own_values_and_message_id() {
                 &Recipient {
                     email,
                     name: None,
-                    contact_id: id,
+                    contact_id: Some(common::contact_number(id)),
                     unsubscribe_url: url,
                     preferences_url: url,
                     return_path: None,
@@ -161,7 +165,10 @@ fn each_recipient_gets_their_own_values_and_message_id() {
     };
     let first = msg(&a, 1, "https://x.example.org/avmeld/one");
     let second = msg(&b, 2, "https://x.example.org/avmeld/two");
-    let (id_one, id_two) = (prepared.message_id(1), prepared.message_id(2));
+    let (id_one, id_two) = (
+        prepared.message_id(common::contact_number(1)),
+        prepared.message_id(common::contact_number(2)),
+    );
     assert_ne!(id_one, id_two);
     assert!(
         first.contains(&format!("Message-ID: <{id_one}>"))

@@ -26,7 +26,7 @@ fn issues(store: &Store) -> Issues {
 use nyhetsbrev::config::Settings;
 
 /// A second issue from the sample, under another slug.
-async fn second_draft(store: &Store) -> (Slug, i64) {
+async fn second_draft(store: &Store) -> (Slug, nyhetsbrev::domain::IssueId) {
     let source = common::SAMPLE_ISSUE.replacen("slug = \"2024-q1\"", "slug = \"2024-q1b\"", 1);
     assert_ne!(source, common::SAMPLE_ISSUE, "the sample names its slug");
     let imported = issues(store)
@@ -50,7 +50,7 @@ async fn a_hard_bounce_at_send_time_follows_the_same_rule_as_a_report(db: &TestD
     store.enqueue_issue(&second, &staff).await.unwrap();
     let lease = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
     let claimed = store
-        .claim_deliveries("test-worker", 10, lease, Some(first_id), 0)
+        .claim_deliveries("test-worker", 10, lease, Some(first_id), None)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

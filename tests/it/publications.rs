@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::smtp_sink::SmtpSink;
 use common::{TestDb, email, new_contact, nyhetsbrev};
 use mail_parser::MessageParser;
-use nyhetsbrev::domain::{ContactStatus, PublicationChoice, PublicationSlug, Slug};
+use nyhetsbrev::domain::{
+    ContactId, ContactStatus, IssueId, PublicationChoice, PublicationSlug, Slug,
+};
 use nyhetsbrev::store::{Actor, PublicationLeft, PublicationsChosen, Store, StoreError};
 
 on_both_backends!(
@@ -42,7 +44,7 @@ fn choice(slugs: &[&str]) -> PublicationChoice {
 }
 
 /// A confirmed contact who chose `publications` (all for `None`).
-async fn add(store: &Store, address: &str, publications: Option<&[&str]>) -> i64 {
+async fn add(store: &Store, address: &str, publications: Option<&[&str]>) -> ContactId {
     let mut new = new_contact(address, ContactStatus::Confirmed);
     if let Some(publications) = publications {
         new.publications = choice(publications);
@@ -50,7 +52,7 @@ async fn add(store: &Store, address: &str, publications: Option<&[&str]>) -> i64
     store.add_contact(&new, &actor()).await.unwrap().id
 }
 
-async fn court_draft(store: &Store) -> (Slug, i64) {
+async fn court_draft(store: &Store) -> (Slug, IssueId) {
     let parsed = nyhetsbrev::render::parse_issue_as(
         "court.md",
         COURT,
@@ -67,7 +69,7 @@ async fn court_draft(store: &Store) -> (Slug, i64) {
 }
 
 /// Sends issue `issue_id` through `sink` until nothing of it is queued.
-async fn send(db: &TestDb, store: &Store, sink: &SmtpSink, issue_id: i64, rate: Option<f64>) {
+async fn send(db: &TestDb, store: &Store, sink: &SmtpSink, issue_id: IssueId, rate: Option<f64>) {
     let mut settings = common::test_settings(db);
     settings.smtp_url = Some(sink.url().into());
     settings.send_rate = rate;
@@ -523,7 +525,7 @@ async fn leaving_the_last_publication_leaves_the_list(db: &TestDb) {
     // An unknown contact is told apart from one who left.
     assert_eq!(
         store
-            .leave_publication(id + 1000, &newsletter, &actor())
+            .leave_publication(common::contact_number(999_999), &newsletter, &actor())
             .await
             .unwrap(),
         PublicationLeft::Unknown

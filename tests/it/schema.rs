@@ -509,7 +509,7 @@ async fn delivery_counts_follow_every_change(db: &TestDb) {
     store.enqueue_issue(&slug, &actor).await.unwrap();
     check("queueing").await;
     let claimed = store
-        .claim_deliveries("w", 8, nyhetsbrev::domain::Timestamp::now(), None, 0)
+        .claim_deliveries("w", 8, nyhetsbrev::domain::Timestamp::now(), None, None)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 8);

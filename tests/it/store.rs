@@ -4,8 +4,8 @@ use crate::common;
 
 use common::{TestDb, email, new_contact};
 use nyhetsbrev::domain::{
-    ChangeError, Consent, ConsentNote, ConsentSource, ContactChanges, ContactName, ContactStatus,
-    Organisation, Timestamp,
+    ChangeError, Consent, ConsentNote, ConsentSource, ContactChanges, ContactId, ContactName,
+    ContactStatus, DeliveryId, Organisation, Timestamp,
 };
 use nyhetsbrev::store::{
     Actor, AddressUnsubscribed, ContactFilter, Outcome, PublicationLeft, StoreError,
@@ -569,7 +569,7 @@ async fn every_way_off_the_list_skips_queued_deliveries_at_once(db: &TestDb) {
             .unwrap()
     );
 
-    let off: Vec<i64> = people[1..8].iter().map(|who| id[who]).collect();
+    let off: Vec<ContactId> = people[1..8].iter().map(|who| id[who]).collect();
     common::queue::assert_skipped_at_once(db, issue, &off).await;
     assert_eq!(
         common::queue::delivery_status(db, issue, id["slettes"]).await,
@@ -630,10 +630,10 @@ async fn a_hard_bounce_at_send_skips_the_contacts_other_deliveries_at_once(db: &
     let second = common::queue::sending_newsletter(&store, "2024-q1-b").await;
     let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
     let claimed = store
-        .claim_deliveries("worker-1", 100, lease_until, Some(first), 0)
+        .claim_deliveries("worker-1", 100, lease_until, Some(first), None)
         .await
         .unwrap();
-    let refused: Vec<(i64, Outcome)> = claimed
+    let refused: Vec<(DeliveryId, Outcome)> = claimed
         .iter()
         .filter(|d| d.contact_id != id["blir"])
         .map(|d| {

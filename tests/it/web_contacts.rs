@@ -7,7 +7,7 @@ use crate::common;
 
 use common::staff::{StaffClient, add_staff, http, location, multipart, staff_app};
 use common::{TestApp, TestDb, email, new_contact};
-use nyhetsbrev::domain::{ContactName, ContactStatus, InboundKind, Organisation};
+use nyhetsbrev::domain::{ContactId, ContactName, ContactStatus, InboundKind, Organisation};
 use nyhetsbrev::store::{Actor, NewInbound};
 
 on_both_backends!(
@@ -37,7 +37,7 @@ fn cli() -> Actor {
 }
 
 /// The id of the contact with this address.
-async fn id_of(app: &TestApp, address: &str) -> i64 {
+async fn id_of(app: &TestApp, address: &str) -> ContactId {
     app.store
         .contact(&email(address))
         .await
@@ -52,7 +52,7 @@ async fn record_mail(
     from: &str,
     raw: &[u8],
     kind: InboundKind,
-    contact: Option<i64>,
+    contact: Option<ContactId>,
 ) -> i64 {
     use sha2::Digest;
     let hash: String = sha2::Sha256::digest(raw)

@@ -7,6 +7,7 @@
 use crate::common;
 
 use common::{TestApp, TestDb, email, new_contact, spawn_app, test_key};
+use nyhetsbrev::domain::ContactId;
 use nyhetsbrev::domain::ContactStatus;
 use nyhetsbrev::store::Actor;
 
@@ -26,7 +27,7 @@ const COURT: &str = include_str!("../../examples/2025-04-rettsavgjorelser.md");
 
 /// A confirmed contact on every publication, and the signed token of a court-decision
 /// mail to them (as the worker makes it).
-async fn contact_with_court_mail(app: &TestApp, address: &str) -> (i64, String) {
+async fn contact_with_court_mail(app: &TestApp, address: &str) -> (ContactId, String) {
     let contact = app
         .store
         .add_contact(
@@ -93,7 +94,7 @@ async fn get(app: &TestApp, path: &str) -> (u16, String) {
 }
 
 /// The publications a contact gets now, by slug.
-async fn gets(app: &TestApp, contact_id: i64) -> Vec<String> {
+async fn gets(app: &TestApp, contact_id: ContactId) -> Vec<String> {
     let on_list = app
         .store
         .contact_by_id(contact_id)
@@ -313,7 +314,7 @@ async fn bad_preferences_input_changes_nothing(db: &TestDb) {
 
 /// Every subscription row of a contact as it stands (publication, left or not, consent
 /// source and time): what "nothing changed" compares.
-async fn subscription_rows(app: &TestApp, contact_id: i64) -> Vec<String> {
+async fn subscription_rows(app: &TestApp, contact_id: ContactId) -> Vec<String> {
     app.store
         .subscriptions(contact_id)
         .await
@@ -334,7 +335,7 @@ async fn subscription_rows(app: &TestApp, contact_id: i64) -> Vec<String> {
 /// The attack: the preferences link from an old mail (kept, forwarded, found) used to
 /// put a contact who is off the list back on it. By GET or by POSTing the checkboxes,
 /// nothing changes; the page shows the address masked and offers only a mailed link.
-async fn an_old_link_cannot_put_back(app: &TestApp, id: i64, token: &str) {
+async fn an_old_link_cannot_put_back(app: &TestApp, id: ContactId, token: &str) {
     let status_before = app.store.contact_by_id(id).await.unwrap().unwrap().status;
     assert_ne!(status_before, ContactStatus::Confirmed);
     let rows_before = subscription_rows(app, id).await;
@@ -501,7 +502,7 @@ async fn a_link_signed_with_a_retired_key_changes_nothing(db: &TestDb) {
     // A link signed with the key in use works.
     let new_token = nyhetsbrev::domain::TokenKey::parse(NEW_KEY)
         .unwrap()
-        .leave_token(id, 1);
+        .leave_token(id, common::issue_number(1));
     assert_eq!(
         get(&app, &format!("/innstillinger/{new_token}")).await.0,
         200

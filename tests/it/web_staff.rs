@@ -613,7 +613,13 @@ async fn an_issue_goes_from_draft_to_sent_with_a_report(db: &TestDb) {
     assert!(dashboard.contains("er satt på pause"), "{dashboard}");
     let claimed = app
         .store
-        .claim_deliveries("test", 100, nyhetsbrev::domain::Timestamp::now(), None, 0)
+        .claim_deliveries(
+            "test",
+            100,
+            nyhetsbrev::domain::Timestamp::now(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     assert!(claimed.is_empty(), "a paused send is not claimed");

@@ -200,13 +200,17 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
 
     // Forged: another contact's number with a valid link's signature, a changed
     // signature, a link signed with a key the service never had.
-    let valid = new_key.leave_token(ids[2], 1);
+    let valid = new_key.leave_token(ids[2], common::issue_number(1));
     let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
     parts[0] = ids[0].to_string();
     let other_contact = parts.join(".");
     let last = if valid.ends_with('0') { '1' } else { '0' };
     let flipped = format!("{}{last}", &valid[..valid.len() - 1]);
-    for token in [other_contact, flipped, stranger.leave_token(ids[2], 1)] {
+    for token in [
+        other_contact,
+        flipped,
+        stranger.leave_token(ids[2], common::issue_number(1)),
+    ] {
         let path = format!("/avmeld/{token}");
         let page = reqwest::get(format!("{}{path}", app.address))
             .await
@@ -226,7 +230,10 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
     }
 
     // A link from mail sent before the key changed: the page, then the button.
-    let old_link = format!("/avmeld/{}", old_key.leave_token(ids[0], 1));
+    let old_link = format!(
+        "/avmeld/{}",
+        old_key.leave_token(ids[0], common::issue_number(1))
+    );
     let page = reqwest::get(format!("{}{old_link}", app.address))
         .await
         .unwrap();
@@ -243,7 +250,10 @@ async fn signed_links_work_without_a_stored_row_and_across_a_key_change(db: &Tes
         ContactStatus::Unsubscribed
     );
     // A link signed with the new key, by one click.
-    let new_link = format!("/avmeld/{}", new_key.leave_token(ids[1], 2));
+    let new_link = format!(
+        "/avmeld/{}",
+        new_key.leave_token(ids[1], common::issue_number(2))
+    );
     assert_eq!(
         post(&app, &new_link, "List-Unsubscribe=One-Click")
             .await

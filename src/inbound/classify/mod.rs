@@ -8,7 +8,7 @@ mod intent;
 
 use super::bounce::{self, BounceReport};
 use super::reason::Reason;
-use crate::domain::{EmailAddress, InboundKind, TokenKey};
+use crate::domain::{DeliveryId, EmailAddress, InboundKind, TokenKey};
 use intent::*;
 
 /// The service's own addresses, as they decide what a message is.
@@ -58,7 +58,7 @@ impl OwnAddresses {
         if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Some(BounceTag::Forged);
         }
-        let Ok(id) = id.parse::<i64>() else {
+        let Some(id) = DeliveryId::parse(id) else {
             return Some(BounceTag::Forged);
         };
         match &self.bounce_key {
@@ -72,7 +72,7 @@ impl OwnAddresses {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BounceTag {
     /// Signed with our key: delivery `id`.
-    Signed(i64),
+    Signed(DeliveryId),
     /// The shape of one, but not our signature (or no key to check it with).
     Forged,
 }

@@ -30,15 +30,15 @@ fn words_match_whole_words_only() {
 fn only_a_signed_bounce_address_names_its_delivery() {
     let own = own();
     let key = own.bounce_key.clone().unwrap();
-    let tag = key.bounce_tag(42);
+    let tag = key.bounce_tag(DeliveryId::parse("42").unwrap());
     let signed = |s: &str| own.bounce_tag(s);
     assert_eq!(
         signed(&format!("retur+d42-{tag}@kom.example.no")),
-        Some(BounceTag::Signed(42))
+        Some(BounceTag::Signed(DeliveryId::parse("42").unwrap()))
     );
     assert_eq!(
         signed(&format!("RETUR+D42-{}@KOM.EXAMPLE.NO", tag.to_uppercase())),
-        Some(BounceTag::Signed(42))
+        Some(BounceTag::Signed(DeliveryId::parse("42").unwrap()))
     );
     // The shape without the signature: forged.
     for forged in [

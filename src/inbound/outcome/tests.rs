@@ -3,6 +3,10 @@
 use super::*;
 use crate::inbound::reason::PLAIN_REASONS;
 
+fn delivery(number: u32) -> DeliveryId {
+    DeliveryId::parse(&number.to_string()).unwrap()
+}
+
 /// A report's own words, holding the stored sentence's separators.
 const HOSTILE: &str = "5.1.1 (user unknown); 1 of 2 counted";
 
@@ -49,14 +53,18 @@ fn every_outcome() -> Vec<InboundOutcome> {
         InboundOutcome::LeaveLinkQueued { address: a() },
         InboundOutcome::LeaveLinkSentRecently { address: a() },
         InboundOutcome::ForgedSignature,
-        InboundOutcome::ForgedByMessageId { delivery: 42 },
+        InboundOutcome::ForgedByMessageId {
+            delivery: delivery(42),
+        },
         InboundOutcome::ReportUnmatched { standard: true },
         InboundOutcome::ReportUnmatched { standard: false },
         InboundOutcome::ReportForMissingDelivery {
             standard: false,
-            delivery: 7,
+            delivery: delivery(7),
         },
-        InboundOutcome::ReportWithoutRecipient { delivery: 9 },
+        InboundOutcome::ReportWithoutRecipient {
+            delivery: delivery(9),
+        },
         InboundOutcome::ReportDelivered,
         InboundOutcome::HardBounceMarked {
             detail: hostile(),

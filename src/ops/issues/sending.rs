@@ -4,7 +4,7 @@
 
 use super::{IssueError, Issues};
 use crate::dispatch::{DispatchError, Dispatcher};
-use crate::domain::{AuditAction, EmailAddress, Slug, Timestamp};
+use crate::domain::{AuditAction, EmailAddress, IssueId, Slug, Timestamp};
 use crate::store::{
     Actor, AuditEntry, DeliveryProblem, Enqueued, IssueStatus, SendCounts, StoredIssue,
 };
@@ -203,13 +203,14 @@ impl Issues {
             )
             .await?;
         let store = self.store.clone();
-        Ok(futures_util::stream::unfold(Some(0_i64), move |after| {
+        // The state: the last delivery read (`None` before the first), or `None` once done.
+        Ok(futures_util::stream::unfold(Some(None), move |after| {
             let store = store.clone();
             async move {
                 let after = after?;
                 match store.delivery_ledger_page(issue.id, after, PAGE).await {
                     Ok((rows, _)) if rows.is_empty() => None,
-                    Ok((rows, last)) => Some((Ok(rows), last)),
+                    Ok((rows, last)) => Some((Ok(rows), Some(last))),
                     // The error ends the stream after it is given.
                     Err(e) => Some((Err(IssueError::from(e)), None)),
                 }
@@ -245,7 +246,7 @@ impl Issues {
         })
     }
 
-    pub async fn counts(&self, issue_id: i64) -> Result<SendCounts, IssueError> {
+    pub async fn counts(&self, issue_id: IssueId) -> Result<SendCounts, IssueError> {
         Ok(self.store.send_counts(issue_id).await?)
     }
 }

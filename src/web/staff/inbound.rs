@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, actor_words, failure, grouped, oslo_time, problem_page, render, shown};
 use super::path::{InboundIdPath, Missing};
+use crate::domain::ContactId;
 use crate::domain::{ContactName, Organisation};
 use crate::inbound::{AnswerError, InboundOutcome};
 use crate::ops::{ContactError, InboundOpsError};
@@ -230,7 +231,7 @@ pub async fn add_sender(
 }
 
 struct BouncedRow {
-    id: i64,
+    id: ContactId,
     email: String,
     name: String,
     reason: String,
@@ -307,7 +308,7 @@ struct MessagePage {
     received: String,
     kind: &'static str,
     result: String,
-    contact_id: Option<i64>,
+    contact_id: Option<ContactId>,
     kept: bool,
     /// A request to join kept for staff: one click sends the confirmation link.
     answerable: bool,

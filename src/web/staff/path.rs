@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::page::problem_page;
-use crate::domain::{PublicationSlug, Slug, TokenSecret};
+use crate::domain::{ContactId, PublicationSlug, Slug, TokenSecret};
 use crate::web::path::path_extractor;
 
 /// What a staff URL named that does not exist: the page says what, and where to look.
@@ -89,7 +89,7 @@ path_extractor!(
 
 path_extractor!(
     /// `/admin/contacts/{id}…`
-    ContactIdPath(i64) = row_id,
+    ContactIdPath(ContactId) = ContactId::parse,
     else Missing::Contact
 );
 

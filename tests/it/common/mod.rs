@@ -23,8 +23,9 @@ pub use wait::{eventually, eventually_blocking, ok_if};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use nyhetsbrev::config::DatabaseUrl;
+use nyhetsbrev::domain::ContactId;
 use nyhetsbrev::domain::{
-    Consent, ConsentSource, ContactStatus, EmailAddress, NewContact, Timestamp,
+    Consent, ConsentSource, ContactStatus, EmailAddress, IssueId, NewContact, Timestamp,
 };
 use nyhetsbrev::store::Store;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
@@ -289,7 +290,7 @@ pub fn nyhetsbrev(db: &TestDb) -> std::process::Command {
 }
 
 /// The publications a contact is subscribed to now (not left), by slug.
-pub async fn subscribed_to(store: &Store, contact_id: i64) -> Vec<String> {
+pub async fn subscribed_to(store: &Store, contact_id: ContactId) -> Vec<String> {
     store
         .subscriptions(contact_id)
         .await
@@ -323,7 +324,7 @@ pub fn new_contact(address: &str, status: ContactStatus) -> NewContact {
 pub const SAMPLE_ISSUE: &str = include_str!("../../../examples/2024-q1.md");
 
 /// The sample issue imported as a draft: its slug and id.
-pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, i64) {
+pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, IssueId) {
     let parsed = nyhetsbrev::render::parse_issue("2024-q1.md", SAMPLE_ISSUE).unwrap();
     store
         .save_draft(
@@ -336,6 +337,16 @@ pub async fn sample_draft(store: &Store) -> (nyhetsbrev::domain::Slug, i64) {
     let slug = parsed.issue.meta.slug;
     let id = store.existing_issue(&slug).await.unwrap().id;
     (slug, id)
+}
+
+/// Contact number `n` as a URL would name it, whether or not it exists.
+pub fn contact_number(n: u32) -> ContactId {
+    ContactId::parse(&n.to_string()).expect("a whole number above zero")
+}
+
+/// Issue number `n` as a link or a URL would name it, whether or not it exists.
+pub fn issue_number(n: u32) -> IssueId {
+    IssueId::parse(&n.to_string()).expect("a whole number above zero")
 }
 
 /// `kontakt00042@example.org` for 42.

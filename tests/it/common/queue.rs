@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use nyhetsbrev::domain::Timestamp;
+use nyhetsbrev::domain::{ContactId, IssueId, Timestamp};
 use nyhetsbrev::store::{Actor, Store};
 
 use super::TestDb;
 
 /// The sample newsletter issue under another `slug`, queued for every confirmed
 /// contact (the issue is sending; no worker has claimed anything): its id.
-pub async fn sending_newsletter(store: &Store, slug: &str) -> i64 {
+pub async fn sending_newsletter(store: &Store, slug: &str) -> IssueId {
     let source =
         super::SAMPLE_ISSUE.replacen("slug = \"2024-q1\"", &format!("slug = \"{slug}\""), 1);
     let parsed = nyhetsbrev::render::parse_issue("utgave.md", &source).unwrap();
@@ -27,7 +27,11 @@ pub async fn sending_newsletter(store: &Store, slug: &str) -> i64 {
 
 /// The status of the contact's delivery of the issue, read from the database as it is
 /// (`None`: the contact has none, or none any more).
-pub async fn delivery_status(db: &TestDb, issue_id: i64, contact_id: i64) -> Option<String> {
+pub async fn delivery_status(
+    db: &TestDb,
+    issue_id: IssueId,
+    contact_id: ContactId,
+) -> Option<String> {
     db.query_strings(&format!(
         "SELECT status FROM deliveries WHERE issue_id = {issue_id} AND contact_id = {contact_id}"
     ))
@@ -37,7 +41,7 @@ pub async fn delivery_status(db: &TestDb, issue_id: i64, contact_id: i64) -> Opt
 
 /// Asserts that each contact's delivery of the issue is skipped already, with no
 /// worker holding it: the change skipped it, not a later claim.
-pub async fn assert_skipped_at_once(db: &TestDb, issue_id: i64, contacts: &[i64]) {
+pub async fn assert_skipped_at_once(db: &TestDb, issue_id: IssueId, contacts: &[ContactId]) {
     for &contact_id in contacts {
         let held = db
             .query_strings(&format!(
@@ -55,10 +59,10 @@ pub async fn assert_skipped_at_once(db: &TestDb, issue_id: i64, contacts: &[i64]
 
 /// Claims every due delivery of the issue, as a worker does, and returns whose they
 /// are (a worker sends to exactly these).
-pub async fn claim_all(store: &Store, issue_id: i64) -> BTreeSet<i64> {
+pub async fn claim_all(store: &Store, issue_id: IssueId) -> BTreeSet<ContactId> {
     let lease_until = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
     store
-        .claim_deliveries("test-worker", 10_000, lease_until, Some(issue_id), 0)
+        .claim_deliveries("test-worker", 10_000, lease_until, Some(issue_id), None)
         .await
         .unwrap()
         .into_iter()

@@ -9,6 +9,7 @@ use super::super::error::{PageError, Refusal};
 use super::super::guard::StaffUser;
 use super::super::page::{Chrome, render};
 use super::status_label;
+use crate::domain::ContactId;
 use crate::domain::{
     ConsentSource, ContactName, ContactStatus, EmailAddress, Organisation, TextError, Timestamp,
 };
@@ -156,7 +157,7 @@ pub fn name_and_organisation(
 struct ContactFormPage {
     chrome: Chrome,
     /// `None` for a new contact.
-    id: Option<i64>,
+    id: Option<ContactId>,
     fields: ContactForm,
     problems: FormProblems,
     sources: Vec<(&'static str, &'static str)>,
@@ -199,7 +200,7 @@ pub fn today() -> String {
 /// The form, with its problems (422) or without (200).
 pub fn form_page(
     user: &StaffUser,
-    id: Option<i64>,
+    id: Option<ContactId>,
     mut fields: ContactForm,
     problems: FormProblems,
     choices: Vec<Choice>,

@@ -10,6 +10,7 @@ use super::super::error::PageError;
 use super::super::guard::{StaffForm, StaffUser};
 use super::super::page::{Chrome, grouped, oslo_time, render, shown};
 use super::{notice, status_label};
+use crate::domain::ContactId;
 use crate::domain::{ContactStatus, PublicationSlug};
 use crate::ops::ContactListing;
 use crate::store::{ContactFilter, MatchCount, PageStart};
@@ -64,7 +65,7 @@ impl ListQuery {
 
 /// A contact as a row of the list.
 struct ContactRow {
-    id: i64,
+    id: ContactId,
     email: String,
     name: String,
     organisation: String,

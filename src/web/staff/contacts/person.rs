@@ -10,6 +10,7 @@ use super::super::error::PageError;
 use super::super::guard::{StaffForm, StaffUser};
 use super::super::page::{Chrome, render, shown};
 use super::super::path::ContactIdPath;
+use crate::domain::ContactId;
 use crate::ops::{ContactError, PersonalData, PersonalDataFormat};
 use crate::store::StoreError;
 use crate::web::AppState;
@@ -18,7 +19,7 @@ use crate::web::AppState;
 #[template(path = "admin/contact_remove.html")]
 struct RemovePage {
     chrome: Chrome,
-    id: i64,
+    id: ContactId,
     email: String,
     deliveries: usize,
     inbound: usize,

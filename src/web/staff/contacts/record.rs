@@ -11,6 +11,7 @@ use super::super::guard::StaffUser;
 use super::super::page::{Chrome, actor_words, oslo_time, render, shown};
 use super::super::path::ContactIdPath;
 use super::notice;
+use crate::domain::ContactId;
 use crate::domain::{
     ConsentNote, ContactName, ContactStatus, InboundKind, Organisation, Timestamp,
 };
@@ -63,7 +64,7 @@ struct SubscriptionRow {
 #[template(path = "admin/contact.html")]
 struct ContactPageView {
     chrome: Chrome,
-    id: i64,
+    id: ContactId,
     email: String,
     name: String,
     organisation: String,
