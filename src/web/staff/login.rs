@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::PageError;
 use super::guard::{Empty, SESSION_COOKIE, StaffForm, safe_next, same_origin, session_cookie};
-use super::page::{failure, problem_page, render};
+use super::page::{failure, render};
 use crate::ops::{LoginError, SecondFactorDue};
 use crate::web::AppState;
 
