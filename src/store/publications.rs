@@ -7,7 +7,6 @@ use sqlx::{AssertSqlSafe, Row};
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::ContactId;
 use crate::domain::{
     NewPublication, Publication, PublicationChanges, PublicationDescription, PublicationKind,
     PublicationName, PublicationSlug, Timestamp,
