@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::terminal_text;
 use crate::config::Settings;
-use crate::domain::InboundKind;
+use crate::domain::{InboundId, InboundKind};
 use crate::ops::{InboundMail, InboundOpsError, InboundRecord};
 use crate::startup::shutdown_on_signal;
 use crate::store::{InboundEntry, Store};
@@ -54,14 +54,14 @@ pub enum InboundCommand {
     /// characters and escape sequences are shown as \x1b-style escapes instead of
     /// being run by the terminal; piped, or with --raw, it is byte for byte.
     Show {
-        id: i64,
+        id: InboundId,
         #[arg(long)]
         raw: bool,
     },
     /// Answer a request to join that was kept for staff (forwarded, or from an
     /// unverified sender): mail the confirmation link to the address it names (they
     /// still have to use it).
-    Answer { id: i64 },
+    Answer { id: InboundId },
     /// Read the mailbox set by imap_url: once, or every imap_poll_interval seconds until
     /// SIGTERM or Ctrl-C.
     Poll {

@@ -76,6 +76,18 @@ row_id!(
     "delivery"
 );
 
+row_id!(
+    /// A row of `publications`.
+    PublicationId,
+    "publication"
+);
+
+row_id!(
+    /// A row of `inbound_messages`: a mail that came in.
+    InboundId,
+    "message"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

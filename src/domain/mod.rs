@@ -25,7 +25,7 @@ pub use contact::{
     Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
-pub use ids::{ContactId, DeliveryId, IssueId};
+pub use ids::{ContactId, DeliveryId, InboundId, IssueId, PublicationId};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, SEALED_PREFIX, TokenKey};

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::text::is_bidi_control;
-use super::{Consent, Timestamp};
+use super::{Consent, PublicationId, Timestamp};
 
 /// The slug of the publication every issue belongs to unless its front matter names
 /// another, and that a deployment which never adds one sends as before.
@@ -210,7 +210,7 @@ impl PublicationDescription {
 /// A publication as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publication {
-    pub id: i64,
+    pub id: PublicationId,
     pub slug: PublicationSlug,
     pub name: PublicationName,
     pub description: PublicationDescription,

@@ -3,18 +3,18 @@
 
 use super::act::request_note;
 use super::{Classified, Envelope, Handled, Inbound, InboundError, Kind, classify, clip};
-use crate::domain::InboundKind;
+use crate::domain::{InboundId, InboundKind};
 use crate::store::{Actor, StoreError};
 
 /// Why a held request could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     #[error("there is no inbound message {0}")]
-    NotFound(i64),
+    NotFound(InboundId),
     #[error("inbound message {0} is not a request to join kept for staff")]
-    NotARequest(i64),
+    NotARequest(InboundId),
     #[error("inbound message {0} was answered already")]
-    AlreadyAnswered(i64),
+    AlreadyAnswered(InboundId),
     #[error(transparent)]
     Inbound(#[from] InboundError),
     #[error("could not read the message: {0}")]
@@ -26,7 +26,7 @@ impl Inbound {
     /// else, or from a sender the receiving server did not verify): the confirmation
     /// goes to the address the request names, who still has to use the link. It spends
     /// the budget of requests by mail, like any confirmation of one.
-    pub async fn answer_held(&self, id: i64, staff: &Actor) -> Result<Handled, AnswerError> {
+    pub async fn answer_held(&self, id: InboundId, staff: &Actor) -> Result<Handled, AnswerError> {
         let (entry, parsed) = self.held_request(id).await?;
         let Kind::Subscribe {
             address,
@@ -73,7 +73,7 @@ impl Inbound {
 
     /// Whether message `id` is a request to join that waits for staff to answer it
     /// (for the button on its page).
-    pub async fn can_answer(&self, id: i64) -> Result<bool, AnswerError> {
+    pub async fn can_answer(&self, id: InboundId) -> Result<bool, AnswerError> {
         match self.held_request(id).await {
             Ok((entry, parsed)) => {
                 Ok(entry.kind == InboundKind::Other
@@ -87,7 +87,7 @@ impl Inbound {
     /// Message `id` as recorded, and what it is read as now.
     async fn held_request(
         &self,
-        id: i64,
+        id: InboundId,
     ) -> Result<(crate::store::InboundEntry, Classified), AnswerError> {
         let Some((entry, raw)) = self.store.inbound_message(id).await? else {
             return Err(AnswerError::NotFound(id));

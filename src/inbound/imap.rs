@@ -353,7 +353,7 @@ impl ImapMailbox {
             let envelope = Envelope::default();
             match inbound.handle(raw, Channel::Imap, &envelope).await {
                 Ok(handled) => {
-                    tracing::info!(uid, id = handled.id, kind = %handled.kind, "IMAP message handled");
+                    tracing::info!(uid, id = %handled.id, kind = %handled.kind, "IMAP message handled");
                     self.set_flag(&mut session, uid, HANDLED_FLAG).await?;
                     if !self.processed_folder.is_empty() {
                         if can_move {

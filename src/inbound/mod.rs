@@ -27,7 +27,7 @@ pub use outcome::InboundOutcome;
 pub use readable::{Readable, readable};
 pub use reason::Reason;
 
-use crate::domain::InboundKind;
+use crate::domain::{InboundId, InboundKind};
 use crate::notices::Notices;
 use crate::store::{Actor, NewInbound, Store, StoreError};
 
@@ -53,7 +53,7 @@ impl Channel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
     /// Its row in `inbound_messages`.
-    pub id: i64,
+    pub id: InboundId,
     pub kind: InboundKind,
     /// What was done, as stored: [`InboundOutcome::parse`] reads it back.
     pub result: String,
@@ -149,7 +149,7 @@ impl Inbound {
         }
         let hash = hex(&Sha256::digest(raw));
         if let Some(seen) = self.store.inbound_by_hash(&hash).await? {
-            tracing::Span::current().record("inbound_id", seen.id);
+            tracing::Span::current().record("inbound_id", tracing::field::display(seen.id));
             return Ok(Handled {
                 id: seen.id,
                 kind: seen.kind,
@@ -192,10 +192,10 @@ impl Inbound {
                 delivery_id: action.delivery_id,
             })
             .await?;
-        tracing::Span::current().record("inbound_id", id);
+        tracing::Span::current().record("inbound_id", tracing::field::display(id));
         // Not the result in words: it can name the sender's address (staff read it on
         // the message's page).
-        tracing::info!(id, kind = kind.as_str(), "inbound message handled");
+        tracing::info!(id = %id, kind = kind.as_str(), "inbound message handled");
         crate::metrics::counters()
             .inbound_handled
             .get_or_create(&vec![("kind", kind.as_str().to_owned())])

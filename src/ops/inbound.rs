@@ -4,7 +4,7 @@
 use crate::domain::AuditAction;
 use crate::domain::{
     ApiTokenName, Consent, ConsentNote, ConsentSource, Contact, ContactName, ContactStatus,
-    EmailAddress, InboundKind, NewContact, Organisation,
+    EmailAddress, InboundId, InboundKind, NewContact, Organisation,
 };
 use crate::inbound::{
     AnswerError, Channel, Envelope, Handled, Inbound, InboundError,
@@ -15,9 +15,9 @@ use crate::store::{Actor, InboundEntry, Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum InboundOpsError {
     #[error("there is no inbound message #{0}")]
-    NotFound(i64),
+    NotFound(InboundId),
     #[error("inbound message #{0} has no sender address that mail can go to")]
-    NoSender(i64),
+    NoSender(InboundId),
     #[error(transparent)]
     Answer(AnswerError),
     #[error(transparent)]
@@ -73,7 +73,7 @@ impl InboundRecord {
     pub async fn for_staff(
         &self,
         include_handled: bool,
-        before: Option<i64>,
+        before: Option<InboundId>,
     ) -> Result<(Vec<InboundEntry>, bool), InboundOpsError> {
         Ok(self
             .store
@@ -87,7 +87,11 @@ impl InboundRecord {
     }
 
     /// Marks a kept message as dealt with; false if it already was.
-    pub async fn mark_handled(&self, id: i64, actor: &Actor) -> Result<bool, InboundOpsError> {
+    pub async fn mark_handled(
+        &self,
+        id: InboundId,
+        actor: &Actor,
+    ) -> Result<bool, InboundOpsError> {
         self.raw(id).await?;
         Ok(self.store.mark_inbound_handled(id, actor).await?)
     }
@@ -95,7 +99,7 @@ impl InboundRecord {
     /// What adding the sender of message `id` as a contact would record: the address,
     /// the name the sender gave, and the consent (a request by e-mail at the message's
     /// date, its Message-ID in the note). Nothing is written.
-    pub async fn sender_as_contact(&self, id: i64) -> Result<SenderContact, InboundOpsError> {
+    pub async fn sender_as_contact(&self, id: InboundId) -> Result<SenderContact, InboundOpsError> {
         let (entry, raw) = self.raw(id).await?;
         let readable = tokio::task::spawn_blocking(move || crate::inbound::readable(&raw))
             .await
@@ -139,7 +143,7 @@ impl InboundRecord {
     /// consent's evidence; `name` and `organisation` as staff confirmed them.
     pub async fn add_sender(
         &self,
-        id: i64,
+        id: InboundId,
         name: Option<ContactName>,
         organisation: Option<Organisation>,
         actor: &Actor,
@@ -166,7 +170,7 @@ impl InboundRecord {
     /// One handled message as staff read it: text only, attachments named.
     pub async fn readable(
         &self,
-        id: i64,
+        id: InboundId,
     ) -> Result<(InboundEntry, crate::inbound::Readable), InboundOpsError> {
         let (entry, raw) = self.raw(id).await?;
         // Parsing a large message is CPU work: off the async threads.
@@ -177,7 +181,7 @@ impl InboundRecord {
     }
 
     /// One handled message as it arrived.
-    pub async fn raw(&self, id: i64) -> Result<(InboundEntry, Vec<u8>), InboundOpsError> {
+    pub async fn raw(&self, id: InboundId) -> Result<(InboundEntry, Vec<u8>), InboundOpsError> {
         self.store
             .inbound_message(id)
             .await?
@@ -278,7 +282,11 @@ impl InboundMail {
     /// Mails the confirmation link for a request to join that was kept for staff
     /// (forwarded by someone else, or from a sender nobody verified); the person still
     /// has to use it.
-    pub async fn answer_held(&self, id: i64, actor: &Actor) -> Result<Handled, InboundOpsError> {
+    pub async fn answer_held(
+        &self,
+        id: InboundId,
+        actor: &Actor,
+    ) -> Result<Handled, InboundOpsError> {
         self.inbound
             .answer_held(id, actor)
             .await
@@ -286,7 +294,7 @@ impl InboundMail {
     }
 
     /// Whether message `id` is a kept request to join staff can answer.
-    pub async fn can_answer(&self, id: i64) -> Result<bool, InboundOpsError> {
+    pub async fn can_answer(&self, id: InboundId) -> Result<bool, InboundOpsError> {
         self.inbound.can_answer(id).await.map_err(answer_error)
     }
 

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::domain::ContactId;
 use crate::domain::{Actor, Contact, Timestamp};
+use crate::domain::{ContactId, InboundId};
 use crate::inbound::InboundOutcome;
 use crate::store::ContactRecord;
 
@@ -85,7 +85,7 @@ pub struct NoticeData {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InboundData {
-    pub nummer: i64,
+    pub nummer: InboundId,
     pub mottatt: Timestamp,
     pub fra: Option<String>,
     pub emne: Option<String>,
@@ -110,7 +110,7 @@ pub struct LogData {
 impl PersonalData {
     /// Builds the copy from the stored record and the raw bytes of the person's mail
     /// (by inbound id).
-    pub fn new(record: &ContactRecord, raw: &[(i64, Vec<u8>)]) -> Self {
+    pub fn new(record: &ContactRecord, raw: &[(InboundId, Vec<u8>)]) -> Self {
         let contact: &Contact = &record.contact;
         PersonalData {
             laget: Timestamp::now(),

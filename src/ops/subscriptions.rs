@@ -1,7 +1,7 @@
 //! What a subscriber does on the public pages: ask to join, confirm, leave. Each is
 //! recorded as done by the person through the public pages (`RecipientDoor`).
 
-use crate::domain::ContactId;
+use crate::domain::{ContactId, PublicationId};
 use crate::domain::{
     ContactName, ContactStatus, EmailAddress, IssueId, LeaveLink, Organisation, Publication,
     PublicationChoice, PublicationSlug, RecipientDoor, TokenKey, TokenSecret,
@@ -386,7 +386,7 @@ impl Subscriptions {
             .await?
             .ok_or(PreferencesError::InvalidLink)?;
         let offered = self.store.publications().await?;
-        let chosen: Vec<i64> = match ticked_choice(&offered, ticked)? {
+        let chosen: Vec<PublicationId> = match ticked_choice(&offered, ticked)? {
             PublicationChoice::All => offered.iter().map(|p| p.id).collect(),
             PublicationChoice::Only(slugs) => offered
                 .iter()

@@ -16,8 +16,8 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::Result;
 use super::audit::{self, Actor};
-use crate::domain::ContactId;
 use crate::domain::{AuditAction, Consent, ConsentNote, EmailAddress};
+use crate::domain::{ContactId, PublicationId};
 
 /// The audit action of [`clear_bounce`]: its detail holds a staff note, erased with the
 /// contact.
@@ -106,9 +106,9 @@ async fn skip_unclaimed(
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Leaving<'a> {
     /// This one publication (by id).
-    One(i64),
+    One(PublicationId),
     /// Every one but these (by id): a new choice. An empty list keeps none.
-    AllBut(&'a [i64]),
+    AllBut(&'a [PublicationId]),
 }
 
 impl Leaving<'_> {
@@ -121,7 +121,7 @@ impl Leaving<'_> {
             Leaving::AllBut(kept) => Some(format!(
                 "NOT IN ({})",
                 kept.iter()
-                    .map(i64::to_string)
+                    .map(PublicationId::to_string)
                     .collect::<Vec<_>>()
                     .join(", ")
             )),

@@ -12,11 +12,11 @@ use super::contact_rows::{
 use super::contact_state::{self, Entry, Who};
 use super::{Result, Store, StoreError, is_unique_violation};
 use crate::domain::AuditAction;
-use crate::domain::ContactId;
 use crate::domain::{
     ConsentNote, Contact, ContactName, ContactStatus, EmailAddress, NewContact, Organisation,
     Timestamp,
 };
+use crate::domain::{ContactId, InboundId};
 
 pub use crate::domain::ContactChanges;
 
@@ -96,7 +96,7 @@ impl Store {
     pub async fn add_contact_from_inbound(
         &self,
         new: &NewContact,
-        inbound_id: i64,
+        inbound_id: InboundId,
         reference: Option<&str>,
         actor: &Actor,
     ) -> Result<Contact> {

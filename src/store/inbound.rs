@@ -9,7 +9,7 @@ use super::deliveries::hard_bounce;
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
 use crate::domain::ContactId;
-use crate::domain::{DeliveryId, EmailAddress, InboundKind, Timestamp};
+use crate::domain::{DeliveryId, EmailAddress, InboundId, InboundKind, Timestamp};
 
 /// One message to record.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub struct NewInbound<'a> {
 /// A recorded message, without its raw bytes.
 #[derive(Debug, Clone)]
 pub struct InboundEntry {
-    pub id: i64,
+    pub id: InboundId,
     pub received_at: Timestamp,
     pub channel: String,
     pub size: i64,
@@ -125,9 +125,9 @@ impl Store {
 
     /// Records a handled message. The same bytes twice keep the first record; its id
     /// is returned either way.
-    pub async fn record_inbound(&self, new: &NewInbound<'_>) -> Result<i64> {
+    pub async fn record_inbound(&self, new: &NewInbound<'_>) -> Result<InboundId> {
         let _turn = self.write_turn().await;
-        let inserted: Option<i64> = sqlx::query_scalar(
+        let inserted: Option<InboundId> = sqlx::query_scalar(
             "INSERT INTO inbound_messages (received_at, channel, raw_sha256, raw, size, from_address, \
              subject, message_id, sent_at, kind, result, contact_id, delivery_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
@@ -195,7 +195,7 @@ impl Store {
     pub async fn inbound_for_staff(
         &self,
         include_handled: bool,
-        before: Option<i64>,
+        before: Option<InboundId>,
         limit: i64,
     ) -> Result<(Vec<InboundEntry>, bool)> {
         let sql = format!(
@@ -204,7 +204,7 @@ impl Store {
              ORDER BY id DESC LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(before.unwrap_or(i64::MAX))
+            .bind(before.map_or(i64::MAX, InboundId::get))
             .bind(i64::from(include_handled))
             .bind(limit + 1)
             .fetch_all(&self.pool)
@@ -229,7 +229,7 @@ impl Store {
     }
 
     /// Marks a kept message as dealt with; false if it was already (or does not exist).
-    pub async fn mark_inbound_handled(&self, id: i64, actor: &Actor) -> Result<bool> {
+    pub async fn mark_inbound_handled(&self, id: InboundId, actor: &Actor) -> Result<bool> {
         let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE inbound_messages SET handled_at = $2, handled_by = $3 \
@@ -286,7 +286,7 @@ impl Store {
         id: ContactId,
         key: &str,
         limit: i64,
-    ) -> Result<Vec<(i64, Vec<u8>)>> {
+    ) -> Result<Vec<(InboundId, Vec<u8>)>> {
         let rows = sqlx::query(
             "SELECT id, raw FROM inbound_messages \
              WHERE contact_id = $1 OR lower(from_address) = $2 ORDER BY id DESC LIMIT $3",
@@ -302,7 +302,7 @@ impl Store {
     }
 
     /// One recorded message with its raw bytes.
-    pub async fn inbound_message(&self, id: i64) -> Result<Option<(InboundEntry, Vec<u8>)>> {
+    pub async fn inbound_message(&self, id: InboundId) -> Result<Option<(InboundEntry, Vec<u8>)>> {
         let sql = format!("SELECT {ENTRY_COLUMNS}, raw FROM inbound_messages WHERE id = $1");
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -318,7 +318,7 @@ impl Store {
     /// entry.
     pub async fn update_inbound_result(
         &self,
-        id: i64,
+        id: InboundId,
         kind: InboundKind,
         result: &str,
         contact_id: Option<ContactId>,

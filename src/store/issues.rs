@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::{Issue, IssueId, Slug, Timestamp};
+use crate::domain::{Issue, IssueId, PublicationId, Slug, Timestamp};
 
 /// Where an issue is in its life. Only a draft may be changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub struct StoredIssue {
     pub period: String,
     /// The publication it belongs to, and that publication's kind (how the source
     /// reads).
-    pub publication_id: i64,
+    pub publication_id: PublicationId,
     pub publication_kind: crate::domain::PublicationKind,
     pub status: IssueStatus,
     /// The Markdown file as imported.
@@ -148,7 +148,7 @@ fn issue_from_row(row: &AnyRow) -> Result<StoredIssue> {
         subject: row.try_get("subject")?,
         period: row.try_get("period")?,
         publication_id: row
-            .try_get::<Option<i64>, _>("publication_id")?
+            .try_get::<Option<PublicationId>, _>("publication_id")?
             .ok_or_else(|| StoreError::Corrupt(format!("issue {slug} has no publication")))?,
         publication_kind: crate::domain::PublicationKind::parse(
             &row.try_get::<Option<String>, _>("publication_kind")?
@@ -209,7 +209,7 @@ impl Store {
         let now = Timestamp::now().unix_ms();
         let date = meta.date.map(|d| d.to_string());
         let (_turn, mut tx) = self.begin_write().await?;
-        let publication_id: Option<i64> =
+        let publication_id: Option<PublicationId> =
             sqlx::query_scalar("SELECT id FROM publications WHERE slug = $1")
                 .bind(meta.publication.as_str())
                 .fetch_optional(&mut *tx)

@@ -8,8 +8,8 @@ use super::audit::{self, Actor};
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
 use crate::domain::{
-    NewPublication, Publication, PublicationChanges, PublicationDescription, PublicationKind,
-    PublicationName, PublicationSlug, Timestamp,
+    NewPublication, Publication, PublicationChanges, PublicationDescription, PublicationId,
+    PublicationKind, PublicationName, PublicationSlug, Timestamp,
 };
 
 const PUBLICATION_COLUMNS: &str = "id, slug, name, description, kind, created_at, updated_at";
@@ -86,7 +86,7 @@ impl Store {
             .ok_or_else(|| StoreError::PublicationNotFound(slug.to_string()))
     }
 
-    pub async fn publication_by_id(&self, id: i64) -> Result<Publication> {
+    pub async fn publication_by_id(&self, id: PublicationId) -> Result<Publication> {
         sqlx::query(AssertSqlSafe(format!(
             "SELECT {PUBLICATION_COLUMNS} FROM publications WHERE id = $1"
         )))
@@ -115,7 +115,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::SlugIsIssue(new.slug.to_string()));
         }
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: Option<PublicationId> = sqlx::query_scalar(
             "INSERT INTO publications (slug, name, description, kind, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (slug) DO NOTHING RETURNING id",
         )

@@ -11,11 +11,11 @@ use super::contact_state::{self, Entry, Leaving, Who};
 use super::import::list_placeholders;
 use super::{Backend, Result, Store, StoreError};
 use crate::domain::AuditAction;
-use crate::domain::ContactId;
 use crate::domain::{
     Consent, ConsentNote, ConsentSource, EmailAddress, Publication, PublicationChoice,
     PublicationName, PublicationSlug, Subscription, Timestamp,
 };
+use crate::domain::{ContactId, PublicationId};
 
 /// What leaving one publication did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub(super) async fn chosen_ids(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     choice: &PublicationChoice,
-) -> Result<Option<Vec<i64>>> {
+) -> Result<Option<Vec<PublicationId>>> {
     let PublicationChoice::Only(slugs) = choice else {
         return Ok(None);
     };
@@ -64,21 +64,21 @@ pub(super) async fn chosen_ids(
     }
     rows.iter()
         .map(|row| Ok(row.try_get("id")?))
-        .collect::<Result<Vec<i64>>>()
+        .collect::<Result<Vec<PublicationId>>>()
         .map(Some)
 }
 
 /// Publication ids as an SQL list, `1, 3`: they are our own integers, so they are
 /// written into the statement rather than bound one by one.
-fn id_list(ids: &[i64]) -> String {
+fn id_list(ids: &[PublicationId]) -> String {
     ids.iter()
-        .map(i64::to_string)
+        .map(PublicationId::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// `AND p.id IN (…)` for a choice of some.
-fn publication_filter(ids: &Option<Vec<i64>>) -> String {
+fn publication_filter(ids: &Option<Vec<PublicationId>>) -> String {
     match ids {
         None => String::new(),
         Some(ids) => format!(" AND p.id IN ({})", id_list(ids)),
@@ -364,7 +364,7 @@ impl Store {
     pub async fn choose_publications(
         &self,
         contact_id: ContactId,
-        chosen: &[i64],
+        chosen: &[PublicationId],
         actor: &Actor,
     ) -> Result<PublicationsChosen> {
         assert!(!chosen.is_empty(), "leaving everything is unsubscribing");

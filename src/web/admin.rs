@@ -134,7 +134,7 @@ pub async fn inbound(
     };
     match state.inbound.handle_posted(&body, &envelope, &token).await {
         Ok(handled) => {
-            tracing::info!(token = ?token.as_str(), id = handled.id, "inbound message posted");
+            tracing::info!(token = ?token.as_str(), id = %handled.id, "inbound message posted");
             Json(json!({
                 "id": handled.id,
                 "kind": handled.kind,

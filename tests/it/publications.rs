@@ -754,7 +754,7 @@ async fn leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_onc
         .existing_publication(&slug("rettsavgjorelser"))
         .await
         .unwrap();
-    let kept: Vec<i64> = store
+    let kept: Vec<nyhetsbrev::domain::PublicationId> = store
         .publications()
         .await
         .unwrap()

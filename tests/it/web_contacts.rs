@@ -53,7 +53,7 @@ async fn record_mail(
     raw: &[u8],
     kind: InboundKind,
     contact: Option<ContactId>,
-) -> i64 {
+) -> nyhetsbrev::domain::InboundId {
     use sha2::Digest;
     let hash: String = sha2::Sha256::digest(raw)
         .iter()

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::guard::{Empty, StaffForm, StaffUser};
 use super::page::{Chrome, actor_words, failure, grouped, oslo_time, problem_page, render, shown};
 use super::path::{InboundIdPath, Missing};
-use crate::domain::ContactId;
+use crate::domain::{ContactId, InboundId};
 use crate::domain::{ContactName, Organisation};
 use crate::inbound::{AnswerError, InboundOutcome};
 use crate::ops::{ContactError, InboundOpsError};
@@ -40,7 +40,7 @@ pub struct ListQuery {
 }
 
 struct KeptRow {
-    id: i64,
+    id: InboundId,
     received: String,
     from: String,
     subject: String,
@@ -65,7 +65,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let all = query.alle == "ja";
-    let before = query.foer.parse::<i64>().ok();
+    let before = InboundId::parse(&query.foer);
     let (entries, more) = match state.admin.inbound.for_staff(all, before).await {
         Ok(page) => page,
         Err(e) => return failure(&e),
@@ -74,10 +74,10 @@ pub async fn list(
         Ok(n) => grouped(n),
         Err(e) => return failure(&e),
     };
-    let older = more.then(|| {
-        let last = entries.last().map_or(0, |e| e.id);
-        format!("{}foer={last}", if all { "alle=ja&" } else { "" })
-    });
+    let older = more
+        .then(|| entries.last().map(|e| e.id))
+        .flatten()
+        .map(|last| format!("{}foer={last}", if all { "alle=ja&" } else { "" }));
     let rows = entries
         .iter()
         .map(|m| KeptRow {
@@ -124,7 +124,7 @@ pub async fn mark_handled(
 #[template(path = "admin/inbound_add.html")]
 struct AddSenderPage {
     chrome: Chrome,
-    id: i64,
+    id: InboundId,
     email: String,
     name: String,
     organisation: String,
@@ -144,7 +144,7 @@ pub struct AddSenderForm {
 async fn add_sender_page(
     state: &AppState,
     user: &StaffUser,
-    id: i64,
+    id: InboundId,
     form: AddSenderForm,
     problem: Option<String>,
 ) -> Response {
@@ -304,7 +304,7 @@ pub async fn answer(
 #[template(path = "admin/inbound_message.html")]
 struct MessagePage {
     chrome: Chrome,
-    id: i64,
+    id: InboundId,
     received: String,
     kind: &'static str,
     result: String,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::page::problem_page;
-use crate::domain::{ContactId, PublicationSlug, Slug, TokenSecret};
+use crate::domain::{ContactId, InboundId, PublicationSlug, Slug, TokenSecret};
 use crate::web::path::path_extractor;
 
 /// What a staff URL named that does not exist: the page says what, and where to look.
@@ -64,11 +64,6 @@ impl IntoResponse for Missing {
     }
 }
 
-/// A row number from the URL: a whole number above zero, as the database makes them.
-fn row_id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0)
-}
-
 path_extractor!(
     /// `/admin/issues/{slug}…`
     IssueSlugPath(Slug) = |raw| Slug::parse(raw).ok(),
@@ -83,7 +78,7 @@ path_extractor!(
 
 path_extractor!(
     /// `/admin/inbound/{id}…`
-    InboundIdPath(i64) = row_id,
+    InboundIdPath(InboundId) = InboundId::parse,
     else Missing::InboundMessage
 );
 

@@ -2,13 +2,14 @@
 //! database (benches/personalise.rs includes this file by `#[path]`).
 
 use nyhetsbrev::domain::{
-    Publication, PublicationDescription, PublicationKind, PublicationName, PublicationSlug,
-    Timestamp,
+    Publication, PublicationDescription, PublicationId, PublicationKind, PublicationName,
+    PublicationSlug, Timestamp,
 };
 
 pub fn publication(slug: &str, name: &str, kind: PublicationKind) -> Publication {
     Publication {
-        id: 1,
+        // The first row, as the migration numbers it.
+        id: PublicationId::parse("1").unwrap(),
         slug: PublicationSlug::parse(slug).unwrap(),
         name: PublicationName::parse(name).unwrap(),
         description: PublicationDescription::parse("Til testene.").unwrap(),

@@ -11,10 +11,10 @@ use super::super::guard::StaffUser;
 use super::super::page::{Chrome, actor_words, oslo_time, render, shown};
 use super::super::path::ContactIdPath;
 use super::notice;
-use crate::domain::ContactId;
 use crate::domain::{
     ConsentNote, ContactName, ContactStatus, InboundKind, Organisation, Timestamp,
 };
+use crate::domain::{ContactId, InboundId};
 use crate::store::ContactRecord;
 use crate::web::AppState;
 
@@ -30,7 +30,7 @@ struct DeliveryRow {
 
 #[derive(Clone)]
 struct InboundRow {
-    id: i64,
+    id: InboundId,
     received: String,
     subject: String,
     kind: &'static str,
