@@ -86,7 +86,9 @@ fn publication_filter(ids: &Option<Vec<PublicationId>>) -> String {
 }
 
 /// Subscribes the contacts with these keys, just added, to the chosen publications,
-/// each with the consent the contact was added with.
+/// each with the consent the contact was added with. A contact added as having left
+/// (unsubscribed) has left them all when it left, as an unsubscribe leaves them: its
+/// choice is kept, and putting it back with new consent resumes it.
 pub(super) async fn subscribe_new_contacts(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -98,8 +100,8 @@ pub(super) async fn subscribe_new_contacts(
     }
     let ids = chosen_ids(tx, backend, choice).await?;
     let sql = format!(
-        "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at, consent_note) \
-         SELECT c.id, p.id, c.consent_source, c.consent_at, c.consent_note \
+        "INSERT INTO subscriptions (contact_id, publication_id, consent_source, consent_at, consent_note, left_at) \
+         SELECT c.id, p.id, c.consent_source, c.consent_at, c.consent_note, c.unsubscribed_at \
          FROM contacts c CROSS JOIN publications p WHERE c.email_key IN {}{} \
          ON CONFLICT (contact_id, publication_id) DO NOTHING",
         list_placeholders(backend, keys.len()),

@@ -27,6 +27,7 @@ on_both_backends!(
     staff_putting_back_someone_who_left_restores_what_they_had,
     leaving_one_publication_or_choosing_fewer_skips_those_deliveries_at_once,
     a_persons_copy_names_leaving_a_publication_in_words,
+    someone_added_or_imported_as_having_left_is_on_no_publication,
 );
 
 const COURT: &str = include_str!("../../examples/2025-04-rettsavgjorelser.md");
@@ -848,4 +849,67 @@ async fn a_persons_copy_names_leaving_a_publication_in_words(db: &TestDb) {
     for code in ["web:", "cli:", "inbound:", "worker"] {
         assert!(!json.contains(code), "{code} in {json}");
     }
+}
+
+/// Someone added or imported as having left (unsubscribed) is on no publication, as an
+/// unsubscribe leaves them all; what they chose is kept, and putting them back with new
+/// consent resumes it.
+async fn someone_added_or_imported_as_having_left_is_on_no_publication(db: &TestDb) {
+    let store = db.store().await;
+    let mut left = new_contact("gikk@example.org", ContactStatus::Unsubscribed);
+    left.publications = choice(&["nyhetsbrev", "rettsavgjorelser"]);
+    let left = store.add_contact(&left, &actor()).await.unwrap();
+    assert!(common::subscribed_to(&store, left.id).await.is_empty());
+    let kept = store.subscriptions(left.id).await.unwrap();
+    assert_eq!(kept.len(), 2, "the choice is kept, as left: {kept:?}");
+    assert!(kept.iter().all(|s| s.left_at.is_some()));
+
+    let options = nyhetsbrev::contact_csv::ImportOptions {
+        status: ContactStatus::Unsubscribed,
+        ..Default::default()
+    };
+    nyhetsbrev::contact_csv::import_csv(
+        &store,
+        std::io::Cursor::new(b"email\nimportert@example.org\n".to_vec()),
+        "avmeldte.csv",
+        &options,
+        &actor(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let imported = store
+        .contact(&email("importert@example.org"))
+        .await
+        .unwrap()
+        .expect("imported");
+    assert_eq!(imported.status, ContactStatus::Unsubscribed);
+    assert!(common::subscribed_to(&store, imported.id).await.is_empty());
+    let publications = store.publication_counts().await.unwrap();
+    assert!(
+        publications.iter().all(|p| p.subscribers == 0),
+        "nobody who left counts as a subscriber: {publications:?}"
+    );
+
+    // Put back with new consent: what they chose, and only that.
+    store
+        .update_contact(
+            &left.email,
+            &nyhetsbrev::domain::ContactChanges {
+                status: Some(ContactStatus::Confirmed),
+                consent: Some(nyhetsbrev::domain::Consent {
+                    source: nyhetsbrev::domain::ConsentSource::Staff,
+                    at: nyhetsbrev::domain::Timestamp::now(),
+                    note: nyhetsbrev::domain::ConsentNote::parse("ba om det selv").unwrap(),
+                }),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        common::subscribed_to(&store, left.id).await,
+        ["nyhetsbrev", "rettsavgjorelser"]
+    );
 }
