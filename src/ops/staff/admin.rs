@@ -176,12 +176,7 @@ impl Staff {
         if username == reauth.username {
             return Err(StaffError::OwnAccount);
         }
-        self.existing(username).await?;
-        self.authorise(reauth).await?;
-        self.store
-            .set_staff_disabled(username, true, &Self::actor_of(reauth))
-            .await
-            .map_err(StaffError::Store)
+        self.set_disabled(reauth, username, true).await
     }
 
     /// An administrator lets a disabled account sign in again.
@@ -193,10 +188,21 @@ impl Staff {
         if !self.is_admin(reauth.username).await? {
             return Err(StaffError::NotAdmin);
         }
+        self.set_disabled(reauth, username, false).await
+    }
+
+    /// Disables or enables an account that exists, once the administrator's password
+    /// (and code) is checked again.
+    async fn set_disabled(
+        &self,
+        reauth: &Reauth<'_>,
+        username: &str,
+        disabled: bool,
+    ) -> Result<bool, StaffError> {
         self.existing(username).await?;
         self.authorise(reauth).await?;
         self.store
-            .set_staff_disabled(username, false, &Self::actor_of(reauth))
+            .set_staff_disabled(username, disabled, &Self::actor_of(reauth))
             .await
             .map_err(StaffError::Store)
     }
