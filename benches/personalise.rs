@@ -20,10 +20,7 @@ fn main() {
 
 fn rendered() -> (nyhetsbrev::domain::Issue, RenderedIssue) {
     let issue = parse_issue("2024-q1.md", FIXTURE).unwrap().issue;
-    let context = RenderContext {
-        base_url: "https://nyhetsbrev.example.org".into(),
-        contact_address: "kom@example.no".into(),
-    };
+    let context = RenderContext::new("https://nyhetsbrev.example.org", "kom@example.no");
     let rendered = render(&issue, &newsletter(), &context).unwrap();
     (issue, rendered)
 }
@@ -34,6 +31,7 @@ fn sender() -> Sender {
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
+        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
     }
 }
 

@@ -172,13 +172,16 @@ impl Notices {
     }
 
     async fn send_one(&self, notice: &ClaimedNotice) -> NoticeOutcome {
+        // Staff's sender and names as they are now: a change in the admin applies to
+        // the next mail. If they cannot be read, the file's are used.
+        let staff = self.store.staff_settings().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "staff settings not read: the settings file's sender is used");
+            crate::domain::StaffSettings::default()
+        });
+        let mailer = self.mailer.with_staff(&staff);
         let sent = match notice.purpose {
-            NoticePurpose::Confirm => self.mailer.send(&notice.email, &notice.secret).await,
-            NoticePurpose::Leave => {
-                self.mailer
-                    .send_leave_link(&notice.email, &notice.secret)
-                    .await
-            }
+            NoticePurpose::Confirm => mailer.send(&notice.email, &notice.secret).await,
+            NoticePurpose::Leave => mailer.send_leave_link(&notice.email, &notice.secret).await,
         };
         match sent {
             Ok(()) => {

@@ -20,10 +20,19 @@ use crate::web::AppState;
 
 /// What the fixed parts of an issue need.
 pub fn render_context(settings: &Settings) -> RenderContext {
-    RenderContext {
-        base_url: settings.base_url().to_owned(),
-        contact_address: settings.contact_address().to_owned(),
-    }
+    RenderContext::new(settings.base_url(), settings.contact_address())
+}
+
+/// Who sends, as the settings file says (staff may set their own over it).
+pub fn identity(settings: &Settings) -> Result<crate::domain::Identity, ConfigError> {
+    Ok(crate::domain::Identity {
+        organisation_name: crate::domain::DEFAULT_ORGANISATION_NAME.to_owned(),
+        organisation_short_name: crate::domain::DEFAULT_ORGANISATION_SHORT_NAME.to_owned(),
+        from_name: settings.from_name.clone(),
+        from_address: settings.from_address()?,
+        reply_address: crate::domain::EmailAddress::parse(settings.contact_address())
+            .map_err(|e| ConfigError::Invalid(format!("contact_address: {e}")))?,
+    })
 }
 
 /// The service's own addresses, checked.
@@ -48,6 +57,10 @@ pub fn sender(settings: &Settings) -> Result<Sender, ConfigError> {
         from_name: settings.from_name.clone(),
         list_id: settings.list_id.clone(),
         unsubscribe_mailbox: leave,
+        signature: crate::mail::signature(
+            crate::domain::DEFAULT_ORGANISATION_SHORT_NAME,
+            crate::domain::DEFAULT_ORGANISATION_NAME,
+        ),
     })
 }
 
@@ -164,6 +177,8 @@ pub fn admin_parts(
     let audit = crate::ops::AuditLog::new(store.clone());
     let publications = crate::ops::publications::Publications::new(store.clone());
     let imports = crate::ops::imports::ImportJobs::new(contacts.clone(), std::env::temp_dir());
+    let staff_settings =
+        crate::ops::staff_settings::StaffSettingsOps::new(store.clone(), identity(settings)?);
     let dashboard =
         crate::ops::Dashboard::new(store, outgoing.transport.clone(), test_sender.is_some())
             .with_rules(
@@ -172,8 +187,9 @@ pub fn admin_parts(
                 settings.daily_cap,
             )
             .with_notice_budgets(notice_budgets(settings));
-    let from = settings.from_address()?;
     Ok(crate::web::AdminParts {
+        staff_settings,
+        operator_settings: settings.operator_settings(),
         issues,
         contacts,
         audit,
@@ -187,7 +203,6 @@ pub fn admin_parts(
         account_mail: outgoing.clone(),
         secure_cookies: settings.base_url().starts_with("https://"),
         require_totp: settings.staff_require_totp,
-        from_line: format!("{} <{}>", settings.from_name, from),
     })
 }
 

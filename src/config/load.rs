@@ -12,10 +12,13 @@ impl Settings {
     /// Loads settings. With `file` given it must exist; otherwise `nyhetsbrev.toml` in
     /// the working directory is read if present.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let settings: Settings = Self::figment(file)?
+        let mut settings: Settings = Self::figment(file)?
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.check()?;
+        settings.loaded_from = file
+            .map(Path::to_path_buf)
+            .or_else(|| Some(std::path::PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()));
         Ok(settings)
     }
 

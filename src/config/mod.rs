@@ -4,6 +4,7 @@
 mod load;
 mod problems;
 mod relay;
+mod sources;
 mod values;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 use crate::domain::EmailAddress;
 pub use relay::{RelayUrl, TlsMode, percent_decode};
+pub use sources::{OperatorSetting, SettingSource};
 pub use values::{DatabaseUrl, LogFormat};
 
 /// The file read when `--config` is not given, if it exists.
@@ -219,6 +221,9 @@ pub struct Settings {
     /// Address and port of `GET /metrics` (Prometheus); unset: no metrics. Its own
     /// address, so that it is never public by accident.
     pub metrics_bind: Option<SocketAddr>,
+    /// The file these settings were read from, if any (not a setting).
+    #[serde(skip)]
+    pub loaded_from: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -228,6 +233,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: "http://127.0.0.1:8080".into(),
             outbox: PathBuf::from("outbox"),
+            loaded_from: None,
             smtp_url: None,
             from_address: "nyhetsbrev@example.org".into(),
             list_id: "nyhetsbrev.example.org".into(),
@@ -292,6 +298,7 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("outbox", &self.outbox)
+            .field("loaded_from", &self.loaded_from)
             .field("smtp_url", &self.smtp_url)
             .field("from_address", &self.from_address)
             .field("list_id", &self.list_id)

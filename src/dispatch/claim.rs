@@ -205,15 +205,17 @@ impl Dispatcher {
     async fn prepare(&self, issue_id: IssueId) -> Result<PreparedIssue, DispatchError> {
         let stored = self.store.issue_by_id(issue_id).await?;
         let publication = self.store.publication_by_id(stored.publication_id).await?;
-        self.prepare_stored(&stored, &publication, "")
+        let staff = self.store.staff_settings().await?;
+        self.prepare_stored(&stored, &publication, &staff, "")
     }
 
     /// A stored issue made ready to personalise, its subject after `subject_prefix`
-    /// (`[TEST] ` for test copies).
+    /// (`[TEST] ` for test copies), sent and signed as `staff` set it now.
     pub(super) fn prepare_stored(
         &self,
         stored: &StoredIssue,
         publication: &crate::domain::Publication,
+        staff: &crate::domain::StaffSettings,
         subject_prefix: &str,
     ) -> Result<PreparedIssue, DispatchError> {
         let fail = |cause: PrepareError| DispatchError::Prepare {
@@ -222,12 +224,13 @@ impl Dispatcher {
         };
         let mut issue = stored.model().map_err(|e| fail(e.into()))?;
         issue.meta.subject.insert_str(0, subject_prefix);
-        let rendered = render(&issue, publication, &self.render).map_err(|e| fail(e.into()))?;
+        let context = self.render.with_staff(staff);
+        let rendered = render(&issue, publication, &context).map_err(|e| fail(e.into()))?;
         PreparedIssue::prepare(
             &issue,
             publication,
             &rendered,
-            &self.outgoing.sender,
+            &self.outgoing.sender.with_staff(staff),
             &self.key,
         )
         .map_err(|e| fail(e.into()))

@@ -61,7 +61,8 @@ impl Dispatcher {
             cause: cause.into(),
         };
         let publication = self.store.publication_by_id(stored.publication_id).await?;
-        let prepared = self.prepare_stored(&stored, &publication, "[TEST] ")?;
+        let staff = self.store.staff_settings().await?;
+        let prepared = self.prepare_stored(&stored, &publication, &staff, "[TEST] ")?;
         let unsubscribe_url = format!("{}/avmeld/TESTKOPI", self.render.base_url);
         let preferences_url = format!("{}/innstillinger/TESTKOPI", self.render.base_url);
         let message = prepared

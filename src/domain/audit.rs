@@ -64,6 +64,8 @@ stored_words! {
         BackupMade = "backup.made",
         DatabaseRestored = "database.restored",
         RetentionRun = "retention.run",
+        /// Staff changed who sends: the organisation's name, the sender, the reply address.
+        SettingsEdit = "settings.edit",
     }
 }
 
@@ -123,6 +125,7 @@ impl AuditAction {
             AuditAction::BackupMade => "sikkerhetskopi laget",
             AuditAction::DatabaseRestored => "databasen lagt tilbake fra en sikkerhetskopi",
             AuditAction::RetentionRun => "gamle opplysninger slettet etter lagringstiden",
+            AuditAction::SettingsEdit => "innstillinger for avsender og organisasjon endret",
         }
     }
 }

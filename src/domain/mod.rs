@@ -5,6 +5,7 @@ mod api_token;
 mod audit;
 mod contact;
 mod email;
+mod identity;
 mod ids;
 mod ip_block;
 mod issue;
@@ -25,6 +26,11 @@ pub use contact::{
     Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource, UnknownStatus,
 };
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
+pub use identity::{
+    DEFAULT_ORGANISATION_NAME, DEFAULT_ORGANISATION_SHORT_NAME, FooterBlock, FooterNames,
+    FooterText, FooterTexts, Identity, IdentityError, IdentityField, IdentityName,
+    PublicationFooter, StaffSettings,
+};
 pub use ids::{ContactId, DeliveryId, InboundId, IssueId, PublicationId};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};

@@ -215,6 +215,8 @@ pub struct Publication {
     pub name: PublicationName,
     pub description: PublicationDescription,
     pub kind: PublicationKind,
+    /// The footer's texts as staff set them (issue 31).
+    pub footer: super::PublicationFooter,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -26,6 +26,44 @@ pub struct Sender {
     pub list_id: String,
     /// Where mailto-unsubscribe requests go (`List-Unsubscribe: <mailto:…>`).
     pub unsubscribe_mailbox: EmailAddress,
+    /// How the service's own mails are signed: «KOM – Koordineringsenheten …».
+    pub signature: String,
+}
+
+impl Sender {
+    /// The sender with what staff have set over it: name, address, signature.
+    pub fn with_staff(&self, staff: &crate::domain::StaffSettings) -> Sender {
+        let mut sender = self.clone();
+        if let Some(name) = &staff.from_name {
+            sender.from_name = name.as_str().to_owned();
+        }
+        if let Some(address) = &staff.from_address {
+            sender.from_address = address.clone();
+        }
+        if staff.organisation_name.is_some() || staff.organisation_short_name.is_some() {
+            let name = staff
+                .organisation_name
+                .as_ref()
+                .map_or(crate::domain::DEFAULT_ORGANISATION_NAME, |n| n.as_str());
+            let short = staff
+                .organisation_short_name
+                .as_ref()
+                .map_or(crate::domain::DEFAULT_ORGANISATION_SHORT_NAME, |n| {
+                    n.as_str()
+                });
+            sender.signature = signature(short, name);
+        }
+        sender
+    }
+}
+
+/// The signature line of the service's own mails.
+pub fn signature(short_name: &str, name: &str) -> String {
+    if short_name == name {
+        name.to_owned()
+    } else {
+        format!("{short_name} – {name}")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -344,6 +382,13 @@ pub enum ConfirmationError {
 }
 
 impl ConfirmationMailer {
+    /// The mailer sending as staff have set (name, address, signature).
+    pub fn with_staff(&self, staff: &crate::domain::StaffSettings) -> ConfirmationMailer {
+        let mut mailer = self.clone();
+        mailer.outgoing.sender = self.outgoing.sender.with_staff(staff);
+        mailer
+    }
+
     /// How long a link works, in milliseconds.
     pub fn valid_ms(&self) -> i64 {
         i64::from(self.valid_days) * 24 * 3600 * 1000
@@ -377,6 +422,7 @@ impl ConfirmationMailer {
 #[template(path = "mail/leave.txt")]
 struct LeaveText<'a> {
     email: &'a str,
+    signature: &'a str,
     leave_url: &'a str,
 }
 
@@ -384,6 +430,7 @@ struct LeaveText<'a> {
 #[template(path = "mail/leave.html")]
 struct LeaveHtml<'a> {
     email: &'a str,
+    signature: &'a str,
     leave_url: &'a str,
 }
 
@@ -398,12 +445,14 @@ pub fn leave_link_message(
     let render_failed = |e: askama::Error| MailError::Build(e.to_string());
     let text = LeaveText {
         email: to.as_str(),
+        signature: &sender.signature,
         leave_url,
     }
     .render()
     .map_err(render_failed)?;
     let html = LeaveHtml {
         email: to.as_str(),
+        signature: &sender.signature,
         leave_url,
     }
     .render()
@@ -509,6 +558,7 @@ pub fn envelope(bounce_to: &EmailAddress, to: &EmailAddress) -> Result<Envelope,
 #[template(path = "mail/confirm.txt")]
 struct ConfirmText<'a> {
     email: &'a str,
+    signature: &'a str,
     confirm_url: &'a str,
     valid_days: i64,
 }
@@ -517,6 +567,7 @@ struct ConfirmText<'a> {
 #[template(path = "mail/confirm.html")]
 struct ConfirmHtml<'a> {
     email: &'a str,
+    signature: &'a str,
     confirm_url: &'a str,
     valid_days: i64,
 }
@@ -532,6 +583,7 @@ pub fn confirmation_message(
     let render_failed = |e: askama::Error| MailError::Build(e.to_string());
     let text = ConfirmText {
         email: to.as_str(),
+        signature: &sender.signature,
         confirm_url,
         valid_days,
     }
@@ -539,6 +591,7 @@ pub fn confirmation_message(
     .map_err(render_failed)?;
     let html = ConfirmHtml {
         email: to.as_str(),
+        signature: &sender.signature,
         confirm_url,
         valid_days,
     }

@@ -23,13 +23,18 @@ crate::from_cause!(SourceError => ArchiveError::Source);
 crate::from_cause!(RenderError => ArchiveError::Render);
 crate::from_cause!(StoreError => ArchiveError::Store);
 
+/// When staff last changed their settings and the publication, in ms.
+type CacheVersion = (Option<i64>, i64);
+
 /// The archive; cheap to clone (the cache is shared).
 #[derive(Clone)]
 pub struct Archive {
     store: Store,
     render: RenderContext,
-    /// Rendered web versions of sent issues, by slug.
-    cache: Arc<RwLock<HashMap<Slug, Bytes>>>,
+    /// Rendered web versions of sent issues, by slug, with the version of what staff
+    /// own that they were rendered with (their settings' and the publication's last
+    /// change): a change there renders them again.
+    cache: Arc<RwLock<HashMap<Slug, (CacheVersion, Bytes)>>>,
 }
 
 impl Archive {
@@ -98,9 +103,6 @@ impl Archive {
     /// The web version of a public issue; `None` for a draft, a cancelled issue or a
     /// slug that names nothing.
     pub async fn page(&self, slug: &Slug) -> Result<Option<Bytes>, ArchiveError> {
-        if let Some(page) = self.cache.read().expect("cache lock").get(slug) {
-            return Ok(Some(page.clone()));
-        }
         let Some(stored) = self.store.issue(slug).await? else {
             return Ok(None);
         };
@@ -108,10 +110,20 @@ impl Archive {
             return Ok(None);
         }
         let publication = self.store.publication_by_id(stored.publication_id).await?;
+        let staff = self.store.staff_settings().await?;
+        let version = (
+            staff.updated_at.map(|t| t.unix_ms()),
+            publication.updated_at.unix_ms(),
+        );
+        if let Some((cached, page)) = self.cache.read().expect("cache lock").get(slug)
+            && *cached == version
+        {
+            return Ok(Some(page.clone()));
+        }
         let page = Bytes::from(crate::render::render_web(
             &stored.model()?,
             &publication,
-            &self.render,
+            &self.render.with_staff(&staff),
         )?);
         // A sent issue never changes, so its page is rendered once per process. One that
         // is still sending can be cancelled, which must take it down at once: not cached.
@@ -119,7 +131,7 @@ impl Archive {
             self.cache
                 .write()
                 .expect("cache lock")
-                .insert(slug.clone(), page.clone());
+                .insert(slug.clone(), (version, page.clone()));
         }
         Ok(Some(page))
     }

@@ -27,6 +27,7 @@ pub mod publications;
 pub mod retention;
 pub mod sessions;
 pub mod staff;
+pub mod staff_settings;
 pub mod subscriptions;
 
 pub use api_tokens::{ApiAuthError, ApiTokenError, ApiTokens, NewApiToken};

@@ -3,7 +3,9 @@
 use askama::Template;
 
 use super::{RenderContext, RenderError, Slot};
-use crate::domain::{Block, Inline, Issue, Publication, PublicationKind};
+use crate::domain::{
+    Block, EmailAddress, FooterBlock, FooterText, Inline, Issue, Publication, PublicationKind,
+};
 
 /// Escapes text for HTML content and attribute values.
 pub(super) fn escape(text: &str, out: &mut String) {
@@ -166,6 +168,88 @@ fn sections(issue: &Issue) -> Vec<SectionView> {
         .collect()
 }
 
+/// A footer part as HTML: its paragraphs and lists, web and e-mail addresses as links.
+fn footer_html(text: &FooterText) -> String {
+    let mut out = String::new();
+    for block in text.blocks() {
+        match block {
+            FooterBlock::Paragraph(p) => {
+                out.push_str("<p>");
+                linked(&p, &mut out);
+                out.push_str("</p>\n");
+            }
+            FooterBlock::List(points) => {
+                out.push_str("<ul>\n");
+                for point in points {
+                    out.push_str("<li>");
+                    linked(&point, &mut out);
+                    out.push_str("</li>\n");
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+    }
+    out
+}
+
+/// Text with each word that is a web address or an e-mail address made a link; the
+/// punctuation around it stays outside.
+fn linked(text: &str, out: &mut String) {
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = word
+            .trim_start_matches(['(', '«', '<'])
+            .trim_end_matches(['.', ',', ';', ':', ')', '»', '>', '!', '?']);
+        let start = word.find(core).unwrap_or(0);
+        let (before, rest) = word.split_at(start);
+        let after = &rest[core.len()..];
+        let href =
+            if (core.starts_with("https://") || core.starts_with("http://")) && core.len() > 8 {
+                Some(core.to_owned())
+            } else if core.contains('@') && EmailAddress::parse(core).is_ok() {
+                Some(format!("mailto:{core}"))
+            } else {
+                None
+            };
+        match href {
+            Some(href) => {
+                escape(before, out);
+                out.push_str("<a href=\"");
+                escape(&href, out);
+                out.push_str("\">");
+                escape(core, out);
+                out.push_str("</a>");
+                escape(after, out);
+            }
+            None => escape(word, out),
+        }
+    }
+}
+
+/// The footer's three parts as HTML, and the names around them.
+struct FooterView {
+    contact: String,
+    about: String,
+    join: String,
+    organisation: String,
+    short_name: String,
+}
+
+impl FooterView {
+    fn of(publication: &Publication, context: &RenderContext) -> Self {
+        let texts = context.footer(publication);
+        FooterView {
+            contact: footer_html(&texts.contact),
+            about: footer_html(&texts.about),
+            join: footer_html(&texts.join),
+            organisation: context.organisation_name.clone(),
+            short_name: context.organisation_short_name.clone(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mail/issue.html")]
 struct MailTemplate<'a> {
@@ -176,7 +260,7 @@ struct MailTemplate<'a> {
     intro_html: String,
     sections: Vec<SectionView>,
     web_url: String,
-    contact_address: &'a str,
+    footer: FooterView,
     email: &'static str,
     unsubscribe_url: &'static str,
     preferences_url: &'static str,
@@ -190,7 +274,7 @@ struct WebTemplate<'a> {
     announcement: bool,
     intro_html: String,
     sections: Vec<SectionView>,
-    contact_address: &'a str,
+    footer: FooterView,
 }
 
 /// The HTML mail, CSS inlined, with slot markers for the personal parts.
@@ -206,7 +290,7 @@ pub(super) fn mail(
         intro_html: intro_html(issue),
         sections: sections(issue),
         web_url: context.web_url(issue),
-        contact_address: &context.contact_address,
+        footer: FooterView::of(publication, context),
         email: Slot::Email.marker(),
         unsubscribe_url: Slot::UnsubscribeUrl.marker(),
         preferences_url: Slot::PreferencesUrl.marker(),
@@ -233,7 +317,7 @@ pub(super) fn web(
         announcement: publication.kind == PublicationKind::Announcement,
         intro_html: intro_html(issue),
         sections: sections(issue),
-        contact_address: &context.contact_address,
+        footer: FooterView::of(publication, context),
     }
     .render()?)
 }

@@ -25,9 +25,52 @@ pub struct RenderContext {
     pub base_url: String,
     /// Where readers write with questions ("Kontakt oss").
     pub contact_address: String,
+    /// «Koordineringsenheten mot menneskehandel», over every issue.
+    pub organisation_name: String,
+    /// «KOM»: «Om KOM», «KOMs kontaktliste».
+    pub organisation_short_name: String,
 }
 
 impl RenderContext {
+    /// The context with the organisation's names as they were before staff set them.
+    pub fn new(base_url: impl Into<String>, contact_address: impl Into<String>) -> Self {
+        RenderContext {
+            base_url: base_url.into(),
+            contact_address: contact_address.into(),
+            organisation_name: crate::domain::DEFAULT_ORGANISATION_NAME.to_owned(),
+            organisation_short_name: crate::domain::DEFAULT_ORGANISATION_SHORT_NAME.to_owned(),
+        }
+    }
+
+    /// The context with what staff have set over it (names, reply address).
+    pub fn with_staff(&self, staff: &crate::domain::StaffSettings) -> Self {
+        let name = |own: &Option<crate::domain::IdentityName>, default: &str| {
+            own.as_ref()
+                .map_or_else(|| default.to_owned(), |n| n.as_str().to_owned())
+        };
+        RenderContext {
+            base_url: self.base_url.clone(),
+            contact_address: staff
+                .reply_address
+                .as_ref()
+                .map_or_else(|| self.contact_address.clone(), |a| a.to_string()),
+            organisation_name: name(&staff.organisation_name, &self.organisation_name),
+            organisation_short_name: name(
+                &staff.organisation_short_name,
+                &self.organisation_short_name,
+            ),
+        }
+    }
+
+    /// A publication's footer texts, defaults written with these names.
+    pub fn footer(&self, publication: &Publication) -> crate::domain::FooterTexts {
+        publication.footer.texts(crate::domain::FooterNames {
+            organisation_name: &self.organisation_name,
+            organisation_short_name: &self.organisation_short_name,
+            reply_address: &self.contact_address,
+        })
+    }
+
     pub fn web_url(&self, issue: &Issue) -> String {
         format!(
             "{}/arkiv/{}",

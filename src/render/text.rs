@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{RenderContext, Slot};
-use crate::domain::{Block, Inline, Issue, Publication, PublicationKind};
+use crate::domain::{Block, FooterBlock, FooterText, Inline, Issue, Publication, PublicationKind};
 
 /// Lines are wrapped at 76 columns; a URL longer than that stays whole on its own line.
 const WIDTH: usize = 76;
@@ -128,7 +128,7 @@ fn heading(title: &str, underline: char, out: &mut String) {
 pub(super) fn mail(issue: &Issue, publication: &Publication, context: &RenderContext) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let meta = &issue.meta;
-    out.push_str("Koordineringsenheten mot menneskehandel\n\n");
+    let _ = writeln!(out, "{}\n", context.organisation_name);
     heading(
         &format!("{}, {}", publication.name.as_str(), meta.period),
         '=',
@@ -164,59 +164,26 @@ pub(super) fn mail(issue: &Issue, publication: &Publication, context: &RenderCon
         }
     }
     out.push('\n');
+    let footer = context.footer(publication);
+    let short = &context.organisation_short_name;
     heading("Kontakt oss", '-', &mut out);
-    wrap(
-        &format!(
-            "På politiets nettsider om menneskehandel finner du publikasjoner fra KOM \
-             <https://www.politiet.no/menneskehandel>. For innspill eller spørsmål, kontakt oss på {}.",
-            context.contact_address
-        ),
-        "",
-        "",
-        &mut out,
-    );
-    out.push('\n');
-    heading("Om KOM", '-', &mut out);
-    for paragraph in MANDATE_TEXT.split("\n\n") {
-        if let Some(list) = paragraph.strip_prefix("- ") {
-            for point in list.split("\n- ") {
-                wrap(point, "- ", "  ", &mut out);
-            }
-        } else {
-            wrap(paragraph, "", "", &mut out);
-        }
-        out.push('\n');
-    }
-    heading("KOMs kontaktliste", '-', &mut out);
+    footer_text(&footer.contact, &mut out);
+    heading(&format!("Om {short}"), '-', &mut out);
+    footer_text(&footer.about, &mut out);
+    heading(&format!("{short}s kontaktliste"), '-', &mut out);
     // The address is only known per recipient and wrapping happens before: the sentence
     // is wrapped with room for a typical address where the slot goes.
     let room = "\u{E002}".repeat(ADDRESS_ROOM);
     let mut sentence = String::new();
     wrap(
-        &format!("Du får denne e-posten fordi {room} står på KOMs kontaktliste."),
+        &format!("Du får denne e-posten fordi {room} står på {short}s kontaktliste."),
         "",
         "",
         &mut sentence,
     );
     out.push_str(&sentence.replace(&room, Slot::Email.marker()));
-    wrap(
-        "KOM sender jevnlig ut informasjon til alle på kontaktlisten: nyhetsbrev, oversikt over \
-         rettsavgjørelser og tilstandsrapport.",
-        "",
-        "",
-        &mut out,
-    );
     out.push('\n');
-    wrap(
-        &format!(
-            "Vil andre i din organisasjon ha nyhetsbrevet? De kan skrive til {}.",
-            context.contact_address
-        ),
-        "",
-        "",
-        &mut out,
-    );
-    out.push('\n');
+    footer_text(&footer.join, &mut out);
     let _ = writeln!(
         out,
         "Velg hva du får:\n{}\n\nMeld deg av:\n{}",
@@ -229,18 +196,17 @@ pub(super) fn mail(issue: &Issue, publication: &Publication, context: &RenderCon
 /// The width kept for the recipient's address in the footer's sentence.
 const ADDRESS_ROOM: usize = 28;
 
-/// The same text as templates/partials/mandate.html.
-const MANDATE_TEXT: &str = "Koordineringsenheten for ofre for menneskehandel (KOM) er et av tiltakene i \
-myndighetenes arbeid mot menneskehandel, med en overordnet funksjon å være pådriver for tverretatlig og \
-tverrfaglig samarbeid. KOM er administrativt underlagt Politidirektoratet og har et eget mandat fra Justis- og \
-beredskapsdepartementet.
-
-KOM skal
-
-- være et virkemiddel for samordning mellom myndigheter og organisasjoner
-- bistå med metoder for identifisering og mobilisering av bistand og beskyttelse til ofre
-- bidra med tverrfaglig informasjonsutveksling og kompetanseheving
-- ikke ha en operativ rolle i enkeltsaker
-
-Nyhetsbrevet inngår som del av oppdraget i mandatet om å bidra til tverrfaglig informasjonsutveksling og \
-kompetanseheving innen feltet menneskehandel.";
+/// A footer part: paragraphs wrapped, lists as dashes, each followed by a blank line.
+fn footer_text(text: &FooterText, out: &mut String) {
+    for block in text.blocks() {
+        match block {
+            FooterBlock::Paragraph(p) => wrap(&p, "", "", out),
+            FooterBlock::List(points) => {
+                for point in points {
+                    wrap(&point, "- ", "  ", out);
+                }
+            }
+        }
+        out.push('\n');
+    }
+}

@@ -24,6 +24,7 @@ mod plans;
 mod publications;
 mod retention;
 mod staff;
+mod staff_settings;
 mod subscriptions;
 mod tokens;
 

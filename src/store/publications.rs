@@ -5,14 +5,15 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::audit::{self, Actor};
+use super::staff_settings::footer_text;
 use super::{Result, Store, StoreError};
 use crate::domain::AuditAction;
 use crate::domain::{
-    NewPublication, Publication, PublicationChanges, PublicationDescription, PublicationId,
-    PublicationKind, PublicationName, PublicationSlug, Timestamp,
+    IdentityField, NewPublication, Publication, PublicationChanges, PublicationDescription,
+    PublicationFooter, PublicationId, PublicationKind, PublicationName, PublicationSlug, Timestamp,
 };
 
-const PUBLICATION_COLUMNS: &str = "id, slug, name, description, kind, created_at, updated_at";
+const PUBLICATION_COLUMNS: &str = "id, slug, name, description, kind, footer_contact, footer_about, footer_join, created_at, updated_at";
 
 fn publication_from_row(row: &AnyRow) -> Result<Publication> {
     let corrupt = |e: crate::domain::PublicationError| StoreError::Corrupt(e.to_string());
@@ -23,6 +24,11 @@ fn publication_from_row(row: &AnyRow) -> Result<Publication> {
         description: PublicationDescription::parse(&row.try_get::<String, _>("description")?)
             .map_err(corrupt)?,
         kind: PublicationKind::parse(&row.try_get::<String, _>("kind")?).map_err(corrupt)?,
+        footer: PublicationFooter {
+            contact: footer_text(row.try_get("footer_contact")?, IdentityField::FooterContact)?,
+            about: footer_text(row.try_get("footer_about")?, IdentityField::FooterAbout)?,
+            join: footer_text(row.try_get("footer_join")?, IdentityField::FooterJoin)?,
+        },
         created_at: Timestamp::from_unix_ms(row.try_get("created_at")?),
         updated_at: Timestamp::from_unix_ms(row.try_get("updated_at")?),
     })

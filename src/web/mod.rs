@@ -87,8 +87,10 @@ pub struct AdminParts {
     pub require_totp: bool,
     /// Whether cookies get `Secure` (`base_url` is https).
     pub secure_cookies: bool,
-    /// The From line of every mail, as the checklist shows it.
-    pub from_line: String,
+    /// What staff own of the settings: who sends, each publication's footer.
+    pub staff_settings: crate::ops::staff_settings::StaffSettingsOps,
+    /// The settings staff cannot change here, with where each comes from.
+    pub operator_settings: Vec<crate::config::OperatorSetting>,
 }
 
 impl AppState {

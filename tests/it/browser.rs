@@ -27,6 +27,7 @@ async fn the_leave_link_mail_in_a_browser() {
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
+        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
     };
     let raw = nyhetsbrev::mail::leave_link_message(
         &sender,
@@ -214,16 +215,14 @@ async fn choosing_publications_in_a_browser() {
     let token = common::test_key().leave_token(contact.id, stored.id);
 
     // The mail as the contact gets it: the publication's masthead, both personal links.
-    let context = nyhetsbrev::render::RenderContext {
-        base_url: app.address.clone(),
-        contact_address: "kom@example.no".into(),
-    };
+    let context = nyhetsbrev::render::RenderContext::new(app.address.clone(), "kom@example.no");
     let rendered = nyhetsbrev::render::render(&parsed.issue, &publication, &context).unwrap();
     let sender = nyhetsbrev::mail::Sender {
         from_address: email("nyhetsbrev@example.no"),
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
+        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
     };
     let prepared = nyhetsbrev::mail::PreparedIssue::prepare(
         &parsed.issue,

@@ -38,10 +38,7 @@ fn issue_of(converted: &Converted) -> Issue {
 }
 
 fn mail(issue: &Issue) -> (String, String) {
-    let context = RenderContext {
-        base_url: "https://nyhetsbrev.example.org".into(),
-        contact_address: "kom@example.org".into(),
-    };
+    let context = RenderContext::new("https://nyhetsbrev.example.org", "kom@example.org");
     let rendered = render(issue, &common::publications::newsletter(), &context).unwrap();
     let personal = Personal {
         email: "kari@example.org",

@@ -32,6 +32,7 @@ mod sessions;
 mod smtp_dots;
 mod smtp_tls;
 mod staff_names;
+mod staff_settings;
 mod staff_trust;
 mod store;
 mod subscribe;

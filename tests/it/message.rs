@@ -13,16 +13,14 @@ const FIXTURE: &str = include_str!("../../examples/2024-q1.md");
 
 fn prepared() -> PreparedIssue {
     let issue = parse_issue("2024-q1.md", FIXTURE).unwrap().issue;
-    let context = RenderContext {
-        base_url: "https://nyhetsbrev.example.org".into(),
-        contact_address: "kom@example.no".into(),
-    };
+    let context = RenderContext::new("https://nyhetsbrev.example.org", "kom@example.no");
     let rendered = render(&issue, &publications::newsletter(), &context).unwrap();
     let sender = Sender {
         from_address: EmailAddress::parse("nyhetsbrev@example.no").unwrap(),
         from_name: "KOM – Koordineringsenheten mot menneskehandel".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
+        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
     };
     let key = nyhetsbrev::domain::TokenKey::parse("a-test-key-that-is-long-enough-0001").unwrap();
     PreparedIssue::prepare(

@@ -393,10 +393,7 @@ async fn each_publication_goes_only_to_those_who_chose_it(db: &TestDb) {
     // The archive's web version says it too.
     let page = nyhetsbrev::ops::Archive::new(
         store.clone(),
-        nyhetsbrev::render::RenderContext {
-            base_url: "https://nyhetsbrev.example.org".into(),
-            contact_address: "kom@example.no".into(),
-        },
+        nyhetsbrev::render::RenderContext::new("https://nyhetsbrev.example.org", "kom@example.no"),
     )
     .page(&court)
     .await

@@ -14,10 +14,7 @@ const PREFERENCES: &str = "https://nyhetsbrev.example.org/innstillinger/AbC-123_
 const EMAIL: &str = "ola.nordmann@example.org";
 
 fn context() -> RenderContext {
-    RenderContext {
-        base_url: "https://nyhetsbrev.example.org".into(),
-        contact_address: "kom@example.no".into(),
-    }
+    RenderContext::new("https://nyhetsbrev.example.org", "kom@example.no")
 }
 
 fn fixture() -> (Issue, RenderedIssue) {

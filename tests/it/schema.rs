@@ -219,6 +219,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "staff_account_changes",
         "staff_recovery_codes",
         "staff_sessions",
+        "staff_settings",
         "staff_users",
         "subscription_requests",
         "subscriptions",

@@ -182,7 +182,8 @@ impl Issues {
             }
         })?;
         let parsed = parse_issue_as(label, source, publication.kind)?;
-        let rendered = render(&parsed.issue, &publication, &self.render)?;
+        let context = self.render.with_staff(&self.store.staff_settings().await?);
+        let rendered = render(&parsed.issue, &publication, &context)?;
         let html_bytes = rendered.html.literal_len();
         if html_bytes > MAX_HTML_BYTES {
             return Err(IssueError::TooLarge { size: html_bytes });
@@ -221,7 +222,8 @@ impl Issues {
     pub async fn preview(&self, slug: &Slug) -> Result<Preview, IssueError> {
         let (stored, issue) = self.get(slug).await?;
         let publication = self.store.publication_by_id(stored.publication_id).await?;
-        let rendered = render(&issue, &publication, &self.render)?;
+        let context = self.render.with_staff(&self.store.staff_settings().await?);
+        let rendered = render(&issue, &publication, &context)?;
         let unsubscribe = format!("{}/avmeld/FORHANDSVISNING", self.render.base_url);
         let preferences = format!("{}/innstillinger/FORHANDSVISNING", self.render.base_url);
         let personal = Personal {

@@ -25,6 +25,7 @@ mod path;
 mod publications;
 mod second_factor;
 mod send;
+mod settings;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -145,6 +146,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/publications/{slug}",
             get(publications::edit_form).post(publications::save),
+        )
+        .route(
+            "/admin/publications/{slug}/bunntekst",
+            get(settings::footer).post(settings::save_footer),
+        )
+        .route(
+            "/admin/innstillinger",
+            get(settings::show).post(settings::save),
         )
         .route("/admin/staff", get(accounts::list).post(accounts::add))
         .route("/admin/staff/{name}/password", post(accounts::set_password))

@@ -14,6 +14,7 @@ pub fn publication(slug: &str, name: &str, kind: PublicationKind) -> Publication
         name: PublicationName::parse(name).unwrap(),
         description: PublicationDescription::parse("Til testene.").unwrap(),
         kind,
+        footer: Default::default(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
     }

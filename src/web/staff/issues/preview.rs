@@ -42,13 +42,7 @@ pub async fn preview(
     let page = PreviewPage {
         chrome: Chrome::new(&user, None),
         slug: slug.to_string(),
-        from_name: state
-            .admin
-            .from_line
-            .split(" <")
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        from_name: state.admin.staff_settings.from_now().await.0,
         subject: issue.meta.subject,
         preheader: issue.meta.preheader,
         html_kb: format!("{:.1}", bytes as f64 / 1024.0).replace('.', ","),

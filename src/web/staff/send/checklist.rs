@@ -156,11 +156,12 @@ async fn checklist_page(
     let test_to = EmailAddress::parse(&user.session.username)
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let (from_name, from_address) = state.admin.staff_settings.from_now().await;
     Ok(ChecklistPage {
         chrome: Chrome::new(user, notice(notice_code)),
         slug: slug.to_string(),
         subject: issue.meta.subject,
-        from_line: state.admin.from_line.clone(),
+        from_line: format!("{from_name} <{from_address}>"),
         draft: stored.status == IssueStatus::Draft,
         can_send: state.admin.test_sender.is_some(),
         recipients,
