@@ -197,7 +197,10 @@ async fn a_publications_footer_is_staffs_own_text_and_empty_goes_back_to_the_def
     let mail = kari
         .get_ok(&format!("/admin/issues/{slug}/preview/mail"))
         .await;
-    assert!(mail.contains("ikke ha en operativ rolle i enkeltsaker"), "{mail}");
+    assert!(
+        mail.contains("ikke ha en operativ rolle i enkeltsaker"),
+        "{mail}"
+    );
 }
 
 async fn only_an_administrator_changes_them_and_bad_input_is_refused_in_words(db: &TestDb) {
@@ -299,4 +302,84 @@ fn the_footer_names_kom_by_its_current_name_in_both_parts() {
         assert!(part.contains("Om KOM"));
         assert!(part.contains("KOMs kontaktliste"));
     }
+}
+
+/// The settings page and a footer page in a real browser, at desktop width and 390 px:
+/// axe-core, screenshots, no sideways scrolling; a change saved and a refusal shown at
+/// its field. SQLite only: the pages are the same on both, and the store's part is
+/// tested above on both.
+#[tokio::test]
+async fn the_settings_pages_in_the_browser() {
+    use common::browser::{
+        axe_script, browser, check_page_at_both_widths, click, fill, sign_in_as,
+        start_chromedriver, text_of, wait_for_heading,
+    };
+    let Some((_driver, webdriver)) = start_chromedriver() else {
+        return;
+    };
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let app = staff_app(&db).await;
+    let client = browser(&webdriver).await;
+    sign_in_as(&client, &app.address, "kari").await;
+
+    client
+        .goto(&format!("{}/admin/innstillinger", app.address))
+        .await
+        .unwrap();
+    check_page_at_both_widths(&client, &axe, "settings", "Innstillinger").await;
+    fill(&client, "from_name", "KOM nyhetsbrev").await;
+    click(
+        &client,
+        "form[action='/admin/innstillinger'] button[type=submit]",
+    )
+    .await;
+    wait_for_heading(&client, "Innstillinger").await;
+    assert!(
+        text_of(&client, ".notice")
+            .await
+            .contains("Endringene er lagret")
+    );
+    assert_eq!(
+        app.store
+            .staff_settings()
+            .await
+            .unwrap()
+            .from_name
+            .unwrap()
+            .as_str(),
+        "KOM nyhetsbrev"
+    );
+
+    fill(&client, "from_address", "kom@annet.test").await;
+    click(
+        &client,
+        "form[action='/admin/innstillinger'] button[type=submit]",
+    )
+    .await;
+    wait_for_heading(&client, "Innstillinger").await;
+    check_page_at_both_widths(&client, &axe, "settings-refused", "Innstillinger").await;
+    assert!(
+        text_of(&client, "#from_address-error")
+            .await
+            .contains("@example.no")
+    );
+
+    client
+        .goto(&format!(
+            "{}/admin/publications/nyhetsbrev/bunntekst",
+            app.address
+        ))
+        .await
+        .unwrap();
+    check_page_at_both_widths(
+        &client,
+        &axe,
+        "settings-footer",
+        "Teksten nederst i Nyhetsbrev fra KOM",
+    )
+    .await;
+    client.close().await.unwrap();
 }
