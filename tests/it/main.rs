@@ -14,6 +14,7 @@ mod cli;
 mod deploy;
 mod dispatch;
 mod dispatch_processes;
+mod docs;
 mod doctor;
 mod docx;
 mod imap;
