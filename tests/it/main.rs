@@ -41,6 +41,7 @@ mod web;
 mod web_accounts;
 mod web_admin;
 mod web_contacts;
+mod web_help;
 mod web_preferences;
 mod web_staff;
 mod web_subscribe;
