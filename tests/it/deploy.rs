@@ -116,10 +116,18 @@ fn the_units_run_the_packaged_binary_as_their_own_user_hardened() {
             rest[2]
         );
         assert!(package.installs(&format!("/lib/systemd/system/{unit}")));
-        for documentation in text.lines().filter_map(|l| l.strip_prefix("Documentation=")) {
+        for documentation in text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Documentation="))
+        {
             for uri in documentation.split_whitespace() {
-                let path = uri.strip_prefix("file://").expect("a file the package ships");
-                assert!(package.installs(path), "{unit} points to {path}, not shipped");
+                let path = uri
+                    .strip_prefix("file://")
+                    .expect("a file the package ships");
+                assert!(
+                    package.installs(path),
+                    "{unit} points to {path}, not shipped"
+                );
             }
         }
     }

@@ -117,7 +117,10 @@ fn the_operator_guide_names_every_setting() {
             })
     };
     let missing: Vec<_> = KEYS.iter().filter(|key| !in_a_table(key)).collect();
-    assert!(missing.is_empty(), "not in the operator guide's settings: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in the operator guide's settings: {missing:?}"
+    );
 }
 
 #[test]
