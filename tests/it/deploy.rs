@@ -1,7 +1,8 @@
 //! The files in deploy/ agree with the program: the example settings name every key
 //! and load as shipped and with every example value taken; the units run the installed
 //! binary with the packaged settings, under their own user, hardened; the package
-//! metadata ships what the units and the README name.
+//! metadata ships what the units (their programs and their documentation) and the
+//! README name.
 
 use std::path::Path;
 
@@ -115,6 +116,20 @@ fn the_units_run_the_packaged_binary_as_their_own_user_hardened() {
             rest[2]
         );
         assert!(package.installs(&format!("/lib/systemd/system/{unit}")));
+        for documentation in text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Documentation="))
+        {
+            for uri in documentation.split_whitespace() {
+                let path = uri
+                    .strip_prefix("file://")
+                    .expect("a file the package ships");
+                assert!(
+                    package.installs(path),
+                    "{unit} points to {path}, not shipped"
+                );
+            }
+        }
     }
     for example in [
         "Caddyfile",

@@ -16,6 +16,7 @@ mod contacts;
 mod dashboard;
 mod error;
 mod guard;
+mod help;
 mod imports;
 mod inbound;
 pub mod issues;
@@ -168,6 +169,7 @@ pub fn router() -> Router<AppState> {
             "/admin/staff/{name}/second-factor/reset",
             post(accounts::reset_second_factor),
         )
+        .route("/admin/hjelp", get(help::show))
         .route("/admin/account", get(accounts::own))
         .route(
             "/admin/account/password",
