@@ -188,6 +188,7 @@ pub fn admin_parts(
         secure_cookies: settings.base_url().starts_with("https://"),
         require_totp: settings.staff_require_totp,
         from_line: format!("{} <{}>", settings.from_name, from),
+        controller: crate::ops::DataController::from_settings(settings),
     })
 }
 

@@ -89,6 +89,8 @@ pub struct AdminParts {
     pub secure_cookies: bool,
     /// The From line of every mail, as the checklist shows it.
     pub from_line: String,
+    /// Who holds a person's data, as their copy names them.
+    pub controller: crate::ops::DataController,
 }
 
 impl AppState {
