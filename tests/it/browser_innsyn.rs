@@ -72,6 +72,22 @@ async fn display_of(client: &Client, css: &str) -> String {
         .to_owned()
 }
 
+/// The first page's size in a PDF Chrome printed, in whole millimetres (its page
+/// dictionaries are not compressed).
+fn page_size_in_mm(pdf: &[u8]) -> (u32, u32) {
+    let text = String::from_utf8_lossy(pdf);
+    let start = text.find("/MediaBox [").expect("a page size") + "/MediaBox [".len();
+    let numbers: Vec<f64> = text[start..]
+        .split(']')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let mm = |points: f64| (points / 72.0 * 25.4).round() as u32;
+    (mm(numbers[2] - numbers[0]), mm(numbers[3] - numbers[1]))
+}
+
 async fn the_readable_copy_fits_a_phone_and_prints_without_the_staff_box(db: &TestDb) {
     let Some((_driver, webdriver)) = start_chromedriver() else {
         return;
@@ -158,6 +174,11 @@ async fn the_readable_copy_fits_a_phone_and_prints_without_the_staff_box(db: &Te
         .decode(pdf["data"].as_str().expect("the PDF, in base64"))
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    assert_eq!(
+        page_size_in_mm(&pdf),
+        (210, 297),
+        "A4, as the stylesheet asks"
+    );
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::write(dir.join(format!("{}.pdf", name("document"))), &pdf).unwrap();
     dev_tools(

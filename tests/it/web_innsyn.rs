@@ -166,7 +166,11 @@ async fn the_readable_copy_is_norwegian_in_oslo_time_and_names_kom(db: &TestDb) 
         .unwrap();
     let print = &css[css.find("@media print").expect("a print stylesheet")..];
     assert!(print.contains(".for-staff { display: none; }"), "{print}");
-    assert!(print.contains("@page"), "{print}");
+    assert!(print.contains("@page { size: A4;"), "{print}");
+    assert!(
+        !document.contains('\u{fffd}'),
+        "the mail's line ends are kept as lines"
+    );
 
     // Summer time: 10.30 UTC in July is 12.30 in Norway.
     let document = document_of(&kari, summer).await;
@@ -188,7 +192,10 @@ async fn the_readable_copy_is_norwegian_in_oslo_time_and_names_kom(db: &TestDb) 
     assert_eq!(data["behandlingsansvarlig"], ORGANISATION_NAME);
     assert_eq!(data["kontakt"]["adresse"], "nora@example.no");
     let consent_at = data["samtykke"]["tidspunkt"].as_str().unwrap();
-    assert!(consent_at.starts_with("2026-01-15T12:00:00"), "{consent_at}");
+    assert!(
+        consent_at.starts_with("2026-01-15T12:00:00"),
+        "{consent_at}"
+    );
     assert_eq!(data["utsendelser"].as_array().unwrap().len(), 1);
     assert_eq!(data["epost_fra_deg"].as_array().unwrap().len(), 1);
 

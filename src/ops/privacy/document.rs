@@ -92,6 +92,11 @@ pub struct LogLine {
     pub who: &'static str,
 }
 
+/// A mail's text with its lines ended as a page ends them (mail ends them with CR LF).
+fn lines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 fn written(at: Option<Timestamp>) -> Option<String> {
     at.map(oslo_time_written)
 }
@@ -170,7 +175,7 @@ impl PersonalDocument {
                     text: raw
                         .iter()
                         .find(|(id, _)| *id == m.id)
-                        .map(|(_, bytes)| crate::inbound::readable(bytes).text),
+                        .map(|(_, bytes)| lines(&crate::inbound::readable(bytes).text)),
                 })
                 .collect(),
             log: record
