@@ -203,6 +203,7 @@ pub fn admin_parts(
         account_mail: outgoing.clone(),
         secure_cookies: settings.base_url().starts_with("https://"),
         require_totp: settings.staff_require_totp,
+        controller: crate::ops::DataController::from_settings(settings),
     })
 }
 

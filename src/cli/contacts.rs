@@ -267,7 +267,10 @@ pub(super) async fn run(
         ContactsCommand::Remove(args) => return remove(&ops, args, &actor).await,
         ContactsCommand::Import(args) => return contacts_csv::import(&ops, args, &actor).await,
         ContactsCommand::Export(args) => contacts_csv::export(&ops, args, &actor).await?,
-        ContactsCommand::ExportPerson(args) => export_person(&ops, args, &actor).await?,
+        ContactsCommand::ExportPerson(args) => {
+            let controller = crate::ops::DataController::from_settings(settings);
+            export_person(&ops, args, &controller, &actor).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -409,12 +412,11 @@ async fn remove(ops: &Contacts, args: RemoveArgs, actor: &Actor) -> anyhow::Resu
 async fn export_person(
     ops: &Contacts,
     args: ExportPersonArgs,
+    controller: &crate::ops::DataController,
     actor: &Actor,
 ) -> anyhow::Result<()> {
     let email = parse_email(&args.email)?;
-    let data = ops
-        .personal_data_of(&email, crate::ops::PersonalDataFormat::Json, actor)
-        .await?;
+    let data = ops.personal_data_of(&email, controller, actor).await?;
     let json = serde_json::to_string_pretty(&data)?;
     match args.output {
         Some(path) => {

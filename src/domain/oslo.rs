@@ -6,9 +6,7 @@ use super::Timestamp;
 
 /// A time as staff in Norway read it: `02.12.2026 kl. 14:05` (Europe/Oslo).
 pub fn oslo_time(at: Timestamp) -> String {
-    let utc = time::OffsetDateTime::from_unix_timestamp(at.unix_ms() / 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let local = utc.to_offset(oslo_offset(utc));
+    let local = oslo_local(at);
     format!(
         "{:02}.{:02}.{} kl. {:02}:{:02}",
         local.day(),
@@ -17,6 +15,41 @@ pub fn oslo_time(at: Timestamp) -> String {
         local.hour(),
         local.minute()
     )
+}
+
+/// A time written out for someone outside the office, in a letter or a document:
+/// `7. desember 2026 kl. 14.05` (Europe/Oslo; the period between hours and minutes is
+/// the Language Council's rule for running text).
+pub fn oslo_time_written(at: Timestamp) -> String {
+    const MONTHS: [&str; 12] = [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ];
+    let local = oslo_local(at);
+    format!(
+        "{}. {} {} kl. {:02}.{:02}",
+        local.day(),
+        MONTHS[usize::from(u8::from(local.month())) - 1],
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+fn oslo_local(at: Timestamp) -> time::OffsetDateTime {
+    let utc = time::OffsetDateTime::from_unix_timestamp(at.unix_ms() / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    utc.to_offset(oslo_offset(utc))
 }
 
 /// Norway's offset from UTC at `at`: +2 from the last Sunday of March 01:00 UTC to the
@@ -74,6 +107,25 @@ mod tests {
         assert_eq!(
             oslo_time(Timestamp::from_unix_ms(1_796_212_800_000)),
             "02.12.2026 kl. 13:00"
+        );
+    }
+
+    #[test]
+    fn a_written_out_time_names_the_month_in_norwegian_time() {
+        // 2026-12-07 13:05 UTC is 14.05 in Oslo (winter time).
+        assert_eq!(
+            oslo_time_written(Timestamp::from_unix_ms(1_796_648_700_000)),
+            "7. desember 2026 kl. 14.05"
+        );
+        // 2026-07-01 10:30 UTC is 12.30 in Oslo (summer time).
+        assert_eq!(
+            oslo_time_written(Timestamp::from_unix_ms(1_782_901_800_000)),
+            "1. juli 2026 kl. 12.30"
+        );
+        // Late evening in UTC is the next day in Norway.
+        assert_eq!(
+            oslo_time_written(Timestamp::from_unix_ms(1_798_761_600_000 - 1_800_000)),
+            "1. januar 2027 kl. 00.30"
         );
     }
 

@@ -3,16 +3,16 @@
 use std::io::{Read, Write};
 
 pub use super::contact_refusals::{ContactField, ContactRefusal, Refusals};
-use super::privacy::{PERSONAL_DATA_ROWS, PersonalData};
+use super::privacy::{DataController, PERSONAL_DATA_ROWS, PersonalData, PersonalDocument};
 use crate::contact_csv::{
     self, ExportError, ImportError, ImportEvent, ImportOptions, ImportSummary,
 };
 use crate::domain::AuditAction;
-use crate::domain::ContactId;
 use crate::domain::{
     Consent, ConsentNote, Contact, ContactChanges, ContactStatus, EmailAddress, NewContact,
     Timestamp, TokenKey,
 };
+use crate::domain::{ContactId, InboundId};
 use crate::store::{
     Actor, ContactFilter, ContactPage, ContactRecord, MatchCount, PageStart, Store, StoreError,
 };
@@ -34,9 +34,9 @@ pub struct ContactListing {
     pub publications: Vec<crate::domain::Publication>,
 }
 
-/// The format of a person's copy of their data.
+/// The form of a person's copy of their data, as the audit log names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PersonalDataFormat {
+enum PersonalDataFormat {
     Json,
     Html,
 }
@@ -275,14 +275,51 @@ impl Contacts {
         Ok(self.store.reset_bounced(id, note, actor).await?)
     }
 
-    /// Everything held about the contact `id`, for them (GDPR article 15). The copy is
-    /// written to the audit log (who made it, when, in which format), never its values.
+    /// Everything held about the contact `id`, for them (GDPR articles 15 and 20), as
+    /// the JSON copy. The copy is written to the audit log (who made it, when, in which
+    /// form), never its values.
     pub async fn personal_data(
+        &self,
+        id: ContactId,
+        controller: &DataController,
+        actor: &Actor,
+    ) -> Result<PersonalData, ContactError> {
+        let (record, raw) = self
+            .personal_record(id, PersonalDataFormat::Json, actor)
+            .await?;
+        let name = controller.name.clone();
+        // Reading each mail's text is CPU work: off the async threads.
+        tokio::task::spawn_blocking(move || PersonalData::new(&record, &raw, &name))
+            .await
+            .map_err(|e| ContactError::Copy(e.to_string()))
+    }
+
+    /// The same copy as a document the person reads (GDPR article 15), written to the
+    /// audit log as [`Contacts::personal_data`] is.
+    pub async fn personal_document(
+        &self,
+        id: ContactId,
+        controller: &DataController,
+        actor: &Actor,
+    ) -> Result<PersonalDocument, ContactError> {
+        let (record, raw) = self
+            .personal_record(id, PersonalDataFormat::Html, actor)
+            .await?;
+        let controller = controller.clone();
+        tokio::task::spawn_blocking(move || {
+            PersonalDocument::new(&record, &raw, &controller, Timestamp::now())
+        })
+        .await
+        .map_err(|e| ContactError::Copy(e.to_string()))
+    }
+
+    /// The record and raw mail behind a copy, once the copy is in the log.
+    async fn personal_record(
         &self,
         id: ContactId,
         format: PersonalDataFormat,
         actor: &Actor,
-    ) -> Result<PersonalData, ContactError> {
+    ) -> Result<(ContactRecord, Vec<(InboundId, Vec<u8>)>), ContactError> {
         let record = self
             .store
             .contact_record(id, PERSONAL_DATA_ROWS)
@@ -303,21 +340,18 @@ impl Contacts {
                 Some(format!("format={}", format.as_str())),
             )
             .await?;
-        // Reading each mail's text is CPU work: off the async threads.
-        tokio::task::spawn_blocking(move || PersonalData::new(&record, &raw))
-            .await
-            .map_err(|e| ContactError::Copy(e.to_string()))
+        Ok((record, raw))
     }
 
     /// Like [`Contacts::personal_data`], for an address.
     pub async fn personal_data_of(
         &self,
         email: &EmailAddress,
-        format: PersonalDataFormat,
+        controller: &DataController,
         actor: &Actor,
     ) -> Result<PersonalData, ContactError> {
         let contact = self.store.existing_contact(email).await?;
-        self.personal_data(contact.id, format, actor).await
+        self.personal_data(contact.id, controller, actor).await
     }
 
     /// Erases the contact `id` and everything tied to it (GDPR article 17): deliveries,

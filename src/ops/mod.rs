@@ -35,8 +35,7 @@ pub use archive::{Archive, ArchiveError};
 pub use audit::AuditLog;
 pub use backup::{BackupError, BackupMade, Backups, Restored};
 pub use contacts::{
-    Added, ContactError, ContactField, ContactListing, ContactRefusal, Contacts,
-    PersonalDataFormat, Refusals,
+    Added, ContactError, ContactField, ContactListing, ContactRefusal, Contacts, Refusals,
 };
 pub use dashboard::{Dashboard, IssueLine, Overview, Progress, Warning};
 pub use inbound::{InboundMail, InboundOpsError, InboundRecord};
@@ -45,7 +44,7 @@ pub use issues::{
     PREVIEW_EMAIL, Preview, SendRequested, SendStatus,
 };
 pub use links::{LinkChecker, LinkReport, LinkState};
-pub use privacy::PersonalData;
+pub use privacy::{DataController, ORGANISATION_NAME, PersonalData, PersonalDocument};
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{

@@ -101,6 +101,23 @@ impl StaffSettingsOps {
         (identity.from_name, identity.from_address)
     }
 
+    /// Who holds a person's data, by the names staff have set now: their copy names
+    /// the organisation as it is called today, and the address staff answer at.
+    pub async fn controller(
+        &self,
+        base: &crate::ops::DataController,
+    ) -> Result<crate::ops::DataController, StaffSettingsError> {
+        let identity = self.file.with(&self.store.staff_settings().await?);
+        Ok(crate::ops::DataController {
+            name: format!(
+                "{} ({})",
+                identity.organisation_name, identity.organisation_short_name
+            ),
+            contact_address: identity.reply_address.to_string(),
+            retention: base.retention,
+        })
+    }
+
     /// Checks and stores the fields; returns the names of what changed (none: nothing
     /// was written).
     pub async fn save(

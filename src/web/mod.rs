@@ -91,6 +91,8 @@ pub struct AdminParts {
     pub staff_settings: crate::ops::staff_settings::StaffSettingsOps,
     /// The settings staff cannot change here, with where each comes from.
     pub operator_settings: Vec<crate::config::OperatorSetting>,
+    /// Who holds a person's data, as their copy names them.
+    pub controller: crate::ops::DataController,
 }
 
 impl AppState {

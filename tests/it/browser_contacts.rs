@@ -283,9 +283,9 @@ async fn a_contact_record_edit_and_data_pages_in_the_browser(db: &TestDb) {
         "form[action$='/innsyn'] input[value=html] ~ button",
     )
     .await;
-    let data_heading = format!("Opplysninger KOM har lagret om {LONG_ADDRESS}");
-    wait_for_heading(&client, &data_heading).await;
-    check_page_at_both_widths(&client, &axe, &name("personal-data"), &data_heading).await;
+    let data_heading = "Dette har vi lagret om deg";
+    wait_for_heading(&client, data_heading).await;
+    check_page_at_both_widths(&client, &axe, &name("personal-data"), data_heading).await;
     assert!(
         text_of(&client, "main")
             .await

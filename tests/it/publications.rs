@@ -824,7 +824,7 @@ async fn a_persons_copy_names_leaving_a_publication_in_words(db: &TestDb) {
         PublicationLeft::Left { .. }
     ));
     let record = store.contact_record(id, 100).await.unwrap().unwrap();
-    let copy = PersonalData::new(&record, &[]);
+    let copy = PersonalData::new(&record, &[], nyhetsbrev::ops::ORGANISATION_NAME);
     let left = copy
         .logg
         .iter()

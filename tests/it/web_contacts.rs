@@ -646,7 +646,7 @@ async fn a_person_gets_their_data_and_is_erased_once(db: &TestDb) {
     assert_eq!(html.status(), 200);
     let html = html.text().await.unwrap();
     assert!(
-        html.contains("Opplysninger KOM har lagret om") && html.contains("Kan dere ringe meg?"),
+        html.contains("Dette har vi lagret om deg") && html.contains("Kan dere ringe meg?"),
         "{html}"
     );
 

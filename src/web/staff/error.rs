@@ -378,3 +378,9 @@ impl From<serde_json::Error> for PageError {
         PageError::failed(e)
     }
 }
+
+impl From<crate::ops::staff_settings::StaffSettingsError> for PageError {
+    fn from(e: crate::ops::staff_settings::StaffSettingsError) -> Self {
+        PageError::failed(e)
+    }
+}

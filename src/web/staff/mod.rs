@@ -178,6 +178,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/account/sessions/end", post(accounts::end_session))
         .route("/static/admin.css", get(page::stylesheet))
         .route("/static/admin.js", get(page::script))
+        .route("/static/innsyn.css", get(contacts::document_stylesheet))
         // The guards read bodies themselves, up to their own limit.
         .layer(DefaultBodyLimit::max(guard::MAX_FORM_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(

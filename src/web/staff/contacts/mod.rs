@@ -8,14 +8,16 @@
 mod add;
 mod edit;
 mod form;
+mod innsyn;
 mod list;
 mod person;
 mod record;
 
 pub use add::{create, new_form};
 pub use edit::{edit_form, reset_bounce, save};
+pub use innsyn::{personal_data, stylesheet as document_stylesheet};
 pub use list::{export_by_get, export_csv, list};
-pub use person::{personal_data, remove, remove_form};
+pub use person::{remove, remove_form};
 pub use record::show;
 
 use crate::domain::ContactStatus;

@@ -1,8 +1,8 @@
-//! What the person has a right to: a copy of their data, and erasure.
+//! Erasing a person at their request; their copy of their data is `innsyn.rs`.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -11,7 +11,7 @@ use super::super::guard::{StaffForm, StaffUser};
 use super::super::page::{Chrome, render, shown};
 use super::super::path::ContactIdPath;
 use crate::domain::ContactId;
-use crate::ops::{ContactError, PersonalData, PersonalDataFormat};
+use crate::ops::ContactError;
 use crate::store::StoreError;
 use crate::web::AppState;
 
@@ -69,54 +69,4 @@ pub async fn remove(
         }),
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ExportForm {
-    #[serde(default)]
-    format: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin/personal_data.html")]
-struct PersonalDataPage<'a> {
-    data: &'a PersonalData,
-}
-
-/// POST /admin/contacts/{id}/innsyn: the person's copy of their data, as a JSON file
-/// or a readable page. A POST, since it is written to the audit log.
-pub async fn personal_data(
-    State(state): State<AppState>,
-    ContactIdPath(id): ContactIdPath,
-    StaffForm { user, form }: StaffForm<ExportForm>,
-) -> Result<Response, PageError> {
-    let format = if form.format == "html" {
-        PersonalDataFormat::Html
-    } else {
-        PersonalDataFormat::Json
-    };
-    let data = state
-        .admin
-        .contacts
-        .personal_data(id, format, &user.actor())
-        .await?;
-    let (body, content_type, disposition) = match format {
-        PersonalDataFormat::Json => (
-            serde_json::to_vec_pretty(&data)?,
-            "application/json",
-            format!("attachment; filename=\"innsyn-{id}.json\""),
-        ),
-        PersonalDataFormat::Html => (
-            PersonalDataPage { data: &data }.render()?.into_bytes(),
-            "text/html; charset=utf-8",
-            format!("inline; filename=\"innsyn-{id}.html\""),
-        ),
-    };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
 }

@@ -2,13 +2,57 @@
 //! one document: the contact, the consent and its evidence, every delivery, every mail
 //! that answered a request, every mail they sent us (with its text), and what staff did
 //! to their record. Field names are Norwegian: the person reads it.
+//!
+//! The same copy comes in two forms: [`PersonalData`], the JSON file for machines (a
+//! person may take it elsewhere, article 20), and [`PersonalDocument`], a document the
+//! person reads and staff print to PDF. Who holds the data ([`DataController`]) is
+//! passed in, so that its name can come from staff's own settings.
+
+mod document;
+pub mod words;
+
+pub use document::{
+    ConsentLines, DeliveryLine, LogLine, MailLine, NoticeLine, PersonalDocument, PublicationLine,
+};
 
 use serde::Serialize;
 
+use super::RetentionRules;
+use crate::config::Settings;
 use crate::domain::{Actor, Contact, Timestamp};
 use crate::domain::{ContactId, InboundId};
 use crate::inbound::InboundOutcome;
 use crate::store::ContactRecord;
+
+/// The organisation that holds the contact list and answers for it (the controller),
+/// by its current name. The one place the name is written; staff's own settings will
+/// supply it instead.
+pub const ORGANISATION_NAME: &str = "Koordineringsenheten mot menneskehandel (KOM)";
+
+/// Who holds a person's data and answers for it (the controller, GDPR article 4 (7)),
+/// how the person reaches them, and the rules the data is kept by: what a copy of the
+/// data tells the person besides the data itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataController {
+    pub name: String,
+    /// Where the person writes about their data: the address readers write to.
+    pub contact_address: String,
+    pub retention: RetentionRules,
+}
+
+impl DataController {
+    /// From the settings, with [`ORGANISATION_NAME`].
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            name: ORGANISATION_NAME.to_owned(),
+            contact_address: settings.contact_address().to_owned(),
+            retention: RetentionRules {
+                inbound_days: settings.inbound_retention_days,
+                pending_days: settings.pending_retention_days,
+            },
+        }
+    }
+}
 
 /// The largest number of rows of each history a copy holds: more than a contact can
 /// gather in decades of quarterly issues.
@@ -18,7 +62,7 @@ pub const PERSONAL_DATA_ROWS: i64 = 100_000;
 pub struct PersonalData {
     /// When the copy was made.
     pub laget: Timestamp,
-    pub behandlingsansvarlig: &'static str,
+    pub behandlingsansvarlig: String,
     pub kontakt: ContactData,
     pub samtykke: ConsentData,
     /// Each publication the person gets or left, with the consent for it.
@@ -108,13 +152,13 @@ pub struct LogData {
 }
 
 impl PersonalData {
-    /// Builds the copy from the stored record and the raw bytes of the person's mail
-    /// (by inbound id).
-    pub fn new(record: &ContactRecord, raw: &[(InboundId, Vec<u8>)]) -> Self {
+    /// Builds the copy from the stored record, the raw bytes of the person's mail (by
+    /// inbound id) and the name of who holds the data.
+    pub fn new(record: &ContactRecord, raw: &[(InboundId, Vec<u8>)], controller: &str) -> Self {
         let contact: &Contact = &record.contact;
         PersonalData {
             laget: Timestamp::now(),
-            behandlingsansvarlig: "KOM – Koordineringsenheten for ofre for menneskehandel",
+            behandlingsansvarlig: controller.to_owned(),
             kontakt: ContactData {
                 nummer: contact.id,
                 adresse: contact.email.to_string(),
