@@ -102,6 +102,22 @@ async fn a_change_of_who_sends_is_in_the_next_mail_and_in_the_log(db: &TestDb) {
 
     let stored = app.store.staff_settings().await.unwrap();
     assert_eq!(stored.from_address.unwrap().as_str(), "post@example.no");
+
+    // A person's copy of their data names the organisation as it is called now.
+    common::add_confirmed(&app.store, 0..1).await;
+    let copy = kari
+        .post(
+            &format!("/admin/contacts/{}/innsyn", common::contact_number(1)),
+            &[("format", "html")],
+        )
+        .await;
+    assert_eq!(copy.status(), 200);
+    let copy = copy.text().await.unwrap();
+    assert!(
+        copy.contains("Koordineringsenheten mot menneskehandel og utnytting (KOM)"),
+        "{copy}"
+    );
+    assert!(copy.contains("svar@example.no"), "where to write: {copy}");
     let log = kari.get_ok("/admin/audit").await;
     assert!(
         log.contains(AuditAction::SettingsEdit.norwegian()),
