@@ -322,6 +322,11 @@ async fn counts_on_staff_pages_take_the_right_form(db: &TestDb) {
         remove.contains("samtykket, 0 utsendinger, 1 e-post fra adressen"),
         "{remove}"
     );
+    // Erasing is destructive, and looks it.
+    assert!(
+        remove.contains("<button type=\"submit\" class=\"danger\">Slett for godt</button>"),
+        "{remove}"
+    );
     let dashboard = kari.get_ok("/admin").await;
     assert!(
         dashboard.contains("1 e-post til staben venter på behandling"),
