@@ -116,7 +116,7 @@ impl AuditAction {
             AuditAction::StaffLogin => "logget inn",
             AuditAction::StaffLoginFailed => "mislykket innlogging",
             AuditAction::StaffSecondFactorReset => "tofaktor nullstilt",
-            AuditAction::StaffApprovalRefused => "godkjenning avvist",
+            AuditAction::StaffApprovalRefused => "godkjenning ikke godtatt",
             AuditAction::InboundAnswer => "e-post besvart av staben",
             AuditAction::InboundHandled => "e-post behandlet av staben",
             AuditAction::InboundApiPost => "e-post levert gjennom API-et",
@@ -217,36 +217,50 @@ actor_words! {
     /// A person through a link or form of their own on the public pages.
     RecipientDoor {
         /// The confirmation link of a sign-up.
-        Confirm = "web:confirm" => "mottakeren, med bekreftelseslenken",
+        Confirm = "web:confirm" => "Mottakeren selv, via bekreftelseslenken i e-posten",
         /// The leave link (the page or one-click).
-        Unsubscribe = "web:unsubscribe" => "mottakeren, med avmeldingslenken",
+        Unsubscribe = "web:unsubscribe" => "Mottakeren selv, via avmeldingslenken i e-posten",
         /// The «Velg hva du får» page.
-        Preferences = "web:preferences" => "mottakeren, på siden «Velg hva du får»",
+        Preferences = "web:preferences" => "Mottakeren selv, via lenken i e-posten til siden «Velg hva du får»",
         /// The sign-up form.
-        SignUp = "web:subscribe" => "den som meldte seg på, med påmeldingsskjemaet",
+        SignUp = "web:subscribe" => "Mottakeren selv, via skjemaet på nettsiden",
     }
 }
 
 actor_words! {
     /// A person's mail, acted on by the service.
     MailDoor {
-        Subscribe = "inbound:subscribe" => "avsenderen, i en e-post om å stå på listen",
-        Unsubscribe = "inbound:unsubscribe" => "avsenderen, i en e-post om å melde seg av",
+        Subscribe = "inbound:subscribe" => "Mottakeren selv, ved e-post til KOM om å stå på listen",
+        Unsubscribe = "inbound:unsubscribe" => "Mottakeren selv, ved e-post til KOM om å melde seg av",
         /// A delivery report from the recipient's mail server.
-        Bounce = "inbound:bounce" => "en melding om at e-post ikke kom fram",
+        Bounce = "inbound:bounce" => "Mottakerens e-posttjener, som meldte at e-posten ikke kom fram",
     }
 }
 
 actor_words! {
     /// The service itself, doing what it does on its own.
     ServiceTask {
-        Delivery = "worker" => "tjenesten (utsendingen)",
-        PlannedSend = "worker:plan" => "tjenesten (planlagte utsendinger)",
-        Backup = "serve:backup" => "tjenesten (sikkerhetskopi)",
-        Retention = "serve:retention" => "tjenesten (sletting etter lagringstiden)",
-        Upgrade = "service:upgrade" => "tjenesten (oppgradering)",
+        Delivery = "worker" => "Tjenesten selv, under utsendingen",
+        PlannedSend = "worker:plan" => "Tjenesten selv, ved en planlagt utsending",
+        Backup = "serve:backup" => "Tjenesten selv, ved sikkerhetskopiering",
+        Retention = "serve:retention" => "Tjenesten selv, ved sletting etter lagringstiden",
+        Upgrade = "service:upgrade" => "Tjenesten selv, ved en oppgradering",
     }
 }
+
+impl RecipientDoor {
+    /// The names without `web:` that early versions wrote for a person's own doings.
+    fn bare(stored: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|door| door.as_str().strip_prefix(WEB) == Some(stored))
+    }
+}
+
+/// The name the command line gives a user it cannot name (no `USER` in the
+/// environment), and that very early versions logged as the actor itself.
+const UNKNOWN_USER: &str = "unknown";
 
 /// How a staff member acted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -344,13 +358,31 @@ impl Actor {
     /// Who it was, as staff and the person read it: a staff member by their name.
     pub fn norwegian(&self) -> String {
         match self.kind() {
-            ActorKind::Staff { account, .. } => account.to_owned(),
+            ActorKind::Staff {
+                account,
+                door: StaffDoor::Web,
+            } => account.to_owned(),
+            ActorKind::Staff {
+                account,
+                door: StaffDoor::CommandLine,
+            } if account == UNKNOWN_USER => {
+                "En ukjent bruker på kommandolinjen på tjeneren".to_owned()
+            }
+            ActorKind::Staff {
+                account,
+                door: StaffDoor::CommandLine,
+            } => format!("{account}, på kommandolinjen på tjeneren"),
             ActorKind::Recipient(door) => door.norwegian().to_owned(),
             ActorKind::Mail(door) => door.norwegian().to_owned(),
             ActorKind::Service(task) => task.norwegian().to_owned(),
-            ActorKind::ApiToken(token) => format!("API-nøkkel «{token}»"),
-            ActorKind::SignInAttempt { client } => format!("ukjent, fra {client}"),
-            ActorKind::Unknown(stored) => stored.to_owned(),
+            ActorKind::ApiToken(token) => format!("Et program med API-nøkkelen «{token}»"),
+            ActorKind::SignInAttempt { client } => {
+                format!("Noen som ikke er logget inn, fra IP-adressen {client}")
+            }
+            ActorKind::Unknown(stored) if stored == UNKNOWN_USER || stored.is_empty() => {
+                "Ukjent".to_owned()
+            }
+            ActorKind::Unknown(stored) => format!("Ukjent («{stored}»)"),
         }
     }
 }
@@ -360,7 +392,7 @@ impl<'a> ActorKind<'a> {
     pub fn of(stored: &'a str) -> Self {
         // The public pages' names come first: they were written as `web:…` before
         // staff accounts were, and a staff account of the same name reads as them.
-        if let Some(door) = RecipientDoor::parse(stored) {
+        if let Some(door) = RecipientDoor::parse(stored).or_else(|| RecipientDoor::bare(stored)) {
             return ActorKind::Recipient(door);
         }
         if let Some(door) = MailDoor::parse(stored) {
@@ -468,31 +500,35 @@ mod tests {
         let token = ApiTokenName::parse("Postmottak").unwrap();
         let cases = [
             (Actor::web("kari"), "web:kari", "kari"),
-            (Actor::command_line("ola"), "cli:ola", "ola"),
+            (
+                Actor::command_line("ola"),
+                "cli:ola",
+                "ola, på kommandolinjen på tjeneren",
+            ),
             (
                 Actor::api_token(&token),
                 "api:Postmottak",
-                "API-nøkkel «Postmottak»",
+                "Et program med API-nøkkelen «Postmottak»",
             ),
             (
                 Actor::sign_in_attempt("192.0.2.7"),
                 "client:192.0.2.7",
-                "ukjent, fra 192.0.2.7",
+                "Noen som ikke er logget inn, fra IP-adressen 192.0.2.7",
             ),
             (
                 Actor::recipient(RecipientDoor::Confirm),
                 "web:confirm",
-                "mottakeren, med bekreftelseslenken",
+                "Mottakeren selv, via bekreftelseslenken i e-posten",
             ),
             (
                 Actor::mail(MailDoor::Bounce),
                 "inbound:bounce",
-                "en melding om at e-post ikke kom fram",
+                "Mottakerens e-posttjener, som meldte at e-posten ikke kom fram",
             ),
             (
                 Actor::service(ServiceTask::Delivery),
                 "worker",
-                "tjenesten (utsendingen)",
+                "Tjenesten selv, under utsendingen",
             ),
         ];
         for (actor, stored, words) in cases {
@@ -520,6 +556,11 @@ mod tests {
             assert!(!task.norwegian().contains(':'));
         }
         assert_eq!(Actor::parse("web:").kind(), ActorKind::Unknown("web:"));
-        assert_eq!(Actor::parse("test").norwegian(), "test");
+        assert_eq!(Actor::parse("test").norwegian(), "Ukjent («test»)");
+        assert_eq!(Actor::parse("unknown").norwegian(), "Ukjent");
+        assert_eq!(
+            Actor::parse("subscribe").kind(),
+            ActorKind::Recipient(RecipientDoor::SignUp)
+        );
     }
 }

@@ -40,6 +40,35 @@ pub enum IdentityField {
 }
 
 impl IdentityField {
+    const ALL: [IdentityField; 8] = [
+        IdentityField::OrganisationName,
+        IdentityField::OrganisationShortName,
+        IdentityField::FromName,
+        IdentityField::FromAddress,
+        IdentityField::ReplyAddress,
+        IdentityField::FooterContact,
+        IdentityField::FooterAbout,
+        IdentityField::FooterJoin,
+    ];
+
+    /// The field's name as the audit log stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityField::OrganisationName => "organisation_name",
+            IdentityField::OrganisationShortName => "organisation_short_name",
+            IdentityField::FromName => "from_name",
+            IdentityField::FromAddress => "from_address",
+            IdentityField::ReplyAddress => "reply_address",
+            IdentityField::FooterContact => "footer_contact",
+            IdentityField::FooterAbout => "footer_about",
+            IdentityField::FooterJoin => "footer_join",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == stored)
+    }
+
     pub fn norwegian(self) -> &'static str {
         match self {
             IdentityField::OrganisationName => "organisasjonens navn",

@@ -3,6 +3,7 @@
 
 mod api_token;
 mod audit;
+mod audit_detail;
 mod contact;
 mod email;
 mod identity;
@@ -16,11 +17,13 @@ mod status;
 mod text;
 mod timestamp;
 mod token;
+mod words;
 
 pub use api_token::{API_ACTOR_PREFIX, ApiScope, ApiSecret, ApiTokenName};
 pub use audit::{
     Actor, ActorKind, AuditAction, LoggedAction, MailDoor, RecipientDoor, ServiceTask, StaffDoor,
 };
+pub use audit_detail::{AuditDetail, subject_words};
 pub use contact::{
     CONSENT_CLOCK_GRACE_MS, ChangeError, Consent, ConsentPart, ConsentProblem, ConsentSource,
     Contact, ContactChanges, ContactStatus, NewContact, UnknownConsentSource, UnknownStatus,
@@ -47,3 +50,4 @@ pub use text::{
 };
 pub use timestamp::{BadDate, Timestamp};
 pub use token::{TokenHash, TokenSecret};
+pub use words::{count, grouped, listed, plural, sentence_case};

@@ -337,7 +337,12 @@ impl Contacts {
                 actor,
                 AuditAction::ContactExport,
                 &key,
-                Some(format!("format={}", format.as_str())),
+                Some(
+                    crate::domain::AuditDetail::CopyMade {
+                        format: format.as_str().to_owned(),
+                    }
+                    .to_string(),
+                ),
             )
             .await?;
         Ok((record, raw))
@@ -573,7 +578,7 @@ pub fn filter_in_words(filter: &ContactFilter) -> String {
 fn export_detail(rows: u64, finished: bool, filter: &str) -> String {
     format!(
         "{rows} {}{}; utvalg: {filter}",
-        if rows == 1 { "kontakt" } else { "kontakter" },
+        crate::domain::plural(rows as i64, "kontakt", "kontakter"),
         if finished { "" } else { " (avbrutt)" }
     )
 }

@@ -252,7 +252,10 @@ impl InboundMail {
             ),
             Err(InboundError::TooLarge { size, limit }) => (
                 String::new(),
-                format!("avvist: {size} byte, grensen er {limit} (inbound_max_size)"),
+                format!(
+                    "ikke tatt imot: {size} byte er mer enn grensen på {limit} byte \
+                     (innstillingen inbound_max_size)"
+                ),
             ),
             // Nothing was recorded: the poster is told to try again.
             Err(InboundError::Store(_)) => return handled,
@@ -264,7 +267,8 @@ impl InboundMail {
     /// A post to the admin API whose message never arrived whole (too large, too
     /// slow), in the audit log as the token's.
     pub async fn post_not_read(&self, token: &ApiTokenName, why: &str) {
-        self.note_post(token, "", format!("avvist: {why}")).await;
+        self.note_post(token, "", format!("ikke tatt imot: {why}"))
+            .await;
     }
 
     async fn note_post(&self, token: &ApiTokenName, subject: &str, detail: String) {

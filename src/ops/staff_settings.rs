@@ -5,8 +5,9 @@
 //! "as the file says", so a later change in the file still reaches it.
 
 use crate::domain::{
-    ActorKind, EmailAddress, FooterText, FooterTexts, Identity, IdentityError, IdentityField,
-    IdentityName, Publication, PublicationFooter, PublicationSlug, StaffDoor, StaffSettings,
+    ActorKind, AuditDetail, EmailAddress, FooterText, FooterTexts, Identity, IdentityError,
+    IdentityField, IdentityName, Publication, PublicationFooter, PublicationSlug, StaffDoor,
+    StaffSettings,
 };
 use crate::store::{Actor, Store, StoreError};
 
@@ -148,7 +149,7 @@ impl StaffSettingsOps {
         } == new;
         if !unchanged {
             self.store
-                .save_staff_settings(&new, &changed_words(&changed), actor)
+                .save_staff_settings(&new, &changed_words(&changed, false), actor)
                 .await?;
         }
         Ok(changed)
@@ -271,7 +272,7 @@ impl StaffSettingsOps {
         .collect();
         if !changed.is_empty() {
             self.store
-                .save_publication_footer(slug, &footer, &changed_words(&changed), actor)
+                .save_publication_footer(slug, &footer, &changed_words(&changed, true), actor)
                 .await?;
         }
         Ok(changed)
@@ -293,12 +294,12 @@ impl StaffSettingsOps {
     }
 }
 
-/// «Endret: avsenderens navn og svaradressen.»
-fn changed_words(changed: &[IdentityField]) -> String {
-    let words: Vec<&str> = changed.iter().map(|f| f.norwegian()).collect();
-    match words.as_slice() {
-        [] => "Ingen endring.".to_owned(),
-        [one] => format!("Endret: {one}."),
-        [rest @ .., last] => format!("Endret: {} og {last}.", rest.join(", ")),
+/// What changed, as the audit log keeps it (and words it).
+fn changed_words(changed: &[IdentityField], footer: bool) -> String {
+    let fields = changed.iter().map(|f| f.as_str().to_owned()).collect();
+    if footer {
+        AuditDetail::PublicationEdited(fields).to_string()
+    } else {
+        AuditDetail::SettingsEdited(fields).to_string()
     }
 }

@@ -115,9 +115,15 @@ impl Store {
                     &actor,
                     AuditAction::ContactDuplicateAddress,
                     Some(&stored_key),
-                    Some(format!(
-                        "contact #{id} ({stored}) is the same mailbox as contact #{same_as} ({same_as_email}): not merged; remove one of them"
-                    )),
+                    Some(
+                        crate::domain::AuditDetail::SameMailbox {
+                            id: id.to_string(),
+                            email: stored.to_string(),
+                            same_as: same_as.to_string(),
+                            same_as_email: same_as_email.to_string(),
+                        }
+                        .to_string(),
+                    ),
                 )
                 .await?;
                 outcome.duplicates.push(AddressDuplicate {

@@ -88,7 +88,7 @@ impl Store {
             actor,
             AuditAction::ApiTokenAdd,
             Some(name.as_str()),
-            Some(format!("scope: {scope}")),
+            Some(crate::domain::AuditDetail::Scope(scope).to_string()),
         )
         .await?;
         tx.commit().await?;

@@ -4,7 +4,7 @@ use sqlx::{Any, Row};
 
 use super::{Result, Store};
 pub use crate::domain::Actor;
-use crate::domain::{AuditAction, LoggedAction, Timestamp};
+use crate::domain::{AuditAction, AuditDetail, LoggedAction, Timestamp, subject_words};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -14,6 +14,41 @@ pub struct AuditEntry {
     pub action: LoggedAction,
     pub subject: Option<String>,
     pub detail: Option<String>,
+}
+
+/// An entry as staff read it: who, what, about what and the detail, each in bokmål,
+/// never as stored. The log page and a contact's history both show these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditWords {
+    pub who: String,
+    pub what: String,
+    pub about: String,
+    pub detail: String,
+}
+
+impl AuditEntry {
+    /// The detail read back as what it is.
+    pub fn detail(&self) -> Option<AuditDetail> {
+        self.detail
+            .as_deref()
+            .map(|stored| AuditDetail::read(&self.action, stored))
+    }
+
+    pub fn in_words(&self) -> AuditWords {
+        AuditWords {
+            who: self.actor.norwegian(),
+            what: self.action.norwegian().into_owned(),
+            about: self
+                .subject
+                .as_deref()
+                .map(|subject| subject_words(&self.action, subject))
+                .unwrap_or_default(),
+            detail: self
+                .detail()
+                .map(|detail| detail.norwegian())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Which entries of the log a staff page shows.

@@ -338,7 +338,12 @@ pub(super) async fn clear_bounce(
     Entry::new(
         actor,
         RESET_BOUNCE_ACTION,
-        Some(format!("status=bounced->confirmed note={}", note.as_str())),
+        Some(
+            crate::domain::AuditDetail::BounceCleared {
+                note: note.as_str().to_owned(),
+            }
+            .to_string(),
+        ),
     )
     .record(tx, &key)
     .await?;

@@ -52,7 +52,11 @@ async fn insert_contact(
         return Err(StoreError::ContactExists(new.email.to_string()));
     };
     super::subscriptions::subscribe_new_contacts(tx, backend, &[&key], &new.publications).await?;
-    let detail = format!("status={} source={}", new.status, new.consent.source);
+    let detail = crate::domain::AuditDetail::ContactAdded {
+        status: new.status,
+        source: new.consent.source,
+    }
+    .to_string();
     audit::record(tx, actor, AuditAction::ContactAdd, Some(&key), Some(detail)).await?;
     let (confirmed_at, unsubscribed_at) = status_times(new.status, new.consent.at, now);
     Ok(Contact {
@@ -124,7 +128,7 @@ impl Store {
             actor,
             AuditAction::InboundHandled,
             Some(&format!("inbound #{inbound_id}")),
-            Some("sender added as contact".to_owned()),
+            Some(crate::domain::AuditDetail::SenderAdded.to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -245,10 +249,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut detail = format!("fields={}", changes.field_names().join(","));
-        if next.status != current.status {
-            detail.push_str(&format!(" status={}->{}", current.status, next.status));
+        let detail = crate::domain::AuditDetail::ContactEdited {
+            fields: changes
+                .field_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            status: (next.status != current.status).then_some((current.status, next.status)),
         }
+        .to_string();
         let entry = Entry::new(actor, AuditAction::ContactEdit, Some(detail));
         let changed = if next.status == current.status {
             entry.record(&mut tx, &next.email.key()).await?;

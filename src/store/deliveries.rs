@@ -123,7 +123,7 @@ pub(super) async fn hard_bounce(
             Entry::new(
                 actor,
                 AuditAction::ContactBounced,
-                Some(format!("{bounce_count} hard bounces")),
+                Some(crate::domain::AuditDetail::HardBounces(bounce_count).to_string()),
             ),
         )
         .await?
@@ -196,7 +196,7 @@ pub(super) async fn enqueue_in(
         actor,
         AuditAction::IssueSend,
         Some(slug.as_str()),
-        Some(format!("queued {added}, resumed {resumed}")),
+        Some(crate::domain::AuditDetail::Queued { added, resumed }.to_string()),
     )
     .await?;
     Ok(Enqueued {
@@ -273,7 +273,7 @@ impl Store {
             actor,
             AuditAction::IssueCancel,
             Some(slug.as_str()),
-            Some(format!("cancelled {cancelled}")),
+            Some(crate::domain::AuditDetail::Cancelled(cancelled).to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -314,7 +314,7 @@ impl Store {
             actor,
             AuditAction::IssueRetryFailed,
             Some(slug.as_str()),
-            Some(format!("queued {queued}")),
+            Some(crate::domain::AuditDetail::Requeued(queued).to_string()),
         )
         .await?;
         tx.commit().await?;

@@ -340,7 +340,7 @@ impl Store {
             actor,
             AuditAction::InboundAnswer,
             Some(&format!("inbound #{id}")),
-            Some(kind.to_string()),
+            Some(crate::domain::AuditDetail::Answered(kind).to_string()),
         )
         .await?;
         tx.commit().await?;

@@ -40,7 +40,7 @@ use crate::domain::EmailError;
 
 pub use address_keys::{AddressDuplicate, AddressKeyRewrite};
 pub use api_tokens::{ApiTokenAdded, ApiTokenFound, ApiTokenLine, ApiTokenRevoked};
-pub use audit::{Actor, AuditEntry, AuditFilter};
+pub use audit::{Actor, AuditEntry, AuditFilter, AuditWords};
 pub use backup::{
     COUNTED_TABLES, CopyContents, CopyError, RowCounts, SchemaState, pg_dump, pg_restore,
     read_pg_dump, read_sqlite_copy,

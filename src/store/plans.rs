@@ -41,7 +41,7 @@ impl Store {
             actor,
             AuditAction::IssuePlanSend,
             Some(slug.as_str()),
-            Some(format!("at {}", at.to_rfc3339())),
+            Some(crate::domain::AuditDetail::PlannedFor(at).to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -186,7 +186,7 @@ impl Store {
                 actor,
                 AuditAction::IssuePlanMissed,
                 Some(issue.slug.as_str()),
-                Some(format!("planned {}", at.to_rfc3339())),
+                Some(crate::domain::AuditDetail::PlanMissed(at).to_string()),
             )
             .await?;
         }

@@ -141,7 +141,7 @@ impl Store {
             actor,
             AuditAction::PublicationAdd,
             Some(new.slug.as_str()),
-            Some(format!("kind={}", new.kind)),
+            Some(crate::domain::AuditDetail::PublicationAdded(new.kind).to_string()),
         )
         .await?;
         tx.commit().await?;
@@ -173,20 +173,21 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::PublicationNotFound(slug.to_string()));
         }
-        let fields: Vec<&str> = [
+        let fields: Vec<String> = [
             changes.name.as_ref().map(|_| "name"),
             changes.description.as_ref().map(|_| "description"),
             changes.kind.map(|_| "kind"),
         ]
         .into_iter()
         .flatten()
+        .map(str::to_owned)
         .collect();
         audit::record(
             &mut tx,
             actor,
             AuditAction::PublicationEdit,
             Some(slug.as_str()),
-            Some(fields.join(", ")),
+            Some(crate::domain::AuditDetail::PublicationEdited(fields).to_string()),
         )
         .await?;
         tx.commit().await?;

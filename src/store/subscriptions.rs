@@ -295,7 +295,12 @@ impl Store {
             actor,
             AuditAction::ContactLeavePublication,
             Some(&email_key),
-            Some(publication.slug.to_string()),
+            Some(
+                crate::domain::AuditDetail::PublicationLeft {
+                    slug: publication.slug.to_string(),
+                }
+                .to_string(),
+            ),
         )
         .await?;
         let remaining: i64 = sqlx::query_scalar(
@@ -313,7 +318,7 @@ impl Store {
                 Entry::new(
                     actor,
                     AuditAction::ContactUnsubscribe,
-                    Some("left the last publication".to_owned()),
+                    Some(crate::domain::AuditDetail::LeftLastPublication.to_string()),
                 ),
             )
             .await?;
@@ -436,19 +441,13 @@ impl Store {
             actor,
             AuditAction::ContactPublications,
             Some(&email_key),
-            Some(format!(
-                "joined: {}; left: {}",
-                if joined.is_empty() {
-                    "-".to_owned()
-                } else {
-                    joined.join(", ")
-                },
-                if left.is_empty() {
-                    "-".to_owned()
-                } else {
-                    left.join(", ")
-                },
-            )),
+            Some(
+                crate::domain::AuditDetail::PublicationsChosen {
+                    joined: joined.clone(),
+                    left: left.clone(),
+                }
+                .to_string(),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -361,7 +361,10 @@ async fn every_api_post_is_audited_as_the_token(db: &TestDb) {
     // Staff read the token's name in words on the log page and the contact's page.
     let kari = StaffClient::log_in(&app.address, "kari").await;
     let page = kari.get_ok("/admin/audit?hvem=api%3APostmottak").await;
-    assert!(page.contains("API-nøkkel «Postmottak»"), "{page}");
+    assert!(
+        page.contains("Et program med API-nøkkelen «Postmottak»"),
+        "{page}"
+    );
     assert!(page.contains("e-post levert gjennom API-et"), "{page}");
     assert!(page.contains("ba om å melde seg av på e-post"), "{page}");
 }

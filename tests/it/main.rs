@@ -6,6 +6,7 @@
 mod common;
 
 mod api_tokens;
+mod audit_words;
 mod browser;
 mod browser_admin;
 mod browser_contacts;

@@ -210,10 +210,14 @@ pub async fn import_csv<R: Read + Send + 'static>(
     if options.dry_run {
         session.rollback().await?;
     } else {
-        let detail = format!(
-            "file={file_label} rows={} inserted={} updated={} rejected={}",
-            summary.rows, summary.inserted, summary.updated, summary.rejected
-        );
+        let detail = crate::domain::AuditDetail::Imported {
+            file: file_label.to_string(),
+            rows: summary.rows as i64,
+            inserted: summary.inserted as i64,
+            updated: summary.updated as i64,
+            refused: summary.rejected as i64,
+        }
+        .to_string();
         session.commit(actor, detail).await?;
     }
     Ok(summary)

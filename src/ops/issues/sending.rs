@@ -192,14 +192,7 @@ impl Issues {
                 actor,
                 AuditAction::IssueExportLedger,
                 slug.as_str(),
-                Some(format!(
-                    "{deliveries} {}",
-                    if deliveries == 1 {
-                        "levering"
-                    } else {
-                        "leveringer"
-                    }
-                )),
+                Some(crate::domain::AuditDetail::Ledger(deliveries).to_string()),
             )
             .await?;
         let store = self.store.clone();

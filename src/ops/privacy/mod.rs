@@ -253,7 +253,7 @@ impl PersonalData {
                     tidspunkt: entry.at,
                     hvem: entry.actor.norwegian(),
                     handling: entry.action.norwegian().into_owned(),
-                    detaljer: entry.detail.clone(),
+                    detaljer: Some(entry.in_words().detail).filter(|d| !d.is_empty()),
                 })
                 .collect(),
         }

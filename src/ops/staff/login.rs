@@ -120,7 +120,7 @@ impl Staff {
         let detail = if known {
             None
         } else {
-            Some("unknown account".to_owned())
+            Some(crate::domain::AuditDetail::NoSuchAccount.to_string())
         };
         if let Err(e) = self
             .store

@@ -119,7 +119,7 @@ impl Problem {
                 MAX_SOURCE_BYTES / 1024
             ),
             Problem::NoFrontMatter => {
-                "Filen må begynne med en forside mellom to linjer med +++ (slug, subject, period, preheader).".into()
+                "Filen må begynne med en forside mellom to linjer med +++, med feltene slug (kortnavnet), subject (emnet), period (perioden) og preheader (ingressen).".into()
             }
             Problem::FrontMatterNotClosed => {
                 "Forsiden er ikke avsluttet: legg til en linje med +++ etter den.".into()

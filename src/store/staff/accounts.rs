@@ -163,7 +163,8 @@ impl Store {
         } else {
             AuditAction::StaffAdd
         };
-        let detail = (!updated && write.admin).then(|| "administrator".to_owned());
+        let detail = (!updated && write.admin)
+            .then(|| crate::domain::AuditDetail::Administrator.to_string());
         audit::record(&mut tx, actor, action, Some(username), detail).await?;
         tx.commit().await?;
         Ok(!updated)

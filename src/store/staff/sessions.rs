@@ -96,7 +96,8 @@ impl Store {
             &Actor::web(username),
             AuditAction::StaffLogin,
             Some(username),
-            (second_factor_due > 0).then(|| "password; second factor due".to_owned()),
+            (second_factor_due > 0)
+                .then(|| crate::domain::AuditDetail::SecondFactorDue.to_string()),
         )
         .await?;
         tx.commit().await?;

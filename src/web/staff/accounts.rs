@@ -77,7 +77,7 @@ fn refusal(e: &StaffError) -> Option<&'static str> {
         }
         StaffError::BadEmail => "E-postadressen er ikke gyldig (for eksempel kari@kom.no).",
         StaffError::SecondFactorUnavailable(_) => {
-            "Koden din kan ikke sjekkes: tjenesten mangler nøkkelen (token_key) som tofaktor er låst med. Be den som drifter tjenesten om å sette den. Ingenting er endret."
+            "Koden din kan ikke sjekkes: den hemmelige nøkkelen som tofaktor er låst med (token_key), mangler i innstillingene. Be den som drifter tjenesten om å sette den. Ingenting er endret."
         }
         StaffError::Hash(_) | StaffError::Store(_) => return None,
     })

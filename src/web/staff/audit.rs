@@ -74,17 +74,6 @@ fn day_start(text: &str) -> Option<Result<crate::domain::Timestamp, ()>> {
     Some(from_oslo_local(&format!("{text}T00:00")).ok_or(()))
 }
 
-/// What an entry is about, in words: an erased contact is named by its number.
-fn subject_words(subject: &str) -> String {
-    match subject
-        .strip_prefix("contact #")
-        .and_then(|rest| rest.strip_suffix(" (erased)"))
-    {
-        Some(number) => format!("kontakt nr. {number} (slettet)"),
-        None => subject.to_owned(),
-    }
-}
-
 /// GET /admin/audit
 pub async fn list(
     State(state): State<AppState>,
@@ -121,12 +110,15 @@ pub async fn list(
     });
     let rows = entries
         .iter()
-        .map(|e| Row {
-            at: oslo_time(e.at),
-            who: shown(&e.actor.norwegian()),
-            what: e.action.norwegian().into_owned(),
-            about: shown(&subject_words(e.subject.as_deref().unwrap_or_default())),
-            detail: shown(e.detail.as_deref().unwrap_or_default()),
+        .map(|e| {
+            let words = e.in_words();
+            Row {
+                at: oslo_time(e.at),
+                who: shown(&words.who),
+                what: words.what,
+                about: shown(&words.about),
+                detail: shown(&words.detail),
+            }
         })
         .collect();
     render(AuditPage {

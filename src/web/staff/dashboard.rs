@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::guard::StaffUser;
-use super::page::{Chrome, actor_words, failure, grouped, oslo_time, render, shown};
+use super::page::{Chrome, actor_words, count, failure, grouped, oslo_time, render, shown};
 use crate::ops::{IssueLine, Warning};
 use crate::store::{IssueStatus, NoticeBudget};
 use crate::web::AppState;
@@ -79,15 +79,15 @@ fn warning_text(warning: &Warning) -> String {
         Warning::RelayUnreachable(why) => format!(
             "E-postserveren (reléet) svarer ikke, så utsendingen står stille til den svarer igjen. Ingen e-post går tapt. Feilmelding til den som drifter tjenesten: {why}"
         ),
-        Warning::NoWorker => "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.".into(),
+        Warning::NoWorker => super::error::NO_TOKEN_KEY.into(),
         Warning::Paused { slug } => format!("Utsendingen av {slug} er satt på pause."),
         Warning::Failures { slug, failed } => format!(
-            "{} mottakere av {slug} fikk ikke utgaven. Se rapporten.",
-            grouped(*failed)
+            "{} av {slug} fikk ikke utgaven. Se rapporten.",
+            count(*failed, "mottaker", "mottakere")
         ),
         Warning::Retrying { slug, retrying } => format!(
-            "{} mottakere av {slug} venter på et nytt forsøk etter en midlertidig feil.",
-            grouped(*retrying)
+            "{} av {slug} venter på et nytt forsøk etter en midlertidig feil.",
+            count(*retrying, "mottaker", "mottakere")
         ),
         Warning::MissedPlan { slug, at } => format!(
             "Utsendingen av {slug} var planlagt {}, men ble ikke startet fordi tjenesten ikke gikk da. Avgjør på sjekklisten om den skal sendes nå eller planlegges på nytt.",
@@ -98,19 +98,16 @@ fn warning_text(warning: &Warning) -> String {
             actor_words(by)
         ),
         Warning::WaitingForCap { daily: false, cap } => format!(
-            "Utsendingen venter: grensen på {} e-poster i timen er nådd. Den fortsetter av seg selv.",
-            grouped(*cap as i64)
+            "Utsendingen venter: grensen på {} i timen er nådd. Den fortsetter av seg selv.",
+            count(*cap as i64, "e-post", "e-poster")
         ),
         Warning::WaitingForCap { daily: true, cap } => format!(
-            "Utsendingen venter: grensen på {} e-poster i døgnet er nådd. Den fortsetter av seg selv.",
-            grouped(*cap as i64)
+            "Utsendingen venter: grensen på {} i døgnet er nådd. Den fortsetter av seg selv.",
+            count(*cap as i64, "e-post", "e-poster")
         ),
-        Warning::MailWaiting(1) => {
-            "1 e-post til staben venter på behandling (under «E-post»).".to_owned()
-        }
         Warning::MailWaiting(n) => format!(
-            "{} e-poster til staben venter på behandling (under «E-post»).",
-            grouped(*n)
+            "{} til staben venter på behandling (under «E-post»).",
+            count(*n, "e-post", "e-poster")
         ),
         Warning::NoticesWaiting { budget, waiting } => {
             let what = match (budget, *waiting == 1) {

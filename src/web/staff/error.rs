@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::page::{failure, grouped, problem_page};
+use super::page::{failure, problem_page};
 use super::path::Missing;
 use crate::ops::{ContactError, ContactField, ContactRefusal, IssueError, IssueField};
 use crate::render::{MAX_HTML_BYTES, SourceError};
@@ -189,11 +189,7 @@ fn issue_field_id(field: IssueField) -> &'static str {
 
 /// `12 345 kontakter` and the like.
 pub fn contacts_text(n: i64) -> String {
-    if n == 1 {
-        "1 kontakt".into()
-    } else {
-        format!("{} kontakter", grouped(n))
-    }
+    super::page::count(n, "kontakt", "kontakter")
 }
 
 /// An issue that is sending or sent is changed, replaced or planned nowhere: the one
@@ -206,13 +202,17 @@ pub fn not_draft() -> Refusal {
     )
 }
 
-/// Nothing is sent without `token_key`: the one wording of the send page, a test copy
-/// and sending failures again.
+/// Nothing is sent without `token_key`: the one wording of the dashboard, the send
+/// page, a test copy and sending failures again.
+pub const NO_TOKEN_KEY: &str = "Ingenting kan sendes: nøkkelen som signerer lenkene i \
+    e-postene (token_key) mangler i innstillingene. Be den som drifter tjenesten om å sette \
+    den.";
+
 pub fn no_token_key() -> Refusal {
     Refusal::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "Ingenting kan sendes",
-        "Ingenting kan sendes: tjenesten mangler nøkkelen token_key. Be den som drifter tjenesten om å sette den.",
+        NO_TOKEN_KEY,
     )
 }
 

@@ -196,7 +196,7 @@ pub fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
 fn forbidden() -> Response {
     problem_page(
         StatusCode::FORBIDDEN,
-        "Endringen ble avvist",
+        "Endringen ble ikke gjort",
         "Skjemaet kom ikke fra en side i denne tjenesten, eller siden var for gammel. Ingenting ble endret. Gå tilbake, last siden på nytt og prøv igjen.",
     )
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::guard::{Empty, StaffForm, StaffUpload, StaffUser};
-use super::page::{Chrome, grouped, problem_page, render, shown};
+use super::page::{Chrome, count, grouped, problem_page, render, shown};
 use super::path::{ImportTokenPath, Missing};
 use crate::contact_csv::{Problem, ProblemKind};
 use crate::ops::imports::{
@@ -81,6 +81,8 @@ struct JobPage {
     failure: String,
     rows: String,
     inserted: String,
+    /// «Importer 1 kontakt» on the button.
+    inserted_contacts: String,
     updated: String,
     unchanged: String,
     already: String,
@@ -103,6 +105,7 @@ fn page(user: &StaffUser, token: &str, job: ImportJob) -> Response {
         failure: String::new(),
         rows: String::new(),
         inserted: String::new(),
+        inserted_contacts: String::new(),
         updated: String::new(),
         unchanged: String::new(),
         already: String::new(),
@@ -149,6 +152,7 @@ impl JobPage {
         let s = &report.summary;
         self.rows = grouped(s.rows as i64);
         self.inserted = grouped(s.inserted as i64);
+        self.inserted_contacts = count(s.inserted as i64, "kontakt", "kontakter");
         self.updated = grouped(s.updated as i64);
         self.unchanged = grouped(s.unchanged as i64);
         self.already = grouped(s.already_on_list as i64);
@@ -159,7 +163,7 @@ impl JobPage {
         let all = s.rejected + s.duplicates_in_file + s.erased_before;
         let shown_problems = self.problems.len() as u64;
         if all > shown_problems {
-            self.more_problems = grouped((all - shown_problems) as i64);
+            self.more_problems = count((all - shown_problems) as i64, "rad", "rader");
         }
         self.ignored = shown(&report.ignored_columns.join(", "));
     }
@@ -168,7 +172,7 @@ impl JobPage {
 /// A refused or skipped line in staff's words; other notes are not listed.
 fn problem_row(p: &Problem) -> Option<ProblemRow> {
     let what = match &p.kind {
-        ProblemKind::Rejected { norwegian, .. } => format!("Avvist: {norwegian}"),
+        ProblemKind::Rejected { norwegian, .. } => format!("Ikke importert: {norwegian}"),
         ProblemKind::DuplicateInFile { first_line } => {
             format!("Hoppet over: adressen står også på linje {first_line}")
         }

@@ -71,7 +71,7 @@ pub async fn submit(
     if !same_origin(&headers, &state.admin.origin) {
         return Err(PageError::refused(
             StatusCode::FORBIDDEN,
-            "Innloggingen ble avvist",
+            "Innloggingen ble stoppet",
             "Skjemaet kom ikke fra innloggingssiden til denne tjenesten. Åpne innloggingssiden og prøv igjen.",
         ));
     }

@@ -85,18 +85,9 @@ pub fn shown(text: &str) -> String {
         .collect()
 }
 
-/// `12 345` for 12345: numbers as staff read them.
-pub fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("−{out}") } else { out }
-}
+/// Numbers and counted nouns as staff read them (`12 345`, «1 utsending»): one
+/// helper for pages and the audit log's sentences alike.
+pub use crate::domain::{count, grouped};
 
 /// GET /static/admin.css
 pub async fn stylesheet() -> impl IntoResponse {

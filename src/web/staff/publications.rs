@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{StaffForm, StaffUser};
-use super::page::{Chrome, failure, grouped, render};
+use super::page::{Chrome, count, failure, grouped, render};
 use super::path::{Missing, PublicationSlugPath};
 use crate::domain::{PublicationError, PublicationKind};
 use crate::ops::publications::{PublicationEdit, PublicationInput, PublicationOpsError};
@@ -225,7 +225,7 @@ pub async fn edit_form(
     render(EditPage {
         chrome: Chrome::new(&user, notice(&query.melding)),
         slug: p.slug.to_string(),
-        subscribers: grouped(line.subscribers),
+        subscribers: count(line.subscribers, "mottaker", "mottakere"),
         fields: PublicationFields {
             slug: p.slug.to_string(),
             name: p.name.as_str().to_owned(),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::guard::{SecondStep, SecondStepForm};
-use super::page::{Chrome, failure, render};
+use super::page::{Chrome, count, failure, render};
 use crate::ops::{SecondFactorDue, SecondFactorError};
 use crate::web::AppState;
 
@@ -83,7 +83,8 @@ struct EnrolPage {
     /// Enrolment is what this sign-in is waiting for.
     required: bool,
     enabled: bool,
-    codes_left: i64,
+    /// «8 ubrukte gjenopprettingskoder»
+    codes_left: String,
     secret: String,
     qr_svg: String,
     error: Option<&'static str>,
@@ -124,7 +125,7 @@ async fn enrol_page(
         chrome: Chrome::new(user, None),
         required: user.session.due == SecondFactorDue::Enrolment,
         enabled,
-        codes_left,
+        codes_left: recovery_codes_text(codes_left),
         secret,
         qr_svg,
         error,
@@ -169,7 +170,7 @@ pub async fn enrol(
                 chrome,
                 required: false,
                 enabled: true,
-                codes_left: recovery.len() as i64,
+                codes_left: recovery_codes_text(recovery.len() as i64),
                 secret: String::new(),
                 qr_svg: String::new(),
                 error: None,
@@ -204,5 +205,13 @@ fn no_key_page() -> Response {
         "Tjenesten mangler den hemmelige nøkkelen (token_key) som tofaktor-hemmelighetene er \
          låst med i databasen. Be den som drifter tjenesten om å sette den (eller den forrige \
          nøkkelen som token_key_previous), og prøv igjen.",
+    )
+}
+
+fn recovery_codes_text(n: i64) -> String {
+    count(
+        n,
+        "ubrukt gjenopprettingskode",
+        "ubrukte gjenopprettingskoder",
     )
 }

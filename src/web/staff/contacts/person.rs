@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::super::error::PageError;
 use super::super::guard::{StaffForm, StaffUser};
-use super::super::page::{Chrome, render, shown};
+use super::super::page::{Chrome, count, render, shown};
 use super::super::path::ContactIdPath;
 use crate::domain::ContactId;
 use crate::ops::ContactError;
@@ -21,8 +21,10 @@ struct RemovePage {
     chrome: Chrome,
     id: ContactId,
     email: String,
-    deliveries: usize,
-    inbound: usize,
+    /// «3 utsendinger»
+    deliveries: String,
+    /// «1 e-post»
+    inbound: String,
 }
 
 /// GET /admin/contacts/{id}/remove: what erasing will remove, and the button.
@@ -36,8 +38,8 @@ pub async fn remove_form(
         chrome: Chrome::new(&user, None),
         id,
         email: shown(record.contact.email.as_str()),
-        deliveries: record.deliveries.len(),
-        inbound: record.inbound.len(),
+        deliveries: count(record.deliveries.len() as i64, "utsending", "utsendinger"),
+        inbound: count(record.inbound.len() as i64, "e-post", "e-poster"),
     }))
 }
 

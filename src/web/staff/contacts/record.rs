@@ -166,11 +166,14 @@ impl ContactPageView {
             log: record
                 .audit
                 .iter()
-                .map(|entry| LogRow {
-                    at: oslo_time(entry.at),
-                    who: shown(&entry.actor.norwegian()),
-                    what: entry.action.norwegian().into_owned(),
-                    detail: shown(entry.detail.as_deref().unwrap_or_default()),
+                .map(|entry| {
+                    let words = entry.in_words();
+                    LogRow {
+                        at: oslo_time(entry.at),
+                        who: shown(&words.who),
+                        what: words.what,
+                        detail: shown(&words.detail),
+                    }
                 })
                 .collect(),
         }

@@ -14,7 +14,7 @@ use crate::web::AppState;
 use crate::web::staff::error::{PageError, Refusal, contacts_text};
 use crate::web::staff::guard::StaffUser;
 use crate::web::staff::issues::notice;
-use crate::web::staff::page::{Chrome, actor_words, oslo_time};
+use crate::web::staff::page::{Chrome, actor_words, count, grouped, oslo_time};
 use crate::web::staff::path::IssueSlugPath;
 
 /// A test copy as the checklist lists it.
@@ -38,7 +38,7 @@ fn link_problem(state: &LinkState) -> String {
         LinkState::Broken(status) if *status >= 500 => {
             format!("Nettstedet svarte med en feil ({status}).")
         }
-        LinkState::Broken(status) => format!("Nettstedet avviste forespørselen ({status})."),
+        LinkState::Broken(status) => format!("Nettstedet svarte med en feil (kode {status})."),
         LinkState::Timeout => "Nettstedet svarte ikke innen 10 sekunder.".into(),
         LinkState::PrivateAddress => {
             "Adressen peker til et internt nettverk og sjekkes ikke.".into()
@@ -60,13 +60,15 @@ struct ChecklistPage {
     from_line: String,
     draft: bool,
     can_send: bool,
+    no_token_key: &'static str,
     recipients: i64,
     recipients_text: String,
     test_copies: Vec<TestCopy>,
     test_to: String,
     test_error: Option<String>,
     confirm_error: Option<String>,
-    links_checked: usize,
+    /// «Alle 3 lenker virker.», «1 av 3 lenker virker ikke.»
+    links_text: String,
     broken_links: Vec<BrokenLink>,
     /// A planned send, as the page says it.
     plan: Option<PlanView>,
@@ -164,13 +166,14 @@ async fn checklist_page(
         from_line: format!("{from_name} <{from_address}>"),
         draft: stored.status == IssueStatus::Draft,
         can_send: state.admin.test_sender.is_some(),
+        no_token_key: super::super::error::NO_TOKEN_KEY,
         recipients,
         recipients_text: contacts_text(recipients),
         test_copies,
         test_to,
         test_error: None,
         confirm_error: None,
-        links_checked,
+        links_text: links_text(links_checked, broken_links.len()),
         broken_links,
         plan: plan_view(&stored, approval, user),
         suggested_time: suggested_time(),
@@ -251,4 +254,18 @@ pub async fn checklist(
     let fresh = query.lenker.is_some();
     let page = checklist_page(&state, &user, &slug, &query.melding, fresh).await?;
     Ok(Html(page.render()?).into_response())
+}
+
+/// The link check in a sentence, counted right.
+fn links_text(checked: usize, broken: usize) -> String {
+    let checked = checked as i64;
+    match broken {
+        0 if checked == 1 => "Lenken virker.".to_owned(),
+        0 => format!("Alle {} virker.", count(checked, "lenke", "lenker")),
+        broken => format!(
+            "{} av {} virker ikke.",
+            grouped(broken as i64),
+            count(checked, "lenke", "lenker")
+        ),
+    }
 }
