@@ -106,10 +106,10 @@ fn warning_text(warning: &Warning) -> String {
             grouped(*cap as i64)
         ),
         Warning::MailWaiting(1) => {
-            "1 e-post til staben venter på behandling (under «E-post»).".to_owned()
+            "1 e-post til staben venter på behandling (under «E-post til KOM»).".to_owned()
         }
         Warning::MailWaiting(n) => format!(
-            "{} e-poster til staben venter på behandling (under «E-post»).",
+            "{} e-poster til staben venter på behandling (under «E-post til KOM»).",
             grouped(*n)
         ),
         Warning::NoticesWaiting { budget, waiting } => {
