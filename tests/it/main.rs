@@ -10,6 +10,7 @@ mod browser;
 mod browser_admin;
 mod browser_contacts;
 mod browser_not_found;
+mod browser_phone;
 mod cli;
 mod deploy;
 mod dispatch;
