@@ -628,7 +628,7 @@ async fn a_second_factor_in_the_browser() {
     wait_for_heading(&client, "Stabskontoer").await;
     check_page(&client, &axe, "staff-01-accounts").await;
     // An administrator's actions on another account, each asking for her own password.
-    click(&client, "details summary").await;
+    click(&client, "main details summary").await;
     wait_for_text(&client, "main", "Nullstill tofaktor", 10).await;
     check_page(&client, &axe, "staff-01b-account-actions").await;
     client

@@ -12,6 +12,7 @@ mod browser_admin;
 mod browser_contacts;
 mod browser_innsyn;
 mod browser_not_found;
+mod browser_phone;
 mod cli;
 mod deploy;
 mod dispatch;

@@ -106,7 +106,7 @@ fn warning_text(warning: &Warning) -> String {
             count(*cap as i64, "e-post", "e-poster")
         ),
         Warning::MailWaiting(n) => format!(
-            "{} til staben venter på behandling (under «E-post»).",
+            "{} til staben venter på behandling (under «E-post til KOM»).",
             count(*n, "e-post", "e-poster")
         ),
         Warning::NoticesWaiting { budget, waiting } => {

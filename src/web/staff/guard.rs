@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::super::AppState;
+use super::menu::{Place, place_of};
 use super::page::problem_page;
 use crate::ops::{SecondFactorDue, Session};
 use crate::store::Actor;
@@ -64,6 +65,8 @@ async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, Response
 #[derive(Debug, Clone)]
 pub struct StaffUser {
     pub session: Session,
+    /// The part of the admin the request is for: the menu marks it.
+    pub place: Place,
 }
 
 impl StaffUser {
@@ -157,7 +160,11 @@ async fn any_session(parts: &mut Parts, state: &AppState) -> Result<StaffUser, R
             return Err(to_login(parts));
         };
         match state.sessions.check(cookie).await {
-            Ok(Some(session)) => Ok(StaffUser { session }),
+            Ok(Some(session)) => Ok(StaffUser {
+                session,
+                // The staff routes are not nested: the path is the one the browser asked for.
+                place: place_of(parts.uri.path()),
+            }),
             Ok(None) => Err(to_login(parts)),
             Err(e) => {
                 tracing::error!(error = %e, "staff session: database unavailable");

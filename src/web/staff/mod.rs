@@ -21,6 +21,7 @@ mod imports;
 mod inbound;
 pub mod issues;
 mod login;
+mod menu;
 mod page;
 mod path;
 mod publications;

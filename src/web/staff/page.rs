@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::guard::StaffUser;
+use super::menu::{MenuItem, Place, menu};
 
 // Times are the domain's (ops mails them too); pages name them from here.
 pub use crate::domain::{from_oslo_local, oslo_time};
@@ -17,6 +18,8 @@ pub struct Chrome {
     pub csrf: String,
     /// A line saying what the last change did (after a redirect), if any.
     pub notice: Option<&'static str>,
+    /// Where the page is, for the menu to mark.
+    pub place: Place,
 }
 
 impl Chrome {
@@ -25,7 +28,18 @@ impl Chrome {
             user: user.session.username.clone(),
             csrf: user.session.csrf_token.clone(),
             notice,
+            place: user.place,
         }
+    }
+
+    /// The menu, with this page's place marked.
+    pub fn menu(&self) -> Vec<MenuItem> {
+        menu(self.place)
+    }
+
+    /// Whether this is a page of one's own account (the «Innlogget som» link is marked).
+    pub fn on_own_account(&self) -> bool {
+        self.place == Place::OwnAccount
     }
 }
 
