@@ -346,7 +346,8 @@ async fn every_staff_page_on_a_phone() {
         "form[action$='/innsyn'] input[value=html] ~ button",
     )
     .await;
-    let data = format!("Opplysninger KOM har lagret om {LONG_ADDRESS}");
+    // The person's copy is a page of its own, to print: no staff menu.
+    let data = "Dette har vi lagret om deg".to_owned();
     wait_for_heading(&client, &data).await;
     tour.check("personal-data", &data, None).await;
 
@@ -451,6 +452,20 @@ async fn every_staff_page_on_a_phone() {
         "publication",
         "Oversikt over rettsavgjørelser",
         Some("/admin/publications"),
+    )
+    .await;
+    tour.visit(
+        "/admin/publications/rettsavgjorelser/bunntekst",
+        "publication-footer",
+        "Teksten nederst i Oversikt over rettsavgjørelser",
+        Some("/admin/publications"),
+    )
+    .await;
+    tour.visit(
+        "/admin/innstillinger",
+        "settings",
+        "Innstillinger",
+        Some("/admin/innstillinger"),
     )
     .await;
 
