@@ -137,6 +137,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Restore { file } = &cli.command {
         return backup::restore(&settings, file).await;
     }
+    let may =
+        crate::startup::KeyFile::for_command(&settings, matches!(cli.command, Command::Serve));
+    let settings = crate::startup::with_token_key(settings, may);
     tracing::debug!(?settings, "settings loaded");
     let store = crate::startup::store(&settings)
         .await

@@ -28,6 +28,7 @@ pub mod retention;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
+pub mod token_key_file;
 
 pub use api_tokens::{ApiAuthError, ApiTokenError, ApiTokens, NewApiToken};
 pub use archive::{Archive, ArchiveError};
