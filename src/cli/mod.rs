@@ -72,7 +72,10 @@ pub enum Command {
     /// input (for an MTA pipe); exit 0 when handled or ignored, 75 (EX_TEMPFAIL) when it
     /// could not be recorded so the MTA retries, 65 (EX_DATAERR) when refused.
     Inbound(InboundArgs),
-    /// Staff accounts, for the admin API.
+    /// Staff accounts for the web admin, and the admin API's tokens.
+    ///
+    /// A new installation makes its first account in the browser (/admin), with the
+    /// set-up code `serve` prints; `staff add` is for scripts.
     #[command(subcommand)]
     Staff(StaffCommand),
     /// Print a fresh random secret for the token_key setting (sending needs one).

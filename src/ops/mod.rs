@@ -49,8 +49,8 @@ pub use privacy::PersonalData;
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{
-    AccountSaved, Enrolment, LoginError, NewAccount, OwnerTold, Reauth, SecondFactorError, Staff,
-    StaffError,
+    AccountSaved, Enrolment, FirstAccountError, FirstAccountForm, LoginError, NewAccount,
+    OwnerTold, Reauth, SecondFactorError, Staff, StaffError,
 };
 pub use subscriptions::{
     ComeBack, LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,
