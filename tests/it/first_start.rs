@@ -405,3 +405,50 @@ async fn the_dashboard_ticks_off_the_first_steps(db: &TestDb) {
     let page = kari.get_ok("/admin").await;
     assert!(!page.contains("Kom i gang"), "all done: the list is gone");
 }
+
+/// A backup holds no key: `backup` names the key file to keep apart from it, and a
+/// restore where no key is says to put it back before the next start (else a new one
+/// would be made and the links in mail already sent would stop working).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restore_say_where_the_key_must_be_kept() {
+    let db = TestDb::sqlite().await;
+    let run = |args: &[&str], database: &str| {
+        let output = nyhetsbrev(&db)
+            .env_remove("NYHETSBREV_TOKEN_KEY")
+            .env("NYHETSBREV_DATABASE_URL", database)
+            .args(args)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    };
+    let live = db.url.expose().to_owned();
+    let said = run(&["backup", "kopi.db"], &live);
+    let key_file = db.dir().join("test.token_key");
+    assert!(key_file.exists(), "the first command made the key");
+    assert!(
+        said.contains(&format!(
+            "the backup does not hold the token key: keep a copy of the token key file {}",
+            key_file.display()
+        )),
+        "{said}"
+    );
+    // Restored on a new machine (a folder with no key yet).
+    let elsewhere = db.dir().join("ny-maskin");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let target = format!("sqlite://{}", elsewhere.join("nyhetsbrev.db").display());
+    let said = run(&["restore", "kopi.db"], &target);
+    assert!(
+        said.contains(&format!(
+            "there is no token key at {}: put the key kept with this backup there",
+            elsewhere.join("nyhetsbrev.token_key").display()
+        )),
+        "{said}"
+    );
+    assert!(!elsewhere.join("nyhetsbrev.token_key").exists());
+}
