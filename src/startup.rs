@@ -425,20 +425,27 @@ pub fn with_token_key(mut settings: Settings, may: KeyFile) -> Settings {
         Ok(Some(kept)) => {
             if kept.made {
                 tracing::info!(file = %path.display(), "made a new token key");
-                eprintln!(
+                say(&format!(
                     "made a new token key in {} (keep it with the database: links in mail are signed with it)",
                     path.display()
-                );
+                ));
             }
             settings.token_key = Some(kept.secret);
         }
         Ok(None) => {}
         Err(e) => {
             tracing::warn!("no token key: {e}");
-            eprintln!("warning: {e}");
+            say(&format!("warning: {e}"));
         }
     }
     settings
+}
+
+/// A line on stderr for whoever started the process; a closed stderr (a pipe whose
+/// reader left) must not stop it, as `eprintln!` would.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Opens the database (bringing its schema up to date). With `token_key` set, the

@@ -42,10 +42,12 @@ pub(super) async fn serve(store: &Store, settings: &Settings) -> anyhow::Result<
 /// While no staff account exists: the one-time code that makes the first one, on the
 /// terminal and in the log (only whoever started the service sees either).
 async fn first_account_code(service: &Service, settings: &Settings) {
+    use std::io::Write;
     match service.state.staff.first_account_code().await {
         Ok(Some(code)) => {
             let page = format!("{}/admin", settings.base_url());
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "no staff account yet: open {page} and make the first one (an administrator) \
                  with the set-up code {code}\n(it works once; `nyhetsbrev doctor` shows it again)"
             );
