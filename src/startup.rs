@@ -393,6 +393,77 @@ pub enum ServeError {
     Task(tokio::task::JoinError),
 }
 
+/// Whether a command may make the key file or only read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFile {
+    /// Every command that works on the data: the first one makes the key, as it makes
+    /// the SQLite file.
+    ReadOrMake,
+    /// A process that must not leave files behind (the MTA's pipe runs as the mail
+    /// system's user; a key made there would be unreadable to the service).
+    ReadOnly,
+}
+
+impl KeyFile {
+    /// On SQLite every command may make the key: it lives beside the database, which
+    /// is on this machine. On PostgreSQL only `serve` does: a worker or a command on
+    /// another machine (or in another folder) that made its own key would sign mail
+    /// that the service cannot check; it reads the file, or refuses to send.
+    pub fn for_command(settings: &Settings, serve: bool) -> Self {
+        if serve || settings.database_url.sqlite_path().is_some() {
+            Self::ReadOrMake
+        } else {
+            Self::ReadOnly
+        }
+    }
+}
+
+/// `settings` with `token_key` from its file (`Settings::token_key_path`) when the
+/// settings give none, the file made first when `may` allows and there is none. A key
+/// that cannot be read or made leaves `token_key` unset: the service runs without
+/// sending, the commands that need a key refuse as before, and this says why (on
+/// stderr and in the log), once.
+pub fn with_token_key(mut settings: Settings, may: KeyFile) -> Settings {
+    if settings.token_key.is_some() {
+        return settings;
+    }
+    let path = settings.token_key_path();
+    let kept = match may {
+        KeyFile::ReadOrMake => crate::ops::token_key_file::read_or_make(&path).map(Some),
+        KeyFile::ReadOnly => crate::ops::token_key_file::read(&path).map(|secret| {
+            secret.map(|secret| crate::ops::token_key_file::KeptKey {
+                secret,
+                made: false,
+            })
+        }),
+    };
+    match kept {
+        Ok(Some(kept)) => {
+            if kept.made {
+                tracing::info!(file = %path.display(), "made a new token key");
+                say(&format!(
+                    "made a new token key in {} (keep it with the database: links in mail are signed with it)",
+                    path.display()
+                ));
+            }
+            settings.token_key = Some(kept.secret);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!("no token key: {e}");
+            say(&format!("warning: {e}"));
+        }
+    }
+    settings
+}
+
+/// A line on stderr for whoever started the process; a closed stderr (a pipe whose
+/// reader left) must not stop it, as `eprintln!` would.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// Opens the database (bringing its schema up to date). With `token_key` set, the
 /// second-factor secrets an earlier version stored in clear, or sealed with a key since
 /// replaced, are sealed with the current key at once. Every command that works on the

@@ -44,7 +44,29 @@ pub(super) async fn backup(
         made.contents.schema.version().unwrap_or(0)
     );
     out!("it holds {}", made.contents.counts.describe());
+    out!("{}", key_reminder(settings));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A backup holds no key (a copy of the key beside every backup would put the secret
+/// wherever backups go): where the key is, and why it must be kept apart.
+fn key_reminder(settings: &Settings) -> String {
+    use secrecy::ExposeSecret;
+    let path = settings.token_key_path();
+    let in_file = matches!(
+        (crate::ops::token_key_file::read(&path), &settings.token_key),
+        (Ok(Some(file)), Some(used)) if file.expose_secret() == used.expose_secret()
+    );
+    let key = if in_file {
+        format!("the token key file {}", path.display())
+    } else {
+        "the token_key setting".to_owned()
+    };
+    format!(
+        "the backup does not hold the token key: keep a copy of {key} safe, apart from the \
+         backups; a restore needs it (leave links in mail already sent and second factors \
+         are signed or sealed with it)"
+    )
 }
 
 /// Runs without opening the database the usual way: that would mark it in use (and
@@ -64,6 +86,15 @@ pub(super) async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<
         out!(
             "the backup's schema was brought up to date ({} migrations)",
             restored.migrated
+        );
+    }
+    let key_file = settings.token_key_path();
+    if settings.token_key.is_none() && !key_file.exists() {
+        out!(
+            "there is no token key at {}: put the key kept with this backup there before the \
+             next start (otherwise a new one is made, and leave links in mail already sent \
+             and second factors stop working)",
+            key_file.display()
         );
     }
     if let Some(replaced) = &restored.replaced {

@@ -96,6 +96,7 @@ pub(super) async fn from_stdin(config: Option<&Path>, args: &InboundArgs) -> Exi
         Err(e) => return tempfail("bad settings", &e),
     };
     crate::telemetry::init(&settings, false);
+    let settings = crate::startup::with_token_key(settings, crate::startup::KeyFile::ReadOnly);
     let max = settings.inbound_max_size;
     let mut raw = Vec::new();
     // One byte more than allowed tells "too large" without reading all of a huge input.

@@ -72,7 +72,10 @@ pub enum Command {
     /// input (for an MTA pipe); exit 0 when handled or ignored, 75 (EX_TEMPFAIL) when it
     /// could not be recorded so the MTA retries, 65 (EX_DATAERR) when refused.
     Inbound(InboundArgs),
-    /// Staff accounts, for the admin API.
+    /// Staff accounts for the web admin, and the admin API's tokens.
+    ///
+    /// A new installation makes its first account in the browser (/admin), with the
+    /// set-up code `serve` prints; `staff add` is for scripts.
     #[command(subcommand)]
     Staff(StaffCommand),
     /// Print a fresh random secret for the token_key setting (sending needs one).
@@ -137,6 +140,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Restore { file } = &cli.command {
         return backup::restore(&settings, file).await;
     }
+    let may =
+        crate::startup::KeyFile::for_command(&settings, matches!(cli.command, Command::Serve));
+    let settings = crate::startup::with_token_key(settings, may);
     tracing::debug!(?settings, "settings loaded");
     let store = crate::startup::store(&settings)
         .await

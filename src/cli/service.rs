@@ -34,8 +34,30 @@ pub(super) async fn serve(store: &Store, settings: &Settings) -> anyhow::Result<
     if let Err(e) = settings.token_key() {
         eprintln!("not sending issues: {e}");
     }
+    first_account_code(&service, settings).await;
     service.run(listener, shutdown_on_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// While no staff account exists: the one-time code that makes the first one, on the
+/// terminal and in the log (only whoever started the service sees either).
+async fn first_account_code(service: &Service, settings: &Settings) {
+    use std::io::Write;
+    match service.state.staff.first_account_code().await {
+        Ok(Some(code)) => {
+            let page = format!("{}/admin", settings.base_url());
+            let _ = writeln!(
+                std::io::stderr(),
+                "no staff account yet: open {page} and make the first one (an administrator) \
+                 with the set-up code {code}\n(it works once; `nyhetsbrev doctor` shows it again)"
+            );
+            tracing::warn!(set_up_code = %code, %page, "no staff account yet: the set-up code makes the first one");
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "could not make the set-up code for the first account")
+        }
+    }
 }
 
 /// A delivery worker alone, until SIGTERM.

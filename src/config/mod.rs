@@ -23,6 +23,9 @@ pub use values::{DatabaseUrl, LogFormat};
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "nyhetsbrev.toml";
 pub const ENV_PREFIX: &str = "NYHETSBREV_";
+/// The key file's name when no SQLite database names it (PostgreSQL): in the working
+/// folder.
+pub const DEFAULT_TOKEN_KEY_FILE: &str = "nyhetsbrev.token_key";
 
 /// Every key a settings file or the environment may set. Unknown keys in a file are an
 /// error (a typo must not silently fall back to a default); other `NYHETSBREV_*`
@@ -39,6 +42,7 @@ pub const KEYS: &[&str] = &[
     "daily_cap",
     "token_key",
     "token_key_previous",
+    "token_key_file",
     "dkim_selector",
     "dkim_key_file",
     "dkim_ed25519_selector",
@@ -108,6 +112,11 @@ pub struct Settings {
     /// The key `token_key` replaced: leave links and bounce addresses it signed are still
     /// honoured while it is set. Secret.
     pub token_key_previous: Option<SecretString>,
+    /// Where the key is kept when `token_key` is not set: made there (mode 0600) by the
+    /// first start that needs it, read from there after. Default: beside the SQLite
+    /// database (`nyhetsbrev.db` → `nyhetsbrev.token_key`); on PostgreSQL
+    /// `nyhetsbrev.token_key` in the working folder.
+    pub token_key_file: Option<PathBuf>,
     pub dkim_selector: Option<String>,
     pub dkim_key_file: Option<PathBuf>,
     /// A second DKIM signature, Ed25519-SHA256 (RFC 8463), beside the RSA one: a key in
@@ -241,6 +250,7 @@ impl Default for Settings {
             daily_cap: None,
             token_key: None,
             token_key_previous: None,
+            token_key_file: None,
             dkim_selector: None,
             dkim_key_file: None,
             dkim_ed25519_key_file: None,
@@ -306,6 +316,7 @@ impl fmt::Debug for Settings {
             .field("daily_cap", &self.daily_cap)
             .field("token_key", &self.token_key)
             .field("token_key_previous", &self.token_key_previous)
+            .field("token_key_file", &self.token_key_file)
             .field("dkim_selector", &self.dkim_selector)
             .field("dkim_key_file", &self.dkim_key_file)
             .field("dkim_ed25519_key_file", &self.dkim_ed25519_key_file)
@@ -479,6 +490,19 @@ impl Settings {
                     .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))
             })
             .collect()
+    }
+
+    /// Where the key file is (see `token_key_file`): the setting, else beside the SQLite
+    /// database, else `nyhetsbrev.token_key` in the working folder. Only a path: reading
+    /// and making the file is `startup`'s.
+    pub fn token_key_path(&self) -> PathBuf {
+        if let Some(path) = &self.token_key_file {
+            return path.clone();
+        }
+        match self.database_url.sqlite_path() {
+            Some(database) => database.with_extension("token_key"),
+            None => PathBuf::from(DEFAULT_TOKEN_KEY_FILE),
+        }
     }
 
     /// The key that signs bounce addresses and Message-IDs: required for sending.

@@ -84,6 +84,26 @@ impl Settings {
             _ => "ikke satt opp".to_owned(),
         };
         let set_or_not = |set: bool| if set { "satt" } else { "ikke satt" }.to_owned();
+        // A key not given in the settings is the key file's (made at the first start).
+        let key = match Self::source_of(file, "token_key") {
+            SettingSource::Default => {
+                let path = self.token_key_path();
+                OperatorSetting {
+                    label: "Nøkkelen som signerer lenker",
+                    value: if path.exists() {
+                        format!("i nøkkelfilen {}", path.display())
+                    } else {
+                        format!("ikke laget ennå: lages i {} ved oppstart", path.display())
+                    },
+                    source: Self::source_of(file, "token_key_file"),
+                }
+            }
+            source => OperatorSetting {
+                label: "Nøkkelen som signerer lenker",
+                value: set_or_not(self.token_key.is_some()),
+                source,
+            },
+        };
         vec![
             line("Databasen", "database_url", database),
             line("Sendes gjennom", "smtp_url", relay),
@@ -93,11 +113,7 @@ impl Settings {
                 self.base_url().to_owned(),
             ),
             line("Lytter på", "bind", self.bind.to_string()),
-            line(
-                "Nøkkelen som signerer lenker",
-                "token_key",
-                set_or_not(self.token_key.is_some()),
-            ),
+            key,
             line("DKIM-signering", "dkim_key_file", dkim),
             line(
                 "Postkasse for e-post til tjenesten",

@@ -73,7 +73,7 @@ const LEAVE_TAG_HEX: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error(
-        "token_key is not set: sending needs it to sign bounce addresses and Message-IDs; {HOW_TO_MAKE_A_KEY}"
+        "token_key is not set and there is no key file: sending needs it to sign bounce addresses and Message-IDs; `nyhetsbrev serve` makes the file at its first start (on PostgreSQL every machine that sends needs the same key: copy the file or set token_key), or {HOW_TO_MAKE_A_KEY}"
     )]
     Missing,
     #[error(

@@ -69,6 +69,30 @@ pub struct Overview {
     pub publications: Vec<PublicationCount>,
     /// The newest exports of the contact list (the last [`EXPORTS_WINDOW_DAYS`] days).
     pub exports: Vec<ExportRecord>,
+    /// What a new installation does first, each step ticked off by what is stored;
+    /// `None` once an issue has gone out (then every step is behind it).
+    pub first_steps: Option<FirstSteps>,
+}
+
+/// A new installation's first steps, in order: contacts, an issue, a test copy, a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstSteps {
+    /// There is at least one contact.
+    pub contacts: bool,
+    /// There is at least one issue.
+    pub issue: bool,
+    /// A test copy of some issue was sent.
+    pub test_copy: bool,
+    /// An issue was queued for sending (it may still be going out).
+    pub sent: bool,
+    /// The newest issue, whose checklist sends the test copy and the issue.
+    pub newest_issue: Option<String>,
+}
+
+impl FirstSteps {
+    pub fn all_done(&self) -> bool {
+        self.contacts && self.issue && self.test_copy && self.sent
+    }
 }
 
 /// The dashboard's «Siste eksporter»: exports of the contact list over this window…
@@ -246,12 +270,46 @@ impl Dashboard {
             .iter()
             .map(ExportRecord::from_entry)
             .collect();
+        let first_steps = self.first_steps(&issues).await?;
         Ok(Overview {
             issues,
             warnings,
             publications,
             exports,
+            first_steps,
         })
+    }
+
+    /// The first steps, from what is stored; `None` when all are done.
+    async fn first_steps(&self, issues: &[IssueLine]) -> Result<Option<FirstSteps>, StoreError> {
+        let sent = issues
+            .iter()
+            .any(|line| line.issue.status != IssueStatus::Draft);
+        let contacts = self
+            .store
+            .contact_counts()
+            .await?
+            .iter()
+            .any(|(_, n)| *n > 0);
+        // An installation that has sent is past its test copies, whatever the log kept.
+        let test_copy = sent
+            || !self
+                .store
+                .recent_actions(
+                    crate::domain::AuditAction::IssueTestSend,
+                    Timestamp::from_unix_ms(0),
+                    1,
+                )
+                .await?
+                .is_empty();
+        let steps = FirstSteps {
+            contacts,
+            issue: !issues.is_empty(),
+            test_copy,
+            sent,
+            newest_issue: issues.first().map(|line| line.issue.slug.to_string()),
+        };
+        Ok((!steps.all_done()).then_some(steps))
     }
 
     /// The publications with their subscribers, from a count at most a minute old.

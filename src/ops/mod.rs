@@ -29,6 +29,7 @@ pub mod sessions;
 pub mod staff;
 pub mod staff_settings;
 pub mod subscriptions;
+pub mod token_key_file;
 
 pub use api_tokens::{ApiAuthError, ApiTokenError, ApiTokens, NewApiToken};
 pub use archive::{Archive, ArchiveError};
@@ -48,8 +49,8 @@ pub use privacy::{DataController, ORGANISATION_NAME, PersonalData, PersonalDocum
 pub use retention::{Retention, RetentionRules, RetentionRun};
 pub use sessions::{NewSession, SecondFactorDue, Session, Sessions};
 pub use staff::{
-    AccountSaved, Enrolment, LoginError, NewAccount, OwnerTold, Reauth, SecondFactorError, Staff,
-    StaffError,
+    AccountSaved, Enrolment, FirstAccountError, FirstAccountForm, LoginError, NewAccount,
+    OwnerTold, Reauth, SecondFactorError, Staff, StaffError,
 };
 pub use subscriptions::{
     ComeBack, LeaveDone, LeaveScope, LeaveToken, PreferencesError, PreferencesView, Subscriptions,

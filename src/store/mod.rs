@@ -63,8 +63,8 @@ pub use notices::{
 };
 pub use publications::PublicationCount;
 pub use staff::{
-    AccountChange, AccountChangeKind, SessionLine, StaffAccount, StaffSession, StaffUserWrite,
-    TotpState,
+    AccountChange, AccountChangeKind, FirstAccount, SessionLine, StaffAccount, StaffSession,
+    StaffUserWrite, TotpState,
 };
 pub use subscriptions::{PublicationLeft, PublicationsChosen};
 pub use tokens::{

@@ -159,7 +159,12 @@ async fn a_new_installation_goes_from_serve_to_a_sent_issue_in_the_browser() {
     fill(&client, "slug", "2025-q1").await;
     fill(&client, "subject", "Nyhetsbrev fra KOM, januar–mars 2025").await;
     fill(&client, "period", "januar–mars 2025").await;
-    fill(&client, "preheader", "Det viktigste fra KOM dette kvartalet").await;
+    fill(
+        &client,
+        "preheader",
+        "Det viktigste fra KOM dette kvartalet",
+    )
+    .await;
     fill(
         &client,
         "body",

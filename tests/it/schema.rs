@@ -211,6 +211,7 @@ async fn both_migration_folders_describe_the_same_schema() {
         "deliveries",
         "delivery_counts",
         "erased_addresses",
+        "first_account_code",
         "inbound_messages",
         "issues",
         "login_attempts",

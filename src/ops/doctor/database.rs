@@ -93,9 +93,42 @@ pub(super) async fn database(settings: &Settings) -> Vec<Finding> {
     let mut findings = vec![finding];
     if current {
         findings.push(address_duplicates(&store).await);
+        findings.push(first_account(&store, settings).await);
     }
     store.close().await;
     findings
+}
+
+/// Whether anyone can sign in; on a new installation, the set-up code `serve` printed
+/// (repeated here for whoever started it and lost the terminal).
+pub(super) async fn first_account(store: &Store, settings: &Settings) -> Finding {
+    const CHECK: &str = "staff";
+    let staff = crate::ops::Staff::new(store.clone());
+    let page = format!("{}/admin", settings.base_url());
+    match (
+        staff.needs_first_account().await,
+        staff.stored_first_account_code().await,
+    ) {
+        (Err(e), _) | (_, Err(e)) => Finding::fail(
+            CHECK,
+            format!("the staff accounts cannot be read: {e}"),
+            "check that the database user may read every table",
+        ),
+        (Ok(false), _) => Finding::ok(CHECK, "there is a staff account to sign in with"),
+        (Ok(true), Ok(Some(code))) => Finding::warn(
+            CHECK,
+            format!("no staff account yet; the set-up code is {code}"),
+            format!("open {page} and make the first account (an administrator) with that code"),
+        ),
+        (Ok(true), Ok(None)) => Finding::warn(
+            CHECK,
+            "no staff account yet",
+            format!(
+                "start `nyhetsbrev serve`: it prints a set-up code for the first account, made at {page} \
+                 (or make one with `nyhetsbrev staff add NAME --admin`)"
+            ),
+        ),
+    }
 }
 
 /// Contacts the upgrade to A-label address keys found to be one mailbox written two

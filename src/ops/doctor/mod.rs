@@ -158,20 +158,56 @@ pub async fn examine(file: Option<&Path>) -> Report {
     report
 }
 
+/// Where the key is, or will be: a `token_key` setting wins; else its file, made by
+/// the first start that needs it. Only read here: the doctor makes nothing.
 fn token_key(settings: &Settings) -> Finding {
-    match settings.token_key() {
-        Ok(_) => Finding::ok("token_key", "set, and long enough"),
-        Err(_) if settings.token_key.is_none() => Finding::fail(
-            "token_key",
-            "not set: sending, leave links and bounce addresses need it",
-            "make one with `nyhetsbrev new-token-key` and set token_key (keep it secret, \
-             and keep it: links already mailed are signed with it)",
+    const CHECK: &str = "token_key";
+    let keep = "keep it secret, and keep it: links already mailed are signed with it";
+    if settings.token_key.is_some() {
+        return match settings.token_key() {
+            Ok(_) => Finding::ok(CHECK, "set in the settings, and long enough"),
+            Err(e) => Finding::fail(
+                CHECK,
+                plain(e),
+                format!(
+                    "make one with `nyhetsbrev new-token-key` and set token_key ({keep}), or remove token_key to have one made and kept in {}",
+                    settings.token_key_path().display()
+                ),
+            ),
+        };
+    }
+    let path = settings.token_key_path();
+    let shown = path.display();
+    let same_everywhere = if settings.database_url.sqlite_path().is_none() {
+        "; on PostgreSQL every machine that sends needs this same key (copy the file, or set token_key)"
+    } else {
+        ""
+    };
+    match super::token_key_file::read(&path) {
+        Ok(Some(_)) if super::token_key_file::readable_by_others(&path) => Finding::warn(
+            CHECK,
+            format!("kept in {shown}, which others than its owner may read"),
+            format!("chmod 600 {shown}"),
         ),
+        Ok(Some(_)) => Finding::ok(CHECK, format!("kept in {shown}{same_everywhere}")),
+        Ok(None) => match writable(&folder_of(&path)) {
+            Ok(()) => Finding::ok(
+                CHECK,
+                format!(
+                    "not made yet: the first start makes it and keeps it in {shown}{same_everywhere}"
+                ),
+            ),
+            Err(e) => Finding::fail(
+                CHECK,
+                format!("not made yet, and it cannot be made in {shown} ({e})"),
+                "make that folder writable for the user the service runs as, set token_key_file \
+                 to a place it can write, or set token_key",
+            ),
+        },
         Err(e) => Finding::fail(
-            "token_key",
-            plain(e),
-            "make one with `nyhetsbrev new-token-key` and set token_key (keep it secret, \
-             and keep it: links already mailed are signed with it)",
+            CHECK,
+            e.to_string(),
+            format!("give the service's user read access to {shown}, or set token_key ({keep})"),
         ),
     }
 }

@@ -1,5 +1,6 @@
 //! Staff accounts: set one up, sign in, a second factor, and the rules for who may
-//! change which account. One file per concern: `login.rs` (signing in, throttled, and
+//! change which account. One file per concern: `first_account.rs` (a new
+//! installation's set-up code and the first account it makes), `login.rs` (signing in, throttled, and
 //! the account's own sessions), `accounts.rs` (adding accounts and setting passwords,
 //! the command line's way and each person's own), `admin.rs` (administrators managing
 //! other accounts from the web, proving again who they are), `owner_mail.rs` (telling
@@ -8,6 +9,7 @@
 
 mod accounts;
 mod admin;
+mod first_account;
 mod login;
 mod owner_mail;
 mod second_factor;
@@ -18,6 +20,7 @@ use crate::store::{Store, StoreError};
 
 pub use accounts::AccountSaved;
 pub use admin::{NewAccount, Reauth};
+pub use first_account::{FirstAccountError, FirstAccountForm, readable_code};
 pub use login::{FAILURE_WINDOW, LoginError, MAX_ACCOUNT_FAILURES, MAX_LOGIN_FAILURES};
 pub use owner_mail::OwnerTold;
 pub use second_factor::{Enrolment, MAX_CODE_FAILURES, RECOVERY_CODES, SecondFactorError};

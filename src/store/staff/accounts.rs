@@ -140,6 +140,10 @@ impl Store {
             .bind(write.email)
             .execute(&mut *tx)
             .await?;
+            // An account exists now: a new installation's set-up code is spent.
+            sqlx::query("DELETE FROM first_account_code")
+                .execute(&mut *tx)
+                .await?;
         }
         if updated {
             // A new password ends every session of the account: whoever knew the old

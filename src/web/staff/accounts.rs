@@ -47,7 +47,7 @@ fn notice(code: &str) -> Option<&'static str> {
 }
 
 /// An account operation's refusal, in words.
-fn refusal(e: &StaffError) -> Option<&'static str> {
+pub(super) fn refusal(e: &StaffError) -> Option<&'static str> {
     Some(match e {
         StaffError::BadUsername => {
             "Brukernavnet kan ha 1–64 bokstaver, sifre og tegnene . - _ @ (for eksempel kari eller kari@kom.no)."

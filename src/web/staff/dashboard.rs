@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::guard::StaffUser;
 use super::page::{Chrome, actor_words, count, failure, grouped, oslo_time, render, shown};
+use crate::ops::dashboard::FirstSteps;
 use crate::ops::{IssueLine, Warning};
 use crate::store::{IssueStatus, NoticeBudget};
 use crate::web::AppState;
@@ -62,8 +63,57 @@ struct DashboardPage {
     issues: Vec<IssueRow>,
     /// (slug, name, confirmed subscribers).
     publications: Vec<(String, String, String)>,
+    /// The first steps of a new installation; empty once all are done.
+    first_steps: Vec<StepRow>,
     /// The newest exports of the contact list.
     exports: Vec<ExportRow>,
+}
+
+/// One of a new installation's first steps, with where it is done.
+struct StepRow {
+    title: &'static str,
+    done: bool,
+    /// (href, text): where to do it.
+    links: Vec<(String, String)>,
+    /// Said instead when there is nowhere to do it yet.
+    note: &'static str,
+}
+
+/// The steps in order; each links to where it is done.
+fn step_rows(steps: &FirstSteps) -> Vec<StepRow> {
+    let checklist = |text: &str| match &steps.newest_issue {
+        Some(slug) => vec![(format!("/admin/issues/{slug}/send"), text.to_owned())],
+        None => Vec::new(),
+    };
+    vec![
+        StepRow {
+            title: "Importer eller legg til kontaktene",
+            done: steps.contacts,
+            links: vec![
+                ("/admin/contacts/import".into(), "Importer en liste".into()),
+                ("/admin/contacts/new".into(), "Legg til én kontakt".into()),
+            ],
+            note: "",
+        },
+        StepRow {
+            title: "Skriv utgaven (eller hent den fra Word)",
+            done: steps.issue,
+            links: vec![("/admin/issues/new".into(), "Skriv en ny utgave".into())],
+            note: "",
+        },
+        StepRow {
+            title: "Send en testkopi til deg selv og les den",
+            done: steps.test_copy,
+            links: checklist("Send en testkopi fra sjekklisten"),
+            note: "Fra utgavens sjekkliste, når utgaven er skrevet.",
+        },
+        StepRow {
+            title: "Send utgaven",
+            done: steps.sent,
+            links: checklist("Gå til sjekklisten og send"),
+            note: "Fra utgavens sjekkliste, når testkopien er lest.",
+        },
+    ]
 }
 
 /// An export of the contact list as the dashboard lists it.
@@ -172,6 +222,11 @@ pub async fn show(
                 )
             })
             .collect(),
+        first_steps: overview
+            .first_steps
+            .as_ref()
+            .map(step_rows)
+            .unwrap_or_default(),
         exports: overview
             .exports
             .iter()

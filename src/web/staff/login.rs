@@ -43,6 +43,12 @@ pub async fn form(
     {
         return Redirect::to(safe_next(&query.neste).unwrap_or("/admin")).into_response();
     }
+    // A new installation has nobody to sign in: its first account is made first.
+    match state.staff.needs_first_account().await {
+        Ok(true) => return Redirect::to(super::first_account::PATH).into_response(),
+        Ok(false) => {}
+        Err(e) => return super::page::failure(&e),
+    }
     render(LoginPage {
         next: safe_next(&query.neste).unwrap_or_default().to_owned(),
         signed_out: query.ut.is_some(),
@@ -136,7 +142,7 @@ fn login_again(form: &LoginForm, refused: &LoginError) -> Response {
 }
 
 /// Sets (or, with `Max-Age=0` in `extra`, clears) the session cookie on `response`.
-fn with_session_cookie(
+pub(super) fn with_session_cookie(
     mut response: Response,
     state: &AppState,
     value: &str,

@@ -15,6 +15,7 @@ mod audit;
 mod contacts;
 mod dashboard;
 mod error;
+mod first_account;
 mod guard;
 mod help;
 mod imports;
@@ -50,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(dashboard::show))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::log_out))
+        .route(
+            first_account::PATH,
+            get(first_account::form).post(first_account::submit),
+        )
         .route(
             "/admin/login/kode",
             get(second_factor::code_form).post(second_factor::check_code),
