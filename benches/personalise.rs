@@ -31,7 +31,8 @@ fn sender() -> Sender {
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
-        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
+        organisation_name: "Koordineringsenheten mot menneskehandel".into(),
+        organisation_short_name: "KOM".into(),
     }
 }
 

@@ -57,10 +57,8 @@ pub fn sender(settings: &Settings) -> Result<Sender, ConfigError> {
         from_name: settings.from_name.clone(),
         list_id: settings.list_id.clone(),
         unsubscribe_mailbox: leave,
-        signature: crate::mail::signature(
-            crate::domain::DEFAULT_ORGANISATION_SHORT_NAME,
-            crate::domain::DEFAULT_ORGANISATION_NAME,
-        ),
+        organisation_name: crate::domain::DEFAULT_ORGANISATION_NAME.to_owned(),
+        organisation_short_name: crate::domain::DEFAULT_ORGANISATION_SHORT_NAME.to_owned(),
     })
 }
 

@@ -268,7 +268,13 @@ pub(super) async fn run(
         ContactsCommand::Import(args) => return contacts_csv::import(&ops, args, &actor).await,
         ContactsCommand::Export(args) => contacts_csv::export(&ops, args, &actor).await?,
         ContactsCommand::ExportPerson(args) => {
-            let controller = crate::ops::DataController::from_settings(settings);
+            // Named as staff have named the organisation in the admin.
+            let controller = crate::ops::staff_settings::StaffSettingsOps::new(
+                store.clone(),
+                crate::startup::identity(settings)?,
+            )
+            .controller(&crate::ops::DataController::from_settings(settings))
+            .await?;
             export_person(&ops, args, &controller, &actor).await?
         }
     }

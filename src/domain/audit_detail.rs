@@ -77,6 +77,8 @@ pub enum AuditDetail {
     SecondFactorDue,
     /// A failed sign-in to a name that is no account.
     NoSuchAccount,
+    /// A wrong set-up code on the page that makes the first account.
+    WrongSetUpCode,
     /// A request kept for staff, answered: what it asked.
     Answered(InboundKind),
     /// A received mail's sender added as a contact.
@@ -209,6 +211,10 @@ impl AuditDetail {
             Self::PlannedFor(at) => format!("Planlagt til {}.", oslo_time(*at)),
             Self::PlanMissed(at) => format!("Var planlagt til {}.", oslo_time(*at)),
             Self::PublicationAdded(kind) => format!("Type: {}.", kind.norwegian()),
+            Self::PublicationEdited(fields) | Self::SettingsEdited(fields) if fields.is_empty() => {
+                "Ingen synlig endring: feltene følger nå innstillingsfilen eller standardteksten."
+                    .to_owned()
+            }
             Self::PublicationEdited(fields) | Self::SettingsEdited(fields) => {
                 let words: Vec<&str> = fields.iter().map(|f| publication_field_words(f)).collect();
                 format!("Endret: {}.", listed(&words))
@@ -218,6 +224,7 @@ impl AuditDetail {
                 "Passordet stemte; koden fra tofaktor-appen gjensto.".to_owned()
             }
             Self::NoSuchAccount => "Ingen konto har det brukernavnet.".to_owned(),
+            Self::WrongSetUpCode => "Feil engangskode for den første kontoen.".to_owned(),
             Self::Answered(kind) => format!("E-posten var {}.", kind.norwegian()),
             Self::SenderAdded => "Avsenderen ble lagt til som kontakt.".to_owned(),
             Self::Scope(scope) => format!("Kan: {}.", scope.norwegian().to_lowercase()),

@@ -202,9 +202,11 @@ impl Identity {
                 &self.organisation_short_name,
             ),
             from_name: name(&staff.from_name, &self.from_name),
+            // Only within the file's domain: mail is signed and allowed for it alone.
             from_address: staff
                 .from_address
                 .clone()
+                .filter(|a| a.domain().eq_ignore_ascii_case(self.from_address.domain()))
                 .unwrap_or_else(|| self.from_address.clone()),
             reply_address: staff
                 .reply_address

@@ -26,34 +26,49 @@ pub struct Sender {
     pub list_id: String,
     /// Where mailto-unsubscribe requests go (`List-Unsubscribe: <mailto:…>`).
     pub unsubscribe_mailbox: EmailAddress,
-    /// How the service's own mails are signed: «KOM – Koordineringsenheten …».
-    pub signature: String,
+    /// The organisation's name, in the service's own mails: «Koordineringsenheten …».
+    pub organisation_name: String,
+    /// Its short name: «KOMs kontaktliste».
+    pub organisation_short_name: String,
 }
 
 impl Sender {
-    /// The sender with what staff have set over it: name, address, signature.
+    /// The sender with what staff have set over it: name, address, the organisation's
+    /// names. An address staff chose in another domain than the file's is not used:
+    /// mail is signed and allowed for the file's domain only (the operator may have
+    /// moved it since).
     pub fn with_staff(&self, staff: &crate::domain::StaffSettings) -> Sender {
         let mut sender = self.clone();
         if let Some(name) = &staff.from_name {
             sender.from_name = name.as_str().to_owned();
         }
-        if let Some(address) = &staff.from_address {
-            sender.from_address = address.clone();
+        match &staff.from_address {
+            Some(address)
+                if address
+                    .domain()
+                    .eq_ignore_ascii_case(self.from_address.domain()) =>
+            {
+                sender.from_address = address.clone();
+            }
+            Some(address) => tracing::warn!(
+                staff = %address,
+                file = %self.from_address,
+                "the sender's address staff chose is not in the settings' domain: the settings' is used"
+            ),
+            None => {}
         }
-        if staff.organisation_name.is_some() || staff.organisation_short_name.is_some() {
-            let name = staff
-                .organisation_name
-                .as_ref()
-                .map_or(crate::domain::DEFAULT_ORGANISATION_NAME, |n| n.as_str());
-            let short = staff
-                .organisation_short_name
-                .as_ref()
-                .map_or(crate::domain::DEFAULT_ORGANISATION_SHORT_NAME, |n| {
-                    n.as_str()
-                });
-            sender.signature = signature(short, name);
+        if let Some(name) = &staff.organisation_name {
+            sender.organisation_name = name.as_str().to_owned();
+        }
+        if let Some(short) = &staff.organisation_short_name {
+            sender.organisation_short_name = short.as_str().to_owned();
         }
         sender
+    }
+
+    /// How the service's own mails are signed: «KOM – Koordineringsenheten …».
+    pub fn signature(&self) -> String {
+        signature(&self.organisation_short_name, &self.organisation_name)
     }
 }
 
@@ -423,6 +438,7 @@ impl ConfirmationMailer {
 struct LeaveText<'a> {
     email: &'a str,
     signature: &'a str,
+    short_name: &'a str,
     leave_url: &'a str,
 }
 
@@ -431,6 +447,7 @@ struct LeaveText<'a> {
 struct LeaveHtml<'a> {
     email: &'a str,
     signature: &'a str,
+    short_name: &'a str,
     leave_url: &'a str,
 }
 
@@ -445,14 +462,16 @@ pub fn leave_link_message(
     let render_failed = |e: askama::Error| MailError::Build(e.to_string());
     let text = LeaveText {
         email: to.as_str(),
-        signature: &sender.signature,
+        signature: &sender.signature(),
+        short_name: &sender.organisation_short_name,
         leave_url,
     }
     .render()
     .map_err(render_failed)?;
     let html = LeaveHtml {
         email: to.as_str(),
-        signature: &sender.signature,
+        signature: &sender.signature(),
+        short_name: &sender.organisation_short_name,
         leave_url,
     }
     .render()
@@ -460,7 +479,10 @@ pub fn leave_link_message(
     two_part_message(
         sender,
         to,
-        "Vil du melde deg av KOMs kontaktliste?",
+        &format!(
+            "Vil du melde deg av {}s kontaktliste?",
+            sender.organisation_short_name
+        ),
         text,
         html,
     )
@@ -559,6 +581,8 @@ pub fn envelope(bounce_to: &EmailAddress, to: &EmailAddress) -> Result<Envelope,
 struct ConfirmText<'a> {
     email: &'a str,
     signature: &'a str,
+    short_name: &'a str,
+    organisation: &'a str,
     confirm_url: &'a str,
     valid_days: i64,
 }
@@ -568,6 +592,8 @@ struct ConfirmText<'a> {
 struct ConfirmHtml<'a> {
     email: &'a str,
     signature: &'a str,
+    short_name: &'a str,
+    organisation: &'a str,
     confirm_url: &'a str,
     valid_days: i64,
 }
@@ -583,7 +609,9 @@ pub fn confirmation_message(
     let render_failed = |e: askama::Error| MailError::Build(e.to_string());
     let text = ConfirmText {
         email: to.as_str(),
-        signature: &sender.signature,
+        signature: &sender.signature(),
+        short_name: &sender.organisation_short_name,
+        organisation: &sender.organisation_name,
         confirm_url,
         valid_days,
     }
@@ -591,7 +619,9 @@ pub fn confirmation_message(
     .map_err(render_failed)?;
     let html = ConfirmHtml {
         email: to.as_str(),
-        signature: &sender.signature,
+        signature: &sender.signature(),
+        short_name: &sender.organisation_short_name,
+        organisation: &sender.organisation_name,
         confirm_url,
         valid_days,
     }
@@ -600,7 +630,10 @@ pub fn confirmation_message(
     two_part_message(
         sender,
         to,
-        "Bekreft påmeldingen til KOMs kontaktliste",
+        &format!(
+            "Bekreft påmeldingen til {}s kontaktliste",
+            sender.organisation_short_name
+        ),
         text,
         html,
     )

@@ -284,7 +284,7 @@ impl Dashboard {
     async fn first_steps(&self, issues: &[IssueLine]) -> Result<Option<FirstSteps>, StoreError> {
         let sent = issues
             .iter()
-            .any(|line| line.issue.status != IssueStatus::Draft);
+            .any(|line| matches!(line.issue.status, IssueStatus::Sending | IssueStatus::Sent));
         let contacts = self
             .store
             .contact_counts()

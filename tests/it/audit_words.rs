@@ -72,6 +72,7 @@ fn stored_detail(action: AuditAction) -> Option<String> {
         A::IssueExportLedger => "2 leveringer".to_owned(),
         A::PublicationAdd => "kind=newsletter".to_owned(),
         A::PublicationEdit => "name, description".to_owned(),
+        A::SettingsEdit => "from_name, reply_address".to_owned(),
         A::StaffAdd => "administrator".to_owned(),
         A::StaffLogin => "password; second factor due".to_owned(),
         A::StaffLoginFailed => "unknown account".to_owned(),
@@ -179,6 +180,16 @@ async fn every_action_and_actor_reads_in_words_on_the_log_page(db: &TestDb) {
             .await
             .unwrap();
     }
+    // A wrong code on the page that makes the first account.
+    app.store
+        .log_action(
+            &Actor::parse("client:127.0.0.1"),
+            AuditAction::StaffLoginFailed,
+            "",
+            Some("wrong set-up code".to_owned()),
+        )
+        .await
+        .unwrap();
     assert!(
         AuditAction::ALL.len() >= ACTORS.len(),
         "every actor is shown"
@@ -198,6 +209,8 @@ async fn every_action_and_actor_reads_in_words_on_the_log_page(db: &TestDb) {
         "Regnearket har 2 leveringer.",
         "1 del i Word-dokumentet kom ikke med i utgaven.",
         "Ingen konto har det brukernavnet.",
+        "Feil engangskode for den første kontoen.",
+        "Endret: avsenderens navn og svaradressen.",
         "Status: bekreftet. Samtykke: forespørsel på e-post.",
         "Mottakeren selv, via skjemaet på nettsiden",
         "Mottakeren selv, via bekreftelseslenken i e-posten",

@@ -27,7 +27,8 @@ async fn the_leave_link_mail_in_a_browser() {
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
-        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
+        organisation_name: "Koordineringsenheten mot menneskehandel".into(),
+        organisation_short_name: "KOM".into(),
     };
     let raw = nyhetsbrev::mail::leave_link_message(
         &sender,
@@ -222,7 +223,8 @@ async fn choosing_publications_in_a_browser() {
         from_name: "KOM".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: email("nyhetsbrev-leave@example.no"),
-        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
+        organisation_name: "Koordineringsenheten mot menneskehandel".into(),
+        organisation_short_name: "KOM".into(),
     };
     let prepared = nyhetsbrev::mail::PreparedIssue::prepare(
         &parsed.issue,

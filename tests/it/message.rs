@@ -20,7 +20,8 @@ fn prepared() -> PreparedIssue {
         from_name: "KOM – Koordineringsenheten mot menneskehandel".into(),
         list_id: "nyhetsbrev.example.no".into(),
         unsubscribe_mailbox: EmailAddress::parse("avmelding@example.no").unwrap(),
-        signature: "KOM – Koordineringsenheten mot menneskehandel".into(),
+        organisation_name: "Koordineringsenheten mot menneskehandel".into(),
+        organisation_short_name: "KOM".into(),
     };
     let key = nyhetsbrev::domain::TokenKey::parse("a-test-key-that-is-long-enough-0001").unwrap();
     PreparedIssue::prepare(

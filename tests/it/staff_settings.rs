@@ -118,6 +118,32 @@ async fn a_change_of_who_sends_is_in_the_next_mail_and_in_the_log(db: &TestDb) {
         "{copy}"
     );
     assert!(copy.contains("svar@example.no"), "where to write: {copy}");
+
+    // The service's own mails too: a confirmation asked for on the public form now.
+    let form = reqwest::Client::new()
+        .post(format!("{}/subscribe", app.address))
+        .form(&[("email", "ny@example.org"), ("name", "Ny Leser")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let mails = app.settled_mails().await;
+    let confirmation = mails
+        .iter()
+        .map(|raw| MessageParser::default().parse(raw).unwrap())
+        .find(|m| m.subject().is_some_and(|s| s.starts_with("Bekreft")))
+        .expect("a confirmation mail");
+    let (from, text) = from_and_text(confirmation.raw_message());
+    assert_eq!(from, "KOM nyhetsbrev <post@example.no>");
+    assert!(
+        text.contains("KOM – Koordineringsenheten mot menneskehandel og utnytting"),
+        "signed with the new name: {text}"
+    );
+    let flowing = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flowing.contains("publikasjoner fra Koordineringsenheten mot menneskehandel og utnytting"),
+        "{text}"
+    );
     let log = kari.get_ok("/admin/audit").await;
     assert!(
         log.contains(AuditAction::SettingsEdit.norwegian()),

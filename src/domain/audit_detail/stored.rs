@@ -106,7 +106,11 @@ impl AuditDetail {
             A::SettingsEdit => Some(Self::SettingsEdited(split_list(stored, ","))),
             A::StaffAdd => (stored == "administrator").then_some(Self::Administrator),
             A::StaffLogin => (stored == SECOND_FACTOR_DUE).then_some(Self::SecondFactorDue),
-            A::StaffLoginFailed => (stored == NO_SUCH_ACCOUNT).then_some(Self::NoSuchAccount),
+            A::StaffLoginFailed => match stored {
+                NO_SUCH_ACCOUNT => Some(Self::NoSuchAccount),
+                WRONG_SET_UP_CODE => Some(Self::WrongSetUpCode),
+                _ => None,
+            },
             A::InboundAnswer => InboundKind::parse(stored).map(Self::Answered),
             A::InboundHandled => (stored == SENDER_ADDED).then_some(Self::SenderAdded),
             A::ApiTokenAdd => ApiScope::parse(stored.strip_prefix("scope: ")?).map(Self::Scope),
@@ -148,6 +152,7 @@ impl AuditDetail {
 const LEFT_LAST_PUBLICATION: &str = "left the last publication";
 const SECOND_FACTOR_DUE: &str = "password; second factor due";
 const NO_SUCH_ACCOUNT: &str = "unknown account";
+const WRONG_SET_UP_CODE: &str = "wrong set-up code";
 const SENDER_ADDED: &str = "sender added as contact";
 
 /// The stored form, as the store writes it.
@@ -209,6 +214,7 @@ impl fmt::Display for AuditDetail {
             Self::Administrator => f.write_str("administrator"),
             Self::SecondFactorDue => f.write_str(SECOND_FACTOR_DUE),
             Self::NoSuchAccount => f.write_str(NO_SUCH_ACCOUNT),
+            Self::WrongSetUpCode => f.write_str(WRONG_SET_UP_CODE),
             Self::Answered(kind) => f.write_str(kind.as_str()),
             Self::SenderAdded => f.write_str(SENDER_ADDED),
             Self::Scope(scope) => write!(f, "scope: {}", scope.as_str()),

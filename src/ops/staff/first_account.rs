@@ -172,7 +172,7 @@ impl Staff {
                 &Actor::sign_in_attempt(client),
                 AuditAction::StaffLoginFailed,
                 "",
-                Some("wrong set-up code".to_owned()),
+                Some(crate::domain::AuditDetail::WrongSetUpCode.to_string()),
             )
             .await
         {

@@ -63,7 +63,7 @@ pub async fn submit(
     if !same_origin(&headers, &state.admin.origin) {
         return Err(PageError::refused(
             StatusCode::FORBIDDEN,
-            "Skjemaet ble avvist",
+            "Skjemaet ble ikke tatt imot",
             "Skjemaet kom ikke fra denne tjenesten. Åpne siden for den første kontoen og prøv igjen.",
         ));
     }
