@@ -254,7 +254,7 @@ impl InboundMail {
                 String::new(),
                 format!(
                     "ikke tatt imot: {size} byte er mer enn grensen på {limit} byte \
-                     (innstillingen inbound_max_size)"
+                     (grensen settes av den som drifter tjenesten)"
                 ),
             ),
             // Nothing was recorded: the poster is told to try again.

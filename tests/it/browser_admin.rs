@@ -525,7 +525,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
         .await
         .unwrap();
     click(&client, "nav a[href='/admin/inbound']").await;
-    wait_for_heading(&client, "E-post til staben").await;
+    wait_for_heading(&client, "E-post til KOM").await;
     check_page(&client, &axe, "contacts-10a-inbound").await;
     click(&client, &format!("a[href='/admin/inbound/{asking}']")).await;
     wait_for_heading(&client, "E-post: Nyhetsbrev").await;
@@ -589,7 +589,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hva har dere lagret om meg?</p>
 
     // The log says who did what.
     click(&client, "nav a[href='/admin/audit']").await;
-    wait_for_heading(&client, "Logg").await;
+    wait_for_heading(&client, "Logg over endringer").await;
     let log = text_of(&client, "main").await;
     assert!(log.contains("slettet") && log.contains("innsyn"), "{log}");
     check_page(&client, &axe, "contacts-10-audit").await;

@@ -473,7 +473,7 @@ async fn every_staff_page_on_a_phone() {
     tour.visit(
         "/admin/inbound",
         "inbound",
-        "E-post til staben",
+        "E-post til KOM",
         Some("/admin/inbound"),
     )
     .await;
@@ -501,8 +501,13 @@ async fn every_staff_page_on_a_phone() {
     .await;
 
     // The log, the accounts, the API tokens, one's own account.
-    tour.visit("/admin/audit", "audit", "Logg", Some("/admin/audit"))
-        .await;
+    tour.visit(
+        "/admin/audit",
+        "audit",
+        "Logg over endringer",
+        Some("/admin/audit"),
+    )
+    .await;
     tour.visit(
         "/admin/staff",
         "staff",

@@ -26,7 +26,9 @@ pub struct NoticeQuery {
 
 fn notice(code: &str) -> Option<&'static str> {
     Some(match code {
-        "lagret" => "Endringene er lagret. De gjelder fra neste e-post som sendes.",
+        "lagret" => {
+            "Endringene er lagret. De gjelder for neste utgave, testkopi og bekreftelse som sendes."
+        }
         "uendret" => "Ingenting var endret.",
         _ => return None,
     })

@@ -121,7 +121,7 @@ impl ContactPageView {
                 result: shown(&crate::inbound::InboundOutcome::parse(&m.result).norwegian()),
             })
             .collect();
-        let request_mail = record
+        let request_mail: Vec<InboundRow> = record
             .inbound
             .iter()
             .zip(inbound.iter())
@@ -149,7 +149,13 @@ impl ContactPageView {
                 .as_deref()
                 .map(|by| shown(&actor_words(by)))
                 .unwrap_or_default(),
-            consent_ref: shown_or_empty(record.evidence.reference.as_deref()),
+            // A contact added from a mail has its Message-ID as the reference: the mail
+            // itself is linked below instead of a code staff cannot use.
+            consent_ref: if request_mail.is_empty() {
+                shown_or_empty(record.evidence.reference.as_deref())
+            } else {
+                String::new()
+            },
             request_mail,
             subscriptions: subscription_rows(record),
             deliveries: delivery_rows(record),

@@ -72,7 +72,9 @@ fn reason_for_staff(status: DeliveryStatus, error: Option<&str>) -> String {
             "Kontakten meldte seg av denne publikasjonen før utgaven gikk ut."
         }
         "the issue was cancelled" => "Utsendingen ble stoppet.",
-        _ if status == DeliveryStatus::Skipped => return error.to_owned(),
+        "the contact was removed" => "Kontakten ble slettet før utgaven gikk ut.",
+        "the contact is confirmed" => "Kontakten var ikke klar da utgaven skulle gå ut.",
+        _ if status == DeliveryStatus::Skipped => "Utgaven ble ikke sendt til denne kontakten.",
         _ => return format!("Svar fra e-postserveren: {error}"),
     };
     known.to_owned()
