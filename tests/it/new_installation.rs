@@ -127,6 +127,16 @@ async fn a_new_installation_goes_from_serve_to_a_sent_issue_in_the_browser() {
     let steps = text_of(&client, "#forste-steg").await;
     assert!(steps.contains("Kom i gang"), "{steps}");
 
+    // The code is spent: signed out, /admin asks for a sign-in, and the new account
+    // signs in with its password.
+    click(&client, "form.logout button").await;
+    wait_for_heading(&client, "Logg inn").await;
+    page("/admin", "Logg inn", "02a-sign-in").await;
+    fill(&client, "username", "kari").await;
+    fill(&client, "password", PASSWORD).await;
+    click(&client, "main button[type=submit]").await;
+    wait_for_heading(&client, "Oversikt").await;
+
     // The contacts, imported from a file.
     page(
         "/admin/contacts/import",
