@@ -160,6 +160,9 @@ fn period(text: &str) -> Option<(String, Option<String>)> {
         .split(|c: char| c.is_whitespace() || matches!(c, '-' | '–' | '—'))
         .filter(|w| !w.is_empty())
         .collect();
+    if let Some(found) = quarter_period(&words) {
+        return Some(found);
+    }
     let [from, to, year] = words.as_slice() else {
         return None;
     };
@@ -171,6 +174,30 @@ fn period(text: &str) -> Option<(String, Option<String>)> {
     }
     let quarter = (from % 3 == 0 && to == from + 2).then(|| format!("{year}-q{}", from / 3 + 1));
     Some((format!("{}–{} {year}", MONTHS[from], MONTHS[to]), quarter))
+}
+
+/// A quarter by its number: "1. kvartal 2025", "Q1 2025", "første kvartal 2025" →
+/// ("januar–mars 2025", Some("2025-q1")).
+fn quarter_period(words: &[&str]) -> Option<(String, Option<String>)> {
+    let number = |word: &str| match word.trim_end_matches('.') {
+        "1" | "første" => Some(1),
+        "2" | "andre" => Some(2),
+        "3" | "tredje" => Some(3),
+        "4" | "fjerde" => Some(4),
+        _ => None,
+    };
+    let (quarter, year) = match words {
+        [q, year] => (number(q.strip_prefix('q')?)?, year),
+        [q, number_word, year] if *q == "q" => (number(number_word)?, year),
+        [n, "kvartal", year] => (number(n)?, year),
+        _ => return None,
+    };
+    let year: u16 = year.parse().ok().filter(|y| (1900..=2999).contains(y))?;
+    let from = (quarter - 1) * 3;
+    Some((
+        format!("{}–{} {year}", MONTHS[from], MONTHS[from + 2]),
+        Some(format!("{year}-q{quarter}")),
+    ))
 }
 
 /// A period that ends a longer line: "Nyhetsbrev fra KOM, januar - mars 2024".
@@ -289,6 +316,40 @@ mod tests {
         );
         assert_eq!(period_at_end("Nyhetsbrev fra KOM"), None);
         assert_eq!(period("mars - januar 2025"), None);
+    }
+
+    #[test]
+    fn a_quarter_by_its_number_is_its_months() {
+        for text in [
+            "1. kvartal 2025",
+            "Q1 2025",
+            "q 1 2025",
+            "første kvartal 2025",
+            "Første kvartal 2025",
+        ] {
+            assert_eq!(
+                period(text),
+                Some(("januar–mars 2025".into(), Some("2025-q1".into()))),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            period_at_end("Nyhetsbrev fra KOM, 4. kvartal 2024"),
+            Some(("oktober–desember 2024".into(), Some("2024-q4".into())))
+        );
+        assert_eq!(
+            period_at_end("Nyhetsbrev fra KOM – Q3 2025"),
+            Some(("juli–september 2025".into(), Some("2025-q3".into())))
+        );
+        for text in [
+            "5. kvartal 2025",
+            "Q0 2025",
+            "femte kvartal 2025",
+            "1. kvartal",
+            "Q1 25",
+        ] {
+            assert_eq!(period(text), None, "{text}");
+        }
     }
 
     #[test]
