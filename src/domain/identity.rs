@@ -217,14 +217,16 @@ impl Identity {
 
     /// The signature line of the service's own mails: «KOM – Koordineringsenheten …».
     pub fn signature(&self) -> String {
-        if self.organisation_short_name == self.organisation_name {
-            self.organisation_name.clone()
-        } else {
-            format!(
-                "{} – {}",
-                self.organisation_short_name, self.organisation_name
-            )
-        }
+        signature(&self.organisation_short_name, &self.organisation_name)
+    }
+}
+
+/// «KOM – Koordineringsenheten mot menneskehandel»; the name alone when both are one.
+pub fn signature(short_name: &str, name: &str) -> String {
+    if short_name == name {
+        name.to_owned()
+    } else {
+        format!("{short_name} – {name}")
     }
 }
 

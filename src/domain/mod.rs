@@ -32,13 +32,13 @@ pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use identity::{
     DEFAULT_ORGANISATION_NAME, DEFAULT_ORGANISATION_SHORT_NAME, FooterBlock, FooterNames,
     FooterText, FooterTexts, Identity, IdentityError, IdentityField, IdentityName,
-    PublicationFooter, StaffSettings,
+    PublicationFooter, StaffSettings, signature,
 };
 pub use ids::{ContactId, DeliveryId, InboundId, IssueId, PublicationId};
 pub use ip_block::{IpBlock, canonical as canonical_ip};
 pub use issue::{Block, CallToAction, Inline, Issue, IssueMeta, Item, Section, Slug, dashed_words};
 pub use key::{HOW_TO_MAKE_A_KEY, KeyError, LeaveLink, MIN_KEY_CHARS, SEALED_PREFIX, TokenKey};
-pub use oslo::{from_oslo_local, oslo_time, oslo_time_written};
+pub use oslo::{MONTHS, from_oslo_local, oslo_time, oslo_time_written};
 pub use publication::{
     DEFAULT_PUBLICATION, NewPublication, Publication, PublicationChanges, PublicationChoice,
     PublicationDescription, PublicationError, PublicationKind, PublicationName, PublicationSlug,

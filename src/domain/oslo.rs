@@ -17,24 +17,26 @@ pub fn oslo_time(at: Timestamp) -> String {
     )
 }
 
+/// The months in bokmål, as dates and periods are written out.
+pub const MONTHS: [&str; 12] = [
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+];
+
 /// A time written out for someone outside the office, in a letter or a document:
 /// `7. desember 2026 kl. 14.05` (Europe/Oslo; the period between hours and minutes is
 /// the Language Council's rule for running text).
 pub fn oslo_time_written(at: Timestamp) -> String {
-    const MONTHS: [&str; 12] = [
-        "januar",
-        "februar",
-        "mars",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-    ];
     let local = oslo_local(at);
     format!(
         "{}. {} {} kl. {:02}.{:02}",

@@ -7,7 +7,7 @@
 //! database holds its SHA-256. The secret is found by looking up that hash, so nothing
 //! compares secrets byte by byte, and nothing logs one.
 
-use crate::domain::{ActorKind, ApiScope, ApiSecret, ApiTokenName, StaffDoor};
+use crate::domain::{ApiScope, ApiSecret, ApiTokenName};
 use crate::ops::staff::{FAILURE_WINDOW, MAX_LOGIN_FAILURES};
 use crate::store::{Actor, ApiTokenAdded, ApiTokenLine, ApiTokenRevoked, Store, StoreError};
 
@@ -71,18 +71,11 @@ impl ApiTokens {
     /// The one place that decides who manages API tokens. `actor` is `cli:<user>` (at
     /// the server, with the database's settings) or `web:<account>`.
     async fn may_manage(&self, actor: &Actor) -> Result<(), ApiTokenError> {
-        // The command line is the operator's shell, which may do anything; in the web
-        // admin only an administrator (as for staff accounts: a token is a credential).
-        match actor.kind() {
-            ActorKind::Staff {
-                door: StaffDoor::CommandLine,
-                ..
-            } => Ok(()),
-            ActorKind::Staff {
-                account,
-                door: StaffDoor::Web,
-            } if self.store.staff_is_admin(account).await? => Ok(()),
-            _ => Err(ApiTokenError::NotAllowed),
+        // A token is a credential: managed as staff accounts are.
+        if super::staff::acts_as_administrator(&self.store, actor).await? {
+            Ok(())
+        } else {
+            Err(ApiTokenError::NotAllowed)
         }
     }
 

@@ -5,9 +5,8 @@
 //! "as the file says", so a later change in the file still reaches it.
 
 use crate::domain::{
-    ActorKind, AuditDetail, EmailAddress, FooterText, FooterTexts, Identity, IdentityError,
-    IdentityField, IdentityName, Publication, PublicationFooter, PublicationSlug, StaffDoor,
-    StaffSettings,
+    AuditDetail, EmailAddress, FooterText, FooterTexts, Identity, IdentityError, IdentityField,
+    IdentityName, Publication, PublicationFooter, PublicationSlug, StaffSettings,
 };
 use crate::store::{Actor, Store, StoreError};
 
@@ -279,17 +278,10 @@ impl StaffSettingsOps {
     }
 
     async fn must_be_admin(&self, actor: &Actor) -> Result<(), StaffSettingsError> {
-        match actor.kind() {
-            // Whoever runs a command runs the service.
-            ActorKind::Staff {
-                door: StaffDoor::CommandLine,
-                ..
-            } => Ok(()),
-            ActorKind::Staff {
-                account,
-                door: StaffDoor::Web,
-            } if self.store.staff_is_admin(account).await? => Ok(()),
-            _ => Err(StaffSettingsError::NotAdmin),
+        if super::staff::acts_as_administrator(&self.store, actor).await? {
+            Ok(())
+        } else {
+            Err(StaffSettingsError::NotAdmin)
         }
     }
 }

@@ -6,20 +6,7 @@ use crate::docx::styles::Role;
 use crate::docx::{DocxOptions, Omission, OmissionKind, Place};
 use crate::render::SourceParts;
 
-const MONTHS: [&str; 12] = [
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-];
+use crate::domain::MONTHS;
 
 /// The masthead every mail has: the document's own copy is not reported as left out.
 const ORGANISATION: &str = "koordineringsenheten mot menneskehandel";

@@ -19,6 +19,27 @@ use std::sync::Arc;
 use crate::store::{Store, StoreError};
 
 pub use accounts::AccountSaved;
+
+/// Whether `actor` may do what only an administrator does (API tokens, what staff own
+/// of the settings): the command line is the operator's shell, which may do anything;
+/// in the web admin, only an administrator's account.
+pub(crate) async fn acts_as_administrator(
+    store: &Store,
+    actor: &crate::store::Actor,
+) -> Result<bool, StoreError> {
+    use crate::domain::{ActorKind, StaffDoor};
+    match actor.kind() {
+        ActorKind::Staff {
+            door: StaffDoor::CommandLine,
+            ..
+        } => Ok(true),
+        ActorKind::Staff {
+            account,
+            door: StaffDoor::Web,
+        } => store.staff_is_admin(account).await,
+        _ => Ok(false),
+    }
+}
 pub use admin::{NewAccount, Reauth};
 pub use first_account::{FirstAccountError, FirstAccountForm, readable_code};
 pub use login::{FAILURE_WINDOW, LoginError, MAX_ACCOUNT_FAILURES, MAX_LOGIN_FAILURES};
